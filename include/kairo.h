@@ -1,0 +1,24 @@
+/*
+ * kairo: an asynchronous runtime for C on Rust's Future/Waker model.
+ *
+ * The one public header. Its parts:
+ *   kairo/core.h     poll results, wakers, the poll context, futures
+ *   kairo/error.h    error codes and kr_strerror
+ *   kairo/async.h    stackless async/await macros
+ *   kairo/runtime.h  runtimes, spawn, join handles, yield, budget, allocator
+ *   kairo/sync.h     channels and synchronisation
+ */
+#ifndef KAIRO_H
+#define KAIRO_H
+
+#define KR_VERSION_MAJOR 0
+#define KR_VERSION_MINOR 1
+#define KR_VERSION_PATCH 0
+
+#include "kairo/core.h"
+#include "kairo/error.h"
+#include "kairo/async.h"
+#include "kairo/runtime.h"
+#include "kairo/sync.h"
+
+#endif /* KAIRO_H */

@@ -1,0 +1,187 @@
+/*
+ * kairo/runtime.h: runtimes, spawning, join handles, yielding and the
+ * cooperative budget.
+ */
+#ifndef KAIRO_RUNTIME_H
+#define KAIRO_RUNTIME_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Runtime                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct kr_runtime kr_runtime;
+
+typedef enum kr_runtime_flavor {
+    KR_RUNTIME_CURRENT_THREAD = 0, /* every task runs on the block_on thread */
+    KR_RUNTIME_MULTI_THREAD = 1    /* work-stealing worker threads */
+} kr_runtime_flavor;
+
+typedef struct kr_runtime_config {
+    kr_runtime_flavor flavor;
+    /* Multi-thread only: worker threads; 0 means the number of CPUs. */
+    unsigned workers;
+    /* Scheduler ticks between checks of the remote (injection) queue.
+     * 0 means the default (31 on current_thread, as in Tokio). */
+    unsigned global_queue_interval;
+    /* Polls a task may make of budget-consuming futures before it is forced
+     * to yield. 0 means the default, 128 (Tokio's). */
+    unsigned budget;
+    void *reserved_[4];
+} kr_runtime_config;
+
+/* The default configuration: current-thread, default constants. */
+KR_API kr_runtime_config kr_runtime_config_default(void);
+
+/*
+ * Creates a runtime. `config` may be NULL for the defaults.
+ * Returns 0, or KR_EINVAL (NULL `out`, unknown flavor), KR_ENOMEM.
+ */
+KR_API int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out);
+
+/*
+ * Runs `future` to completion on the calling thread, driving the runtime's
+ * tasks meanwhile, and writes its output to `out` (NULL discards it). The
+ * future is polled in place (not copied): it may live on the caller's stack.
+ * Inside it, kr_spawn spawns onto this runtime.
+ *
+ * Returns 0 when the future completed; KR_EINVAL (NULL runtime or future);
+ * KR_EBUSY (a block_on is already running on this current-thread runtime, or
+ * the caller is itself a task of a runtime); KR_ESHUTDOWN (the runtime was
+ * shut down before or while the future ran; the future is dropped then).
+ */
+KR_API int kr_runtime_block_on(kr_runtime *rt, kr_future *future, void *out);
+
+/*
+ * Shuts the runtime down: no new tasks are accepted, and every task still
+ * alive has its future dropped exactly once (its join handle then reads
+ * KR_ECANCELED). May be called from any thread that is not one of the
+ * runtime's tasks; idempotent. If a block_on is running on another thread,
+ * that thread does the dropping and its block_on returns KR_ESHUTDOWN.
+ * Returns 0, KR_EINVAL (NULL), KR_EBUSY (called from inside a task).
+ */
+KR_API int kr_runtime_shutdown(kr_runtime *rt);
+
+/*
+ * Shuts the runtime down (as above) and frees it. Memory of tasks still
+ * referenced by outstanding wakers or join handles is freed when the last
+ * reference goes. NULL is ignored. Must not be called while a block_on runs.
+ */
+KR_API void kr_runtime_free(kr_runtime *rt);
+
+/* Counters, for tests and monitoring. */
+typedef struct kr_runtime_metrics {
+    uint64_t spawned;       /* tasks ever spawned */
+    uint64_t alive;         /* tasks spawned and not yet completed */
+    uint64_t polls;         /* task polls */
+    uint64_t remote_spawns; /* spawns that came from outside the runtime */
+    unsigned workers;
+} kr_runtime_metrics;
+
+/* Fills `m`. Returns 0 or KR_EINVAL. */
+KR_API int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m);
+
+/* ------------------------------------------------------------------------ */
+/* Spawning and join handles                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A join handle is a future that yields the spawned task's output: awaiting
+ * it (or polling it) copies the output to `out`. If the task was cancelled
+ * (aborted, or its runtime shut down) it yields zeroes instead and
+ * kr_join_handle_error() reads KR_ECANCELED. Dropping a handle detaches the
+ * task; it keeps running.
+ *
+ * The struct is exposed so it can be embedded in a parent future; its fields
+ * are private.
+ */
+typedef struct kr_join_handle {
+    kr_future base;
+    void *task_;
+    int err_;
+    int done_;
+} kr_join_handle;
+
+/*
+ * Spawns `future` (copying its vtable->size bytes) onto the runtime the
+ * calling thread is running, i.e. from inside a task or a block_on future.
+ * If `join` is not NULL it receives the task's handle; otherwise the task is
+ * detached.
+ * Returns 0; KR_EINVAL (NULL future or vtable, or not called from inside a
+ * runtime); KR_ESHUTDOWN (the runtime is shut down); KR_ENOMEM.
+ */
+KR_API int kr_spawn(const kr_future *future, kr_join_handle *join);
+
+/*
+ * Spawns onto `rt` from any thread. Same as kr_spawn otherwise; a spawn from
+ * a thread outside `rt` wakes the runtime if it is parked.
+ */
+KR_API int kr_runtime_spawn(kr_runtime *rt, const kr_future *future,
+                            kr_join_handle *join);
+
+/* Detaches the task (if any) and empties the handle. NULL is ignored. */
+KR_API void kr_join_handle_drop(kr_join_handle *join);
+
+/*
+ * Requests cancellation of the task: its future is dropped (on the runtime,
+ * at its next scheduling, exactly once) and its handle then reads
+ * KR_ECANCELED. No effect on a completed task. Any thread. The handle stays
+ * valid (await or drop it). Returns 0 or KR_EINVAL.
+ */
+KR_API int kr_join_handle_abort(kr_join_handle *join);
+
+/* True once the task has completed or been cancelled. */
+KR_API bool kr_join_handle_is_finished(const kr_join_handle *join);
+
+/* After the handle yielded: 0, or KR_ECANCELED if the task was cancelled.
+ * Before: KR_EAGAIN. On an empty handle: KR_EINVAL. */
+KR_API int kr_join_handle_error(const kr_join_handle *join);
+
+/* ------------------------------------------------------------------------ */
+/* Yield and cooperative budget                                             */
+/* ------------------------------------------------------------------------ */
+
+/* A future that returns PENDING once (re-queuing the task at the back of its
+ * run queue, without an I/O poll) and READY the next time. No output. */
+typedef struct kr_yield {
+    kr_future base;
+    int yielded_;
+} kr_yield;
+
+KR_API kr_yield kr_yield_now(void);
+
+/*
+ * Spends one unit of the running task's cooperative budget. Returns true if
+ * the caller may proceed; false if the budget is used up, in which case the
+ * context's waker has been woken and the caller must return KR_PENDING.
+ * Outside a runtime the budget is unlimited. Leaf futures that can be ready
+ * many times in a row (join handles, channel receives) call this.
+ */
+KR_API bool kr_coop_proceed(kr_context *cx);
+
+/* ------------------------------------------------------------------------ */
+/* Allocator                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct kr_allocator {
+    void *(*malloc)(size_t size);
+    void *(*realloc)(void *ptr, size_t size);
+    void (*free)(void *ptr);
+} kr_allocator;
+
+/*
+ * Replaces the functions kairo allocates with (like uv_replace_allocator).
+ * Must be called while no runtime exists. A NULL argument restores the C
+ * library's. Returns 0 or KR_EINVAL (a NULL member).
+ */
+KR_API int kr_set_allocator(const kr_allocator *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KAIRO_RUNTIME_H */

@@ -1,0 +1,40 @@
+/*
+ * rt/runtime.h: the runtime object behind the public API. Each flavor
+ * (sched/current_thread.c, sched/multi_thread.c) embeds struct kr_runtime
+ * first and fills its ops.
+ */
+#ifndef KR_RT_RUNTIME_H
+#define KR_RT_RUNTIME_H
+
+#include "kairo.h"
+
+typedef struct kr__rt_ops {
+    /* `local`: the caller is running this runtime (kr__ctx.rt == rt). */
+    int (*spawn)(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
+                 bool local);
+    int (*block_on)(kr_runtime *rt, kr_future *f, void *out);
+    int (*shutdown)(kr_runtime *rt);
+    void (*free)(kr_runtime *rt);
+    void (*metrics)(kr_runtime *rt, kr_runtime_metrics *m);
+} kr__rt_ops;
+
+struct kr_runtime {
+    const kr__rt_ops *ops;
+    kr_runtime_config cfg;
+};
+
+int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
+int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
+
+/* Makes `h` the handle of task `task` (join.c). */
+void kr__join_init(kr_join_handle *h, void *task);
+
+/* Checks a future handed to spawn or block_on. */
+static inline bool kr__future_valid(const kr_future *f) {
+    return f != NULL && f->vtable != NULL && f->vtable->poll != NULL &&
+           f->vtable->size >= sizeof(kr_future) &&
+           f->vtable->size <= ((size_t)1 << 30) &&
+           f->vtable->output_size <= ((size_t)1 << 30);
+}
+
+#endif

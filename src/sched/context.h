@@ -1,0 +1,36 @@
+/*
+ * sched/context.h: what a thread knows about the runtime it is running.
+ *
+ * One thread-local record, set by a scheduler while the thread drives it
+ * (block_on, a worker loop, a shutdown) and cleared after. Everything else
+ * reads it: kr_spawn finds its runtime here, the task harness its cache and
+ * budget. The initial-exec TLS model makes each access a single
+ * %fs-relative load even in the shared library (the library must then be
+ * loaded at program start or by a dlopen with spare static TLS, which glibc
+ * reserves for this).
+ */
+#ifndef KR_SCHED_CONTEXT_H
+#define KR_SCHED_CONTEXT_H
+
+#include <stdint.h>
+
+#include "task/task.h"
+
+/* The budget outside any task: unlimited. */
+#define KR__BUDGET_UNLIMITED UINT32_MAX
+/* Tokio's per-poll budget: 128 "felt good" on its workloads
+ * (reference/tokio.md §2.8). */
+#define KR__BUDGET_DEFAULT 128
+
+
+
+typedef struct kr__ctx_t {
+    struct kr_runtime *rt; /* the runtime this thread drives, or NULL */
+    kr__cache *cache;   /* task cell cache this thread owns, or NULL */
+    void *worker;       /* scheduler-private per-thread state */
+    uint32_t budget;    /* coop units left in the current poll */
+} kr__ctx_t;
+
+extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));
+
+#endif /* KR_SCHED_CONTEXT_H */

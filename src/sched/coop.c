@@ -1,0 +1,41 @@
+/*
+ * sched/coop.c: cooperative scheduling. A task gets a budget of units per
+ * poll; leaf futures that can be ready many times in a row spend one unit
+ * each time, so a task looping over always-ready futures still yields.
+ */
+#include "sched/coop.h"
+
+bool kr_coop_proceed(kr_context *cx) {
+    uint32_t b = kr__ctx.budget;
+    if (b == KR__BUDGET_UNLIMITED)
+        return true;
+    if (b == 0) {
+        /* Out of budget: be polled again after the others. */
+        kr_waker_wake_by_ref(cx->waker);
+        return false;
+    }
+    kr__ctx.budget = b - 1;
+    return true;
+}
+
+static kr_poll yield_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_yield *y = (kr_yield *)f;
+    if (y->yielded_) {
+        y->yielded_ = 0;
+        return KR_READY;
+    }
+    y->yielded_ = 1;
+    /* While running, this sets NOTIFIED; the harness then re-queues the
+     * task at the back of the run queue, never through an I/O poll. */
+    kr_waker_wake_by_ref(cx->waker);
+    return KR_PENDING;
+}
+
+static const kr_future_vtable yield_vtable = {yield_poll, NULL,
+                                              sizeof(kr_yield), 0,
+                                              "kr_yield_now"};
+
+kr_yield kr_yield_now(void) {
+    kr_yield y = {{&yield_vtable}, 0};
+    return y;
+}

@@ -1,0 +1,455 @@
+/*
+ * sched/current_thread.c: the current-thread runtime. Every task runs on the
+ * thread inside kr_runtime_block_on.
+ *
+ * The "core" (local run queue, list of live tasks, task cache, tick) belongs
+ * to whichever thread holds `busy`: a block_on, or a shutdown or free run
+ * while no block_on is active. It needs no synchronisation beyond the
+ * acquire/release on `busy` that hands it over.
+ *
+ * Other threads reach the runtime through:
+ *   - the inject queue (sched/mpsc.h): remote spawns and remote wakes;
+ *   - `woken`: the block_on future's waker sets it (release; the loop's
+ *     acquire swap pairs with it);
+ *   - the parker: every remote push or wake unparks the loop;
+ *   - `gate`: bit 0 is CLOSED, the rest counts remote pushers in flight
+ *     (units of 2). A pusher adds 2 and backs out if CLOSED was set; a
+ *     shutdown sets CLOSED and waits for the count to drain, after which no
+ *     push can land in the inject queue, so draining it loses nothing. Both
+ *     are RMWs on one word, so their order is total: either the pusher sees
+ *     CLOSED or the closer sees the pusher.
+ *   - `refs`: the memory's lifetime. One for the handle, one for the task
+ *     cache until it is destroyed, one per task cell allocated outside the
+ *     cache (remote spawns), one per clone of the block_on waker. Whoever
+ *     drops the last frees the struct.
+ *
+ * Scheduling order: local FIFO; the inject queue is checked first every
+ * `global_queue_interval` ticks (31, Tokio's) and whenever the local queue
+ * is empty. The block_on future is polled when woken, between batches of at
+ * most EVENT_INTERVAL task polls.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
+#include "rt/runtime.h"
+#include "sched/context.h"
+#include "sched/mpsc.h"
+#include "sched/park.h"
+#include "task/cache.h"
+#include "task/state.h"
+#include "util/alloc.h"
+
+/* Tokio's numbers (reference/tokio.md §2.11): poll the block_on future at
+ * least every 61 tasks ("copied from golang"), remote queue first every 31
+ * ticks so remote spawns are not starved by a busy local queue. */
+#define EVENT_INTERVAL 61
+#define GLOBAL_QUEUE_INTERVAL 31
+
+#define GATE_CLOSED 1u
+#define GATE_ONE 2u
+
+typedef struct ct_rt {
+    struct kr_runtime base;
+    kr__sched sched;
+
+    /* Core: owned by the holder of `busy`. */
+    kr__task *q_head, *q_tail;
+    kr__task owned; /* sentinel of the circular list of bound tasks */
+    kr__cache *cache;
+    uint32_t tick;
+    uint32_t gqi;
+    int drained;
+
+    /* Shared. */
+    kr__mpsc inject;
+    _Atomic uint64_t gate KR__ALIGNED_CL;
+    _Atomic int woken;
+    _Atomic int busy;
+    _Atomic long refs;
+    kr__parker park;
+
+    /* Metrics: single-writer counters (the core holder) read by anyone, so
+     * relaxed loads and stores; remote_spawns is an RMW. */
+    _Atomic uint64_t n_spawned, n_completed, n_polls, n_remote;
+} ct_rt;
+
+#define CT_OF_SCHED(s) ((ct_rt *)((char *)(s) - offsetof(ct_rt, sched)))
+
+static void bump(_Atomic uint64_t *c) {
+    /* Single writer (the core holder): relaxed load+store suffices. */
+    kr__store_relaxed(c, kr__load_relaxed(c) + 1);
+}
+
+/* ---- lifetime ------------------------------------------------------- */
+
+static void ct_unref(ct_rt *ct) {
+    if (kr__fetch_sub_acqrel(&ct->refs, 1) == 1)
+        kr__free(ct);
+}
+
+static void cache_destroyed(void *arg) { ct_unref(arg); }
+
+/* ---- the core's queues ---------------------------------------------- */
+
+static void local_push(ct_rt *ct, kr__task *t) {
+    /* Relaxed: `next` is core-private while the task is in this queue. */
+    kr__store_relaxed(&t->next, NULL);
+    if (ct->q_tail != NULL)
+        kr__store_relaxed(&ct->q_tail->next, t);
+    else
+        ct->q_head = t;
+    ct->q_tail = t;
+}
+
+static kr__task *local_pop(ct_rt *ct) {
+    kr__task *t = ct->q_head;
+    if (t != NULL) {
+        ct->q_head = kr__load_relaxed(&t->next);
+        if (ct->q_head == NULL)
+            ct->q_tail = NULL;
+    }
+    return t;
+}
+
+static void bind(ct_rt *ct, kr__task *t) {
+    kr__task *head = &ct->owned;
+    t->owned_next = head->owned_next;
+    t->owned_prev = head;
+    head->owned_next->owned_prev = t;
+    head->owned_next = t;
+}
+
+static void unbind(kr__task *t) {
+    t->owned_prev->owned_next = t->owned_next;
+    t->owned_next->owned_prev = t->owned_prev;
+    t->owned_prev = NULL;
+    t->owned_next = NULL;
+}
+
+static kr__task *inject_pop(ct_rt *ct) {
+    kr__task *t = kr__mpsc_pop(&ct->inject);
+    if (t != NULL && t->owned_prev == NULL)
+        bind(ct, t); /* a remote spawn reaching the core for the first time */
+    return t;
+}
+
+static kr__task *next_task(ct_rt *ct) {
+    kr__task *t;
+    if (++ct->tick % ct->gqi == 0) {
+        t = inject_pop(ct);
+        return t != NULL ? t : local_pop(ct);
+    }
+    t = local_pop(ct);
+    return t != NULL ? t : inject_pop(ct);
+}
+
+/* ---- remote entry --------------------------------------------------- */
+
+static bool gate_enter(ct_rt *ct) {
+    if (kr__fetch_add_acqrel(&ct->gate, GATE_ONE) & GATE_CLOSED) {
+        kr__fetch_sub_release(&ct->gate, GATE_ONE);
+        return false;
+    }
+    return true;
+}
+
+static void gate_exit(ct_rt *ct) {
+    /* Release pairs with the closer's acquire wait: our push is visible
+     * to its drain. */
+    kr__fetch_sub_release(&ct->gate, GATE_ONE);
+}
+
+static bool on_core(ct_rt *ct) {
+#ifdef KR_TORTURE
+    (void)ct;
+    return false; /* every wake takes the remote path */
+#else
+    return kr__ctx.worker == ct;
+#endif
+}
+
+/* ---- task hooks ----------------------------------------------------- */
+
+static void ct_schedule(kr__sched *s, kr__task *t) {
+    ct_rt *ct = CT_OF_SCHED(s);
+    if (on_core(ct)) {
+        local_push(ct, t);
+        return;
+    }
+    if (!gate_enter(ct)) {
+        /* Shut down: the task is (or will be) cancelled by the drain; the
+         * NOTIFIED reference we were handed just goes. */
+        kr__task_drop_ref(t);
+        return;
+    }
+    kr__mpsc_push(&ct->inject, t);
+    gate_exit(ct);
+    kr__unpark(&ct->park);
+}
+
+static void ct_yield(kr__sched *s, kr__task *t) {
+    local_push(CT_OF_SCHED(s), t);
+}
+
+static bool ct_release(kr__sched *s, kr__task *t) {
+    ct_rt *ct = CT_OF_SCHED(s);
+    bump(&ct->n_completed);
+    if (t->owned_prev == NULL)
+        return false;
+    unbind(t);
+    return true;
+}
+
+static void ct_unpin(kr__sched *s) { ct_unref(CT_OF_SCHED(s)); }
+
+static const kr__sched_ops ct_sched_ops = {ct_schedule, ct_yield, ct_release,
+                                           ct_unpin};
+
+/* ---- block_on's waker ----------------------------------------------- */
+
+static kr_waker bo_clone(const void *data);
+
+static void bo_wake_by_ref(const void *data) {
+    ct_rt *ct = (ct_rt *)data;
+    /* Release pairs with the loop's acquire swap of `woken`. */
+    kr__store_release(&ct->woken, 1);
+    if (kr__ctx.worker != ct)
+        kr__unpark(&ct->park);
+}
+
+static void bo_drop(const void *data) { ct_unref((ct_rt *)data); }
+
+static void bo_wake(const void *data) {
+    bo_wake_by_ref(data);
+    bo_drop(data);
+}
+
+static const kr_waker_vtable bo_vtable = {bo_clone, bo_wake, bo_wake_by_ref,
+                                          bo_drop};
+
+static kr_waker bo_clone(const void *data) {
+    ct_rt *ct = (ct_rt *)data;
+    /* Relaxed: the cloner holds a reference already. */
+    kr__fetch_add_relaxed(&ct->refs, 1);
+    kr_waker w = {ct, &bo_vtable};
+    return w;
+}
+
+/* ---- core hand-over --------------------------------------------------- */
+
+static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
+    int expected = 0;
+    /* Acquire pairs with core_give's release: the core is as left. */
+    if (!atomic_compare_exchange_strong_explicit(&ct->busy, &expected, 1,
+                                                 memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return false;
+    *saved = kr__ctx;
+    kr__ctx.rt = &ct->base;
+    kr__ctx.cache = ct->cache;
+    kr__ctx.worker = ct;
+    kr__ctx.budget = KR__BUDGET_UNLIMITED;
+    return true;
+}
+
+static void core_give(ct_rt *ct, const kr__ctx_t *saved) {
+    kr__ctx = *saved;
+    /* Seq_cst: ordered against the shutdown's store of CLOSED (see
+     * try_drain). */
+    kr__store_seqcst(&ct->busy, 0);
+}
+
+/* With the core: cancels every task and empties every queue. */
+static void drain(ct_rt *ct) {
+    /* Wait out remote pushers that got through the gate before CLOSED. */
+    while (kr__load_acquire(&ct->gate) >= GATE_ONE)
+        sched_yield();
+    for (;;) {
+        bool any = false;
+        kr__task *t;
+        while (ct->owned.owned_next != &ct->owned) {
+            t = ct->owned.owned_next;
+            unbind(t);
+            kr__task_shutdown(t); /* consumes the OWNED reference */
+            any = true;
+        }
+        while ((t = local_pop(ct)) != NULL) {
+            kr__task_drop_ref(t); /* NOTIFIED reference */
+            any = true;
+        }
+        while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
+            if (t->owned_prev == NULL) {
+                /* Never reached the core: its OWNED reference is ours. A
+                 * completed task is never queued, so this is a spawn. */
+                kr__task_shutdown(t);
+            }
+            kr__task_drop_ref(t); /* NOTIFIED reference */
+            any = true;
+        }
+        if (!any)
+            break;
+    }
+    ct->drained = 1;
+}
+
+static bool is_closed(ct_rt *ct) {
+    return (kr__load_seqcst(&ct->gate) & GATE_CLOSED) != 0;
+}
+
+/* Drains if the runtime is closed and nobody has. If another thread holds
+ * the core it will drain when it lets go (it re-checks after release). */
+static void try_drain(ct_rt *ct) {
+    kr__ctx_t saved;
+    while (is_closed(ct) && core_take(ct, &saved)) {
+        if (!ct->drained)
+            drain(ct);
+        core_give(ct, &saved);
+        return;
+    }
+}
+
+/* ---- runtime ops ---------------------------------------------------- */
+
+static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
+                    bool local) {
+    ct_rt *ct = (ct_rt *)rt;
+    kr__task *t;
+    if (local && kr__ctx.worker == ct) {
+        if (is_closed(ct))
+            return KR_ESHUTDOWN;
+        t = kr__task_new(&ct->sched, ct->cache, f, jh != NULL);
+        if (t == NULL)
+            return KR_ENOMEM;
+        bind(ct, t);
+        bump(&ct->n_spawned);
+        if (jh != NULL)
+            kr__join_init(jh, t);
+        local_push(ct, t);
+        return 0;
+    }
+    if (!gate_enter(ct))
+        return KR_ESHUTDOWN;
+    t = kr__task_new(&ct->sched, NULL, f, jh != NULL);
+    if (t == NULL) {
+        gate_exit(ct);
+        return KR_ENOMEM;
+    }
+    kr__fetch_add_relaxed(&ct->refs, 1); /* the cell pins us; see top */
+    kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
+    if (jh != NULL)
+        kr__join_init(jh, t);
+    kr__mpsc_push(&ct->inject, t);
+    gate_exit(ct);
+    kr__unpark(&ct->park);
+    return 0;
+}
+
+static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
+    ct_rt *ct = (ct_rt *)rt;
+    kr__ctx_t saved;
+    if (!core_take(ct, &saved))
+        return KR_EBUSY;
+    int rc = 0;
+    kr_waker w = {ct, &bo_vtable}; /* borrowed: no reference taken */
+    kr_context cx = kr_context_from_waker(&w);
+    kr__store_relaxed(&ct->woken, 1); /* poll once to start */
+    for (;;) {
+        if (is_closed(ct)) {
+            kr_future_drop(f);
+            rc = KR_ESHUTDOWN;
+            break;
+        }
+        /* Acquire pairs with the waker's release store. */
+        if (kr__swap_acquire(&ct->woken, 0)) {
+            kr__ctx.budget = ct->base.cfg.budget;
+            kr_poll p = kr_future_poll(f, &cx, out);
+            kr__ctx.budget = KR__BUDGET_UNLIMITED;
+            if (p == KR_READY)
+                break;
+        }
+        int n;
+        for (n = 0; n < EVENT_INTERVAL; n++) {
+            kr__task *t = next_task(ct);
+            if (t == NULL)
+                break;
+            bump(&ct->n_polls);
+            kr__ctx.budget = ct->base.cfg.budget;
+            kr__task_run(t);
+        }
+        kr__ctx.budget = KR__BUDGET_UNLIMITED;
+        if (n == EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
+            ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject))
+            continue;
+        /* Nothing to do: sleep until a wake, a remote push or a shutdown
+         * unparks us. Relaxed peek above; park's acquire is the sync. */
+        kr__park(&ct->park, -1);
+    }
+    if (is_closed(ct) && !ct->drained)
+        drain(ct);
+    core_give(ct, &saved);
+    try_drain(ct);
+    return rc;
+}
+
+static int ct_shutdown(kr_runtime *rt) {
+    ct_rt *ct = (ct_rt *)rt;
+    kr__fetch_or_seqcst(&ct->gate, GATE_CLOSED);
+    kr__unpark(&ct->park);
+    try_drain(ct);
+    return 0;
+}
+
+static void ct_free(kr_runtime *rt) {
+    ct_rt *ct = (ct_rt *)rt;
+    kr__ctx_t saved;
+    ct_shutdown(rt);
+    if (!core_take(ct, &saved))
+        return; /* misuse: a block_on is running; leak rather than crash */
+    /* Cells still referenced keep the cache (and so us) alive. */
+    kr__cache_orphan(ct->cache);
+    ct->cache = NULL;
+    core_give(ct, &saved);
+    ct_unref(ct);
+}
+
+static void ct_metrics(kr_runtime *rt, kr_runtime_metrics *m) {
+    ct_rt *ct = (ct_rt *)rt;
+    uint64_t local = kr__load_relaxed(&ct->n_spawned);
+    uint64_t remote = kr__load_relaxed(&ct->n_remote);
+    m->spawned = local + remote;
+    uint64_t done = kr__load_relaxed(&ct->n_completed);
+    m->alive = m->spawned > done ? m->spawned - done : 0;
+    m->polls = kr__load_relaxed(&ct->n_polls);
+    m->remote_spawns = remote;
+    m->workers = 1;
+}
+
+static const kr__rt_ops ct_ops = {ct_spawn, ct_block_on, ct_shutdown, ct_free,
+                                  ct_metrics};
+
+int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
+    ct_rt *ct = kr__calloc(1, sizeof(*ct));
+    if (ct == NULL)
+        return KR_ENOMEM;
+    ct->base.ops = &ct_ops;
+    ct->base.cfg = *cfg;
+    ct->sched.ops = &ct_sched_ops;
+    ct->owned.owned_next = &ct->owned;
+    ct->owned.owned_prev = &ct->owned;
+    ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
+                                         : GLOBAL_QUEUE_INTERVAL;
+    kr__mpsc_init(&ct->inject);
+    atomic_init(&ct->gate, 0);
+    atomic_init(&ct->woken, 0);
+    atomic_init(&ct->busy, 0);
+    atomic_init(&ct->refs, 2); /* the handle and the cache */
+    kr__parker_init(&ct->park);
+    ct->cache = kr__cache_new(cache_destroyed, ct);
+    if (ct->cache == NULL) {
+        kr__free(ct);
+        return KR_ENOMEM;
+    }
+    *out = &ct->base;
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* sched/park.c: futex parking (protocol in park.h). */
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched/park.h"
+#include "util/atomic.h"
+
+enum { EMPTY = 0, PARKED = 1, NOTIFIED = 2 };
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val,
+                       const struct timespec *ts) {
+    /* EINTR, EAGAIN (value changed) and timeouts all just return: the
+     * caller re-checks the state. */
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, ts, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *addr) {
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void kr__parker_init(kr__parker *p) { atomic_init(&p->state, EMPTY); }
+
+void kr__park(kr__parker *p, int64_t timeout_ns) {
+    uint32_t s = NOTIFIED;
+    /* Acquire pairs with unpark's release swap. */
+    if (kr__cas_acquire(&p->state, &s, EMPTY))
+        return;
+    s = EMPTY;
+    if (!kr__cas_acqrel(&p->state, &s, PARKED)) {
+        /* Only NOTIFIED can have come in between. */
+        kr__swap_acquire(&p->state, EMPTY);
+        return;
+    }
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = timeout_ns / 1000000000;
+        ts.tv_nsec = timeout_ns % 1000000000;
+        tsp = &ts;
+    }
+    for (;;) {
+        futex_wait(&p->state, PARKED, tsp);
+        s = NOTIFIED;
+        if (kr__cas_acquire(&p->state, &s, EMPTY))
+            return;
+        if (tsp != NULL) {
+            /* Timed out (or spurious; the caller re-checks either way). */
+            s = PARKED;
+            if (kr__cas_acqrel(&p->state, &s, EMPTY))
+                return;
+            kr__swap_acquire(&p->state, EMPTY); /* NOTIFIED came in */
+            return;
+        }
+    }
+}
+
+void kr__unpark(kr__parker *p) {
+    /* Release publishes the unparker's prior writes to the parked thread. */
+    if (kr__swap_release(&p->state, NOTIFIED) == PARKED)
+        futex_wake(&p->state);
+}

@@ -1,0 +1,30 @@
+/*
+ * sched/park.h: parking a thread on a futex until another thread unparks it.
+ *
+ * State word: EMPTY (0), PARKED (1: the owner sleeps or is about to),
+ * NOTIFIED (2: an unpark is pending; the next park returns at once).
+ *   - Only the owner parks; any thread unparks.
+ *   - unpark swaps in NOTIFIED with release (publishing what the unparker
+ *     did before, e.g. a queue push) and issues FUTEX_WAKE only if it saw
+ *     PARKED, so an unpark of a running thread costs one atomic swap.
+ *   - park consumes NOTIFIED with an acquire CAS that pairs with that swap.
+ * No wakeup is lost: an unpark before the park leaves NOTIFIED, which the
+ * park consumes; one during the futex wait changes the word, so FUTEX_WAIT
+ * either returns at once (value changed) or is woken.
+ */
+#ifndef KR_SCHED_PARK_H
+#define KR_SCHED_PARK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct kr__parker {
+    _Atomic uint32_t state;
+} kr__parker;
+
+void kr__parker_init(kr__parker *p);
+/* Sleeps until unparked. timeout_ns < 0: no timeout. Owner only. */
+void kr__park(kr__parker *p, int64_t timeout_ns);
+void kr__unpark(kr__parker *p);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * sync/oneshot.c: a channel for one value.
+ *
+ * One allocation shared by both ends, freed when both are gone (`refs`).
+ *
+ * State bits:
+ *   RX_TASK_SET  1   rx_waker holds the receiver's waker
+ *   COMPLETE     2   the sender is done: it sent, or went without sending
+ *   CLOSED       4   the receiver closed (or dropped): sends fail
+ *   TX_TASK_SET  8   tx_waker holds the waker of a closed() future
+ *   VALUE       16   a value is in the slot (set with COMPLETE; cleared by
+ *                    the receiver when it takes the value)
+ *
+ * Protocol (Tokio's, sync/oneshot.rs, with the value bit made explicit):
+ *   - The sender writes the value, then sets COMPLETE|VALUE with an acq_rel
+ *     CAS that fails if CLOSED is set. Release publishes the value to the
+ *     receiver, whose acquire load of COMPLETE pairs with it. If it saw
+ *     RX_TASK_SET it wakes rx_waker by reference.
+ *   - The receiver owns rx_waker while RX_TASK_SET is clear. To store a
+ *     waker it writes the slot then sets RX_TASK_SET (fetch_or); if COMPLETE
+ *     was already set it takes the bit back and drops the waker. To replace
+ *     a stored waker it clears RX_TASK_SET with a CAS that fails once
+ *     COMPLETE is set (then the sender may be reading the slot, so it is
+ *     left alone).
+ *   - Symmetrically for tx_waker with TX_TASK_SET and CLOSED.
+ *   - Leftover wakers are dropped by whoever frees the channel.
+ */
+#include <string.h>
+
+#include "kairo.h"
+#include "sched/coop.h"
+#include "util/abort.h"
+#include "util/alloc.h"
+#include "util/atomic.h"
+
+#define RX_TASK_SET 1u
+#define COMPLETE 2u
+#define CLOSED 4u
+#define TX_TASK_SET 8u
+#define VALUE 16u
+
+#define MAX_VALUE_SIZE ((size_t)1 << 20)
+
+typedef struct oneshot {
+    _Atomic uint32_t state;
+    _Atomic uint32_t refs;
+    kr_waker rx_waker;
+    kr_waker tx_waker;
+    size_t size;
+    _Alignas(16) unsigned char value[];
+} oneshot;
+
+/* The ends are the shared struct under two types. */
+static oneshot *of_tx(const kr_oneshot_tx *tx) { return (oneshot *)tx; }
+static oneshot *of_rx(const kr_oneshot_rx *rx) { return (oneshot *)rx; }
+
+static void unref(oneshot *o) {
+    if (kr__fetch_sub_acqrel(&o->refs, 1) != 1)
+        return;
+    uint32_t s = kr__load_relaxed(&o->state); /* last user: no race left */
+    if (s & RX_TASK_SET)
+        kr_waker_drop(o->rx_waker);
+    if (s & TX_TASK_SET)
+        kr_waker_drop(o->tx_waker);
+    kr__free(o);
+}
+
+int kr_oneshot_new(size_t value_size, kr_oneshot_tx **tx, kr_oneshot_rx **rx) {
+    if (tx == NULL || rx == NULL || value_size > MAX_VALUE_SIZE)
+        return KR_EINVAL;
+    oneshot *o = kr__malloc(sizeof(*o) + value_size);
+    if (o == NULL)
+        return KR_ENOMEM;
+    atomic_init(&o->state, 0);
+    atomic_init(&o->refs, 2);
+    o->size = value_size;
+    *tx = (kr_oneshot_tx *)o;
+    *rx = (kr_oneshot_rx *)o;
+    return 0;
+}
+
+/* Sets COMPLETE (and VALUE if `value`); wakes the receiver. Returns false
+ * if the receiver had closed. */
+static bool complete(oneshot *o, bool value) {
+    uint32_t cur = kr__load_relaxed(&o->state); /* the CAS re-reads */
+    uint32_t add = COMPLETE | (value ? VALUE : 0);
+    for (;;) {
+        if (value && (cur & CLOSED))
+            return false;
+        /* Release publishes the value (pairs with the receiver's acquire);
+         * acquire lets us read a waker the receiver stored. */
+        if (kr__cas_weak_acqrel(&o->state, &cur, cur | add))
+            break;
+    }
+    if ((cur & (RX_TASK_SET | CLOSED)) == RX_TASK_SET)
+        kr_waker_wake_by_ref(&o->rx_waker);
+    return true;
+}
+
+int kr_oneshot_send(kr_oneshot_tx *tx, const void *value) {
+    if (tx == NULL)
+        return KR_EINVAL;
+    oneshot *o = of_tx(tx);
+    int rc = 0;
+    if (value == NULL && o->size != 0) {
+        complete(o, false); /* released without a value, as documented */
+        rc = KR_EINVAL;
+    } else {
+        if (o->size != 0)
+            memcpy(o->value, value, o->size);
+        if (!complete(o, true)) {
+            rc = KR_ECLOSED;
+            complete(o, false);
+        }
+    }
+    unref(o);
+    return rc;
+}
+
+void kr_oneshot_tx_drop(kr_oneshot_tx *tx) {
+    if (tx == NULL)
+        return;
+    oneshot *o = of_tx(tx);
+    complete(o, false);
+    unref(o);
+}
+
+bool kr_oneshot_tx_is_closed(const kr_oneshot_tx *tx) {
+    if (tx == NULL)
+        return true;
+    /* Acquire: pairs with the receiver's close so what it did before is
+     * visible to a sender that acts on "closed". */
+    return (kr__load_acquire(&of_tx(tx)->state) & CLOSED) != 0;
+}
+
+void kr_oneshot_rx_close(kr_oneshot_rx *rx) {
+    if (rx == NULL)
+        return;
+    oneshot *o = of_rx(rx);
+    uint32_t prev = kr__fetch_or_acqrel(&o->state, CLOSED);
+    if ((prev & (TX_TASK_SET | COMPLETE | CLOSED)) == TX_TASK_SET)
+        kr_waker_wake_by_ref(&o->tx_waker);
+}
+
+void kr_oneshot_rx_drop(kr_oneshot_rx *rx) {
+    if (rx == NULL)
+        return;
+    kr_oneshot_rx_close(rx);
+    unref(of_rx(rx));
+}
+
+/* Takes the value if COMPLETE is set in `s`. */
+static int take(oneshot *o, uint32_t s, void *dst) {
+    if (!(s & VALUE))
+        return KR_ECLOSED;
+    if (dst != NULL && o->size != 0)
+        memcpy(dst, o->value, o->size);
+    /* Only the receiver clears VALUE; relaxed is enough (nobody reads the
+     * slot after, and the RMW keeps the other bits intact). */
+    atomic_fetch_and_explicit(&o->state, ~VALUE, memory_order_relaxed);
+    return 0;
+}
+
+int kr_oneshot_try_recv(kr_oneshot_rx *rx, void *dst) {
+    if (rx == NULL)
+        return KR_EINVAL;
+    oneshot *o = of_rx(rx);
+    uint32_t s = kr__load_acquire(&o->state); /* pairs with complete() */
+    if (s & COMPLETE)
+        return take(o, s, dst);
+    return (s & CLOSED) ? KR_ECLOSED : KR_EEMPTY;
+}
+
+/* Stores the waker in a slot guarded by `bit`, unless `done` is set first.
+ * Returns false if `done` was set (the caller then reads the state again). */
+static bool store_waker(oneshot *o, kr_waker *slot, uint32_t bit,
+                        uint32_t done, const kr_waker *w) {
+    uint32_t s = kr__load_acquire(&o->state);
+    if (s & done)
+        return false;
+    if (s & bit) {
+        if (kr_waker_will_wake(slot, w))
+            return true;
+        /* Take the slot back unless the other side completed. */
+        for (;;) {
+            if (s & done)
+                return false;
+            if (kr__cas_weak_acqrel(&o->state, &s, s & ~bit))
+                break;
+        }
+        kr_waker_drop(*slot);
+    }
+    *slot = kr_waker_clone(w);
+    uint32_t prev = kr__fetch_or_acqrel(&o->state, bit);
+    if (prev & done) {
+        /* Completed meanwhile: the other side saw no bit and will not use
+         * the slot; take it back. */
+        atomic_fetch_and_explicit(&o->state, ~bit, memory_order_acq_rel);
+        kr_waker_drop(*slot);
+        return false;
+    }
+    return true;
+}
+
+static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_oneshot_recv *r = (kr_oneshot_recv *)f;
+    if (r->done_)
+        kr__die("kr_oneshot_recv polled after it returned READY");
+    oneshot *o = of_rx(r->rx_);
+    int rc;
+    if (o == NULL) {
+        rc = KR_EINVAL;
+    } else {
+        if (!kr_coop_proceed(cx))
+            return KR_PENDING;
+        uint32_t s = kr__load_acquire(&o->state); /* pairs with complete() */
+        if (!(s & COMPLETE) && !(s & CLOSED) &&
+            store_waker(o, &o->rx_waker, RX_TASK_SET, COMPLETE, cx->waker)) {
+            kr__coop_refund();
+            return KR_PENDING;
+        }
+        s = kr__load_acquire(&o->state);
+        rc = (s & COMPLETE) ? take(o, s, r->dst_) : KR_ECLOSED;
+    }
+    r->done_ = 1;
+    if (out != NULL)
+        *(int *)out = rc;
+    return KR_READY;
+}
+
+static const kr_future_vtable recv_vtable = {recv_poll, NULL,
+                                             sizeof(kr_oneshot_recv),
+                                             sizeof(int), "kr_oneshot_recv"};
+
+kr_oneshot_recv kr_oneshot_recv_future(kr_oneshot_rx *rx, void *dst) {
+    kr_oneshot_recv r = {{&recv_vtable}, rx, dst, 0};
+    return r;
+}
+
+static kr_poll closed_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_oneshot_closed *c = (kr_oneshot_closed *)f;
+    oneshot *o = of_tx(c->tx_);
+    if (o == NULL)
+        return KR_READY;
+    uint32_t s = kr__load_acquire(&o->state);
+    if (s & CLOSED)
+        return KR_READY;
+    if (store_waker(o, &o->tx_waker, TX_TASK_SET, CLOSED, cx->waker))
+        return KR_PENDING;
+    return KR_READY;
+}
+
+static const kr_future_vtable closed_vtable = {closed_poll, NULL,
+                                               sizeof(kr_oneshot_closed), 0,
+                                               "kr_oneshot_closed"};
+
+kr_oneshot_closed kr_oneshot_tx_closed(kr_oneshot_tx *tx) {
+    kr_oneshot_closed c = {{&closed_vtable}, tx, 0};
+    return c;
+}

@@ -1,0 +1,152 @@
+/*
+ * task/harness.c: creating, polling, cancelling, completing and freeing a
+ * task. The state transitions are in state.h; the rules in task.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sched/context.h"
+#include "task/cache.h"
+#include "task/state.h"
+#include "util/alloc.h"
+
+__thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));
+
+/* Task ids: unique, not dense. Each thread takes a block of 2^20 ids at a
+ * time from a global counter, so a spawn costs no shared atomic. */
+#define ID_BLOCK ((uint64_t)1 << 20)
+static _Atomic uint64_t next_id_block = ID_BLOCK;
+static __thread uint64_t id_next, id_end;
+
+static uint64_t new_id(void) {
+    if (id_next == id_end) {
+        /* Relaxed: ids only need uniqueness, which the RMW gives. */
+        id_next = kr__fetch_add_relaxed(&next_id_block, ID_BLOCK);
+        id_end = id_next + ID_BLOCK;
+    }
+    return id_next++;
+}
+
+static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
+                       bool join) {
+    size_t fsize = f->vtable->size;
+    size_t out_off = align16(KR__TASK_HEADER_SIZE + fsize);
+    size_t trailer_off = align16(out_off + f->vtable->output_size);
+    size_t total = trailer_off + sizeof(kr__trailer);
+    uint32_t cls = KR__CACHE_BIG;
+    kr__task *t = cache != NULL ? kr__cache_alloc(cache, total, &cls)
+                                : kr__malloc(total);
+    if (t == NULL)
+        return NULL;
+    atomic_init(&t->state, KR__INITIAL_STATE(join));
+    atomic_init(&t->next, NULL);
+    t->sched = sched;
+    t->owned_prev = NULL;
+    t->owned_next = NULL;
+    t->out_off = (uint32_t)out_off;
+    t->trailer_off = (uint32_t)trailer_off;
+    memcpy(kr__task_future(t), f, fsize);
+    kr__trailer *tr = kr__task_trailer(t);
+    tr->join_waker.data = NULL;
+    tr->join_waker.vtable = NULL;
+    tr->site = NULL;
+    tr->cache = cache;
+    tr->id = new_id();
+    tr->cls = cls;
+    tr->result = 0;
+    return t;
+}
+
+void kr__task_dealloc(kr__task *t) {
+    kr__trailer *tr = kr__task_trailer(t);
+    kr__cache *c = tr->cache;
+    if (c != NULL) {
+        kr__cache_free(c, t, tr->cls, kr__ctx.cache == c);
+    } else {
+        kr__sched *s = t->sched;
+        kr__free(t);
+        s->ops->unpin(s);
+    }
+}
+
+void kr__task_drop_ref(kr__task *t) {
+    if (kr__ref_dec(t))
+        kr__task_dealloc(t);
+}
+
+/* Drops the future as cancellation; the join handle will read zeroes and
+ * KR_ECANCELED. Requires RUNNING. */
+static void cancel_task(kr__task *t) {
+    kr_future_drop(kr__task_future(t));
+    memset(kr__task_output(t), 0, t->trailer_off - t->out_off);
+    kr__task_trailer(t)->result = KR_ECANCELED;
+}
+
+/* Requires RUNNING and the caller's reference (NOTIFIED turned runner's,
+ * or the OWNED one the shutdown path took off the list). */
+static void complete(kr__task *t) {
+    uint64_t prev = kr__state_to_complete(t);
+    if ((prev & KR__JOIN_INTEREST) && (prev & KR__JOIN_WAKER)) {
+        /* The runtime owns the join waker while JOIN_WAKER is set. */
+        kr__trailer *tr = kr__task_trailer(t);
+        kr_waker_wake_by_ref(&tr->join_waker);
+        uint64_t after = kr__state_unset_waker_after_complete(t);
+        if (!(after & KR__JOIN_INTEREST))
+            kr_waker_reset(&tr->join_waker); /* the handle went meanwhile */
+    }
+    uint64_t refs = t->sched->ops->release(t->sched, t) ? 2 : 1;
+    if (kr__state_to_terminal(t, refs))
+        kr__task_dealloc(t);
+}
+
+void kr__task_run(kr__task *t) {
+    switch (kr__state_to_running(t)) {
+    case KR__RUN_SUCCESS:
+        break;
+    case KR__RUN_CANCELLED:
+        cancel_task(t);
+        complete(t);
+        return;
+    case KR__RUN_FAILED:
+        return;
+    case KR__RUN_DEALLOC:
+        kr__task_dealloc(t);
+        return;
+    }
+
+    kr__trailer *tr = kr__task_trailer(t);
+    kr_waker w = kr__task_waker_ref(t);
+    kr_context cx = {&w, &tr->site, {NULL, NULL}};
+    kr_future *f = kr__task_future(t);
+    if (f->vtable->poll(f, &cx, kr__task_output(t)) == KR_READY) {
+        /* As in Rust, a finished future is dropped at once. */
+        kr_future_drop(f);
+        complete(t);
+        return;
+    }
+    switch (kr__state_to_idle(t)) {
+    case KR__IDLE_OK:
+        return;
+    case KR__IDLE_OK_DEALLOC:
+        kr__task_dealloc(t);
+        return;
+    case KR__IDLE_NOTIFIED:
+        t->sched->ops->yield(t->sched, t);
+        return;
+    case KR__IDLE_CANCELLED:
+        cancel_task(t);
+        complete(t);
+        return;
+    }
+}
+
+void kr__task_shutdown(kr__task *t) {
+    if (kr__state_to_shutdown(t)) {
+        cancel_task(t);
+        complete(t); /* not on the list any more: drops our OWNED ref */
+    } else {
+        kr__task_drop_ref(t);
+    }
+}

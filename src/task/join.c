@@ -1,0 +1,115 @@
+/*
+ * task/join.c: join handles. A handle holds the JOIN reference and the right
+ * to read the output once. The protocol around the join waker slot is the
+ * one in task.h (JOIN_WAKER decides who owns the slot).
+ */
+#include <string.h>
+
+#include "sched/context.h"
+#include "sched/coop.h"
+#include "task/state.h"
+#include "rt/runtime.h"
+#include "util/abort.h"
+
+/* Stores (or replaces) the join waker. Returns false if the task completed
+ * meanwhile (the caller then reads the output). */
+static bool register_waker(kr__task *t, uint64_t state, const kr_waker *w) {
+    kr__trailer *tr = kr__task_trailer(t);
+    if (state & KR__JOIN_WAKER) {
+        /* Safe to read: while JOIN_WAKER is set the runtime only wakes the
+         * slot's waker by reference, and never replaces it while we hold
+         * JOIN_INTEREST. */
+        if (kr_waker_will_wake(&tr->join_waker, w))
+            return true;
+        if (!kr__state_unset_join_waker(t))
+            return false;
+        kr_waker_reset(&tr->join_waker); /* the slot is ours again */
+    }
+    tr->join_waker = kr_waker_clone(w);
+    if (!kr__state_set_join_waker(t)) {
+        kr_waker_reset(&tr->join_waker);
+        return false;
+    }
+    return true;
+}
+
+/* Lets go of the task: clears JOIN_INTEREST, drops the join waker if the
+ * slot is ours, drops the JOIN reference. */
+static void release_task(kr_join_handle *h) {
+    kr__task *t = h->task_;
+    h->task_ = NULL;
+    uint64_t after = kr__state_drop_join(t);
+    if (!(after & KR__JOIN_WAKER))
+        kr_waker_reset(&kr__task_trailer(t)->join_waker);
+    kr__task_drop_ref(t);
+}
+
+static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_join_handle *h = (kr_join_handle *)f;
+    if (h->done_)
+        kr__die("kr_join_handle polled after it returned READY");
+    kr__task *t = h->task_;
+    if (t == NULL) {
+        h->err_ = KR_EINVAL; /* an empty handle: nothing to wait for */
+        h->done_ = 1;
+        return KR_READY;
+    }
+    if (!kr_coop_proceed(cx))
+        return KR_PENDING;
+    /* Acquire pairs with to_complete's release: the output is visible. */
+    uint64_t s = kr__load_acquire(&t->state);
+    if (!(s & KR__COMPLETE) && register_waker(t, s, cx->waker)) {
+        kr__coop_refund(); /* no progress: give the unit back */
+        return KR_PENDING;
+    }
+    if (out != NULL)
+        memcpy(out, kr__task_output(t), kr__task_future(t)->vtable->output_size);
+    h->err_ = kr__task_trailer(t)->result;
+    h->done_ = 1;
+    release_task(h);
+    return KR_READY;
+}
+
+static void join_drop(kr_future *f) { kr_join_handle_drop((kr_join_handle *)f); }
+
+/* output_size is 0 because it varies: a handle writes its task's output. */
+const kr_future_vtable kr__join_vtable = {join_poll, join_drop,
+                                          sizeof(kr_join_handle), 0,
+                                          "kr_join_handle"};
+
+void kr__join_init(kr_join_handle *h, void *task) {
+    h->base.vtable = &kr__join_vtable;
+    h->task_ = task;
+    h->err_ = KR_EAGAIN;
+    h->done_ = 0;
+}
+
+void kr_join_handle_drop(kr_join_handle *h) {
+    if (h == NULL || h->task_ == NULL)
+        return;
+    release_task(h);
+}
+
+int kr_join_handle_abort(kr_join_handle *h) {
+    if (h == NULL)
+        return KR_EINVAL;
+    kr__task *t = h->task_;
+    if (t != NULL && kr__state_notified_and_cancel(t))
+        t->sched->ops->schedule(t->sched, t);
+    return 0;
+}
+
+bool kr_join_handle_is_finished(const kr_join_handle *h) {
+    if (h == NULL)
+        return false;
+    if (h->task_ == NULL)
+        return h->done_ != 0;
+    kr__task *t = h->task_;
+    return (kr__load_acquire(&t->state) & KR__COMPLETE) != 0;
+}
+
+int kr_join_handle_error(const kr_join_handle *h) {
+    if (h == NULL || (h->task_ == NULL && !h->done_))
+        return KR_EINVAL;
+    return h->done_ ? h->err_ : KR_EAGAIN;
+}

@@ -1,0 +1,266 @@
+/*
+ * task/state.h: the task state word's transitions (bit table in task.h).
+ *
+ * Orderings. The state word is the synchronisation point for the task's
+ * future, output and join waker:
+ *   - every transition that hands the future to a poller (to_running,
+ *     to_shutdown) is acquire, pairing with the release of the transition
+ *     that ended the previous poll (to_idle, to_complete) so the poller sees
+ *     the future as the last poller left it;
+ *   - every wake is a release RMW (even when it changes nothing visible: see
+ *     notified_by_ref), pairing with the acquire in to_running, so what the
+ *     waker wrote before waking is visible to the poll it causes;
+ *   - to_complete is acq_rel: release publishes the output to the join
+ *     handle (which reads COMPLETE with acquire), acquire lets the completer
+ *     read the join waker the handle stored before setting JOIN_WAKER;
+ *   - reference increments are relaxed (the incrementer already holds a
+ *     reference, so the cell cannot go away and nothing is published);
+ *     decrements are acq_rel so the one that frees sees every other user's
+ *     writes (the classic refcount pairing).
+ */
+#ifndef KR_TASK_STATE_H
+#define KR_TASK_STATE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "task/task.h"
+
+#define KR__RUNNING ((uint64_t)0x01)
+#define KR__COMPLETE ((uint64_t)0x02)
+#define KR__NOTIFIED ((uint64_t)0x04)
+#define KR__JOIN_INTEREST ((uint64_t)0x08)
+#define KR__JOIN_WAKER ((uint64_t)0x10)
+#define KR__CANCELLED ((uint64_t)0x20)
+#define KR__LIFECYCLE (KR__RUNNING | KR__COMPLETE)
+#define KR__REF_SHIFT 6
+#define KR__REF_ONE ((uint64_t)1 << KR__REF_SHIFT)
+/* Refcounts past this are a leak of references; abort rather than wrap. */
+#define KR__REF_MAX ((uint64_t)1 << 62)
+
+#define KR__INITIAL_STATE(join)                                                \
+    ((join) ? (3 * KR__REF_ONE | KR__NOTIFIED | KR__JOIN_INTEREST)             \
+            : (2 * KR__REF_ONE | KR__NOTIFIED))
+
+static inline uint64_t kr__refs(uint64_t s) { return s >> KR__REF_SHIFT; }
+static inline bool kr__is_idle(uint64_t s) { return (s & KR__LIFECYCLE) == 0; }
+
+#define KR__MUST_USE __attribute__((warn_unused_result))
+
+static inline void kr__ref_inc(kr__task *t) {
+    /* Relaxed: the caller holds a reference, so the cell is alive and the
+     * increment publishes nothing. */
+    uint64_t prev = kr__fetch_add_relaxed(&t->state, KR__REF_ONE);
+    if (prev >= KR__REF_MAX) {
+        fputs("kairo: task reference count overflow\n", stderr);
+        abort();
+    }
+}
+
+/* Returns true if this was the last reference (the caller frees). */
+static inline KR__MUST_USE bool kr__ref_dec(kr__task *t) {
+    uint64_t prev = kr__fetch_sub_acqrel(&t->state, KR__REF_ONE);
+    return kr__refs(prev) == 1;
+}
+
+typedef enum kr__to_running {
+    KR__RUN_SUCCESS,   /* poll it */
+    KR__RUN_CANCELLED, /* it is now ours: cancel and complete it */
+    KR__RUN_FAILED,    /* not idle; our NOTIFIED reference was dropped */
+    KR__RUN_DEALLOC    /* as FAILED, and it was the last reference */
+} kr__to_running;
+
+/* Requires: the caller holds the NOTIFIED reference. */
+static inline KR__MUST_USE kr__to_running kr__state_to_running(kr__task *t) {
+    uint64_t cur = kr__load_acquire(&t->state);
+    for (;;) {
+        uint64_t next;
+        kr__to_running r;
+        if (kr__is_idle(cur)) {
+            next = (cur | KR__RUNNING) & ~KR__NOTIFIED;
+            r = (cur & KR__CANCELLED) ? KR__RUN_CANCELLED : KR__RUN_SUCCESS;
+        } else {
+            next = cur - KR__REF_ONE;
+            r = kr__refs(next) == 0 ? KR__RUN_DEALLOC : KR__RUN_FAILED;
+        }
+        /* Acquire pairs with the release ending the previous poll and with
+         * the wake that queued us. */
+        if (kr__cas_weak_acqrel(&t->state, &cur, next))
+            return r;
+    }
+}
+
+typedef enum kr__to_idle {
+    KR__IDLE_OK,          /* parked; our reference was dropped */
+    KR__IDLE_OK_DEALLOC,  /* as OK, and it was the last reference */
+    KR__IDLE_NOTIFIED,    /* woken while running: re-queue it (our
+                             reference becomes the NOTIFIED one) */
+    KR__IDLE_CANCELLED    /* cancelled while running: cancel it now */
+} kr__to_idle;
+
+/* Requires: RUNNING held by the caller, who holds one reference. */
+static inline KR__MUST_USE kr__to_idle kr__state_to_idle(kr__task *t) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        if (cur & KR__CANCELLED)
+            return KR__IDLE_CANCELLED;
+        uint64_t next = cur & ~KR__RUNNING;
+        kr__to_idle r;
+        if (cur & KR__NOTIFIED) {
+            r = KR__IDLE_NOTIFIED;
+        } else {
+            next -= KR__REF_ONE;
+            r = kr__refs(next) == 0 ? KR__IDLE_OK_DEALLOC : KR__IDLE_OK;
+        }
+        /* Release publishes the future's new state to the next poller. */
+        if (kr__cas_weak_acqrel(&t->state, &cur, next))
+            return r;
+    }
+}
+
+/* RUNNING -> COMPLETE in one step. Returns the state before. */
+static inline uint64_t kr__state_to_complete(kr__task *t) {
+    return kr__fetch_xor_acqrel(&t->state, KR__RUNNING | KR__COMPLETE);
+}
+
+/* Drops `n` references at the end of completion; true means free it. */
+static inline KR__MUST_USE bool kr__state_to_terminal(kr__task *t, uint64_t n) {
+    uint64_t prev = kr__fetch_sub_acqrel(&t->state, n * KR__REF_ONE);
+    return kr__refs(prev) == n;
+}
+
+typedef enum kr__to_notified {
+    KR__NOTIFY_NOTHING, /* nothing to do */
+    KR__NOTIFY_SUBMIT,  /* schedule it; the caller now holds NOTIFIED ref */
+    KR__NOTIFY_DEALLOC  /* the consumed reference was the last: free it */
+} kr__to_notified;
+
+/* Wake consuming a reference (kr_waker_wake). If the task must be queued,
+ * the consumed reference becomes its NOTIFIED reference. */
+static inline KR__MUST_USE kr__to_notified
+kr__state_notified_by_val(kr__task *t) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        uint64_t next;
+        kr__to_notified r;
+        if (cur & KR__RUNNING) {
+            /* The poller re-queues it when the poll ends. */
+            next = (cur | KR__NOTIFIED) - KR__REF_ONE;
+            r = KR__NOTIFY_NOTHING;
+        } else if (cur & (KR__COMPLETE | KR__NOTIFIED)) {
+            next = cur - KR__REF_ONE;
+            r = kr__refs(next) == 0 ? KR__NOTIFY_DEALLOC : KR__NOTIFY_NOTHING;
+        } else {
+            next = cur | KR__NOTIFIED;
+            r = KR__NOTIFY_SUBMIT;
+        }
+        /* Release pairs with the acquire in to_running (see file top). */
+        if (kr__cas_weak_acqrel(&t->state, &cur, next))
+            return r;
+    }
+}
+
+/* Wake keeping the caller's reference (kr_waker_wake_by_ref). On SUBMIT a
+ * new reference was taken for the queue. */
+static inline KR__MUST_USE kr__to_notified
+kr__state_notified_by_ref(kr__task *t) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        uint64_t next;
+        kr__to_notified r = KR__NOTIFY_NOTHING;
+        if (cur & KR__COMPLETE)
+            return KR__NOTIFY_NOTHING; /* nobody will poll it again */
+        if (cur & (KR__RUNNING | KR__NOTIFIED)) {
+            /* Written even when already NOTIFIED: the release store is what
+             * makes our prior writes visible to the coming poll. */
+            next = cur | KR__NOTIFIED;
+        } else {
+            next = (cur | KR__NOTIFIED) + KR__REF_ONE;
+            r = KR__NOTIFY_SUBMIT;
+        }
+        if (kr__cas_weak_acqrel(&t->state, &cur, next))
+            return r;
+    }
+}
+
+/* Abort. Returns true if the caller must schedule the task (a NOTIFIED
+ * reference was taken for it). */
+static inline KR__MUST_USE bool kr__state_notified_and_cancel(kr__task *t) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        uint64_t next;
+        bool submit = false;
+        if (cur & (KR__CANCELLED | KR__COMPLETE))
+            return false;
+        if (cur & (KR__RUNNING | KR__NOTIFIED)) {
+            /* The poller, or the coming poll, sees CANCELLED. */
+            next = cur | KR__CANCELLED | KR__NOTIFIED;
+        } else {
+            next = (cur | KR__CANCELLED | KR__NOTIFIED) + KR__REF_ONE;
+            submit = true;
+        }
+        if (kr__cas_weak_acqrel(&t->state, &cur, next))
+            return submit;
+    }
+}
+
+/* Shutdown: marks CANCELLED and, if the task is idle, takes RUNNING for the
+ * caller, who must then cancel and complete it. */
+static inline KR__MUST_USE bool kr__state_to_shutdown(kr__task *t) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        uint64_t next = cur | KR__CANCELLED;
+        bool idle = kr__is_idle(cur);
+        if (idle)
+            next |= KR__RUNNING;
+        if (kr__cas_weak_acqrel(&t->state, &cur, next))
+            return idle;
+    }
+}
+
+/* The join handle sets JOIN_WAKER after writing the waker. Fails (returns
+ * false, state unchanged) if the task completed first. */
+static inline KR__MUST_USE bool kr__state_set_join_waker(kr__task *t) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        if (cur & KR__COMPLETE)
+            return false;
+        /* Release publishes the waker to the completer. */
+        if (kr__cas_weak_acqrel(&t->state, &cur, cur | KR__JOIN_WAKER))
+            return true;
+    }
+}
+
+/* The join handle takes the waker slot back to replace the waker. Fails if
+ * the task completed (then the runtime owns the slot). */
+static inline KR__MUST_USE bool kr__state_unset_join_waker(kr__task *t) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        if (cur & KR__COMPLETE)
+            return false;
+        if (kr__cas_weak_acqrel(&t->state, &cur, cur & ~KR__JOIN_WAKER))
+            return true;
+    }
+}
+
+/* The completer gives the waker slot back after waking. Returns the state
+ * before; if JOIN_INTEREST is clear there the completer drops the waker. */
+static inline uint64_t kr__state_unset_waker_after_complete(kr__task *t) {
+    return kr__fetch_and_acqrel(&t->state, ~KR__JOIN_WAKER);
+}
+
+/* The join handle goes away: clears JOIN_INTEREST, and JOIN_WAKER too if
+ * the task is not complete (the handle then owns the waker slot). Returns
+ * the state after. */
+static inline uint64_t kr__state_drop_join(kr__task *t) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        uint64_t next = cur & ~KR__JOIN_INTEREST;
+        if (!(cur & KR__COMPLETE))
+            next &= ~KR__JOIN_WAKER;
+        if (kr__cas_weak_acqrel(&t->state, &cur, next))
+            return next;
+    }
+}
+
+#endif /* KR_TASK_STATE_H */

@@ -1,0 +1,40 @@
+/*
+ * task/waker.c: the waker of a task. Its data pointer is the task cell; one
+ * waker value is one reference (task.h). The waker lent to a poll is made by
+ * kr__task_waker_ref with the same vtable, so kr_waker_will_wake holds
+ * between it and its clones.
+ */
+#include "task/state.h"
+
+static kr_waker waker_clone(const void *data) {
+    kr__task *t = (kr__task *)data;
+    kr__ref_inc(t);
+    return kr__task_waker_ref(t);
+}
+
+static void waker_wake(const void *data) {
+    kr__task *t = (kr__task *)data;
+    switch (kr__state_notified_by_val(t)) {
+    case KR__NOTIFY_SUBMIT:
+        t->sched->ops->schedule(t->sched, t); /* our ref is now NOTIFIED's */
+        break;
+    case KR__NOTIFY_DEALLOC:
+        kr__task_dealloc(t);
+        break;
+    case KR__NOTIFY_NOTHING:
+        break;
+    }
+}
+
+static void waker_wake_by_ref(const void *data) {
+    kr__task *t = (kr__task *)data;
+    if (kr__state_notified_by_ref(t) == KR__NOTIFY_SUBMIT)
+        t->sched->ops->schedule(t->sched, t);
+}
+
+static void waker_drop(const void *data) {
+    kr__task_drop_ref((kr__task *)data);
+}
+
+const kr_waker_vtable kr__task_waker_vtable = {
+    waker_clone, waker_wake, waker_wake_by_ref, waker_drop};
