@@ -20,36 +20,44 @@
 
 typedef struct kr__mpsc {
     _Atomic(kr__task *) tail KR__ALIGNED_CL; /* producers */
-    kr__task *head KR__ALIGNED_CL;           /* consumer */
+    /* The consumer's; atomic only so kr__mpsc_maybe_nonempty may peek. */
+    _Atomic(kr__task *) head KR__ALIGNED_CL;
     kr__task stub;
 } kr__mpsc;
 
 static inline void kr__mpsc_init(kr__mpsc *q) {
     atomic_init(&q->stub.next, NULL);
-    q->head = &q->stub;
+    atomic_init(&q->head, &q->stub);
     atomic_init(&q->tail, &q->stub);
 }
 
-static inline void kr__mpsc_push(kr__mpsc *q, kr__task *t) {
-    kr__store_relaxed(&t->next, NULL); /* published by the swap below */
-    kr__task *prev = kr__swap_acqrel(&q->tail, t);
+/* Pushes the chain first..last (linked through next). Seq_cst swap: the
+ * multi-thread idle protocol orders it against a searcher's last look. */
+static inline void kr__mpsc_push_chain(kr__mpsc *q, kr__task *first,
+                                       kr__task *last) {
+    kr__store_relaxed(&last->next, NULL); /* published by the swap below */
+    kr__task *prev = kr__swap_seqcst(&q->tail, last);
     /* Release pairs with the consumer's acquire load of next. */
-    kr__store_release(&prev->next, t);
+    kr__store_release(&prev->next, first);
+}
+
+static inline void kr__mpsc_push(kr__mpsc *q, kr__task *t) {
+    kr__mpsc_push_chain(q, t, t);
 }
 
 /* Consumer only. NULL when empty or while a push is half done. */
 static inline kr__task *kr__mpsc_pop(kr__mpsc *q) {
-    kr__task *head = q->head;
+    kr__task *head = kr__load_relaxed(&q->head); /* consumer's own field */
     kr__task *next = kr__load_acquire(&head->next);
     if (head == &q->stub) {
         if (next == NULL)
             return NULL;
-        q->head = next;
+        kr__store_relaxed(&q->head, next);
         head = next;
         next = kr__load_acquire(&next->next);
     }
     if (next != NULL) {
-        q->head = next;
+        kr__store_relaxed(&q->head, next);
         return head;
     }
     if (kr__load_acquire(&q->tail) != head)
@@ -57,16 +65,24 @@ static inline kr__task *kr__mpsc_pop(kr__mpsc *q) {
     kr__mpsc_push(q, &q->stub);
     next = kr__load_acquire(&head->next);
     if (next != NULL) {
-        q->head = next;
+        kr__store_relaxed(&q->head, next);
         return head;
     }
     return NULL;
 }
 
-/* Consumer only: true if nothing is queued or being queued. */
+/* Consumer only: true if nothing is queued or being queued. (head == stub
+ * means the stub is first, tail == stub that it is last: so it is alone.) */
 static inline bool kr__mpsc_is_empty(kr__mpsc *q) {
-    return q->head == &q->stub &&
+    return kr__load_relaxed(&q->head) == &q->stub &&
            kr__load_acquire(&q->tail) == &q->stub;
+}
+
+/* Any thread: a snapshot, false only if the queue looked empty. Seq_cst
+ * loads, for the multi-thread idle protocol (see sched/idle.c). */
+static inline bool kr__mpsc_maybe_nonempty(kr__mpsc *q) {
+    return kr__load_seqcst(&q->tail) != &q->stub ||
+           kr__load_seqcst(&q->head) != &q->stub;
 }
 
 #endif

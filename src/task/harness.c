@@ -56,6 +56,7 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     tr->id = new_id();
     tr->cls = cls;
     tr->result = 0;
+    tr->owner = -1;
     return t;
 }
 

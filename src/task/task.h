@@ -125,6 +125,7 @@ typedef struct kr__trailer {
     uint64_t id;
     uint32_t cls;
     int32_t result; /* 0, or KR_ECANCELED; written before COMPLETE */
+    int32_t owner;  /* scheduler's: which list holds it; -1 none yet */
 } kr__trailer;
 
 static inline kr_future *kr__task_future(kr__task *t) {

@@ -1,0 +1,131 @@
+/*
+ * sched/mt.h: the multi-thread runtime's structures, shared by
+ * multi_thread.c (runtime ops), worker.c (the worker loop) and idle.c
+ * (searching and parking accounting).
+ */
+#ifndef KR_SCHED_MT_H
+#define KR_SCHED_MT_H
+
+#include <pthread.h>
+
+#include "rt/runtime.h"
+#include "sched/context.h"
+#include "sched/local_queue.h"
+#include "sched/mpsc.h"
+#include "sched/park.h"
+#include "task/cache.h"
+
+/* Tokio's constants (reference/tokio.md §2): */
+#define KR__MT_EVENT_INTERVAL 61  /* ticks between maintenance passes */
+#define KR__MT_MAX_LIFO_POLLS 3   /* LIFO polls in a row before a real tick */
+
+typedef struct mt_rt mt_rt;
+
+/* A list of live tasks with its own lock (one per worker; a task goes on
+ * the list of the worker that spawned or first ran it). */
+typedef struct mt_owned {
+    pthread_mutex_t lock;
+    kr__task head; /* sentinel */
+    uint64_t count;
+} KR__ALIGNED_CL mt_owned;
+
+typedef struct mt_worker {
+    /* Stealable state first: read by other workers. */
+    kr__lq queue;
+    _Atomic(kr__task *) lifo KR__ALIGNED_CL;
+    kr__parker park;
+    _Atomic int in_sleepers; /* written under idle lock, read anywhere */
+
+    /* Owner-only. */
+    mt_rt *rt KR__ALIGNED_CL;
+    unsigned index;
+    uint32_t tick;
+    uint32_t rand;
+    int is_searching;
+    int lifo_enabled;
+    unsigned lifo_polls;
+    kr__cache *cache;
+    pthread_t thread;
+
+    /* Counters: single writer, relaxed (metrics). */
+    _Atomic uint64_t n_polls, n_spawned, n_steals;
+} mt_worker;
+
+/* The block_on waker's target: one per block_on call, refcounted because a
+ * clone of the waker may outlive the call. */
+typedef struct mt_signal {
+    _Atomic long refs;
+    _Atomic int woken;
+    kr__parker park;
+    struct mt_signal *prev, *next; /* rt->signals list, under signals_lock */
+} mt_signal;
+
+struct mt_rt {
+    struct kr_runtime base;
+    kr__sched sched;
+    unsigned n;
+    mt_worker **workers;
+    mt_owned *owned; /* n lists */
+
+    /* Global injection queue: lock-free pushes, consumers serialised. */
+    kr__mpsc inject;
+    pthread_mutex_t inject_lock;
+    /* Bit 0: closed; above: remote pushers in flight (units of 2). Same
+     * protocol as the current-thread runtime's gate. */
+    _Atomic uint64_t gate KR__ALIGNED_CL;
+
+    /* Idle accounting (idle.c). */
+    _Atomic uint32_t idle KR__ALIGNED_CL; /* searching | unparked << 16 */
+    pthread_mutex_t idle_lock;
+    unsigned *sleepers;
+    unsigned n_sleepers;
+
+    _Atomic int shutdown;
+    _Atomic int drained;
+    pthread_mutex_t shutdown_lock;
+
+    /* block_on: its cache (one block_on at a time may own it). */
+    kr__cache *bo_cache;
+    _Atomic int bo_cache_busy;
+    pthread_mutex_t signals_lock;
+    mt_signal signals; /* sentinel */
+
+    int lifo_steal;   /* stealers may take a busy worker's LIFO task */
+    _Atomic long refs; /* memory lifetime, as in current_thread.c */
+    _Atomic uint64_t n_remote, n_completed_remote;
+    _Atomic uint64_t n_completed KR__ALIGNED_CL;
+};
+
+#define MT_OF_SCHED(s) ((mt_rt *)((char *)(s) - offsetof(mt_rt, sched)))
+
+/* multi_thread.c */
+void kr__mt_unref(mt_rt *rt);
+bool kr__mt_gate_enter(mt_rt *rt);
+void kr__mt_gate_exit(mt_rt *rt);
+void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t);
+
+/* worker.c */
+void *kr__mt_worker_main(void *arg);
+void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield);
+void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last);
+kr__task *kr__mt_inject_pop(mt_worker *w);
+static inline mt_worker *kr__mt_current(mt_rt *rt) {
+#ifdef KR_TORTURE
+    (void)rt;
+    return NULL; /* every wake takes the remote path */
+#else
+    return kr__ctx.rt == &rt->base ? (mt_worker *)kr__ctx.worker : NULL;
+#endif
+}
+
+/* idle.c */
+void kr__mt_idle_init(mt_rt *rt);
+bool kr__mt_to_searching(mt_worker *w);
+void kr__mt_from_searching(mt_worker *w);
+void kr__mt_notify_parked(mt_rt *rt);
+bool kr__mt_to_parked(mt_worker *w);
+bool kr__mt_still_sleeping(mt_worker *w);
+void kr__mt_notify_if_work_pending(mt_rt *rt);
+void kr__mt_unpark_all(mt_rt *rt);
+
+#endif

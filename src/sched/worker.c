@@ -1,0 +1,229 @@
+/*
+ * sched/worker.c: a worker thread of the multi-thread runtime.
+ *
+ * Loop (Tokio's, reference/tokio.md §2.4):
+ *   tick; every EVENT_INTERVAL ticks check for shutdown;
+ *   next task: the inject queue first every global_queue_interval ticks,
+ *   else the LIFO slot, the local queue, then a batch from inject;
+ *   none: become a searcher (at most half the workers) and steal half of
+ *   a random victim's queue; none: park.
+ *
+ * The LIFO slot holds the task most recently woken or spawned by this
+ * worker, so a message passed to a task runs next, while its data is hot.
+ * At most MAX_LIFO_POLLS run in a row off it (sharing one budget), then
+ * the LIFO is off until a task comes from a queue: a task chain respawning
+ * itself through the LIFO cannot starve the queues (Tokio 1.24's busy2
+ * livelock).
+ *
+ * Unlike Tokio's, the slot is stealable: it is an atomic pointer, and a
+ * searcher that finds a victim's queue empty takes the victim's LIFO task
+ * with an exchange. Tokio's attempt at this (#7431, reverted) cost ~30%
+ * because every push into an empty LIFO slot woke a parked worker to come
+ * and steal it; here a push into the slot never notifies (only a displaced
+ * task pushed to the queue does, as in Tokio), so the slot is only taken by
+ * workers that were searching anyway.
+ */
+#include <sched.h>
+
+#include "sched/mt.h"
+#include "task/state.h"
+#include "util/atomic.h"
+
+static uint32_t next_rand(mt_worker *w) {
+    /* xorshift32: cheap victim selection. */
+    uint32_t x = w->rand;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    w->rand = x;
+    return x;
+}
+
+void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last) {
+    kr__mpsc_push_chain(&rt->inject, first, last);
+    kr__mt_notify_parked(rt);
+}
+
+static void push_back(mt_worker *w, kr__task *t) {
+    kr__task *bh, *bt;
+    uint32_t bn;
+    if (!kr__lq_push(&w->queue, t, &bh, &bt, &bn)) {
+        /* Overflow: the batch goes to the inject queue. These tasks are
+         * bound already and hold NOTIFIED references: no gate needed, the
+         * shutdown drain runs after every worker has stopped. */
+        kr__mt_push_remote(w->rt, bh, bt);
+    }
+}
+
+void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
+    if (is_yield || !w->lifo_enabled) {
+        push_back(w, t);
+        kr__mt_notify_parked(w->rt);
+        return;
+    }
+    /* Release: a stealer's exchange reading the slot sees the task. */
+    kr__task *prev = kr__swap_acqrel(&w->lifo, t);
+    if (prev != NULL) {
+        push_back(w, prev);
+        kr__mt_notify_parked(w->rt);
+    }
+}
+
+/* Pops one task and moves up to `max` more into the local queue. */
+static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
+    mt_rt *rt = w->rt;
+    if (!kr__mpsc_maybe_nonempty(&rt->inject))
+        return NULL;
+    /* Consumers take turns; one that finds the lock taken leaves the queue
+     * to the holder rather than wait on it. */
+    if (pthread_mutex_trylock(&rt->inject_lock) != 0)
+        return NULL;
+    kr__task *first = kr__mpsc_pop(&rt->inject);
+    for (uint32_t i = 0; first != NULL && i < max; i++) {
+        kr__task *t = kr__mpsc_pop(&rt->inject);
+        if (t == NULL)
+            break;
+        if (kr__task_trailer(t)->owner < 0)
+            kr__mt_bind(rt, w->index, t);
+        kr__lq_push_unchecked(&w->queue, t);
+    }
+    pthread_mutex_unlock(&rt->inject_lock);
+    if (first != NULL && kr__task_trailer(first)->owner < 0)
+        kr__mt_bind(rt, w->index, first);
+    return first;
+}
+
+kr__task *kr__mt_inject_pop(mt_worker *w) { return inject_pop_batch(w, 0); }
+
+static kr__task *next_task(mt_worker *w) {
+    mt_rt *rt = w->rt;
+    kr__task *t;
+    if (w->tick % rt->base.cfg.global_queue_interval == 0) {
+        w->lifo_enabled = 1;
+        w->lifo_polls = 0;
+        t = inject_pop_batch(w, 0);
+        if (t != NULL)
+            return t;
+    }
+    if (kr__load_relaxed(&w->lifo) != NULL) { /* relaxed peek */
+        t = kr__swap_acqrel(&w->lifo, NULL);
+        if (t != NULL)
+            return t;
+    }
+    t = kr__lq_pop(&w->queue);
+    if (t != NULL)
+        return t;
+    /* Take a fair share of the inject queue: one each for the workers,
+     * bounded by half our queue (Tokio's formula). */
+    uint32_t room = kr__lq_remaining(&w->queue);
+    uint32_t cap = KR__LQ_CAP / 2 < room ? KR__LQ_CAP / 2 : room;
+    return inject_pop_batch(w, cap);
+}
+
+static kr__task *steal_work(mt_worker *w) {
+    mt_rt *rt = w->rt;
+    if (!kr__mt_to_searching(w))
+        return NULL;
+    unsigned n = rt->n;
+    unsigned start = next_rand(w) % n;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned vi = (start + i) % n;
+        if (vi == w->index)
+            continue;
+        mt_worker *v = rt->workers[vi];
+        kr__task *t = kr__lq_steal_into(&v->queue, &w->queue);
+        if (t != NULL)
+            return t;
+        if (rt->lifo_steal && kr__load_relaxed(&v->lifo) != NULL) {
+            /* Acquire pairs with the owner's exchange that put it there. */
+            t = kr__swap_acqrel(&v->lifo, NULL);
+            if (t != NULL)
+                return t;
+        }
+    }
+    return inject_pop_batch(w, KR__LQ_CAP / 2);
+}
+
+static void run_task(mt_worker *w, kr__task *t) {
+    if (w->is_searching)
+        kr__mt_from_searching(w);
+    w->lifo_enabled = 1; /* a task from a queue: LIFO chains may start */
+    w->lifo_polls = 0;
+    kr__ctx.budget = w->rt->base.cfg.budget;
+    for (;;) {
+        kr__store_relaxed(&w->n_polls, kr__load_relaxed(&w->n_polls) + 1);
+        kr__task_run(t);
+        if (kr__load_relaxed(&w->lifo) == NULL)
+            break;
+        if (++w->lifo_polls > KR__MT_MAX_LIFO_POLLS) {
+            /* Enough LIFO in a row: queue the rest like any task. */
+            w->lifo_enabled = 0;
+            t = kr__swap_acqrel(&w->lifo, NULL);
+            if (t != NULL) {
+                push_back(w, t);
+                kr__mt_notify_parked(w->rt);
+            }
+            break;
+        }
+        if (kr__ctx.budget == 0) {
+            t = kr__swap_acqrel(&w->lifo, NULL);
+            if (t != NULL)
+                push_back(w, t);
+            break;
+        }
+        t = kr__swap_acqrel(&w->lifo, NULL);
+        if (t == NULL)
+            break; /* stolen meanwhile */
+    }
+    kr__ctx.budget = KR__BUDGET_UNLIMITED;
+}
+
+static bool has_local_work(mt_worker *w) {
+    return kr__load_relaxed(&w->lifo) != NULL || kr__lq_len(&w->queue) != 0;
+}
+
+static void park(mt_worker *w) {
+    mt_rt *rt = w->rt;
+    if (kr__mt_to_parked(w))
+        kr__mt_notify_if_work_pending(rt);
+    for (;;) {
+        if (kr__load_acquire(&rt->shutdown))
+            return;
+        kr__park(&w->park, -1);
+        if (kr__load_acquire(&rt->shutdown))
+            return;
+        if (!kr__mt_still_sleeping(w))
+            return;
+        /* Spurious: stay parked (a notify will take us off the stack). */
+    }
+}
+
+void *kr__mt_worker_main(void *arg) {
+    mt_worker *w = arg;
+    mt_rt *rt = w->rt;
+    kr__ctx.rt = &rt->base;
+    kr__ctx.cache = w->cache;
+    kr__ctx.worker = w;
+    kr__ctx.budget = KR__BUDGET_UNLIMITED;
+    while (!kr__load_acquire(&rt->shutdown)) {
+        w->tick++;
+        kr__task *t = next_task(w);
+        if (t != NULL) {
+            run_task(w, t);
+            continue;
+        }
+        t = steal_work(w);
+        if (t != NULL) {
+            run_task(w, t);
+            continue;
+        }
+        if (!has_local_work(w))
+            park(w);
+    }
+    /* Leave the cache to the cells still out; the drain frees them. */
+    kr__cache_orphan(w->cache);
+    kr__ctx.cache = NULL;
+    kr__ctx.worker = NULL;
+    kr__ctx.rt = NULL;
+    return NULL;
+}
