@@ -221,7 +221,8 @@ static inline KR__MUST_USE bool kr__state_to_shutdown(kr__task *t) {
 /* The join handle sets JOIN_WAKER after writing the waker. Fails (returns
  * false, state unchanged) if the task completed first. */
 static inline KR__MUST_USE bool kr__state_set_join_waker(kr__task *t) {
-    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    /* Acquire: on COMPLETE the caller reads the output. */
+    uint64_t cur = kr__load_acquire(&t->state);
     for (;;) {
         if (cur & KR__COMPLETE)
             return false;
@@ -234,7 +235,8 @@ static inline KR__MUST_USE bool kr__state_set_join_waker(kr__task *t) {
 /* The join handle takes the waker slot back to replace the waker. Fails if
  * the task completed (then the runtime owns the slot). */
 static inline KR__MUST_USE bool kr__state_unset_join_waker(kr__task *t) {
-    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    /* Acquire: on COMPLETE the caller reads the output. */
+    uint64_t cur = kr__load_acquire(&t->state);
     for (;;) {
         if (cur & KR__COMPLETE)
             return false;
