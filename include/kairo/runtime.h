@@ -86,6 +86,17 @@ typedef struct kr_runtime_metrics {
 /* Fills `m`. Returns 0 or KR_EINVAL. */
 KR_API int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m);
 
+/*
+ * Task dump: writes one line per live task to file descriptor `fd`:
+ *   task <id> <future name> <state> at <file>:<line> (<function>)
+ * where the site is the innermost KR_AWAIT the task was suspended at after
+ * its last poll ("-" if it never awaited). Returns the number of tasks
+ * listed, or KR_EINVAL (NULL runtime, negative fd), KR_EBUSY (a
+ * current-thread runtime whose block_on runs on another thread: its task
+ * list belongs to that thread), KR_EIO (a write failed).
+ */
+KR_API int kr_runtime_dump(kr_runtime *rt, int fd);
+
 /* ------------------------------------------------------------------------ */
 /* Spawning and join handles                                                */
 /* ------------------------------------------------------------------------ */

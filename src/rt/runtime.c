@@ -56,6 +56,12 @@ int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {
     return 0;
 }
 
+int kr_runtime_dump(kr_runtime *rt, int fd) {
+    if (rt == NULL || fd < 0)
+        return KR_EINVAL;
+    return rt->ops->dump(rt, fd);
+}
+
 static int spawn_on(kr_runtime *rt, const kr_future *f, kr_join_handle *jh) {
     if (jh != NULL)
         kr__join_init(jh, NULL); /* empty until the spawn succeeds */

@@ -16,6 +16,7 @@ typedef struct kr__rt_ops {
     int (*shutdown)(kr_runtime *rt);
     void (*free)(kr_runtime *rt);
     void (*metrics)(kr_runtime *rt, kr_runtime_metrics *m);
+    int (*dump)(kr_runtime *rt, int fd);
 } kr__rt_ops;
 
 struct kr_runtime {
@@ -25,6 +26,9 @@ struct kr_runtime {
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
 int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
+
+/* Writes one task's dump line (rt/dump.c). Returns 0 or KR_EIO. */
+int kr__task_dump_line(int fd, void *task);
 
 /* Makes `h` the handle of task `task` (join.c). */
 void kr__join_init(kr_join_handle *h, void *task);

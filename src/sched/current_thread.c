@@ -425,8 +425,26 @@ static void ct_metrics(kr_runtime *rt, kr_runtime_metrics *m) {
     m->workers = 1;
 }
 
-static const kr__rt_ops ct_ops = {ct_spawn, ct_block_on, ct_shutdown, ct_free,
-                                  ct_metrics};
+static int ct_dump(kr_runtime *rt, int fd) {
+    ct_rt *ct = (ct_rt *)rt;
+    kr__ctx_t saved;
+    bool took = false;
+    if (kr__ctx.worker != ct) {
+        if (!core_take(ct, &saved))
+            return KR_EBUSY;
+        took = true;
+    }
+    int n = 0, rc = 0;
+    for (kr__task *t = ct->owned.owned_next; t != &ct->owned && rc == 0;
+         t = t->owned_next, n++)
+        rc = kr__task_dump_line(fd, t);
+    if (took)
+        core_give(ct, &saved);
+    return rc < 0 ? rc : n;
+}
+
+static const kr__rt_ops ct_ops = {ct_spawn,   ct_block_on, ct_shutdown,
+                                  ct_free,    ct_metrics,  ct_dump};
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     ct_rt *ct = kr__calloc(1, sizeof(*ct));

@@ -213,8 +213,10 @@ static kr_waker sig_clone(const void *data) {
 
 static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     mt_rt *rt = (mt_rt *)base;
-    if (is_closed(rt))
+    if (is_closed(rt)) {
+        kr_future_drop(f); /* as documented: a shut-down block_on drops it */
         return KR_ESHUTDOWN;
+    }
     mt_signal *sig = kr__malloc(sizeof(*sig));
     if (sig == NULL)
         return KR_ENOMEM;
@@ -360,8 +362,22 @@ static void mt_metrics(kr_runtime *base, kr_runtime_metrics *m) {
     m->workers = rt->n;
 }
 
-static const kr__rt_ops mt_ops = {mt_spawn, mt_block_on, mt_shutdown, mt_free,
-                                  mt_metrics};
+static int mt_dump(kr_runtime *base, int fd) {
+    mt_rt *rt = (mt_rt *)base;
+    int n = 0, rc = 0;
+    for (unsigned i = 0; i < rt->n && rc == 0; i++) {
+        mt_owned *o = &rt->owned[i];
+        pthread_mutex_lock(&o->lock);
+        for (kr__task *t = o->head.owned_next; t != &o->head && rc == 0;
+             t = t->owned_next, n++)
+            rc = kr__task_dump_line(fd, t);
+        pthread_mutex_unlock(&o->lock);
+    }
+    return rc < 0 ? rc : n;
+}
+
+static const kr__rt_ops mt_ops = {mt_spawn,   mt_block_on, mt_shutdown,
+                                  mt_free,    mt_metrics,  mt_dump};
 
 /* ---- creation ------------------------------------------------------- */
 

@@ -10,7 +10,11 @@
 #include "task/state.h"
 #include "util/alloc.h"
 
-__thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));
+/* A thread that drives no runtime has an unlimited budget (kr_coop_proceed
+ * documents it): a join handle or channel receive polled by hand outside
+ * any runtime must not read a zero-initialised budget as "used up". */
+__thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec"))) = {
+    .budget = KR__BUDGET_UNLIMITED};
 
 /* Task ids: unique, not dense. Each thread takes a block of 2^20 ids at a
  * time from a global counter, so a spawn costs no shared atomic. */
@@ -51,7 +55,7 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     kr__trailer *tr = kr__task_trailer(t);
     tr->join_waker.data = NULL;
     tr->join_waker.vtable = NULL;
-    tr->site = NULL;
+    atomic_init(&tr->site, NULL);
     tr->cache = cache;
     tr->id = new_id();
     tr->cls = cls;
@@ -117,11 +121,14 @@ void kr__task_run(kr__task *t) {
         return;
     }
 
-    kr__trailer *tr = kr__task_trailer(t);
     kr_waker w = kr__task_waker_ref(t);
-    kr_context cx = {&w, &tr->site, {NULL, NULL}};
+    const kr_await_site *site = NULL;
+    kr_context cx = {&w, &site, {NULL, NULL}};
     kr_future *f = kr__task_future(t);
-    if (f->vtable->poll(f, &cx, kr__task_output(t)) == KR_READY) {
+    kr_poll p = f->vtable->poll(f, &cx, kr__task_output(t));
+    /* Relaxed: a dump reads it as a hint; the pointee is static. */
+    kr__store_relaxed(&kr__task_trailer(t)->site, site);
+    if (p == KR_READY) {
         /* As in Rust, a finished future is dropped at once. */
         kr_future_drop(f);
         complete(t);

@@ -63,7 +63,7 @@
  *   - owned_prev/next: the scheduler that owns the list, under its rules;
  *     owned_prev is NULL while the task is on no list (not yet bound, or
  *     released).
- *   - site: the poller.
+ *   - site: written by the poller after each poll; read by dumps.
  *
  * Every transition is one atomic read-modify-write (or CAS loop) in
  * state.h, and returns what the caller must do next; the results are
@@ -120,7 +120,9 @@ _Static_assert(sizeof(kr__task) <= KR__TASK_HEADER_SIZE, "task header grew");
 
 typedef struct kr__trailer {
     kr_waker join_waker;
-    const kr_await_site *site;
+    /* Innermost pending await after the last poll: written (relaxed) by
+     * the poller after each poll, read by task dumps on any thread. */
+    _Atomic(const kr_await_site *) site;
     kr__cache *cache;
     uint64_t id;
     uint32_t cls;
