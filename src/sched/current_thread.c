@@ -57,7 +57,7 @@ typedef struct ct_rt {
     kr__task *q_head, *q_tail;
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
-    uint32_t tick;
+    uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
     int drained;
 
@@ -136,7 +136,8 @@ static kr__task *inject_pop(ct_rt *ct) {
 
 static kr__task *next_task(ct_rt *ct) {
     kr__task *t;
-    if (++ct->tick % ct->gqi == 0) {
+    if (--ct->gq_countdown == 0) {
+        ct->gq_countdown = ct->gqi;
         t = inject_pop(ct);
         return t != NULL ? t : local_pop(ct);
     }
@@ -275,7 +276,7 @@ static void drain(ct_rt *ct) {
             any = true;
         }
         while ((t = local_pop(ct)) != NULL) {
-            kr__task_drop_ref(t); /* NOTIFIED reference */
+            kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
             any = true;
         }
         while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
@@ -284,7 +285,7 @@ static void drain(ct_rt *ct) {
                  * completed task is never queued, so this is a spawn. */
                 kr__task_shutdown(t);
             }
-            kr__task_drop_ref(t); /* NOTIFIED reference */
+            kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
             any = true;
         }
         if (!any)
@@ -457,6 +458,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     ct->owned.owned_prev = &ct->owned;
     ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
                                          : GLOBAL_QUEUE_INTERVAL;
+    ct->gq_countdown = ct->gqi;
     kr__mpsc_init(&ct->inject);
     atomic_init(&ct->gate, 0);
     atomic_init(&ct->woken, 0);

@@ -39,7 +39,7 @@ typedef struct mt_worker {
     /* Owner-only. */
     mt_rt *rt KR__ALIGNED_CL;
     unsigned index;
-    uint32_t tick;
+    uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t rand;
     int is_searching;
     int lifo_enabled;

@@ -292,11 +292,11 @@ static void drain(mt_rt *rt) {
             mt_worker *w = rt->workers[i];
             kr__task *t = kr__swap_acqrel(&w->lifo, NULL);
             if (t != NULL) {
-                kr__task_drop_ref(t);
+                kr__task_drop_queued(t);
                 any = true;
             }
             while ((t = kr__lq_pop(&w->queue)) != NULL) {
-                kr__task_drop_ref(t); /* NOTIFIED reference */
+                kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
                 any = true;
             }
         }
@@ -304,7 +304,7 @@ static void drain(mt_rt *rt) {
         while ((t = kr__mpsc_pop(&rt->inject)) != NULL) {
             if (kr__task_trailer(t)->owner < 0)
                 kr__task_shutdown(t); /* a spawn that never ran */
-            kr__task_drop_ref(t);     /* NOTIFIED reference */
+            kr__task_drop_queued(t);  /* NOTIFIED reference (or held) */
             any = true;
         }
         if (!any)
@@ -443,6 +443,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         w->index = i;
         w->rand = 0x9e3779b9u * (i + 1);
         w->lifo_enabled = 1;
+        w->gq_countdown = rt->base.cfg.global_queue_interval;
         w->cache = kr__cache_new(cache_destroyed, rt);
         ok = w->cache != NULL;
     }

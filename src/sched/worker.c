@@ -98,9 +98,8 @@ kr__task *kr__mt_inject_pop(mt_worker *w) { return inject_pop_batch(w, 0); }
 static kr__task *next_task(mt_worker *w) {
     mt_rt *rt = w->rt;
     kr__task *t;
-    if (w->tick % rt->base.cfg.global_queue_interval == 0) {
-        w->lifo_enabled = 1;
-        w->lifo_polls = 0;
+    if (--w->gq_countdown == 0) {
+        w->gq_countdown = rt->base.cfg.global_queue_interval;
         t = inject_pop_batch(w, 0);
         if (t != NULL)
             return t;
@@ -206,7 +205,6 @@ void *kr__mt_worker_main(void *arg) {
     kr__ctx.worker = w;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
     while (!kr__load_acquire(&rt->shutdown)) {
-        w->tick++;
         kr__task *t = next_task(w);
         if (t != NULL) {
             run_task(w, t);

@@ -51,6 +51,7 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     t->owned_next = NULL;
     t->out_off = (uint32_t)out_off;
     t->trailer_off = (uint32_t)trailer_off;
+    t->held = 0;
     memcpy(kr__task_future(t), f, fsize);
     kr__trailer *tr = kr__task_trailer(t);
     tr->join_waker.data = NULL;
@@ -107,31 +108,50 @@ static void complete(kr__task *t) {
 }
 
 void kr__task_run(kr__task *t) {
-    switch (kr__state_to_running(t)) {
-    case KR__RUN_SUCCESS:
-        break;
-    case KR__RUN_CANCELLED:
-        cancel_task(t);
-        complete(t);
-        return;
-    case KR__RUN_FAILED:
-        return;
-    case KR__RUN_DEALLOC:
-        kr__task_dealloc(t);
-        return;
+    if (t->held) {
+        /* Re-queued by a self-wake still RUNNING: ours already. Acquire
+         * pairs with an abort's CAS (nothing else changes what we need). */
+        t->held = 0;
+        if (kr__load_acquire(&t->state) & KR__CANCELLED) {
+            cancel_task(t);
+            complete(t);
+            return;
+        }
+    } else {
+        switch (kr__state_to_running(t)) {
+        case KR__RUN_SUCCESS:
+            break;
+        case KR__RUN_CANCELLED:
+            cancel_task(t);
+            complete(t);
+            return;
+        case KR__RUN_FAILED:
+            return;
+        case KR__RUN_DEALLOC:
+            kr__task_dealloc(t);
+            return;
+        }
     }
 
     kr_waker w = kr__task_waker_ref(t);
     const kr_await_site *site = NULL;
     kr_context cx = {&w, &site, {NULL, NULL}};
     kr_future *f = kr__task_future(t);
+    kr__ctx.current = t;
+    kr__ctx.self_woken = 0;
     kr_poll p = f->vtable->poll(f, &cx, kr__task_output(t));
+    kr__ctx.current = NULL;
     /* Relaxed: a dump reads it as a hint; the pointee is static. */
     kr__store_relaxed(&kr__task_trailer(t)->site, site);
     if (p == KR_READY) {
         /* As in Rust, a finished future is dropped at once. */
         kr_future_drop(f);
         complete(t);
+        return;
+    }
+    if (kr__ctx.self_woken) {
+        t->held = 1; /* see "Self-wakes" in task.h */
+        t->sched->ops->yield(t->sched, t);
         return;
     }
     switch (kr__state_to_idle(t)) {
@@ -147,6 +167,16 @@ void kr__task_run(kr__task *t) {
         cancel_task(t);
         complete(t);
         return;
+    }
+}
+
+void kr__task_drop_queued(kr__task *t) {
+    if (t->held) {
+        t->held = 0;
+        cancel_task(t);
+        complete(t); /* drops the reference the queue held */
+    } else {
+        kr__task_drop_ref(t);
     }
 }
 

@@ -4,7 +4,7 @@
  * A task is one allocation (a "cell") holding a spawned future, its output
  * and the bookkeeping that lets wakers, join handles and schedulers share it.
  *
- * Layout (offsets for a 64-bit build; the future starts at 48):
+ * Layout (offsets for a 64-bit build; the future starts at 64):
  *
  *   +-----------------------------------------------+  0
  *   | header (hot)                                  |
@@ -12,8 +12,8 @@
  *   |   next         queue link (run/inject queues) |
  *   |   sched        owning scheduler (its hooks)   |
  *   |   owned_prev/next  owner's list of live tasks |
- *   |   out_off, trailer_off   u32 each             |
- *   +-----------------------------------------------+  48
+ *   |   out_off, trailer_off, held   u32 each       |
+ *   +-----------------------------------------------+  64
  *   | future         vtable->size bytes             |
  *   +-----------------------------------------------+  out_off (16-aligned)
  *   | output slot    vtable->output_size bytes      |
@@ -36,6 +36,17 @@
  *   - one per waker clone outside a poll.
  * The waker lent to a poll (kr__task_waker_ref) holds no reference: the
  * poller's reference keeps the task alive for the duration of the poll.
+ *
+ * Self-wakes. A wake of the task being polled, made on the polling thread
+ * during the poll (kr_yield_now, an exhausted budget, a future waking its
+ * own waker), only sets kr__ctx.self_woken: no atomic operation. When the
+ * poll returns PENDING with it set, the poller queues the task *still
+ * RUNNING*, marked `held`, with the poller's reference as its NOTIFIED
+ * one; whoever pops it polls it without the to_running transition. While
+ * held, other threads see RUNNING: a wake sets NOTIFIED (the next to_idle
+ * re-queues it: a spurious poll at worst), an abort sets CANCELLED (seen
+ * before the next poll), a shutdown leaves it to the drain, which cancels
+ * held tasks it pops (kr__task_drop_queued).
  * The cell is freed when the count reaches zero, by whoever dropped it.
  *
  * State bits:
@@ -113,9 +124,14 @@ struct kr__task {
     kr__task *owned_next;
     uint32_t out_off;
     uint32_t trailer_off;
+    /* HELD: the task is queued still holding RUNNING (it woke itself
+     * during its poll; see kr__task_run). Written by the poller before the
+     * queue push, read by whoever pops it (the queue orders the two). */
+    uint32_t held;
 };
 
-#define KR__TASK_HEADER_SIZE 48
+/* One cache line: the future starts on the next. */
+#define KR__TASK_HEADER_SIZE 64
 _Static_assert(sizeof(kr__task) <= KR__TASK_HEADER_SIZE, "task header grew");
 
 typedef struct kr__trailer {
@@ -160,6 +176,11 @@ void kr__task_run(kr__task *t);
  * its list). Cancels the task if it is idle, then drops that reference.
  */
 void kr__task_shutdown(kr__task *t);
+
+/* A drain found `t` in a run queue: releases what the queue held (the
+ * NOTIFIED reference, or for a held task the RUNNING right: it is
+ * cancelled and completed). */
+void kr__task_drop_queued(kr__task *t);
 
 /* Drops one reference; frees the cell at zero. */
 void kr__task_drop_ref(kr__task *t);

@@ -4,6 +4,7 @@
  * kr__task_waker_ref with the same vtable, so kr_waker_will_wake holds
  * between it and its clones.
  */
+#include "sched/context.h"
 #include "task/state.h"
 
 static kr_waker waker_clone(const void *data) {
@@ -12,8 +13,28 @@ static kr_waker waker_clone(const void *data) {
     return kr__task_waker_ref(t);
 }
 
+/* A wake of the task being polled, on its polling thread: just a flag
+ * (see "Self-wakes" in task.h). The torture build sends every wake the
+ * long way. */
+static bool self_wake(kr__task *t) {
+#ifdef KR_TORTURE
+    (void)t;
+    return false;
+#else
+    if (kr__ctx.current != t)
+        return false;
+    kr__ctx.self_woken = 1;
+    return true;
+#endif
+}
+
 static void waker_wake(const void *data) {
     kr__task *t = (kr__task *)data;
+    if (self_wake(t)) {
+        /* The poller holds a reference: this cannot be the last. */
+        kr__fetch_sub_release(&t->state, KR__REF_ONE);
+        return;
+    }
     switch (kr__state_notified_by_val(t)) {
     case KR__NOTIFY_SUBMIT:
         t->sched->ops->schedule(t->sched, t); /* our ref is now NOTIFIED's */
@@ -28,6 +49,8 @@ static void waker_wake(const void *data) {
 
 static void waker_wake_by_ref(const void *data) {
     kr__task *t = (kr__task *)data;
+    if (self_wake(t))
+        return;
     if (kr__state_notified_by_ref(t) == KR__NOTIFY_SUBMIT)
         t->sched->ops->schedule(t->sched, t);
 }
