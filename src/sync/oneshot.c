@@ -29,6 +29,7 @@
 
 #include "kairo.h"
 #include "sched/coop.h"
+#include "task/cache.h"
 #include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
@@ -47,6 +48,8 @@ typedef struct oneshot {
     kr_waker rx_waker;
     kr_waker tx_waker;
     size_t size;
+    kr__cache *cache; /* where the cell returns (task/cache.h) */
+    uint32_t cls;
     _Alignas(16) unsigned char value[];
 } oneshot;
 
@@ -62,15 +65,19 @@ static void unref(oneshot *o) {
         kr_waker_drop(o->rx_waker);
     if (s & TX_TASK_SET)
         kr_waker_drop(o->tx_waker);
-    kr__free(o);
+    kr__cell_free(o, o->cache, o->cls);
 }
 
 int kr_oneshot_new(size_t value_size, kr_oneshot_tx **tx, kr_oneshot_rx **rx) {
     if (tx == NULL || rx == NULL || value_size > MAX_VALUE_SIZE)
         return KR_EINVAL;
-    oneshot *o = kr__malloc(sizeof(*o) + value_size);
+    kr__cache *cache;
+    uint32_t cls;
+    oneshot *o = kr__cell_alloc(sizeof(*o) + value_size, &cache, &cls);
     if (o == NULL)
         return KR_ENOMEM;
+    o->cache = cache;
+    o->cls = cls;
     atomic_init(&o->state, 0);
     atomic_init(&o->refs, 2);
     o->size = value_size;

@@ -36,4 +36,11 @@ void kr__cache_free(kr__cache *c, void *cell, uint32_t cls, int owner);
 /* Owner, once, instead of freeing the cache: see the file comment. */
 void kr__cache_orphan(kr__cache *c);
 
+/* A cell from the calling thread's cache when it runs a runtime, else from
+ * the general allocator (*cache = NULL). For objects that, like tasks, are
+ * made and freed at a high rate (oneshot channels). */
+void *kr__cell_alloc(size_t size, kr__cache **cache, uint32_t *cls);
+/* Frees a cell from kr__cell_alloc, from any thread. */
+void kr__cell_free(void *cell, kr__cache *cache, uint32_t cls);
+
 #endif /* KR_TASK_CACHE_H */

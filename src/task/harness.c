@@ -91,18 +91,30 @@ static void cancel_task(kr__task *t) {
 }
 
 /* Requires RUNNING and the caller's reference (NOTIFIED turned runner's,
- * or the OWNED one the shutdown path took off the list). */
+ * or the OWNED one the shutdown path took off the list).
+ *
+ * The task leaves its owner's list first (so the OWNED reference can go in
+ * the same atomic step as COMPLETE when nobody waits on a join waker); the
+ * list is only walked by a shutdown, which never runs concurrently with a
+ * poll of the same task. */
 static void complete(kr__task *t) {
+    uint64_t refs = t->sched->ops->release(t->sched, t) ? 2 : 1;
+    bool dealloc;
+    if (kr__state_complete_fast(t, refs, &dealloc)) {
+        if (dealloc)
+            kr__task_dealloc(t);
+        return;
+    }
+    /* A join handle waits: set COMPLETE, wake it, then let go. The runtime
+     * owns the join waker while JOIN_WAKER is set. */
     uint64_t prev = kr__state_to_complete(t);
     if ((prev & KR__JOIN_INTEREST) && (prev & KR__JOIN_WAKER)) {
-        /* The runtime owns the join waker while JOIN_WAKER is set. */
         kr__trailer *tr = kr__task_trailer(t);
         kr_waker_wake_by_ref(&tr->join_waker);
         uint64_t after = kr__state_unset_waker_after_complete(t);
         if (!(after & KR__JOIN_INTEREST))
             kr_waker_reset(&tr->join_waker); /* the handle went meanwhile */
     }
-    uint64_t refs = t->sched->ops->release(t->sched, t) ? 2 : 1;
     if (kr__state_to_terminal(t, refs))
         kr__task_dealloc(t);
 }

@@ -64,9 +64,16 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
     }
     if (out != NULL)
         memcpy(out, kr__task_output(t), kr__task_future(t)->vtable->output_size);
-    h->err_ = kr__task_trailer(t)->result;
+    kr__trailer *tr = kr__task_trailer(t);
+    h->err_ = tr->result;
     h->done_ = 1;
-    release_task(h);
+    h->task_ = NULL;
+    uint64_t prev = kr__state_drop_join_complete(t);
+    /* JOIN_WAKER clear after COMPLETE: the slot is ours to empty. */
+    if (!(prev & KR__JOIN_WAKER))
+        kr_waker_reset(&tr->join_waker);
+    if (kr__refs(prev) == 1)
+        kr__task_dealloc(t);
     return KR_READY;
 }
 

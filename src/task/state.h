@@ -123,6 +123,35 @@ static inline uint64_t kr__state_to_complete(kr__task *t) {
     return kr__fetch_xor_acqrel(&t->state, KR__RUNNING | KR__COMPLETE);
 }
 
+/*
+ * RUNNING -> COMPLETE and drop `n` references in one step, unless a join
+ * waker must be woken first (JOIN_INTEREST and JOIN_WAKER both set): then
+ * nothing is done and false returned, and the caller takes the slow path
+ * (to_complete, wake, to_terminal). On success *dealloc says whether the
+ * count reached zero. Acq_rel as to_complete.
+ */
+static inline KR__MUST_USE bool kr__state_complete_fast(kr__task *t, uint64_t n,
+                                                        bool *dealloc) {
+    uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
+    for (;;) {
+        if ((cur & (KR__JOIN_INTEREST | KR__JOIN_WAKER)) ==
+            (KR__JOIN_INTEREST | KR__JOIN_WAKER))
+            return false;
+        uint64_t next = (cur ^ (KR__RUNNING | KR__COMPLETE)) - n * KR__REF_ONE;
+        if (kr__cas_weak_acqrel(&t->state, &cur, next)) {
+            *dealloc = kr__refs(next) == 0;
+            return true;
+        }
+    }
+}
+
+/* The join handle, having read the output of a COMPLETE task, lets go: it
+ * clears JOIN_INTEREST and drops its reference in one subtraction (both
+ * are known to be set). Returns the state before. */
+static inline uint64_t kr__state_drop_join_complete(kr__task *t) {
+    return kr__fetch_sub_acqrel(&t->state, KR__JOIN_INTEREST + KR__REF_ONE);
+}
+
 /* Drops `n` references at the end of completion; true means free it. */
 static inline KR__MUST_USE bool kr__state_to_terminal(kr__task *t, uint64_t n) {
     uint64_t prev = kr__fetch_sub_acqrel(&t->state, n * KR__REF_ONE);
