@@ -108,7 +108,6 @@ void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t);
 void *kr__mt_worker_main(void *arg);
 void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield);
 void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last);
-kr__task *kr__mt_inject_pop(mt_worker *w);
 static inline mt_worker *kr__mt_current(mt_rt *rt) {
 #ifdef KR_TORTURE
     (void)rt;
