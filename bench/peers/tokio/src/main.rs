@@ -10,7 +10,7 @@
 //!
 //!     name<TAB>median<TAB>min<TAB>max<TAB>ns/iter<TAB>REPS x ITERS
 //!
-//! Environment: BENCH_REPS (default 7, at least 1), BENCH_TARGET_MS (default 100): the
+//! Environment: BENCH_REPS (default 7, clamped to 5..63), BENCH_TARGET_MS (default 100): the
 //! wall time one repetition aims for.
 
 use std::env;
@@ -78,7 +78,7 @@ impl Config {
                 filters.push(arg);
             }
         }
-        let reps = env_number("BENCH_REPS", 7).max(1) as usize;
+        let reps = env_number("BENCH_REPS", 7).clamp(5, 63) as usize;
         let target_ms = env_number("BENCH_TARGET_MS", 100).max(1);
         Config { workers, reps, target: Duration::from_millis(target_ms), filters }
     }
@@ -108,28 +108,33 @@ fn env_number(key: &str, default: u64) -> u64 {
 // ---------------------------------------------------------------------------------------
 
 /// Runs `iters` iterations of `body` back to back and returns the wall time of all of them.
-fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Duration {
+fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Option<Duration> {
     let start = Instant::now();
     for _ in 0..iters {
         body();
     }
-    start.elapsed()
+    Some(start.elapsed())
 }
 
-/// Measures one benchmark. `run(iters)` performs `iters` iterations and returns the time
-/// that counts for them (all of it for most benchmarks; only the spawning for remote_spawn).
+/// Measures one benchmark and prints its line. `run(iters)` performs `iters` iterations and
+/// returns the time that counts for them (all of it for most benchmarks; only the spawning
+/// for remote_spawn), or None when the benchmark had to be abandoned (then no line is
+/// printed).
 ///
 /// Warm-up doubles the iteration count until one batch takes a quarter of the target (or a
 /// whole target of wall time has passed); the per-iteration estimate from the last warm-up
 /// batch then sets ITERS so that one repetition takes about the target. REPS repetitions
 /// follow; the line reports median, min and max of their per-iteration times.
-fn measure<F: FnMut(u64) -> Duration>(cfg: &Config, name: &str, mut run: F) {
+fn measure<F: FnMut(u64) -> Option<Duration>>(cfg: &Config, name: &str, mut run: F) -> bool {
     let warm_goal = cfg.target / 4;
     let warm_start = Instant::now();
     let mut iters: u64 = 1;
     let mut spent;
     loop {
-        spent = run(iters);
+        spent = match run(iters) {
+            Some(d) => d,
+            None => return false,
+        };
         if spent >= warm_goal || warm_start.elapsed() >= cfg.target {
             break;
         }
@@ -138,9 +143,13 @@ fn measure<F: FnMut(u64) -> Duration>(cfg: &Config, name: &str, mut run: F) {
     let per_iter_ns = (spent.as_nanos() as f64 / iters as f64).max(1.0);
     let iters = ((cfg.target.as_nanos() as f64 / per_iter_ns).round() as u64).max(1);
 
-    let mut samples: Vec<f64> = (0..cfg.reps)
-        .map(|_| run(iters).as_nanos() as f64 / iters as f64)
-        .collect();
+    let mut samples: Vec<f64> = Vec::with_capacity(cfg.reps);
+    for _ in 0..cfg.reps {
+        match run(iters) {
+            Some(d) => samples.push(d.as_nanos() as f64 / iters as f64),
+            None => return false,
+        }
+    }
     samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = samples.len();
     let median = if n % 2 == 1 {
@@ -157,6 +166,55 @@ fn measure<F: FnMut(u64) -> Duration>(cfg: &Config, name: &str, mut run: F) {
         name, median, samples[0], samples[n - 1], n, iters
     );
     let _ = out.flush();
+    true
+}
+
+/// Guards a benchmark whose background load can starve the measured work for good. A thread
+/// expects a heartbeat (one per finished iteration) at least every `limit`; when none comes,
+/// it lowers `running`, which stops the background tasks so the stuck iteration can end,
+/// and marks the watchdog as tripped.
+struct Watchdog {
+    beat: Option<mpsc::Sender<()>>,
+    tripped: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn start(limit: Duration, running: Arc<AtomicBool>) -> Watchdog {
+        let (beat, beats) = mpsc::channel::<()>();
+        let tripped = Arc::new(AtomicBool::new(false));
+        let flag = tripped.clone();
+        let thread = thread::spawn(move || loop {
+            match beats.recv_timeout(limit) {
+                Ok(()) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    flag.store(true, Relaxed);
+                    running.store(false, Relaxed);
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        });
+        Watchdog { beat: Some(beat), tripped, thread: Some(thread) }
+    }
+
+    fn beat(&self) {
+        if let Some(beat) = &self.beat {
+            let _ = beat.send(());
+        }
+    }
+
+    fn tripped(&self) -> bool {
+        self.tripped.load(Relaxed)
+    }
+
+    /// Stops the watchdog thread; returns whether it ever tripped.
+    fn stop(mut self) -> bool {
+        self.beat = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.tripped()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -398,6 +456,37 @@ fn mt_spawn_many_remote_idle(cfg: &Config, name: &str) {
     finish(rt);
 }
 
+/// How long a busy benchmark may go without finishing a batch before it is abandoned.
+fn starvation_limit(cfg: &Config) -> Duration {
+    (cfg.target * 20).max(Duration::from_secs(2))
+}
+
+/// Measures remote_idle's iteration (`n` spawns) under background load, with a watchdog:
+/// if the load starves the spawned tasks, the load is stopped, no line is printed, and a
+/// note goes to stderr.
+fn measure_remote_under_load(cfg: &Config, name: &str, rt: &Runtime, running: Arc<AtomicBool>, n: usize) {
+    let watchdog = Watchdog::start(starvation_limit(cfg), running.clone());
+    let mut handles = Vec::with_capacity(n);
+    measure(cfg, name, |iters| {
+        let spent = time_iters(iters, || spawn_remote_then_join(rt, &mut handles, n));
+        watchdog.beat();
+        if watchdog.tripped() {
+            None
+        } else {
+            spent
+        }
+    });
+    running.store(false, Relaxed);
+    if watchdog.stop() {
+        eprintln!(
+            "tokio-bench: {}: no result, the spawned tasks were starved for {:?} by the busy \
+             tasks (Tokio 1.24's LIFO slot has no per-tick poll cap; the cap came in Tokio 1.29)",
+            name,
+            starvation_limit(cfg)
+        );
+    }
+}
+
 /// remote_idle's iteration while 2 x workers tasks loop on { yield_now; stall }.
 fn mt_spawn_many_remote_busy1(cfg: &Config, name: &str) {
     let rt = multi_thread_rt(cfg.workers);
@@ -411,11 +500,7 @@ fn mt_spawn_many_remote_busy1(cfg: &Config, name: &str) {
             }
         });
     }
-    let mut handles = Vec::with_capacity(MT_NUM_SPAWN);
-    measure(cfg, name, |iters| {
-        time_iters(iters, || spawn_remote_then_join(&rt, &mut handles, MT_NUM_SPAWN))
-    });
-    running.store(false, Relaxed);
+    measure_remote_under_load(cfg, name, &rt, running, MT_NUM_SPAWN);
     finish(rt);
 }
 
@@ -440,11 +525,7 @@ fn mt_spawn_many_remote_busy2(cfg: &Config, name: &str) {
             busy_chain(running);
         });
     }
-    let mut handles = Vec::with_capacity(MT_BUSY2_NUM_SPAWN);
-    measure(cfg, name, |iters| {
-        time_iters(iters, || spawn_remote_then_join(&rt, &mut handles, MT_BUSY2_NUM_SPAWN))
-    });
-    running.store(false, Relaxed);
+    measure_remote_under_load(cfg, name, &rt, running, MT_BUSY2_NUM_SPAWN);
     finish(rt);
 }
 
@@ -571,7 +652,7 @@ fn remote_spawn(cfg: &Config, name: &str, threads: usize) {
                 }
             });
         }
-        timed
+        Some(timed)
     });
     finish(rt);
 }
