@@ -67,12 +67,21 @@ struct mt_rt {
     mt_worker **workers;
     mt_owned *owned; /* n lists */
 
-    /* Global injection queue: lock-free pushes, consumers serialised. */
+    /* Global injection queue: lock-free pushes, consumers serialised by
+     * inject_lock. Shutdown protocol (see kr__mt_push_remote):
+     *   closed         set first: new spawns are refused (a hint: a spawn
+     *                  that misses it is still handled below);
+     *   inject_closed  set under inject_lock before the final drain. A
+     *                  pusher pushes (seq_cst swap), then loads it
+     *                  (seq_cst); if set, it takes inject_lock and drains
+     *                  what is there itself. In the single order of seq_cst
+     *                  operations either its push precedes the store, and
+     *                  so the drain that follows it under the lock, or its
+     *                  load sees the flag: no task is left in the queue. */
     kr__mpsc inject;
     pthread_mutex_t inject_lock;
-    /* Bit 0: closed; above: remote pushers in flight (units of 2). Same
-     * protocol as the current-thread runtime's gate. */
-    _Atomic uint64_t gate KR__ALIGNED_CL;
+    _Atomic int closed KR__ALIGNED_CL;
+    _Atomic int inject_closed;
 
     /* Idle accounting (idle.c). */
     _Atomic uint32_t idle KR__ALIGNED_CL; /* searching | unparked << 16 */
@@ -100,14 +109,15 @@ struct mt_rt {
 
 /* multi_thread.c */
 void kr__mt_unref(mt_rt *rt);
-bool kr__mt_gate_enter(mt_rt *rt);
-void kr__mt_gate_exit(mt_rt *rt);
 void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t);
+bool kr__mt_drain_inject(mt_rt *rt);
 
 /* worker.c */
 void *kr__mt_worker_main(void *arg);
 void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield);
 void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last);
+void kr__mt_drain_begin(mt_rt *rt);
+void kr__mt_drain_end(void);
 static inline mt_worker *kr__mt_current(mt_rt *rt) {
 #ifdef KR_TORTURE
     (void)rt;

@@ -9,8 +9,8 @@
  *   - kr_runtime_block_on runs its future on the calling thread, as Tokio
  *     does, so spawns made directly in it are remote spawns.
  *   - kr_runtime_shutdown may be called from any non-worker thread: it
- *     closes the gate, stops and joins the workers, then (alone) cancels
- *     every live task and empties every queue.
+ *     refuses new spawns, stops and joins the workers, then cancels every
+ *     live task and empties every queue (late remote pushes: mt.h).
  *
  * Memory lifetime (`refs`), as in current_thread.c: the handle, each task
  * cache until destroyed (N workers + block_on's), each cell allocated
@@ -31,8 +31,6 @@
 #include "util/alloc.h"
 #include "util/atomic.h"
 
-#define GATE_CLOSED 1u
-#define GATE_ONE 2u
 /* Tokio's multi-thread global queue interval adapts between 2 and 127
  * around 61; a fixed 61 is what it started from ("copied from golang").
  * See bench notes in the README for the measurement. */
@@ -60,21 +58,8 @@ void kr__mt_unref(mt_rt *rt) {
 
 static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
 
-bool kr__mt_gate_enter(mt_rt *rt) {
-    if (kr__fetch_add_acqrel(&rt->gate, GATE_ONE) & GATE_CLOSED) {
-        kr__fetch_sub_release(&rt->gate, GATE_ONE);
-        return false;
-    }
-    return true;
-}
-
-void kr__mt_gate_exit(mt_rt *rt) {
-    /* Release pairs with the shutdown's acquire wait on the count. */
-    kr__fetch_sub_release(&rt->gate, GATE_ONE);
-}
-
 static bool is_closed(mt_rt *rt) {
-    return (kr__load_acquire(&rt->gate) & GATE_CLOSED) != 0;
+    return kr__load_acquire(&rt->closed) != 0;
 }
 
 void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t) {
@@ -98,12 +83,7 @@ static void mt_schedule(kr__sched *s, kr__task *t) {
         kr__mt_schedule_local(w, t, false);
         return;
     }
-    if (!kr__mt_gate_enter(rt)) {
-        kr__task_drop_ref(t); /* shut down: the drain cancels it */
-        return;
-    }
-    kr__mt_push_remote(rt, t, t);
-    kr__mt_gate_exit(rt);
+    kr__mt_push_remote(rt, t, t); /* after shutdown: dropped there */
 }
 
 static void mt_yield(kr__sched *s, kr__task *t) {
@@ -163,23 +143,20 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         kr__mt_schedule_local(w, t, false);
         return 0;
     }
-    if (!kr__mt_gate_enter(rt))
+    if (is_closed(rt))
         return KR_ESHUTDOWN;
     /* The block_on thread owns the block_on cache while it runs. */
     kr__cache *c = (kr__ctx.rt == base && kr__ctx.cache != NULL)
                        ? kr__ctx.cache : NULL;
     t = kr__task_new(&rt->sched, c, f, jh != NULL);
-    if (t == NULL) {
-        kr__mt_gate_exit(rt);
+    if (t == NULL)
         return KR_ENOMEM;
-    }
     if (c == NULL)
         kr__fetch_add_relaxed(&rt->refs, 1); /* the cell pins us */
     kr__fetch_add_relaxed(&rt->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
     kr__mt_push_remote(rt, t, t);
-    kr__mt_gate_exit(rt);
     return 0;
 }
 
@@ -300,16 +277,25 @@ static void drain(mt_rt *rt) {
                 any = true;
             }
         }
-        kr__task *t;
-        while ((t = kr__mpsc_pop(&rt->inject)) != NULL) {
-            if (kr__task_trailer(t)->owner < 0)
-                kr__task_shutdown(t); /* a spawn that never ran */
-            kr__task_drop_queued(t);  /* NOTIFIED reference (or held) */
+        if (kr__mt_drain_inject(rt))
             any = true;
-        }
         if (!any)
             break;
     }
+}
+
+/* With inject_lock held: empties the inject queue. Returns true if it
+ * found anything. */
+bool kr__mt_drain_inject(mt_rt *rt) {
+    bool any = false;
+    kr__task *t;
+    while ((t = kr__mpsc_pop(&rt->inject)) != NULL) {
+        if (kr__task_trailer(t)->owner < 0)
+            kr__task_shutdown(t); /* a spawn that never ran */
+        kr__task_drop_queued(t);  /* NOTIFIED reference (or held) */
+        any = true;
+    }
+    return any;
 }
 
 static int mt_shutdown(kr_runtime *base) {
@@ -319,7 +305,7 @@ static int mt_shutdown(kr_runtime *base) {
         pthread_mutex_unlock(&rt->shutdown_lock);
         return 0;
     }
-    kr__fetch_or_seqcst(&rt->gate, GATE_CLOSED);
+    kr__store_seqcst(&rt->closed, 1);
     kr__store_release(&rt->shutdown, 1);
     kr__mt_unpark_all(rt);
     pthread_mutex_lock(&rt->signals_lock);
@@ -328,11 +314,11 @@ static int mt_shutdown(kr_runtime *base) {
     pthread_mutex_unlock(&rt->signals_lock);
     for (unsigned i = 0; i < rt->n; i++)
         pthread_join(rt->workers[i]->thread, NULL);
-    /* Remote pushers that passed the gate before it closed finish first. */
-    while (kr__load_acquire(&rt->gate) >= GATE_ONE)
-        sched_yield();
     pthread_mutex_lock(&rt->inject_lock);
+    kr__store_seqcst(&rt->inject_closed, 1);
+    kr__mt_drain_begin(rt);
     drain(rt);
+    kr__mt_drain_end();
     pthread_mutex_unlock(&rt->inject_lock);
     kr__store_release(&rt->drained, 1);
     pthread_mutex_unlock(&rt->shutdown_lock);
@@ -415,7 +401,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     pthread_mutex_init(&rt->shutdown_lock, NULL);
     pthread_mutex_init(&rt->signals_lock, NULL);
     rt->signals.next = rt->signals.prev = &rt->signals;
-    atomic_init(&rt->gate, 0);
+    atomic_init(&rt->closed, 0);
+    atomic_init(&rt->inject_closed, 0);
     atomic_init(&rt->shutdown, 0);
     atomic_init(&rt->drained, 0);
     atomic_init(&rt->bo_cache_busy, 0);

@@ -39,8 +39,25 @@ static uint32_t next_rand(mt_worker *w) {
     return x;
 }
 
+/* The thread running a shutdown drain, which must not drain recursively
+ * when a future's drop wakes another task. */
+static __thread mt_rt *draining;
+
+void kr__mt_drain_begin(mt_rt *rt) { draining = rt; }
+void kr__mt_drain_end(void) { draining = NULL; }
+
 void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last) {
-    kr__mpsc_push_chain(&rt->inject, first, last);
+    kr__mpsc_push_chain(&rt->inject, first, last); /* seq_cst swap */
+    if (kr__load_seqcst(&rt->inject_closed)) {
+        /* Pushed after the final drain began: clean up ourselves (the
+         * protocol is in mt.h). */
+        if (draining != rt) {
+            pthread_mutex_lock(&rt->inject_lock);
+            kr__mt_drain_inject(rt);
+            pthread_mutex_unlock(&rt->inject_lock);
+        }
+        return;
+    }
     kr__mt_notify_parked(rt);
 }
 
@@ -48,9 +65,7 @@ static void push_back(mt_worker *w, kr__task *t) {
     kr__task *bh, *bt;
     uint32_t bn;
     if (!kr__lq_push(&w->queue, t, &bh, &bt, &bn)) {
-        /* Overflow: the batch goes to the inject queue. These tasks are
-         * bound already and hold NOTIFIED references: no gate needed, the
-         * shutdown drain runs after every worker has stopped. */
+        /* Overflow: the batch goes to the inject queue. */
         kr__mt_push_remote(w->rt, bh, bt);
     }
 }
