@@ -18,9 +18,10 @@
  *     push can land in the inject queue, so draining it loses nothing. Both
  *     are RMWs on one word, so their order is total: either the pusher sees
  *     CLOSED or the closer sees the pusher.
- *   - `refs`: the memory's lifetime. One for the handle, one for the task
- *     cache until it is destroyed, one per task cell allocated outside the
- *     cache (remote spawns), one per clone of the block_on waker. Whoever
+ *   - `refs`: the memory's lifetime. One for the handle, one for each task
+ *     cache (the core's and the remote spawners' pool) until destroyed, one
+ *     per task cell allocated outside any cache (a remote spawn that found
+ *     every pool slot busy), one per clone of the block_on waker. Whoever
  *     drops the last frees the struct.
  *
  * Scheduling order: local FIFO; the inject queue is checked first every
@@ -37,6 +38,7 @@
 #include "sched/mpsc.h"
 #include "sched/park.h"
 #include "task/cache.h"
+#include "task/pool.h"
 #include "task/state.h"
 #include "util/alloc.h"
 
@@ -57,6 +59,7 @@ typedef struct ct_rt {
     kr__task *q_head, *q_tail;
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
+    kr__cache_pool pool; /* caches for remote spawners (task/pool.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
     int drained;
@@ -331,12 +334,16 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     }
     if (!gate_enter(ct))
         return KR_ESHUTDOWN;
-    t = kr__task_new(&ct->sched, NULL, f, jh != NULL);
+    kr__pool_slot *slot = kr__pool_take(&ct->pool);
+    t = kr__task_new(&ct->sched, slot ? slot->cache : NULL, f, jh != NULL);
+    if (slot != NULL)
+        kr__pool_give(slot);
     if (t == NULL) {
         gate_exit(ct);
         return KR_ENOMEM;
     }
-    kr__fetch_add_relaxed(&ct->refs, 1); /* the cell pins us; see top */
+    if (slot == NULL)
+        kr__fetch_add_relaxed(&ct->refs, 1); /* the cell pins us; see top */
     kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
@@ -411,6 +418,7 @@ static void ct_free(kr_runtime *rt) {
     kr__cache_orphan(ct->cache);
     ct->cache = NULL;
     core_give(ct, &saved);
+    kr__pool_orphan(&ct->pool);
     ct_unref(ct);
 }
 
@@ -463,10 +471,20 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     atomic_init(&ct->gate, 0);
     atomic_init(&ct->woken, 0);
     atomic_init(&ct->busy, 0);
-    atomic_init(&ct->refs, 2); /* the handle and the cache */
+    /* The handle, the core's cache, the pool's caches. */
+    atomic_init(&ct->refs, 2 + KR__POOL_SLOTS);
     kr__parker_init(&ct->park);
+    unsigned pooled;
+    if (!kr__pool_init(&ct->pool, cache_destroyed, ct, &pooled)) {
+        /* The made caches were destroyed (one unref each); drop the rest
+         * but the handle's and the core cache's, then free by hand. */
+        kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
+        kr__free(ct);
+        return KR_ENOMEM;
+    }
     ct->cache = kr__cache_new(cache_destroyed, ct);
     if (ct->cache == NULL) {
+        kr__pool_orphan(&ct->pool);
         kr__free(ct);
         return KR_ENOMEM;
     }

@@ -14,6 +14,8 @@
 #include "sched/mpsc.h"
 #include "sched/park.h"
 #include "task/cache.h"
+#include "task/pool.h"
+#include "util/spinlock.h"
 
 /* Tokio's constants (reference/tokio.md §2): */
 #define KR__MT_EVENT_INTERVAL 61  /* ticks between maintenance passes */
@@ -24,7 +26,7 @@ typedef struct mt_rt mt_rt;
 /* A list of live tasks with its own lock (one per worker; a task goes on
  * the list of the worker that spawned or first ran it). */
 typedef struct mt_owned {
-    pthread_mutex_t lock;
+    kr__spinlock lock;
     kr__task head; /* sentinel */
     uint64_t count;
 } KR__ALIGNED_CL mt_owned;
@@ -79,7 +81,7 @@ struct mt_rt {
      *                  so the drain that follows it under the lock, or its
      *                  load sees the flag: no task is left in the queue. */
     kr__mpsc inject;
-    pthread_mutex_t inject_lock;
+    kr__spinlock inject_lock;
     _Atomic int closed KR__ALIGNED_CL;
     _Atomic int inject_closed;
 
@@ -93,6 +95,8 @@ struct mt_rt {
     _Atomic int drained;
     pthread_mutex_t shutdown_lock;
 
+    /* Caches for remote spawners (task/pool.h). */
+    kr__cache_pool pool;
     /* block_on: its cache (one block_on at a time may own it). */
     kr__cache *bo_cache;
     _Atomic int bo_cache_busy;

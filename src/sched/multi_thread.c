@@ -41,15 +41,12 @@ void kr__mt_unref(mt_rt *rt) {
     if (kr__fetch_sub_acqrel(&rt->refs, 1) != 1)
         return;
     for (unsigned i = 0; i < rt->n; i++) {
-        if (rt->owned != NULL)
-            pthread_mutex_destroy(&rt->owned[i].lock);
         if (rt->workers != NULL)
             kr__free(rt->workers[i]);
     }
     kr__free(rt->owned);
     kr__free(rt->workers);
     kr__free(rt->sleepers);
-    pthread_mutex_destroy(&rt->inject_lock);
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->shutdown_lock);
     pthread_mutex_destroy(&rt->signals_lock);
@@ -65,13 +62,13 @@ static bool is_closed(mt_rt *rt) {
 void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t) {
     mt_owned *o = &rt->owned[list];
     kr__task_trailer(t)->owner = (int32_t)list;
-    pthread_mutex_lock(&o->lock);
+    kr__spin_lock(&o->lock);
     t->owned_next = o->head.owned_next;
     t->owned_prev = &o->head;
     o->head.owned_next->owned_prev = t;
     o->head.owned_next = t;
     o->count++;
-    pthread_mutex_unlock(&o->lock);
+    kr__spin_unlock(&o->lock);
 }
 
 /* ---- task hooks ----------------------------------------------------- */
@@ -106,7 +103,7 @@ static bool mt_release(kr__sched *s, kr__task *t) {
         return false;
     mt_owned *o = &rt->owned[owner];
     bool held = false;
-    pthread_mutex_lock(&o->lock);
+    kr__spin_lock(&o->lock);
     if (t->owned_prev != NULL) {
         t->owned_prev->owned_next = t->owned_next;
         t->owned_next->owned_prev = t->owned_prev;
@@ -114,7 +111,7 @@ static bool mt_release(kr__sched *s, kr__task *t) {
         o->count--;
         held = true;
     }
-    pthread_mutex_unlock(&o->lock);
+    kr__spin_unlock(&o->lock);
     return held;
 }
 
@@ -145,10 +142,17 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     }
     if (is_closed(rt))
         return KR_ESHUTDOWN;
-    /* The block_on thread owns the block_on cache while it runs. */
-    kr__cache *c = (kr__ctx.rt == base && kr__ctx.cache != NULL)
-                       ? kr__ctx.cache : NULL;
+    /* The block_on thread owns the block_on cache while it runs; other
+     * threads borrow one of the pool's. */
+    kr__cache *c = NULL;
+    kr__pool_slot *slot = NULL;
+    if (kr__ctx.rt == base && kr__ctx.cache != NULL)
+        c = kr__ctx.cache;
+    else if ((slot = kr__pool_take(&rt->pool)) != NULL)
+        c = slot->cache;
     t = kr__task_new(&rt->sched, c, f, jh != NULL);
+    if (slot != NULL)
+        kr__pool_give(slot);
     if (t == NULL)
         return KR_ENOMEM;
     if (c == NULL)
@@ -314,12 +318,12 @@ static int mt_shutdown(kr_runtime *base) {
     pthread_mutex_unlock(&rt->signals_lock);
     for (unsigned i = 0; i < rt->n; i++)
         pthread_join(rt->workers[i]->thread, NULL);
-    pthread_mutex_lock(&rt->inject_lock);
+    kr__spin_lock(&rt->inject_lock);
     kr__store_seqcst(&rt->inject_closed, 1);
     kr__mt_drain_begin(rt);
     drain(rt);
     kr__mt_drain_end();
-    pthread_mutex_unlock(&rt->inject_lock);
+    kr__spin_unlock(&rt->inject_lock);
     kr__store_release(&rt->drained, 1);
     pthread_mutex_unlock(&rt->shutdown_lock);
     return 0;
@@ -330,6 +334,7 @@ static void mt_free(kr_runtime *base) {
     mt_shutdown(base);
     /* block_on cannot be running (documented); its cache is ours now. */
     kr__cache_orphan(rt->bo_cache);
+    kr__pool_orphan(&rt->pool);
     kr__mt_unref(rt);
 }
 
@@ -353,11 +358,11 @@ static int mt_dump(kr_runtime *base, int fd) {
     int n = 0, rc = 0;
     for (unsigned i = 0; i < rt->n && rc == 0; i++) {
         mt_owned *o = &rt->owned[i];
-        pthread_mutex_lock(&o->lock);
+        kr__spin_lock(&o->lock);
         for (kr__task *t = o->head.owned_next; t != &o->head && rc == 0;
              t = t->owned_next, n++)
             rc = kr__task_dump_line(fd, t);
-        pthread_mutex_unlock(&o->lock);
+        kr__spin_unlock(&o->lock);
     }
     return rc < 0 ? rc : n;
 }
@@ -396,7 +401,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     rt->n = n;
     rt->lifo_steal = lifo_steal_default();
     kr__mpsc_init(&rt->inject);
-    pthread_mutex_init(&rt->inject_lock, NULL);
+    kr__spin_init(&rt->inject_lock);
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
     pthread_mutex_init(&rt->signals_lock, NULL);
@@ -406,13 +411,16 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     atomic_init(&rt->shutdown, 0);
     atomic_init(&rt->drained, 0);
     atomic_init(&rt->bo_cache_busy, 0);
-    /* Handle + N worker caches + the block_on cache. */
-    atomic_init(&rt->refs, (long)n + 2);
+    /* Handle + N worker caches + the block_on cache + the pool's. */
+    atomic_init(&rt->refs, (long)n + 2 + KR__POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
     rt->owned = kr__calloc(n, sizeof(*rt->owned));
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
     rt->bo_cache = kr__cache_new(cache_destroyed, rt);
-    bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache;
+    unsigned pooled;
+    bool pool_ok = kr__pool_init(&rt->pool, cache_destroyed, rt, &pooled);
+    bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
+              pool_ok;
     for (unsigned i = 0; ok && i < n; i++) {
         mt_worker *w = kr__calloc(1, sizeof(*w));
         rt->workers[i] = w;
@@ -420,7 +428,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
             ok = false;
             break;
         }
-        pthread_mutex_init(&rt->owned[i].lock, NULL);
+        kr__spin_init(&rt->owned[i].lock);
         rt->owned[i].head.owned_next = rt->owned[i].head.owned_prev =
             &rt->owned[i].head;
         kr__lq_init(&w->queue);
@@ -460,6 +468,11 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
             kr__cache_orphan(rt->bo_cache);
         else
             kr__mt_unref(rt);
+        if (pool_ok)
+            kr__pool_orphan(&rt->pool);
+        else
+            for (unsigned i = pooled; i < KR__POOL_SLOTS; i++)
+                kr__mt_unref(rt); /* slots never made */
         kr__mt_unref(rt);
         return KR_ENOMEM;
     }

@@ -52,9 +52,9 @@ void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last) {
         /* Pushed after the final drain began: clean up ourselves (the
          * protocol is in mt.h). */
         if (draining != rt) {
-            pthread_mutex_lock(&rt->inject_lock);
+            kr__spin_lock(&rt->inject_lock);
             kr__mt_drain_inject(rt);
-            pthread_mutex_unlock(&rt->inject_lock);
+            kr__spin_unlock(&rt->inject_lock);
         }
         return;
     }
@@ -91,7 +91,7 @@ static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
         return NULL;
     /* Consumers take turns; one that finds the lock taken leaves the queue
      * to the holder rather than wait on it. */
-    if (pthread_mutex_trylock(&rt->inject_lock) != 0)
+    if (!kr__spin_trylock(&rt->inject_lock))
         return NULL;
     kr__task *first = kr__mpsc_pop(&rt->inject);
     for (uint32_t i = 0; first != NULL && i < max; i++) {
@@ -102,7 +102,7 @@ static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
             kr__mt_bind(rt, w->index, t);
         kr__lq_push_unchecked(&w->queue, t);
     }
-    pthread_mutex_unlock(&rt->inject_lock);
+    kr__spin_unlock(&rt->inject_lock);
     if (first != NULL && kr__task_trailer(first)->owner < 0)
         kr__mt_bind(rt, w->index, first);
     return first;

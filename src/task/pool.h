@@ -1,0 +1,48 @@
+/*
+ * task/pool.h: task caches for threads outside a runtime.
+ *
+ * A thread that is not one of a runtime's workers (the main thread calling
+ * kr_runtime_spawn, a thread pool feeding work in) has no cache of its own.
+ * Rather than malloc a cell per remote spawn (and free it on a worker,
+ * which in glibc means taking the allocating thread's arena lock), the
+ * runtime keeps a few caches behind try-locks. A spawner locks one, which
+ * makes it that cache's owner for the allocation, and unlocks; workers free
+ * the cells back through the cache's lock-free remote stack.
+ *
+ * Lock: acquire on take, release on give, so each holder sees the cache as
+ * the previous holder left it.
+ */
+#ifndef KR_TASK_POOL_H
+#define KR_TASK_POOL_H
+
+#include "task/cache.h"
+#include "util/spinlock.h"
+
+/* Enough that a handful of spawner threads rarely collide. */
+#define KR__POOL_SLOTS 8
+
+typedef struct kr__pool_slot {
+    kr__spinlock lock;
+    kr__cache *cache;
+} KR__ALIGNED_CL kr__pool_slot;
+
+typedef struct kr__cache_pool {
+    kr__pool_slot slot[KR__POOL_SLOTS];
+} kr__cache_pool;
+
+/* Makes KR__POOL_SLOTS caches with the given destroy hook. Returns false
+ * on allocation failure, after orphaning (destroying) what it made; each
+ * cache made calls the hook once when destroyed either way. */
+bool kr__pool_init(kr__cache_pool *p, void (*on_destroy)(void *), void *arg,
+                   unsigned *made);
+
+/* Locks the first free slot; NULL if all are
+ * taken (the caller falls back to the general allocator). The slot's cache
+ * is the caller's until kr__pool_give. */
+kr__pool_slot *kr__pool_take(kr__cache_pool *p);
+static inline void kr__pool_give(kr__pool_slot *s) { kr__spin_unlock(&s->lock); }
+
+/* Orphans every cache (task/cache.h); no take may follow. */
+void kr__pool_orphan(kr__cache_pool *p);
+
+#endif
