@@ -38,6 +38,8 @@
  *   - Return only through KR_RETURN / KR_RETURN_VOID / KR_ASYNC_END (or
  *     `return KR_PENDING` after arranging a wake-up yourself).
  *
+ * Drops: KR_AWAIT drops the child as soon as it returns READY (as Rust
+ * drops an awaited future), so a child's drop runs exactly once either way.
  * Cancellation: the coroutine records the child it is awaiting; the
  * future's drop function calls kr_coro_drop(&co) to drop that child, then
  * releases whatever else the struct owns.
@@ -108,6 +110,7 @@ static inline bool kr_coro_done(const kr_coro *co) { return co->resume_ == -1; }
         KR__SITE(cx);                                                          \
         if (kr_future_poll((co)->child_, (cx), (out)) == KR_PENDING)           \
             return KR_PENDING;                                                 \
+        kr_future_drop((co)->child_); /* finished: dropped, as in Rust */      \
         (co)->child_ = NULL;                                                   \
     } while (0)
 

@@ -184,10 +184,14 @@ typedef struct kr_future kr_future;
  *                woken when progress is possible. Polling again after READY is
  *                a contract violation; kairo's own futures abort with a
  *                message naming the future. Called by one thread at a time.
- *   drop         cancels the future: releases every resource it holds
- *                (registered wakers, timers, memory). Valid at any await point
- *                and after READY; NULL if there is nothing to release. Called
- *                at most once, never concurrently with poll.
+ *   drop         releases every resource the future holds (registered
+ *                wakers, timers, memory). Before READY this is cancellation;
+ *                after READY it releases what the result left behind. Every
+ *                future is dropped exactly once: a task's by the runtime
+ *                (after READY or on cancellation), an awaited one by
+ *                KR_AWAIT (after READY) or its parent's drop (before); one
+ *                polled by hand, by its owner. NULL if there is nothing to
+ *                release. Never called concurrently with poll.
  *   size         bytes of the concrete future struct; kr_spawn copies this
  *                many bytes into the task.
  *   output_size  bytes written to *out on READY (0 for none).

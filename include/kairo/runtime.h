@@ -40,7 +40,8 @@ KR_API kr_runtime_config kr_runtime_config_default(void);
 
 /*
  * Creates a runtime. `config` may be NULL for the defaults.
- * Returns 0, or KR_EINVAL (NULL `out`, unknown flavor), KR_ENOMEM.
+ * Returns 0, or KR_EINVAL (NULL `out`, unknown flavor, more than 1024
+ * workers), KR_ENOMEM (memory, or a worker thread could not be started).
  */
 KR_API int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out);
 

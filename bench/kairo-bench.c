@@ -1,0 +1,221 @@
+/*
+ * kairo-bench: Tokio's runtime benchmarks on kairo.
+ *
+ *     kairo-bench [--workers N] [filter...]
+ *
+ * A benchmark runs when its name contains any of the filters (all of them
+ * when there is none). --workers N (default 4, Tokio's NUM_WORKERS) is the
+ * worker count of the multi-thread runtimes. One line per benchmark on
+ * stdout, flushed as it is printed:
+ *
+ *     name<TAB>median<TAB>min<TAB>max<TAB>ns/iter<TAB>REPS x ITERS
+ *
+ * where an iteration is what Tokio's benchmark of that name times once, and
+ * median/min/max are taken over REPS repetitions of ITERS iterations each.
+ *
+ * Environment: BENCH_TARGET_MS (default 100), the wall time one repetition
+ * aims for; BENCH_REPS (default 7, at least 5).
+ *
+ * The Tokio peer (bench/peers/tokio) has the same names, command line,
+ * output and timing loop; bench/compare.sh runs both.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+#define DEFAULT_TARGET_MS 100
+#define DEFAULT_REPS 7
+/* Fewer repetitions make the median little better than one sample. */
+#define MIN_REPS 5
+
+uint64_t bench_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void bench_fail(const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fputs("kairo-bench: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+
+/* ---- timing loop ------------------------------------------------------ */
+
+typedef struct loop_arg {
+    void (*iter)(void *arg);
+    void *arg;
+} loop_arg;
+
+/* Runs `iters` iterations back to back; all of their time counts. */
+static uint64_t run_loop(void *p, uint64_t iters) {
+    loop_arg *l = p;
+    uint64_t start = bench_now_ns();
+    for (uint64_t i = 0; i < iters; i++)
+        l->iter(l->arg);
+    return bench_now_ns() - start;
+}
+
+void bench_measure(const bench_cfg *cfg, const char *name,
+                   void (*iter)(void *arg), void *arg) {
+    loop_arg l = {iter, arg};
+    bench_measure_custom(cfg, name, run_loop, &l);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Warm-up doubles the iteration count until one batch takes a quarter of
+ * the target (or a whole target of wall time has gone by); the last batch's
+ * time per iteration then sets ITERS so that one repetition takes about the
+ * target. This is the peer's loop, step for step, so that both programs
+ * measure alike.
+ */
+void bench_measure_custom(const bench_cfg *cfg, const char *name,
+                          uint64_t (*run)(void *arg, uint64_t iters),
+                          void *arg) {
+    uint64_t warm_start = bench_now_ns();
+    uint64_t iters = 1, spent;
+    for (;;) {
+        spent = run(arg, iters);
+        if (spent >= cfg->target_ns / 4 ||
+            bench_now_ns() - warm_start >= cfg->target_ns)
+            break;
+        iters *= 2;
+    }
+    double per_iter = (double)spent / (double)iters;
+    if (per_iter < 1.0)
+        per_iter = 1.0;
+    double want = (double)cfg->target_ns / per_iter + 0.5;
+    iters = want < 1.0 ? 1 : (uint64_t)want;
+
+    double samples[64];
+    int n = cfg->reps;
+    for (int r = 0; r < n; r++)
+        samples[r] = (double)run(arg, iters) / (double)iters;
+    qsort(samples, (size_t)n, sizeof(samples[0]), cmp_double);
+    double median = n % 2 ? samples[n / 2]
+                          : (samples[n / 2 - 1] + samples[n / 2]) / 2.0;
+    printf("%s\t%.1f\t%.1f\t%.1f\tns/iter\t%d x %llu\n", name, median,
+           samples[0], samples[n - 1], n, (unsigned long long)iters);
+    fflush(stdout);
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    bench_fn *fn;
+} benches[] = {
+    {"ct/spawn_many_local", ct_spawn_many_local},
+    {"ct/spawn_many_remote_idle", ct_spawn_many_remote_idle},
+    {"ct/spawn_many_remote_busy", ct_spawn_many_remote_busy},
+    {"ct/ping_pong", ct_ping_pong},
+    {"ct/yield_many", ct_yield_many},
+    {"ct/chained_spawn", ct_chained_spawn},
+    {"mt/spawn_many_local", mt_spawn_many_local},
+    {"mt/spawn_many_remote_idle", mt_spawn_many_remote_idle},
+    {"mt/spawn_many_remote_busy1", mt_spawn_many_remote_busy1},
+    {"mt/spawn_many_remote_busy2", mt_spawn_many_remote_busy2},
+    {"mt/ping_pong", mt_ping_pong},
+    {"mt/yield_many", mt_yield_many},
+    {"mt/chained_spawn", mt_chained_spawn},
+};
+
+/* remote_spawn.rs runs 1..64 threads capped at the CPU count; we keep the
+ * three counts the peer runs, so every machine prints the same rows. */
+static const int remote_threads[] = {1, 2, 4};
+
+static void usage(const char *msg, const char *arg) {
+    fprintf(stderr, "kairo-bench: %s%s\nusage: kairo-bench [--workers N] "
+                    "[filter...]\n", msg, arg);
+    exit(2);
+}
+
+static long env_number(const char *key, long def) {
+    const char *v = getenv(key);
+    if (v == NULL || *v == '\0')
+        return def;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 0) {
+        fprintf(stderr, "kairo-bench: ignoring %s=\"%s\" (not a number)\n",
+                key, v);
+        return def;
+    }
+    return n;
+}
+
+static unsigned parse_workers(const char *s) {
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || n <= 0 || n > 4096)
+        usage("--workers needs a positive integer", "");
+    return (unsigned)n;
+}
+
+static int selected(char **filters, int nfilters, const char *name) {
+    if (nfilters == 0)
+        return 1;
+    for (int i = 0; i < nfilters; i++)
+        if (strstr(name, filters[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    bench_cfg cfg = {BENCH_DEFAULT_WORKERS, DEFAULT_REPS, 0};
+    char **filters = calloc((size_t)argc, sizeof(char *));
+    int nfilters = 0;
+    if (filters == NULL)
+        bench_fail("out of memory");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--workers") == 0) {
+            if (++i == argc)
+                usage("--workers needs a positive integer", "");
+            cfg.workers = parse_workers(argv[i]);
+        } else if (strncmp(a, "--workers=", 10) == 0) {
+            cfg.workers = parse_workers(a + 10);
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            printf("usage: kairo-bench [--workers N] [filter...]\n");
+            return 0;
+        } else if (strncmp(a, "--", 2) == 0) {
+            usage("unknown option ", a);
+        } else {
+            filters[nfilters++] = argv[i];
+        }
+    }
+    long reps = env_number("BENCH_REPS", DEFAULT_REPS);
+    cfg.reps = (int)(reps < MIN_REPS ? MIN_REPS : reps > 63 ? 63 : reps);
+    long ms = env_number("BENCH_TARGET_MS", DEFAULT_TARGET_MS);
+    cfg.target_ns = (uint64_t)(ms < 1 ? 1 : ms) * 1000000u;
+
+    for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
+        if (selected(filters, nfilters, benches[i].name))
+            benches[i].fn(&cfg, benches[i].name);
+    for (size_t i = 0; i < sizeof(remote_threads) / sizeof(int); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "remote_spawn/threads/%d",
+                 remote_threads[i]);
+        if (selected(filters, nfilters, name))
+            remote_spawn(&cfg, name, remote_threads[i]);
+    }
+    free(filters);
+    return 0;
+}

@@ -1,0 +1,152 @@
+/*
+ * Polling after READY is a contract violation that kairo's own futures
+ * abort on, naming the future. Each case forks a child that commits the
+ * violation; the parent checks the child died of SIGABRT and that its
+ * stderr (through a pipe) names the culprit. KR_TEST_FLAVORS: ct mt
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* Runs fn in a child; asserts SIGABRT and `needle` in its stderr. */
+static void expect_abort(void (*fn)(void), const char *needle) {
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGABRT, SIG_DFL);
+        dup2(pfd[1], STDERR_FILENO);
+        close(pfd[0]);
+        close(pfd[1]);
+        fn();
+        _exit(0); /* it did not abort */
+    }
+    close(pfd[1]);
+    char buf[4096];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof(buf) - 1 &&
+           (r = read(pfd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+        len += (size_t)r;
+    buf[len] = '\0';
+    close(pfd[0]);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
+        fail_msg("child did not abort (status %#x); stderr: %s", st, buf);
+    if (strstr(buf, needle) == NULL)
+        fail_msg("stderr lacks \"%s\": %s", needle, buf);
+}
+
+/* Exits the child with a distinct code if a step goes wrong before the
+ * violation (cmocka's asserts belong to the parent). */
+#define CHILD_CHECK(cond)                                                      \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            _exit(3);                                                          \
+    } while (0)
+
+/* ---- a coroutine polled after READY ---------------------------------- */
+
+typedef struct {
+    kr_future base;
+    kr_coro co;
+} finished_coro;
+
+static kr_poll finished_coro_poll(kr_future *f, kr_context *cx, void *out) {
+    finished_coro *c = (finished_coro *)f;
+    KR_ASYNC_BEGIN(&c->co);
+    KR_YIELD(&c->co, cx);
+    KR_RETURN(&c->co, out, int, 1);
+    KR_ASYNC_END(&c->co);
+}
+KR_FUTURE_VTABLE(finished_coro_vt, finished_coro, finished_coro_poll, NULL,
+                 sizeof(int));
+
+static void child_coro_again(void) {
+    kr_waker n = kr_waker_noop();
+    kr_context cx = kr_context_from_waker(&n);
+    finished_coro c = {{&finished_coro_vt}, KR_CORO_INIT};
+    int out = 0;
+    CHILD_CHECK(kr_future_poll(&c.base, &cx, &out) == KR_PENDING);
+    CHILD_CHECK(kr_future_poll(&c.base, &cx, &out) == KR_READY);
+    CHILD_CHECK(out == 1 && kr_coro_done(&c.co));
+    kr_future_poll(&c.base, &cx, &out);
+}
+
+static void death_coro_polled_after_ready(void **state) {
+    (void)state;
+    expect_abort(child_coro_again, "finished_coro_poll");
+    expect_abort(child_coro_again, "polled after it returned READY");
+}
+
+static void child_coro_corrupt(void) {
+    kr_waker n = kr_waker_noop();
+    kr_context cx = kr_context_from_waker(&n);
+    finished_coro c = {{&finished_coro_vt}, KR_CORO_INIT};
+    c.co.resume_ = 12345; /* as if overwritten */
+    kr_future_poll(&c.base, &cx, NULL);
+}
+
+static void death_coro_corrupt_resume_point(void **state) {
+    (void)state;
+    expect_abort(child_coro_corrupt, "finished_coro_poll");
+    expect_abort(child_coro_corrupt, "12345");
+}
+
+/* ---- a join handle polled after READY ---------------------------------- */
+
+static void child_join_again(void) {
+    kr_runtime_config c = kr_runtime_config_default();
+    c.flavor = test_flavor();
+    c.workers = 1;
+    kr_runtime *rt = NULL;
+    CHILD_CHECK(kr_runtime_new(&c, &rt) == 0);
+    test_value v = test_value_make(5, NULL);
+    kr_join_handle jh;
+    CHILD_CHECK(kr_runtime_spawn(rt, &v.base, &jh) == 0);
+    uint64_t out = 0;
+    CHILD_CHECK(kr_runtime_block_on(rt, &jh.base, &out) == 0);
+    CHILD_CHECK(out == 5);
+    kr_waker n = kr_waker_noop();
+    kr_context cx = kr_context_from_waker(&n);
+    kr_future_poll(&jh.base, &cx, &out);
+}
+
+static void death_join_handle_polled_after_ready(void **state) {
+    (void)state;
+    expect_abort(child_join_again, "kr_join_handle");
+}
+
+/* ---- a oneshot receive polled after READY ------------------------------ */
+
+static void child_recv_again(void) {
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    CHILD_CHECK(kr_oneshot_new(0, &tx, &rx) == 0);
+    CHILD_CHECK(kr_oneshot_send(tx, NULL) == 0);
+    kr_waker n = kr_waker_noop();
+    kr_context cx = kr_context_from_waker(&n);
+    kr_oneshot_recv r = kr_oneshot_recv_future(rx, NULL);
+    int rc = -1;
+    CHILD_CHECK(kr_future_poll(&r.base, &cx, &rc) == KR_READY && rc == 0);
+    kr_future_poll(&r.base, &cx, &rc);
+}
+
+static void death_oneshot_recv_polled_after_ready(void **state) {
+    (void)state;
+    expect_abort(child_recv_again, "kr_oneshot_recv");
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(death_coro_polled_after_ready),
+    cmocka_unit_test(death_coro_corrupt_resume_point),
+    cmocka_unit_test(death_join_handle_polled_after_ready),
+    cmocka_unit_test(death_oneshot_recv_polled_after_ready),
+};
+KR_TEST_MAIN(tests)
