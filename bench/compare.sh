@@ -7,7 +7,7 @@
 #   name<TAB>median<TAB>min<TAB>max<TAB>ns/iter<TAB>REPS x ITERS
 #
 # What runs (filters, if given, are substrings; a benchmark is kept if it matches any):
-#   - the ct/* set: one process per side;
+#   - the ct/* set: RUNS processes per side, alternating;
 #   - the mt/* and remote_spawn/* sets at --workers 2 and --workers 4: RUNS processes per
 #     side and worker count, kairo and tokio alternating; a row's figure is the median over
 #     those processes of the row's per-process median.
@@ -17,7 +17,7 @@
 # Environment:
 #   KAIRO_BENCH      kairo benchmark binary (default build/bin/kairo-bench)
 #   TOKIO_BENCH      use this Tokio peer binary instead of building it with build.sh
-#   RUNS             processes per side for the mt/remote_spawn sets (default 3)
+#   RUNS             processes per side for every set (default 3)
 #   WORKERS          worker counts for those sets (default "2 4")
 #   BENCH_REPS, BENCH_TARGET_MS   passed through to both programs (defaults 7 and 100)
 #   BENCH_TIMEOUT    seconds one benchmark process may run before it is killed (default 600)
@@ -109,8 +109,12 @@ run_one() {
 start_s=$SECONDS
 
 if [ "${#ct_names[@]}" -gt 0 ]; then
-    run_one kairo "$kairo_bin" 1 1 "${ct_names[@]}"
-    run_one tokio "$tokio_bin" 1 1 "${ct_names[@]}"
+    # The VM's timings drift by tens of percent between processes: the ct
+    # set too runs in RUNS alternating processes per side.
+    for ((r = 1; r <= runs; r++)); do
+        run_one kairo "$kairo_bin" 1 "$r" "${ct_names[@]}"
+        run_one tokio "$tokio_bin" 1 "$r" "${ct_names[@]}"
+    done
 fi
 if [ "${#mt_names[@]}" -gt 0 ]; then
     for w in $worker_counts; do

@@ -165,7 +165,11 @@ typedef struct kr_yield {
     int yielded_;
 } kr_yield;
 
-KR_API kr_yield kr_yield_now(void);
+KR_API extern const kr_future_vtable kr__yield_vtable;
+static inline kr_yield kr_yield_now(void) {
+    kr_yield y = {{&kr__yield_vtable}, 0};
+    return y;
+}
 
 /*
  * Spends one unit of the running task's cooperative budget. Returns true if

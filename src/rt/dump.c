@@ -11,7 +11,7 @@ int kr__task_dump_line(int fd, void *task) {
     const char *what = (s & KR__RUNNING)    ? "running"
                        : (s & KR__NOTIFIED) ? "scheduled"
                                             : "idle";
-    const kr_await_site *site = kr__load_relaxed(&tr->site);
+    const kr_await_site *site = kr__load_relaxed(&t->site);
     const char *name = kr__task_future(t)->vtable->name;
     int n;
     if (site != NULL)

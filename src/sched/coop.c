@@ -31,11 +31,5 @@ static kr_poll yield_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_PENDING;
 }
 
-static const kr_future_vtable yield_vtable = {yield_poll, NULL,
-                                              sizeof(kr_yield), 0,
-                                              "kr_yield_now"};
-
-kr_yield kr_yield_now(void) {
-    kr_yield y = {{&yield_vtable}, 0};
-    return y;
-}
+const kr_future_vtable kr__yield_vtable = {yield_poll, NULL, sizeof(kr_yield),
+                                           0, "kr_yield_now"};

@@ -377,15 +377,17 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
                 break;
         }
         int n;
+        uint32_t budget = ct->base.cfg.budget;
         for (n = 0; n < EVENT_INTERVAL; n++) {
             kr__task *t = next_task(ct);
             if (t == NULL)
                 break;
-            bump(&ct->n_polls);
-            kr__ctx.budget = ct->base.cfg.budget;
+            kr__ctx.budget = budget;
             kr__task_run(t);
         }
         kr__ctx.budget = KR__BUDGET_UNLIMITED;
+        /* Single writer: a relaxed load and store, once per batch. */
+        kr__store_relaxed(&ct->n_polls, kr__load_relaxed(&ct->n_polls) + n);
         if (n == EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
             ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject))
             continue;
@@ -456,7 +458,7 @@ static const kr__rt_ops ct_ops = {ct_spawn,   ct_block_on, ct_shutdown,
                                   ct_free,    ct_metrics,  ct_dump};
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
-    ct_rt *ct = kr__calloc(1, sizeof(*ct));
+    ct_rt *ct = kr__calloc_page(sizeof(*ct));
     if (ct == NULL)
         return KR_ENOMEM;
     ct->base.ops = &ct_ops;

@@ -389,7 +389,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     unsigned n = cfg->workers ? cfg->workers : default_workers();
     if (n > MAX_WORKERS)
         return KR_EINVAL;
-    mt_rt *rt = kr__calloc(1, sizeof(*rt));
+    mt_rt *rt = kr__calloc_page(sizeof(*rt));
     if (rt == NULL)
         return KR_ENOMEM;
     rt->base.ops = &mt_ops;
@@ -422,7 +422,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
               pool_ok;
     for (unsigned i = 0; ok && i < n; i++) {
-        mt_worker *w = kr__calloc(1, sizeof(*w));
+        mt_worker *w = kr__calloc_page(sizeof(*w));
         rt->workers[i] = w;
         if (w == NULL) {
             ok = false;

@@ -114,7 +114,7 @@ void *kr__cache_alloc(kr__cache *c, size_t size, uint32_t *cls_out) {
         c->free[cls] = n->next;
         c->nfree[cls]--;
     } else {
-        n = kr__malloc((size_t)64 << cls);
+        n = kr__malloc_cacheline((size_t)64 << cls);
         if (n == NULL)
             return NULL;
     }

@@ -52,11 +52,11 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     t->out_off = (uint32_t)out_off;
     t->trailer_off = (uint32_t)trailer_off;
     t->held = 0;
+    atomic_init(&t->site, NULL);
     memcpy(kr__task_future(t), f, fsize);
     kr__trailer *tr = kr__task_trailer(t);
     tr->join_waker.data = NULL;
     tr->join_waker.vtable = NULL;
-    atomic_init(&tr->site, NULL);
     tr->cache = cache;
     tr->id = new_id();
     tr->cls = cls;
@@ -154,7 +154,7 @@ void kr__task_run(kr__task *t) {
     kr_poll p = f->vtable->poll(f, &cx, kr__task_output(t));
     kr__ctx.current = NULL;
     /* Relaxed: a dump reads it as a hint; the pointee is static. */
-    kr__store_relaxed(&kr__task_trailer(t)->site, site);
+    kr__store_relaxed(&t->site, site);
     if (p == KR_READY) {
         /* As in Rust, a finished future is dropped at once. */
         kr_future_drop(f);

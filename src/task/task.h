@@ -13,6 +13,7 @@
  *   |   sched        owning scheduler (its hooks)   |
  *   |   owned_prev/next  owner's list of live tasks |
  *   |   out_off, trailer_off, held   u32 each       |
+ *   |   site         innermost pending await        |
  *   +-----------------------------------------------+  64
  *   | future         vtable->size bytes             |
  *   +-----------------------------------------------+  out_off (16-aligned)
@@ -20,7 +21,6 @@
  *   +-----------------------------------------------+  trailer_off (16-aligned)
  *   | trailer (cold)                                |
  *   |   join_waker   the JoinHandle's waker         |
- *   |   site         innermost pending await        |
  *   |   cache, cls   where the cell returns to      |
  *   |   id, result   task id; 0 or KR_ECANCELED      |
  *   +-----------------------------------------------+
@@ -128,6 +128,10 @@ struct kr__task {
      * during its poll; see kr__task_run). Written by the poller before the
      * queue push, read by whoever pops it (the queue orders the two). */
     uint32_t held;
+    /* Innermost pending await after the last poll: written (relaxed) by
+     * the poller after each poll, read by task dumps on any thread. In the
+     * header because the poller writes it every poll. */
+    _Atomic(const kr_await_site *) site;
 };
 
 /* One cache line: the future starts on the next. */
@@ -136,9 +140,6 @@ _Static_assert(sizeof(kr__task) <= KR__TASK_HEADER_SIZE, "task header grew");
 
 typedef struct kr__trailer {
     kr_waker join_waker;
-    /* Innermost pending await after the last poll: written (relaxed) by
-     * the poller after each poll, read by task dumps on any thread. */
-    _Atomic(const kr_await_site *) site;
     kr__cache *cache;
     uint64_t id;
     uint32_t cls;
