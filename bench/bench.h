@@ -53,6 +53,7 @@
 
 typedef struct bench_cfg {
     unsigned workers;   /* --workers: multi-thread worker count */
+    unsigned gqi;       /* --gqi: global queue interval (0: default) */
     int reps;           /* BENCH_REPS, at least 5 */
     uint64_t target_ns; /* BENCH_TARGET_MS: wall time of one repetition */
 } bench_cfg;

@@ -190,10 +190,14 @@ int main(int argc, char **argv) {
             if (++i == argc)
                 usage("--workers needs a positive integer", "");
             cfg.workers = parse_workers(argv[i]);
+        } else if (strcmp(a, "--gqi") == 0) {
+            if (++i >= argc)
+                usage("--gqi needs a positive integer", "");
+            cfg.gqi = parse_workers(argv[i]); /* same syntax */
         } else if (strncmp(a, "--workers=", 10) == 0) {
             cfg.workers = parse_workers(a + 10);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            printf("usage: kairo-bench [--workers N] [filter...]\n");
+            printf("usage: kairo-bench [--workers N] [--gqi N] [filter...]\n");
             return 0;
         } else if (strncmp(a, "--", 2) == 0) {
             usage("unknown option ", a);

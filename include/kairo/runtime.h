@@ -49,6 +49,9 @@ KR_API int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out);
  * Runs `future` to completion on the calling thread, driving the runtime's
  * tasks meanwhile, and writes its output to `out` (NULL discards it). The
  * future is polled in place (not copied): it may live on the caller's stack.
+ * block_on consumes it, as Rust's does: it is dropped (vtable drop) before
+ * block_on returns, after READY or when cancelled by a shutdown; if block_on
+ * fails before polling it (KR_EINVAL, KR_EBUSY) it is left untouched.
  * Inside it, kr_spawn spawns onto this runtime.
  *
  * Returns 0 when the future completed; KR_EINVAL (NULL runtime or future);
@@ -142,10 +145,28 @@ KR_API void kr_join_handle_drop(kr_join_handle *join);
 /*
  * Requests cancellation of the task: its future is dropped (on the runtime,
  * at its next scheduling, exactly once) and its handle then reads
- * KR_ECANCELED. No effect on a completed task. Any thread. The handle stays
- * valid (await or drop it). Returns 0 or KR_EINVAL.
+ * KR_ECANCELED. No effect on a completed task. The handle stays valid
+ * (await or drop it). Like every operation on a handle, not concurrently
+ * with another operation on the same handle; to abort from another thread
+ * while the handle is awaited, take a kr_abort_handle first.
+ * Returns 0 or KR_EINVAL.
  */
 KR_API int kr_join_handle_abort(kr_join_handle *join);
+
+/*
+ * An abort handle: its own reference to a task, usable from any thread
+ * while the join handle is awaited or dropped (Tokio's AbortHandle).
+ */
+typedef struct kr_abort_handle kr_abort_handle;
+
+/* Makes an abort handle for the handle's task. Returns 0, or KR_EINVAL
+ * (NULL arguments, an empty or finished handle). */
+KR_API int kr_join_handle_abort_handle(const kr_join_handle *join,
+                                       kr_abort_handle **out);
+/* Aborts the task (as kr_join_handle_abort). Any thread; NULL is ignored. */
+KR_API void kr_abort_handle_abort(kr_abort_handle *ah);
+/* Releases the abort handle. Any thread; NULL is ignored. */
+KR_API void kr_abort_handle_drop(kr_abort_handle *ah);
 
 /* True once the task has completed or been cancelled. */
 KR_API bool kr_join_handle_is_finished(const kr_join_handle *join);

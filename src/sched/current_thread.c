@@ -373,8 +373,10 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
             kr__ctx.budget = ct->base.cfg.budget;
             kr_poll p = kr_future_poll(f, &cx, out);
             kr__ctx.budget = KR__BUDGET_UNLIMITED;
-            if (p == KR_READY)
+            if (p == KR_READY) {
+                kr_future_drop(f); /* block_on consumes its future */
                 break;
+            }
         }
         int n;
         uint32_t budget = ct->base.cfg.budget;

@@ -104,6 +104,12 @@ struct mt_rt {
     mt_signal signals; /* sentinel */
 
     int lifo_steal;   /* stealers may take a busy worker's LIFO task */
+
+    /* The monitor thread (monitor.c). */
+    pthread_t monitor;
+    kr__parker monitor_park;
+    uint64_t *monitor_last; /* monitor-private: n_polls at the last look */
+    int monitor_started;
     _Atomic long refs; /* memory lifetime, as in current_thread.c */
     _Atomic uint64_t n_remote, n_completed_remote;
     _Atomic uint64_t n_completed KR__ALIGNED_CL;
@@ -130,6 +136,9 @@ static inline mt_worker *kr__mt_current(mt_rt *rt) {
     return kr__ctx.rt == &rt->base ? (mt_worker *)kr__ctx.worker : NULL;
 #endif
 }
+
+/* monitor.c */
+void *kr__mt_monitor_main(void *arg);
 
 /* idle.c */
 void kr__mt_idle_init(mt_rt *rt);

@@ -47,6 +47,7 @@ void kr__mt_unref(mt_rt *rt) {
     kr__free(rt->owned);
     kr__free(rt->workers);
     kr__free(rt->sleepers);
+    kr__free(rt->monitor_last);
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->shutdown_lock);
     pthread_mutex_destroy(&rt->signals_lock);
@@ -232,8 +233,10 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
             kr__ctx.budget = base->cfg.budget;
             kr_poll p = kr_future_poll(f, &cx, out);
             kr__ctx.budget = KR__BUDGET_UNLIMITED;
-            if (p == KR_READY)
+            if (p == KR_READY) {
+                kr_future_drop(f); /* block_on consumes its future */
                 break;
+            }
             continue; /* a wake during the poll: poll again first */
         }
         kr__park(&sig->park, -1);
@@ -316,6 +319,10 @@ static int mt_shutdown(kr_runtime *base) {
     for (mt_signal *s = rt->signals.next; s != &rt->signals; s = s->next)
         kr__unpark(&s->park);
     pthread_mutex_unlock(&rt->signals_lock);
+    if (rt->monitor_started) {
+        kr__unpark(&rt->monitor_park);
+        pthread_join(rt->monitor, NULL);
+    }
     for (unsigned i = 0; i < rt->n; i++)
         pthread_join(rt->workers[i]->thread, NULL);
     kr__spin_lock(&rt->inject_lock);
@@ -416,11 +423,13 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
     rt->owned = kr__calloc(n, sizeof(*rt->owned));
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
+    rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
+    kr__parker_init(&rt->monitor_park);
     rt->bo_cache = kr__cache_new(cache_destroyed, rt);
     unsigned pooled;
     bool pool_ok = kr__pool_init(&rt->pool, cache_destroyed, rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
-              pool_ok;
+              rt->monitor_last && pool_ok;
     for (unsigned i = 0; ok && i < n; i++) {
         mt_worker *w = kr__calloc_page(sizeof(*w));
         rt->workers[i] = w;
@@ -449,6 +458,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
                            kr__mt_worker_main, rt->workers[started]) != 0)
             ok = false;
     }
+    if (ok && pthread_create(&rt->monitor, NULL, kr__mt_monitor_main, rt) != 0)
+        ok = false;
     if (!ok) {
         /* Undo: every cache (or its missing slot) holds one ref, the handle
          * one; exiting workers orphan their own caches. */
@@ -476,6 +487,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         kr__mt_unref(rt);
         return KR_ENOMEM;
     }
+    rt->monitor_started = 1;
     *out = &rt->base;
     return 0;
 }

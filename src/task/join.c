@@ -120,3 +120,27 @@ int kr_join_handle_error(const kr_join_handle *h) {
         return KR_EINVAL;
     return h->done_ ? h->err_ : KR_EAGAIN;
 }
+
+/* An abort handle is the task pointer itself: it holds one reference. */
+int kr_join_handle_abort_handle(const kr_join_handle *h, kr_abort_handle **out) {
+    if (out == NULL)
+        return KR_EINVAL;
+    *out = NULL;
+    if (h == NULL || h->task_ == NULL)
+        return KR_EINVAL;
+    kr__task *t = h->task_;
+    kr__ref_inc(t); /* the handle's reference keeps it alive meanwhile */
+    *out = (kr_abort_handle *)t;
+    return 0;
+}
+
+void kr_abort_handle_abort(kr_abort_handle *ah) {
+    kr__task *t = (kr__task *)ah;
+    if (t != NULL && kr__state_notified_and_cancel(t))
+        t->sched->ops->schedule(t->sched, t);
+}
+
+void kr_abort_handle_drop(kr_abort_handle *ah) {
+    if (ah != NULL)
+        kr__task_drop_ref((kr__task *)ah);
+}

@@ -1,0 +1,57 @@
+/*
+ * sched/monitor.c: the multi-thread runtime's monitor thread.
+ *
+ * A worker stuck in one long poll (CPU-heavy code, a blocking call) holds
+ * its LIFO task and its queue hostage: no push made them look like surplus
+ * work, so no peer was woken to steal them (Tokio #4941, #6315: "one bad
+ * task can halt" others). Waking a peer on every push would fix it at a
+ * price Tokio measured at ~30% (#8065). Instead, as Go's sysmon does, a
+ * monitor thread looks at the workers now and then: a worker whose poll
+ * count has not moved since the last look, which is not parked and has
+ * runnable tasks of its own, gets a parked peer notified, which steals them
+ * (the LIFO slot included). The hot paths pay nothing: the monitor only
+ * reads counters the workers keep anyway.
+ *
+ * Interval: 1 ms while it finds work going on, doubling to 10 ms while
+ * every worker is idle, so an idle runtime costs ~100 wake-ups a second.
+ * A stuck poll is thus noticed within 1-2 ms (10 ms after a long idle).
+ */
+#include <time.h>
+
+#include "sched/mt.h"
+#include "util/atomic.h"
+
+#define MONITOR_MIN_NS 1000000LL  /* 1 ms */
+#define MONITOR_MAX_NS 10000000LL /* 10 ms */
+
+void *kr__mt_monitor_main(void *arg) {
+    mt_rt *rt = arg;
+    uint64_t *last = rt->monitor_last;
+    int64_t interval = MONITOR_MIN_NS;
+    while (!kr__load_acquire(&rt->shutdown)) {
+        kr__park(&rt->monitor_park, interval);
+        if (kr__load_acquire(&rt->shutdown))
+            break;
+        bool active = false, stuck = false;
+        for (unsigned i = 0; i < rt->n; i++) {
+            mt_worker *w = rt->workers[i];
+            /* Relaxed: a heuristic; a stale read delays a notify by one
+             * interval at worst. */
+            uint64_t polls = kr__load_relaxed(&w->n_polls);
+            bool parked = kr__load_relaxed(&w->in_sleepers) != 0;
+            if (polls != last[i])
+                active = true;
+            else if (!parked && (kr__lq_len(&w->queue) != 0 ||
+                                 kr__load_relaxed(&w->lifo) != NULL))
+                stuck = true;
+            last[i] = polls;
+        }
+        if (stuck)
+            kr__mt_notify_parked(rt);
+        interval = (active || stuck) ? MONITOR_MIN_NS
+                                     : (interval * 2 > MONITOR_MAX_NS
+                                            ? MONITOR_MAX_NS
+                                            : interval * 2);
+    }
+    return NULL;
+}
