@@ -179,7 +179,7 @@ static int selected(char **filters, int nfilters, const char *name) {
 }
 
 int main(int argc, char **argv) {
-    bench_cfg cfg = {BENCH_DEFAULT_WORKERS, DEFAULT_REPS, 0};
+    bench_cfg cfg = {.workers = BENCH_DEFAULT_WORKERS, .reps = DEFAULT_REPS};
     char **filters = calloc((size_t)argc, sizeof(char *));
     int nfilters = 0;
     if (filters == NULL)

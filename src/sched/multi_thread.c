@@ -31,10 +31,14 @@
 #include "util/alloc.h"
 #include "util/atomic.h"
 
-/* Tokio's multi-thread global queue interval adapts between 2 and 127
- * around 61; a fixed 61 is what it started from ("copied from golang").
- * See bench notes in the README for the measurement. */
-#define DEFAULT_GQI 61
+/* Ticks between looks at the inject queue first. Tokio adapts it between
+ * 2 and 127 around 61. Measured here (kairo-bench --gqi, 4 workers, two
+ * processes each, us per iteration): mt/spawn_many_remote_busy1 7: 716,
+ * 1898; 31: 1805, 1391; 61: 1672, 1875; 127: 2486, 2605 - remote spawns
+ * behind busy yielding tasks want it short - while busy2, ping_pong,
+ * yield_many and spawn_many_local showed no difference within the noise.
+ * 31 (current_thread's too) takes the gain without going to extremes. */
+#define DEFAULT_GQI 31
 #define MAX_WORKERS 1024
 
 void kr__mt_unref(mt_rt *rt) {
