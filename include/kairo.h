@@ -7,6 +7,7 @@
  *   kairo/async.h    stackless async/await macros
  *   kairo/runtime.h  runtimes, spawn, join handles, yield, budget, allocator
  *   kairo/sync.h     channels and synchronisation
+ *   kairo/time.h     monotonic time, sleeps, intervals, timeouts
  */
 #ifndef KAIRO_H
 #define KAIRO_H
@@ -20,5 +21,6 @@
 #include "kairo/async.h"
 #include "kairo/runtime.h"
 #include "kairo/sync.h"
+#include "kairo/time.h"
 
 #endif /* KAIRO_H */

@@ -29,6 +29,7 @@ typedef struct kr__ctx_t {
     kr__cache *cache;   /* task cell cache this thread owns, or NULL */
     void *worker;       /* scheduler-private per-thread state */
     kr__task *current;  /* the task being polled on this thread, or NULL */
+    struct kr__wheel *wheel; /* timers polled here register on this wheel */
     uint32_t budget;    /* coop units left in the current poll */
     uint32_t self_woken; /* `current` woke itself during this poll */
 } kr__ctx_t;

@@ -40,6 +40,7 @@
 #include "task/cache.h"
 #include "task/pool.h"
 #include "task/state.h"
+#include "time/wheel.h"
 #include "util/alloc.h"
 
 /* Tokio's numbers (reference/tokio.md §2.11): poll the block_on future at
@@ -60,6 +61,7 @@ typedef struct ct_rt {
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
     kr__cache_pool pool; /* caches for remote spawners (task/pool.h) */
+    kr__wheel wheel;     /* timers of this runtime (time/wheel.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
     int drained;
@@ -253,6 +255,7 @@ static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     kr__ctx.rt = &ct->base;
     kr__ctx.cache = ct->cache;
     kr__ctx.worker = ct;
+    kr__ctx.wheel = &ct->wheel;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
     return true;
 }
@@ -294,6 +297,7 @@ static void drain(ct_rt *ct) {
         if (!any)
             break;
     }
+    kr__wheel_clear(&ct->wheel); /* sleeps outside tasks: nothing left */
     ct->drained = 1;
 }
 
@@ -390,12 +394,22 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
         kr__ctx.budget = KR__BUDGET_UNLIMITED;
         /* Single writer: a relaxed load and store, once per batch. */
         kr__store_relaxed(&ct->n_polls, kr__load_relaxed(&ct->n_polls) + n);
+        /* Timers: an empty wheel costs no clock read. */
+        int64_t timeout_ns = -1;
+        if (kr__wheel_busy(&ct->wheel)) {
+            uint64_t now = kr__now_ms();
+            kr__wheel_process(&ct->wheel, now);
+            int64_t ms = kr__wheel_next_ms(&ct->wheel, now);
+            if (ms >= 0)
+                timeout_ns = ms * 1000000;
+        }
         if (n == EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
-            ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject))
+            ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject) ||
+            timeout_ns == 0)
             continue;
-        /* Nothing to do: sleep until a wake, a remote push or a shutdown
-         * unparks us. Relaxed peek above; park's acquire is the sync. */
-        kr__park(&ct->park, -1);
+        /* Nothing to do: sleep until a wake, a remote push, a shutdown or
+         * the next timer. Relaxed peek above; park's acquire is the sync. */
+        kr__park(&ct->park, timeout_ns);
     }
     if (is_closed(ct) && !ct->drained)
         drain(ct);
@@ -471,6 +485,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
                                          : GLOBAL_QUEUE_INTERVAL;
     ct->gq_countdown = ct->gqi;
+    kr__wheel_init(&ct->wheel, kr__now_ms());
     kr__mpsc_init(&ct->inject);
     atomic_init(&ct->gate, 0);
     atomic_init(&ct->woken, 0);

@@ -94,6 +94,27 @@ bool kr__mt_still_sleeping(mt_worker *w) {
     return false;
 }
 
+/* A parked worker woken by its own timer timeout (nobody notified it)
+ * takes itself off the sleeper stack and counts as unparked again. If a
+ * notify took it off meanwhile, it was counted as a searcher: become one. */
+void kr__mt_unpark_self(mt_worker *w) {
+    mt_rt *rt = w->rt;
+    pthread_mutex_lock(&rt->idle_lock);
+    if (kr__load_relaxed(&w->in_sleepers)) { /* written under this lock */
+        for (unsigned i = 0; i < rt->n_sleepers; i++) {
+            if (rt->sleepers[i] == w->index) {
+                rt->sleepers[i] = rt->sleepers[--rt->n_sleepers];
+                break;
+            }
+        }
+        kr__store_release(&w->in_sleepers, 0);
+        kr__fetch_add_seqcst(&rt->idle, UNPARK_ONE);
+    } else {
+        w->is_searching = 1;
+    }
+    pthread_mutex_unlock(&rt->idle_lock);
+}
+
 void kr__mt_notify_if_work_pending(mt_rt *rt) {
     for (unsigned i = 0; i < rt->n; i++) {
         mt_worker *v = rt->workers[i];

@@ -15,6 +15,7 @@
 #include "sched/park.h"
 #include "task/cache.h"
 #include "task/pool.h"
+#include "time/wheel.h"
 #include "util/spinlock.h"
 
 /* Tokio's constants (reference/tokio.md §2): */
@@ -42,12 +43,14 @@ typedef struct mt_worker {
     mt_rt *rt KR__ALIGNED_CL;
     unsigned index;
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
+    uint32_t maint_countdown; /* ticks until timers are looked at */
     uint32_t rand;
     int is_searching;
     int lifo_enabled;
     unsigned lifo_polls;
     kr__cache *cache;
     pthread_t thread;
+    kr__wheel wheel; /* timers first polled on this worker */
 
     /* Counters: single writer, relaxed (metrics). */
     _Atomic uint64_t n_polls, n_spawned, n_steals;
@@ -59,6 +62,7 @@ typedef struct mt_signal {
     _Atomic long refs;
     _Atomic int woken;
     kr__parker park;
+    kr__wheel wheel; /* timers first polled by this block_on's future */
     struct mt_signal *prev, *next; /* rt->signals list, under signals_lock */
 } mt_signal;
 
@@ -147,6 +151,7 @@ void kr__mt_from_searching(mt_worker *w);
 void kr__mt_notify_parked(mt_rt *rt);
 bool kr__mt_to_parked(mt_worker *w);
 bool kr__mt_still_sleeping(mt_worker *w);
+void kr__mt_unpark_self(mt_worker *w);
 void kr__mt_notify_if_work_pending(mt_rt *rt);
 void kr__mt_unpark_all(mt_rt *rt);
 

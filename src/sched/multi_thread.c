@@ -209,6 +209,7 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     atomic_init(&sig->refs, 1);
     atomic_init(&sig->woken, 1); /* poll once to start */
     kr__parker_init(&sig->park);
+    kr__wheel_init(&sig->wheel, kr__now_ms());
     pthread_mutex_lock(&rt->signals_lock);
     sig->next = rt->signals.next;
     sig->prev = &rt->signals;
@@ -222,6 +223,7 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     kr__ctx.rt = base;
     kr__ctx.worker = NULL;
     kr__ctx.cache = own_cache ? rt->bo_cache : NULL;
+    kr__ctx.wheel = &sig->wheel;
 
     kr_waker w = {sig, &sig_vtable}; /* borrowed */
     kr_context cx = kr_context_from_waker(&w);
@@ -243,7 +245,16 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
             }
             continue; /* a wake during the poll: poll again first */
         }
-        kr__park(&sig->park, -1);
+        int64_t timeout = -1;
+        if (kr__wheel_busy(&sig->wheel)) {
+            uint64_t now = kr__now_ms();
+            kr__wheel_process(&sig->wheel, now);
+            int64_t ms = kr__wheel_next_ms(&sig->wheel, now);
+            if (ms == 0)
+                continue;
+            timeout = ms < 0 ? -1 : ms * 1000000;
+        }
+        kr__park(&sig->park, timeout);
     }
 
     kr__ctx = saved;
@@ -253,6 +264,9 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     sig->prev->next = sig->next;
     sig->next->prev = sig->prev;
     pthread_mutex_unlock(&rt->signals_lock);
+    /* The future was dropped (consumed): its sleeps are off the wheel. A
+     * sleep it leaked elsewhere, still registered, gets no wake-up. */
+    kr__wheel_clear(&sig->wheel);
     signal_unref(sig);
     return rc;
 }
@@ -452,6 +466,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         w->rand = 0x9e3779b9u * (i + 1);
         w->lifo_enabled = 1;
         w->gq_countdown = rt->base.cfg.global_queue_interval;
+        w->maint_countdown = KR__MT_EVENT_INTERVAL;
+        kr__wheel_init(&w->wheel, kr__now_ms());
         w->cache = kr__cache_new(cache_destroyed, rt);
         ok = w->cache != NULL;
     }

@@ -216,18 +216,42 @@ static bool has_local_work(mt_worker *w) {
     return kr__load_relaxed(&w->lifo) != NULL || kr__lq_len(&w->queue) != 0;
 }
 
+/* Fires due timers of this worker's wheel; returns ns until the next one
+ * (-1: none). An empty wheel costs no clock read (kr__wheel_busy). */
+static int64_t run_timers(mt_worker *w) {
+    if (!kr__wheel_busy(&w->wheel))
+        return -1;
+    uint64_t now = kr__now_ms();
+    kr__wheel_process(&w->wheel, now);
+    int64_t ms = kr__wheel_next_ms(&w->wheel, now);
+    return ms < 0 ? -1 : ms * 1000000;
+}
+
 static void park(mt_worker *w) {
     mt_rt *rt = w->rt;
+    int64_t timeout = run_timers(w);
+    if (timeout == 0 || has_local_work(w))
+        return; /* a timer fired into our queue */
     if (kr__mt_to_parked(w))
         kr__mt_notify_if_work_pending(rt);
     for (;;) {
         if (kr__load_acquire(&rt->shutdown))
             return;
-        kr__park(&w->park, -1);
+        kr__park(&w->park, timeout);
         if (kr__load_acquire(&rt->shutdown))
             return;
         if (!kr__mt_still_sleeping(w))
             return;
+        if (timeout >= 0) {
+            /* Woken by the clock (or spuriously): if a timer is due, leave
+             * the sleepers and fire it. */
+            int64_t ms = kr__wheel_next_ms(&w->wheel, kr__now_ms());
+            if (ms == 0) {
+                kr__mt_unpark_self(w);
+                return;
+            }
+            timeout = ms < 0 ? -1 : ms * 1000000;
+        }
         /* Spurious: stay parked (a notify will take us off the stack). */
     }
 }
@@ -239,7 +263,12 @@ void *kr__mt_worker_main(void *arg) {
     kr__ctx.cache = w->cache;
     kr__ctx.worker = w;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
+    kr__ctx.wheel = &w->wheel;
     while (!kr__load_acquire(&rt->shutdown)) {
+        if (--w->maint_countdown == 0) {
+            w->maint_countdown = KR__MT_EVENT_INTERVAL;
+            run_timers(w);
+        }
         kr__task *t = next_task(w);
         if (t != NULL) {
             run_task(w, t);
@@ -255,6 +284,7 @@ void *kr__mt_worker_main(void *arg) {
     }
     /* Leave the cache to the cells still out; the drain frees them. */
     kr__cache_orphan(w->cache);
+    kr__ctx.wheel = NULL;
     kr__ctx.cache = NULL;
     kr__ctx.worker = NULL;
     kr__ctx.rt = NULL;

@@ -1,0 +1,137 @@
+/*
+ * kairo/time.h: monotonic time, sleeps, intervals and timeouts.
+ *
+ * Timers live in a hierarchical timing wheel per worker (per runtime on the
+ * current-thread runtime): 6 levels of 64 slots, 1 ms resolution. A sleep's
+ * timer entry lives inside the kr_sleep future itself: no allocation per
+ * sleep. It is registered on the first poll, on the wheel of the thread
+ * polling it, and removed when the future is dropped.
+ */
+#ifndef KAIRO_TIME_H
+#define KAIRO_TIME_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Durations are signed nanoseconds. */
+typedef int64_t kr_duration;
+#define kr_ns(n) ((kr_duration)(n))
+#define kr_us(n) ((kr_duration)(n) * 1000)
+#define kr_ms(n) ((kr_duration)(n) * 1000000)
+#define kr_secs(n) ((kr_duration)(n) * 1000000000)
+
+/* A point on the monotonic clock (CLOCK_MONOTONIC), in nanoseconds. */
+typedef struct kr_instant {
+    uint64_t ns;
+} kr_instant;
+
+KR_API kr_instant kr_instant_now(void);
+static inline kr_instant kr_instant_add(kr_instant t, kr_duration d) {
+    kr_instant r = {d < 0 && (uint64_t)-d > t.ns ? 0 : t.ns + (uint64_t)d};
+    return r;
+}
+static inline kr_duration kr_instant_since(kr_instant later, kr_instant earlier) {
+    return (kr_duration)(later.ns - earlier.ns);
+}
+
+/* The timer entry: private fields, sized here so a sleep needs no
+ * allocation (src/time/entry.h checks the size). */
+typedef struct kr_timer_entry {
+    uint64_t deadline_;
+    void *private_[7];
+} kr_timer_entry;
+
+/*
+ * A future that completes at `deadline` (no output). It must be polled by
+ * a runtime's task or block_on: elsewhere there is no wheel to register on,
+ * and a poll that is not due aborts with a message (as Tokio panics with
+ * "no timer running"). A due sleep is READY anywhere.
+ */
+typedef struct kr_sleep {
+    kr_future base;
+    kr_timer_entry entry_;
+} kr_sleep;
+
+KR_API kr_sleep kr_sleep_until(kr_instant deadline);
+static inline kr_sleep kr_sleep_for(kr_duration d) {
+    return kr_sleep_until(kr_instant_add(kr_instant_now(), d));
+}
+/* As kr_sleep_for, initialising in place (DESIGN's spelling). */
+static inline void kr_sleep_init(kr_sleep *s, kr_duration d) {
+    *s = kr_sleep_for(d);
+}
+/*
+ * Moves the deadline. To a later one: no lock, the wheel re-files the entry
+ * when the old slot comes up. To an earlier one: the entry is re-filed now.
+ * The sleep may be pending or finished (then it runs again). Same thread as
+ * its polls.
+ */
+KR_API void kr_sleep_reset(kr_sleep *s, kr_instant deadline);
+KR_API kr_instant kr_sleep_deadline(const kr_sleep *s);
+
+/* ------------------------------------------------------------------------ */
+/* Timeout                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Runs `inner` with a deadline of `d` from now (taken when made). Output: an
+ * int, 0 when the inner future completed in time (its output written to
+ * `dst`, NULL to discard), or KR_ETIMEDOUT (the inner future was dropped,
+ * i.e. cancelled). The timeout owns `inner` from here: it drops it when
+ * done, or when the timeout itself is dropped. The inner future is polled
+ * first and the timer registered only if it is pending (an immediately
+ * ready future never touches the timer wheel, as in Tokio).
+ */
+typedef struct kr_timeout {
+    kr_future base;
+    kr_future *inner_;
+    void *dst_;
+    kr_sleep sleep_;
+} kr_timeout;
+
+KR_API kr_timeout kr_timeout_new(kr_future *inner, kr_duration d, void *dst);
+
+/* ------------------------------------------------------------------------ */
+/* Interval                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* What an interval does when ticks were missed (the task was late by more
+ * than 5 ms; Tokio's three behaviours). */
+typedef enum kr_missed_tick {
+    KR_MISSED_TICK_BURST = 0, /* fire the missed ticks at once, keep the
+                                 original schedule (the default) */
+    KR_MISSED_TICK_DELAY = 1, /* next tick a period after the late one */
+    KR_MISSED_TICK_SKIP = 2   /* drop the missed ticks, stay on the grid */
+} kr_missed_tick;
+
+/*
+ * Ticks every `period`, the first tick at once. Not a future itself: each
+ * tick is awaited through kr_interval_tick. Must not be moved after its
+ * first tick is polled; kr_interval_drop releases its timer.
+ */
+typedef struct kr_interval {
+    kr_sleep sleep_;
+    kr_duration period_;
+    kr_missed_tick missed_;
+} kr_interval;
+
+/* period must be > 0 (a non-positive one is taken as 1 ms). */
+KR_API kr_interval kr_interval_new(kr_duration period, kr_missed_tick missed);
+KR_API void kr_interval_drop(kr_interval *iv);
+
+/* A future for the next tick. Output: the kr_instant the tick was scheduled
+ * for. Dropping a pending tick future is safe (the interval keeps its
+ * schedule). */
+typedef struct kr_interval_tick {
+    kr_future base;
+    kr_interval *iv_;
+} kr_interval_tick;
+KR_API kr_interval_tick kr_interval_tick_future(kr_interval *iv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KAIRO_TIME_H */

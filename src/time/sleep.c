@@ -1,0 +1,106 @@
+/*
+ * time/sleep.c: the sleep future and the monotonic clock.
+ *
+ * A sleep registers its entry (inside the future) on the wheel of the
+ * thread that polls it first (kr__ctx.wheel) and stays there until it fires
+ * or is dropped; see time/wheel.h for the locking. Polls, resets and the
+ * drop happen on one thread at a time (the future's owner); only firing
+ * runs concurrently with them, under the wheel's lock.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "sched/context.h"
+#include "time/wheel.h"
+#include "util/abort.h"
+
+kr_instant kr_instant_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    kr_instant t = {(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec};
+    return t;
+}
+
+static kr__timer *entry_of(kr_sleep *s) { return (kr__timer *)&s->entry_; }
+
+/* Takes the entry off its wheel, if it is on one, and drops its waker. */
+static void unregister(kr__timer *t) {
+    /* Relaxed: only this thread registers the entry; the owner's firing
+     * clears the pointer, which the re-check under the lock settles. */
+    kr__wheel *w = kr__load_relaxed(&t->wheel);
+    if (w == NULL) {
+        kr_waker_reset(&t->waker);
+        return;
+    }
+    kr__spin_lock(&w->lock);
+    kr_waker old = kr__wheel_remove(w, t);
+    kr__spin_unlock(&w->lock);
+    if (old.vtable != NULL)
+        kr_waker_drop(old);
+}
+
+static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
+    kr__timer *t = entry_of((kr_sleep *)f);
+    uint64_t deadline = kr__load_relaxed(&t->deadline); /* owner's field */
+    kr__wheel *w = kr__load_relaxed(&t->wheel);
+    if (w != NULL) {
+        kr__spin_lock(&w->lock);
+        if (kr__load_relaxed(&t->wheel) == w) {
+            if (deadline > kr__now_ms()) {
+                kr_waker_set(&t->waker, cx->waker); /* a new task maybe */
+                kr__spin_unlock(&w->lock);
+                return KR_PENDING;
+            }
+            kr_waker old = kr__wheel_remove(w, t); /* due: don't wait */
+            kr__spin_unlock(&w->lock);
+            if (old.vtable != NULL)
+                kr_waker_drop(old);
+            return KR_READY;
+        }
+        kr__spin_unlock(&w->lock);
+        return KR_READY; /* it fired */
+    }
+    if (deadline <= kr__now_ms())
+        return KR_READY;
+    w = kr__ctx.wheel;
+    if (w == NULL)
+        kr__die("kr_sleep polled outside a runtime (no timer wheel here)");
+    kr__spin_lock(&w->lock);
+    kr__wheel_insert(w, t, cx->waker);
+    kr__spin_unlock(&w->lock);
+    return KR_PENDING;
+}
+
+static void sleep_drop(kr_future *f) { unregister(entry_of((kr_sleep *)f)); }
+
+static const kr_future_vtable sleep_vtable = {sleep_poll, sleep_drop,
+                                              sizeof(kr_sleep), 0, "kr_sleep"};
+
+kr_sleep kr_sleep_until(kr_instant deadline) {
+    kr_sleep s;
+    memset(&s, 0, sizeof(s));
+    s.base.vtable = &sleep_vtable;
+    s.entry_.deadline_ = kr__ms_ceil(deadline.ns);
+    return s;
+}
+
+void kr_sleep_reset(kr_sleep *s, kr_instant deadline) {
+    kr__timer *t = entry_of(s);
+    uint64_t now = kr__ms_ceil(deadline.ns);
+    uint64_t old = kr__load_relaxed(&t->deadline);
+    if (now >= old && kr__load_relaxed(&t->wheel) != NULL) {
+        /* Later: no lock. The wheel finds the entry in its old slot, sees
+         * the new deadline and re-files it. Relaxed: the wheel reads it
+         * under its lock when the slot comes up; any value it sees is at
+         * least the old one. */
+        kr__store_relaxed(&t->deadline, now);
+        return;
+    }
+    unregister(t); /* earlier, or not registered: the next poll files it */
+    kr__store_relaxed(&t->deadline, now);
+}
+
+kr_instant kr_sleep_deadline(const kr_sleep *s) {
+    kr_instant t = {s->entry_.deadline_ * 1000000u};
+    return t;
+}
