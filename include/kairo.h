@@ -8,6 +8,7 @@
  *   kairo/runtime.h  runtimes, spawn, join handles, yield, budget, allocator
  *   kairo/sync.h     channels and synchronisation
  *   kairo/time.h     monotonic time, sleeps, intervals, timeouts
+ *   kairo/io.h       readiness-based I/O on file descriptors
  */
 #ifndef KAIRO_H
 #define KAIRO_H
@@ -22,5 +23,6 @@
 #include "kairo/runtime.h"
 #include "kairo/sync.h"
 #include "kairo/time.h"
+#include "kairo/io.h"
 
 #endif /* KAIRO_H */

@@ -22,6 +22,8 @@ typedef struct kr__rt_ops {
 struct kr_runtime {
     const kr__rt_ops *ops;
     kr_runtime_config cfg;
+    /* The I/O driver (io/reactor.h): made with the runtime, freed with it. */
+    struct kr__reactor *reactor;
 };
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out);

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "rt/runtime.h"
+#include "io/reactor.h"
 #include "sched/context.h"
 #include "sched/mpsc.h"
 #include "sched/park.h"
@@ -365,6 +366,7 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
     int rc = 0;
     kr_waker w = {ct, &bo_vtable}; /* borrowed: no reference taken */
     kr_context cx = kr_context_from_waker(&w);
+    uint32_t since_io = 0; /* task polls since the reactor was last looked at */
     kr__store_relaxed(&ct->woken, 1); /* poll once to start */
     for (;;) {
         if (is_closed(ct)) {
@@ -405,11 +407,22 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
         }
         if (n == EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
             ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject) ||
-            timeout_ns == 0)
+            timeout_ns == 0) {
+            /* Busy: still look at I/O every EVENT_INTERVAL polls, without
+             * blocking, when anything is registered. */
+            since_io += (uint32_t)n + 1;
+            if (since_io >= EVENT_INTERVAL &&
+                kr__reactor_nregs(ct->base.reactor) > 0) {
+                since_io = 0;
+                kr__reactor_turn(ct->base.reactor, 0);
+            }
             continue;
-        /* Nothing to do: sleep until a wake, a remote push, a shutdown or
-         * the next timer. Relaxed peek above; park's acquire is the sync. */
-        kr__park(&ct->park, timeout_ns);
+        }
+        /* Nothing to do: sleep in the reactor until I/O, a wake, a remote
+         * push, a shutdown or the next timer. Relaxed peeks above; the
+         * park's acquire is the synchronisation. */
+        since_io = 0;
+        kr__park_reactor(&ct->park, ct->base.reactor, timeout_ns);
     }
     if (is_closed(ct) && !ct->drained)
         drain(ct);
@@ -437,6 +450,7 @@ static void ct_free(kr_runtime *rt) {
     ct->cache = NULL;
     core_give(ct, &saved);
     kr__pool_orphan(&ct->pool);
+    kr__reactor_shutdown_free(ct->base.reactor);
     ct_unref(ct);
 }
 
@@ -502,10 +516,13 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         return KR_ENOMEM;
     }
     ct->cache = kr__cache_new(cache_destroyed, ct);
-    if (ct->cache == NULL) {
+    int rc = ct->cache ? kr__reactor_new(&ct->base.reactor) : KR_ENOMEM;
+    if (rc != 0) {
+        if (ct->cache != NULL)
+            kr__cache_orphan(ct->cache); /* nothing out: destroyed (unref) */
         kr__pool_orphan(&ct->pool);
         kr__free(ct);
-        return KR_ENOMEM;
+        return rc;
     }
     *out = &ct->base;
     return 0;

@@ -97,6 +97,9 @@ struct mt_rt {
 
     _Atomic int shutdown;
     _Atomic int drained;
+    /* The I/O driver's try-lock: the worker holding it may turn the reactor
+     * (parked in it, or a non-blocking look during maintenance). */
+    _Atomic int driver_busy KR__ALIGNED_CL;
     pthread_mutex_t shutdown_lock;
 
     /* Caches for remote spawners (task/pool.h). */

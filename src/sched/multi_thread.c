@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/reactor.h"
 #include "sched/mt.h"
 #include "task/state.h"
 #include "util/alloc.h"
@@ -360,6 +361,7 @@ static void mt_free(kr_runtime *base) {
     /* block_on cannot be running (documented); its cache is ours now. */
     kr__cache_orphan(rt->bo_cache);
     kr__pool_orphan(&rt->pool);
+    kr__reactor_shutdown_free(rt->base.reactor);
     kr__mt_unref(rt);
 }
 
@@ -432,6 +434,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     pthread_mutex_init(&rt->signals_lock, NULL);
     rt->signals.next = rt->signals.prev = &rt->signals;
     atomic_init(&rt->closed, 0);
+    atomic_init(&rt->driver_busy, 0);
     atomic_init(&rt->inject_closed, 0);
     atomic_init(&rt->shutdown, 0);
     atomic_init(&rt->drained, 0);
@@ -447,7 +450,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     unsigned pooled;
     bool pool_ok = kr__pool_init(&rt->pool, cache_destroyed, rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
-              rt->monitor_last && pool_ok;
+              rt->monitor_last && pool_ok &&
+              kr__reactor_new(&rt->base.reactor) == 0;
     for (unsigned i = 0; ok && i < n; i++) {
         mt_worker *w = kr__calloc_page(sizeof(*w));
         rt->workers[i] = w;
@@ -504,6 +508,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         else
             for (unsigned i = pooled; i < KR__POOL_SLOTS; i++)
                 kr__mt_unref(rt); /* slots never made */
+        if (rt->base.reactor != NULL)
+            kr__reactor_shutdown_free(rt->base.reactor);
         kr__mt_unref(rt);
         return KR_ENOMEM;
     }

@@ -5,10 +5,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/reactor.h"
 #include "sched/park.h"
 #include "util/atomic.h"
 
-enum { EMPTY = 0, PARKED = 1, NOTIFIED = 2 };
+enum { EMPTY = 0, PARKED = 1, NOTIFIED = 2, PARKED_DRIVER = 3 };
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val,
                        const struct timespec *ts) {
@@ -21,7 +22,25 @@ static void futex_wake(_Atomic uint32_t *addr) {
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-void kr__parker_init(kr__parker *p) { atomic_init(&p->state, EMPTY); }
+void kr__parker_init(kr__parker *p) {
+    atomic_init(&p->state, EMPTY);
+    p->reactor = NULL;
+}
+
+void kr__park_reactor(kr__parker *p, kr__reactor *r, int64_t timeout_ns) {
+    uint32_t s = EMPTY;
+    p->reactor = r;
+    /* Release publishes `reactor` to the unparker's acquire swap. */
+    if (!kr__cas_acqrel(&p->state, &s, PARKED_DRIVER)) {
+        /* NOTIFIED: consume it, but still look at I/O without blocking. */
+        kr__swap_acquire(&p->state, EMPTY);
+        kr__reactor_turn(r, 0);
+        return;
+    }
+    kr__reactor_turn(r, timeout_ns);
+    /* Acquire: pairs with an unparker's release (NOTIFIED) if any. */
+    kr__swap_acquire(&p->state, EMPTY);
+}
 
 void kr__park(kr__parker *p, int64_t timeout_ns) {
     uint32_t s = NOTIFIED;
@@ -57,7 +76,11 @@ void kr__park(kr__parker *p, int64_t timeout_ns) {
 }
 
 void kr__unpark(kr__parker *p) {
-    /* Release publishes the unparker's prior writes to the parked thread. */
-    if (kr__swap_release(&p->state, NOTIFIED) == PARKED)
+    /* Release publishes the unparker's prior writes to the parked thread;
+     * acquire reads the reactor pointer a PARKED_DRIVER owner published. */
+    uint32_t prev = kr__swap_acqrel(&p->state, NOTIFIED);
+    if (prev == PARKED)
         futex_wake(&p->state);
+    else if (prev == PARKED_DRIVER)
+        kr__reactor_unpark(p->reactor);
 }

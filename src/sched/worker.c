@@ -25,6 +25,7 @@
  */
 #include <sched.h>
 
+#include "io/reactor.h"
 #include "sched/mt.h"
 #include "task/state.h"
 #include "util/atomic.h"
@@ -227,6 +228,27 @@ static int64_t run_timers(mt_worker *w) {
     return ms < 0 ? -1 : ms * 1000000;
 }
 
+static bool driver_trylock(mt_rt *rt) {
+    int zero = 0;
+    return kr__load_relaxed(&rt->driver_busy) == 0 &&
+           atomic_compare_exchange_strong_explicit(&rt->driver_busy, &zero, 1,
+                                                   memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+static void driver_unlock(mt_rt *rt) {
+    kr__store_release(&rt->driver_busy, 0);
+}
+
+/* A busy worker's look at I/O, now and then, if nobody is parked in it. */
+static void poll_io(mt_worker *w) {
+    mt_rt *rt = w->rt;
+    if (kr__reactor_nregs(rt->base.reactor) > 0 && driver_trylock(rt)) {
+        kr__reactor_turn(rt->base.reactor, 0);
+        driver_unlock(rt);
+    }
+}
+
 static void park(mt_worker *w) {
     mt_rt *rt = w->rt;
     int64_t timeout = run_timers(w);
@@ -237,11 +259,23 @@ static void park(mt_worker *w) {
     for (;;) {
         if (kr__load_acquire(&rt->shutdown))
             return;
-        kr__park(&w->park, timeout);
+        /* One parked worker waits in the reactor; the others on futexes
+         * (Tokio's arrangement: one driver per runtime). */
+        if (driver_trylock(rt)) {
+            kr__park_reactor(&w->park, rt->base.reactor, timeout);
+            driver_unlock(rt);
+        } else {
+            kr__park(&w->park, timeout);
+        }
         if (kr__load_acquire(&rt->shutdown))
             return;
         if (!kr__mt_still_sleeping(w))
             return;
+        if (has_local_work(w)) {
+            /* I/O events woke tasks into our queue: run them. */
+            kr__mt_unpark_self(w);
+            return;
+        }
         if (timeout >= 0) {
             /* Woken by the clock (or spuriously): if a timer is due, leave
              * the sleepers and fire it. */
@@ -268,6 +302,7 @@ void *kr__mt_worker_main(void *arg) {
         if (--w->maint_countdown == 0) {
             w->maint_countdown = KR__MT_EVENT_INTERVAL;
             run_timers(w);
+            poll_io(w);
         }
         kr__task *t = next_task(w);
         if (t != NULL) {

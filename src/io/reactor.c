@@ -1,0 +1,329 @@
+/* io/reactor.c: registrations, readiness and dispatch (see reactor.h). */
+#include <errno.h>
+#include <fcntl.h>
+
+#include "io/reactor.h"
+#include "rt/runtime.h"
+#include "sched/context.h"
+#include "sched/coop.h"
+#include "util/alloc.h"
+#include "util/atomic.h"
+
+#define EVENTS 1024
+
+struct kr__reactor {
+    kr__backend *be;
+    /* Memory lifetime: the runtime's reference plus one per registration. */
+    _Atomic long refs;
+    _Atomic long nregs;
+    _Atomic int shutdown;
+    kr__spinlock lock; /* the lists below */
+    kr_async_fd live;  /* sentinel of the live registrations */
+    /* Freed registrations, freed at the next turn. Changed under `lock`;
+     * the turn peeks at it unlocked (relaxed: a stale NULL only defers the
+     * freeing to a later turn). */
+    _Atomic(kr_async_fd *) release;
+    kr__io_event ev[EVENTS]; /* the turning thread's */
+};
+
+static void reactor_unref(kr__reactor *r) {
+    if (kr__fetch_sub_acqrel(&r->refs, 1) != 1)
+        return;
+    kr__backend_free(r->be);
+    kr__free(r);
+}
+
+/* Frees the registrations on the release list. Only where no turn can be
+ * running: at the start of a turn, or after the last one. */
+static void free_released(kr__reactor *r) {
+    kr__spin_lock(&r->lock);
+    kr_async_fd *a = kr__load_relaxed(&r->release);
+    kr__store_relaxed(&r->release, NULL);
+    kr__spin_unlock(&r->lock);
+    while (a != NULL) {
+        kr_async_fd *next = a->next;
+        kr__free(a);
+        reactor_unref(r); /* the registration's reference */
+        a = next;
+    }
+}
+
+int kr__reactor_new(kr__reactor **out) {
+    kr__reactor *r = kr__calloc(1, sizeof(*r));
+    if (r == NULL)
+        return KR_ENOMEM;
+    int rc = kr__backend_new(&r->be);
+    if (rc < 0) {
+        kr__free(r);
+        return rc;
+    }
+    atomic_init(&r->refs, 1);
+    atomic_init(&r->nregs, 0);
+    atomic_init(&r->shutdown, 0);
+    kr__spin_init(&r->lock);
+    r->live.next = r->live.prev = &r->live;
+    atomic_init(&r->release, NULL);
+    *out = r;
+    return 0;
+}
+
+long kr__reactor_nregs(kr__reactor *r) {
+    return kr__load_relaxed(&r->nregs); /* a hint */
+}
+
+void kr__reactor_unpark(kr__reactor *r) { kr__backend_wake(r->be); }
+
+/* Which waker slots a set of ready bits concerns. */
+static bool wakes_reader(uint32_t bits) {
+    return bits & (KR_READABLE | KR_READ_CLOSED | KR_IO_ERROR);
+}
+static bool wakes_writer(uint32_t bits) {
+    return bits & (KR_WRITABLE | KR_WRITE_CLOSED | KR_IO_ERROR);
+}
+
+/* Sets bits (and the next tick), then wakes the concerned wakers. */
+static void dispatch(kr_async_fd *a, uint32_t bits) {
+    uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
+    for (;;) {
+        uint64_t tick = ((cur & KR__IO_TICK_MASK) + ((uint64_t)1 << KR__IO_TICK_SHIFT)) &
+                        KR__IO_TICK_MASK;
+        uint64_t next = (cur & KR__IO_SHUTDOWN) | tick |
+                        ((cur | bits) & KR__IO_READY_MASK);
+        /* Release pairs with the pollers' acquire loads. */
+        if (kr__cas_weak_acqrel(&a->readiness, &cur, next))
+            break;
+    }
+    kr_waker r = {NULL, NULL}, w = {NULL, NULL};
+    kr__spin_lock(&a->lock);
+    if (wakes_reader(bits)) {
+        r = a->reader;
+        a->reader.vtable = NULL;
+    }
+    if (wakes_writer(bits)) {
+        w = a->writer;
+        a->writer.vtable = NULL;
+    }
+    kr__spin_unlock(&a->lock);
+    if (r.vtable != NULL)
+        kr_waker_wake(r);
+    if (w.vtable != NULL)
+        kr_waker_wake(w);
+}
+
+int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
+    /* Registrations freed since the last turn: no event can name them
+     * any more (turns never overlap; see reactor.h). */
+    if (kr__load_relaxed(&r->release) != NULL)
+        free_released(r);
+    int n = kr__backend_wait(r->be, r->ev, EVENTS, timeout_ns);
+    for (int i = 0; i < n; i++)
+        if (r->ev[i].reg != NULL)
+            dispatch(r->ev[i].reg, r->ev[i].ready);
+    return n;
+}
+
+void kr__reactor_shutdown_free(kr__reactor *r) {
+    kr__store_release(&r->shutdown, 1);
+    /* Mark every registration shut down and wake its wakers (their
+     * futures then see KR_ESHUTDOWN). Wakers are collected under the lock
+     * and woken after it, in batches; the walk restarts after each batch,
+     * so no pointer into the list is held while it is unlocked. */
+    enum { BATCH = 32 };
+    kr_waker batch[2 * BATCH];
+    for (;;) {
+        unsigned n = 0;
+        bool more = false;
+        kr__spin_lock(&r->lock);
+        for (kr_async_fd *a = r->live.next; a != &r->live; a = a->next) {
+            if (kr__load_relaxed(&a->readiness) & KR__IO_SHUTDOWN)
+                continue; /* done in an earlier batch */
+            if (n == 2 * BATCH) {
+                more = true;
+                break;
+            }
+            kr__fetch_or_acqrel(&a->readiness, KR__IO_SHUTDOWN);
+            kr__spin_lock(&a->lock);
+            batch[n] = a->reader;
+            batch[n + 1] = a->writer;
+            a->reader.vtable = a->writer.vtable = NULL;
+            kr__spin_unlock(&a->lock);
+            n += 2;
+        }
+        kr__spin_unlock(&r->lock);
+        for (unsigned i = 0; i < n; i++)
+            if (batch[i].vtable != NULL)
+                kr_waker_wake(batch[i]);
+        if (!more)
+            break;
+    }
+    free_released(r); /* no turn runs any more */
+    reactor_unref(r);
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
+    if (out == NULL)
+        return KR_EINVAL;
+    *out = NULL;
+    if (rt == NULL || fd < 0)
+        return KR_EINVAL;
+    kr__reactor *r = rt->reactor;
+    if (r == NULL || kr__load_acquire(&r->shutdown))
+        return KR_ESHUTDOWN;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -errno;
+    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -errno;
+    kr_async_fd *a = kr__calloc(1, sizeof(*a));
+    if (a == NULL)
+        return KR_ENOMEM;
+    atomic_init(&a->readiness, 0);
+    kr__spin_init(&a->lock);
+    a->fd = fd;
+    a->reactor = r;
+    kr__fetch_add_relaxed(&r->refs, 1); /* the caller holds the runtime's */
+    kr__spin_lock(&r->lock);
+    a->next = r->live.next;
+    a->prev = &r->live;
+    r->live.next->prev = a;
+    r->live.next = a;
+    kr__spin_unlock(&r->lock);
+    int rc = kr__backend_add(r->be, fd, a);
+    if (rc < 0) {
+        kr__spin_lock(&r->lock);
+        a->prev->next = a->next;
+        a->next->prev = a->prev;
+        kr__spin_unlock(&r->lock);
+        kr__free(a);
+        reactor_unref(r);
+        return rc;
+    }
+    kr__fetch_add_relaxed(&r->nregs, 1);
+    *out = a;
+    return 0;
+}
+
+int kr_async_fd_new(int fd, kr_async_fd **out) {
+    if (kr__ctx.rt == NULL) {
+        if (out != NULL)
+            *out = NULL;
+        return KR_EINVAL;
+    }
+    return kr_runtime_async_fd_new(kr__ctx.rt, fd, out);
+}
+
+int kr_async_fd_fd(const kr_async_fd *a) { return a != NULL ? a->fd : -1; }
+
+void kr_async_fd_free(kr_async_fd *a) {
+    if (a == NULL)
+        return;
+    kr__reactor *r = a->reactor;
+    bool live = !kr__load_acquire(&r->shutdown);
+    if (live)
+        kr__backend_del(r->be, a->fd); /* a closed fd left epoll already */
+    /* Wake and drop the wakers: their owners must not poll again. */
+    kr__spin_lock(&a->lock);
+    kr_waker rd = a->reader, wr = a->writer;
+    a->reader.vtable = a->writer.vtable = NULL;
+    kr__spin_unlock(&a->lock);
+    if (rd.vtable != NULL)
+        kr_waker_wake(rd);
+    if (wr.vtable != NULL)
+        kr_waker_wake(wr);
+    kr__spin_lock(&r->lock);
+    a->prev->next = a->next;
+    a->next->prev = a->prev;
+    kr__fetch_sub_relaxed(&r->nregs, 1);
+    if (live) {
+        /* A turn may hold an event for it: the next turn frees it. */
+        a->next = kr__load_relaxed(&r->release);
+        kr__store_relaxed(&r->release, a);
+        kr__spin_unlock(&r->lock);
+        return;
+    }
+    kr__spin_unlock(&r->lock);
+    kr__free(a); /* no turn will run again */
+    reactor_unref(r);
+}
+
+static uint32_t interest_bits(int interest) {
+    uint32_t m = 0;
+    if (interest & KR_READABLE)
+        m |= KR_READABLE | KR_READ_CLOSED | KR_IO_ERROR;
+    if (interest & KR_WRITABLE)
+        m |= KR_WRITABLE | KR_WRITE_CLOSED | KR_IO_ERROR;
+    return m;
+}
+
+static int ready_now(kr_async_fd *a, uint32_t mask, kr_ready_event *ev) {
+    /* Acquire pairs with dispatch's release. */
+    uint64_t s = kr__load_acquire(&a->readiness);
+    if (s & KR__IO_SHUTDOWN)
+        return KR_ESHUTDOWN;
+    uint32_t ready = (uint32_t)(s & KR__IO_READY_MASK) & mask;
+    if (ready == 0)
+        return 0;
+    ev->ready = ready;
+    ev->tick = (uint32_t)((s & KR__IO_TICK_MASK) >> KR__IO_TICK_SHIFT);
+    return 1;
+}
+
+int kr_async_fd_poll_ready(kr_async_fd *a, kr_context *cx, int interest,
+                           kr_ready_event *ev) {
+    if (a == NULL || cx == NULL || ev == NULL ||
+        (interest & (KR_READABLE | KR_WRITABLE)) == 0)
+        return KR_EINVAL;
+    uint32_t mask = interest_bits(interest);
+    int r = ready_now(a, mask, ev);
+    if (r != 0) {
+        if (r > 0 && !kr_coop_proceed(cx))
+            return 0; /* budget spent: woken, try again later */
+        return r;
+    }
+    kr__spin_lock(&a->lock);
+    if (interest & KR_READABLE)
+        kr_waker_set(&a->reader, cx->waker);
+    if (interest & KR_WRITABLE)
+        kr_waker_set(&a->writer, cx->waker);
+    kr__spin_unlock(&a->lock);
+    r = ready_now(a, mask, ev); /* the re-check: see reactor.h */
+    if (r > 0 && !kr_coop_proceed(cx))
+        return 0;
+    return r;
+}
+
+void kr_async_fd_clear_ready(kr_async_fd *a, kr_ready_event ev) {
+    if (a == NULL)
+        return;
+    /* Closed and error states stay: only the edge-like bits clear. */
+    uint64_t clear = ev.ready & (KR_READABLE | KR_WRITABLE);
+    uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
+    for (;;) {
+        uint32_t tick = (uint32_t)((cur & KR__IO_TICK_MASK) >> KR__IO_TICK_SHIFT);
+        if (tick != ev.tick)
+            return; /* a newer event arrived: keep its bits */
+        if (kr__cas_weak_acqrel(&a->readiness, &cur, cur & ~clear))
+            return;
+    }
+}
+
+static kr_poll ready_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_readiness *rd = (kr_readiness *)f;
+    kr_ready_event ev;
+    int r = kr_async_fd_poll_ready(rd->afd_, cx, rd->interest_, &ev);
+    if (r == 0)
+        return KR_PENDING;
+    if (out != NULL)
+        *(int *)out = r > 0 ? (int)ev.ready : r;
+    return KR_READY;
+}
+
+static const kr_future_vtable ready_vtable = {
+    ready_poll, NULL, sizeof(kr_readiness), sizeof(int), "kr_readiness"};
+
+kr_readiness kr_async_fd_ready(kr_async_fd *afd, int interest) {
+    kr_readiness r = {{&ready_vtable}, afd, interest};
+    return r;
+}

@@ -1,0 +1,85 @@
+/*
+ * io/reactor.h: the I/O driver: registrations with a readiness word and a
+ * waker per direction, and the backend (epoll) behind a small interface.
+ *
+ * One reactor per runtime. Exactly one thread at a time "turns" it (waits
+ * for events and dispatches them): the current-thread runtime's block_on
+ * thread, or the multi-thread worker holding the driver lock.
+ *
+ * Registration (struct kr_async_fd) fields:
+ *   readiness  [ shutdown:1 | tick:31 | ready:32 ]. Written by the turning
+ *              thread (dispatch: ready |= bits, tick + 1) and by clear_ready
+ *              (ready &= ~bits, only if the tick is unchanged), both CAS.
+ *              Pollers load it with acquire, pairing with the dispatch's
+ *              release, so data that arrived before the event is visible.
+ *   lock       guards reader and writer (the waker slots).
+ * No lost wakeup: a poller stores its waker under the lock and then loads
+ * readiness again; dispatch stores readiness and then takes the lock to
+ * take the waker. Whichever order the two critical sections run in, either
+ * dispatch finds the waker or the poller's second load finds the bits.
+ *
+ * Deregistration: kr_async_fd_free removes the fd from epoll, marks the
+ * registration shut down, wakes its wakers and hands it to the reactor's
+ * release list. It is freed at the start of the next turn: a turn in
+ * progress may still hold an event pointing at it (collected by
+ * epoll_wait before the removal), and turns never overlap.
+ */
+#ifndef KR_IO_REACTOR_H
+#define KR_IO_REACTOR_H
+
+#include <stdint.h>
+
+#include "kairo.h"
+#include "util/spinlock.h"
+
+typedef struct kr__reactor kr__reactor;
+
+#define KR__IO_SHUTDOWN ((uint64_t)1 << 63)
+#define KR__IO_TICK_SHIFT 32
+#define KR__IO_TICK_MASK ((uint64_t)0x7fffffff << KR__IO_TICK_SHIFT)
+#define KR__IO_READY_MASK ((uint64_t)0xffffffff)
+
+struct kr_async_fd {
+    _Atomic uint64_t readiness;
+    kr__spinlock lock;
+    kr_waker reader, writer;
+    int fd;
+    kr__reactor *reactor;
+    /* On the reactor's list of live registrations (under its lock). */
+    struct kr_async_fd *prev, *next;
+};
+
+/* The backend: one file per implementation (io/epoll.c). */
+typedef struct kr__io_event {
+    kr_async_fd *reg; /* NULL: the reactor's own wake-up */
+    uint32_t ready;   /* KR_READABLE | ... */
+} kr__io_event;
+
+typedef struct kr__backend kr__backend;
+int kr__backend_new(kr__backend **out);
+void kr__backend_free(kr__backend *b);
+int kr__backend_add(kr__backend *b, int fd, kr_async_fd *reg);
+int kr__backend_del(kr__backend *b, int fd);
+/* Waits up to timeout_ns (-1: forever, 0: poll); fills at most max events.
+ * Returns the count, 0 on timeout or EINTR. */
+int kr__backend_wait(kr__backend *b, kr__io_event *ev, int max,
+                     int64_t timeout_ns);
+/* Makes a wait in progress (or the next one) return. Any thread. */
+void kr__backend_wake(kr__backend *b);
+
+/* ---- the reactor ------------------------------------------------------ */
+
+int kr__reactor_new(kr__reactor **out);
+/* Shuts down (registrations get KR_ESHUTDOWN, their wakers are woken) and
+ * drops the runtime's reference; the memory goes with the last
+ * registration. */
+void kr__reactor_shutdown_free(kr__reactor *r);
+/* Waits for events up to timeout_ns and dispatches them. Returns the
+ * number of events. One thread at a time. */
+int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns);
+/* Wakes a thread blocked in kr__reactor_turn. Any thread. */
+void kr__reactor_unpark(kr__reactor *r);
+/* Registrations alive (a hint: zero means a turn would find nothing). */
+long kr__reactor_nregs(kr__reactor *r);
+
+#endif
