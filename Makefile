@@ -24,7 +24,8 @@ deps:
 	@./scripts/deps.sh
 
 build: deps
-	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=Release -DKR_BUILD_TESTS=ON \
+	    -DKR_BUILD_BENCH=ON -DKR_BUILD_EXAMPLES=ON -DKR_SANITIZE= -DKR_TORTURE=OFF >/dev/null
 	@$(CMAKE) --build build -j$(JOBS)
 
 test: build

@@ -58,14 +58,11 @@ kr__cache *kr__cache_new(void (*on_destroy)(void *), void *arg) {
 }
 
 static uint32_t class_of(size_t size) {
-    uint32_t cls = 0;
-    size_t cap = 64;
-    while (cap < size) {
-        cap <<= 1;
-        if (++cls == KR__CACHE_CLASSES)
-            return KR__CACHE_BIG;
-    }
-    return cls;
+    if (size <= 64)
+        return 0;
+    /* ceil(log2(size)) - 6, without a loop. */
+    uint32_t cls = (uint32_t)(64 - __builtin_clzll((unsigned long long)size - 1)) - 6;
+    return cls < KR__CACHE_CLASSES ? cls : KR__CACHE_BIG;
 }
 
 static void destroy(kr__cache *c) {

@@ -53,7 +53,16 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     t->trailer_off = (uint32_t)trailer_off;
     t->held = 0;
     atomic_init(&t->site, NULL);
-    memcpy(kr__task_future(t), f, fsize);
+    if (fsize <= 64 && fsize % 8 == 0) {
+        /* Most futures are a few words: copy them inline rather than call
+         * memcpy through the PLT. */
+        uint64_t *dst = (uint64_t *)kr__task_future(t);
+        const uint64_t *src = (const uint64_t *)(const void *)f;
+        for (size_t i = 0; i < fsize / 8; i++)
+            dst[i] = src[i];
+    } else {
+        memcpy(kr__task_future(t), f, fsize);
+    }
     kr__trailer *tr = kr__task_trailer(t);
     tr->join_waker.data = NULL;
     tr->join_waker.vtable = NULL;
