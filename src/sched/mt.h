@@ -111,6 +111,7 @@ struct mt_rt {
     mt_signal signals; /* sentinel */
 
     int lifo_steal;   /* stealers may take a busy worker's LIFO task */
+    int lifo_off;     /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
 
     /* The monitor thread (monitor.c). */
     pthread_t monitor;

@@ -407,9 +407,12 @@ static unsigned default_workers(void) {
     return n > 0 ? (unsigned)n : 1;
 }
 
-static int lifo_steal_default(void) {
-    const char *env = getenv("KR_LIFO_STEAL");
-    return env == NULL || atoi(env) != 0;
+/* Switches for measurement and the torture matrix, read once per runtime:
+ * KR_LIFO_STEAL=0 makes the LIFO slot unstealable (Tokio's behaviour);
+ * KR_DISABLE_LIFO=1 removes it (Tokio's unstable disable_lifo_slot). */
+static int env_flag(const char *name, int dflt) {
+    const char *env = getenv(name);
+    return env == NULL ? dflt : atoi(env) != 0;
 }
 
 int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
@@ -426,7 +429,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         rt->base.cfg.global_queue_interval = DEFAULT_GQI;
     rt->sched.ops = &mt_sched_ops;
     rt->n = n;
-    rt->lifo_steal = lifo_steal_default();
+    rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
+    rt->lifo_off = env_flag("KR_DISABLE_LIFO", 0);
     kr__mpsc_init(&rt->inject);
     kr__spin_init(&rt->inject_lock);
     pthread_mutex_init(&rt->idle_lock, NULL);

@@ -84,7 +84,7 @@ static void notify_if_surplus(mt_worker *w) {
 }
 
 void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
-    if (is_yield || !w->lifo_enabled) {
+    if (is_yield || !w->lifo_enabled || w->rt->lifo_off) {
         push_back(w, t);
         notify_if_surplus(w);
         return;
