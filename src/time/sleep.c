@@ -25,13 +25,14 @@ static kr__timer *entry_of(kr_sleep *s) { return (kr__timer *)&s->entry_; }
 
 /* Takes the entry off its wheel, if it is on one, and drops its waker. */
 static void unregister(kr__timer *t) {
-    /* Relaxed: only this thread registers the entry; the owner's firing
-     * clears the pointer, which the re-check under the lock settles. */
-    kr__wheel *w = kr__load_relaxed(&t->wheel);
-    if (w == NULL) {
-        kr_waker_reset(&t->waker);
+    /* Acquire pairs with the release that cleared the pointer when the
+     * entry fired (or was removed): the wheel took the waker before, so a
+     * NULL here means the slot is already empty. A non-NULL value may go
+     * stale at once (the owner fires it): the re-check under the lock
+     * settles that. */
+    kr__wheel *w = kr__load_acquire(&t->wheel);
+    if (w == NULL)
         return;
-    }
     kr__spin_lock(&w->lock);
     kr_waker old = kr__wheel_remove(w, t);
     kr__spin_unlock(&w->lock);
@@ -42,7 +43,7 @@ static void unregister(kr__timer *t) {
 static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
     kr__timer *t = entry_of((kr_sleep *)f);
     uint64_t deadline = kr__load_relaxed(&t->deadline); /* owner's field */
-    kr__wheel *w = kr__load_relaxed(&t->wheel);
+    kr__wheel *w = kr__load_acquire(&t->wheel); /* see unregister */
     if (w != NULL) {
         kr__spin_lock(&w->lock);
         if (kr__load_relaxed(&t->wheel) == w) {
@@ -88,7 +89,7 @@ void kr_sleep_reset(kr_sleep *s, kr_instant deadline) {
     kr__timer *t = entry_of(s);
     uint64_t now = kr__ms_ceil(deadline.ns);
     uint64_t old = kr__load_relaxed(&t->deadline);
-    if (now >= old && kr__load_relaxed(&t->wheel) != NULL) {
+    if (now >= old && kr__load_acquire(&t->wheel) != NULL) {
         /* Later: no lock. The wheel finds the entry in its old slot, sees
          * the new deadline and re-files it. Relaxed: the wheel reads it
          * under its lock when the slot comes up; any value it sees is at

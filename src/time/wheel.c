@@ -82,7 +82,7 @@ kr_waker kr__wheel_remove(kr__wheel *w, kr__timer *t) {
     t->waker.data = NULL;
     if (kr__load_relaxed(&t->wheel) == w) {
         unlink(w, t);
-        kr__store_relaxed(&t->wheel, NULL);
+        kr__store_release(&t->wheel, NULL); /* as when firing */
         kr__store_relaxed(&w->count, kr__load_relaxed(&w->count) - 1);
     }
     return out;
@@ -160,14 +160,16 @@ unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
                 t->when = deadline; /* not due (cascade, or reset later) */
                 link(w, t);
             } else {
-                kr__store_relaxed(&t->wheel, NULL); /* fired */
-                kr__store_relaxed(&w->count, kr__load_relaxed(&w->count) - 1);
-                fired++;
                 if (t->waker.vtable != NULL) {
                     batch[n++] = t->waker;
                     t->waker.vtable = NULL;
                     t->waker.data = NULL;
                 }
+                /* Fired. Release: a dropper that loads NULL (acquire) on
+                 * another thread then sees the waker slot already empty. */
+                kr__store_release(&t->wheel, NULL);
+                kr__store_relaxed(&w->count, kr__load_relaxed(&w->count) - 1);
+                fired++;
             }
             t = next;
             if (n == WAKE_BATCH && t != NULL) {
@@ -201,8 +203,8 @@ void kr__wheel_clear(kr__wheel *w) {
     for (int l = 0; l < KR__WHEEL_LEVELS; l++) {
         for (int s = 0; s < KR__WHEEL_SLOTS; s++) {
             for (kr__timer *t = w->slot[l][s]; t != NULL; t = t->next) {
-                kr__store_relaxed(&t->wheel, NULL);
                 kr_waker_reset(&t->waker);
+                kr__store_release(&t->wheel, NULL); /* as when firing */
             }
             w->slot[l][s] = NULL;
         }
