@@ -297,8 +297,11 @@ int kr_async_fd_poll_ready(kr_async_fd *a, kr_context *cx, int interest,
 void kr_async_fd_clear_ready(kr_async_fd *a, kr_ready_event ev) {
     if (a == NULL)
         return;
-    /* Closed and error states stay: only the edge-like bits clear. */
-    uint64_t clear = ev.ready & (KR_READABLE | KR_WRITABLE);
+    /* Closed states stay: they are final. An error clears with the edge
+     * bits, as in Tokio: the call that met EAGAIN consumed it (SO_ERROR),
+     * and a later one is a new EPOLLERR edge. Kept, one ICMP error on a
+     * UDP socket would make every later wait ready at once: a spin. */
+    uint64_t clear = ev.ready & (KR_READABLE | KR_WRITABLE | KR_IO_ERROR);
     uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
     for (;;) {
         uint32_t tick = (uint32_t)((cur & KR__IO_TICK_MASK) >> KR__IO_TICK_SHIFT);

@@ -29,7 +29,11 @@ void kr__parker_init(kr__parker *p) {
 
 void kr__park_reactor(kr__parker *p, kr__reactor *r, int64_t timeout_ns) {
     uint32_t s = EMPTY;
-    p->reactor = r;
+    /* Stored once: a parker always parks in its runtime's reactor. A store
+     * on every park would race (a data race under the C11 model, reported
+     * by TSan) with an unparker of the previous park still reading it. */
+    if (p->reactor != r)
+        p->reactor = r;
     /* Release publishes `reactor` to the unparker's acquire swap. */
     if (!kr__cas_acqrel(&p->state, &s, PARKED_DRIVER)) {
         /* NOTIFIED: consume it, but still look at I/O without blocking. */
