@@ -7,6 +7,7 @@
  *   kairo/async.h    stackless async/await macros
  *   kairo/runtime.h  runtimes, spawn, join handles, yield, budget, allocator
  *   kairo/sync.h     channels and synchronisation
+ *   kairo/blocking.h the blocking pool: kr_spawn_blocking
  *   kairo/time.h     monotonic time, sleeps, intervals, timeouts
  *   kairo/io.h       readiness-based I/O on file descriptors
  */
@@ -22,6 +23,7 @@
 #include "kairo/async.h"
 #include "kairo/runtime.h"
 #include "kairo/sync.h"
+#include "kairo/blocking.h"
 #include "kairo/time.h"
 #include "kairo/io.h"
 

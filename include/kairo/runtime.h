@@ -32,7 +32,20 @@ typedef struct kr_runtime_config {
     /* Polls a task may make of budget-consuming futures before it is forced
      * to yield. 0 means the default, 128 (Tokio's). */
     unsigned budget;
-    void *reserved_[4];
+    /* The blocking pool (kairo/blocking.h). Threads it may run at once;
+     * 0 means the default, 512 (Tokio's). Jobs beyond it wait in a queue. */
+    unsigned max_blocking_threads;
+    /* How long a blocking-pool thread waits for a job before it exits, in
+     * milliseconds; 0 means the default, 10000 (Tokio's 10 s). */
+    unsigned blocking_keep_alive_ms;
+    /* How long kr_runtime_shutdown (and kr_runtime_free) waits for blocking
+     * jobs that are still running, in milliseconds from the first shutdown
+     * call; 0 means the default, 10000. */
+    unsigned shutdown_timeout_ms;
+    /* The three fields above and this one took the place of two of the four
+     * reserved pointers: the struct keeps its size (48 bytes on LP64). */
+    unsigned reserved_u_;
+    void *reserved_[2];
 } kr_runtime_config;
 
 /* The default configuration: current-thread, default constants. */
@@ -67,14 +80,28 @@ KR_API int kr_runtime_block_on(kr_runtime *rt, kr_future *future, void *out);
  * KR_ECANCELED). May be called from any thread that is not one of the
  * runtime's tasks; idempotent. If a block_on is running on another thread,
  * that thread does the dropping and its block_on returns KR_ESHUTDOWN.
- * Returns 0, KR_EINVAL (NULL), KR_EBUSY (called from inside a task).
+ *
+ * Then the blocking pool (kairo/blocking.h): jobs still queued are
+ * cancelled (their handles read KR_ECANCELED; fn never runs), and jobs
+ * already running are waited for, until shutdown_timeout_ms after the
+ * first shutdown call. Jobs still running then are left to finish on their
+ * own threads, which exit after them; their results are discarded.
+ *
+ * Returns 0; KR_EINVAL (NULL); KR_EBUSY (called from inside a task);
+ * KR_ETIMEDOUT (blocking jobs were still running at the timeout: the
+ * runtime is shut down all the same, and kr_runtime_metrics_get reports
+ * their number in blocking_unfinished; a later call returns KR_ETIMEDOUT
+ * again, at once, while any of them still runs). Called from a blocking
+ * job of this runtime, it does not wait for that job.
  */
 KR_API int kr_runtime_shutdown(kr_runtime *rt);
 
 /*
- * Shuts the runtime down (as above) and frees it. Memory of tasks still
- * referenced by outstanding wakers or join handles is freed when the last
- * reference goes. NULL is ignored. Must not be called while a block_on runs.
+ * Shuts the runtime down (as above, waiting for running blocking jobs up to
+ * the same timeout) and frees it. Memory of tasks still referenced by
+ * outstanding wakers or join handles is freed when the last reference goes;
+ * the blocking pool's when its last thread exits. NULL is ignored. Must not
+ * be called while a block_on runs.
  */
 KR_API void kr_runtime_free(kr_runtime *rt);
 
@@ -85,6 +112,13 @@ typedef struct kr_runtime_metrics {
     uint64_t polls;         /* task polls */
     uint64_t remote_spawns; /* spawns that came from outside the runtime */
     unsigned workers;
+    /* The blocking pool (all 0 until its first job). */
+    unsigned blocking_threads;    /* threads alive (busy or idle) */
+    unsigned blocking_idle;       /* of those, waiting for a job */
+    unsigned blocking_queued;     /* jobs waiting for a thread */
+    unsigned blocking_unfinished; /* jobs still running when the last
+                                     kr_runtime_shutdown returned
+                                     KR_ETIMEDOUT; else 0 */
 } kr_runtime_metrics;
 
 /* Fills `m`. Returns 0 or KR_EINVAL. */

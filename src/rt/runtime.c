@@ -1,8 +1,23 @@
-/* rt/runtime.c: the public runtime API, dispatching to the flavor. */
+/*
+ * rt/runtime.c: the public runtime API, dispatching to the flavor, and the
+ * runtime's blocking pool (blocking/pool.h), which no flavor knows about:
+ * it is made here on first use and shut down here after the scheduler.
+ */
 #include <string.h>
 
+#include "blocking/pool.h"
 #include "rt/runtime.h"
 #include "sched/context.h"
+#include "util/atomic.h"
+
+/* The struct grew three fields out of its reserved words (LP64). */
+_Static_assert(sizeof(void *) != 8 || sizeof(kr_runtime_config) == 48,
+               "kr_runtime_config changed size");
+
+/* rt->blocking of a runtime shut down before it made a pool: a later
+ * spawn_blocking finds it and fails instead of making one. */
+static char pool_closed_;
+#define POOL_CLOSED ((kr__blocking_pool *)(void *)&pool_closed_)
 
 kr_runtime_config kr_runtime_config_default(void) {
     kr_runtime_config c;
@@ -35,17 +50,79 @@ int kr_runtime_block_on(kr_runtime *rt, kr_future *f, void *out) {
     return rt->ops->block_on(rt, f, out);
 }
 
+/* ---- the blocking pool -------------------------------------------------- */
+
+/* The runtime's pool, made on first use. Returns 0, KR_ESHUTDOWN, KR_ENOMEM. */
+static int blocking_pool(kr_runtime *rt, kr__blocking_pool **out) {
+    /* Acquire pairs with the CAS that published the pool. */
+    kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
+    if (p == NULL) {
+        kr__blocking_pool *mine = kr__blocking_new(&rt->cfg);
+        if (mine == NULL)
+            return KR_ENOMEM;
+        /* Release publishes the new pool; on failure the acquire reads the
+         * winner's (another spawner's pool, or a shutdown's sentinel). */
+        if (kr__cas_acqrel(&rt->blocking, &p, mine))
+            p = mine;
+        else
+            kr__blocking_release(mine); /* no thread yet: freed at once */
+    }
+    if (p == POOL_CLOSED)
+        return KR_ESHUTDOWN;
+    *out = p;
+    return 0;
+}
+
+/* Shuts the pool down (after the scheduler, so that no task is left to
+ * spawn more jobs), or marks that there will be none. Returns 0 or
+ * KR_ETIMEDOUT. */
+static int blocking_shutdown(kr_runtime *rt) {
+    kr__blocking_pool *p = NULL;
+    if (kr__cas_acqrel(&rt->blocking, &p, POOL_CLOSED) || p == POOL_CLOSED)
+        return 0;
+    return kr__blocking_shutdown(p);
+}
+
+int kr_runtime_spawn_blocking(kr_runtime *rt, kr_blocking_fn fn, void *arg,
+                              kr_join_handle *jh) {
+    if (jh != NULL)
+        kr__join_init(jh, NULL); /* empty until the spawn succeeds */
+    if (rt == NULL || fn == NULL)
+        return KR_EINVAL;
+    kr__blocking_pool *p;
+    int rc = blocking_pool(rt, &p);
+    return rc != 0 ? rc : kr__blocking_spawn(p, fn, arg, jh);
+}
+
+int kr_spawn_blocking(kr_blocking_fn fn, void *arg, kr_join_handle *jh) {
+    return kr_runtime_spawn_blocking(kr__ctx.rt, fn, arg, jh);
+}
+
+/* ---- shutdown ------------------------------------------------------------ */
+
 int kr_runtime_shutdown(kr_runtime *rt) {
     if (rt == NULL)
         return KR_EINVAL;
     if (kr__ctx.rt != NULL)
         return KR_EBUSY;
-    return rt->ops->shutdown(rt);
+    int rc = rt->ops->shutdown(rt);
+    int brc = blocking_shutdown(rt);
+    return rc != 0 ? rc : brc;
 }
 
 void kr_runtime_free(kr_runtime *rt) {
-    if (rt != NULL)
-        rt->ops->free(rt);
+    if (rt == NULL)
+        return;
+    /* The scheduler first (idempotent; ops->free repeats it), then the
+     * pool, exactly as kr_runtime_shutdown; the pool is released before
+     * ops->free, which may free `rt`. Its memory lives on while threads a
+     * timed-out shutdown left behind still run (blocking/pool.c). */
+    rt->ops->shutdown(rt);
+    (void)blocking_shutdown(rt);
+    kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
+    if (p != POOL_CLOSED)
+        kr__blocking_release(p);
+    rt->ops->free(rt);
 }
 
 int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {
@@ -53,6 +130,9 @@ int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {
         return KR_EINVAL;
     memset(m, 0, sizeof(*m));
     rt->ops->metrics(rt, m);
+    kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
+    if (p != NULL && p != POOL_CLOSED)
+        kr__blocking_metrics(p, m);
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #ifndef KR_RT_RUNTIME_H
 #define KR_RT_RUNTIME_H
 
+#include <stdatomic.h>
+
 #include "kairo.h"
 
 typedef struct kr__rt_ops {
@@ -19,11 +21,17 @@ typedef struct kr__rt_ops {
     int (*dump)(kr_runtime *rt, int fd);
 } kr__rt_ops;
 
+struct kr__blocking_pool;
+
 struct kr_runtime {
     const kr__rt_ops *ops;
     kr_runtime_config cfg;
     /* The I/O driver (io/reactor.h): made with the runtime, freed with it. */
     struct kr__reactor *reactor;
+    /* The blocking pool (blocking/pool.h): NULL until the first
+     * spawn_blocking makes it (a CAS, in rt/runtime.c); a sentinel if the
+     * runtime was shut down first. Zero-initialised by the flavors. */
+    _Atomic(struct kr__blocking_pool *) blocking;
 };
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out);

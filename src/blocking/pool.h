@@ -1,0 +1,43 @@
+/*
+ * blocking/pool.h: the blocking pool behind kr_spawn_blocking (protocol
+ * and lifetime at the top of pool.c).
+ *
+ * A runtime owns at most one pool (struct kr_runtime's `blocking`, made on
+ * first use by rt/runtime.c). The runtime holds one reference to it, which
+ * kr__blocking_release drops; the pool's memory lives on while pool threads
+ * run or task cells it made are alive.
+ */
+#ifndef KR_BLOCKING_POOL_H
+#define KR_BLOCKING_POOL_H
+
+#include "kairo.h"
+
+typedef struct kr__blocking_pool kr__blocking_pool;
+
+/* Makes a pool with the config's limits (0 fields mean the defaults).
+ * Starts no thread. Returns NULL when out of memory. */
+kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg);
+
+/*
+ * Queues fn(arg) as a job (a task whose scheduler is the pool), handing it
+ * to an idle thread or starting one if the cap allows. `jh` (may be NULL)
+ * receives the handle. Any thread. Returns 0, KR_ESHUTDOWN, KR_ENOMEM.
+ */
+int kr__blocking_spawn(kr__blocking_pool *p, kr_blocking_fn fn, void *arg,
+                       kr_join_handle *jh);
+
+/*
+ * Shuts the pool down: refuses new jobs, cancels the queued ones, and waits
+ * for the running ones until the shutdown timeout after the first call.
+ * Returns 0, or KR_ETIMEDOUT if jobs are still running. Any thread; may be
+ * called again (later calls wait out the rest of the same timeout).
+ */
+int kr__blocking_shutdown(kr__blocking_pool *p);
+
+/* Adds the pool's counters to `m` (the blocking_* fields). */
+void kr__blocking_metrics(kr__blocking_pool *p, kr_runtime_metrics *m);
+
+/* Drops the runtime's reference (after kr__blocking_shutdown). */
+void kr__blocking_release(kr__blocking_pool *p);
+
+#endif
