@@ -10,6 +10,7 @@
  *   kairo/blocking.h the blocking pool: kr_spawn_blocking
  *   kairo/time.h     monotonic time, sleeps, intervals, timeouts
  *   kairo/io.h       readiness-based I/O on file descriptors
+ *   kairo/net.h      TCP, UDP and Unix sockets, addresses, resolution
  */
 #ifndef KAIRO_H
 #define KAIRO_H
@@ -26,5 +27,6 @@
 #include "kairo/blocking.h"
 #include "kairo/time.h"
 #include "kairo/io.h"
+#include "kairo/net.h"
 
 #endif /* KAIRO_H */

@@ -14,7 +14,9 @@ extern "C" {
 #endif
 
 /* name, value, message. The errno values are Linux's; src/core/error.c checks
- * them against <errno.h> at compile time. */
+ * them against <errno.h> at compile time. The errno ESHUTDOWN (108) is not
+ * listed: KR_ESHUTDOWN is kairo's own code below (a negated 108 passed
+ * through still gets strerror's text). */
 #define KR_ERRNO_MAP(X)                                                        \
     X(EPERM, -1, "operation not permitted")                                    \
     X(ENOENT, -2, "no such file or directory")                                 \
@@ -26,21 +28,35 @@ extern "C" {
     X(EACCES, -13, "permission denied")                                        \
     X(EBUSY, -16, "resource busy")                                             \
     X(EEXIST, -17, "file exists")                                              \
+    X(ENOTDIR, -20, "not a directory")                                         \
     X(EINVAL, -22, "invalid argument")                                         \
     X(ENFILE, -23, "file table overflow")                                      \
     X(EMFILE, -24, "too many open files")                                      \
     X(EPIPE, -32, "broken pipe")                                               \
     X(ERANGE, -34, "result too large")                                         \
     X(EDEADLK, -35, "resource deadlock would occur")                           \
+    X(ENAMETOOLONG, -36, "file name too long")                                 \
     X(ENOSYS, -38, "function not implemented")                                 \
+    X(EPROTO, -71, "protocol error")                                           \
+    X(ENOTSOCK, -88, "not a socket")                                           \
+    X(EDESTADDRREQ, -89, "destination address required")                       \
+    X(EMSGSIZE, -90, "message too long")                                       \
+    X(EPROTOTYPE, -91, "protocol wrong type for socket")                       \
+    X(EOPNOTSUPP, -95, "operation not supported")                              \
+    X(EAFNOSUPPORT, -97, "address family not supported")                       \
     X(EADDRINUSE, -98, "address already in use")                               \
     X(EADDRNOTAVAIL, -99, "address not available")                             \
+    X(ENETDOWN, -100, "network is down")                                       \
     X(ENETUNREACH, -101, "network is unreachable")                             \
     X(ECONNABORTED, -103, "connection aborted")                                \
     X(ECONNRESET, -104, "connection reset by peer")                            \
+    X(ENOBUFS, -105, "no buffer space available")                              \
+    X(EISCONN, -106, "socket is already connected")                            \
     X(ENOTCONN, -107, "socket is not connected")                               \
     X(ETIMEDOUT, -110, "connection timed out")                                 \
     X(ECONNREFUSED, -111, "connection refused")                                \
+    X(EHOSTDOWN, -112, "host is down")                                         \
+    X(EHOSTUNREACH, -113, "no route to host")                                  \
     X(EALREADY, -114, "operation already in progress")                         \
     X(EINPROGRESS, -115, "operation now in progress")                          \
     X(ECANCELED, -125, "operation canceled")

@@ -1,0 +1,165 @@
+/*
+ * kairo-echo: a TCP echo server on 127.0.0.1, the echo benchmark's server.
+ *
+ *     kairo-echo PORT [--workers N | --current-thread]
+ *
+ * One task accepts; each connection gets a task that reads into a buffer
+ * and writes back what it read, until the peer closes. Runs until killed
+ * (SIGINT/SIGTERM end it cleanly).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kairo.h"
+
+#define BUF 4096
+
+/* ---- one connection ------------------------------------------------- */
+
+typedef struct {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_stream *s;
+    kr_tcp_read rd;
+    kr_tcp_write_all wr;
+    int64_t n;
+    int rc;
+    char buf[BUF];
+} conn;
+
+static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
+    conn *c = (conn *)f;
+    KR_ASYNC_BEGIN(&c->co);
+    for (;;) {
+        c->rd = kr_tcp_stream_read(c->s, c->buf, sizeof(c->buf));
+        KR_AWAIT(&c->co, &c->rd.base, cx, &c->n);
+        if (c->n <= 0)
+            break; /* closed, or an error: either way this connection ends */
+        c->wr = kr_tcp_stream_write_all(c->s, c->buf, (size_t)c->n);
+        KR_AWAIT(&c->co, &c->wr.base, cx, &c->n);
+        if (c->n < 0)
+            break;
+    }
+    kr_tcp_stream_free(c->s);
+    c->s = NULL;
+    KR_ASYNC_END(&c->co);
+}
+
+static void conn_drop(kr_future *f) {
+    conn *c = (conn *)f;
+    kr_coro_drop(&c->co); /* the pending read or write first... */
+    kr_tcp_stream_free(c->s); /* ...then the socket it used */
+    c->s = NULL;
+}
+KR_FUTURE_VTABLE(conn_vt, conn, conn_poll, conn_drop, 0);
+
+/* ---- the accept loop -------------------------------------------------- */
+
+typedef struct {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_listener *l;
+    kr_tcp_accept acc;
+    kr_tcp_stream *s;
+    int rc;
+} acceptor;
+
+static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
+    acceptor *a = (acceptor *)f;
+    KR_ASYNC_BEGIN(&a->co);
+    for (;;) {
+        a->acc = kr_tcp_listener_accept(a->l, &a->s, NULL);
+        KR_AWAIT(&a->co, &a->acc.base, cx, &a->rc);
+        if (a->rc < 0) {
+            fprintf(stderr, "kairo-echo: accept: %s\n", kr_strerror(a->rc));
+            continue; /* out-of-fd back-off happens inside accept */
+        }
+        kr_tcp_stream_set_nodelay(a->s, true);
+        conn c;
+        memset(&c, 0, sizeof(c));
+        c.base.vtable = &conn_vt;
+        c.s = a->s;
+        if (kr_spawn(&c.base, NULL) != 0)
+            kr_tcp_stream_free(a->s);
+    }
+    KR_ASYNC_END(&a->co);
+}
+
+static void acceptor_drop(kr_future *f) {
+    kr_coro_drop(&((acceptor *)f)->co);
+}
+KR_FUTURE_VTABLE(acceptor_vt, acceptor, acceptor_poll, acceptor_drop, 0);
+
+/* ---- main --------------------------------------------------------------- */
+
+/* SIGINT and SIGTERM are blocked in every thread (the mask is inherited
+ * by the runtime's workers); this thread waits for one with sigwait and
+ * shuts the runtime down from ordinary thread context, where that is
+ * allowed (it locks and joins threads: not async-signal-safe). */
+static void *signal_thread(void *arg) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig;
+    if (sigwait(&set, &sig) == 0)
+        kr_runtime_shutdown(arg); /* main's block_on returns KR_ESHUTDOWN */
+    return NULL;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: kairo-echo PORT [--workers N | --current-thread]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2)
+        usage();
+    int port = atoi(argv[1]);
+    if (port <= 0 || port > 65535)
+        usage();
+    kr_runtime_config cfg = kr_runtime_config_default();
+    cfg.flavor = KR_RUNTIME_MULTI_THREAD;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--current-thread") == 0)
+            cfg.flavor = KR_RUNTIME_CURRENT_THREAD;
+        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
+            cfg.workers = (unsigned)atoi(argv[++i]);
+        else
+            usage();
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    kr_runtime *rt;
+    int rc = kr_runtime_new(&cfg, &rt);
+    if (rc != 0) {
+        fprintf(stderr, "kairo-echo: %s\n", kr_strerror(rc));
+        return 1;
+    }
+    kr_sockaddr addr;
+    kr_tcp_listener *l;
+    if ((rc = kr_sockaddr_from_ip("127.0.0.1", port, &addr)) != 0 ||
+        (rc = kr_tcp_listener_bind(rt, &addr, NULL, &l)) != 0) {
+        fprintf(stderr, "kairo-echo: bind 127.0.0.1:%d: %s\n", port,
+                kr_strerror(rc));
+        kr_runtime_free(rt);
+        return 1;
+    }
+    pthread_t sig_th;
+    pthread_create(&sig_th, NULL, signal_thread, rt);
+    pthread_detach(sig_th);
+    acceptor a;
+    memset(&a, 0, sizeof(a));
+    a.base.vtable = &acceptor_vt;
+    a.l = l;
+    rc = kr_runtime_block_on(rt, &a.base, NULL); /* until a signal */
+    kr_tcp_listener_free(l);
+    kr_runtime_free(rt);
+    return rc == 0 || rc == KR_ESHUTDOWN ? 0 : 1;
+}

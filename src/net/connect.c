@@ -1,0 +1,160 @@
+/*
+ * net/connect.c: the connect future of TCP and Unix streams.
+ *
+ * States:
+ *   START    make a socket and call connect(2). Done at once (0, EISCONN):
+ *            register, finish. Under way (EINPROGRESS, EALREADY): register,
+ *            go to WAIT. A Unix listener's full backlog (EAGAIN): close,
+ *            go to BACKOFF. Anything else: the output.
+ *   WAIT     wait for writability, then read SO_ERROR: an error is the
+ *            output; none, and getpeername agrees, and it is connected. A
+ *            wake-up with neither (ENOTCONN, no error yet) clears the
+ *            readiness and waits again.
+ *   BACKOFF  sleep KR__NET_BACKOFF_MS, then START again with a new socket.
+ * EINTR from connect(2) means the attempt goes on in the background: the
+ * repeated call answers EALREADY (still going), EISCONN (done) or the
+ * attempt's error.
+ *
+ * The socket is registered only after connect(2) has started it (see
+ * sock.h, "Registration order"), with the runtime that polls the future.
+ * Until the future outputs it, the socket is the future's alone: its drop
+ * closes it, which is how kr_timeout cancels a connect.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "net/sock.h"
+#include "sched/context.h"
+
+enum { START = 0, WAIT = 1, BACKOFF = 2 };
+
+static int start(kr_net_connect *c) {
+    const kr_sockaddr *a = &c->addr_;
+    int family = a->storage.family;
+    int fd = kr__sock_socket(family, SOCK_STREAM);
+    if (fd < 0)
+        return fd;
+    int r;
+    for (;;) {
+        r = connect(fd, (const struct sockaddr *)&a->storage, a->len);
+        if (r == 0 || errno != EINTR)
+            break;
+    }
+    int e = r == 0 ? 0 : errno;
+    if (e == EAGAIN && family == AF_UNIX) {
+        close(fd);
+        memset(&c->sleep_, 0, sizeof(c->sleep_));
+        c->sleep_ = kr_sleep_for(kr_ms(KR__NET_BACKOFF_MS));
+        c->state_ = BACKOFF;
+        return 0;
+    }
+    if (e != 0 && e != EISCONN && e != EINPROGRESS && e != EALREADY) {
+        close(fd);
+        return -e;
+    }
+    kr__sock *s;
+    int rc = kr__sock_wrap(NULL, fd, &s);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    c->sock_ = s;
+    c->state_ = (e == 0 || e == EISCONN) ? -1 : WAIT; /* -1: connected */
+    return 0;
+}
+
+/* After a writable wake-up: 1 connected, 0 not yet, < 0 failed. */
+static int check(kr__sock *s) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -errno;
+    if (err != 0)
+        return -err;
+    kr_sockaddr peer;
+    int r = kr__sock_name(s, true, &peer);
+    if (r == KR_ENOTCONN)
+        return 0;
+    return r < 0 ? r : 1;
+}
+
+static kr_poll finish(kr_net_connect *c, void *out, int rc) {
+    if (rc == 0) {
+        *c->out_ = c->sock_;
+        c->sock_ = NULL;
+    } else if (c->sock_ != NULL) {
+        kr__sock_close(c->sock_);
+        c->sock_ = NULL;
+    }
+    if (out != NULL)
+        *(int *)out = rc;
+    return KR_READY;
+}
+
+static kr_poll connect_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_net_connect *c = (kr_net_connect *)f;
+    if (c->err_ != 0)
+        return finish(c, out, c->err_);
+    if (c->out_ == NULL || kr__ctx.rt == NULL)
+        return finish(c, out, KR_EINVAL);
+    for (;;) {
+        if (c->state_ == BACKOFF) {
+            if (kr_future_poll(&c->sleep_.base, cx, NULL) == KR_PENDING)
+                return KR_PENDING;
+            kr_future_drop(&c->sleep_.base);
+            c->state_ = START;
+        }
+        if (c->state_ == START) {
+            int rc = start(c);
+            if (rc < 0)
+                return finish(c, out, rc);
+            if (c->state_ == BACKOFF)
+                continue;
+            if (c->state_ != WAIT)
+                return finish(c, out, 0);
+        }
+        kr__sock *s = c->sock_;
+        kr_ready_event ev;
+        int r = kr_async_fd_poll_ready(s->afd, cx, KR_WRITABLE, &ev);
+        if (r == 0)
+            return KR_PENDING;
+        if (r < 0)
+            return finish(c, out, r);
+        r = check(s);
+        if (r != 0)
+            return finish(c, out, r > 0 ? 0 : r);
+        kr_async_fd_clear_ready(s->afd, ev); /* a spurious wake-up */
+    }
+}
+
+static void connect_drop(kr_future *f) {
+    kr_net_connect *c = (kr_net_connect *)f;
+    if (c->state_ == BACKOFF)
+        kr_future_drop(&c->sleep_.base);
+    c->state_ = START;
+    kr__sock_close(c->sock_); /* NULL-safe */
+    c->sock_ = NULL;
+}
+
+static const kr_future_vtable connect_vt = {connect_poll, connect_drop,
+                                            sizeof(kr_net_connect), sizeof(int),
+                                            "kr_net_connect"};
+
+kr_net_connect kr__connect(const kr_sockaddr *addr, int err, void **out) {
+    kr_net_connect c;
+    memset(&c, 0, sizeof(c));
+    c.base.vtable = &connect_vt;
+    c.out_ = out;
+    c.state_ = START;
+    c.err_ = err;
+    if (err == 0) {
+        if (addr == NULL || addr->len == 0 ||
+            addr->len > sizeof(addr->storage))
+            c.err_ = KR_EINVAL;
+        else
+            c.addr_ = *addr;
+    }
+    return c;
+}

@@ -1,0 +1,169 @@
+/* net/sock.c: the socket object and the shared readiness loop (sock.h). */
+#include <errno.h>
+#include <unistd.h>
+
+#include "net/sock.h"
+#include "sched/context.h"
+#include "util/alloc.h"
+#include "util/atomic.h"
+
+kr_runtime *kr__net_runtime(kr_runtime *rt) {
+    return rt != NULL ? rt : kr__ctx.rt;
+}
+
+int kr__sock_socket(int family, int type) {
+    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return fd >= 0 ? fd : -errno;
+}
+
+int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
+    rt = kr__net_runtime(rt);
+    if (rt == NULL)
+        return KR_EINVAL;
+    kr__sock *s = kr__malloc(sizeof(*s));
+    if (s == NULL)
+        return KR_ENOMEM;
+    int rc = kr_runtime_async_fd_new(rt, fd, &s->afd);
+    if (rc < 0) {
+        kr__free(s);
+        return rc;
+    }
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->closed, 0);
+    s->fd = fd;
+    s->rt = rt;
+    *out = s;
+    return 0;
+}
+
+int kr__sock_adopt(kr_runtime *rt, int fd, int type, bool listening,
+                   kr__sock **out) {
+    if (out == NULL)
+        return KR_EINVAL;
+    *out = NULL;
+    if (fd < 0 || kr__net_runtime(rt) == NULL)
+        return KR_EINVAL;
+    int v = 0;
+    socklen_t len = sizeof(v);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
+        return -errno; /* EBADF, ENOTSOCK */
+    if (v != type)
+        return KR_EINVAL;
+    if (type == SOCK_STREAM) {
+        len = sizeof(v);
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0)
+            return -errno;
+        if ((v != 0) != listening)
+            return KR_EINVAL;
+    }
+    return kr__sock_wrap(rt, fd, out);
+}
+
+static void unref(kr__sock *s) {
+    /* Acq-rel: the last one sees every other holder's accesses. */
+    if (kr__fetch_sub_acqrel(&s->refs, 1) != 1)
+        return;
+    kr_async_fd_free(s->afd); /* before close: it leaves epoll by fd */
+    close(s->fd);             /* no retry on EINTR: Linux closed it */
+    kr__free(s);
+}
+
+void kr__sock_close(kr__sock *s) {
+    if (s == NULL)
+        return;
+    /* Seq-cst store then load, against kr__sock_hold (sock.h). */
+    kr__store_seqcst(&s->closed, 1);
+    if (kr__load_seqcst(&s->refs) > 1)
+        shutdown(s->fd, SHUT_RDWR); /* a hang-up wakes the waiters */
+    unref(s);
+}
+
+void kr__sock_unhold(kr__sock *s, int *held) {
+    if (!*held)
+        return;
+    *held = 0;
+    unref(s);
+}
+
+int kr__sock_hold(kr__sock *s, int *held) {
+    if (!*held) {
+        /* Seq-cst add then load, against kr__sock_close (sock.h). */
+        kr__fetch_add_seqcst(&s->refs, 1);
+        *held = 1;
+    }
+    if (kr__load_seqcst(&s->closed)) {
+        kr__sock_unhold(s, held);
+        return KR_EBADF;
+    }
+    return 0;
+}
+
+kr_poll kr__sock_poll(kr__sock *s, int *held, kr_context *cx, int interest,
+                      kr__sock_op op, void *arg, size_t drain_below,
+                      int64_t *res) {
+    for (;;) {
+        /* Acquire: a cheap early look; the hold below settles races. */
+        if (kr__load_acquire(&s->closed)) {
+            *res = KR_EBADF;
+            return KR_READY;
+        }
+        kr_ready_event ev;
+        int r = kr_async_fd_poll_ready(s->afd, cx, interest, &ev);
+        if (r == 0) {
+            int h = kr__sock_hold(s, held);
+            if (h < 0) {
+                *res = h;
+                return KR_READY;
+            }
+            return KR_PENDING;
+        }
+        if (r < 0) {
+            *res = r;
+            return KR_READY;
+        }
+        int64_t n = op(s, arg);
+        if (n == KR_EAGAIN) {
+            kr_async_fd_clear_ready(s->afd, ev);
+            continue;
+        }
+        if (n > 0 && (size_t)n < drain_below)
+            kr_async_fd_clear_ready(s->afd, ev);
+        *res = n;
+        return KR_READY;
+    }
+}
+
+int kr__sock_name(const kr__sock *s, bool peer, kr_sockaddr *out) {
+    if (s == NULL || out == NULL)
+        return KR_EINVAL;
+    out->len = sizeof(out->storage);
+    int r = peer ? getpeername(s->fd, (struct sockaddr *)&out->storage,
+                               &out->len)
+                 : getsockname(s->fd, (struct sockaddr *)&out->storage,
+                               &out->len);
+    if (r < 0) {
+        out->len = 0;
+        return -errno;
+    }
+    return 0;
+}
+
+int kr__sock_shutdown(kr__sock *s, int how) {
+    if (s == NULL)
+        return KR_EINVAL;
+    int h;
+    switch (how) {
+    case KR_SHUT_READ:
+        h = SHUT_RD;
+        break;
+    case KR_SHUT_WRITE:
+        h = SHUT_WR;
+        break;
+    case KR_SHUT_BOTH:
+        h = SHUT_RDWR;
+        break;
+    default:
+        return KR_EINVAL;
+    }
+    return shutdown(s->fd, h) < 0 ? -errno : 0;
+}

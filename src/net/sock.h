@@ -1,0 +1,159 @@
+/*
+ * net/sock.h: the socket object every kairo socket type is, and the
+ * readiness loop its futures share.
+ *
+ * A kr__sock is a non-blocking fd registered with a runtime's reactor.
+ * The public types (kr_tcp_stream, kr_udp_socket, ...) are all this
+ * struct under distinct names, so the compiler keeps them apart for the
+ * user while one implementation serves them all.
+ *
+ * Lifetime. `refs` counts the owner (the public object, until its *_free)
+ * plus one per future that has returned PENDING and is not finished
+ * ("held": the future's held_ flag). The last reference deregisters the
+ * fd, closes it and frees the struct, so a pending future never touches
+ * freed memory and no fd number is reused under a future that may still
+ * issue a system call on it.
+ *
+ * Close protocol. The owner's free stores `closed` (seq_cst), then loads
+ * `refs` (seq_cst); a future going pending adds its reference (seq_cst),
+ * then loads `closed` (seq_cst). Of two such store-then-load pairs at
+ * least one sees the other's store (Dekker): either the future sees
+ * `closed` and completes with KR_EBADF at once, or the free sees the
+ * reference and shuts the socket down (shutdown(2)), which the kernel
+ * reports to epoll as a hang-up: the reactor wakes the waiting future,
+ * which sees `closed`. The descriptor stays open until the last
+ * reference: shutting down wakes without giving the number away.
+ *
+ * Registration order. A socket is registered only once it is listening,
+ * connected or in the middle of connecting: a fresh unconnected stream
+ * socket polls as hung up (EPOLLHUP), and the reactor keeps the closed
+ * bits for good, which would make every later wait return at once.
+ */
+#ifndef KR_NET_SOCK_H
+#define KR_NET_SOCK_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "kairo.h"
+
+/* kr_sockaddr stands in for a struct sockaddr_storage and a socklen_t
+ * without including <sys/socket.h> in the public header (net.h). */
+_Static_assert(sizeof(((kr_sockaddr *)0)->storage) ==
+                   sizeof(struct sockaddr_storage),
+               "kr_sockaddr.storage is not a sockaddr_storage");
+_Static_assert(_Alignof(struct sockaddr_storage) <= 8,
+               "kr_sockaddr.storage is under-aligned");
+_Static_assert(offsetof(struct sockaddr_storage, ss_family) == 0 &&
+                   sizeof(sa_family_t) == sizeof(uint16_t),
+               "sa_family_t is not a leading uint16_t");
+_Static_assert(sizeof(socklen_t) == sizeof(uint32_t) && (socklen_t)-1 > 0,
+               "socklen_t is not a uint32_t");
+
+typedef struct kr__sock {
+    _Atomic int refs;
+    _Atomic int closed;
+    int fd;
+    kr_async_fd *afd;
+    /* The runtime it was registered with: accepted sockets join it. */
+    kr_runtime *rt;
+} kr__sock;
+
+/* Every public socket type is a kr__sock. */
+struct kr_tcp_listener {
+    kr__sock s;
+};
+struct kr_tcp_stream {
+    kr__sock s;
+};
+struct kr_udp_socket {
+    kr__sock s;
+};
+struct kr_unix_listener {
+    kr__sock s;
+};
+struct kr_unix_stream {
+    kr__sock s;
+};
+
+/* The back-off of accept (out of fds) and of a Unix connect (backlog
+ * full): long enough that a full fd table costs at most 100 system calls
+ * a second, short enough that a server resumes within a frame of an fd
+ * coming free. Tokio's docs suggest sleeping; hyper sleeps 1 s, which
+ * leaves clients waiting long after the pressure is gone. */
+#define KR__NET_BACKOFF_MS 10
+
+/* `rt`, or the runtime the calling thread runs; NULL if neither. */
+kr_runtime *kr__net_runtime(kr_runtime *rt);
+
+/* Makes a socket (non-blocking, close-on-exec). Returns the fd or a
+ * negated errno. Not registered yet: see "Registration order". */
+int kr__sock_socket(int family, int type);
+
+/* Registers `fd` with `rt` (NULL: the current runtime) and wraps it. On
+ * failure the fd is left open (the caller's). */
+int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out);
+
+/* As kr__sock_wrap, for an fd from the user: checks it is a socket of
+ * `type` (and listening, if `listening`). */
+int kr__sock_adopt(kr_runtime *rt, int fd, int type, bool listening,
+                   kr__sock **out);
+
+/* The owner lets go: marks it closed, wakes pending futures, drops the
+ * owner's reference. NULL is ignored. */
+void kr__sock_close(kr__sock *s);
+
+/* Drops a future's reference, if it holds one (held: its flag). */
+void kr__sock_unhold(kr__sock *s, int *held);
+
+/* Takes a future's reference before it returns PENDING (once: the flag
+ * says). Returns 0, or KR_EBADF if the socket was closed meanwhile (the
+ * reference is then dropped again). */
+int kr__sock_hold(kr__sock *s, int *held);
+
+/*
+ * One system call on the socket, with the sign convention of the futures:
+ * a result >= 0, or a negated errno. KR_EAGAIN makes kr__sock_poll clear
+ * the readiness and wait; the op retries EINTR itself.
+ */
+typedef int64_t (*kr__sock_op)(kr__sock *s, void *arg);
+
+/*
+ * io.h's loop: waits until `s` is ready for `interest`, runs `op`, and on
+ * KR_EAGAIN clears the readiness and goes round again. Returns KR_READY
+ * with op's result (or KR_EBADF / KR_ESHUTDOWN) in *res, or KR_PENDING
+ * after taking the future's reference. A result 0 < n < drain_below
+ * clears the readiness as well (a stream read that came up short drained
+ * the socket); pass 0 where that does not hold (datagrams, writes).
+ */
+kr_poll kr__sock_poll(kr__sock *s, int *held, kr_context *cx, int interest,
+                      kr__sock_op op, void *arg, size_t drain_below,
+                      int64_t *res);
+
+/* getsockname / getpeername into a kr_sockaddr: 0 or a negated errno. */
+int kr__sock_name(const kr__sock *s, bool peer, kr_sockaddr *out);
+
+/* shutdown(2) with KR_SHUT_*: 0, KR_EINVAL or a negated errno. */
+int kr__sock_shutdown(kr__sock *s, int how);
+
+/* The stream operations (net/stream.c) and the accept and connect futures
+ * (net/accept.c, net/connect.c), shared by TCP and Unix sockets. */
+kr_net_io kr__stream_read(kr__sock *s, void *buf, size_t len);
+kr_net_io kr__stream_write(kr__sock *s, const void *buf, size_t len);
+kr_net_io kr__stream_read_exact(kr__sock *s, void *buf, size_t len);
+kr_net_io kr__stream_write_all(kr__sock *s, const void *buf, size_t len);
+kr_net_writev kr__stream_writev(kr__sock *s, const struct iovec *iov,
+                                int iovcnt);
+kr_net_io kr__dgram_recv(kr__sock *s, void *buf, size_t len);
+kr_net_io kr__dgram_send(kr__sock *s, const void *buf, size_t len);
+kr_net_accept kr__accept(kr__sock *s, void **out, kr_sockaddr *peer);
+/* `err` != 0 makes a future that outputs it (an address that failed to
+ * build). */
+kr_net_connect kr__connect(const kr_sockaddr *addr, int err, void **out);
+
+/* Whether an address is an IP one of a consistent length. */
+bool kr__sockaddr_is_ip(const kr_sockaddr *a);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * net/stream.c: the futures of stream sockets, shared by TCP and Unix
+ * streams (and, for send and recv, connected UDP sockets): read, write,
+ * writev, read_exact, write_all.
+ *
+ * Each is a loop around kr__sock_poll (sock.h) with one system call as
+ * its op. Writes go through send/sendmsg with MSG_NOSIGNAL, so a closed
+ * connection is KR_EPIPE and never SIGPIPE.
+ */
+#include <errno.h>
+
+#include "net/sock.h"
+
+/* ---- the system calls --------------------------------------------------- */
+
+typedef struct {
+    void *buf;
+    size_t len;
+} span;
+
+static int64_t recv_op(kr__sock *s, void *arg) {
+    span *sp = arg;
+    for (;;) {
+        ssize_t n = recv(s->fd, sp->buf, sp->len, 0);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int64_t send_op(kr__sock *s, void *arg) {
+    span *sp = arg;
+    for (;;) {
+        ssize_t n = send(s->fd, sp->buf, sp->len, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+/* ---- read, write, and datagram send and recv -----------------------------
+ * One call; done_ is unused. A stream op of length 0 is done at once (0),
+ * and a stream read passes its length as drain_below: a short read drained
+ * the socket. A datagram op is always made (an empty datagram is one), and
+ * a datagram read says nothing about the next datagram. */
+
+static kr_poll finish(kr_net_io *io, void *out, int64_t res) {
+    if (io->sock_ != NULL)
+        kr__sock_unhold(io->sock_, &io->held_);
+    if (out != NULL)
+        *(int64_t *)out = res;
+    return KR_READY;
+}
+
+static kr_poll once_poll(kr_net_io *io, kr_context *cx, void *out,
+                         int interest, kr__sock_op op, bool stream) {
+    int64_t res;
+    if (io->sock_ == NULL || (io->buf_ == NULL && io->len_ > 0))
+        return finish(io, out, KR_EINVAL);
+    if (stream && io->len_ == 0)
+        return finish(io, out, 0);
+    span sp = {io->buf_, io->len_};
+    size_t drain_below = stream && interest == KR_READABLE ? io->len_ : 0;
+    if (kr__sock_poll(io->sock_, &io->held_, cx, interest, op, &sp,
+                      drain_below, &res) == KR_PENDING)
+        return KR_PENDING;
+    return finish(io, out, res);
+}
+
+static kr_poll read_poll(kr_future *f, kr_context *cx, void *out) {
+    return once_poll((kr_net_io *)f, cx, out, KR_READABLE, recv_op, true);
+}
+
+static kr_poll write_poll(kr_future *f, kr_context *cx, void *out) {
+    return once_poll((kr_net_io *)f, cx, out, KR_WRITABLE, send_op, true);
+}
+
+static kr_poll dgram_recv_poll(kr_future *f, kr_context *cx, void *out) {
+    return once_poll((kr_net_io *)f, cx, out, KR_READABLE, recv_op, false);
+}
+
+static kr_poll dgram_send_poll(kr_future *f, kr_context *cx, void *out) {
+    return once_poll((kr_net_io *)f, cx, out, KR_WRITABLE, send_op, false);
+}
+
+/* ---- read_exact, write_all ------------------------------------------------
+ * Loops of the same calls; done_ counts the bytes moved so far. */
+
+static kr_poll read_exact_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_net_io *io = (kr_net_io *)f;
+    if (io->sock_ == NULL || (io->buf_ == NULL && io->len_ > 0))
+        return finish(io, out, KR_EINVAL);
+    while (io->done_ < io->len_) {
+        span sp = {(char *)io->buf_ + io->done_, io->len_ - io->done_};
+        int64_t n;
+        if (kr__sock_poll(io->sock_, &io->held_, cx, KR_READABLE, recv_op, &sp,
+                          sp.len, &n) == KR_PENDING)
+            return KR_PENDING;
+        if (n <= 0)
+            return finish(io, out, n == 0 ? KR_EOF : n);
+        io->done_ += (size_t)n;
+    }
+    return finish(io, out, (int64_t)io->len_);
+}
+
+static kr_poll write_all_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_net_io *io = (kr_net_io *)f;
+    if (io->sock_ == NULL || (io->buf_ == NULL && io->len_ > 0))
+        return finish(io, out, KR_EINVAL);
+    while (io->done_ < io->len_) {
+        span sp = {(char *)io->buf_ + io->done_, io->len_ - io->done_};
+        int64_t n;
+        if (kr__sock_poll(io->sock_, &io->held_, cx, KR_WRITABLE, send_op, &sp,
+                          0, &n) == KR_PENDING)
+            return KR_PENDING;
+        if (n < 0)
+            return finish(io, out, n);
+        io->done_ += (size_t)n; /* send on a stream never returns 0 for
+                                   len > 0: no endless loop */
+    }
+    return finish(io, out, (int64_t)io->len_);
+}
+
+static void io_drop(kr_future *f) {
+    kr_net_io *io = (kr_net_io *)f;
+    if (io->sock_ != NULL)
+        kr__sock_unhold(io->sock_, &io->held_);
+}
+
+static const kr_future_vtable read_vt = {read_poll, io_drop, sizeof(kr_net_io),
+                                         sizeof(int64_t), "kr_net_read"};
+static const kr_future_vtable write_vt = {
+    write_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t), "kr_net_write"};
+static const kr_future_vtable dgram_recv_vt = {
+    dgram_recv_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t),
+    "kr_net_recv"};
+static const kr_future_vtable dgram_send_vt = {
+    dgram_send_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t),
+    "kr_net_send"};
+static const kr_future_vtable read_exact_vt = {
+    read_exact_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t),
+    "kr_net_read_exact"};
+static const kr_future_vtable write_all_vt = {
+    write_all_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t),
+    "kr_net_write_all"};
+
+static kr_net_io make_io(const kr_future_vtable *vt, kr__sock *s,
+                         const void *buf, size_t len) {
+    kr_net_io io = {{vt}, s, (void *)buf, len, 0, 0};
+    return io;
+}
+
+kr_net_io kr__stream_read(kr__sock *s, void *buf, size_t len) {
+    return make_io(&read_vt, s, buf, len);
+}
+kr_net_io kr__stream_write(kr__sock *s, const void *buf, size_t len) {
+    return make_io(&write_vt, s, buf, len);
+}
+kr_net_io kr__stream_read_exact(kr__sock *s, void *buf, size_t len) {
+    return make_io(&read_exact_vt, s, buf, len);
+}
+kr_net_io kr__stream_write_all(kr__sock *s, const void *buf, size_t len) {
+    return make_io(&write_all_vt, s, buf, len);
+}
+kr_net_io kr__dgram_recv(kr__sock *s, void *buf, size_t len) {
+    return make_io(&dgram_recv_vt, s, buf, len);
+}
+kr_net_io kr__dgram_send(kr__sock *s, const void *buf, size_t len) {
+    return make_io(&dgram_send_vt, s, buf, len);
+}
+
+/* ---- writev ----------------------------------------------------------- */
+
+/* Linux's UIO_MAXIOV; sendmsg fails with EMSGSIZE beyond it. */
+#define MAX_IOV 1024
+
+static int64_t sendmsg_op(kr__sock *s, void *arg) {
+    kr_net_writev *w = arg;
+    struct msghdr mh = {0};
+    mh.msg_iov = (struct iovec *)w->iov_;
+    mh.msg_iovlen = (size_t)w->iovcnt_;
+    for (;;) {
+        ssize_t n = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static kr_poll writev_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_net_writev *w = (kr_net_writev *)f;
+    int64_t res = 0;
+    size_t total = 0;
+    if (w->sock_ == NULL || w->iovcnt_ < 0 || w->iovcnt_ > MAX_IOV ||
+        (w->iov_ == NULL && w->iovcnt_ > 0)) {
+        res = KR_EINVAL;
+        goto done;
+    }
+    for (int i = 0; i < w->iovcnt_; i++) {
+        if (w->iov_[i].iov_base == NULL && w->iov_[i].iov_len > 0) {
+            res = KR_EINVAL;
+            goto done;
+        }
+        total += w->iov_[i].iov_len;
+    }
+    if (total == 0)
+        goto done; /* nothing to send: 0 at once, as write */
+    if (kr__sock_poll(w->sock_, &w->held_, cx, KR_WRITABLE, sendmsg_op, w, 0,
+                      &res) == KR_PENDING)
+        return KR_PENDING;
+done:
+    if (w->sock_ != NULL)
+        kr__sock_unhold(w->sock_, &w->held_);
+    if (out != NULL)
+        *(int64_t *)out = res;
+    return KR_READY;
+}
+
+static void writev_drop(kr_future *f) {
+    kr_net_writev *w = (kr_net_writev *)f;
+    if (w->sock_ != NULL)
+        kr__sock_unhold(w->sock_, &w->held_);
+}
+
+static const kr_future_vtable writev_vt = {writev_poll, writev_drop,
+                                           sizeof(kr_net_writev),
+                                           sizeof(int64_t), "kr_net_writev"};
+
+kr_net_writev kr__stream_writev(kr__sock *s, const struct iovec *iov,
+                                int iovcnt) {
+    kr_net_writev w = {{&writev_vt}, s, iov, iovcnt, 0};
+    return w;
+}

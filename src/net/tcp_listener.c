@@ -1,0 +1,70 @@
+/*
+ * net/tcp_listener.c: kr_tcp_listener: bind (SO_REUSEADDR always,
+ * SO_REUSEPORT on request), adopt, accept (net/accept.c).
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "net/sock.h"
+
+/* Tokio's default backlog (TcpListener::bind uses 1024); the kernel caps
+ * it at net.core.somaxconn (4096 since Linux 5.4). */
+#define DEFAULT_BACKLOG 1024
+
+int kr_tcp_listener_bind(kr_runtime *rt, const kr_sockaddr *addr,
+                         const kr_tcp_listen_options *opts,
+                         kr_tcp_listener **out) {
+    if (out == NULL)
+        return KR_EINVAL;
+    *out = NULL;
+    if (!kr__sockaddr_is_ip(addr) || kr__net_runtime(rt) == NULL)
+        return KR_EINVAL;
+    int backlog = opts != NULL ? opts->backlog : 0;
+    if (backlog < 0)
+        return KR_EINVAL;
+    if (backlog == 0)
+        backlog = DEFAULT_BACKLOG;
+    int fd = kr__sock_socket(addr->storage.family, SOCK_STREAM);
+    if (fd < 0)
+        return fd;
+    int one = 1, rc;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        (opts != NULL && opts->reuseport &&
+         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+        bind(fd, (const struct sockaddr *)&addr->storage, addr->len) < 0 ||
+        listen(fd, backlog) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    kr__sock *s;
+    rc = kr__sock_wrap(rt, fd, &s); /* after listen: sock.h */
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    *out = (kr_tcp_listener *)s;
+    return 0;
+}
+
+int kr_tcp_listener_from_fd(kr_runtime *rt, int fd, kr_tcp_listener **out) {
+    return kr__sock_adopt(rt, fd, SOCK_STREAM, true, (kr__sock **)out);
+}
+
+void kr_tcp_listener_free(kr_tcp_listener *l) {
+    kr__sock_close(l != NULL ? &l->s : NULL);
+}
+
+int kr_tcp_listener_local_addr(const kr_tcp_listener *l, kr_sockaddr *out) {
+    return kr__sock_name(l != NULL ? &l->s : NULL, false, out);
+}
+
+int kr_tcp_listener_fd(const kr_tcp_listener *l) {
+    return l != NULL ? l->s.fd : -1;
+}
+
+kr_tcp_accept kr_tcp_listener_accept(kr_tcp_listener *l,
+                                     kr_tcp_stream **stream,
+                                     kr_sockaddr *peer) {
+    return kr__accept(l != NULL ? &l->s : NULL, (void **)stream, peer);
+}

@@ -1,0 +1,81 @@
+/*
+ * net/tcp_stream.c: kr_tcp_stream: connect (net/connect.c), the stream
+ * futures (net/stream.c), half-close and the TCP socket options.
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+
+#include "net/sock.h"
+
+#define SOCK(x) ((x) != NULL ? &(x)->s : NULL)
+
+kr_tcp_connect kr_tcp_stream_connect(const kr_sockaddr *addr,
+                                     kr_tcp_stream **out) {
+    return kr__connect(addr, kr__sockaddr_is_ip(addr) ? 0 : KR_EINVAL,
+                       (void **)out);
+}
+
+int kr_tcp_stream_from_fd(kr_runtime *rt, int fd, kr_tcp_stream **out) {
+    return kr__sock_adopt(rt, fd, SOCK_STREAM, false, (kr__sock **)out);
+}
+
+void kr_tcp_stream_free(kr_tcp_stream *s) { kr__sock_close(SOCK(s)); }
+
+kr_tcp_read kr_tcp_stream_read(kr_tcp_stream *s, void *buf, size_t len) {
+    return kr__stream_read(SOCK(s), buf, len);
+}
+
+kr_tcp_write kr_tcp_stream_write(kr_tcp_stream *s, const void *buf,
+                                 size_t len) {
+    return kr__stream_write(SOCK(s), buf, len);
+}
+
+kr_tcp_writev kr_tcp_stream_writev(kr_tcp_stream *s, const struct iovec *iov,
+                                   int iovcnt) {
+    return kr__stream_writev(SOCK(s), iov, iovcnt);
+}
+
+kr_tcp_read_exact kr_tcp_stream_read_exact(kr_tcp_stream *s, void *buf,
+                                           size_t len) {
+    return kr__stream_read_exact(SOCK(s), buf, len);
+}
+
+kr_tcp_write_all kr_tcp_stream_write_all(kr_tcp_stream *s, const void *buf,
+                                         size_t len) {
+    return kr__stream_write_all(SOCK(s), buf, len);
+}
+
+int kr_tcp_stream_shutdown(kr_tcp_stream *s, int how) {
+    return kr__sock_shutdown(SOCK(s), how);
+}
+
+int kr_tcp_stream_set_nodelay(kr_tcp_stream *s, bool on) {
+    if (s == NULL)
+        return KR_EINVAL;
+    int v = on;
+    return setsockopt(s->s.fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) < 0
+               ? -errno
+               : 0;
+}
+
+int kr_tcp_stream_set_linger(kr_tcp_stream *s, int seconds) {
+    if (s == NULL || seconds < -1)
+        return KR_EINVAL;
+    struct linger l = {seconds >= 0, seconds >= 0 ? seconds : 0};
+    return setsockopt(s->s.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0
+               ? -errno
+               : 0;
+}
+
+int kr_tcp_stream_peer_addr(const kr_tcp_stream *s, kr_sockaddr *out) {
+    return kr__sock_name(SOCK(s), true, out);
+}
+
+int kr_tcp_stream_local_addr(const kr_tcp_stream *s, kr_sockaddr *out) {
+    return kr__sock_name(SOCK(s), false, out);
+}
+
+int kr_tcp_stream_fd(const kr_tcp_stream *s) {
+    return s != NULL ? s->s.fd : -1;
+}

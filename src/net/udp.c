@@ -1,0 +1,177 @@
+/*
+ * net/udp.c: kr_udp_socket: bind, connect, send_to / recv_from, and send /
+ * recv on a connected socket.
+ *
+ * Datagram reads never clear readiness on a short result: a datagram
+ * smaller than the buffer says nothing about the next one. Only EAGAIN
+ * does (kr__sock_poll).
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "net/sock.h"
+
+#define SOCK(x) ((x) != NULL ? &(x)->s : NULL)
+
+int kr_udp_socket_bind(kr_runtime *rt, const kr_sockaddr *addr,
+                       kr_udp_socket **out) {
+    if (out == NULL)
+        return KR_EINVAL;
+    *out = NULL;
+    if (!kr__sockaddr_is_ip(addr) || kr__net_runtime(rt) == NULL)
+        return KR_EINVAL;
+    int fd = kr__sock_socket(addr->storage.family, SOCK_DGRAM);
+    if (fd < 0)
+        return fd;
+    int rc;
+    if (bind(fd, (const struct sockaddr *)&addr->storage, addr->len) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    kr__sock *s;
+    rc = kr__sock_wrap(rt, fd, &s);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    *out = (kr_udp_socket *)s;
+    return 0;
+}
+
+int kr_udp_socket_from_fd(kr_runtime *rt, int fd, kr_udp_socket **out) {
+    return kr__sock_adopt(rt, fd, SOCK_DGRAM, false, (kr__sock **)out);
+}
+
+void kr_udp_socket_free(kr_udp_socket *u) { kr__sock_close(SOCK(u)); }
+
+int kr_udp_socket_connect(kr_udp_socket *u, const kr_sockaddr *addr) {
+    if (u == NULL || !kr__sockaddr_is_ip(addr))
+        return KR_EINVAL;
+    for (;;) {
+        if (connect(u->s.fd, (const struct sockaddr *)&addr->storage,
+                    addr->len) == 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+/* ---- send_to, recv_from ----------------------------------------------- */
+
+static int64_t send_to_op(kr__sock *s, void *arg) {
+    kr_udp_send_to *st = arg;
+    for (;;) {
+        ssize_t n = sendto(s->fd, st->buf_, st->len_, MSG_NOSIGNAL,
+                           (const struct sockaddr *)&st->to_.storage,
+                           st->to_.len);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_udp_send_to *st = (kr_udp_send_to *)f;
+    int64_t res;
+    if (st->sock_ == NULL || (st->buf_ == NULL && st->len_ > 0) ||
+        !kr__sockaddr_is_ip(&st->to_))
+        res = KR_EINVAL;
+    else if (kr__sock_poll(st->sock_, &st->held_, cx, KR_WRITABLE, send_to_op,
+                           st, 0, &res) == KR_PENDING)
+        return KR_PENDING;
+    if (st->sock_ != NULL)
+        kr__sock_unhold(st->sock_, &st->held_);
+    if (out != NULL)
+        *(int64_t *)out = res;
+    return KR_READY;
+}
+
+static void send_to_drop(kr_future *f) {
+    kr_udp_send_to *st = (kr_udp_send_to *)f;
+    if (st->sock_ != NULL)
+        kr__sock_unhold(st->sock_, &st->held_);
+}
+
+static const kr_future_vtable send_to_vt = {
+    send_to_poll, send_to_drop, sizeof(kr_udp_send_to), sizeof(int64_t),
+    "kr_udp_send_to"};
+
+kr_udp_send_to kr_udp_socket_send_to(kr_udp_socket *u, const void *buf,
+                                     size_t len, const kr_sockaddr *to) {
+    kr_udp_send_to st = {{&send_to_vt}, SOCK(u), buf, len, 0, {{0}, 0}};
+    if (to != NULL && to->len <= sizeof(to->storage))
+        st.to_ = *to; /* else empty: the poll says KR_EINVAL */
+    return st;
+}
+
+static int64_t recv_from_op(kr__sock *s, void *arg) {
+    kr_udp_recv_from *rf = arg;
+    for (;;) {
+        kr_sockaddr from;
+        from.len = sizeof(from.storage);
+        ssize_t n = recvfrom(s->fd, rf->buf_, rf->len_, 0,
+                             (struct sockaddr *)&from.storage, &from.len);
+        if (n >= 0) {
+            if (rf->from_ != NULL)
+                *rf->from_ = from;
+            return n;
+        }
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static kr_poll recv_from_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_udp_recv_from *rf = (kr_udp_recv_from *)f;
+    int64_t res;
+    if (rf->sock_ == NULL || (rf->buf_ == NULL && rf->len_ > 0))
+        res = KR_EINVAL;
+    else if (kr__sock_poll(rf->sock_, &rf->held_, cx, KR_READABLE,
+                           recv_from_op, rf, 0, &res) == KR_PENDING)
+        return KR_PENDING;
+    if (rf->sock_ != NULL)
+        kr__sock_unhold(rf->sock_, &rf->held_);
+    if (out != NULL)
+        *(int64_t *)out = res;
+    return KR_READY;
+}
+
+static void recv_from_drop(kr_future *f) {
+    kr_udp_recv_from *rf = (kr_udp_recv_from *)f;
+    if (rf->sock_ != NULL)
+        kr__sock_unhold(rf->sock_, &rf->held_);
+}
+
+static const kr_future_vtable recv_from_vt = {
+    recv_from_poll, recv_from_drop, sizeof(kr_udp_recv_from), sizeof(int64_t),
+    "kr_udp_recv_from"};
+
+kr_udp_recv_from kr_udp_socket_recv_from(kr_udp_socket *u, void *buf,
+                                         size_t len, kr_sockaddr *from) {
+    kr_udp_recv_from rf = {{&recv_from_vt}, SOCK(u), buf, len, from, 0};
+    return rf;
+}
+
+/* ---- connected: send, recv (net/stream.c) ------------------------------ */
+
+kr_udp_send kr_udp_socket_send(kr_udp_socket *u, const void *buf, size_t len) {
+    return kr__dgram_send(SOCK(u), buf, len);
+}
+
+kr_udp_recv kr_udp_socket_recv(kr_udp_socket *u, void *buf, size_t len) {
+    return kr__dgram_recv(SOCK(u), buf, len);
+}
+
+int kr_udp_socket_local_addr(const kr_udp_socket *u, kr_sockaddr *out) {
+    return kr__sock_name(SOCK(u), false, out);
+}
+
+int kr_udp_socket_peer_addr(const kr_udp_socket *u, kr_sockaddr *out) {
+    return kr__sock_name(SOCK(u), true, out);
+}
+
+int kr_udp_socket_fd(const kr_udp_socket *u) {
+    return u != NULL ? u->s.fd : -1;
+}

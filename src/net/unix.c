@@ -1,0 +1,148 @@
+/*
+ * net/unix.c: Unix-domain stream sockets: kr_unix_listener and
+ * kr_unix_stream. The same kr__sock and futures as TCP; what differs is
+ * the address (a path, or '@' for the abstract namespace) and unlinking,
+ * which kairo leaves to the application (net.h says why).
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "net/sock.h"
+
+#define SOCK(x) ((x) != NULL ? &(x)->s : NULL)
+
+/* As for TCP: Tokio's backlog, capped by the kernel at somaxconn. */
+#define DEFAULT_BACKLOG 1024
+
+int kr_unix_listener_bind(kr_runtime *rt, const char *path, int backlog,
+                          kr_unix_listener **out) {
+    if (out == NULL)
+        return KR_EINVAL;
+    *out = NULL;
+    if (backlog < 0 || kr__net_runtime(rt) == NULL)
+        return KR_EINVAL;
+    kr_sockaddr a;
+    int rc = kr_sockaddr_unix(path, &a);
+    if (rc < 0)
+        return rc;
+    int fd = kr__sock_socket(AF_UNIX, SOCK_STREAM);
+    if (fd < 0)
+        return fd;
+    if (bind(fd, (const struct sockaddr *)&a.storage, a.len) < 0 ||
+        listen(fd, backlog != 0 ? backlog : DEFAULT_BACKLOG) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    kr__sock *s;
+    rc = kr__sock_wrap(rt, fd, &s); /* after listen: sock.h */
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    *out = (kr_unix_listener *)s;
+    return 0;
+}
+
+int kr_unix_listener_from_fd(kr_runtime *rt, int fd, kr_unix_listener **out) {
+    return kr__sock_adopt(rt, fd, SOCK_STREAM, true, (kr__sock **)out);
+}
+
+void kr_unix_listener_free(kr_unix_listener *l) { kr__sock_close(SOCK(l)); }
+
+int kr_unix_listener_local_addr(const kr_unix_listener *l, kr_sockaddr *out) {
+    return kr__sock_name(SOCK(l), false, out);
+}
+
+int kr_unix_listener_fd(const kr_unix_listener *l) {
+    return l != NULL ? l->s.fd : -1;
+}
+
+kr_unix_accept kr_unix_listener_accept(kr_unix_listener *l,
+                                       kr_unix_stream **stream,
+                                       kr_sockaddr *peer) {
+    return kr__accept(SOCK(l), (void **)stream, peer);
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+kr_unix_connect kr_unix_stream_connect(const char *path, kr_unix_stream **out) {
+    kr_sockaddr a;
+    int rc = kr_sockaddr_unix(path, &a);
+    return kr__connect(&a, rc, (void **)out);
+}
+
+int kr_unix_stream_pair(kr_runtime *rt, kr_unix_stream **a,
+                        kr_unix_stream **b) {
+    if (a == NULL || b == NULL)
+        return KR_EINVAL;
+    *a = *b = NULL;
+    if (kr__net_runtime(rt) == NULL)
+        return KR_EINVAL;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+                   sv) < 0)
+        return -errno;
+    kr__sock *x, *y;
+    int rc = kr__sock_wrap(rt, sv[0], &x);
+    if (rc < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return rc;
+    }
+    rc = kr__sock_wrap(rt, sv[1], &y);
+    if (rc < 0) {
+        kr__sock_close(x);
+        close(sv[1]);
+        return rc;
+    }
+    *a = (kr_unix_stream *)x;
+    *b = (kr_unix_stream *)y;
+    return 0;
+}
+
+int kr_unix_stream_from_fd(kr_runtime *rt, int fd, kr_unix_stream **out) {
+    return kr__sock_adopt(rt, fd, SOCK_STREAM, false, (kr__sock **)out);
+}
+
+void kr_unix_stream_free(kr_unix_stream *s) { kr__sock_close(SOCK(s)); }
+
+kr_unix_read kr_unix_stream_read(kr_unix_stream *s, void *buf, size_t len) {
+    return kr__stream_read(SOCK(s), buf, len);
+}
+
+kr_unix_write kr_unix_stream_write(kr_unix_stream *s, const void *buf,
+                                   size_t len) {
+    return kr__stream_write(SOCK(s), buf, len);
+}
+
+kr_unix_writev kr_unix_stream_writev(kr_unix_stream *s,
+                                     const struct iovec *iov, int iovcnt) {
+    return kr__stream_writev(SOCK(s), iov, iovcnt);
+}
+
+kr_unix_read_exact kr_unix_stream_read_exact(kr_unix_stream *s, void *buf,
+                                             size_t len) {
+    return kr__stream_read_exact(SOCK(s), buf, len);
+}
+
+kr_unix_write_all kr_unix_stream_write_all(kr_unix_stream *s, const void *buf,
+                                           size_t len) {
+    return kr__stream_write_all(SOCK(s), buf, len);
+}
+
+int kr_unix_stream_shutdown(kr_unix_stream *s, int how) {
+    return kr__sock_shutdown(SOCK(s), how);
+}
+
+int kr_unix_stream_peer_addr(const kr_unix_stream *s, kr_sockaddr *out) {
+    return kr__sock_name(SOCK(s), true, out);
+}
+
+int kr_unix_stream_local_addr(const kr_unix_stream *s, kr_sockaddr *out) {
+    return kr__sock_name(SOCK(s), false, out);
+}
+
+int kr_unix_stream_fd(const kr_unix_stream *s) {
+    return s != NULL ? s->s.fd : -1;
+}
