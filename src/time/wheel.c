@@ -24,6 +24,7 @@ void kr__wheel_init(kr__wheel *w, uint64_t now_ms) {
         for (int s = 0; s < KR__WHEEL_SLOTS; s++)
             w->slot[l][s] = NULL;
     }
+    w->pending = NULL;
 }
 
 /* The level whose slots separate `when` from `elapsed`: the highest 6-bit
@@ -54,7 +55,25 @@ static void link(kr__wheel *w, kr__timer *t) {
     w->occupied[l] |= (uint64_t)1 << s;
 }
 
+static void push_pending(kr__wheel *w, kr__timer *t) {
+    t->level = KR__WHEEL_PENDING;
+    t->prev = NULL;
+    t->next = w->pending;
+    if (t->next != NULL)
+        t->next->prev = t;
+    w->pending = t;
+}
+
 static void unlink(kr__wheel *w, kr__timer *t) {
+    if (t->level == KR__WHEEL_PENDING) {
+        if (t->prev != NULL)
+            t->prev->next = t->next;
+        else
+            w->pending = t->next;
+        if (t->next != NULL)
+            t->next->prev = t->prev;
+        return;
+    }
     int l = t->level, s = t->slot;
     if (t->prev != NULL)
         t->prev->next = t->next;
@@ -137,14 +156,47 @@ int64_t kr__wheel_next_ms(kr__wheel *w, uint64_t now_ms) {
 
 unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
     kr_waker batch[WAKE_BATCH];
-    unsigned n = 0, fired = 0;
+    unsigned fired = 0;
     kr__spin_lock(&w->lock);
-    int l;
-    uint64_t tick;
-    while (kr__load_relaxed(&w->count) != 0 && next_expiration(w, &l, &tick) &&
-           tick <= now_ms) {
-        /* Take the whole slot, advance time to it, then fire or re-file
-         * each entry (a higher level's entries cascade down). */
+    for (;;) {
+        /* Fire what is pending, WAKE_BATCH at a time, waking each batch
+         * with the lock dropped. An entry dropped meanwhile leaves the
+         * pending list under the lock (unlink), so no pointer into it is
+         * held across the unlock. */
+        unsigned n = 0;
+        while (w->pending != NULL && n < WAKE_BATCH) {
+            kr__timer *t = w->pending;
+            w->pending = t->next;
+            if (t->next != NULL)
+                t->next->prev = NULL;
+            if (t->waker.vtable != NULL) {
+                batch[n++] = t->waker;
+                t->waker.vtable = NULL;
+                t->waker.data = NULL;
+            }
+            /* Fired. Release: a dropper that loads NULL (acquire) on
+             * another thread then sees the waker slot already empty. */
+            kr__store_release(&t->wheel, NULL);
+            kr__store_relaxed(&w->count, kr__load_relaxed(&w->count) - 1);
+            fired++;
+        }
+        if (n > 0) {
+            kr__spin_unlock(&w->lock);
+            for (unsigned i = 0; i < n; i++)
+                kr_waker_wake(batch[i]);
+            kr__spin_lock(&w->lock);
+            continue;
+        }
+        if (w->pending != NULL)
+            continue; /* entries without wakers: fired above, go on */
+        /* Nothing pending: take the next due slot, advance time to it and
+         * sort its entries into pending (due) or back into the wheel (a
+         * cascade from a higher level, or reset to later). */
+        int l;
+        uint64_t tick;
+        if (kr__load_relaxed(&w->count) == 0 || !next_expiration(w, &l, &tick) ||
+            tick > now_ms)
+            break;
         int s = slot_for(tick, l);
         kr__timer *t = w->slot[l][s];
         w->slot[l][s] = NULL;
@@ -157,49 +209,27 @@ unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
              * deadline; either value is handled. */
             uint64_t deadline = kr__load_relaxed(&t->deadline);
             if (deadline > now_ms) {
-                t->when = deadline; /* not due (cascade, or reset later) */
+                t->when = deadline;
                 link(w, t);
             } else {
-                if (t->waker.vtable != NULL) {
-                    batch[n++] = t->waker;
-                    t->waker.vtable = NULL;
-                    t->waker.data = NULL;
-                }
-                /* Fired. Release: a dropper that loads NULL (acquire) on
-                 * another thread then sees the waker slot already empty. */
-                kr__store_release(&t->wheel, NULL);
-                kr__store_relaxed(&w->count, kr__load_relaxed(&w->count) - 1);
-                fired++;
+                push_pending(w, t);
             }
             t = next;
-            if (n == WAKE_BATCH && t != NULL) {
-                /* Put the rest of the chain back before letting go of the
-                 * lock: a drop on another thread may unlink any of them. */
-                while (t != NULL) {
-                    next = t->next;
-                    link(w, t);
-                    t = next;
-                }
-            }
-        }
-        if (n == WAKE_BATCH) {
-            kr__spin_unlock(&w->lock);
-            for (unsigned i = 0; i < n; i++)
-                kr_waker_wake(batch[i]);
-            n = 0;
-            kr__spin_lock(&w->lock);
         }
     }
     if (now_ms > w->elapsed)
         w->elapsed = now_ms;
     kr__spin_unlock(&w->lock);
-    for (unsigned i = 0; i < n; i++)
-        kr_waker_wake(batch[i]);
     return fired;
 }
 
 void kr__wheel_clear(kr__wheel *w) {
     kr__spin_lock(&w->lock);
+    for (kr__timer *t = w->pending; t != NULL; t = t->next) {
+        kr_waker_reset(&t->waker);
+        kr__store_release(&t->wheel, NULL);
+    }
+    w->pending = NULL;
     for (int l = 0; l < KR__WHEEL_LEVELS; l++) {
         for (int s = 0; s < KR__WHEEL_SLOTS; s++) {
             for (kr__timer *t = w->slot[l][s]; t != NULL; t = t->next) {

@@ -61,7 +61,13 @@ struct kr__wheel {
     _Atomic uint64_t count;
     uint64_t occupied[KR__WHEEL_LEVELS];
     kr__timer *slot[KR__WHEEL_LEVELS][KR__WHEEL_SLOTS];
+    /* Due entries taken out of their slot and not fired yet (process
+     * fires them in batches, unlocking in between; a drop meanwhile
+     * unlinks from here). Entries on it have level KR__WHEEL_PENDING. */
+    kr__timer *pending;
 };
+
+#define KR__WHEEL_PENDING 0xffff
 
 /* Milliseconds on the monotonic clock, rounded up (a deadline) or down
  * (now). */
