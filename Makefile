@@ -5,6 +5,8 @@
 #   make run           run the showcase example
 #   make bench         run kairo's benchmarks
 #   make bench-compare kairo vs Tokio, same run, ratios
+#   make bench-timers  libuv's million_timers: kairo vs Tokio vs libuv
+#   make bench-echo    TCP echo: kairo vs epoll, libuv, Tokio (bench/echo/run.sh)
 #   make check         the test suite under ASan+UBSan and under TSan
 #   make install PREFIX=/usr/local
 
@@ -14,7 +16,7 @@ CMAKE ?= cmake
 CTEST_ARGS ?= --output-on-failure -j$(JOBS)
 
 .PHONY: all deps build test run bench bench-compare check check-asan \
-        check-tsan check-torture install clean
+        check-tsan check-torture install clean bench-timers bench-echo
 
 all: build
 
@@ -39,6 +41,17 @@ bench: build
 
 bench-compare: build
 	./bench/compare.sh $(ARGS)
+
+# libuv's million_timers (1,000,000 timers, seq and shuf) on kairo, Tokio and
+# libuv (the peers are built on the way; libuv1-dev is apt-installed if
+# missing). ARGS: filters; RUNS, WORKERS, BENCH_REPS: see bench/timers.sh.
+bench-timers: build
+	./bench/timers.sh $(ARGS)
+
+# TCP echo servers under a closed-loop load (1, 16, 64, 1000 connections and
+# ping_pongs); SECONDS per point (default 5), about 3 minutes in all.
+bench-echo: build
+	./bench/echo/run.sh
 
 define sanitized
 	@$(CMAKE) -S . -B build-$(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -4,7 +4,8 @@
  * mt/...: rt_multi_threaded.rs (reference/tokio.md §7.1), NUM_SPAWN =
  * 10,000, on a multi-thread runtime of --workers workers (Tokio's
  * NUM_WORKERS = 4 by default). remote_spawn/threads/N: remote_spawn.rs
- * (§7.4). Each benchmark builds a fresh runtime and frees it after.
+ * (§7.4). spawn_blocking/concurrency/N: spawn_blocking.rs (§7.5). Each
+ * benchmark builds a fresh runtime and frees it after.
  *
  * As in Tokio, block_on runs on the bench thread, which is not a worker, so
  * every spawn made directly inside block_on is a remote (inject) spawn.
@@ -354,4 +355,77 @@ void remote_spawn(const bench_cfg *cfg, const char *name, int threads) {
     kr_runtime_free(b.rt);
     free(b.handles);
     free(b.spawners);
+}
+
+/* ---- spawn_blocking -------------------------------------------------- */
+
+/* `|| black_box(0)`: the result goes through the join handle, which the
+ * compiler cannot see through. */
+static void *blocking_zero(void *arg) { return arg; }
+
+/* One of the N tasks: NUM_BATCHES times, spawn BATCH_SIZE blocking jobs
+ * and join them all (Tokio: a JoinSet per batch and join_all; the handles
+ * are joined in spawn order here, all of them before the next batch, which
+ * is the same work). Output: none. */
+typedef struct blocking_batches {
+    kr_future base;
+    kr_coro co;
+    int batch, i;
+    void *r;
+    kr_join_handle h[BATCH_SIZE];
+} blocking_batches;
+
+static kr_poll blocking_batches_poll(kr_future *f, kr_context *cx, void *out) {
+    blocking_batches *b = (blocking_batches *)f;
+    KR_ASYNC_BEGIN(&b->co);
+    for (b->batch = 0; b->batch < NUM_BATCHES; b->batch++) {
+        for (b->i = 0; b->i < BATCH_SIZE; b->i++)
+            BENCH_OK(kr_spawn_blocking(blocking_zero, NULL, &b->h[b->i]));
+        for (b->i = 0; b->i < BATCH_SIZE; b->i++) {
+            b->r = (void *)1;
+            KR_AWAIT(&b->co, &b->h[b->i].base, cx, &b->r);
+            BENCH_OK(kr_join_handle_error(&b->h[b->i]));
+            if (b->r != NULL)
+                bench_fail("spawn_blocking: a job returned %p", b->r);
+        }
+    }
+    KR_ASYNC_END(&b->co);
+}
+
+static void blocking_batches_drop(kr_future *f) {
+    blocking_batches *b = (blocking_batches *)f;
+    for (; b->i < BATCH_SIZE; b->i++) /* joined handles are empty: no-ops */
+        kr_join_handle_drop(&b->h[b->i]);
+}
+KR_FUTURE_VTABLE(blocking_batches_vt, blocking_batches, blocking_batches_poll,
+                 blocking_batches_drop, 0);
+
+typedef struct blocking_bench {
+    kr_runtime *rt;
+    int concurrency;
+    kr_join_handle *handles;
+} blocking_bench;
+
+/* One iteration: spawn the N tasks (from the bench thread: remote spawns,
+ * as Tokio's from inside block_on are), then block_on joins them. */
+static void spawn_blocking_iter(void *arg) {
+    blocking_bench *b = arg;
+    blocking_batches t = {{&blocking_batches_vt}, KR_CORO_INIT, 0, 0, NULL,
+                          {{{NULL}, NULL, 0, 0}}};
+    for (int i = 0; i < b->concurrency; i++)
+        BENCH_OK(kr_runtime_spawn(b->rt, &t.base, &b->handles[i]));
+    bench_join_all all = bench_join_all_new(b->handles, b->concurrency);
+    BENCH_OK(kr_runtime_block_on(b->rt, &all.base, NULL));
+    BENCH_CHECK_EQ("tasks joined", all.i, b->concurrency);
+}
+
+void spawn_blocking_bench(const bench_cfg *cfg, const char *name,
+                          int concurrency) {
+    blocking_bench b = {mt_runtime(cfg, name), concurrency, NULL};
+    if (b.rt == NULL)
+        return;
+    b.handles = bench_handles_new(concurrency);
+    bench_measure(cfg, name, spawn_blocking_iter, &b);
+    kr_runtime_free(b.rt);
+    free(b.handles);
 }

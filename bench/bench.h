@@ -2,7 +2,7 @@
  * bench/bench.h: what the parts of kairo-bench share.
  *
  * kairo-bench reproduces Tokio's runtime benchmarks (reference/tokio.md §7.1,
- * §7.2, §7.4) by name and constants. Its peer, bench/peers/tokio, runs the
+ * §7.2, §7.4, §7.5) by name and constants. Its peer, bench/peers/tokio, runs the
  * same definitions on Tokio with the same command line and output format, so
  * bench/compare.sh can line the two up row by row.
  *
@@ -12,7 +12,9 @@
  *                   the iterations both sets share (remote spawn_many,
  *                   chained_spawn)
  *   bench-ct.c      ct/...: the current-thread runtime
- *   bench-mt.c      mt/... and remote_spawn/...: the multi-thread runtime
+ *   bench-mt.c      mt/..., remote_spawn/... and spawn_blocking/...: the
+ *                   multi-thread runtime
+ *   bench-timers.c  timers/...: libuv's million_timers, one task per timer
  */
 #ifndef KR_BENCH_H
 #define KR_BENCH_H
@@ -46,6 +48,14 @@
 /* rt_multi_threaded.rs: STALL_DUR, the spin of one stall() in the busy
  * benchmarks. */
 #define STALL_NS 10000
+/* spawn_blocking.rs: each task runs NUM_BATCHES batches of BATCH_SIZE
+ * spawn_blocking calls, joining each batch before the next. */
+#define NUM_BATCHES 100
+#define BATCH_SIZE 16
+/* timers/shuf_...: the seed of the fixed shuffle of the deadlines
+ * (splitmix64, Fisher-Yates; the libuv and Tokio peers use the same). It is
+ * "kairo" in ASCII. */
+#define TIMERS_SHUFFLE_SEED 0x6b6169726full
 
 /* ------------------------------------------------------------------------ */
 /* Harness (kairo-bench.c)                                                  */
@@ -218,5 +228,16 @@ bench_fn mt_spawn_many_local, mt_spawn_many_remote_idle,
 
 /* remote_spawn/threads/N: `threads` spawning threads. */
 void remote_spawn(const bench_cfg *cfg, const char *name, int threads);
+
+/* spawn_blocking/concurrency/N: `concurrency` tasks spawning blocking
+ * jobs (bench-mt.c). */
+void spawn_blocking_bench(const bench_cfg *cfg, const char *name,
+                          int concurrency);
+
+/* timers/{seq,shuf}_1000000_{ct,mt}: libuv's million_timers with one task
+ * per timer (bench-timers.c). Prints the rows `name`.init, .dispatch and
+ * .total. */
+void timers_bench(const bench_cfg *cfg, const char *name, int shuffled,
+                  int mt);
 
 #endif /* KR_BENCH_H */

@@ -8,9 +8,9 @@
 #
 # What runs (filters, if given, are substrings; a benchmark is kept if it matches any):
 #   - the ct/* set: RUNS processes per side, alternating;
-#   - the mt/* and remote_spawn/* sets at --workers 2 and --workers 4: RUNS processes per
-#     side and worker count, kairo and tokio alternating; a row's figure is the median over
-#     those processes of the row's per-process median.
+#   - the mt/*, remote_spawn/* and spawn_blocking/* sets at --workers 2 and --workers 4:
+#     RUNS processes per side and worker count, kairo and tokio alternating; a row's figure
+#     is the median over those processes of the row's per-process median.
 # Output on stdout: one table, aligned plain text that is also a GitHub markdown table.
 # A row missing on one side (no binary, a crash, a benchmark not implemented) shows `-`.
 #
@@ -38,7 +38,8 @@ ct_set="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
 ct/ping_pong ct/yield_many ct/chained_spawn"
 mt_set="mt/spawn_many_local mt/spawn_many_remote_idle mt/spawn_many_remote_busy1
 mt/spawn_many_remote_busy2 mt/ping_pong mt/yield_many mt/chained_spawn
-remote_spawn/threads/1 remote_spawn/threads/2 remote_spawn/threads/4"
+remote_spawn/threads/1 remote_spawn/threads/2 remote_spawn/threads/4
+spawn_blocking/concurrency/1 spawn_blocking/concurrency/2 spawn_blocking/concurrency/4"
 
 # select NAMES...: the names of the set that match a command-line filter (all if none).
 select_names() {

@@ -12,6 +12,8 @@
  *
  * where an iteration is what Tokio's benchmark of that name times once, and
  * median/min/max are taken over REPS repetitions of ITERS iterations each.
+ * The timers/... rows (libuv's million_timers, bench-timers.c) are the
+ * exception: unit ns per whole run, "REPS x 1", each run on a fresh runtime.
  *
  * Environment: BENCH_TARGET_MS (default 100), the wall time one repetition
  * aims for; BENCH_REPS (default 7, at least 5).
@@ -136,8 +138,22 @@ static const struct {
 };
 
 /* remote_spawn.rs runs 1..64 threads capped at the CPU count; we keep the
- * three counts the peer runs, so every machine prints the same rows. */
+ * three counts the peer runs, so every machine prints the same rows. The
+ * same for spawn_blocking.rs's concurrency. */
 static const int remote_threads[] = {1, 2, 4};
+static const int blocking_concurrency[] = {1, 2, 4};
+
+/* libuv's million_timers (bench-timers.c): one entry prints three rows,
+ * name.init, name.dispatch and name.total. */
+static const struct {
+    const char *name;
+    int shuffled, mt;
+} timer_benches[] = {
+    {"timers/seq_1000000_ct", 0, 0},
+    {"timers/seq_1000000_mt", 0, 1},
+    {"timers/shuf_1000000_ct", 1, 0},
+    {"timers/shuf_1000000_mt", 1, 1},
+};
 
 static void usage(const char *msg, const char *arg) {
     fprintf(stderr, "kairo-bench: %s%s\nusage: kairo-bench [--workers N] "
@@ -219,6 +235,27 @@ int main(int argc, char **argv) {
                  remote_threads[i]);
         if (selected(filters, nfilters, name))
             remote_spawn(&cfg, name, remote_threads[i]);
+    }
+    for (size_t i = 0; i < sizeof(blocking_concurrency) / sizeof(int); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "spawn_blocking/concurrency/%d",
+                 blocking_concurrency[i]);
+        if (selected(filters, nfilters, name))
+            spawn_blocking_bench(&cfg, name, blocking_concurrency[i]);
+    }
+    for (size_t i = 0; i < sizeof(timer_benches) / sizeof(timer_benches[0]);
+         i++) {
+        static const char *const parts[] = {"init", "dispatch", "total"};
+        int any = 0;
+        for (int p = 0; p < 3 && !any; p++) {
+            char name[80];
+            snprintf(name, sizeof(name), "%s.%s", timer_benches[i].name,
+                     parts[p]);
+            any = selected(filters, nfilters, name);
+        }
+        if (any)
+            timers_bench(&cfg, timer_benches[i].name,
+                         timer_benches[i].shuffled, timer_benches[i].mt);
     }
     free(filters);
     return 0;

@@ -1,5 +1,6 @@
 //! tokio-bench: Tokio's runtime benchmarks (rt_current_thread.rs, rt_multi_threaded.rs,
-//! remote_spawn.rs), rebuilt from their definitions in reference/tokio.md §7.1, §7.2, §7.4,
+//! remote_spawn.rs, spawn_blocking.rs), rebuilt from their definitions in reference/tokio.md
+//! §7.1, §7.2, §7.4, §7.5,
 //! with a small timing loop of our own instead of criterion. It is the peer that kairo-bench
 //! is compared against, so both programs share one command line and one output format:
 //!
@@ -10,6 +11,9 @@
 //!
 //!     name<TAB>median<TAB>min<TAB>max<TAB>ns/iter<TAB>REPS x ITERS
 //!
+//! The timers/... rows (libuv's million_timers, see timers()) print three lines each,
+//! name.init, name.dispatch and name.total, in ns per whole run with "REPS x 1".
+//!
 //! Environment: BENCH_REPS (default 7, clamped to 5..63), BENCH_TARGET_MS (default 100): the
 //! wall time one repetition aims for.
 
@@ -17,8 +21,9 @@ use std::env;
 use std::hint::black_box;
 use std::io::Write;
 use std::process;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::{mpsc, Arc, Barrier};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::{AcqRel, Acquire, Relaxed}};
+use std::sync::{mpsc, Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -45,6 +50,9 @@ const CHAIN_LEN: usize = 1_000;
 const REMOTE_TOTAL_TASKS: usize = 12_800;
 /// Spin time of one stall() in the busy benchmarks.
 const STALL_DUR: Duration = Duration::from_micros(10);
+/// spawn_blocking.rs: batches each task runs, and spawn_blocking calls per batch.
+const NUM_BATCHES: usize = 100;
+const BATCH_SIZE: usize = 16;
 
 struct Config {
     workers: usize,
@@ -658,6 +666,185 @@ fn remote_spawn(cfg: &Config, name: &str, threads: usize) {
 }
 
 // ---------------------------------------------------------------------------------------
+// spawn_blocking.rs
+// ---------------------------------------------------------------------------------------
+
+/// One iteration: `concurrency` tasks, each running NUM_BATCHES batches of BATCH_SIZE
+/// `spawn_blocking(|| black_box(0))`, every batch joined before the next. Tokio's bench
+/// collects a batch in a JoinSet and calls join_all; Tokio 1.24 has neither
+/// JoinSet::spawn_blocking nor join_all, so the handles go in a Vec and are awaited in
+/// order (kairo-bench does the same).
+fn spawn_blocking(cfg: &Config, name: &str, concurrency: usize) {
+    let rt = multi_thread_rt(cfg.workers);
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            rt.block_on(async {
+                let mut tasks = Vec::with_capacity(concurrency);
+                for _ in 0..concurrency {
+                    tasks.push(tokio::spawn(async {
+                        let mut batch = Vec::with_capacity(BATCH_SIZE);
+                        for _ in 0..NUM_BATCHES {
+                            for _ in 0..BATCH_SIZE {
+                                batch.push(task::spawn_blocking(|| black_box(0)));
+                            }
+                            for handle in batch.drain(..) {
+                                assert_eq!(handle.await.expect("blocking job panicked"), 0);
+                            }
+                        }
+                    }));
+                }
+                join_all(&mut tasks).await;
+            });
+        })
+    });
+    finish(rt);
+}
+
+// ---------------------------------------------------------------------------------------
+// timers/...: libuv's million_timers, one task per timer (kairo's bench/bench-timers.c)
+// ---------------------------------------------------------------------------------------
+
+/// Timers per run, and timers per millisecond of deadline (libuv: timeout++ every 1000).
+const TIMERS_N: usize = 1_000_000;
+const TIMERS_PER_MS: u64 = 1_000;
+/// Seed of the fixed shuffle of timers/shuf_... ("kairo" in ASCII; kairo-bench and the
+/// libuv peer use the same generator and seed, so all three register in the same order).
+const TIMERS_SHUFFLE_SEED: u64 = 0x6b_6169_726f;
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A fixed shuffle of 0..n: for i = n-1 down to 1, swap perm[i] with perm[next % (i+1)].
+fn timers_shuffle(n: usize) -> Vec<u32> {
+    let mut perm: Vec<u32> = (0..n as u32).collect();
+    let mut state = TIMERS_SHUFFLE_SEED;
+    for i in (1..n).rev() {
+        let j = (splitmix64(&mut state) % (i as u64 + 1)) as usize;
+        perm.swap(i, j);
+    }
+    perm
+}
+
+/// What the timer tasks of one run share (one run at a time). Instants are ns since
+/// TIMER_EPOCH. AcqRel on the counters, as in kairo-bench: the chain of decrements of
+/// TIMER_LEFT carries the store of TIMER_T_INIT to the last task, which sends on the
+/// oneshot that block_on awaits.
+static TIMER_REGISTERED: AtomicUsize = AtomicUsize::new(0);
+static TIMER_LEFT: AtomicUsize = AtomicUsize::new(0);
+static TIMER_T_INIT: AtomicU64 = AtomicU64::new(0);
+static TIMER_T_LAST: AtomicU64 = AtomicU64::new(0);
+static TIMER_DONE: Mutex<Option<oneshot::Sender<()>>> = Mutex::new(None);
+static TIMER_EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn timer_now_ns() -> u64 {
+    TIMER_EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// One timer task: `sleep_until(deadline).await`, counting its first poll (the poll that
+/// registers the timer) and its completion.
+async fn timer_task(deadline: tokio::time::Instant) {
+    let sleep = tokio::time::sleep_until(deadline);
+    tokio::pin!(sleep);
+    let mut first = true;
+    std::future::poll_fn(|cx| {
+        let p = sleep.as_mut().poll(cx);
+        if first {
+            first = false;
+            if TIMER_REGISTERED.fetch_add(1, AcqRel) + 1 == TIMERS_N {
+                TIMER_T_INIT.store(timer_now_ns(), Relaxed);
+            }
+        }
+        p
+    })
+    .await;
+    if TIMER_LEFT.fetch_sub(1, AcqRel) == 1 {
+        TIMER_T_LAST.store(timer_now_ns(), Relaxed);
+        let tx = TIMER_DONE.lock().unwrap().take().expect("timer oneshot");
+        tx.send(()).expect("timer waiter gone");
+    }
+}
+
+/// One run on a fresh runtime: (init, dispatch, total) in ns. block_on takes the base
+/// time, spawns the TIMERS_N tasks (remote spawns on multi_thread: the bench thread is not
+/// a worker) and awaits the oneshot the last one to fire sends on.
+fn timers_run_once(rt: Runtime, perm: Option<&[u32]>) -> [f64; 3] {
+    TIMER_REGISTERED.store(0, Relaxed);
+    TIMER_LEFT.store(TIMERS_N, Relaxed);
+    TIMER_T_INIT.store(0, Relaxed);
+    TIMER_T_LAST.store(0, Relaxed);
+    let (tx, rx) = oneshot::channel::<()>();
+    *TIMER_DONE.lock().unwrap() = Some(tx);
+    timer_now_ns(); // fixes the epoch
+    let base_ns = rt.block_on(async move {
+        let base_ns = timer_now_ns();
+        let base = tokio::time::Instant::now();
+        for i in 0..TIMERS_N {
+            let k = match perm {
+                Some(p) => p[i] as u64,
+                None => i as u64,
+            };
+            let deadline = base + Duration::from_millis(k / TIMERS_PER_MS + 1);
+            tokio::spawn(timer_task(deadline));
+        }
+        rx.await.expect("timer oneshot dropped");
+        base_ns
+    });
+    assert_eq!(TIMER_REGISTERED.load(Acquire), TIMERS_N, "timers registered");
+    assert_eq!(TIMER_LEFT.load(Acquire), 0, "timers left");
+    let t_init = TIMER_T_INIT.load(Relaxed);
+    let t_last = TIMER_T_LAST.load(Relaxed);
+    assert!(base_ns <= t_init && t_init <= t_last, "instants out of order");
+    assert!(
+        t_last - base_ns >= (TIMERS_N as u64 / TIMERS_PER_MS) * 1_000_000,
+        "the last timer fired early"
+    );
+    finish(rt);
+    [
+        (t_init - base_ns) as f64,
+        (t_last - t_init) as f64,
+        (t_last - base_ns) as f64,
+    ]
+}
+
+/// timers/{seq,shuf}_1000000_{ct,mt}: REPS runs, each on a fresh runtime with the time
+/// driver (current_thread, or multi_thread with --workers workers); prints name.init,
+/// name.dispatch and name.total in ns per whole run.
+fn timers(cfg: &Config, name: &str, shuffled: bool, mt: bool) {
+    let perm = if shuffled { Some(timers_shuffle(TIMERS_N)) } else { None };
+    let mut rows: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..cfg.reps {
+        let rt = if mt {
+            Builder::new_multi_thread().worker_threads(cfg.workers).enable_time().build()
+        } else {
+            Builder::new_current_thread().enable_time().build()
+        }
+        .expect("runtime");
+        let res = timers_run_once(rt, perm.as_deref());
+        for (row, v) in rows.iter_mut().zip(res) {
+            row.push(v);
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (part, v) in ["init", "dispatch", "total"].iter().zip(rows.iter_mut()) {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let n = v.len();
+        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+        let _ = writeln!(
+            out,
+            "{}.{}\t{:.0}\t{:.0}\t{:.0}\tns\t{} x 1",
+            name, part, median, v[0], v[n - 1], n
+        );
+    }
+    let _ = out.flush();
+}
+
+// ---------------------------------------------------------------------------------------
 
 fn main() {
     let cfg = Config::from_args();
@@ -687,6 +874,22 @@ fn main() {
         let name = format!("remote_spawn/threads/{}", threads);
         if cfg.selected(&name) {
             remote_spawn(&cfg, &name, threads);
+        }
+    }
+    for concurrency in [1usize, 2, 4] {
+        let name = format!("spawn_blocking/concurrency/{}", concurrency);
+        if cfg.selected(&name) {
+            spawn_blocking(&cfg, &name, concurrency);
+        }
+    }
+    for (name, shuffled, mt) in [
+        ("timers/seq_1000000_ct", false, false),
+        ("timers/seq_1000000_mt", false, true),
+        ("timers/shuf_1000000_ct", true, false),
+        ("timers/shuf_1000000_mt", true, true),
+    ] {
+        if ["init", "dispatch", "total"].iter().any(|p| cfg.selected(&format!("{}.{}", name, p))) {
+            timers(&cfg, name, shuffled, mt);
         }
     }
 }
