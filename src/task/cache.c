@@ -73,21 +73,26 @@ static void destroy(kr__cache *c) {
         hook(arg);
 }
 
+/* Owner: takes a cell back (onto its free list, or to the allocator if
+ * the list is full or the cell is big). */
+static void give_back(kr__cache *c, cell_link *n, uint32_t cls) {
+    c->live--;
+    if (cls != KR__CACHE_BIG && c->nfree[cls] < CACHE_MAX_FREE) {
+        n->next = c->free[cls];
+        c->free[cls] = n;
+        c->nfree[cls]++;
+    } else {
+        kr__free(n);
+    }
+}
+
 /* Owner: moves the remote-free stack onto the free lists. */
 static void drain_remote(kr__cache *c) {
     /* Acquire pairs with the release CAS of every push. */
     cell_link *n = kr__swap_acquire(&c->remote, NULL);
     while (n != NULL) {
         cell_link *next = n->next;
-        uint32_t cls = *(uint32_t *)((char *)n + sizeof(cell_link));
-        c->live--;
-        if (cls != KR__CACHE_BIG && c->nfree[cls] < CACHE_MAX_FREE) {
-            n->next = c->free[cls];
-            c->free[cls] = n;
-            c->nfree[cls]++;
-        } else {
-            kr__free(n);
-        }
+        give_back(c, n, *(uint32_t *)((char *)n + sizeof(cell_link)));
         n = next;
     }
 }
@@ -122,14 +127,7 @@ void *kr__cache_alloc(kr__cache *c, size_t size, uint32_t *cls_out) {
 void kr__cache_free(kr__cache *c, void *cell, uint32_t cls, int owner) {
     cell_link *n = cell;
     if (owner) {
-        c->live--;
-        if (cls != KR__CACHE_BIG && c->nfree[cls] < CACHE_MAX_FREE) {
-            n->next = c->free[cls];
-            c->free[cls] = n;
-            c->nfree[cls]++;
-        } else {
-            kr__free(n);
-        }
+        give_back(c, n, cls);
         return;
     }
     /* Big cells are pushed too (the owner frees them) so that `live`
