@@ -36,7 +36,7 @@ extern "C" {
     X(ERANGE, -34, "result too large")                                         \
     X(EDEADLK, -35, "resource deadlock would occur")                           \
     X(ENAMETOOLONG, -36, "file name too long")                                 \
-    X(ENOSYS, -38, "function not implemented")                                 \
+    X(ENOSYS, -38, "function not supported by this system")                    \
     X(EPROTO, -71, "protocol error")                                           \
     X(ENOTSOCK, -88, "not a socket")                                           \
     X(EDESTADDRREQ, -89, "destination address required")                       \
