@@ -57,8 +57,12 @@ typedef struct ct_bench {
 /* One iteration of the local shape: block_on { spawn n; await n }. */
 static void spawn_join_iter(void *arg) {
     ct_bench *b = arg;
-    spawn_join s = {{&spawn_join_vt}, KR_CORO_INIT, b->spawn,
-                    b->set.handles, b->set.n, 0,
+    spawn_join s = {{&spawn_join_vt},
+                    KR_CORO_INIT,
+                    b->spawn,
+                    b->set.handles,
+                    b->set.n,
+                    0,
                     {{NULL}, KR_CORO_INIT, NULL, 0, 0, 0, 0}};
     BENCH_OK(kr_runtime_block_on(b->set.rt, &s.base, NULL));
     BENCH_CHECK_EQ("tasks joined", s.all.i, b->set.n);

@@ -30,8 +30,9 @@ static kr_runtime *mt_runtime(const bench_cfg *cfg, const char *name) {
     kr_runtime *rt = NULL;
     int rc = kr_runtime_new(&c, &rt);
     if (rc != 0) {
-        fprintf(stderr, "kairo-bench: %s: skipped: no multi-thread runtime "
-                        "with %u workers (kr_runtime_new: %s)\n",
+        fprintf(stderr,
+                "kairo-bench: %s: skipped: no multi-thread runtime "
+                "with %u workers (kr_runtime_new: %s)\n",
                 name, cfg->workers, kr_strerror(rc));
         return NULL;
     }
@@ -86,8 +87,13 @@ static void countdown_iter(void *arg) {
     /* Relaxed: block_on's spawns publish it to the tasks. */
     atomic_store_explicit(&cd.left, b->tasks, memory_order_relaxed);
     cd.done = NULL;
-    countdown_wait w = {{&countdown_wait_vt}, KR_CORO_INIT, &cd, b->start,
-                        NULL, {{NULL}, NULL, NULL, 0}, -1};
+    countdown_wait w = {{&countdown_wait_vt},
+                        KR_CORO_INIT,
+                        &cd,
+                        b->start,
+                        NULL,
+                        {{NULL}, NULL, NULL, 0},
+                        -1};
     BENCH_OK(kr_runtime_block_on(b->rt, &w.base, NULL));
     /* Relaxed: the oneshot's receive ordered every decrement before us. */
     BENCH_CHECK_EQ("tasks left",

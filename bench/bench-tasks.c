@@ -51,8 +51,7 @@ static void join_all_drop(kr_future *f) {
     for (; j->i < j->n; j->i++)
         kr_join_handle_drop(&j->handles[j->i]);
 }
-KR_FUTURE_VTABLE(join_all_vt, bench_join_all, join_all_poll, join_all_drop,
-                 0);
+KR_FUTURE_VTABLE(join_all_vt, bench_join_all, join_all_poll, join_all_drop, 0);
 
 bench_join_all bench_join_all_new(kr_join_handle *handles, int n) {
     bench_join_all j = {{&join_all_vt}, KR_CORO_INIT, handles, n, 0, 0, 0};
@@ -119,8 +118,8 @@ static kr_poll ping_pong_poll(kr_future *f, kr_context *cx, void *out) {
     bench_ping_pong *p = (bench_ping_pong *)f;
     KR_ASYNC_BEGIN(&p->co);
     {
-        pong child = {{&pong_vt}, KR_CORO_INIT, NULL, NULL,
-                      {{NULL}, NULL, NULL, 0}, 0};
+        pong child = {
+            {&pong_vt}, KR_CORO_INIT, NULL, NULL, {{NULL}, NULL, NULL, 0}, 0};
         kr_oneshot_rx *ping_rx;
         kr_oneshot_tx *pong_tx;
         BENCH_OK(kr_oneshot_new(0, &p->ping_tx, &ping_rx));
@@ -146,12 +145,17 @@ static void ping_pong_drop(kr_future *f) {
     kr_oneshot_tx_drop(p->ping_tx);
     kr_oneshot_rx_drop(p->pong_rx);
 }
-KR_FUTURE_VTABLE(ping_pong_vt, bench_ping_pong, ping_pong_poll,
-                 ping_pong_drop, 0);
+KR_FUTURE_VTABLE(ping_pong_vt, bench_ping_pong, ping_pong_poll, ping_pong_drop,
+                 0);
 
 bench_ping_pong bench_ping_pong_new(bench_countdown *cd) {
-    bench_ping_pong p = {{&ping_pong_vt}, KR_CORO_INIT, cd, NULL, NULL,
-                         {{NULL}, NULL, NULL, 0}, 0};
+    bench_ping_pong p = {{&ping_pong_vt},
+                         KR_CORO_INIT,
+                         cd,
+                         NULL,
+                         NULL,
+                         {{NULL}, NULL, NULL, 0},
+                         0};
     return p;
 }
 
@@ -254,8 +258,8 @@ KR_FUTURE_VTABLE(chain_wait_vt, chain_wait, chain_wait_poll, chain_wait_drop,
                  0);
 
 void bench_chained_spawn_iter(void *rt) {
-    chain_wait w = {{&chain_wait_vt}, KR_CORO_INIT, NULL,
-                    {{NULL}, NULL, NULL, 0}, -1, -1};
+    chain_wait w = {{&chain_wait_vt},        KR_CORO_INIT, NULL,
+                    {{NULL}, NULL, NULL, 0}, -1,           -1};
     BENCH_OK(kr_runtime_block_on(rt, &w.base, NULL));
     BENCH_CHECK_EQ("chain depth", w.depth, CHAIN_LEN);
 }

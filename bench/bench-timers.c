@@ -37,7 +37,7 @@
 
 #include "bench.h"
 
-#define TIMERS_N 1000000
+#define TIMERS_N      1000000
 /* Timers per millisecond of deadline (libuv: timeout++ every 1000). */
 #define TIMERS_PER_MS 1000
 
@@ -94,7 +94,9 @@ static kr_poll timer_task_poll(kr_future *f, kr_context *cx, void *out) {
     if (!t->polled) {
         t->polled = 1;
         if (atomic_fetch_add_explicit(&run->registered, 1,
-                                      memory_order_acq_rel) + 1 == run->n)
+                                      memory_order_acq_rel) +
+                1 ==
+            run->n)
             atomic_store_explicit(&run->t_init, bench_now_ns(),
                                   memory_order_relaxed);
     }
@@ -175,8 +177,8 @@ static int timers_run_once(const bench_cfg *cfg, const char *name, int mt,
     kr_runtime *rt = NULL;
     int rc = kr_runtime_new(&c, &rt);
     if (rc != 0) {
-        fprintf(stderr, "kairo-bench: %s: skipped (kr_runtime_new: %s)\n",
-                name, kr_strerror(rc));
+        fprintf(stderr, "kairo-bench: %s: skipped (kr_runtime_new: %s)\n", name,
+                kr_strerror(rc));
         return -1;
     }
     static timer_run run; /* tasks point at it; none outlives the run */
@@ -187,11 +189,16 @@ static int timers_run_once(const bench_cfg *cfg, const char *name, int mt,
     run.n = TIMERS_N;
     run.done = NULL;
 
-    timers_main m = {{&timers_main_vt}, KR_CORO_INIT, &run, perm, 0, NULL,
-                     {{NULL}, NULL, NULL, 0}, -1};
+    timers_main m = {{&timers_main_vt},
+                     KR_CORO_INIT,
+                     &run,
+                     perm,
+                     0,
+                     NULL,
+                     {{NULL}, NULL, NULL, 0},
+                     -1};
     BENCH_OK(kr_runtime_block_on(rt, &m.base, NULL));
-    BENCH_CHECK_EQ("timers registered", atomic_load(&run.registered),
-                   TIMERS_N);
+    BENCH_CHECK_EQ("timers registered", atomic_load(&run.registered), TIMERS_N);
     BENCH_CHECK_EQ("timers left", atomic_load(&run.left), 0);
     uint64_t t_init = atomic_load_explicit(&run.t_init, memory_order_relaxed);
     uint64_t t_last = atomic_load_explicit(&run.t_last, memory_order_relaxed);
@@ -199,8 +206,8 @@ static int timers_run_once(const bench_cfg *cfg, const char *name, int mt,
         bench_fail("%s: instants out of order", name);
     /* The last deadline is base + 1000 ms; firing earlier is a bug. */
     if (t_last - m.base_ns < (uint64_t)kr_ms(TIMERS_N / TIMERS_PER_MS))
-        bench_fail("%s: the last timer fired early (%.3f ms after base)",
-                   name, (double)(t_last - m.base_ns) / 1e6);
+        bench_fail("%s: the last timer fired early (%.3f ms after base)", name,
+                   (double)(t_last - m.base_ns) / 1e6);
     res[0] = (double)(t_init - m.base_ns);
     res[1] = (double)(t_last - t_init);
     res[2] = (double)(t_last - m.base_ns);

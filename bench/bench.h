@@ -31,31 +31,31 @@
 /* rt_multi_threaded.rs: NUM_WORKERS, the default of --workers. */
 #define BENCH_DEFAULT_WORKERS 4
 /* rt_current_thread.rs: tasks per spawn_many iteration. */
-#define CT_NUM_SPAWN 1000
+#define CT_NUM_SPAWN          1000
 /* rt_multi_threaded.rs: tasks per spawn_many iteration... */
-#define MT_NUM_SPAWN 10000
+#define MT_NUM_SPAWN          10000
 /* ...except spawn_many_remote_busy2, which shadows NUM_SPAWN with 1000. */
-#define MT_BUSY2_NUM_SPAWN 1000
+#define MT_BUSY2_NUM_SPAWN    1000
 /* ping_pong: parent/child pairs per iteration. */
-#define NUM_PINGS 1000
+#define NUM_PINGS             1000
 /* yield_many: tasks, and yields per task. */
-#define YIELD_TASKS 200
-#define NUM_YIELD 1000
+#define YIELD_TASKS           200
+#define NUM_YIELD             1000
 /* chained_spawn: links in the chain (plus the head). */
-#define CHAIN_LEN 1000
+#define CHAIN_LEN             1000
 /* remote_spawn.rs: tasks per iteration, split over the spawning threads. */
-#define REMOTE_TOTAL_TASKS 12800
+#define REMOTE_TOTAL_TASKS    12800
 /* rt_multi_threaded.rs: STALL_DUR, the spin of one stall() in the busy
  * benchmarks. */
-#define STALL_NS 10000
+#define STALL_NS              10000
 /* spawn_blocking.rs: each task runs NUM_BATCHES batches of BATCH_SIZE
  * spawn_blocking calls, joining each batch before the next. */
-#define NUM_BATCHES 100
-#define BATCH_SIZE 16
+#define NUM_BATCHES           100
+#define BATCH_SIZE            16
 /* timers/shuf_...: the seed of the fixed shuffle of the deadlines
  * (splitmix64, Fisher-Yates; the libuv and Tokio peers use the same). It is
  * "kairo" in ASCII. */
-#define TIMERS_SHUFFLE_SEED 0x6b6169726full
+#define TIMERS_SHUFFLE_SEED   0x6b6169726full
 
 /* ------------------------------------------------------------------------ */
 /* Harness (kairo-bench.c)                                                  */
@@ -237,7 +237,6 @@ void spawn_blocking_bench(const bench_cfg *cfg, const char *name,
 /* timers/{seq,shuf}_1000000_{ct,mt}: libuv's million_timers with one task
  * per timer (bench-timers.c). Prints the rows `name`.init, .dispatch and
  * .total. */
-void timers_bench(const bench_cfg *cfg, const char *name, int shuffled,
-                  int mt);
+void timers_bench(const bench_cfg *cfg, const char *name, int shuffled, int mt);
 
 #endif /* KR_BENCH_H */

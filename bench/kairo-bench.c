@@ -31,9 +31,9 @@
 #include "bench.h"
 
 #define DEFAULT_TARGET_MS 100
-#define DEFAULT_REPS 7
+#define DEFAULT_REPS      7
 /* Fewer repetitions make the median little better than one sample. */
-#define MIN_REPS 5
+#define MIN_REPS          5
 
 uint64_t bench_now_ns(void) {
     struct timespec ts;
@@ -109,8 +109,8 @@ void bench_measure_custom(const bench_cfg *cfg, const char *name,
     for (int r = 0; r < n; r++)
         samples[r] = (double)run(arg, iters) / (double)iters;
     qsort(samples, (size_t)n, sizeof(samples[0]), cmp_double);
-    double median = n % 2 ? samples[n / 2]
-                          : (samples[n / 2 - 1] + samples[n / 2]) / 2.0;
+    double median =
+        n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2.0;
     printf("%s\t%.1f\t%.1f\t%.1f\tns/iter\t%d x %llu\n", name, median,
            samples[0], samples[n - 1], n, (unsigned long long)iters);
     fflush(stdout);
@@ -156,8 +156,10 @@ static const struct {
 };
 
 static void usage(const char *msg, const char *arg) {
-    fprintf(stderr, "kairo-bench: %s%s\nusage: kairo-bench [--workers N] "
-                    "[filter...]\n", msg, arg);
+    fprintf(stderr,
+            "kairo-bench: %s%s\nusage: kairo-bench [--workers N] "
+            "[filter...]\n",
+            msg, arg);
     exit(2);
 }
 
@@ -169,8 +171,8 @@ static long env_number(const char *key, long def) {
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno != 0 || *end != '\0' || n < 0) {
-        fprintf(stderr, "kairo-bench: ignoring %s=\"%s\" (not a number)\n",
-                key, v);
+        fprintf(stderr, "kairo-bench: ignoring %s=\"%s\" (not a number)\n", key,
+                v);
         return def;
     }
     return n;
@@ -254,8 +256,8 @@ int main(int argc, char **argv) {
             any = selected(filters, nfilters, name);
         }
         if (any)
-            timers_bench(&cfg, timer_benches[i].name,
-                         timer_benches[i].shuffled, timer_benches[i].mt);
+            timers_bench(&cfg, timer_benches[i].name, timer_benches[i].shuffled,
+                         timer_benches[i].mt);
     }
     free(filters);
     return 0;

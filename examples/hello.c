@@ -4,7 +4,10 @@
 #include "kairo.h"
 
 /* A task that squares its number: a future that is ready at its first poll. */
-typedef struct { kr_future base; int n; } square;
+typedef struct {
+    kr_future base;
+    int n;
+} square;
 
 static kr_poll square_poll(kr_future *f, kr_context *cx, void *out) {
     int n = ((square *)f)->n;

@@ -50,7 +50,7 @@ static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
 
 static void conn_drop(kr_future *f) {
     conn *c = (conn *)f;
-    kr_coro_drop(&c->co); /* the pending read or write first... */
+    kr_coro_drop(&c->co);     /* the pending read or write first... */
     kr_tcp_stream_free(c->s); /* ...then the socket it used */
     c->s = NULL;
 }
@@ -88,9 +88,7 @@ static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_END(&a->co);
 }
 
-static void acceptor_drop(kr_future *f) {
-    kr_coro_drop(&((acceptor *)f)->co);
-}
+static void acceptor_drop(kr_future *f) { kr_coro_drop(&((acceptor *)f)->co); }
 KR_FUTURE_VTABLE(acceptor_vt, acceptor, acceptor_poll, acceptor_drop, 0);
 
 /* ---- main --------------------------------------------------------------- */
@@ -111,7 +109,8 @@ static void *signal_thread(void *arg) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: kairo-echo PORT [--workers N | --current-thread]\n");
+    fprintf(stderr,
+            "usage: kairo-echo PORT [--workers N | --current-thread]\n");
     exit(2);
 }
 

@@ -45,7 +45,11 @@ typedef struct timer_state {
     unsigned ms;
 } timer_state;
 
-typedef struct { kr_future base; unsigned ms; timer_state *st; } thread_timer;
+typedef struct {
+    kr_future base;
+    unsigned ms;
+    timer_state *st;
+} thread_timer;
 
 static void timer_state_release(timer_state *st) {
     pthread_mutex_lock(&st->lock);
@@ -118,7 +122,11 @@ KR_FUTURE_VTABLE(thread_timer_vt, thread_timer, thread_timer_poll,
 
 /* ---- the tasks ------------------------------------------------------ */
 
-typedef struct { kr_future base; kr_coro co; thread_timer timer; } sleeper;
+typedef struct {
+    kr_future base;
+    kr_coro co;
+    thread_timer timer;
+} sleeper;
 
 static kr_poll sleeper_poll(kr_future *f, kr_context *cx, void *out) {
     sleeper *s = (sleeper *)f;
@@ -135,7 +143,11 @@ static void sleeper_drop(kr_future *f) { kr_coro_drop(&((sleeper *)f)->co); }
 KR_FUTURE_VTABLE(sleeper_vt, sleeper, sleeper_poll, sleeper_drop, sizeof(int));
 
 typedef struct {
-    kr_future base; kr_coro co; kr_yield y; char name; int i;
+    kr_future base;
+    kr_coro co;
+    kr_yield y;
+    char name;
+    int i;
 } ticker;
 
 static kr_poll ticker_poll(kr_future *f, kr_context *cx, void *out) {
@@ -151,7 +163,10 @@ static kr_poll ticker_poll(kr_future *f, kr_context *cx, void *out) {
 }
 KR_FUTURE_VTABLE(ticker_vt, ticker, ticker_poll, NULL, sizeof(int));
 
-typedef struct { kr_future base; kr_oneshot_tx *tx; } producer;
+typedef struct {
+    kr_future base;
+    kr_oneshot_tx *tx;
+} producer;
 
 static kr_poll producer_poll(kr_future *f, kr_context *cx, void *out) {
     producer *p = (producer *)f;
@@ -167,7 +182,11 @@ static void producer_drop(kr_future *f) {
 KR_FUTURE_VTABLE(producer_vt, producer, producer_poll, producer_drop, 0);
 
 typedef struct {
-    kr_future base; kr_coro co; kr_oneshot_rx *rx; kr_oneshot_recv recv; int rc;
+    kr_future base;
+    kr_coro co;
+    kr_oneshot_rx *rx;
+    kr_oneshot_recv recv;
+    int rc;
 } doomed;
 
 static kr_poll doomed_poll(kr_future *f, kr_context *cx, void *out) {
@@ -195,10 +214,13 @@ KR_FUTURE_VTABLE(doomed_vt, doomed, doomed_poll, doomed_drop, 0);
 /* ---- the main task ---------------------------------------------------- */
 
 typedef struct {
-    kr_future base; kr_coro co;
+    kr_future base;
+    kr_coro co;
     kr_join_handle sleeper, tick_a, tick_b, producer, doomed;
-    kr_oneshot_rx *answer_rx; kr_oneshot_tx *never_tx;
-    kr_oneshot_recv recv; int rc, answer, v;
+    kr_oneshot_rx *answer_rx;
+    kr_oneshot_tx *never_tx;
+    kr_oneshot_recv recv;
+    int rc, answer, v;
 } main_task;
 
 static kr_poll main_poll(kr_future *f, kr_context *cx, void *out) {
@@ -215,8 +237,8 @@ static kr_poll main_poll(kr_future *f, kr_context *cx, void *out) {
         ticker a = {{&ticker_vt}, KR_CORO_INIT, {{NULL}, 0}, 'A', 0};
         ticker b = {{&ticker_vt}, KR_CORO_INIT, {{NULL}, 0}, 'B', 0};
         producer p = {{&producer_vt}, answer_tx};
-        doomed d = {{&doomed_vt}, KR_CORO_INIT, never_rx,
-                    {{NULL}, NULL, NULL, 0}, 0};
+        doomed d = {
+            {&doomed_vt}, KR_CORO_INIT, never_rx, {{NULL}, NULL, NULL, 0}, 0};
         if (kr_spawn(&s.base, &m->sleeper) || kr_spawn(&a.base, &m->tick_a) ||
             kr_spawn(&b.base, &m->tick_b) || kr_spawn(&p.base, &m->producer) ||
             kr_spawn(&d.base, &m->doomed))

@@ -20,7 +20,7 @@ static inline double now_ms(void) {
 
 /* A runtime of the test flavor with the pool's limits (0: defaults). */
 static inline kr_runtime *blocking_runtime(unsigned cap, unsigned keep_alive_ms,
-                                    unsigned timeout_ms) {
+                                           unsigned timeout_ms) {
     kr_runtime_config c = kr_runtime_config_default();
     c.flavor = test_flavor();
     c.workers = 2;
@@ -139,9 +139,9 @@ static inline kr_poll spawn_sum_poll(kr_future *f, kr_context *cx, void *out) {
     spawn_sum *s = (spawn_sum *)f;
     KR_ASYNC_BEGIN(&s->co);
     for (s->i = 0; s->i < s->n; s->i++)
-        assert_rc(kr_spawn_blocking(plus_one, (void *)(uintptr_t)s->i,
-                                    &s->h[s->i]),
-                  0);
+        assert_rc(
+            kr_spawn_blocking(plus_one, (void *)(uintptr_t)s->i, &s->h[s->i]),
+            0);
     for (s->i = 0; s->i < s->n; s->i++) {
         KR_AWAIT(&s->co, &s->h[s->i].base, cx, &s->r);
         assert_rc(kr_join_handle_error(&s->h[s->i]), 0);
@@ -179,6 +179,5 @@ static inline long join_all(kr_runtime *rt, kr_join_handle *h, long n) {
     assert_rc(kr_runtime_block_on(rt, &j.base, &sum), 0);
     return sum;
 }
-
 
 #endif

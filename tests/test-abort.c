@@ -9,7 +9,7 @@
  */
 #include "test.h"
 
-#define NPOINTS 4
+#define NPOINTS    4
 #define DONE_POINT (NPOINTS + 1) /* the latch count once the victim is done */
 
 enum { ABORT_FROM_MAIN, ABORT_FROM_SELF, ABORT_FROM_THREAD };

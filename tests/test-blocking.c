@@ -50,8 +50,8 @@ static void many_jobs_summed(void **state) {
     assert_non_null(h);
     /* Half from outside, half from inside (from the runtime's cache). */
     for (long i = 0; i < n / 2; i++)
-        assert_rc(kr_runtime_spawn_blocking(rt, plus_one,
-                                            (void *)(uintptr_t)i, &h[i]),
+        assert_rc(kr_runtime_spawn_blocking(rt, plus_one, (void *)(uintptr_t)i,
+                                            &h[i]),
                   0);
     assert_int_equal(join_all(rt, h, n / 2), (n / 2) * (n / 2 + 1) / 2);
     spawn_sum s = {.base = {&spawn_sum_vt}, .n = n / 2, .h = h + n / 2};

@@ -6,7 +6,7 @@
  */
 #include "test.h"
 
-#define LOOPS 1000
+#define LOOPS  1000
 /* The default budget (kr_runtime_config.budget). */
 #define BUDGET 128
 

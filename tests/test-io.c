@@ -203,7 +203,7 @@ static void thousand_fds(void **state) {
     enum { N = 1000 };
     int *rd = calloc(N, sizeof(int)), *wr = calloc(N, sizeof(int));
     kr_async_fd **afd = calloc(N, sizeof(*afd));
-    char (*buf)[8] = calloc(N, 8);
+    char(*buf)[8] = calloc(N, 8);
     kr_join_handle *h = calloc(N, sizeof(*h));
     for (int i = 0; i < N; i++) {
         int p[2];
@@ -214,8 +214,8 @@ static void thousand_fds(void **state) {
         rd[i] = p[0];
         wr[i] = p[1];
         assert_rc(kr_runtime_async_fd_new(rt, rd[i], &afd[i]), 0);
-        reader r = {.base = {&reader_vt}, .afd = afd[i], .buf = buf[i],
-                    .want = 8};
+        reader r = {
+            .base = {&reader_vt}, .afd = afd[i], .buf = buf[i], .want = 8};
         assert_rc(kr_runtime_spawn(rt, &r.base, &h[i]), 0);
     }
     many_arg ma = {wr, N};

@@ -60,34 +60,34 @@ static void parse_bad_inputs(void **state) {
         "",
         ":",
         ":80",
-        "1.2.3.4",          /* no port */
-        "1.2.3.4:",         /* empty port */
-        "1.2.3.4:http",     /* named port */
+        "1.2.3.4",      /* no port */
+        "1.2.3.4:",     /* empty port */
+        "1.2.3.4:http", /* named port */
         "1.2.3.4:+80",
         "1.2.3.4:-1",
-        "1.2.3.4:80 ",      /* spaces */
+        "1.2.3.4:80 ", /* spaces */
         " 1.2.3.4:80",
         "1.2.3.4 :80",
-        "1.2.3:80",         /* inet_aton's shorthand */
+        "1.2.3:80", /* inet_aton's shorthand */
         "1.2.3.4.5:80",
         "256.1.1.1:80",
-        "01.2.3.4:80",      /* leading zero: octal in some parsers */
+        "01.2.3.4:80", /* leading zero: octal in some parsers */
         "0x7f.0.0.1:80",
-        "localhost:80",     /* a name, not an address */
-        "::1:80",           /* IPv6 without brackets */
+        "localhost:80", /* a name, not an address */
+        "::1:80",       /* IPv6 without brackets */
         "::1",
-        "[::1]",            /* no port */
+        "[::1]", /* no port */
         "[::1]:",
         "[::1]80",
         "[::1]:80:",
         "[[::1]]:80",
         "[::1:80",
         "::1]:80",
-        "[1.2.3.4]:80",     /* brackets are for IPv6 */
+        "[1.2.3.4]:80", /* brackets are for IPv6 */
         "[::g]:80",
-        "[fe80::1%]:80",    /* empty scope */
+        "[fe80::1%]:80", /* empty scope */
         "[fe80::1%nosuchif0]:80",
-        "1.2.3.4%1:80",     /* a scope on IPv4 */
+        "1.2.3.4%1:80", /* a scope on IPv4 */
         "[::1]:80x",
         "1.2.3.4:80\n",
     };
@@ -223,13 +223,9 @@ static void equality(void **state) {
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(parse_ipv4),
-    cmocka_unit_test(parse_ipv6),
-    cmocka_unit_test(parse_bad_inputs),
-    cmocka_unit_test(ports_out_of_range),
-    cmocka_unit_test(from_ip_literals),
-    cmocka_unit_test(unix_paths),
-    cmocka_unit_test(format_errors),
-    cmocka_unit_test(equality),
+    cmocka_unit_test(parse_ipv4),       cmocka_unit_test(parse_ipv6),
+    cmocka_unit_test(parse_bad_inputs), cmocka_unit_test(ports_out_of_range),
+    cmocka_unit_test(from_ip_literals), cmocka_unit_test(unix_paths),
+    cmocka_unit_test(format_errors),    cmocka_unit_test(equality),
 };
 KR_TEST_MAIN(tests)

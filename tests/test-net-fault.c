@@ -224,7 +224,7 @@ static void free_while_read_pending(void **state) {
     assert_rc(kr_runtime_spawn(rt, &p.base, &h), 0);
     test_latch_wait lw = test_latch_wait_for(&started, 1);
     assert_rc(kr_runtime_block_on(rt, &lw.base, NULL), 0);
-    rt_sleep_ms(rt, 20); /* the read is pending now */
+    rt_sleep_ms(rt, 20);   /* the read is pending now */
     kr_tcp_stream_free(s); /* from outside the runtime */
     int64_t n = 0;
     assert_rc(kr_runtime_block_on(rt, &h.base, &n), 0);

@@ -9,8 +9,8 @@
 
 static bool is_loopback(const kr_sockaddr *a) {
     if (a->storage.family == AF_INET)
-        return ntohl(((const struct sockaddr_in *)&a->storage)->sin_addr
-                         .s_addr) == INADDR_LOOPBACK;
+        return ntohl(((const struct sockaddr_in *)&a->storage)
+                         ->sin_addr.s_addr) == INADDR_LOOPBACK;
     if (a->storage.family == AF_INET6)
         return IN6_IS_ADDR_LOOPBACK(
             &((const struct sockaddr_in6 *)&a->storage)->sin6_addr);
@@ -111,8 +111,7 @@ static kr_poll lookup_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_END(&t->co);
 }
 static void lookup_drop(kr_future *f) { kr_coro_drop(&((lookup_task *)f)->co); }
-KR_FUTURE_VTABLE(lookup_vt, lookup_task, lookup_poll, lookup_drop,
-                 sizeof(int));
+KR_FUTURE_VTABLE(lookup_vt, lookup_task, lookup_poll, lookup_drop, sizeof(int));
 
 static void resolve_many_and_dropped(void **state) {
     (void)state;
@@ -130,8 +129,8 @@ static void resolve_many_and_dropped(void **state) {
     long bad = -1;
     assert_rc(kr_runtime_block_on(rt, &w.base, &bad), 0);
     if (bad != 0)
-        fail_msg("%ld lookups failed, the first with %d (%s)", bad,
-                 w.first_bad, kr_err_name(w.first_bad));
+        fail_msg("%ld lookups failed, the first with %d (%s)", bad, w.first_bad,
+                 kr_err_name(w.first_bad));
     /* Dropped after its first poll: the job runs on and frees itself. */
     for (int i = 0; i < 8; i++) {
         kr_sockaddr a[2];

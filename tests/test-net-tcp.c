@@ -28,8 +28,8 @@ static void echo_run(long n, size_t size) {
     long bad = -1;
     assert_rc(kr_runtime_block_on(rt, &w.base, &bad), 0);
     if (bad != 0)
-        fail_msg("%ld clients failed, the first with %d (%s)", bad,
-                 w.first_bad, kr_err_name(w.first_bad));
+        fail_msg("%ld clients failed, the first with %d (%s)", bad, w.first_bad,
+                 kr_err_name(w.first_bad));
     assert_int_equal(block_on_int(rt, &ha.base), 0);
     test_latch_wait lw = test_latch_wait_for(&st.closed, n);
     assert_rc(kr_runtime_block_on(rt, &lw.base, NULL), 0);
@@ -254,29 +254,30 @@ static void options_and_addresses(void **state) {
     int v = -1;
     socklen_t len = sizeof(v);
     assert_rc(kr_tcp_stream_set_nodelay(c, true), 0);
-    assert_int_equal(getsockopt(kr_tcp_stream_fd(c), IPPROTO_TCP, TCP_NODELAY,
-                                &v, &len), 0);
+    assert_int_equal(
+        getsockopt(kr_tcp_stream_fd(c), IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
     assert_int_not_equal(v, 0);
     assert_rc(kr_tcp_stream_set_nodelay(c, false), 0);
-    assert_int_equal(getsockopt(kr_tcp_stream_fd(c), IPPROTO_TCP, TCP_NODELAY,
-                                &v, &len), 0);
+    assert_int_equal(
+        getsockopt(kr_tcp_stream_fd(c), IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
     assert_int_equal(v, 0);
     /* SO_LINGER. */
     struct linger lg;
     len = sizeof(lg);
     assert_rc(kr_tcp_stream_set_linger(c, 3), 0);
-    assert_int_equal(getsockopt(kr_tcp_stream_fd(c), SOL_SOCKET, SO_LINGER,
-                                &lg, &len), 0);
+    assert_int_equal(
+        getsockopt(kr_tcp_stream_fd(c), SOL_SOCKET, SO_LINGER, &lg, &len), 0);
     assert_int_equal(lg.l_onoff, 1);
     assert_int_equal(lg.l_linger, 3);
     assert_rc(kr_tcp_stream_set_linger(c, -1), 0);
-    assert_int_equal(getsockopt(kr_tcp_stream_fd(c), SOL_SOCKET, SO_LINGER,
-                                &lg, &len), 0);
+    assert_int_equal(
+        getsockopt(kr_tcp_stream_fd(c), SOL_SOCKET, SO_LINGER, &lg, &len), 0);
     assert_int_equal(lg.l_onoff, 0);
     assert_rc(kr_tcp_stream_set_linger(c, -2), KR_EINVAL);
     /* SO_REUSEADDR is always on; the fds are non-blocking. */
-    assert_int_equal(getsockopt(kr_tcp_listener_fd(l), SOL_SOCKET,
-                                SO_REUSEADDR, &v, &len), 0);
+    assert_int_equal(
+        getsockopt(kr_tcp_listener_fd(l), SOL_SOCKET, SO_REUSEADDR, &v, &len),
+        0);
     assert_int_not_equal(v, 0);
     assert_true(fcntl(kr_tcp_stream_fd(s), F_GETFL) & O_NONBLOCK);
     assert_true(fcntl(kr_tcp_stream_fd(s), F_GETFD) & FD_CLOEXEC);
@@ -369,7 +370,8 @@ static void from_fd(void **state) {
     assert_rc(kr_tcp_listener_local_addr(l, &addr), 0);
     /* A plain blocking client, adopted as a stream. */
     int cfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(connect(cfd, (struct sockaddr *)&addr.storage, addr.len), 0);
+    assert_int_equal(connect(cfd, (struct sockaddr *)&addr.storage, addr.len),
+                     0);
     assert_rc(kr_tcp_stream_from_fd(rt, cfd, &s), 0);
     kr_tcp_stream *srv;
     kr_tcp_accept acc = kr_tcp_listener_accept(l, &srv, NULL);
@@ -463,15 +465,10 @@ static void misuse(void **state) {
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(echo_one),
-    cmocka_unit_test(echo_many_clients),
-    cmocka_unit_test(echo_large),
-    cmocka_unit_test(half_close_test),
-    cmocka_unit_test(writev_test),
-    cmocka_unit_test(options_and_addresses),
-    cmocka_unit_test(bind_errors),
-    cmocka_unit_test(echo_ipv6),
-    cmocka_unit_test(from_fd),
-    cmocka_unit_test(misuse),
+    cmocka_unit_test(echo_one),    cmocka_unit_test(echo_many_clients),
+    cmocka_unit_test(echo_large),  cmocka_unit_test(half_close_test),
+    cmocka_unit_test(writev_test), cmocka_unit_test(options_and_addresses),
+    cmocka_unit_test(bind_errors), cmocka_unit_test(echo_ipv6),
+    cmocka_unit_test(from_fd),     cmocka_unit_test(misuse),
 };
 KR_TEST_MAIN(tests)

@@ -124,8 +124,8 @@ static void udp_echo_many(void **state) {
     long bad = -1;
     assert_rc(kr_runtime_block_on(rt, &w.base, &bad), 0);
     if (bad != 0)
-        fail_msg("%ld clients failed, the first with %d (%s)", bad,
-                 w.first_bad, kr_err_name(w.first_bad));
+        fail_msg("%ld clients failed, the first with %d (%s)", bad, w.first_bad,
+                 kr_err_name(w.first_bad));
     assert_int_equal(block_on_int(rt, &hs.base), 0);
     kr_udp_socket_free(srv);
     test_runtime_free(rt);

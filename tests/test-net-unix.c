@@ -37,8 +37,8 @@ static void unix_echo_run(const char *path, long n, size_t size) {
     long bad = -1;
     assert_rc(kr_runtime_block_on(rt, &w.base, &bad), 0);
     if (bad != 0)
-        fail_msg("%ld clients failed, the first with %d (%s)", bad,
-                 w.first_bad, kr_err_name(w.first_bad));
+        fail_msg("%ld clients failed, the first with %d (%s)", bad, w.first_bad,
+                 kr_err_name(w.first_bad));
     assert_int_equal(block_on_int(rt, &ha.base), 0);
     test_latch_wait lw = test_latch_wait_for(&st.closed, n);
     assert_rc(kr_runtime_block_on(rt, &lw.base, NULL), 0);
@@ -103,8 +103,7 @@ static void unix_unlink_rules(void **state) {
     assert_rc(kr_unix_listener_bind(rt, "", 0, &l), KR_EINVAL);
     assert_rc(kr_unix_listener_bind(rt, NULL, 0, &l), KR_EINVAL);
     assert_rc(kr_unix_listener_bind(rt, path, -1, &l), KR_EINVAL);
-    assert_rc(kr_unix_listener_bind(rt, "/nonexistent-dir-kairo/x.sock", 0,
-                                    &l),
+    assert_rc(kr_unix_listener_bind(rt, "/nonexistent-dir-kairo/x.sock", 0, &l),
               KR_ENOENT);
     c = kr_unix_stream_connect(NULL, &s);
     assert_int_equal(block_on_int(rt, &c.base), KR_EINVAL);

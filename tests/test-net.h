@@ -66,8 +66,8 @@ static inline int tcp_shutdown_(void *s, int how) {
 static inline void tcp_free_(void *s) { kr_tcp_stream_free(s); }
 
 static const net_ops tcp_ops TN_UNUSED = {
-    tcp_accept_, tcp_connect_, tcp_read_, tcp_write_, tcp_read_exact_,
-    tcp_write_all_, tcp_shutdown_, tcp_free_};
+    tcp_accept_,     tcp_connect_,   tcp_read_,     tcp_write_,
+    tcp_read_exact_, tcp_write_all_, tcp_shutdown_, tcp_free_};
 
 static inline kr_net_accept unix_accept_(void *l, void **s, kr_sockaddr *p) {
     return kr_unix_listener_accept(l, (kr_unix_stream **)s, p);
@@ -93,8 +93,8 @@ static inline int unix_shutdown_(void *s, int how) {
 static inline void unix_free_(void *s) { kr_unix_stream_free(s); }
 
 static const net_ops unix_ops TN_UNUSED = {
-    unix_accept_, unix_connect_, unix_read_, unix_write_, unix_read_exact_,
-    unix_write_all_, unix_shutdown_, unix_free_};
+    unix_accept_,     unix_connect_,   unix_read_,     unix_write_,
+    unix_read_exact_, unix_write_all_, unix_shutdown_, unix_free_};
 
 /* 127.0.0.1:port */
 static inline kr_sockaddr loopback4(int port) {
@@ -148,8 +148,8 @@ static inline kr_poll echo_conn_poll(kr_future *f, kr_context *cx, void *out) {
     {
         long live = atomic_fetch_add(&e->st->live, 1) + 1;
         long m = atomic_load(&e->st->max_live);
-        while (live > m && !atomic_compare_exchange_weak(&e->st->max_live, &m,
-                                                         live))
+        while (live > m &&
+               !atomic_compare_exchange_weak(&e->st->max_live, &m, live))
             ;
     }
     for (;;) {
@@ -279,8 +279,8 @@ static inline void join2_drop(kr_future *f) {
     j->a = j->b = NULL;
 }
 
-static const kr_future_vtable join2_vt TN_UNUSED = {
-    join2_poll, join2_drop, sizeof(join2), 0, "join2"};
+static const kr_future_vtable join2_vt TN_UNUSED = {join2_poll, join2_drop,
+                                                    sizeof(join2), 0, "join2"};
 
 static inline join2 join2_make(kr_future *a, void *out_a, kr_future *b,
                                void *out_b) {
@@ -429,9 +429,7 @@ static inline void rt_sleep_ms(kr_runtime *rt, int ms) {
 }
 
 /* Milliseconds on the monotonic clock. */
-static inline double now_ms(void) {
-    return (double)kr_instant_now().ns / 1e6;
-}
+static inline double now_ms(void) { return (double)kr_instant_now().ns / 1e6; }
 
 /* Skips the case the way ctest sees it (SKIP_RETURN_CODE 77; cmocka's
  * skip() exits 0, which ctest counts as passed). One case per process. */

@@ -7,7 +7,7 @@
 
 #define NTHREADS 8
 /* Every KEEP-th spawn keeps its handle (checked after block_on). */
-#define KEEP 4
+#define KEEP     4
 
 typedef struct {
     kr_future base;

@@ -54,7 +54,6 @@ static void spawn_join_yield(void **state) {
     test_runtime_free(rt);
 }
 
-
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(spawn_join_yield),
 };

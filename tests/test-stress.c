@@ -122,10 +122,16 @@ static void cross_worker_wakes(void **state) {
     for (long i = 0; i < 2 * pairs; i++)
         mailbox_init(&boxes[i]);
     for (long i = 0; i < pairs; i++) {
-        player a = {.base = {&player_vt}, .mine = &boxes[2 * i],
-                    .theirs = &boxes[2 * i + 1], .n = rounds, .first = 1};
-        player b = {.base = {&player_vt}, .mine = &boxes[2 * i + 1],
-                    .theirs = &boxes[2 * i], .n = rounds, .first = 0};
+        player a = {.base = {&player_vt},
+                    .mine = &boxes[2 * i],
+                    .theirs = &boxes[2 * i + 1],
+                    .n = rounds,
+                    .first = 1};
+        player b = {.base = {&player_vt},
+                    .mine = &boxes[2 * i + 1],
+                    .theirs = &boxes[2 * i],
+                    .n = rounds,
+                    .first = 0};
         assert_rc(kr_runtime_spawn(rt, &a.base, &h[2 * i]), 0);
         assert_rc(kr_runtime_spawn(rt, &b.base, &h[2 * i + 1]), 0);
     }

@@ -69,8 +69,11 @@ static void sleep_ordering_and_accuracy(void **state) {
         d[i] = kr_ms(5 + (i * 37) % 60); /* shuffled 5..64 ms */
         /* Absolute deadlines from one base: the order is the deadlines'
          * order whenever the tasks first run. */
-        napper n = {.base = {&napper_vt}, .at = kr_instant_add(t0, d[i]),
-                    .order = &order, .rank = &rank[i], .woke = &woke[i]};
+        napper n = {.base = {&napper_vt},
+                    .at = kr_instant_add(t0, d[i]),
+                    .order = &order,
+                    .rank = &rank[i],
+                    .woke = &woke[i]};
         assert_rc(kr_runtime_spawn(rt, &n.base, &h[i]), 0);
     }
     join_all j = {.base = {&join_all_vt}, .h = h, .n = N};
@@ -137,8 +140,12 @@ static void million_timers(void **state) {
         sl[i] = kr_sleep_until(kr_instant_add(base, kr_ms(i / 1000 + 1)));
     for (long t = 0; t < tasks; t++) {
         long n = t == tasks - 1 ? total - t * per : per;
-        many m = {.base = {&many_vt}, .s = sl + t * per, .first = t * per,
-                  .n = n, .left = n, .fired = &fired};
+        many m = {.base = {&many_vt},
+                  .s = sl + t * per,
+                  .first = t * per,
+                  .n = n,
+                  .left = n,
+                  .fired = &fired};
         assert_rc(kr_runtime_spawn(rt, &m.base, &h[t]), 0);
     }
     join_all j = {.base = {&join_all_vt}, .h = h, .n = tasks};
@@ -200,8 +207,11 @@ static void timers_cancelled_at_random(void **state) {
     for (long i = 0; i < n; i++) {
         /* Long enough to still be sleeping when the aborter runs, even in
          * a sanitizer build (where the spawns alone take ~100 ms). */
-        napper p = {.base = {&counted_napper_vt}, .d = kr_ms(400 + i % 100),
-                    .order = &order, .rank = &rank[i], .woke = &woke[i]};
+        napper p = {.base = {&counted_napper_vt},
+                    .d = kr_ms(400 + i % 100),
+                    .order = &order,
+                    .rank = &rank[i],
+                    .woke = &woke[i]};
         assert_rc(kr_runtime_spawn(rt, &p.base, &h[i]), 0);
     }
     aborter a = {.base = {&aborter_vt}, .h = h, .n = n, .seed = 42};

@@ -48,15 +48,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_EVENTS 512
-#define MAX_SIZE (1 << 20)
+#define MAX_EVENTS         512
+#define MAX_SIZE           (1 << 20)
 #define CONNECT_TIMEOUT_MS 5000
 
 /* ---- latency histogram ---------------------------------------------------- */
 
 /* Values in ns. Below 128: one bucket per ns. From 128 up: 64 buckets per
  * power of two, bucket (shift + 1) * 64 + mantissa. */
-#define HIST_SUB 64
+#define HIST_SUB     64
 #define HIST_BUCKETS ((64 - 6) * HIST_SUB + HIST_SUB)
 
 static uint64_t hist[HIST_BUCKETS];
@@ -169,8 +169,8 @@ static void start_message(conn *c) {
  * the socket is full (EPOLLOUT is then awaited). */
 static int write_some(conn *c) {
     while (c->done < msg_size) {
-        ssize_t n = send(c->fd, c->tx + c->done, msg_size - c->done,
-                         MSG_NOSIGNAL);
+        ssize_t n =
+            send(c->fd, c->tx + c->done, msg_size - c->done, MSG_NOSIGNAL);
         if (n > 0) {
             c->done += (size_t)n;
         } else if (n < 0 && errno == EINTR) {
@@ -321,8 +321,7 @@ int main(int argc, char **argv) {
         if (rl.rlim_max < rl.rlim_cur)
             rl.rlim_max = rl.rlim_cur; /* needs privilege */
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            fail("cannot raise the file-descriptor limit: %s",
-                 strerror(errno));
+            fail("cannot raise the file-descriptor limit: %s", strerror(errno));
     }
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -367,8 +366,8 @@ int main(int argc, char **argv) {
     struct epoll_event events[MAX_EVENTS];
     uint64_t now = t0;
     for (;;) {
-        int timeout_ms = (int)(((measuring ? t_end : t_measure) - now) /
-                               1000000u) + 1;
+        int timeout_ms =
+            (int)(((measuring ? t_end : t_measure) - now) / 1000000u) + 1;
         int n = epoll_wait(epfd, events, MAX_EVENTS, timeout_ms);
         if (n < 0) {
             if (errno == EINTR)

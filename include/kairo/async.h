@@ -58,11 +58,12 @@ extern "C" {
 #endif
 
 typedef struct kr_coro {
-    int resume_;         /* 0: not started; -1: returned; else a line */
-    kr_future *child_;   /* the future being awaited, for kr_coro_drop */
+    int resume_;       /* 0: not started; -1: returned; else a line */
+    kr_future *child_; /* the future being awaited, for kr_coro_drop */
 } kr_coro;
 
-#define KR_CORO_INIT {0, NULL}
+#define KR_CORO_INIT                                                           \
+    { 0, NULL }
 
 /* Aborts with a message: the coroutine was polled after returning READY. */
 KR_API void kr__coro_poll_after_ready(const char *func, const char *file)

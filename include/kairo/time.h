@@ -18,10 +18,10 @@ extern "C" {
 
 /* Durations are signed nanoseconds. */
 typedef int64_t kr_duration;
-#define kr_ns(n) ((kr_duration)(n))
-#define kr_us(n) ((kr_duration)(n) * 1000)
-#define kr_ms(n) ((kr_duration)(n) * 1000000)
-#define kr_secs(n) ((kr_duration)(n) * 1000000000)
+#define kr_ns(n)   ((kr_duration)(n))
+#define kr_us(n)   ((kr_duration)(n)*1000)
+#define kr_ms(n)   ((kr_duration)(n)*1000000)
+#define kr_secs(n) ((kr_duration)(n)*1000000000)
 
 /* A point on the monotonic clock (CLOCK_MONOTONIC), in nanoseconds. */
 typedef struct kr_instant {
@@ -33,7 +33,8 @@ static inline kr_instant kr_instant_add(kr_instant t, kr_duration d) {
     kr_instant r = {d < 0 && (uint64_t)-d > t.ns ? 0 : t.ns + (uint64_t)d};
     return r;
 }
-static inline kr_duration kr_instant_since(kr_instant later, kr_instant earlier) {
+static inline kr_duration kr_instant_since(kr_instant later,
+                                           kr_instant earlier) {
     return (kr_duration)(later.ns - earlier.ns);
 }
 

@@ -109,12 +109,12 @@
 /* Tokio's defaults (reference/tokio.md §5): 512 threads, 10 s keep-alive.
  * Tokio's runtime drop waits for its blocking threads without a limit; 10 s
  * bounds a program's exit behind a stuck job. */
-#define DEFAULT_MAX_THREADS 512
-#define DEFAULT_KEEP_ALIVE_MS 10000
+#define DEFAULT_MAX_THREADS         512
+#define DEFAULT_KEEP_ALIVE_MS       10000
 #define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 
 #define NS_PER_MS 1000000ull
-#define NS_PER_S 1000000000ull
+#define NS_PER_S  1000000000ull
 
 typedef struct pool_thread pool_thread;
 
@@ -133,9 +133,9 @@ struct kr__blocking_pool {
     unsigned n_waking;     /* woken or starting, not yet at the queue */
     unsigned n_running;    /* jobs popped and not finished */
     unsigned n_queued;
-    unsigned unfinished;   /* n_running when a shutdown last timed out */
+    unsigned unfinished; /* n_running when a shutdown last timed out */
     int shutdown;
-    int orphaned;          /* refs reached zero */
+    int orphaned;             /* refs reached zero */
     struct timespec deadline; /* of the shutdown's wait (CLOCK_MONOTONIC) */
 
     /* Set with `shutdown`; read without mu by a thread about to start a
@@ -151,7 +151,7 @@ struct kr__blocking_pool {
 };
 
 #define POOL_OF(s)                                                             \
-    ((kr__blocking_pool *)((char *)(s) - offsetof(kr__blocking_pool, sched)))
+    ((kr__blocking_pool *)((char *)(s)-offsetof(kr__blocking_pool, sched)))
 
 /* A thread's record (see "Thread records" above). */
 struct pool_thread {
@@ -312,8 +312,8 @@ static pool_thread *idle_take(kr__blocking_pool *p) {
 /* What to do about queued jobs once mu is released. */
 typedef struct hands {
     unsigned n;
-    bool start[FAN_OUT];        /* start a thread (its slot is reserved) */
-    pool_thread *who[FAN_OUT];  /* the thread to unpark, or the spare
+    bool start[FAN_OUT];       /* start a thread (its slot is reserved) */
+    pool_thread *who[FAN_OUT]; /* the thread to unpark, or the spare
                                    record to start one with (NULL: new) */
 } hands;
 

@@ -85,10 +85,11 @@ static bool wakes_writer(uint32_t bits) {
 static void dispatch(kr_async_fd *a, uint32_t bits) {
     uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
     for (;;) {
-        uint64_t tick = ((cur & KR__IO_TICK_MASK) + ((uint64_t)1 << KR__IO_TICK_SHIFT)) &
-                        KR__IO_TICK_MASK;
-        uint64_t next = (cur & KR__IO_SHUTDOWN) | tick |
-                        ((cur | bits) & KR__IO_READY_MASK);
+        uint64_t tick =
+            ((cur & KR__IO_TICK_MASK) + ((uint64_t)1 << KR__IO_TICK_SHIFT)) &
+            KR__IO_TICK_MASK;
+        uint64_t next =
+            (cur & KR__IO_SHUTDOWN) | tick | ((cur | bits) & KR__IO_READY_MASK);
         /* Release pairs with the pollers' acquire loads. */
         if (kr__cas_weak_acqrel(&a->readiness, &cur, next))
             break;
@@ -304,7 +305,8 @@ void kr_async_fd_clear_ready(kr_async_fd *a, kr_ready_event ev) {
     uint64_t clear = ev.ready & (KR_READABLE | KR_WRITABLE | KR_IO_ERROR);
     uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
     for (;;) {
-        uint32_t tick = (uint32_t)((cur & KR__IO_TICK_MASK) >> KR__IO_TICK_SHIFT);
+        uint32_t tick =
+            (uint32_t)((cur & KR__IO_TICK_MASK) >> KR__IO_TICK_SHIFT);
         if (tick != ev.tick)
             return; /* a newer event arrived: keep its bits */
         if (kr__cas_weak_acqrel(&a->readiness, &cur, cur & ~clear))

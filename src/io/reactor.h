@@ -34,9 +34,9 @@
 
 typedef struct kr__reactor kr__reactor;
 
-#define KR__IO_SHUTDOWN ((uint64_t)1 << 63)
+#define KR__IO_SHUTDOWN   ((uint64_t)1 << 63)
 #define KR__IO_TICK_SHIFT 32
-#define KR__IO_TICK_MASK ((uint64_t)0x7fffffff << KR__IO_TICK_SHIFT)
+#define KR__IO_TICK_MASK  ((uint64_t)0x7fffffff << KR__IO_TICK_SHIFT)
 #define KR__IO_READY_MASK ((uint64_t)0xffffffff)
 
 struct kr_async_fd {

@@ -232,10 +232,11 @@ int kr_sockaddr_format(const kr_sockaddr *a, char *buf, size_t size) {
     const struct sockaddr_un *un = (const struct sockaddr_un *)&a->storage;
     size_t n = a->len - base;
     if (n == 0)
-        return 0; /* unnamed */
+        return 0;                /* unnamed */
     if (un->sun_path[0] == '\0') /* abstract: length-delimited */
-        return put(buf, size,
-                   snprintf(buf, size, "@%.*s", (int)(n - 1), un->sun_path + 1));
+        return put(
+            buf, size,
+            snprintf(buf, size, "@%.*s", (int)(n - 1), un->sun_path + 1));
     return put(buf, size,
                snprintf(buf, size, "%.*s", (int)strnlen(un->sun_path, n),
                         un->sun_path));

@@ -150,8 +150,7 @@ kr_net_connect kr__connect(const kr_sockaddr *addr, int err, void **out) {
     c.state_ = START;
     c.err_ = err;
     if (err == 0) {
-        if (addr == NULL || addr->len == 0 ||
-            addr->len > sizeof(addr->storage))
+        if (addr == NULL || addr->len == 0 || addr->len > sizeof(addr->storage))
             c.err_ = KR_EINVAL;
         else
             c.addr_ = *addr;

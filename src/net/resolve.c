@@ -26,9 +26,9 @@
 typedef struct job {
     _Atomic int refs;
     int port;
-    int err;     /* 0 or a negative code */
-    size_t max;  /* room in addrs */
-    size_t n;    /* addresses found */
+    int err;    /* 0 or a negative code */
+    size_t max; /* room in addrs */
+    size_t n;   /* addresses found */
     kr_sockaddr *addrs;
     char host[]; /* NUL-terminated */
 } job;

@@ -137,10 +137,9 @@ int kr__sock_name(const kr__sock *s, bool peer, kr_sockaddr *out) {
     if (s == NULL || out == NULL)
         return KR_EINVAL;
     out->len = sizeof(out->storage);
-    int r = peer ? getpeername(s->fd, (struct sockaddr *)&out->storage,
-                               &out->len)
-                 : getsockname(s->fd, (struct sockaddr *)&out->storage,
-                               &out->len);
+    int r =
+        peer ? getpeername(s->fd, (struct sockaddr *)&out->storage, &out->len)
+             : getsockname(s->fd, (struct sockaddr *)&out->storage, &out->len);
     if (r < 0) {
         out->len = 0;
         return -errno;

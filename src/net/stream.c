@@ -54,8 +54,8 @@ static kr_poll finish(kr_net_io *io, void *out, int64_t res) {
     return KR_READY;
 }
 
-static kr_poll once_poll(kr_net_io *io, kr_context *cx, void *out,
-                         int interest, kr__sock_op op, bool stream) {
+static kr_poll once_poll(kr_net_io *io, kr_context *cx, void *out, int interest,
+                         kr__sock_op op, bool stream) {
     int64_t res;
     if (io->sock_ == NULL || (io->buf_ == NULL && io->len_ > 0))
         return finish(io, out, KR_EINVAL);
@@ -63,8 +63,8 @@ static kr_poll once_poll(kr_net_io *io, kr_context *cx, void *out,
         return finish(io, out, 0);
     span sp = {io->buf_, io->len_};
     size_t drain_below = stream && interest == KR_READABLE ? io->len_ : 0;
-    if (kr__sock_poll(io->sock_, &io->held_, cx, interest, op, &sp,
-                      drain_below, &res) == KR_PENDING)
+    if (kr__sock_poll(io->sock_, &io->held_, cx, interest, op, &sp, drain_below,
+                      &res) == KR_PENDING)
         return KR_PENDING;
     return finish(io, out, res);
 }
@@ -133,12 +133,12 @@ static const kr_future_vtable read_vt = {read_poll, io_drop, sizeof(kr_net_io),
                                          sizeof(int64_t), "kr_net_read"};
 static const kr_future_vtable write_vt = {
     write_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t), "kr_net_write"};
-static const kr_future_vtable dgram_recv_vt = {
-    dgram_recv_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t),
-    "kr_net_recv"};
-static const kr_future_vtable dgram_send_vt = {
-    dgram_send_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t),
-    "kr_net_send"};
+static const kr_future_vtable dgram_recv_vt = {dgram_recv_poll, io_drop,
+                                               sizeof(kr_net_io),
+                                               sizeof(int64_t), "kr_net_recv"};
+static const kr_future_vtable dgram_send_vt = {dgram_send_poll, io_drop,
+                                               sizeof(kr_net_io),
+                                               sizeof(int64_t), "kr_net_send"};
 static const kr_future_vtable read_exact_vt = {
     read_exact_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t),
     "kr_net_read_exact"};

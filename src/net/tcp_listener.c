@@ -63,8 +63,7 @@ int kr_tcp_listener_fd(const kr_tcp_listener *l) {
     return l != NULL ? l->s.fd : -1;
 }
 
-kr_tcp_accept kr_tcp_listener_accept(kr_tcp_listener *l,
-                                     kr_tcp_stream **stream,
+kr_tcp_accept kr_tcp_listener_accept(kr_tcp_listener *l, kr_tcp_stream **stream,
                                      kr_sockaddr *peer) {
     return kr__accept(l != NULL ? &l->s : NULL, (void **)stream, peer);
 }

@@ -62,9 +62,9 @@ int kr_udp_socket_connect(kr_udp_socket *u, const kr_sockaddr *addr) {
 static int64_t send_to_op(kr__sock *s, void *arg) {
     kr_udp_send_to *st = arg;
     for (;;) {
-        ssize_t n = sendto(s->fd, st->buf_, st->len_, MSG_NOSIGNAL,
-                           (const struct sockaddr *)&st->to_.storage,
-                           st->to_.len);
+        ssize_t n =
+            sendto(s->fd, st->buf_, st->len_, MSG_NOSIGNAL,
+                   (const struct sockaddr *)&st->to_.storage, st->to_.len);
         if (n >= 0)
             return n;
         if (errno != EINTR)
@@ -94,9 +94,9 @@ static void send_to_drop(kr_future *f) {
         kr__sock_unhold(st->sock_, &st->held_);
 }
 
-static const kr_future_vtable send_to_vt = {
-    send_to_poll, send_to_drop, sizeof(kr_udp_send_to), sizeof(int64_t),
-    "kr_udp_send_to"};
+static const kr_future_vtable send_to_vt = {send_to_poll, send_to_drop,
+                                            sizeof(kr_udp_send_to),
+                                            sizeof(int64_t), "kr_udp_send_to"};
 
 kr_udp_send_to kr_udp_socket_send_to(kr_udp_socket *u, const void *buf,
                                      size_t len, const kr_sockaddr *to) {
@@ -128,8 +128,8 @@ static kr_poll recv_from_poll(kr_future *f, kr_context *cx, void *out) {
     int64_t res;
     if (rf->sock_ == NULL || (rf->buf_ == NULL && rf->len_ > 0))
         res = KR_EINVAL;
-    else if (kr__sock_poll(rf->sock_, &rf->held_, cx, KR_READABLE,
-                           recv_from_op, rf, 0, &res) == KR_PENDING)
+    else if (kr__sock_poll(rf->sock_, &rf->held_, cx, KR_READABLE, recv_from_op,
+                           rf, 0, &res) == KR_PENDING)
         return KR_PENDING;
     if (rf->sock_ != NULL)
         kr__sock_unhold(rf->sock_, &rf->held_);

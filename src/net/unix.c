@@ -80,8 +80,8 @@ int kr_unix_stream_pair(kr_runtime *rt, kr_unix_stream **a,
     if (kr__net_runtime(rt) == NULL)
         return KR_EINVAL;
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-                   sv) < 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) <
+        0)
         return -errno;
     kr__sock *x, *y;
     int rc = kr__sock_wrap(rt, sv[0], &x);
@@ -116,8 +116,8 @@ kr_unix_write kr_unix_stream_write(kr_unix_stream *s, const void *buf,
     return kr__stream_write(SOCK(s), buf, len);
 }
 
-kr_unix_writev kr_unix_stream_writev(kr_unix_stream *s,
-                                     const struct iovec *iov, int iovcnt) {
+kr_unix_writev kr_unix_stream_writev(kr_unix_stream *s, const struct iovec *iov,
+                                     int iovcnt) {
     return kr__stream_writev(SOCK(s), iov, iovcnt);
 }
 

@@ -20,18 +20,16 @@
 #define KR__BUDGET_UNLIMITED UINT32_MAX
 /* Tokio's per-poll budget: 128 "felt good" on its workloads
  * (reference/tokio.md §2.8). */
-#define KR__BUDGET_DEFAULT 128
-
-
+#define KR__BUDGET_DEFAULT   128
 
 typedef struct kr__ctx_t {
-    struct kr_runtime *rt; /* the runtime this thread drives, or NULL */
-    kr__cache *cache;   /* task cell cache this thread owns, or NULL */
-    void *worker;       /* scheduler-private per-thread state */
-    kr__task *current;  /* the task being polled on this thread, or NULL */
+    struct kr_runtime *rt;   /* the runtime this thread drives, or NULL */
+    kr__cache *cache;        /* task cell cache this thread owns, or NULL */
+    void *worker;            /* scheduler-private per-thread state */
+    kr__task *current;       /* the task being polled on this thread, or NULL */
     struct kr__wheel *wheel; /* timers polled here register on this wheel */
-    uint32_t budget;    /* coop units left in the current poll */
-    uint32_t self_woken; /* `current` woke itself during this poll */
+    uint32_t budget;         /* coop units left in the current poll */
+    uint32_t self_woken;     /* `current` woke itself during this poll */
 } kr__ctx_t;
 
 extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));

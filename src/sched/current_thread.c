@@ -47,11 +47,11 @@
 /* Tokio's numbers (reference/tokio.md §2.11): poll the block_on future at
  * least every 61 tasks ("copied from golang"), remote queue first every 31
  * ticks so remote spawns are not starved by a busy local queue. */
-#define EVENT_INTERVAL 61
+#define EVENT_INTERVAL        61
 #define GLOBAL_QUEUE_INTERVAL 31
 
 #define GATE_CLOSED 1u
-#define GATE_ONE 2u
+#define GATE_ONE    2u
 
 typedef struct ct_rt {
     struct kr_runtime base;
@@ -61,8 +61,8 @@ typedef struct ct_rt {
     kr__task *q_head, *q_tail;
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
-    kr__cache_pool pool; /* caches for remote spawners (task/pool.h) */
-    kr__wheel wheel;     /* timers of this runtime (time/wheel.h) */
+    kr__cache_pool pool;   /* caches for remote spawners (task/pool.h) */
+    kr__wheel wheel;       /* timers of this runtime (time/wheel.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
     int drained;
@@ -80,7 +80,7 @@ typedef struct ct_rt {
     _Atomic uint64_t n_spawned, n_completed, n_polls, n_remote;
 } ct_rt;
 
-#define CT_OF_SCHED(s) ((ct_rt *)((char *)(s) - offsetof(ct_rt, sched)))
+#define CT_OF_SCHED(s) ((ct_rt *)((char *)(s)-offsetof(ct_rt, sched)))
 
 static void bump(_Atomic uint64_t *c) {
     /* Single writer (the core holder): relaxed load+store suffices. */
@@ -484,8 +484,8 @@ static int ct_dump(kr_runtime *rt, int fd) {
     return rc < 0 ? rc : n;
 }
 
-static const kr__rt_ops ct_ops = {ct_spawn,   ct_block_on, ct_shutdown,
-                                  ct_free,    ct_metrics,  ct_dump};
+static const kr__rt_ops ct_ops = {ct_spawn, ct_block_on, ct_shutdown,
+                                  ct_free,  ct_metrics,  ct_dump};
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     ct_rt *ct = kr__calloc_page(sizeof(*ct));

@@ -24,7 +24,7 @@
 #include "util/atomic.h"
 
 #define SEARCH_MASK 0xffffu
-#define UNPARK_ONE (1u << 16)
+#define UNPARK_ONE  (1u << 16)
 
 void kr__mt_idle_init(mt_rt *rt) {
     atomic_init(&rt->idle, rt->n * UNPARK_ONE);
@@ -57,8 +57,7 @@ void kr__mt_notify_parked(mt_rt *rt) {
         return;
     pthread_mutex_lock(&rt->idle_lock);
     s = kr__load_seqcst(&rt->idle);
-    if ((s & SEARCH_MASK) != 0 || (s >> 16) >= rt->n ||
-        rt->n_sleepers == 0) {
+    if ((s & SEARCH_MASK) != 0 || (s >> 16) >= rt->n || rt->n_sleepers == 0) {
         pthread_mutex_unlock(&rt->idle_lock);
         return;
     }

@@ -48,10 +48,10 @@ void *kr__mt_monitor_main(void *arg) {
         }
         if (stuck)
             kr__mt_notify_parked(rt);
-        interval = (active || stuck) ? MONITOR_MIN_NS
-                                     : (interval * 2 > MONITOR_MAX_NS
-                                            ? MONITOR_MAX_NS
-                                            : interval * 2);
+        interval = (active || stuck)
+                       ? MONITOR_MIN_NS
+                       : (interval * 2 > MONITOR_MAX_NS ? MONITOR_MAX_NS
+                                                        : interval * 2);
     }
     return NULL;
 }

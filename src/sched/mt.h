@@ -19,8 +19,8 @@
 #include "util/spinlock.h"
 
 /* Tokio's constants (reference/tokio.md §2): */
-#define KR__MT_EVENT_INTERVAL 61  /* ticks between maintenance passes */
-#define KR__MT_MAX_LIFO_POLLS 3   /* LIFO polls in a row before a real tick */
+#define KR__MT_EVENT_INTERVAL 61 /* ticks between maintenance passes */
+#define KR__MT_MAX_LIFO_POLLS 3  /* LIFO polls in a row before a real tick */
 
 typedef struct mt_rt mt_rt;
 
@@ -42,7 +42,7 @@ typedef struct mt_worker {
     /* Owner-only. */
     mt_rt *rt KR__ALIGNED_CL;
     unsigned index;
-    uint32_t gq_countdown; /* ticks until the inject queue goes first */
+    uint32_t gq_countdown;    /* ticks until the inject queue goes first */
     uint32_t maint_countdown; /* ticks until timers are looked at */
     uint32_t rand;
     int is_searching;
@@ -110,8 +110,8 @@ struct mt_rt {
     pthread_mutex_t signals_lock;
     mt_signal signals; /* sentinel */
 
-    int lifo_steal;   /* stealers may take a busy worker's LIFO task */
-    int lifo_off;     /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
+    int lifo_steal; /* stealers may take a busy worker's LIFO task */
+    int lifo_off;   /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
 
     /* The monitor thread (monitor.c). */
     pthread_t monitor;
@@ -123,7 +123,7 @@ struct mt_rt {
     _Atomic uint64_t n_completed KR__ALIGNED_CL;
 };
 
-#define MT_OF_SCHED(s) ((mt_rt *)((char *)(s) - offsetof(mt_rt, sched)))
+#define MT_OF_SCHED(s) ((mt_rt *)((char *)(s)-offsetof(mt_rt, sched)))
 
 /* multi_thread.c */
 void kr__mt_unref(mt_rt *rt);

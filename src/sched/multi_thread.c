@@ -61,9 +61,7 @@ void kr__mt_unref(mt_rt *rt) {
 
 static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
 
-static bool is_closed(mt_rt *rt) {
-    return kr__load_acquire(&rt->closed) != 0;
-}
+static bool is_closed(mt_rt *rt) { return kr__load_acquire(&rt->closed) != 0; }
 
 void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t) {
     mt_owned *o = &rt->owned[list];
@@ -189,8 +187,8 @@ static void sig_wake(const void *data) {
     sig_wake_by_ref(data);
     sig_drop(data);
 }
-static const kr_waker_vtable sig_vtable = {sig_clone, sig_wake,
-                                           sig_wake_by_ref, sig_drop};
+static const kr_waker_vtable sig_vtable = {sig_clone, sig_wake, sig_wake_by_ref,
+                                           sig_drop};
 static kr_waker sig_clone(const void *data) {
     mt_signal *s = (mt_signal *)data;
     kr__fetch_add_relaxed(&s->refs, 1); /* the cloner holds a reference */
@@ -219,7 +217,8 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     pthread_mutex_unlock(&rt->signals_lock);
 
     int zero = 0;
-    bool own_cache = atomic_compare_exchange_strong(&rt->bo_cache_busy, &zero, 1);
+    bool own_cache =
+        atomic_compare_exchange_strong(&rt->bo_cache_busy, &zero, 1);
     kr__ctx_t saved = kr__ctx;
     kr__ctx.rt = base;
     kr__ctx.worker = NULL;
@@ -394,8 +393,8 @@ static int mt_dump(kr_runtime *base, int fd) {
     return rc < 0 ? rc : n;
 }
 
-static const kr__rt_ops mt_ops = {mt_spawn,   mt_block_on, mt_shutdown,
-                                  mt_free,    mt_metrics,  mt_dump};
+static const kr__rt_ops mt_ops = {mt_spawn, mt_block_on, mt_shutdown,
+                                  mt_free,  mt_metrics,  mt_dump};
 
 /* ---- creation ------------------------------------------------------- */
 

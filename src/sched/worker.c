@@ -77,8 +77,8 @@ static void push_back(mt_worker *w, kr__task *t) {
  * the very task we were about to run: a spawn chain hopped between workers
  * once per LIFO cap that way (mt/chained_spawn, 1.03x Tokio's time). */
 static void notify_if_surplus(mt_worker *w) {
-    uint32_t n = kr__lq_len(&w->queue) +
-                 (kr__load_relaxed(&w->lifo) != NULL ? 1 : 0);
+    uint32_t n =
+        kr__lq_len(&w->queue) + (kr__load_relaxed(&w->lifo) != NULL ? 1 : 0);
     if (n > 1)
         kr__mt_notify_parked(w->rt);
 }
@@ -120,7 +120,6 @@ static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
         kr__mt_bind(rt, w->index, first);
     return first;
 }
-
 
 /* How many tasks to take from the inject queue besides the one to run:
  * half our queue's free room, at most half its capacity. */
@@ -236,9 +235,7 @@ static bool driver_trylock(mt_rt *rt) {
                                                    memory_order_relaxed);
 }
 
-static void driver_unlock(mt_rt *rt) {
-    kr__store_release(&rt->driver_busy, 0);
-}
+static void driver_unlock(mt_rt *rt) { kr__store_release(&rt->driver_busy, 0); }
 
 /* A busy worker's look at I/O, now and then, if nobody is parked in it. */
 static void poll_io(mt_worker *w) {

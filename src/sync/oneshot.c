@@ -35,10 +35,10 @@
 #include "util/atomic.h"
 
 #define RX_TASK_SET 1u
-#define COMPLETE 2u
-#define CLOSED 4u
+#define COMPLETE    2u
+#define CLOSED      4u
 #define TX_TASK_SET 8u
-#define VALUE 16u
+#define VALUE       16u
 
 #define MAX_VALUE_SIZE ((size_t)1 << 20)
 
@@ -180,8 +180,8 @@ int kr_oneshot_try_recv(kr_oneshot_rx *rx, void *dst) {
 
 /* Stores the waker in a slot guarded by `bit`, unless `done` is set first.
  * Returns false if `done` was set (the caller then reads the state again). */
-static bool store_waker(oneshot *o, kr_waker *slot, uint32_t bit,
-                        uint32_t done, const kr_waker *w) {
+static bool store_waker(oneshot *o, kr_waker *slot, uint32_t bit, uint32_t done,
+                        const kr_waker *w) {
     uint32_t s = kr__load_acquire(&o->state);
     if (s & done)
         return false;
@@ -235,9 +235,8 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_READY;
 }
 
-static const kr_future_vtable recv_vtable = {recv_poll, NULL,
-                                             sizeof(kr_oneshot_recv),
-                                             sizeof(int), "kr_oneshot_recv"};
+static const kr_future_vtable recv_vtable = {
+    recv_poll, NULL, sizeof(kr_oneshot_recv), sizeof(int), "kr_oneshot_recv"};
 
 kr_oneshot_recv kr_oneshot_recv_future(kr_oneshot_rx *rx, void *dst) {
     kr_oneshot_recv r = {{&recv_vtable}, rx, dst, 0};
@@ -257,9 +256,8 @@ static kr_poll closed_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_READY;
 }
 
-static const kr_future_vtable closed_vtable = {closed_poll, NULL,
-                                               sizeof(kr_oneshot_closed), 0,
-                                               "kr_oneshot_closed"};
+static const kr_future_vtable closed_vtable = {
+    closed_poll, NULL, sizeof(kr_oneshot_closed), 0, "kr_oneshot_closed"};
 
 kr_oneshot_closed kr_oneshot_tx_closed(kr_oneshot_tx *tx) {
     kr_oneshot_closed c = {{&closed_vtable}, tx, 0};

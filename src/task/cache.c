@@ -61,7 +61,8 @@ static uint32_t class_of(size_t size) {
     if (size <= 64)
         return 0;
     /* ceil(log2(size)) - 6, without a loop. */
-    uint32_t cls = (uint32_t)(64 - __builtin_clzll((unsigned long long)size - 1)) - 6;
+    uint32_t cls =
+        (uint32_t)(64 - __builtin_clzll((unsigned long long)size - 1)) - 6;
     return cls < KR__CACHE_CLASSES ? cls : KR__CACHE_BIG;
 }
 

@@ -23,7 +23,7 @@ typedef struct kr__cache kr__cache;
 
 /* Classes of 64, 128, ... 4096 bytes; larger cells are not recycled. */
 #define KR__CACHE_CLASSES 7
-#define KR__CACHE_BIG UINT32_MAX
+#define KR__CACHE_BIG     UINT32_MAX
 
 kr__cache *kr__cache_new(void (*on_destroy)(void *), void *arg);
 

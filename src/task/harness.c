@@ -40,8 +40,8 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     size_t trailer_off = align16(out_off + f->vtable->output_size);
     size_t total = trailer_off + sizeof(kr__trailer);
     uint32_t cls = KR__CACHE_BIG;
-    kr__task *t = cache != NULL ? kr__cache_alloc(cache, total, &cls)
-                                : kr__malloc(total);
+    kr__task *t =
+        cache != NULL ? kr__cache_alloc(cache, total, &cls) : kr__malloc(total);
     if (t == NULL)
         return NULL;
     atomic_init(&t->state, KR__INITIAL_STATE(join));

@@ -63,7 +63,8 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
         return KR_PENDING;
     }
     if (out != NULL)
-        memcpy(out, kr__task_output(t), kr__task_future(t)->vtable->output_size);
+        memcpy(out, kr__task_output(t),
+               kr__task_future(t)->vtable->output_size);
     kr__trailer *tr = kr__task_trailer(t);
     h->err_ = tr->result;
     h->done_ = 1;
@@ -77,12 +78,13 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_READY;
 }
 
-static void join_drop(kr_future *f) { kr_join_handle_drop((kr_join_handle *)f); }
+static void join_drop(kr_future *f) {
+    kr_join_handle_drop((kr_join_handle *)f);
+}
 
 /* output_size is 0 because it varies: a handle writes its task's output. */
-const kr_future_vtable kr__join_vtable = {join_poll, join_drop,
-                                          sizeof(kr_join_handle), 0,
-                                          "kr_join_handle"};
+const kr_future_vtable kr__join_vtable = {
+    join_poll, join_drop, sizeof(kr_join_handle), 0, "kr_join_handle"};
 
 void kr__join_init(kr_join_handle *h, void *task) {
     h->base.vtable = &kr__join_vtable;
@@ -122,7 +124,8 @@ int kr_join_handle_error(const kr_join_handle *h) {
 }
 
 /* An abort handle is the task pointer itself: it holds one reference. */
-int kr_join_handle_abort_handle(const kr_join_handle *h, kr_abort_handle **out) {
+int kr_join_handle_abort_handle(const kr_join_handle *h,
+                                kr_abort_handle **out) {
     if (out == NULL)
         return KR_EINVAL;
     *out = NULL;

@@ -40,7 +40,9 @@ bool kr__pool_init(kr__cache_pool *p, void (*on_destroy)(void *), void *arg,
  * taken (the caller falls back to the general allocator). The slot's cache
  * is the caller's until kr__pool_give. */
 kr__pool_slot *kr__pool_take(kr__cache_pool *p);
-static inline void kr__pool_give(kr__pool_slot *s) { kr__spin_unlock(&s->lock); }
+static inline void kr__pool_give(kr__pool_slot *s) {
+    kr__spin_unlock(&s->lock);
+}
 
 /* Orphans every cache (task/cache.h); no take may follow. */
 void kr__pool_orphan(kr__cache_pool *p);

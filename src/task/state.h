@@ -26,17 +26,17 @@
 
 #include "task/task.h"
 
-#define KR__RUNNING ((uint64_t)0x01)
-#define KR__COMPLETE ((uint64_t)0x02)
-#define KR__NOTIFIED ((uint64_t)0x04)
+#define KR__RUNNING       ((uint64_t)0x01)
+#define KR__COMPLETE      ((uint64_t)0x02)
+#define KR__NOTIFIED      ((uint64_t)0x04)
 #define KR__JOIN_INTEREST ((uint64_t)0x08)
-#define KR__JOIN_WAKER ((uint64_t)0x10)
-#define KR__CANCELLED ((uint64_t)0x20)
-#define KR__LIFECYCLE (KR__RUNNING | KR__COMPLETE)
-#define KR__REF_SHIFT 6
-#define KR__REF_ONE ((uint64_t)1 << KR__REF_SHIFT)
+#define KR__JOIN_WAKER    ((uint64_t)0x10)
+#define KR__CANCELLED     ((uint64_t)0x20)
+#define KR__LIFECYCLE     (KR__RUNNING | KR__COMPLETE)
+#define KR__REF_SHIFT     6
+#define KR__REF_ONE       ((uint64_t)1 << KR__REF_SHIFT)
 /* Refcounts past this are a leak of references; abort rather than wrap. */
-#define KR__REF_MAX ((uint64_t)1 << 62)
+#define KR__REF_MAX       ((uint64_t)1 << 62)
 
 #define KR__INITIAL_STATE(join)                                                \
     ((join) ? (3 * KR__REF_ONE | KR__NOTIFIED | KR__JOIN_INTEREST)             \
@@ -91,11 +91,11 @@ static inline KR__MUST_USE kr__to_running kr__state_to_running(kr__task *t) {
 }
 
 typedef enum kr__to_idle {
-    KR__IDLE_OK,          /* parked; our reference was dropped */
-    KR__IDLE_OK_DEALLOC,  /* as OK, and it was the last reference */
-    KR__IDLE_NOTIFIED,    /* woken while running: re-queue it (our
+    KR__IDLE_OK,         /* parked; our reference was dropped */
+    KR__IDLE_OK_DEALLOC, /* as OK, and it was the last reference */
+    KR__IDLE_NOTIFIED,   /* woken while running: re-queue it (our
                              reference becomes the NOTIFIED one) */
-    KR__IDLE_CANCELLED    /* cancelled while running: cancel it now */
+    KR__IDLE_CANCELLED   /* cancelled while running: cancel it now */
 } kr__to_idle;
 
 /* Requires: RUNNING held by the caller, who holds one reference. */

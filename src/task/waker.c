@@ -59,5 +59,5 @@ static void waker_drop(const void *data) {
     kr__task_drop_ref((kr__task *)data);
 }
 
-const kr_waker_vtable kr__task_waker_vtable = {
-    waker_clone, waker_wake, waker_wake_by_ref, waker_drop};
+const kr_waker_vtable kr__task_waker_vtable = {waker_clone, waker_wake,
+                                               waker_wake_by_ref, waker_drop};

@@ -43,7 +43,7 @@ static void unregister(kr__timer *t) {
 static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
     kr__timer *t = entry_of((kr_sleep *)f);
     uint64_t deadline = kr__load_relaxed(&t->deadline); /* owner's field */
-    kr__wheel *w = kr__load_acquire(&t->wheel); /* see unregister */
+    kr__wheel *w = kr__load_acquire(&t->wheel);         /* see unregister */
     if (w != NULL) {
         kr__spin_lock(&w->lock);
         if (kr__load_relaxed(&t->wheel) == w) {

@@ -94,10 +94,9 @@ static kr_poll tick_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_READY;
 }
 
-static const kr_future_vtable tick_vtable = {tick_poll, NULL,
-                                             sizeof(kr_interval_tick),
-                                             sizeof(kr_instant),
-                                             "kr_interval_tick"};
+static const kr_future_vtable tick_vtable = {
+    tick_poll, NULL, sizeof(kr_interval_tick), sizeof(kr_instant),
+    "kr_interval_tick"};
 
 kr_interval_tick kr_interval_tick_future(kr_interval *iv) {
     kr_interval_tick t = {{&tick_vtable}, iv};

@@ -116,12 +116,14 @@ static uint64_t level_next(const kr__wheel *w, int l) {
     uint64_t slot_range = (uint64_t)1 << (6 * l);
     uint64_t level_range = slot_range << 6;
     unsigned now_slot = (unsigned)((w->elapsed / slot_range) & 63);
-    uint64_t rotated = (occ >> now_slot) | (now_slot ? occ << (64 - now_slot) : 0);
+    uint64_t rotated =
+        (occ >> now_slot) | (now_slot ? occ << (64 - now_slot) : 0);
     unsigned dist = (unsigned)__builtin_ctzll(rotated);
     unsigned slot = (now_slot + dist) & 63;
     uint64_t level_start = w->elapsed & ~(level_range - 1);
     uint64_t deadline = level_start + slot * slot_range;
-    if (slot < now_slot || (slot == now_slot && deadline + slot_range <= w->elapsed))
+    if (slot < now_slot ||
+        (slot == now_slot && deadline + slot_range <= w->elapsed))
         deadline += level_range;
     return deadline;
 }
@@ -194,8 +196,8 @@ unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
          * cascade from a higher level, or reset to later). */
         int l;
         uint64_t tick;
-        if (kr__load_relaxed(&w->count) == 0 || !next_expiration(w, &l, &tick) ||
-            tick > now_ms)
+        if (kr__load_relaxed(&w->count) == 0 ||
+            !next_expiration(w, &l, &tick) || tick > now_ms)
             break;
         int s = slot_for(tick, l);
         kr__timer *t = w->slot[l][s];

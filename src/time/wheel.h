@@ -34,7 +34,7 @@
 #include "util/spinlock.h"
 
 #define KR__WHEEL_LEVELS 6
-#define KR__WHEEL_SLOTS 64
+#define KR__WHEEL_SLOTS  64
 
 typedef struct kr__wheel kr__wheel;
 

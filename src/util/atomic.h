@@ -14,29 +14,48 @@
 
 #define kr__load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define kr__load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
-#define kr__load_seqcst(p) atomic_load_explicit((p), memory_order_seq_cst)
+#define kr__load_seqcst(p)  atomic_load_explicit((p), memory_order_seq_cst)
 
-#define kr__store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
-#define kr__store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
-#define kr__store_seqcst(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define kr__store_relaxed(p, v)                                                \
+    atomic_store_explicit((p), (v), memory_order_relaxed)
+#define kr__store_release(p, v)                                                \
+    atomic_store_explicit((p), (v), memory_order_release)
+#define kr__store_seqcst(p, v)                                                 \
+    atomic_store_explicit((p), (v), memory_order_seq_cst)
 
-#define kr__swap_acqrel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
-#define kr__swap_acquire(p, v) atomic_exchange_explicit((p), (v), memory_order_acquire)
-#define kr__swap_release(p, v) atomic_exchange_explicit((p), (v), memory_order_release)
-#define kr__swap_seqcst(p, v) atomic_exchange_explicit((p), (v), memory_order_seq_cst)
+#define kr__swap_acqrel(p, v)                                                  \
+    atomic_exchange_explicit((p), (v), memory_order_acq_rel)
+#define kr__swap_acquire(p, v)                                                 \
+    atomic_exchange_explicit((p), (v), memory_order_acquire)
+#define kr__swap_release(p, v)                                                 \
+    atomic_exchange_explicit((p), (v), memory_order_release)
+#define kr__swap_seqcst(p, v)                                                  \
+    atomic_exchange_explicit((p), (v), memory_order_seq_cst)
 
-#define kr__fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
-#define kr__fetch_add_acqrel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
-#define kr__fetch_add_release(p, v) atomic_fetch_add_explicit((p), (v), memory_order_release)
-#define kr__fetch_add_seqcst(p, v) atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
-#define kr__fetch_sub_relaxed(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
-#define kr__fetch_sub_acqrel(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
-#define kr__fetch_sub_release(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_release)
-#define kr__fetch_sub_seqcst(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_seq_cst)
-#define kr__fetch_or_acqrel(p, v) atomic_fetch_or_explicit((p), (v), memory_order_acq_rel)
-#define kr__fetch_or_seqcst(p, v) atomic_fetch_or_explicit((p), (v), memory_order_seq_cst)
-#define kr__fetch_and_acqrel(p, v) atomic_fetch_and_explicit((p), (v), memory_order_acq_rel)
-#define kr__fetch_xor_acqrel(p, v) atomic_fetch_xor_explicit((p), (v), memory_order_acq_rel)
+#define kr__fetch_add_relaxed(p, v)                                            \
+    atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
+#define kr__fetch_add_acqrel(p, v)                                             \
+    atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
+#define kr__fetch_add_release(p, v)                                            \
+    atomic_fetch_add_explicit((p), (v), memory_order_release)
+#define kr__fetch_add_seqcst(p, v)                                             \
+    atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
+#define kr__fetch_sub_relaxed(p, v)                                            \
+    atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
+#define kr__fetch_sub_acqrel(p, v)                                             \
+    atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
+#define kr__fetch_sub_release(p, v)                                            \
+    atomic_fetch_sub_explicit((p), (v), memory_order_release)
+#define kr__fetch_sub_seqcst(p, v)                                             \
+    atomic_fetch_sub_explicit((p), (v), memory_order_seq_cst)
+#define kr__fetch_or_acqrel(p, v)                                              \
+    atomic_fetch_or_explicit((p), (v), memory_order_acq_rel)
+#define kr__fetch_or_seqcst(p, v)                                              \
+    atomic_fetch_or_explicit((p), (v), memory_order_seq_cst)
+#define kr__fetch_and_acqrel(p, v)                                             \
+    atomic_fetch_and_explicit((p), (v), memory_order_acq_rel)
+#define kr__fetch_xor_acqrel(p, v)                                             \
+    atomic_fetch_xor_explicit((p), (v), memory_order_acq_rel)
 
 /* Strong CAS; on failure *expected receives the current value. */
 #define kr__cas_acqrel(p, expected, desired)                                   \
@@ -61,7 +80,7 @@
                                           memory_order_release,                \
                                           memory_order_relaxed)
 
-#define kr__fence_seqcst() atomic_thread_fence(memory_order_seq_cst)
+#define kr__fence_seqcst()  atomic_thread_fence(memory_order_seq_cst)
 #define kr__fence_acquire() atomic_thread_fence(memory_order_acquire)
 
 /* Spin-wait hint. */
@@ -73,7 +92,7 @@ static inline void kr__cpu_relax(void) {
 #endif
 }
 
-#define KR__CACHELINE 64
+#define KR__CACHELINE  64
 #define KR__ALIGNED_CL __attribute__((aligned(KR__CACHELINE)))
 
 #endif /* KR_UTIL_ATOMIC_H */

@@ -18,7 +18,9 @@ typedef struct kr__spinlock {
     _Atomic int locked;
 } kr__spinlock;
 
-static inline void kr__spin_init(kr__spinlock *l) { atomic_init(&l->locked, 0); }
+static inline void kr__spin_init(kr__spinlock *l) {
+    atomic_init(&l->locked, 0);
+}
 
 static inline bool kr__spin_trylock(kr__spinlock *l) {
     return kr__load_relaxed(&l->locked) == 0 &&

@@ -28,7 +28,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
-#define BUF_SIZE 65536
+#define BUF_SIZE   65536
 #define MAX_EVENTS 256
 
 typedef struct conn {
@@ -54,8 +54,8 @@ static void conn_close(conn *c) {
  * is full again, -1 on error. */
 static int flush_pending(conn *c) {
     while (c->off < c->len) {
-        ssize_t n = send(c->fd, c->pending + c->off, c->len - c->off,
-                         MSG_NOSIGNAL);
+        ssize_t n =
+            send(c->fd, c->pending + c->off, c->len - c->off, MSG_NOSIGNAL);
         if (n > 0) {
             c->off += (size_t)n;
         } else if (n < 0 && errno == EINTR) {
@@ -175,8 +175,8 @@ int main(int argc, char **argv) {
             conn *c = events[i].data.ptr;
             if (c == NULL) {
                 for (;;) {
-                    int fd = accept4(lfd, NULL, NULL,
-                                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    int fd =
+                        accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                     if (fd < 0) {
                         if (errno == EINTR || errno == ECONNABORTED)
                             continue;
@@ -185,17 +185,16 @@ int main(int argc, char **argv) {
                                     strerror(errno));
                         break;
                     }
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-                               sizeof(one));
+                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                     conn *nc = calloc(1, sizeof(*nc));
                     if (nc == NULL) {
                         close(fd);
                         continue;
                     }
                     nc->fd = fd;
-                    struct epoll_event cev = {
-                        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                        .data.ptr = nc};
+                    struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT |
+                                                        EPOLLRDHUP | EPOLLET,
+                                              .data.ptr = nc};
                     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev) != 0) {
                         conn_close(nc);
                         continue;

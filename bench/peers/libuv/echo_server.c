@@ -130,8 +130,7 @@ int main(int argc, char **argv) {
     check("uv_tcp_init", uv_tcp_init(loop, &server));
     check("uv_tcp_bind",
           uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0));
-    check("uv_listen",
-          uv_listen((uv_stream_t *)&server, 1024, on_connection));
+    check("uv_listen", uv_listen((uv_stream_t *)&server, 1024, on_connection));
     fprintf(stderr, "libuv-echo: listening on 127.0.0.1:%d (libuv %s)\n", port,
             uv_version_string());
     return uv_run(loop, UV_RUN_DEFAULT);

@@ -37,8 +37,8 @@
 
 #include <uv.h>
 
-#define TIMERS_N 1000000
-#define TIMERS_PER_MS 1000
+#define TIMERS_N            1000000
+#define TIMERS_PER_MS       1000
 #define TIMERS_SHUFFLE_SEED 0x6b6169726full
 
 static uint64_t splitmix64(uint64_t *state) {
