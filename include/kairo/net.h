@@ -131,7 +131,9 @@ KR_API int kr_sockaddr_port(const kr_sockaddr *addr);
 KR_API int kr_sockaddr_set_port(kr_sockaddr *addr, int port);
 
 /* True if both are the same family, address, port (and IPv6 scope) or the
- * same Unix path. Two NULLs or two empty addresses are equal. */
+ * same Unix path. Two NULLs or two empty addresses are equal; an address
+ * whose len exceeds its storage (128 bytes) is equal to none, itself
+ * included. */
 KR_API bool kr_sockaddr_equal(const kr_sockaddr *a, const kr_sockaddr *b);
 
 /* ------------------------------------------------------------------------ */
