@@ -323,7 +323,8 @@ KR_API kr_tcp_write_all kr_tcp_stream_write_all(kr_tcp_stream *s,
 /*
  * Shuts down one or both directions (KR_SHUT_WRITE is the half-close: the
  * peer reads end of stream, and this side can still read). Immediate.
- * Returns 0, KR_EINVAL (NULL, bad how), KR_ENOTCONN.
+ * A connection already gone (the peer reset it) counts as shut down: 0,
+ * not ENOTCONN, as in Tokio. Returns 0 or KR_EINVAL (NULL, bad how).
  */
 KR_API int kr_tcp_stream_shutdown(kr_tcp_stream *s, int how);
 
