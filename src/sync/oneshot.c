@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "kairo.h"
-#include "sched/coop.h"
+#include "core/coop.h"
 #include "task/cache.h"
 #include "util/abort.h"
 #include "util/alloc.h"
