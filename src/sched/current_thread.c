@@ -248,9 +248,7 @@ static kr_waker bo_clone(const void *data) {
 static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     int expected = 0;
     /* Acquire pairs with core_give's release: the core is as left. */
-    if (!atomic_compare_exchange_strong_explicit(&ct->busy, &expected, 1,
-                                                 memory_order_seq_cst,
-                                                 memory_order_relaxed))
+    if (!kr__cas_seqcst(&ct->busy, &expected, 1))
         return false;
     *saved = kr__ctx;
     kr__ctx.rt = &ct->base;
