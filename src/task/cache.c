@@ -19,7 +19,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "sched/context.h"
+#include "core/context.h"
 #include "task/cache.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
