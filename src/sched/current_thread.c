@@ -33,7 +33,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "rt/runtime.h"
+#include "sched/sched.h"
 #include "io/reactor.h"
 #include "core/context.h"
 #include "sched/inject.h"
