@@ -3,7 +3,7 @@
  */
 #include "sync/sem.h"
 
-#include "sched/coop.h" /* kr__coop_refund: the one scheduler hook used */
+#include "core/coop.h" /* kr__coop_refund */
 #include "util/atomic.h"
 
 #define ONE ((size_t)1 << KR__SEM_SHIFT)
