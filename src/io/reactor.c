@@ -4,8 +4,8 @@
 
 #include "io/reactor.h"
 #include "rt/runtime.h"
-#include "sched/context.h"
-#include "sched/coop.h"
+#include "core/context.h"
+#include "core/coop.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 

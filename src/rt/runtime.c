@@ -7,7 +7,8 @@
 
 #include "blocking/pool.h"
 #include "rt/runtime.h"
-#include "sched/context.h"
+#include "task/task.h"
+#include "core/context.h"
 #include "util/atomic.h"
 
 /* The struct grew three fields out of its reserved words (LP64). */

@@ -37,12 +37,6 @@ struct kr_runtime {
 int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
 int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
 
-/* Writes one task's dump line (rt/dump.c). Returns 0 or KR_EIO. */
-int kr__task_dump_line(int fd, void *task);
-
-/* Makes `h` the handle of task `task` (join.c). */
-void kr__join_init(kr_join_handle *h, void *task);
-
 /* Checks a future handed to spawn or block_on. */
 static inline bool kr__future_valid(const kr_future *f) {
     return f != NULL && f->vtable != NULL && f->vtable->poll != NULL &&

@@ -217,8 +217,9 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     pthread_mutex_unlock(&rt->signals_lock);
 
     int zero = 0;
-    bool own_cache =
-        atomic_compare_exchange_strong(&rt->bo_cache_busy, &zero, 1);
+    /* Acquire pairs with the release that gives the cache back below: the
+     * cache is as its last block_on left it. */
+    bool own_cache = kr__cas_acquire(&rt->bo_cache_busy, &zero, 1);
     kr__ctx_t saved = kr__ctx;
     kr__ctx.rt = base;
     kr__ctx.worker = NULL;

@@ -18,7 +18,7 @@
  */
 #include <stdatomic.h>
 
-#include "sched/context.h"
+#include "core/context.h"
 #include "task/cache.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
