@@ -18,8 +18,9 @@
  * current-thread core, one per multi-thread block_on call): there is no
  * runtime-wide timer lock. Entries are registered on the wheel of the
  * thread that first polls them and touched under that wheel's lock: by its
- * owner when firing, by whichever thread polls, resets or drops the entry
- * (another worker, if its task was stolen). Firing collects wakers under
+ * owner when firing (or by the monitor, for an owner stuck in a poll), by
+ * whichever thread polls, resets or drops the entry (another worker, if
+ * its task was stolen). Firing collects wakers under
  * the lock and wakes them after unlocking, so a waker never runs with a
  * wheel lock held.
  *
@@ -97,7 +98,11 @@ void kr__wheel_insert(kr__wheel *w, kr__timer *t, const kr_waker *waker);
 kr_waker kr__wheel_remove(kr__wheel *w, kr__timer *t);
 
 /* Fires every entry due at `now_ms`, waking their wakers after dropping the
- * lock (takes it itself). Returns the number fired. Owner only. */
+ * lock (takes it itself). Returns the number fired. Any thread, even two at
+ * once: the owner, as a rule, and the multi-thread monitor for an owner
+ * stuck in a long poll (sched/monitor.c). Everything it touches is under
+ * the lock, and `elapsed` only moves forward (a caller with an older
+ * `now_ms` finds nothing due). */
 unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms);
 
 /* Ms until the earliest registered deadline (0 if due), or -1 if empty.
