@@ -34,7 +34,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "rt/runtime.h"
+#include "sched/sched.h"
 #include "io/reactor.h"
 #include "core/context.h"
 #include "sched/inject.h"
@@ -93,7 +93,7 @@ static void bump(_Atomic uint64_t *c) {
 
 static void ct_unref(ct_rt *ct) {
     if (kr__fetch_sub_acqrel(&ct->refs, 1) == 1)
-        kr__free(ct);
+        kr__free_aligned(ct);
 }
 
 static void cache_destroyed(void *arg) { ct_unref(arg); }
@@ -548,7 +548,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
         kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
-        kr__free(ct);
+        kr__free_aligned(ct);
         return KR_ENOMEM;
     }
     ct->cache = kr__cache_new(cache_destroyed, ct);
@@ -557,7 +557,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         if (ct->cache != NULL)
             kr__cache_orphan(ct->cache); /* nothing out: destroyed (unref) */
         kr__pool_orphan(&ct->pool);
-        kr__free(ct);
+        kr__free_aligned(ct);
         return rc;
     }
     *out = &ct->base;

@@ -8,7 +8,7 @@
 
 #include <pthread.h>
 
-#include "rt/runtime.h"
+#include "sched/sched.h"
 #include "core/context.h"
 #include "sched/local_queue.h"
 #include "sched/inject.h"
