@@ -98,7 +98,7 @@
 #include <time.h>
 
 #include "blocking/pool.h"
-#include "rt/runtime.h"
+#include "core/runtime.h"
 #include "core/context.h"
 #include "core/park.h"
 #include "task/state.h"

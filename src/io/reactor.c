@@ -3,7 +3,7 @@
 #include <fcntl.h>
 
 #include "io/reactor.h"
-#include "rt/runtime.h"
+#include "core/runtime.h"
 #include "core/context.h"
 #include "core/coop.h"
 #include "util/alloc.h"
