@@ -48,16 +48,16 @@ void kr__mt_unref(mt_rt *rt) {
         return;
     for (unsigned i = 0; i < rt->n; i++) {
         if (rt->workers != NULL)
-            kr__free(rt->workers[i]);
+            kr__free_aligned(rt->workers[i]);
     }
-    kr__free(rt->owned);
+    kr__free_aligned(rt->owned);
     kr__free(rt->workers);
     kr__free(rt->sleepers);
     kr__free(rt->monitor_last);
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->shutdown_lock);
     pthread_mutex_destroy(&rt->signals_lock);
-    kr__free(rt);
+    kr__free_aligned(rt);
 }
 
 static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
@@ -303,6 +303,12 @@ static void drain(mt_rt *rt) {
                 kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
                 any = true;
             }
+            while ((t = w->defer_head) != NULL) { /* yielded (held) */
+                w->defer_head = kr__load_relaxed(&t->next);
+                kr__task_drop_queued(t);
+                any = true;
+            }
+            w->defer_tail = NULL;
         }
         if (kr__mt_drain_inject(rt))
             any = true;
@@ -460,7 +466,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
-    rt->owned = kr__calloc(n, sizeof(*rt->owned));
+    rt->owned = kr__calloc_cacheline(n, sizeof(*rt->owned));
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
     rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
     kr__parker_init(&rt->monitor_park);
