@@ -1,11 +1,13 @@
 /* io/reactor.c: registrations, readiness and dispatch (see reactor.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 
 #include "io/reactor.h"
 #include "rt/runtime.h"
 #include "core/context.h"
 #include "core/coop.h"
+#include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 
@@ -341,12 +343,19 @@ void kr_async_fd_clear_ready(kr_async_fd *a, kr_ready_event ev) {
     }
 }
 
+/* interest_ once the output is written; kr_async_fd_ready stores no
+ * interest without a direction, so no caller's value looks like it. */
+#define READY_SPENT INT_MIN
+
 static kr_poll ready_poll(kr_future *f, kr_context *cx, void *out) {
     kr_readiness *rd = (kr_readiness *)f;
     kr_ready_event ev;
+    if (rd->interest_ == READY_SPENT)
+        kr__die("kr_readiness polled after it returned READY");
     int r = kr_async_fd_poll_ready(rd->afd_, cx, rd->interest_, &ev);
     if (r == 0)
         return KR_PENDING;
+    rd->interest_ = READY_SPENT;
     if (out != NULL)
         *(int *)out = r > 0 ? (int)ev.ready : r;
     return KR_READY;
@@ -356,6 +365,9 @@ static const kr_future_vtable ready_vtable = {
     ready_poll, NULL, sizeof(kr_readiness), sizeof(int), "kr_readiness"};
 
 kr_readiness kr_async_fd_ready(kr_async_fd *afd, int interest) {
+    /* No direction: 0, which the poll answers with KR_EINVAL. */
+    if ((interest & (KR_READABLE | KR_WRITABLE)) == 0)
+        interest = 0;
     kr_readiness r = {{&ready_vtable}, afd, interest};
     return r;
 }
