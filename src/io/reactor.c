@@ -4,7 +4,7 @@
 #include <limits.h>
 
 #include "io/reactor.h"
-#include "rt/runtime.h"
+#include "core/runtime.h"
 #include "core/context.h"
 #include "core/coop.h"
 #include "util/abort.h"

@@ -1,10 +1,11 @@
 /*
- * rt/runtime.h: the runtime object behind the public API. Each flavor
+ * core/runtime.h: the runtime object behind the public API. Each flavor
  * (sched/current_thread.c, sched/multi_thread.c) embeds struct kr_runtime
- * first and fills its ops.
+ * first and fills its ops; the layers below the scheduler (io, blocking)
+ * reach the runtime they run in through kr__ctx.rt and this base alone.
  */
-#ifndef KR_RT_RUNTIME_H
-#define KR_RT_RUNTIME_H
+#ifndef KR_CORE_RUNTIME_H
+#define KR_CORE_RUNTIME_H
 
 #include <stdatomic.h>
 
@@ -32,17 +33,14 @@ struct kr_runtime {
      * spawn_blocking makes it (a CAS, in rt/runtime.c); a sentinel if the
      * runtime was shut down first. Zero-initialised by the flavors. */
     _Atomic(struct kr__blocking_pool *) blocking;
+    /* Threads inside kr_runtime_block_on or kr_runtime_shutdown on this
+     * runtime (rt/runtime.c). kr_runtime_free shuts the runtime down and
+     * then waits for it to reach zero before it frees anything: a shutdown
+     * that ended a block_on may still be running on its own thread when
+     * that block_on's caller frees the runtime. Each call's decrement
+     * (release) is its last touch of the runtime; free's acquire load pairs
+     * with it. Zero-initialised by the flavors. */
+    _Atomic int inside;
 };
-
-int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
-int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
-
-/* Checks a future handed to spawn or block_on. */
-static inline bool kr__future_valid(const kr_future *f) {
-    return f != NULL && f->vtable != NULL && f->vtable->poll != NULL &&
-           f->vtable->size >= sizeof(kr_future) &&
-           f->vtable->size <= ((size_t)1 << 30) &&
-           f->vtable->output_size <= ((size_t)1 << 30);
-}
 
 #endif
