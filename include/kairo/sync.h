@@ -10,6 +10,10 @@
 #define KAIRO_SYNC_H
 
 #include "core.h"
+#include "semaphore.h"
+#include "notify.h"
+#include "mutex.h"
+#include "rwlock.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -149,9 +149,10 @@ static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
             kr__mt_bind(rt, w->index, t);
         kr__lq_push_unchecked(&w->queue, t);
     }
-    kr__spin_unlock(&rt->inject_lock);
+    /* Bound under the lock too: a dump holding it sees every task. */
     if (first != NULL && kr__task_trailer(first)->owner < 0)
         kr__mt_bind(rt, w->index, first);
+    kr__spin_unlock(&rt->inject_lock);
     return first;
 }
 
