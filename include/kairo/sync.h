@@ -10,6 +10,7 @@
 #define KAIRO_SYNC_H
 
 #include "core.h"
+#include "semaphore.h"
 
 #ifdef __cplusplus
 extern "C" {

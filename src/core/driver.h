@@ -13,8 +13,9 @@
  * the current-thread runtime's block_on thread, or the multi-thread worker
  * holding its driver lock). `unpark` and `has_sources` may be called from
  * any thread. The timer functions run on the thread that owns the wheel
- * (the one whose kr__ctx.wheel it is), except timers_init and
- * timers_clear, which run while no thread polls on it.
+ * (the one whose kr__ctx.wheel it is; timers_fire may also run elsewhere),
+ * except timers_init and timers_clear, which run while no thread polls on
+ * it.
  *
  * Timer storage. A scheduler embeds one kr__timers per thread that may
  * poll a sleep (a worker, a current-thread core, a multi-thread block_on
@@ -63,7 +64,9 @@ typedef struct kr__driver_ops {
     void (*timers_init)(kr__timers *t);
     /* Fires every due timer of `t` and returns the ns until its next
      * deadline (0: one is due already, -1: none is registered). An empty
-     * wheel costs no clock read. Owner of `t` only. */
+     * wheel costs no clock read. The owner of `t`, as a rule; another
+     * thread may fire it too, even at the same time (the multi-thread
+     * monitor does, for a worker stuck in a long poll). */
     int64_t (*timers_fire)(kr__timers *t);
     /* The ns until the next deadline of `t`, firing nothing (0: due, -1:
      * none). Owner of `t` only. */

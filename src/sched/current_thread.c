@@ -26,7 +26,8 @@
  *
  * Scheduling order: local FIFO; the inject queue is checked first every
  * `global_queue_interval` ticks (31, Tokio's) and whenever the local queue
- * is empty. The block_on future is polled when woken, between batches of at
+ * is empty. Yielded tasks wait off the queue until the next look at I/O
+ * (defer_push). The block_on future is polled when woken, between batches of at
  * most EVENT_INTERVAL task polls.
  */
 #include <pthread.h>
@@ -58,6 +59,7 @@ typedef struct ct_rt {
 
     /* Core: owned by the holder of `busy`. */
     kr__task *q_head, *q_tail;
+    kr__task *y_head, *y_tail; /* yielded: run after the next I/O look */
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
     kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
@@ -90,7 +92,7 @@ static void bump(_Atomic uint64_t *c) {
 
 static void ct_unref(ct_rt *ct) {
     if (kr__fetch_sub_acqrel(&ct->refs, 1) == 1)
-        kr__free(ct);
+        kr__free_aligned(ct);
 }
 
 static void cache_destroyed(void *arg) { ct_unref(arg); }
@@ -107,6 +109,30 @@ static void local_push(ct_rt *ct, kr__task *t) {
     ct->q_tail = t;
 }
 
+/* Yielded tasks (kr_yield_now, an exhausted budget, any self-wake) wait
+ * here, off the run queue, until the loop has looked at I/O, as Tokio
+ * defers them until its driver's next poll: a task yielding in a loop
+ * would otherwise run again and again before another task's readiness is
+ * seen. Core-private like the run queue: a yield stays atomic-free. */
+static void defer_push(ct_rt *ct, kr__task *t) {
+    kr__store_relaxed(&t->next, NULL);
+    if (ct->y_tail != NULL)
+        kr__store_relaxed(&ct->y_tail->next, t);
+    else
+        ct->y_head = t;
+    ct->y_tail = t;
+}
+
+/* Moves the yielded tasks to the back of the run queue, in order. */
+static void defer_release(ct_rt *ct) {
+    if (ct->q_tail != NULL)
+        kr__store_relaxed(&ct->q_tail->next, ct->y_head);
+    else
+        ct->q_head = ct->y_head;
+    ct->q_tail = ct->y_tail;
+    ct->y_head = ct->y_tail = NULL;
+}
+
 static kr__task *local_pop(ct_rt *ct) {
     kr__task *t = ct->q_head;
     if (t != NULL) {
@@ -117,7 +143,12 @@ static kr__task *local_pop(ct_rt *ct) {
     return t;
 }
 
+/* Puts a task on the list of live tasks. Its trailer's `owner` (-1 from
+ * kr__task_new) becomes 0 for good: the shutdown drain tells a task it
+ * took off the list (owned_prev NULL again) from a remote spawn that never
+ * reached the list by it. */
 static void bind(ct_rt *ct, kr__task *t) {
+    kr__task_trailer(t)->owner = 0;
     kr__task *head = &ct->owned;
     t->owned_next = head->owned_next;
     t->owned_prev = head;
@@ -134,8 +165,11 @@ static void unbind(kr__task *t) {
 
 static kr__task *inject_pop(ct_rt *ct) {
     kr__task *t = kr__mpsc_pop(&ct->inject);
+    /* Outside the drain, a queued task is off the list only if it is a
+     * remote spawn reaching the core for the first time (a completed task
+     * is never queued): owned_prev, in the header, is enough to tell. */
     if (t != NULL && t->owned_prev == NULL)
-        bind(ct, t); /* a remote spawn reaching the core for the first time */
+        bind(ct, t);
     return t;
 }
 
@@ -195,7 +229,7 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
 }
 
 static void ct_yield(kr__sched *s, kr__task *t) {
-    local_push(CT_OF_SCHED(s), t);
+    defer_push(CT_OF_SCHED(s), t);
 }
 
 static bool ct_release(kr__sched *s, kr__task *t) {
@@ -279,14 +313,18 @@ static void drain(ct_rt *ct) {
             kr__task_shutdown(t); /* consumes the OWNED reference */
             any = true;
         }
+        if (ct->y_head != NULL)
+            defer_release(ct);
         while ((t = local_pop(ct)) != NULL) {
             kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
             any = true;
         }
         while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
-            if (t->owned_prev == NULL) {
-                /* Never reached the core: its OWNED reference is ours. A
-                 * completed task is never queued, so this is a spawn. */
+            if (kr__task_trailer(t)->owner < 0) {
+                /* A remote spawn that never reached the list: its OWNED
+                 * reference is ours. (owned_prev cannot tell: the loop
+                 * above unbound the tasks it shut down, and a task woken
+                 * from another thread may wait here all the same.) */
                 kr__task_shutdown(t);
             }
             kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
@@ -397,6 +435,16 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
         kr__store_relaxed(&ct->n_polls, kr__load_relaxed(&ct->n_polls) + n);
         /* Timers: an empty wheel costs no clock read. */
         int64_t timeout_ns = drv->ops->timers_fire(&ct->wheel);
+        /* Yielded tasks run again only after a look at I/O (without
+         * blocking, when anything is registered): at most a batch later,
+         * at once when they are all there is. */
+        if (ct->y_head != NULL) {
+            if (drv->ops->has_sources(drv)) {
+                drv->ops->turn(drv, 0);
+                since_io = 0;
+            }
+            defer_release(ct);
+        }
         if (n == EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
             ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject) ||
             timeout_ns == 0) {
@@ -434,8 +482,11 @@ static void ct_free(kr_runtime *rt) {
     ct_rt *ct = (ct_rt *)rt;
     kr__ctx_t saved;
     ct_shutdown(rt);
+    /* kr_runtime_free waited for every block_on to return, so the core is
+     * free; a dump racing the free (misuse) would hold it: leak rather than
+     * crash. */
     if (!core_take(ct, &saved))
-        return; /* misuse: a block_on is running; leak rather than crash */
+        return;
     /* Cells still referenced keep the cache (and so us) alive. */
     kr__cache_orphan(ct->cache);
     ct->cache = NULL;
@@ -470,6 +521,15 @@ static int ct_dump(kr_runtime *rt, int fd) {
     for (kr__task *t = ct->owned.owned_next; t != &ct->owned && rc == 0;
          t = t->owned_next, n++)
         rc = kr__task_dump_line(fd, t);
+    /* Remote spawns not yet bound wait in the inject queue; the core is
+     * its consumer, so it may walk it. */
+    for (kr__task *t = kr__mpsc_peek_first(&ct->inject); t != NULL && rc == 0;
+         t = kr__mpsc_peek_next(&ct->inject, t)) {
+        if (kr__task_trailer(t)->owner < 0) {
+            rc = kr__task_dump_line(fd, t);
+            n++;
+        }
+    }
     if (took)
         core_give(ct, &saved);
     return rc < 0 ? rc : n;
@@ -505,13 +565,13 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
         kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
-        kr__free(ct);
+        kr__free_aligned(ct);
         return KR_ENOMEM;
     }
     ct->cache = kr__cache_new(cache_destroyed, ct);
     if (ct->cache == NULL) {
         kr__pool_orphan(&ct->pool);
-        kr__free(ct);
+        kr__free_aligned(ct);
         return KR_ENOMEM;
     }
     *out = &ct->base;

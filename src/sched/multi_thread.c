@@ -30,6 +30,7 @@
 #include "task/state.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/thread.h"
 
 /* Ticks between looks at the inject queue first. Tokio adapts it between
  * 2 and 127 around 61. Measured here (kairo-bench --gqi, 4 workers, two
@@ -46,16 +47,16 @@ void kr__mt_unref(mt_rt *rt) {
         return;
     for (unsigned i = 0; i < rt->n; i++) {
         if (rt->workers != NULL)
-            kr__free(rt->workers[i]);
+            kr__free_aligned(rt->workers[i]);
     }
-    kr__free(rt->owned);
+    kr__free_aligned(rt->owned);
     kr__free(rt->workers);
     kr__free(rt->sleepers);
     kr__free(rt->monitor_last);
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->shutdown_lock);
     pthread_mutex_destroy(&rt->signals_lock);
-    kr__free(rt);
+    kr__free_aligned(rt);
 }
 
 static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
@@ -295,6 +296,12 @@ static void drain(mt_rt *rt) {
                 kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
                 any = true;
             }
+            while ((t = w->defer_head) != NULL) { /* yielded (held) */
+                w->defer_head = kr__load_relaxed(&t->next);
+                kr__task_drop_queued(t);
+                any = true;
+            }
+            w->defer_tail = NULL;
         }
         if (kr__mt_drain_inject(rt))
             any = true;
@@ -376,6 +383,18 @@ static void mt_metrics(kr_runtime *base, kr_runtime_metrics *m) {
 static int mt_dump(kr_runtime *base, int fd) {
     mt_rt *rt = (mt_rt *)base;
     int n = 0, rc = 0;
+    /* inject_lock makes us the inject queue's consumer, and binding a task
+     * taken from it happens under the lock (worker.c): while we hold it,
+     * every live task is on a list or, a remote spawn not yet bound
+     * (owner < 0), in the queue, and none moves from one to the other. */
+    kr__spin_lock(&rt->inject_lock);
+    for (kr__task *t = kr__mpsc_peek_first(&rt->inject); t != NULL && rc == 0;
+         t = kr__mpsc_peek_next(&rt->inject, t)) {
+        if (kr__task_trailer(t)->owner < 0) {
+            rc = kr__task_dump_line(fd, t);
+            n++;
+        }
+    }
     for (unsigned i = 0; i < rt->n && rc == 0; i++) {
         mt_owned *o = &rt->owned[i];
         kr__spin_lock(&o->lock);
@@ -384,6 +403,7 @@ static int mt_dump(kr_runtime *base, int fd) {
             rc = kr__task_dump_line(fd, t);
         kr__spin_unlock(&o->lock);
     }
+    kr__spin_unlock(&rt->inject_lock);
     return rc < 0 ? rc : n;
 }
 
@@ -441,7 +461,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
-    rt->owned = kr__calloc(n, sizeof(*rt->owned));
+    rt->owned = kr__calloc_cacheline(n, sizeof(*rt->owned));
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
     rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
     kr__parker_init(&rt->monitor_park);
@@ -450,6 +470,9 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     bool pool_ok = kr__pool_init(&rt->pool, cache_destroyed, rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
               rt->monitor_last && pool_ok;
+    /* The error: ENOMEM, unless a thread fails to start for another
+     * reason. */
+    int rc = KR_ENOMEM;
     for (unsigned i = 0; ok && i < n; i++) {
         mt_worker *w = kr__calloc_page(sizeof(*w));
         rt->workers[i] = w;
@@ -474,14 +497,26 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         ok = w->cache != NULL;
     }
     kr__mt_idle_init(rt);
+    /* `started` counts the workers whose thread runs: the undo below joins
+     * exactly those. */
     unsigned started = 0;
-    for (; ok && started < n; started++) {
-        if (pthread_create(&rt->workers[started]->thread, NULL,
-                           kr__mt_worker_main, rt->workers[started]) != 0)
+    while (ok && started < n) {
+        int e = kr__thread_start(&rt->workers[started]->thread, NULL,
+                                 kr__mt_worker_main, rt->workers[started]);
+        if (e != 0) {
             ok = false;
+            rc = -e;
+        } else {
+            started++;
+        }
     }
-    if (ok && pthread_create(&rt->monitor, NULL, kr__mt_monitor_main, rt) != 0)
-        ok = false;
+    if (ok) {
+        int e = kr__thread_start(&rt->monitor, NULL, kr__mt_monitor_main, rt);
+        if (e != 0) {
+            ok = false;
+            rc = -e;
+        }
+    }
     if (!ok) {
         /* Undo: every cache (or its missing slot) holds one ref, the handle
          * one; exiting workers orphan their own caches. */
@@ -507,7 +542,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
             for (unsigned i = pooled; i < KR__POOL_SLOTS; i++)
                 kr__mt_unref(rt); /* slots never made */
         kr__mt_unref(rt);
-        return KR_ENOMEM;
+        return rc;
     }
     rt->monitor_started = 1;
     *out = &rt->base;

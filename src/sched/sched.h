@@ -1,6 +1,7 @@
 /* sched/sched.h: the flavors, as the runtime layer (rt/runtime.c) makes
- * them. Each returns 0, KR_ENOMEM or KR_EINVAL (more workers than the
- * multi-thread flavor supports). On success the runtime owns `driver`
+ * them. Each returns 0, KR_ENOMEM, KR_EINVAL (more workers than the
+ * multi-thread flavor supports) or the negative errno of a thread that
+ * failed to start. On success the runtime owns `driver`
  * (core/driver.h) and shuts it down in its shutdown; on failure the caller
  * keeps it. */
 #ifndef KR_SCHED_SCHED_H
