@@ -113,7 +113,8 @@ void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
     /* With no I/O source registered there is no readiness to wait for: a
      * yield goes straight to the back of the (stealable) queue. A relaxed
      * hint: a registration racing with this yield is seen at the next. */
-    if (is_yield && kr__reactor_nregs(w->rt->base.reactor) > 0) {
+    kr__driver *d = w->rt->base.driver;
+    if (is_yield && d->ops->has_sources(d)) {
         defer_push(w, t);
         return;
     }
