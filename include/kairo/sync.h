@@ -10,6 +10,7 @@
 #define KAIRO_SYNC_H
 
 #include "core.h"
+#include "broadcast.h"
 #include "mpsc.h"
 
 #ifdef __cplusplus
