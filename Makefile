@@ -7,16 +7,24 @@
 #   make bench-compare kairo vs Tokio, same run, ratios
 #   make bench-timers  libuv's million_timers: kairo vs Tokio vs libuv
 #   make bench-echo    TCP echo: kairo vs epoll, libuv, Tokio (bench/echo/run.sh)
-#   make check         the test suite under ASan+UBSan and under TSan
+#   make check         the test suite under ASan+UBSan, TSan, the torture
+#                      configuration and the debug build (KR_DEBUG)
+#   make check-clang   release build with clang + the test suite
+#   make check-format  clang-format --dry-run over every C file
+#   WERROR=ON          any target: warnings are errors (CI sets it)
 #   make install PREFIX=/usr/local
 
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 CTEST_ARGS ?= --output-on-failure -j$(JOBS)
+WERROR ?= OFF
+CLANG ?= clang
+CLANG_FORMAT ?= clang-format
 
 .PHONY: all deps build test run bench bench-compare check check-asan \
-        check-tsan check-torture install clean bench-timers bench-echo
+        check-tsan check-torture check-debug check-clang check-format \
+        install clean bench-timers bench-echo format
 
 all: build
 
@@ -27,7 +35,8 @@ deps:
 
 build: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=Release -DKR_BUILD_TESTS=ON \
-	    -DKR_BUILD_BENCH=ON -DKR_BUILD_EXAMPLES=ON -DKR_SANITIZE= -DKR_TORTURE=OFF >/dev/null
+	    -DKR_BUILD_BENCH=ON -DKR_BUILD_EXAMPLES=ON -DKR_SANITIZE= -DKR_TORTURE=OFF \
+	    -DKR_WERROR=$(WERROR) >/dev/null
 	@$(CMAKE) --build build -j$(JOBS)
 
 test: build
@@ -55,12 +64,12 @@ bench-echo: build
 
 define sanitized
 	@$(CMAKE) -S . -B build-$(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	    -DKR_SANITIZE=$(2) $(3) -DKR_BUILD_BENCH=OFF >/dev/null
+	    -DKR_SANITIZE=$(2) $(3) -DKR_BUILD_BENCH=OFF -DKR_WERROR=$(WERROR) >/dev/null
 	@$(CMAKE) --build build-$(1) -j$(JOBS)
 	cd build-$(1) && $(4) ctest $(CTEST_ARGS)
 endef
 
-check: check-asan check-tsan check-torture
+check: check-asan check-tsan check-torture check-debug
 
 check-asan: deps
 	$(call sanitized,asan,address,,ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1)
@@ -72,12 +81,30 @@ check-tsan: deps
 check-torture: deps
 	$(call sanitized,torture,,-DKR_TORTURE=ON,)
 
+# The executable invariants: every KR__REQUIRE (src/util/debug.h) checked.
+check-debug: deps
+	$(call sanitized,debug,,-DKR_DEBUG=ON,)
+
+# The same release build as `make build`, compiled by clang (CI builds with
+# both compilers; warnings differ).
+check-clang: deps
+	@$(CMAKE) -S . -B build-clang -DCMAKE_C_COMPILER=$(CLANG) \
+	    -DCMAKE_BUILD_TYPE=Release -DKR_BUILD_TESTS=ON -DKR_BUILD_BENCH=ON \
+	    -DKR_BUILD_EXAMPLES=ON -DKR_WERROR=$(WERROR) >/dev/null
+	@$(CMAKE) --build build-clang -j$(JOBS)
+	cd build-clang && ctest $(CTEST_ARGS)
+
+# Fails, naming each place, if any C file is not formatted
+# as `make format` would leave it.
+check-format:
+	git ls-files '*.c' '*.h' | xargs $(CLANG_FORMAT) --dry-run -Werror
+
 install: build
 	$(CMAKE) --install build --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-tsan build-torture
+	rm -rf build build-asan build-tsan build-torture build-debug build-clang
 
 # Formats every C file with the project's .clang-format (clang-format 14).
 format:
-	git ls-files '*.c' '*.h' | xargs clang-format -i
+	git ls-files '*.c' '*.h' | xargs $(CLANG_FORMAT) -i

@@ -4,6 +4,8 @@
  * (No runtime is involved; both flavors run it all the same.)
  * KR_TEST_FLAVORS: ct mt
  */
+#include <sys/mman.h>
+
 #include "test-net.h"
 
 /* Parses `text` and formats it back; expects `formatted`. */
@@ -222,10 +224,47 @@ static void equality(void **state) {
     assert_false(kr_sockaddr_equal(&a, NULL));
 }
 
+/* A length past the storage (fuzzing found it) must not make the compare
+ * read past the struct: the address sits just before a page that faults
+ * on any access, so an over-read crashes in every build, not only ASan. */
+static void equal_rejects_length_past_storage(void **state) {
+    (void)state;
+    long page = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(map != MAP_FAILED);
+    assert_int_equal(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+    kr_sockaddr *a = (kr_sockaddr *)(map + page - sizeof(kr_sockaddr));
+    kr_sockaddr b;
+    assert_rc(kr_sockaddr_unix("/a", a), 0);
+    const uint32_t lens[] = {4096, UINT32_MAX, sizeof(kr_sockaddr) + 1,
+                             sizeof(a->storage) + 1};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        a->len = lens[i];
+        memcpy(&b, a, sizeof(b)); /* byte for byte, padding included */
+        assert_false(kr_sockaddr_equal(a, &b));
+        assert_false(kr_sockaddr_equal(&b, a));
+        assert_false(kr_sockaddr_equal(a, a));
+        a->storage.family = AF_INET; /* the IP families too */
+        memcpy(&b, a, sizeof(b));
+        assert_false(kr_sockaddr_equal(a, &b));
+        a->storage.family = AF_UNIX;
+    }
+    /* As the other address functions, which reject such a length. */
+    char buf[KR_SOCKADDR_STRLEN];
+    assert_int_equal(kr_sockaddr_format(a, buf, sizeof(buf)), KR_EINVAL);
+    assert_int_equal(munmap(map, (size_t)page * 2), 0);
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(parse_ipv4),       cmocka_unit_test(parse_ipv6),
-    cmocka_unit_test(parse_bad_inputs), cmocka_unit_test(ports_out_of_range),
-    cmocka_unit_test(from_ip_literals), cmocka_unit_test(unix_paths),
-    cmocka_unit_test(format_errors),    cmocka_unit_test(equality),
+    cmocka_unit_test(parse_ipv4),
+    cmocka_unit_test(parse_ipv6),
+    cmocka_unit_test(parse_bad_inputs),
+    cmocka_unit_test(ports_out_of_range),
+    cmocka_unit_test(from_ip_literals),
+    cmocka_unit_test(unix_paths),
+    cmocka_unit_test(format_errors),
+    cmocka_unit_test(equality),
+    cmocka_unit_test(equal_rejects_length_past_storage),
 };
 KR_TEST_MAIN(tests)

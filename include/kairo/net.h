@@ -131,7 +131,9 @@ KR_API int kr_sockaddr_port(const kr_sockaddr *addr);
 KR_API int kr_sockaddr_set_port(kr_sockaddr *addr, int port);
 
 /* True if both are the same family, address, port (and IPv6 scope) or the
- * same Unix path. Two NULLs or two empty addresses are equal. */
+ * same Unix path. Two NULLs or two empty addresses are equal; an address
+ * whose len exceeds its storage (128 bytes) is equal to none, itself
+ * included. */
 KR_API bool kr_sockaddr_equal(const kr_sockaddr *a, const kr_sockaddr *b);
 
 /* ------------------------------------------------------------------------ */
@@ -321,7 +323,8 @@ KR_API kr_tcp_write_all kr_tcp_stream_write_all(kr_tcp_stream *s,
 /*
  * Shuts down one or both directions (KR_SHUT_WRITE is the half-close: the
  * peer reads end of stream, and this side can still read). Immediate.
- * Returns 0, KR_EINVAL (NULL, bad how), KR_ENOTCONN.
+ * A connection already gone (the peer reset it) counts as shut down: 0,
+ * not ENOTCONN, as in Tokio. Returns 0 or KR_EINVAL (NULL, bad how).
  */
 KR_API int kr_tcp_stream_shutdown(kr_tcp_stream *s, int how);
 

@@ -249,6 +249,15 @@ typedef struct kr_allocator {
  * Replaces the functions kairo allocates with (like uv_replace_allocator).
  * Must be called while no runtime exists. A NULL argument restores the C
  * library's. Returns 0 or KR_EINVAL (a NULL member).
+ *
+ * The interface carries no alignment: `malloc` need only align as the C
+ * library's does (alignof(max_align_t)). kairo aligns within what it gets:
+ * where it wants a cache-line or page-aligned block it asks for that many
+ * bytes more and uses an aligned address inside the block (with the C
+ * library's allocator it calls aligned_alloc instead). Memory freed after
+ * the runtime that made it (a waker kept past kr_runtime_free) returns to
+ * the allocator current at that time, so replace it only while no kairo
+ * memory is out.
  */
 KR_API int kr_set_allocator(const kr_allocator *a);
 

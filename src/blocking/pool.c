@@ -40,7 +40,7 @@
  *     makes one wake per burst; trivial jobs are drained by threads already
  *     awake, a thread free again taking the next job without anyone
  *     sleeping or waking.
- *   - Each idle thread sleeps on its own parker (sched/park.h) in a LIFO
+ *   - Each idle thread sleeps on its own parker (core/park.h) in a LIFO
  *     list, and the most recently idled is woken first: the busy threads
  *     stay few and warm, and the rest reach their keep-alive and exit. A
  *     condvar's waiters are woken near FIFO, so a steady trickle of jobs
@@ -98,9 +98,9 @@
 #include <time.h>
 
 #include "blocking/pool.h"
-#include "rt/runtime.h"
-#include "sched/context.h"
-#include "sched/park.h"
+#include "core/runtime.h"
+#include "core/context.h"
+#include "core/park.h"
 #include "task/state.h"
 #include "util/abort.h"
 #include "util/alloc.h"

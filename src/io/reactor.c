@@ -3,9 +3,9 @@
 #include <fcntl.h>
 
 #include "io/reactor.h"
-#include "rt/runtime.h"
-#include "sched/context.h"
-#include "sched/coop.h"
+#include "core/runtime.h"
+#include "core/context.h"
+#include "core/coop.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 

@@ -249,6 +249,10 @@ bool kr_sockaddr_equal(const kr_sockaddr *a, const kr_sockaddr *b) {
         return false;
     if (a->len == 0)
         return true;
+    /* A length past the storage is no address (the other functions reject
+     * it too); comparing that many bytes would read past the struct. */
+    if (a->len > sizeof(a->storage))
+        return false;
     if (a->storage.family != b->storage.family)
         return false;
     switch (a->storage.family) {

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "net/sock.h"
-#include "sched/context.h"
+#include "core/context.h"
 
 enum { START = 0, WAIT = 1, BACKOFF = 2 };
 

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "net/sock.h"
-#include "sched/context.h"
+#include "core/context.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 

@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "net/sock.h"
-#include "sched/context.h"
+#include "core/context.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 

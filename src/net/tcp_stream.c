@@ -47,7 +47,12 @@ kr_tcp_write_all kr_tcp_stream_write_all(kr_tcp_stream *s, const void *buf,
 }
 
 int kr_tcp_stream_shutdown(kr_tcp_stream *s, int how) {
-    return kr__sock_shutdown(SOCK(s), how);
+    /* ENOTCONN means the connection is already gone (the peer reset it,
+     * or the kernel gave up on it): what shutting down asks for holds.
+     * Reporting it would make the caller race the peer's RST, which is
+     * why Tokio maps it to success too (tokio#4665). */
+    int rc = kr__sock_shutdown(SOCK(s), how);
+    return rc == KR_ENOTCONN ? 0 : rc;
 }
 
 int kr_tcp_stream_set_nodelay(kr_tcp_stream *s, bool on) {

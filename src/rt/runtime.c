@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "blocking/pool.h"
-#include "rt/runtime.h"
-#include "sched/context.h"
+#include "core/runtime.h"
+#include "sched/sched.h"
+#include "task/task.h"
+#include "core/context.h"
 #include "util/atomic.h"
 
 /* The struct grew three fields out of its reserved words (LP64). */
@@ -18,6 +20,14 @@ _Static_assert(sizeof(void *) != 8 || sizeof(kr_runtime_config) == 48,
  * spawn_blocking finds it and fails instead of making one. */
 static char pool_closed_;
 #define POOL_CLOSED ((kr__blocking_pool *)(void *)&pool_closed_)
+
+/* Checks a future handed to spawn or block_on. */
+static bool kr__future_valid(const kr_future *f) {
+    return f != NULL && f->vtable != NULL && f->vtable->poll != NULL &&
+           f->vtable->size >= sizeof(kr_future) &&
+           f->vtable->size <= ((size_t)1 << 30) &&
+           f->vtable->output_size <= ((size_t)1 << 30);
+}
 
 kr_runtime_config kr_runtime_config_default(void) {
     kr_runtime_config c;

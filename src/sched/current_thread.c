@@ -8,7 +8,7 @@
  * acquire/release on `busy` that hands it over.
  *
  * Other threads reach the runtime through:
- *   - the inject queue (sched/mpsc.h): remote spawns and remote wakes;
+ *   - the inject queue (sched/inject.h): remote spawns and remote wakes;
  *   - `woken`: the block_on future's waker sets it (release; the loop's
  *     acquire swap pairs with it);
  *   - the parker: every remote push or wake unparks the loop;
@@ -33,13 +33,13 @@
 #include <sched.h>
 #include <string.h>
 
-#include "rt/runtime.h"
+#include "sched/sched.h"
 #include "io/reactor.h"
-#include "sched/context.h"
-#include "sched/mpsc.h"
-#include "sched/park.h"
+#include "core/context.h"
+#include "sched/inject.h"
+#include "core/park.h"
 #include "task/cache.h"
-#include "task/pool.h"
+#include "task/cache_pool.h"
 #include "task/state.h"
 #include "time/wheel.h"
 #include "util/alloc.h"
@@ -61,7 +61,7 @@ typedef struct ct_rt {
     kr__task *q_head, *q_tail;
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
-    kr__cache_pool pool;   /* caches for remote spawners (task/pool.h) */
+    kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
     kr__wheel wheel;       /* timers of this runtime (time/wheel.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
@@ -91,7 +91,7 @@ static void bump(_Atomic uint64_t *c) {
 
 static void ct_unref(ct_rt *ct) {
     if (kr__fetch_sub_acqrel(&ct->refs, 1) == 1)
-        kr__free(ct);
+        kr__free_aligned(ct);
 }
 
 static void cache_destroyed(void *arg) { ct_unref(arg); }
@@ -248,9 +248,7 @@ static kr_waker bo_clone(const void *data) {
 static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     int expected = 0;
     /* Acquire pairs with core_give's release: the core is as left. */
-    if (!atomic_compare_exchange_strong_explicit(&ct->busy, &expected, 1,
-                                                 memory_order_seq_cst,
-                                                 memory_order_relaxed))
+    if (!kr__cas_seqcst(&ct->busy, &expected, 1))
         return false;
     *saved = kr__ctx;
     kr__ctx.rt = &ct->base;
@@ -512,7 +510,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
         kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
-        kr__free(ct);
+        kr__free_aligned(ct);
         return KR_ENOMEM;
     }
     ct->cache = kr__cache_new(cache_destroyed, ct);
@@ -521,7 +519,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         if (ct->cache != NULL)
             kr__cache_orphan(ct->cache); /* nothing out: destroyed (unref) */
         kr__pool_orphan(&ct->pool);
-        kr__free(ct);
+        kr__free_aligned(ct);
         return rc;
     }
     *out = &ct->base;

@@ -8,13 +8,13 @@
 
 #include <pthread.h>
 
-#include "rt/runtime.h"
-#include "sched/context.h"
+#include "sched/sched.h"
+#include "core/context.h"
 #include "sched/local_queue.h"
-#include "sched/mpsc.h"
-#include "sched/park.h"
+#include "sched/inject.h"
+#include "core/park.h"
 #include "task/cache.h"
-#include "task/pool.h"
+#include "task/cache_pool.h"
 #include "time/wheel.h"
 #include "util/spinlock.h"
 
@@ -102,7 +102,7 @@ struct mt_rt {
     _Atomic int driver_busy KR__ALIGNED_CL;
     pthread_mutex_t shutdown_lock;
 
-    /* Caches for remote spawners (task/pool.h). */
+    /* Caches for remote spawners (task/cache_pool.h). */
     kr__cache_pool pool;
     /* block_on: its cache (one block_on at a time may own it). */
     kr__cache *bo_cache;

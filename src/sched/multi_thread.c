@@ -47,16 +47,16 @@ void kr__mt_unref(mt_rt *rt) {
         return;
     for (unsigned i = 0; i < rt->n; i++) {
         if (rt->workers != NULL)
-            kr__free(rt->workers[i]);
+            kr__free_aligned(rt->workers[i]);
     }
-    kr__free(rt->owned);
+    kr__free_aligned(rt->owned);
     kr__free(rt->workers);
     kr__free(rt->sleepers);
     kr__free(rt->monitor_last);
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->shutdown_lock);
     pthread_mutex_destroy(&rt->signals_lock);
-    kr__free(rt);
+    kr__free_aligned(rt);
 }
 
 static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
@@ -217,8 +217,9 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     pthread_mutex_unlock(&rt->signals_lock);
 
     int zero = 0;
-    bool own_cache =
-        atomic_compare_exchange_strong(&rt->bo_cache_busy, &zero, 1);
+    /* Acquire pairs with the release that gives the cache back below: the
+     * cache is as its last block_on left it. */
+    bool own_cache = kr__cas_acquire(&rt->bo_cache_busy, &zero, 1);
     kr__ctx_t saved = kr__ctx;
     kr__ctx.rt = base;
     kr__ctx.worker = NULL;
@@ -445,7 +446,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
-    rt->owned = kr__calloc(n, sizeof(*rt->owned));
+    rt->owned = kr__calloc_cacheline(n, sizeof(*rt->owned));
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
     rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
     kr__parker_init(&rt->monitor_park);

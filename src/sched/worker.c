@@ -230,9 +230,7 @@ static int64_t run_timers(mt_worker *w) {
 static bool driver_trylock(mt_rt *rt) {
     int zero = 0;
     return kr__load_relaxed(&rt->driver_busy) == 0 &&
-           atomic_compare_exchange_strong_explicit(&rt->driver_busy, &zero, 1,
-                                                   memory_order_acquire,
-                                                   memory_order_relaxed);
+           kr__cas_acquire(&rt->driver_busy, &zero, 1);
 }
 
 static void driver_unlock(mt_rt *rt) { kr__store_release(&rt->driver_busy, 0); }

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "kairo.h"
-#include "sched/coop.h"
+#include "core/coop.h"
 #include "task/cache.h"
 #include "util/abort.h"
 #include "util/alloc.h"
@@ -164,7 +164,7 @@ static int take(oneshot *o, uint32_t s, void *dst) {
         memcpy(dst, o->value, o->size);
     /* Only the receiver clears VALUE; relaxed is enough (nobody reads the
      * slot after, and the RMW keeps the other bits intact). */
-    atomic_fetch_and_explicit(&o->state, ~VALUE, memory_order_relaxed);
+    kr__fetch_and_relaxed(&o->state, ~VALUE);
     return 0;
 }
 
@@ -202,7 +202,7 @@ static bool store_waker(oneshot *o, kr_waker *slot, uint32_t bit, uint32_t done,
     if (prev & done) {
         /* Completed meanwhile: the other side saw no bit and will not use
          * the slot; take it back. */
-        atomic_fetch_and_explicit(&o->state, ~bit, memory_order_acq_rel);
+        kr__fetch_and_acqrel(&o->state, ~bit);
         kr_waker_drop(*slot);
         return false;
     }

@@ -17,8 +17,9 @@
  *     last freer) and destroys the cache.
  */
 #include <stdatomic.h>
+#include <string.h>
 
-#include "sched/context.h"
+#include "core/context.h"
 #include "task/cache.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
@@ -47,9 +48,11 @@ struct kr__cache {
 };
 
 kr__cache *kr__cache_new(void (*on_destroy)(void *), void *arg) {
-    kr__cache *c = kr__calloc(1, sizeof(*c));
+    /* Cache-line aligned: `remote` has a line of its own. */
+    kr__cache *c = kr__malloc_cacheline(sizeof(*c));
     if (c == NULL)
         return NULL;
+    memset(c, 0, sizeof(*c));
     c->on_destroy = on_destroy;
     c->arg = arg;
     atomic_init(&c->remote, NULL);
@@ -66,10 +69,22 @@ static uint32_t class_of(size_t size) {
     return cls < KR__CACHE_CLASSES ? cls : KR__CACHE_BIG;
 }
 
+/* Small cells are cache-line aligned blocks, big ones plain. */
+static void free_cell(void *n, uint32_t cls) {
+    if (cls == KR__CACHE_BIG)
+        kr__free(n);
+    else
+        kr__free_aligned(n);
+}
+
+static uint32_t pushed_class(cell_link *n) {
+    return *(uint32_t *)((char *)n + sizeof(cell_link));
+}
+
 static void destroy(kr__cache *c) {
     void (*hook)(void *) = c->on_destroy;
     void *arg = c->arg;
-    kr__free(c);
+    kr__free_aligned(c);
     if (hook != NULL)
         hook(arg);
 }
@@ -83,7 +98,7 @@ static void give_back(kr__cache *c, cell_link *n, uint32_t cls) {
         c->free[cls] = n;
         c->nfree[cls]++;
     } else {
-        kr__free(n);
+        free_cell(n, cls);
     }
 }
 
@@ -93,7 +108,7 @@ static void drain_remote(kr__cache *c) {
     cell_link *n = kr__swap_acquire(&c->remote, NULL);
     while (n != NULL) {
         cell_link *next = n->next;
-        give_back(c, n, *(uint32_t *)((char *)n + sizeof(cell_link)));
+        give_back(c, n, pushed_class(n));
         n = next;
     }
 }
@@ -102,6 +117,11 @@ void *kr__cache_alloc(kr__cache *c, size_t size, uint32_t *cls_out) {
     uint32_t cls = class_of(size);
     *cls_out = cls;
     if (cls == KR__CACHE_BIG) {
+        /* Big cells freed on other threads wait on the remote stack too:
+         * drain it here as well, or a cache that only makes big cells
+         * (a block_on spawning connection tasks) never takes them back. */
+        if (kr__load_relaxed(&c->remote) != NULL)
+            drain_remote(c);
         void *p = kr__malloc(size);
         if (p != NULL)
             c->live++;
@@ -138,7 +158,7 @@ void kr__cache_free(kr__cache *c, void *cell, uint32_t cls, int owner) {
     cell_link *head = kr__load_relaxed(&c->remote); /* the CAS re-reads */
     for (;;) {
         if (head == ORPHANED) {
-            kr__free(n);
+            free_cell(n, cls);
             /* Acq_rel: the one reaching zero must see all other frees. */
             if (kr__fetch_sub_acqrel(&c->orphan_left, 1) == 1)
                 destroy(c);
@@ -156,7 +176,7 @@ void kr__cache_orphan(kr__cache *c) {
         cell_link *n = c->free[i];
         while (n != NULL) {
             cell_link *next = n->next;
-            kr__free(n);
+            kr__free_aligned(n);
             n = next;
         }
         c->free[i] = NULL;
@@ -168,7 +188,7 @@ void kr__cache_orphan(kr__cache *c) {
     while (n != NULL) {
         cell_link *next = n->next;
         c->live--;
-        kr__free(n);
+        free_cell(n, pushed_class(n));
         n = next;
     }
     long out = c->live;

@@ -5,16 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sched/context.h"
+#include "core/context.h"
 #include "task/cache.h"
 #include "task/state.h"
 #include "util/alloc.h"
-
-/* A thread that drives no runtime has an unlimited budget (kr_coop_proceed
- * documents it): a join handle or channel receive polled by hand outside
- * any runtime must not read a zero-initialised budget as "used up". */
-__thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec"))) = {
-    .budget = KR__BUDGET_UNLIMITED};
 
 /* Task ids: unique, not dense. Each thread takes a block of 2^20 ids at a
  * time from a global counter, so a spawn costs no shared atomic. */

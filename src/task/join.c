@@ -5,10 +5,9 @@
  */
 #include <string.h>
 
-#include "sched/context.h"
-#include "sched/coop.h"
+#include "core/context.h"
+#include "core/coop.h"
 #include "task/state.h"
-#include "rt/runtime.h"
 #include "util/abort.h"
 
 /* Stores (or replaces) the join waker. Returns false if the task completed

@@ -198,4 +198,10 @@ static inline kr_waker kr__task_waker_ref(kr__task *t) {
     return w;
 }
 
+/* Writes one task's dump line (task/dump.c). Returns 0 or KR_EIO. */
+int kr__task_dump_line(int fd, void *task);
+
+/* Makes `h` the handle of task `task` (join.c). */
+void kr__join_init(kr_join_handle *h, void *task);
+
 #endif /* KR_TASK_TASK_H */

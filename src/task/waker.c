@@ -4,7 +4,7 @@
  * kr__task_waker_ref with the same vtable, so kr_waker_will_wake holds
  * between it and its clones.
  */
-#include "sched/context.h"
+#include "core/context.h"
 #include "task/state.h"
 
 static kr_waker waker_clone(const void *data) {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sched/context.h"
+#include "core/context.h"
 #include "time/wheel.h"
 #include "util/abort.h"
 

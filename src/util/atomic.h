@@ -52,6 +52,8 @@
     atomic_fetch_or_explicit((p), (v), memory_order_acq_rel)
 #define kr__fetch_or_seqcst(p, v)                                              \
     atomic_fetch_or_explicit((p), (v), memory_order_seq_cst)
+#define kr__fetch_and_relaxed(p, v)                                            \
+    atomic_fetch_and_explicit((p), (v), memory_order_relaxed)
 #define kr__fetch_and_acqrel(p, v)                                             \
     atomic_fetch_and_explicit((p), (v), memory_order_acq_rel)
 #define kr__fetch_xor_acqrel(p, v)                                             \
@@ -70,6 +72,12 @@
     atomic_compare_exchange_strong_explicit((p), (expected), (desired),        \
                                             memory_order_acquire,              \
                                             memory_order_acquire)
+/* Seq_cst on success (a CAS that must be ordered against other seq_cst
+ * accesses, not just paired); relaxed on failure, which reads nothing. */
+#define kr__cas_seqcst(p, expected, desired)                                   \
+    atomic_compare_exchange_strong_explicit((p), (expected), (desired),        \
+                                            memory_order_seq_cst,              \
+                                            memory_order_relaxed)
 /* Weak CAS for retry loops. */
 #define kr__cas_weak_acqrel(p, expected, desired)                              \
     atomic_compare_exchange_weak_explicit((p), (expected), (desired),          \

@@ -1,5 +1,5 @@
 /*
- * task/pool.h: task caches for threads outside a runtime.
+ * task/cache_pool.h: task caches for threads outside a runtime.
  *
  * A thread that is not one of a runtime's workers (the main thread calling
  * kr_runtime_spawn, a thread pool feeding work in) has no cache of its own.
@@ -12,8 +12,8 @@
  * Lock: acquire on take, release on give, so each holder sees the cache as
  * the previous holder left it.
  */
-#ifndef KR_TASK_POOL_H
-#define KR_TASK_POOL_H
+#ifndef KR_TASK_CACHE_POOL_H
+#define KR_TASK_CACHE_POOL_H
 
 #include "task/cache.h"
 #include "util/spinlock.h"

@@ -1,9 +1,10 @@
 /*
- * sched/coop.c: cooperative scheduling. A task gets a budget of units per
+ * core/coop.c: cooperative scheduling. A task gets a budget of units per
  * poll; leaf futures that can be ready many times in a row spend one unit
  * each time, so a task looping over always-ready futures still yields.
  */
-#include "sched/coop.h"
+#include "core/coop.h"
+#include "kairo.h"
 
 bool kr_coop_proceed(kr_context *cx) {
     uint32_t b = kr__ctx.budget;

@@ -1,5 +1,5 @@
 /*
- * sched/park.h: parking a thread on a futex until another thread unparks it.
+ * core/park.h: parking a thread on a futex until another thread unparks it.
  *
  * State word: EMPTY (0), PARKED (1: the owner sleeps on the futex or is
  * about to), NOTIFIED (2: an unpark is pending; the next park returns at
@@ -14,8 +14,8 @@
  * park consumes; one during the futex wait changes the word, so FUTEX_WAIT
  * either returns at once (value changed) or is woken.
  */
-#ifndef KR_SCHED_PARK_H
-#define KR_SCHED_PARK_H
+#ifndef KR_CORE_PARK_H
+#define KR_CORE_PARK_H
 
 #include <stdatomic.h>
 #include <stdint.h>

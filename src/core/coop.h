@@ -1,8 +1,8 @@
-/* sched/coop.h: the cooperative budget (the unit spent by kr_coop_proceed). */
-#ifndef KR_SCHED_COOP_H
-#define KR_SCHED_COOP_H
+/* core/coop.h: the cooperative budget (the unit spent by kr_coop_proceed). */
+#ifndef KR_CORE_COOP_H
+#define KR_CORE_COOP_H
 
-#include "sched/context.h"
+#include "core/context.h"
 
 /* Gives back the unit spent by the last kr_coop_proceed, for a future that
  * made no progress after all (as Tokio's RestoreOnPending). */

@@ -1,7 +1,6 @@
-/* rt/dump.c: one line of a task dump. */
+/* task/dump.c: one line of a task dump. */
 #include <stdio.h>
 
-#include "rt/runtime.h"
 #include "task/state.h"
 
 int kr__task_dump_line(int fd, void *task) {

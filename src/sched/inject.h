@@ -1,5 +1,5 @@
 /*
- * sched/mpsc.h: an intrusive multi-producer single-consumer queue of tasks
+ * sched/inject.h: an intrusive multi-producer single-consumer queue of tasks
  * (Dmitry Vyukov's non-blocking MPSC design, linked through kr__task.next).
  *
  * Protocol:
@@ -13,8 +13,8 @@
  *     producer's wake-up (which follows its push) makes the consumer retry.
  *   - The stub node keeps the queue non-empty so producers never touch head.
  */
-#ifndef KR_SCHED_MPSC_H
-#define KR_SCHED_MPSC_H
+#ifndef KR_SCHED_INJECT_H
+#define KR_SCHED_INJECT_H
 
 #include "task/task.h"
 

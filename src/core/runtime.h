@@ -1,10 +1,11 @@
 /*
- * rt/runtime.h: the runtime object behind the public API. Each flavor
+ * core/runtime.h: the runtime object behind the public API. Each flavor
  * (sched/current_thread.c, sched/multi_thread.c) embeds struct kr_runtime
- * first and fills its ops.
+ * first and fills its ops; the layers below the scheduler (io, blocking)
+ * reach the runtime they run in through kr__ctx.rt and this base alone.
  */
-#ifndef KR_RT_RUNTIME_H
-#define KR_RT_RUNTIME_H
+#ifndef KR_CORE_RUNTIME_H
+#define KR_CORE_RUNTIME_H
 
 #include <stdatomic.h>
 
@@ -33,22 +34,5 @@ struct kr_runtime {
      * runtime was shut down first. Zero-initialised by the flavors. */
     _Atomic(struct kr__blocking_pool *) blocking;
 };
-
-int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
-int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out);
-
-/* Writes one task's dump line (rt/dump.c). Returns 0 or KR_EIO. */
-int kr__task_dump_line(int fd, void *task);
-
-/* Makes `h` the handle of task `task` (join.c). */
-void kr__join_init(kr_join_handle *h, void *task);
-
-/* Checks a future handed to spawn or block_on. */
-static inline bool kr__future_valid(const kr_future *f) {
-    return f != NULL && f->vtable != NULL && f->vtable->poll != NULL &&
-           f->vtable->size >= sizeof(kr_future) &&
-           f->vtable->size <= ((size_t)1 << 30) &&
-           f->vtable->output_size <= ((size_t)1 << 30);
-}
 
 #endif

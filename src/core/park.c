@@ -1,4 +1,4 @@
-/* sched/park.c: futex parking (protocol in park.h). */
+/* core/park.c: futex parking (protocol in park.h). */
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "io/reactor.h"
-#include "sched/park.h"
+#include "core/park.h"
 #include "util/atomic.h"
 
 enum { EMPTY = 0, PARKED = 1, NOTIFIED = 2, PARKED_DRIVER = 3 };

@@ -1,5 +1,5 @@
 /*
- * sched/context.h: what a thread knows about the runtime it is running.
+ * core/context.h: what a thread knows about the runtime it is running.
  *
  * One thread-local record, set by a scheduler while the thread drives it
  * (block_on, a worker loop, a shutdown) and cleared after. Everything else
@@ -9,12 +9,16 @@
  * loaded at program start or by a dlopen with spare static TLS, which glibc
  * reserves for this).
  */
-#ifndef KR_SCHED_CONTEXT_H
-#define KR_SCHED_CONTEXT_H
+#ifndef KR_CORE_CONTEXT_H
+#define KR_CORE_CONTEXT_H
 
 #include <stdint.h>
 
-#include "task/task.h"
+/* Forward declarations only: this file sits below every layer that reads it. */
+struct kr_runtime;
+struct kr__cache;
+struct kr__task;
+struct kr__wheel;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -24,9 +28,10 @@
 
 typedef struct kr__ctx_t {
     struct kr_runtime *rt;   /* the runtime this thread drives, or NULL */
-    kr__cache *cache;        /* task cell cache this thread owns, or NULL */
+    struct kr__cache *cache; /* task cell cache this thread owns, or NULL */
     void *worker;            /* scheduler-private per-thread state */
-    kr__task *current;       /* the task being polled on this thread, or NULL */
+    struct kr__task
+        *current;            /* the task being polled on this thread, or NULL */
     struct kr__wheel *wheel; /* timers polled here register on this wheel */
     uint32_t budget;         /* coop units left in the current poll */
     uint32_t self_woken;     /* `current` woke itself during this poll */
@@ -34,4 +39,4 @@ typedef struct kr__ctx_t {
 
 extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));
 
-#endif /* KR_SCHED_CONTEXT_H */
+#endif /* KR_CORE_CONTEXT_H */

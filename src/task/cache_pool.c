@@ -1,5 +1,5 @@
-/* task/pool.c: caches for remote spawners (see pool.h). */
-#include "task/pool.h"
+/* task/cache_pool.c: caches for remote spawners (see cache_pool.h). */
+#include "task/cache_pool.h"
 
 bool kr__pool_init(kr__cache_pool *p, void (*on_destroy)(void *), void *arg,
                    unsigned *made) {

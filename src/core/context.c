@@ -1,0 +1,8 @@
+/* core/context.c: the per-thread context (see context.h). */
+#include "core/context.h"
+
+/* A thread that drives no runtime has an unlimited budget (kr_coop_proceed
+ * documents it): a join handle or channel receive polled by hand outside
+ * any runtime must not read a zero-initialised budget as "used up". */
+__thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec"))) = {
+    .budget = KR__BUDGET_UNLIMITED};
