@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "kairo.h"
-#include "sched/coop.h"
+#include "core/coop.h"
 #include "sync/waitq.h"
 #include "util/abort.h"
 #include "util/alloc.h"
