@@ -290,10 +290,12 @@ int main(int argc, char **argv) {
     pthread_create(&sig, NULL, signal_thread, rt);
     acceptor a = {.base = {&acceptor_vt}, .co = KR_CORO_INIT, .l = l};
     rc = kr_runtime_block_on(rt, &a.base, NULL);
-    /* Shut down by a signal: every client task was dropped with it. */
+    /* Shut down by the signal thread (the accept loop never ends by
+     * itself): every client task was dropped with it. Join that thread
+     * before freeing the runtime it is shutting down. */
+    pthread_join(sig, NULL);
     kr_tcp_listener_free(l);
     kr_broadcast_tx_drop(hub);
     kr_runtime_free(rt);
-    pthread_join(sig, NULL);
     return rc == KR_ESHUTDOWN ? 0 : 1;
 }
