@@ -5,7 +5,9 @@
  * its deadline, never before, exactly once. Drives src/time/wheel.c
  * directly (no runtime), with counting wakers.
  */
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "test.h"
 #include "time/wheel.h"
@@ -168,9 +170,96 @@ static void wheel_next_deadline(void **state) {
     assert_true(n > 0 && n <= 5000);
 }
 
+/* ---- deadlines beyond the wheel's span -------------------------------- */
+
+typedef struct {
+    kr__wheel *w;
+    uint64_t now;
+} process_job;
+
+static void *process_thread(void *arg) {
+    process_job *j = arg;
+    kr__wheel_process(j->w, j->now);
+    return NULL;
+}
+
+/* kr__wheel_process, failing (not hanging) if it does not return within
+ * 10 s: a wheel that spins holds its lock forever. */
+static void process_or_fail(kr__wheel *w, uint64_t now) {
+    static process_job job; /* outlives a spinning thread */
+    job.w = w;
+    job.now = now;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, process_thread, &job), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    if (pthread_timedjoin_np(th, NULL, &until) != 0)
+        fail_msg("kr__wheel_process(now=%llu) spins", (unsigned long long)now);
+}
+
+/*
+ * A deadline 2^36 ms (the top level's whole rotation) or more ahead, or
+ * one that is still more than a rotation away when its top-level slot
+ * comes round (a 3-year timer), must wait: the wheel may not report it due
+ * early, and processing its slot must re-file it and return.
+ */
+static void wheel_far_deadline_waits_without_spinning(void **state) {
+    (void)state;
+    /* Epochs: the start of the clock, and the middle of a top-level slot
+     * (where a deadline one rotation ahead lands in the current slot). */
+    const uint64_t starts[] = {1000000, ((uint64_t)5 << 30) + 12345};
+    const uint64_t aheads[] = {
+        (uint64_t)1 << 36,
+        ((uint64_t)1 << 36) + 777,
+        (uint64_t)3 * 365 * 24 * 3600 * 1000, /* 3 years */
+        (uint64_t)40 * 24 * 3600 * 1000,      /* 40 days */
+        UINT64_MAX / 1000000,                 /* UINT64_MAX ns, in ms */
+    };
+    static kr__wheel w;
+    for (size_t si = 0; si < sizeof(starts) / sizeof(starts[0]); si++) {
+        for (size_t ai = 0; ai < sizeof(aheads) / sizeof(aheads[0]); ai++) {
+            uint64_t start = starts[si], deadline = start + aheads[ai];
+            kr__timer t;
+            memset(&t, 0, sizeof(t));
+            memset(fired, 0, sizeof(fired));
+            kr__wheel_init(&w, start);
+            atomic_store(&t.deadline, deadline);
+            kr_waker wk = {(void *)0, &wvt};
+            kr__wheel_insert(&w, &t, &wk);
+            uint64_t now = start;
+            /* Walk from wake-up to wake-up, as a runtime does; stop at the
+             * deadline, or after 64 wake-ups for the unreachable ones. */
+            for (int step = 0; step < 64 && now < deadline; step++) {
+                int64_t ms = kr__wheel_next_ms(&w, now);
+                if (ms <= 0)
+                    fail_msg("start %llu, deadline +%llu ms: at +%llu the "
+                             "wheel says %lld ms",
+                             (unsigned long long)start,
+                             (unsigned long long)aheads[ai],
+                             (unsigned long long)(now - start), (long long)ms);
+                now += (uint64_t)ms;
+                now_ms_model = now;
+                process_or_fail(&w, now);
+                assert_int_equal(fired[0], now >= deadline ? 1 : 0);
+            }
+            if (aheads[ai] <= ((uint64_t)1 << 40)) {
+                assert_true(now >= deadline);
+                assert_int_equal(fired[0], 1);
+                assert_int_equal(fired_at[0], deadline);
+            } else {
+                kr_waker o = kr__wheel_remove(&w, &t);
+                assert_non_null(o.vtable);
+            }
+            assert_int_equal(kr__wheel_next_ms(&w, now), -1);
+        }
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(wheel_matches_model),
     cmocka_unit_test(wheel_fires_on_time_at_1ms_steps),
     cmocka_unit_test(wheel_next_deadline),
+    cmocka_unit_test(wheel_far_deadline_waits_without_spinning),
 };
 KR_TEST_MAIN(tests)

@@ -96,7 +96,7 @@ KR_API bool kr_broadcast_tx_is_closed(const kr_broadcast_tx *tx);
 typedef struct kr_broadcast_closed {
     kr_future base;
     kr_broadcast_tx *tx_;
-    kr__chan_waiter w_;
+    kr__waiter w_;
     int phase_;
 } kr_broadcast_closed;
 KR_API kr_broadcast_closed kr_broadcast_tx_closed(kr_broadcast_tx *tx);
@@ -121,7 +121,7 @@ typedef struct kr_broadcast_recv {
     kr_broadcast_rx *rx_;
     void *dst_;
     uint64_t *lagged_;
-    kr__chan_waiter w_;
+    kr__waiter w_;
     int phase_;
 } kr_broadcast_recv;
 KR_API kr_broadcast_recv kr_broadcast_recv_future(kr_broadcast_rx *rx,

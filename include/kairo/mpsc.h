@@ -106,7 +106,7 @@ typedef struct kr_mpsc_send {
     kr_future base;
     kr_mpsc_tx *tx_;
     const void *msg_;
-    kr__chan_waiter w_;
+    kr__waiter w_;
     int phase_;
 } kr_mpsc_send;
 KR_API kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx, const void *msg);
@@ -131,7 +131,7 @@ typedef struct kr_mpsc_reserve {
     kr_future base;
     kr_mpsc_tx *tx_;
     kr_mpsc_permit *permit_;
-    kr__chan_waiter w_;
+    kr__waiter w_;
     int phase_;
 } kr_mpsc_reserve;
 KR_API kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx,

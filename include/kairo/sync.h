@@ -12,6 +12,7 @@
 #include "core.h"
 #include "broadcast.h"
 #include "mpsc.h"
+#include "semaphore.h"
 #include "watch.h"
 
 #ifdef __cplusplus

@@ -16,7 +16,10 @@
 extern "C" {
 #endif
 
-/* Durations are signed nanoseconds. */
+/* Durations are signed nanoseconds. Instant arithmetic saturates: adding
+ * past the last instant gives UINT64_MAX ("never"), subtracting past the
+ * clock's origin gives 0, and a difference beyond the duration's range
+ * gives INT64_MAX or INT64_MIN. */
 typedef int64_t kr_duration;
 #define kr_ns(n)   ((kr_duration)(n))
 #define kr_us(n)   ((kr_duration)(n)*1000)
@@ -30,12 +33,24 @@ typedef struct kr_instant {
 
 KR_API kr_instant kr_instant_now(void);
 static inline kr_instant kr_instant_add(kr_instant t, kr_duration d) {
-    kr_instant r = {d < 0 && (uint64_t)-d > t.ns ? 0 : t.ns + (uint64_t)d};
+    kr_instant r;
+    if (d >= 0) {
+        r.ns =
+            UINT64_MAX - t.ns < (uint64_t)d ? UINT64_MAX : t.ns + (uint64_t)d;
+    } else {
+        uint64_t back = 0 - (uint64_t)d; /* |d|, defined for INT64_MIN too */
+        r.ns = back > t.ns ? 0 : t.ns - back;
+    }
     return r;
 }
 static inline kr_duration kr_instant_since(kr_instant later,
                                            kr_instant earlier) {
-    return (kr_duration)(later.ns - earlier.ns);
+    if (later.ns >= earlier.ns) {
+        uint64_t d = later.ns - earlier.ns;
+        return d > (uint64_t)INT64_MAX ? INT64_MAX : (kr_duration)d;
+    }
+    uint64_t d = earlier.ns - later.ns;
+    return d > (uint64_t)INT64_MAX ? INT64_MIN : -(kr_duration)d;
 }
 
 /* The timer entry: private fields, sized here so a sleep needs no
@@ -68,9 +83,11 @@ static inline void kr_sleep_init(kr_sleep *s, kr_duration d) {
  * Moves the deadline. To a later one: no lock, the wheel re-files the entry
  * when the old slot comes up. To an earlier one: the entry is re-filed now.
  * The sleep may be pending or finished (then it runs again). Same thread as
- * its polls.
+ * its polls. Returns 0, or KR_EINVAL if `s` is NULL.
  */
-KR_API void kr_sleep_reset(kr_sleep *s, kr_instant deadline);
+KR_API int kr_sleep_reset(kr_sleep *s, kr_instant deadline);
+/* The deadline, rounded up to the timer's 1 ms resolution (UINT64_MAX for
+ * one past the last whole ms). A NULL `s` has none: the zero instant. */
 KR_API kr_instant kr_sleep_deadline(const kr_sleep *s);
 
 /* ------------------------------------------------------------------------ */
@@ -125,7 +142,8 @@ KR_API void kr_interval_drop(kr_interval *iv);
 
 /* A future for the next tick. Output: the kr_instant the tick was scheduled
  * for. Dropping a pending tick future is safe (the interval keeps its
- * schedule). */
+ * schedule). Made from a NULL interval, it is READY at once with the zero
+ * instant (an output cannot carry KR_EINVAL; 0 is no tick's time). */
 typedef struct kr_interval_tick {
     kr_future base;
     kr_interval *iv_;

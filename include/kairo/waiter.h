@@ -1,12 +1,11 @@
 /*
- * kairo/waiter.h: the private part of a waiting channel future.
+ * kairo/waiter.h: the node a waiting future embeds.
  *
- * A future that waits on a channel (an mpsc send or reserve, a broadcast
- * receive, a watch change) carries its place in the channel's wait list
- * inside itself, as Tokio's intrusive waiters do: waiting allocates
- * nothing, and dropping the future unlinks it. The fields are private; the
- * struct is spelled out only so that those futures can be public structs,
- * embedded by value in a parent coroutine.
+ * Every future that waits on a kairo primitive (a semaphore acquire, a
+ * mutex lock, a notified future, ...) carries its own wait-list node, so
+ * waiting allocates nothing and a dropped future can unlink itself. The
+ * layout is public only so that those futures can be plain values; the
+ * fields are private to kairo (src/util/wait_list.h states the protocol).
  */
 #ifndef KAIRO_WAITER_H
 #define KAIRO_WAITER_H
@@ -17,14 +16,30 @@
 extern "C" {
 #endif
 
-typedef struct kr__chan_waiter {
-    void *link_[2];  /* the wait-list node (src/util/list.h) */
-    kr_waker waker_; /* owned while linked; taken by whoever wakes it */
-    int state_;      /* src/sync/waitq.h */
-} kr__chan_waiter;
+/* The intrusive list node of src/util/list.h, which shares this guard. */
+#ifndef KR__LIST_DEFINED
+#define KR__LIST_DEFINED
+typedef struct kr__list {
+    struct kr__list *next;
+    struct kr__list *prev;
+} kr__list;
+#endif
 
-#define KR__CHAN_WAITER_INIT                                                   \
-    { {NULL, NULL}, {NULL, NULL}, 0 }
+/* Private. A waiter: linked on its primitive's wait list while it waits;
+ * `waker` and `state` belong to whoever holds that list's lock. */
+typedef struct kr__waiter {
+    kr__list node;
+    kr_waker waker;
+    size_t state; /* primitive-specific: permits still needed, notified... */
+} kr__waiter;
+
+/* Private. The state of a future acquiring `n` permits of a semaphore
+ * (shared by the semaphore, mutex, rwlock and once-cell futures). */
+typedef struct kr__acquire {
+    kr__waiter w;
+    size_t n;
+    int phase; /* 0 not started, 1 queued, 2 done */
+} kr__acquire;
 
 #ifdef __cplusplus
 }

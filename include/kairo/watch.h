@@ -88,7 +88,7 @@ KR_API bool kr_watch_tx_is_closed(const kr_watch_tx *tx);
 typedef struct kr_watch_closed {
     kr_future base;
     kr_watch_tx *tx_;
-    kr__chan_waiter w_;
+    kr__waiter w_;
     int phase_;
 } kr_watch_closed;
 KR_API kr_watch_closed kr_watch_tx_closed(kr_watch_tx *tx);
@@ -117,7 +117,7 @@ KR_API void kr_watch_mark_unchanged(kr_watch_rx *rx);
 typedef struct kr_watch_changed {
     kr_future base;
     kr_watch_rx *rx_;
-    kr__chan_waiter w_;
+    kr__waiter w_;
     int phase_;
 } kr_watch_changed;
 KR_API kr_watch_changed kr_watch_changed_future(kr_watch_rx *rx);
@@ -135,7 +135,7 @@ typedef struct kr_watch_wait_for {
     bool (*pred_)(const void *value, void *arg);
     void *arg_;
     void *dst_;
-    kr__chan_waiter w_;
+    kr__waiter w_;
     int phase_;
 } kr_watch_wait_for;
 KR_API kr_watch_wait_for kr_watch_wait_for_future(

@@ -5,6 +5,7 @@
  * pointer.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -85,6 +86,11 @@ int kr__backend_wait(kr__backend *b, kr__io_event *out, int max,
         ms = -1;
     else if (timeout_ns == 0)
         ms = 0;
+    else if (timeout_ns > (int64_t)INT_MAX * 1000000)
+        /* Beyond an int of milliseconds (24.8 days): wait that long and
+         * let the caller recompute. Cast, it would wrap negative, which
+         * epoll takes as "forever". */
+        ms = INT_MAX;
     else /* round up: never wake before a timer is due */
         ms = (int)((timeout_ns + 999999) / 1000000);
     if (max > MAX_EVENTS)

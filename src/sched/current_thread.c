@@ -26,7 +26,8 @@
  *
  * Scheduling order: local FIFO; the inject queue is checked first every
  * `global_queue_interval` ticks (31, Tokio's) and whenever the local queue
- * is empty. The block_on future is polled when woken, between batches of at
+ * is empty. Yielded tasks wait off the queue until the next look at I/O
+ * (defer_push). The block_on future is polled when woken, between batches of at
  * most EVENT_INTERVAL task polls.
  */
 #include <pthread.h>
@@ -59,6 +60,7 @@ typedef struct ct_rt {
 
     /* Core: owned by the holder of `busy`. */
     kr__task *q_head, *q_tail;
+    kr__task *y_head, *y_tail; /* yielded: run after the next I/O look */
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
     kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
@@ -106,6 +108,30 @@ static void local_push(ct_rt *ct, kr__task *t) {
     else
         ct->q_head = t;
     ct->q_tail = t;
+}
+
+/* Yielded tasks (kr_yield_now, an exhausted budget, any self-wake) wait
+ * here, off the run queue, until the loop has looked at I/O, as Tokio
+ * defers them until its driver's next poll: a task yielding in a loop
+ * would otherwise run again and again before another task's readiness is
+ * seen. Core-private like the run queue: a yield stays atomic-free. */
+static void defer_push(ct_rt *ct, kr__task *t) {
+    kr__store_relaxed(&t->next, NULL);
+    if (ct->y_tail != NULL)
+        kr__store_relaxed(&ct->y_tail->next, t);
+    else
+        ct->y_head = t;
+    ct->y_tail = t;
+}
+
+/* Moves the yielded tasks to the back of the run queue, in order. */
+static void defer_release(ct_rt *ct) {
+    if (ct->q_tail != NULL)
+        kr__store_relaxed(&ct->q_tail->next, ct->y_head);
+    else
+        ct->q_head = ct->y_head;
+    ct->q_tail = ct->y_tail;
+    ct->y_head = ct->y_tail = NULL;
 }
 
 static kr__task *local_pop(ct_rt *ct) {
@@ -196,7 +222,7 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
 }
 
 static void ct_yield(kr__sched *s, kr__task *t) {
-    local_push(CT_OF_SCHED(s), t);
+    defer_push(CT_OF_SCHED(s), t);
 }
 
 static bool ct_release(kr__sched *s, kr__task *t) {
@@ -280,6 +306,8 @@ static void drain(ct_rt *ct) {
             kr__task_shutdown(t); /* consumes the OWNED reference */
             any = true;
         }
+        if (ct->y_head != NULL)
+            defer_release(ct);
         while ((t = local_pop(ct)) != NULL) {
             kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
             any = true;
@@ -402,6 +430,16 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
             int64_t ms = kr__wheel_next_ms(&ct->wheel, now);
             if (ms >= 0)
                 timeout_ns = ms * 1000000;
+        }
+        /* Yielded tasks run again only after a look at I/O (without
+         * blocking, when anything is registered): at most a batch later,
+         * at once when they are all there is. */
+        if (ct->y_head != NULL) {
+            if (kr__reactor_nregs(ct->base.reactor) > 0) {
+                kr__reactor_turn(ct->base.reactor, 0);
+                since_io = 0;
+            }
+            defer_release(ct);
         }
         if (n == EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
             ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject) ||

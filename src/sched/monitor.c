@@ -12,6 +12,13 @@
  * (the LIFO slot included). The hot paths pay nothing: the monitor only
  * reads counters the workers keep anyway.
  *
+ * Timers. Each worker fires its own wheel, between polls. A stuck worker
+ * cannot, so the monitor fires the due timers of every worker it finds
+ * stuck (polls unchanged, not parked, timers registered): the wheel has its
+ * own lock, and the wakes take the remote path (inject queue, notify), so a
+ * parked peer runs the woken tasks. While a stuck worker has timers, the
+ * monitor also sleeps no longer than until the earliest of them.
+ *
  * Interval: 1 ms while it finds work going on, doubling to 10 ms while
  * every worker is idle, so an idle runtime costs ~100 wake-ups a second.
  * A stuck poll is thus noticed within 1-2 ms (10 ms after a long idle).
@@ -24,6 +31,17 @@
 #define MONITOR_MIN_NS 1000000LL  /* 1 ms */
 #define MONITOR_MAX_NS 10000000LL /* 10 ms */
 
+/* Fires the due timers of a worker that is stuck in a poll; returns ns
+ * until its next one (-1: none). An empty wheel costs one relaxed load. */
+static int64_t fire_timers(mt_worker *w) {
+    if (!kr__wheel_busy(&w->wheel))
+        return -1;
+    uint64_t now = kr__now_ms();
+    kr__wheel_process(&w->wheel, now);
+    int64_t ms = kr__wheel_next_ms(&w->wheel, now);
+    return ms < 0 ? -1 : ms * 1000000;
+}
+
 void *kr__mt_monitor_main(void *arg) {
     mt_rt *rt = arg;
     uint64_t *last = rt->monitor_last;
@@ -33,17 +51,23 @@ void *kr__mt_monitor_main(void *arg) {
         if (kr__load_acquire(&rt->shutdown))
             break;
         bool active = false, stuck = false;
+        int64_t timer_ns = -1; /* earliest timer of a stuck worker */
         for (unsigned i = 0; i < rt->n; i++) {
             mt_worker *w = rt->workers[i];
             /* Relaxed: a heuristic; a stale read delays a notify by one
              * interval at worst. */
             uint64_t polls = kr__load_relaxed(&w->n_polls);
             bool parked = kr__load_relaxed(&w->in_sleepers) != 0;
-            if (polls != last[i])
+            if (polls != last[i]) {
                 active = true;
-            else if (!parked && (kr__lq_len(&w->queue) != 0 ||
-                                 kr__load_relaxed(&w->lifo) != NULL))
-                stuck = true;
+            } else if (!parked) {
+                if (kr__lq_len(&w->queue) != 0 ||
+                    kr__load_relaxed(&w->lifo) != NULL)
+                    stuck = true;
+                int64_t ns = fire_timers(w);
+                if (ns >= 0 && (timer_ns < 0 || ns < timer_ns))
+                    timer_ns = ns;
+            }
             last[i] = polls;
         }
         if (stuck)
@@ -52,6 +76,8 @@ void *kr__mt_monitor_main(void *arg) {
                        ? MONITOR_MIN_NS
                        : (interval * 2 > MONITOR_MAX_NS ? MONITOR_MAX_NS
                                                         : interval * 2);
+        if (timer_ns >= 0 && timer_ns < interval)
+            interval = timer_ns < MONITOR_MIN_NS ? MONITOR_MIN_NS : timer_ns;
     }
     return NULL;
 }

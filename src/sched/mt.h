@@ -51,6 +51,9 @@ typedef struct mt_worker {
     kr__cache *cache;
     pthread_t thread;
     kr__wheel wheel; /* timers first polled on this worker */
+    /* Yielded tasks, waiting for the next look at I/O (worker.c). Not
+     * stealable: released into the queue within a maintenance interval. */
+    kr__task *defer_head, *defer_tail;
 
     /* Counters: single writer, relaxed (metrics). */
     _Atomic uint64_t n_polls, n_spawned, n_steals;

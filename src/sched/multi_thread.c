@@ -302,6 +302,12 @@ static void drain(mt_rt *rt) {
                 kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
                 any = true;
             }
+            while ((t = w->defer_head) != NULL) { /* yielded (held) */
+                w->defer_head = kr__load_relaxed(&t->next);
+                kr__task_drop_queued(t);
+                any = true;
+            }
+            w->defer_tail = NULL;
         }
         if (kr__mt_drain_inject(rt))
             any = true;

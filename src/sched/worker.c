@@ -83,8 +83,39 @@ static void notify_if_surplus(mt_worker *w) {
         kr__mt_notify_parked(w->rt);
 }
 
+/* Yielded tasks (kr_yield_now, an exhausted budget, any self-wake) wait on
+ * the worker's defer list until it has looked at I/O, as Tokio defers them
+ * until its driver's next poll: a task yielding in a loop would otherwise
+ * run again and again before another task's readiness is seen. The list
+ * is the owner's: a yield stays atomic-free. It is released (after a
+ * non-blocking look at I/O, when anything is registered) at every
+ * maintenance pass and whenever it is all the worker has left. */
+static void defer_push(mt_worker *w, kr__task *t) {
+    kr__store_relaxed(&t->next, NULL); /* owner-private while deferred */
+    if (w->defer_tail != NULL)
+        kr__store_relaxed(&w->defer_tail->next, t);
+    else
+        w->defer_head = t;
+    w->defer_tail = t;
+}
+
+static void defer_release(mt_worker *w) {
+    kr__task *t = w->defer_head;
+    w->defer_head = w->defer_tail = NULL;
+    while (t != NULL) {
+        kr__task *next = kr__load_relaxed(&t->next);
+        push_back(w, t);
+        t = next;
+    }
+    notify_if_surplus(w);
+}
+
 void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
-    if (is_yield || !w->lifo_enabled || w->rt->lifo_off) {
+    if (is_yield) {
+        defer_push(w, t);
+        return;
+    }
+    if (!w->lifo_enabled || w->rt->lifo_off) {
         push_back(w, t);
         notify_if_surplus(w);
         return;
@@ -213,7 +244,8 @@ static void run_task(mt_worker *w, kr__task *t) {
 }
 
 static bool has_local_work(mt_worker *w) {
-    return kr__load_relaxed(&w->lifo) != NULL || kr__lq_len(&w->queue) != 0;
+    return kr__load_relaxed(&w->lifo) != NULL || kr__lq_len(&w->queue) != 0 ||
+           w->defer_head != NULL;
 }
 
 /* Fires due timers of this worker's wheel; returns ns until the next one
@@ -298,10 +330,18 @@ void *kr__mt_worker_main(void *arg) {
             w->maint_countdown = KR__MT_EVENT_INTERVAL;
             run_timers(w);
             poll_io(w);
+            if (w->defer_head != NULL)
+                defer_release(w);
         }
         kr__task *t = next_task(w);
         if (t != NULL) {
             run_task(w, t);
+            continue;
+        }
+        if (w->defer_head != NULL) {
+            /* Only yielded tasks left here: look at I/O, then run them. */
+            poll_io(w);
+            defer_release(w);
             continue;
         }
         t = steal_work(w);

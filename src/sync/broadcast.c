@@ -33,12 +33,11 @@
 #include "sync/waitq.h"
 #include "util/abort.h"
 #include "util/alloc.h"
-#include "util/spinlock.h"
 
 #define MAX_MSG ((size_t)1 << 20)
 
 typedef struct bchan {
-    kr__spinlock lock;
+    kr__wait_list wl; /* its lock guards the whole channel */
     bool closed;
     size_t msg_size;
     size_t cap; /* a power of two */
@@ -46,7 +45,6 @@ typedef struct bchan {
     size_t senders;
     size_t receivers;
     size_t refs;
-    kr__list waiters;
     kr__list closed_waiters;
     kr__list rxs; /* every receiver, for Sender::len */
     _Alignas(16) unsigned char ring[];
@@ -64,14 +62,15 @@ static bchan *of_tx(const kr_broadcast_tx *tx) { return (bchan *)tx; }
 static void bchan_free(bchan *c) {
     KR__REQUIRE(kr__list_empty(&c->closed_waiters),
                 "kr_broadcast channel freed while a closed() waits on it");
+    kr__wait_list_destroy(&c->wl, "kr_broadcast channel");
     kr__free(c);
 }
 
 /* Drops one reference under the lock; frees after the unlock if last. */
 static void unref_unlock(bchan *c, kr__wake_batch *b) {
     bool last = --c->refs == 0;
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(b);
     if (last)
         bchan_free(c);
 }
@@ -80,13 +79,13 @@ static void unref_unlock(bchan *c, kr__wake_batch *b) {
  * between them. Returns with the lock held and the last batch in b. */
 static void wake_all(bchan *c, kr__list *q, int state, kr__wake_batch *b) {
     for (;;) {
-        while (!kr__batch_full(b) && kr__waiter_pop(q, state, b) != NULL) {
+        while (!kr__wake_batch_full(b) && kr__chan_pop(q, state, b) != NULL) {
         }
         if (kr__list_empty(q))
             return;
-        kr__spin_unlock(&c->lock);
-        kr__batch_wake(b);
-        kr__spin_lock(&c->lock);
+        kr__wait_unlock(&c->wl);
+        kr__wake_batch_wake(b);
+        kr__wait_lock(&c->wl);
     }
 }
 
@@ -117,7 +116,7 @@ int kr_broadcast_new(size_t msg_size, size_t capacity, kr_broadcast_tx **tx,
     bchan *c = kr__malloc(sizeof(*c) + cap * msg_size);
     if (c == NULL)
         return KR_ENOMEM;
-    kr__spin_init(&c->lock);
+    kr__wait_list_init(&c->wl);
     c->closed = false;
     c->msg_size = msg_size;
     c->cap = cap;
@@ -125,7 +124,6 @@ int kr_broadcast_new(size_t msg_size, size_t capacity, kr_broadcast_tx **tx,
     c->senders = 1;
     c->receivers = 0;
     c->refs = 1;
-    kr__list_init(&c->waiters);
     kr__list_init(&c->closed_waiters);
     kr__list_init(&c->rxs);
     if (rx != NULL && new_rx(c, rx) < 0) {
@@ -140,17 +138,17 @@ kr_broadcast_tx *kr_broadcast_tx_clone(kr_broadcast_tx *tx) {
     if (tx == NULL)
         return NULL;
     bchan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     c->senders++;
     c->refs++;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return tx;
 }
 
 /* Under the lock: closes and wakes every waiting receive. */
 static void close_locked(bchan *c, kr__wake_batch *b) {
     c->closed = true;
-    wake_all(c, &c->waiters, KR__W_CLOSED, b);
+    wake_all(c, &c->wl.waiters, KR__W_CLOSED, b);
 }
 
 void kr_broadcast_tx_drop(kr_broadcast_tx *tx) {
@@ -158,7 +156,7 @@ void kr_broadcast_tx_drop(kr_broadcast_tx *tx) {
         return;
     bchan *c = of_tx(tx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     KR__REQUIRE(c->senders > 0, "kr_broadcast sender dropped once too often");
     if (--c->senders == 0)
         close_locked(c, &b);
@@ -170,10 +168,10 @@ void kr_broadcast_tx_close(kr_broadcast_tx *tx) {
         return;
     bchan *c = of_tx(tx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     close_locked(c, &b);
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
 }
 
 int kr_broadcast_send(kr_broadcast_tx *tx, const void *msg) {
@@ -183,9 +181,9 @@ int kr_broadcast_send(kr_broadcast_tx *tx, const void *msg) {
     if (msg == NULL && c->msg_size != 0)
         return KR_EINVAL;
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     if (c->closed || c->receivers == 0) {
-        kr__spin_unlock(&c->lock);
+        kr__wait_unlock(&c->wl);
         return KR_ECLOSED;
     }
     int n = c->receivers > INT32_MAX ? INT32_MAX : (int)c->receivers;
@@ -193,9 +191,9 @@ int kr_broadcast_send(kr_broadcast_tx *tx, const void *msg) {
         memcpy(c->ring + (c->tail & (c->cap - 1)) * c->msg_size, msg,
                c->msg_size);
     c->tail++;
-    wake_all(c, &c->waiters, KR__W_GRANTED, &b);
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    wake_all(c, &c->wl.waiters, KR__W_GRANTED, &b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
     return n;
 }
 
@@ -203,9 +201,9 @@ int kr_broadcast_subscribe(kr_broadcast_tx *tx, kr_broadcast_rx **out) {
     if (tx == NULL || out == NULL)
         return KR_EINVAL;
     bchan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     int rc = new_rx(c, out);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return rc;
 }
 
@@ -220,7 +218,7 @@ void kr_broadcast_rx_drop(kr_broadcast_rx *rx) {
         return;
     bchan *c = rx->c;
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     KR__REQUIRE(!rx->waiting,
                 "kr_broadcast receiver dropped while a receive waits on it");
     kr__list_remove(&rx->link);
@@ -234,9 +232,9 @@ size_t kr_broadcast_receiver_count(const kr_broadcast_tx *tx) {
     if (tx == NULL)
         return 0;
     bchan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     size_t n = c->receivers;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return n;
 }
 
@@ -248,14 +246,14 @@ size_t kr_broadcast_tx_len(const kr_broadcast_tx *tx) {
     if (tx == NULL)
         return 0;
     bchan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     uint64_t most = 0;
     KR__LIST_FOR_EACH(it, tmp, &c->rxs) {
         kr_broadcast_rx *rx = KR__CONTAINER_OF(it, kr_broadcast_rx, link);
         if (c->tail - rx->next > most)
             most = c->tail - rx->next;
     }
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return most > c->cap ? c->cap : (size_t)most;
 }
 
@@ -263,9 +261,9 @@ size_t kr_broadcast_rx_len(const kr_broadcast_rx *rx) {
     if (rx == NULL)
         return 0;
     bchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     uint64_t n = c->tail - rx->next;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return (size_t)n;
 }
 
@@ -273,9 +271,9 @@ bool kr_broadcast_rx_is_closed(const kr_broadcast_rx *rx) {
     if (rx == NULL)
         return true;
     bchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     bool closed = c->closed;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return closed;
 }
 
@@ -305,9 +303,9 @@ int kr_broadcast_try_recv(kr_broadcast_rx *rx, void *dst, uint64_t *lagged) {
     if (rx == NULL)
         return KR_EINVAL;
     bchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     int rc = take(rx, dst, lagged);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return rc;
 }
 
@@ -323,31 +321,31 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
         if (!kr_coop_proceed(cx))
             return KR_PENDING;
         bchan *c = rx->c;
-        kr__spin_lock(&c->lock);
+        kr__wait_lock(&c->wl);
         rc = take(rx, r->dst_, r->lagged_);
         if (r->phase_ == 1) {
-            if (r->w_.state_ == KR__W_WAITING) {
+            if (r->w_.state == KR__W_WAITING) {
                 if (rc == KR_EEMPTY) {
-                    kr__waiter_update(&r->w_, cx->waker);
-                    kr__spin_unlock(&c->lock);
+                    kr__chan_update(&r->w_, cx->waker);
+                    kr__wait_unlock(&c->wl);
                     kr__coop_refund();
                     return KR_PENDING;
                 }
-                kr__waiter_cancel(&r->w_);
+                kr__chan_cancel(&r->w_);
             }
-            r->w_.state_ = KR__W_IDLE;
+            r->w_.state = KR__W_IDLE;
             r->phase_ = 0;
             rx->waiting = false;
         }
         if (rc == KR_EEMPTY) {
-            kr__waiter_push(&c->waiters, &r->w_, cx->waker);
+            kr__chan_wait(&c->wl.waiters, &r->w_, cx->waker);
             r->phase_ = 1;
             rx->waiting = true;
-            kr__spin_unlock(&c->lock);
+            kr__wait_unlock(&c->wl);
             kr__coop_refund();
             return KR_PENDING;
         }
-        kr__spin_unlock(&c->lock);
+        kr__wait_unlock(&c->wl);
     }
     r->phase_ = 2;
     if (out != NULL)
@@ -360,12 +358,12 @@ static void recv_drop(kr_future *f) {
     if (r->phase_ != 1)
         return;
     bchan *c = r->rx_->c;
-    kr__spin_lock(&c->lock);
-    if (r->w_.state_ == KR__W_WAITING)
-        kr__waiter_cancel(&r->w_);
-    r->w_.state_ = KR__W_IDLE;
+    kr__wait_lock(&c->wl);
+    if (r->w_.state == KR__W_WAITING)
+        kr__chan_cancel(&r->w_);
+    r->w_.state = KR__W_IDLE;
     r->rx_->waiting = false;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
 }
 
 static const kr_future_vtable recv_vtable = {recv_poll, recv_drop,
@@ -374,8 +372,8 @@ static const kr_future_vtable recv_vtable = {recv_poll, recv_drop,
 
 kr_broadcast_recv kr_broadcast_recv_future(kr_broadcast_rx *rx, void *dst,
                                            uint64_t *lagged) {
-    kr_broadcast_recv r = {{&recv_vtable},       rx, dst, lagged,
-                           KR__CHAN_WAITER_INIT, 0};
+    kr_broadcast_recv r = {
+        {&recv_vtable}, rx, dst, lagged, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
     return r;
 }
 
@@ -386,18 +384,18 @@ static kr_poll closed_poll(kr_future *f, kr_context *cx, void *out) {
     bchan *c = of_tx(w->tx_);
     if (c == NULL)
         return KR_READY;
-    kr__spin_lock(&c->lock);
-    if (w->phase_ == 1 && w->w_.state_ == KR__W_WAITING)
-        kr__waiter_cancel(&w->w_);
-    w->w_.state_ = KR__W_IDLE;
+    kr__wait_lock(&c->wl);
+    if (w->phase_ == 1 && w->w_.state == KR__W_WAITING)
+        kr__chan_cancel(&w->w_);
+    w->w_.state = KR__W_IDLE;
     w->phase_ = 0;
     if (c->receivers == 0) {
-        kr__spin_unlock(&c->lock);
+        kr__wait_unlock(&c->wl);
         return KR_READY;
     }
-    kr__waiter_push(&c->closed_waiters, &w->w_, cx->waker);
+    kr__chan_wait(&c->closed_waiters, &w->w_, cx->waker);
     w->phase_ = 1;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return KR_PENDING;
 }
 
@@ -406,11 +404,11 @@ static void closed_drop(kr_future *f) {
     if (w->phase_ != 1)
         return;
     bchan *c = of_tx(w->tx_);
-    kr__spin_lock(&c->lock);
-    if (w->w_.state_ == KR__W_WAITING)
-        kr__waiter_cancel(&w->w_);
-    w->w_.state_ = KR__W_IDLE;
-    kr__spin_unlock(&c->lock);
+    kr__wait_lock(&c->wl);
+    if (w->w_.state == KR__W_WAITING)
+        kr__chan_cancel(&w->w_);
+    w->w_.state = KR__W_IDLE;
+    kr__wait_unlock(&c->wl);
 }
 
 static const kr_future_vtable closed_vtable = {closed_poll, closed_drop,
@@ -418,6 +416,7 @@ static const kr_future_vtable closed_vtable = {closed_poll, closed_drop,
                                                "kr_broadcast_closed"};
 
 kr_broadcast_closed kr_broadcast_tx_closed(kr_broadcast_tx *tx) {
-    kr_broadcast_closed w = {{&closed_vtable}, tx, KR__CHAN_WAITER_INIT, 0};
+    kr_broadcast_closed w = {
+        {&closed_vtable}, tx, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
     return w;
 }

@@ -44,7 +44,6 @@
 #include "sync/waitq.h"
 #include "util/abort.h"
 #include "util/alloc.h"
-#include "util/spinlock.h"
 
 /* The inline ring: a send into a fresh channel needs no second allocation
  * for messages up to this size (1 KiB keeps the whole channel within the
@@ -55,7 +54,7 @@
 #define SHRINK_BYTES (256 * 1024)
 
 typedef struct chan {
-    kr__spinlock lock;
+    kr__wait_list wl; /* its lock guards the whole channel */
     bool bounded;
     bool closed;   /* the receiver closed (or dropped) */
     bool rx_alive; /* the receiver handle exists */
@@ -71,7 +70,6 @@ typedef struct chan {
     size_t len;
     size_t inline_slots;
     size_t max_slots; /* the ring never grows beyond this */
-    kr__list waiters;
     kr_waker rx_waker;
     _Alignas(16) unsigned char inline_buf[];
 } chan;
@@ -109,7 +107,7 @@ static int make(size_t msg_size, size_t cap, bool bounded, kr_mpsc_tx **tx,
     chan *c = kr__malloc(sizeof(*c) + inl * msg_size);
     if (c == NULL)
         return KR_ENOMEM;
-    kr__spin_init(&c->lock);
+    kr__wait_list_init(&c->wl);
     c->bounded = bounded;
     c->closed = false;
     c->rx_alive = true;
@@ -125,7 +123,6 @@ static int make(size_t msg_size, size_t cap, bool bounded, kr_mpsc_tx **tx,
     c->head = 0;
     c->len = 0;
     c->max_slots = max_slots;
-    kr__list_init(&c->waiters);
     c->rx_waker.data = NULL;
     c->rx_waker.vtable = NULL;
     *tx = (kr_mpsc_tx *)c;
@@ -145,8 +142,7 @@ int kr_mpsc_unbounded_new(size_t msg_size, kr_mpsc_tx **tx, kr_mpsc_rx **rx) {
 }
 
 static void chan_free(chan *c) {
-    KR__REQUIRE(kr__list_empty(&c->waiters),
-                "kr_mpsc channel freed while a send or reserve waits on it");
+    kr__wait_list_destroy(&c->wl, "kr_mpsc channel");
     if (c->buf != c->inline_buf)
         kr__free(c->buf);
     kr_waker_reset(&c->rx_waker);
@@ -160,7 +156,7 @@ static bool ended(const chan *c) {
 }
 
 static void rx_wake(chan *c, kr__wake_batch *b) {
-    kr__batch_take(b, &c->rx_waker);
+    kr__chan_take_waker(b, &c->rx_waker);
 }
 
 /* A slot came free (a message received, a permit released): the first
@@ -168,7 +164,7 @@ static void rx_wake(chan *c, kr__wake_batch *b) {
 static void release_slot(chan *c, kr__wake_batch *b) {
     if (!c->bounded)
         return;
-    if (kr__waiter_pop(&c->waiters, KR__W_GRANTED, b) != NULL)
+    if (kr__chan_pop(&c->wl.waiters, KR__W_GRANTED, b) != NULL)
         c->reserved++;
     else
         c->permits++;
@@ -179,14 +175,14 @@ static void release_slot(chan *c, kr__wake_batch *b) {
  * such a gap may take a free slot ahead of a waiter: FIFO is exact for up
  * to KR__WAKE_BATCH waiters granted at once). */
 static void grant_waiters(chan *c, kr__wake_batch *b) {
-    while (c->permits > 0 && !kr__list_empty(&c->waiters)) {
-        if (kr__batch_full(b)) {
-            kr__spin_unlock(&c->lock);
-            kr__batch_wake(b);
-            kr__spin_lock(&c->lock);
+    while (c->permits > 0 && !kr__list_empty(&c->wl.waiters)) {
+        if (kr__wake_batch_full(b)) {
+            kr__wait_unlock(&c->wl);
+            kr__wake_batch_wake(b);
+            kr__wait_lock(&c->wl);
             continue;
         }
-        kr__waiter_pop(&c->waiters, KR__W_GRANTED, b);
+        kr__chan_pop(&c->wl.waiters, KR__W_GRANTED, b);
         c->permits--;
         c->reserved++;
     }
@@ -265,15 +261,15 @@ static void dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
  * caller holds a slot (counted in `reserved`), 0 when it must wait (its
  * waiter is linked), or KR_ECLOSED.
  */
-static int acquire(chan *c, kr__chan_waiter *w, int *phase, kr_context *cx,
+static int acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
                    kr__wake_batch *b) {
     if (*phase == 1) {
-        switch (w->state_) {
+        switch (w->state) {
         case KR__W_WAITING:
-            kr__waiter_update(w, cx->waker);
+            kr__chan_update(w, cx->waker);
             return 0;
         case KR__W_GRANTED:
-            w->state_ = KR__W_IDLE;
+            w->state = KR__W_IDLE;
             *phase = 0;
             if (c->closed) {
                 c->reserved--;
@@ -284,7 +280,7 @@ static int acquire(chan *c, kr__chan_waiter *w, int *phase, kr_context *cx,
             }
             return 1;
         default: /* CLOSED */
-            w->state_ = KR__W_IDLE;
+            w->state = KR__W_IDLE;
             *phase = 0;
             return KR_ECLOSED;
         }
@@ -293,7 +289,7 @@ static int acquire(chan *c, kr__chan_waiter *w, int *phase, kr_context *cx,
         return KR_ECLOSED;
     if (c->bounded) {
         if (c->permits == 0) {
-            kr__waiter_push(&c->waiters, w, cx->waker);
+            kr__chan_wait(&c->wl.waiters, w, cx->waker);
             *phase = 1;
             return 0;
         }
@@ -305,22 +301,22 @@ static int acquire(chan *c, kr__chan_waiter *w, int *phase, kr_context *cx,
 
 /* A send or reserve future dropped while phase 1: unlink, or pass on the
  * slot it was granted. */
-static void acquire_drop(chan *c, kr__chan_waiter *w) {
+static void acquire_drop(chan *c, kr__waiter *w) {
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
-    if (w->state_ == KR__W_WAITING) {
-        kr__waiter_cancel(w);
-    } else if (w->state_ == KR__W_GRANTED) {
-        w->state_ = KR__W_IDLE;
+    kr__wait_lock(&c->wl);
+    if (w->state == KR__W_WAITING) {
+        kr__chan_cancel(w);
+    } else if (w->state == KR__W_GRANTED) {
+        w->state = KR__W_IDLE;
         c->reserved--;
         release_slot(c, &b);
         if (ended(c))
             rx_wake(c, &b);
     } else {
-        w->state_ = KR__W_IDLE;
+        w->state = KR__W_IDLE;
     }
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
 }
 
 /* ---- senders ------------------------------------------------------------ */
@@ -329,18 +325,18 @@ kr_mpsc_tx *kr_mpsc_tx_clone(kr_mpsc_tx *tx) {
     if (tx == NULL)
         return NULL;
     chan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     c->senders++;
     c->refs++;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return tx;
 }
 
 /* Drops one reference; frees the channel after the last. */
 static void unref_unlock(chan *c, kr__wake_batch *b) {
     bool last = --c->refs == 0;
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(b);
     if (last)
         chan_free(c);
 }
@@ -350,10 +346,10 @@ void kr_mpsc_tx_drop(kr_mpsc_tx *tx) {
         return;
     chan *c = of_tx(tx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     KR__REQUIRE(c->senders > 0, "kr_mpsc sender dropped once too often");
     if (--c->senders == 0) {
-        KR__REQUIRE(kr__list_empty(&c->waiters),
+        KR__REQUIRE(kr__list_empty(&c->wl.waiters),
                     "kr_mpsc: last sender dropped while one of its sends "
                     "waits on it");
         if (ended(c))
@@ -370,7 +366,7 @@ int kr_mpsc_try_send(kr_mpsc_tx *tx, const void *msg) {
         return KR_EINVAL;
     kr__wake_batch b = {0};
     int rc;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     if (c->closed) {
         rc = KR_ECLOSED;
     } else if (c->bounded && c->permits == 0) {
@@ -380,8 +376,8 @@ int kr_mpsc_try_send(kr_mpsc_tx *tx, const void *msg) {
         if (rc == 0 && c->bounded)
             c->permits--;
     }
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
     return rc;
 }
 
@@ -397,10 +393,10 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
         if (!kr_coop_proceed(cx))
             return KR_PENDING;
         kr__wake_batch b = {0};
-        kr__spin_lock(&c->lock);
+        kr__wait_lock(&c->wl);
         rc = acquire(c, &s->w_, &s->phase_, cx, &b);
         if (rc == 0) {
-            kr__spin_unlock(&c->lock);
+            kr__wait_unlock(&c->wl);
             kr__coop_refund();
             return KR_PENDING;
         }
@@ -410,8 +406,8 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
             if (rc < 0)
                 release_slot(c, &b);
         }
-        kr__spin_unlock(&c->lock);
-        kr__batch_wake(&b);
+        kr__wait_unlock(&c->wl);
+        kr__wake_batch_wake(&b);
     }
     s->phase_ = 2;
     if (out != NULL)
@@ -429,7 +425,8 @@ static const kr_future_vtable send_vtable = {
     send_poll, send_drop, sizeof(kr_mpsc_send), sizeof(int), "kr_mpsc_send"};
 
 kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx, const void *msg) {
-    kr_mpsc_send s = {{&send_vtable}, tx, msg, KR__CHAN_WAITER_INIT, 0};
+    kr_mpsc_send s = {
+        {&send_vtable}, tx, msg, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
     return s;
 }
 
@@ -440,7 +437,7 @@ int kr_mpsc_try_reserve(kr_mpsc_tx *tx, kr_mpsc_permit *permit) {
         return KR_EINVAL;
     chan *c = of_tx(tx);
     int rc = 0;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     if (c->closed) {
         rc = KR_ECLOSED;
     } else if (c->bounded && c->permits == 0) {
@@ -452,7 +449,7 @@ int kr_mpsc_try_reserve(kr_mpsc_tx *tx, kr_mpsc_permit *permit) {
         c->refs++;
         permit->chan_ = c;
     }
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return rc;
 }
 
@@ -468,10 +465,10 @@ static kr_poll reserve_poll(kr_future *f, kr_context *cx, void *out) {
         if (!kr_coop_proceed(cx))
             return KR_PENDING;
         kr__wake_batch b = {0};
-        kr__spin_lock(&c->lock);
+        kr__wait_lock(&c->wl);
         rc = acquire(c, &r->w_, &r->phase_, cx, &b);
         if (rc == 0) {
-            kr__spin_unlock(&c->lock);
+            kr__wait_unlock(&c->wl);
             kr__coop_refund();
             return KR_PENDING;
         }
@@ -480,8 +477,8 @@ static kr_poll reserve_poll(kr_future *f, kr_context *cx, void *out) {
             r->permit_->chan_ = c;
             rc = 0;
         }
-        kr__spin_unlock(&c->lock);
-        kr__batch_wake(&b);
+        kr__wait_unlock(&c->wl);
+        kr__wake_batch_wake(&b);
     }
     r->phase_ = 2;
     if (out != NULL)
@@ -501,7 +498,7 @@ static const kr_future_vtable reserve_vtable = {reserve_poll, reserve_drop,
 
 kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx, kr_mpsc_permit *permit) {
     kr_mpsc_reserve r = {
-        {&reserve_vtable}, tx, permit, KR__CHAN_WAITER_INIT, 0};
+        {&reserve_vtable}, tx, permit, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
     return r;
 }
 
@@ -512,7 +509,7 @@ int kr_mpsc_permit_send(kr_mpsc_permit *permit, const void *msg) {
     permit->chan_ = NULL;
     kr__wake_batch b = {0};
     int rc;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     c->reserved--;
     if (msg == NULL && c->msg_size != 0) {
         rc = KR_EINVAL;
@@ -536,7 +533,7 @@ void kr_mpsc_permit_drop(kr_mpsc_permit *permit) {
     chan *c = permit->chan_;
     permit->chan_ = NULL;
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     c->reserved--;
     release_slot(c, &b);
     if (ended(c))
@@ -551,9 +548,9 @@ void kr_mpsc_permit_drop(kr_mpsc_permit *permit) {
 #define QUERY(c, expr)                                                         \
     do {                                                                       \
         chan *c_ = (chan *)(c);                                                \
-        kr__spin_lock(&c_->lock);                                              \
+        kr__wait_lock(&c_->wl);                                                \
         __typeof__(expr) v_ = (expr);                                          \
-        kr__spin_unlock(&c_->lock);                                            \
+        kr__wait_unlock(&c_->wl);                                              \
         return v_;                                                             \
     } while (0)
 
@@ -613,14 +610,14 @@ static void close_locked(chan *c, kr__wake_batch *b) {
     c->closed = true;
     rx_wake(c, b);
     for (;;) {
-        while (!kr__batch_full(b) &&
-               kr__waiter_pop(&c->waiters, KR__W_CLOSED, b) != NULL) {
+        while (!kr__wake_batch_full(b) &&
+               kr__chan_pop(&c->wl.waiters, KR__W_CLOSED, b) != NULL) {
         }
-        if (kr__list_empty(&c->waiters))
+        if (kr__list_empty(&c->wl.waiters))
             return;
-        kr__spin_unlock(&c->lock);
-        kr__batch_wake(b);
-        kr__spin_lock(&c->lock);
+        kr__wait_unlock(&c->wl);
+        kr__wake_batch_wake(b);
+        kr__wait_lock(&c->wl);
     }
 }
 
@@ -629,10 +626,10 @@ void kr_mpsc_rx_close(kr_mpsc_rx *rx) {
         return;
     chan *c = of_rx(rx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     close_locked(c, &b);
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
 }
 
 void kr_mpsc_rx_drop(kr_mpsc_rx *rx) {
@@ -640,7 +637,7 @@ void kr_mpsc_rx_drop(kr_mpsc_rx *rx) {
         return;
     chan *c = of_rx(rx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     KR__REQUIRE(c->rx_waker.vtable == NULL,
                 "kr_mpsc receiver dropped while a receive waits on it");
     close_locked(c, &b);
@@ -660,13 +657,13 @@ int kr_mpsc_try_recv(kr_mpsc_rx *rx, void *dst) {
     chan *c = of_rx(rx);
     kr__wake_batch b = {0};
     int rc = 0;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     if (c->len > 0)
         dequeue(c, dst, 1, &b);
     else
         rc = ended(c) ? KR_ECLOSED : KR_EEMPTY;
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
     return rc;
 }
 
@@ -676,7 +673,7 @@ static int recv_step(chan *c, void *dst, size_t limit, int *waiting,
                      kr_context *cx, bool *pending) {
     kr__wake_batch b = {0};
     int rc;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     if (c->len > 0) {
         size_t n = c->len < limit ? c->len : limit;
         dequeue(c, dst, n, &b);
@@ -686,7 +683,7 @@ static int recv_step(chan *c, void *dst, size_t limit, int *waiting,
     } else {
         kr_waker_set(&c->rx_waker, cx->waker);
         *waiting = 1;
-        kr__spin_unlock(&c->lock);
+        kr__wait_unlock(&c->wl);
         *pending = true;
         return 0;
     }
@@ -696,8 +693,8 @@ static int recv_step(chan *c, void *dst, size_t limit, int *waiting,
         kr_waker_reset(&c->rx_waker);
         *waiting = 0;
     }
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
     return rc;
 }
 
@@ -705,9 +702,9 @@ static void recv_cancel(chan *c, int *waiting) {
     if (!*waiting)
         return;
     *waiting = 0;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     kr_waker_reset(&c->rx_waker);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
 }
 
 static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {

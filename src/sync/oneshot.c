@@ -24,6 +24,15 @@
  *     left alone).
  *   - Symmetrically for tx_waker with TX_TASK_SET and CLOSED.
  *   - Leftover wakers are dropped by whoever frees the channel.
+ *
+ * Why not util/wait_list.h: each end has at most one waiter (the receive,
+ * or the sender's closed() future), so a list would always hold zero or
+ * one node, and its lock would put a lock on a channel that is lock-free
+ * today (one CAS to send, one to receive). The waiter contract still
+ * holds: a waiter is the waker slot; a dropped receive leaves the value in
+ * the channel (nothing is handed to a receive that it could lose), and a
+ * dropped closed() future leaves only a stored waker, which a later poll
+ * replaces and the channel's free drops.
  */
 #include <string.h>
 

@@ -1,32 +1,28 @@
 /*
- * sync/waitq.h: the wait list of a channel, and a batch of wakers to wake
- * once its lock is released.
+ * sync/waitq.h: the channels' use of the shared wait list
+ * (util/wait_list.h, whose contract they follow).
  *
- * Every function here runs under the lock of the channel that owns the
- * list; that lock is what orders a waiter's fields between the future (its
- * poll and drop) and whoever hands it something (a freed slot, a new
- * message, a close). A waiter moves through these states, each change made
- * under the lock:
+ * A channel keeps all its state under the lock of its kr__wait_list (one
+ * lock per channel, not one for the list and another for the messages);
+ * a channel with a second kind of waiter (Sender::closed) keeps a second
+ * list head under the same lock. A waiter's `state` word says what it was
+ * handed, each change made under the lock:
  *
  *   IDLE     on no list, holds nothing (a new future, or one done)
- *   WAITING  linked, owns waker_
- *   GRANTED  unlinked by a releaser that handed it what it waited for (a
- *            slot, a message); waker_ was taken and woken. A future dropped
- *            in this state gives the grant back (passes it on).
- *   CLOSED   unlinked by close; woken. The future completes with KR_ECLOSED.
+ *   WAITING  linked, owns its waker
+ *   GRANTED  unlinked by a releaser that handed it what it waited for (an
+ *            mpsc slot) or told it something happened (a broadcast send, a
+ *            watch change); its waker was taken and woken. A future
+ *            dropped in this state with a slot gives the slot back.
+ *   CLOSED   unlinked by close; woken. The future completes KR_ECLOSED.
  *
- * Wakers are never woken under the lock (a wake may unpark a thread): they
- * are moved into a kr__wake_batch and woken after the unlock. A waiter's
- * waker is taken out while the lock is held, so a future that is dropped
- * right after the unlock does not race with the wake.
- *
- * (This is the channel layer's own wait list; util/list.h is the list.)
+ * Wakers are woken after the unlock, from a kr__wake_batch.
  */
 #ifndef KR_SYNC_WAITQ_H
 #define KR_SYNC_WAITQ_H
 
 #include "kairo.h"
-#include "util/list.h"
+#include "util/wait_list.h"
 
 enum {
     KR__W_IDLE = 0,
@@ -35,81 +31,49 @@ enum {
     KR__W_CLOSED = 3,
 };
 
-/* The node is the first member of kr__chan_waiter, laid out as a kr__list
- * (two pointers): the public header cannot name the internal type. */
-_Static_assert(sizeof(((kr__chan_waiter *)0)->link_) == sizeof(kr__list),
-               "waiter link must hold a kr__list");
-
-static inline kr__list *kr__waiter_node(kr__chan_waiter *w) {
-    return (kr__list *)(void *)w->link_;
-}
-
-static inline kr__chan_waiter *kr__waiter_of(kr__list *n) {
-    return (kr__chan_waiter *)(void *)n;
-}
-
-/* Links `w` at the tail (FIFO) with a clone of `waker`. */
-static inline void kr__waiter_push(kr__list *q, kr__chan_waiter *w,
-                                   const kr_waker *waker) {
-    w->waker_ = kr_waker_clone(waker);
-    w->state_ = KR__W_WAITING;
-    kr__list_push_back(q, kr__waiter_node(w));
+/* Links `w` at the tail of `q` (FIFO) with a clone of `waker`. */
+static inline void kr__chan_wait(kr__list *q, kr__waiter *w,
+                                 const kr_waker *waker) {
+    kr_waker_set(&w->waker, waker);
+    w->state = KR__W_WAITING;
+    kr__list_push_back(q, &w->node);
 }
 
 /* A WAITING waiter polled again: keeps the waker current. */
-static inline void kr__waiter_update(kr__chan_waiter *w,
-                                     const kr_waker *waker) {
-    kr_waker_set(&w->waker_, waker);
+static inline void kr__chan_update(kr__waiter *w, const kr_waker *waker) {
+    kr_waker_set(&w->waker, waker);
 }
 
-/* Unlinks a WAITING waiter (its future is dropped, or it completes by
- * itself) and drops its waker. */
-static inline void kr__waiter_cancel(kr__chan_waiter *w) {
-    kr__list_remove(kr__waiter_node(w));
-    kr_waker_reset(&w->waker_);
-    w->state_ = KR__W_IDLE;
+/* Unlinks a WAITING waiter and drops its waker. */
+static inline void kr__chan_cancel(kr__waiter *w) {
+    kr__list_remove(&w->node);
+    kr_waker_reset(&w->waker);
+    w->state = KR__W_IDLE;
 }
 
-/* Wakers collected under a lock, woken after it. */
-#define KR__WAKE_BATCH 32
-typedef struct kr__wake_batch {
-    int n;
-    kr_waker w[KR__WAKE_BATCH];
-} kr__wake_batch;
-
-static inline bool kr__batch_full(const kr__wake_batch *b) {
-    return b->n == KR__WAKE_BATCH;
+/* Pops the first waiter of `q`, marks it `state` and takes its waker into
+ * the batch. Returns it, or NULL when `q` is empty. Requires: the batch is
+ * not full. */
+static inline kr__waiter *kr__chan_pop(kr__list *q, size_t state,
+                                       kr__wake_batch *b) {
+    kr__list *n = kr__list_front(q);
+    if (n == NULL)
+        return NULL;
+    kr__waiter *w = KR__CONTAINER_OF(n, kr__waiter, node);
+    w->state = state;
+    kr__wake_batch_take(b, w);
+    return w;
 }
 
-/* Moves the waker out of `slot` into the batch (nothing if none).
- * Requires: the batch is not full. */
-static inline void kr__batch_take(kr__wake_batch *b, kr_waker *slot) {
-    KR__REQUIRE(b->n < KR__WAKE_BATCH, "wake batch overflow");
+/* Moves a waker kept outside any waiter (the mpsc receiver's) into the
+ * batch, if there is one. Requires: the batch is not full. */
+static inline void kr__chan_take_waker(kr__wake_batch *b, kr_waker *slot) {
+    KR__REQUIRE(b->n < KR__WAKE_BATCH, "wake batch overflow (%u)", b->n);
     if (slot->vtable != NULL) {
         b->w[b->n++] = *slot;
         slot->vtable = NULL;
         slot->data = NULL;
     }
-}
-
-/* Wakes and empties the batch. Call with no lock held. */
-static inline void kr__batch_wake(kr__wake_batch *b) {
-    for (int i = 0; i < b->n; i++)
-        kr_waker_wake(b->w[i]);
-    b->n = 0;
-}
-
-/* Pops the first waiter, marks it `state` and takes its waker into the
- * batch. Returns it, or NULL when the list is empty. */
-static inline kr__chan_waiter *kr__waiter_pop(kr__list *q, int state,
-                                              kr__wake_batch *b) {
-    kr__list *n = kr__list_pop_front(q);
-    if (n == NULL)
-        return NULL;
-    kr__chan_waiter *w = kr__waiter_of(n);
-    w->state_ = state;
-    kr__batch_take(b, &w->waker_);
-    return w;
 }
 
 #endif /* KR_SYNC_WAITQ_H */

@@ -26,19 +26,17 @@
 #include "sync/waitq.h"
 #include "util/abort.h"
 #include "util/alloc.h"
-#include "util/spinlock.h"
 
 #define MAX_VALUE ((size_t)1 << 20)
 
 typedef struct wchan {
-    kr__spinlock lock;
+    kr__wait_list wl; /* its lock guards the whole channel */
     bool closed;
     size_t size;
     uint64_t version;
     size_t senders;
     size_t receivers;
     size_t refs;
-    kr__list waiters;
     kr__list closed_waiters;
     _Alignas(16) unsigned char value[];
 } wchan;
@@ -46,19 +44,19 @@ typedef struct wchan {
 struct kr_watch_rx {
     wchan *c;
     uint64_t seen;
-    int waiting; /* futures of this receiver on c->waiters */
+    int waiting; /* futures of this receiver on c->wl.waiters */
 };
 
 static wchan *of_tx(const kr_watch_tx *tx) { return (wchan *)tx; }
 
 static void unref_unlock(wchan *c, kr__wake_batch *b) {
     bool last = --c->refs == 0;
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(b);
     if (last) {
-        KR__REQUIRE(kr__list_empty(&c->waiters) &&
-                        kr__list_empty(&c->closed_waiters),
-                    "kr_watch channel freed while a future waits on it");
+        KR__REQUIRE(kr__list_empty(&c->closed_waiters),
+                    "kr_watch channel freed while a closed() waits on it");
+        kr__wait_list_destroy(&c->wl, "kr_watch channel");
         kr__free(c);
     }
 }
@@ -67,14 +65,14 @@ static void unref_unlock(wchan *c, kr__wake_batch *b) {
  * Returns with the lock held and the last batch in b. */
 static void wake_all(wchan *c, kr__list *q, kr__wake_batch *b) {
     for (;;) {
-        while (!kr__batch_full(b) &&
-               kr__waiter_pop(q, KR__W_GRANTED, b) != NULL) {
+        while (!kr__wake_batch_full(b) &&
+               kr__chan_pop(q, KR__W_GRANTED, b) != NULL) {
         }
         if (kr__list_empty(q))
             return;
-        kr__spin_unlock(&c->lock);
-        kr__batch_wake(b);
-        kr__spin_lock(&c->lock);
+        kr__wait_unlock(&c->wl);
+        kr__wake_batch_wake(b);
+        kr__wait_lock(&c->wl);
     }
 }
 
@@ -98,14 +96,13 @@ int kr_watch_new(size_t value_size, const void *init, kr_watch_tx **tx,
     wchan *c = kr__malloc(sizeof(*c) + value_size);
     if (c == NULL)
         return KR_ENOMEM;
-    kr__spin_init(&c->lock);
+    kr__wait_list_init(&c->wl);
     c->closed = false;
     c->size = value_size;
     c->version = 0;
     c->senders = 1;
     c->receivers = 0;
     c->refs = 1;
-    kr__list_init(&c->waiters);
     kr__list_init(&c->closed_waiters);
     if (init != NULL)
         memcpy(c->value, init, value_size);
@@ -123,10 +120,10 @@ kr_watch_tx *kr_watch_tx_clone(kr_watch_tx *tx) {
     if (tx == NULL)
         return NULL;
     wchan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     c->senders++;
     c->refs++;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return tx;
 }
 
@@ -135,11 +132,11 @@ void kr_watch_tx_drop(kr_watch_tx *tx) {
         return;
     wchan *c = of_tx(tx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     KR__REQUIRE(c->senders > 0, "kr_watch sender dropped once too often");
     if (--c->senders == 0) {
         c->closed = true;
-        wake_all(c, &c->waiters, &b);
+        wake_all(c, &c->wl.waiters, &b);
     }
     unref_unlock(c, &b);
 }
@@ -147,7 +144,7 @@ void kr_watch_tx_drop(kr_watch_tx *tx) {
 /* Under the lock: a new version is stored; wake the waiters. */
 static void publish(wchan *c, kr__wake_batch *b) {
     c->version++;
-    wake_all(c, &c->waiters, b);
+    wake_all(c, &c->wl.waiters, b);
 }
 
 int kr_watch_send(kr_watch_tx *tx, const void *value) {
@@ -155,15 +152,15 @@ int kr_watch_send(kr_watch_tx *tx, const void *value) {
         return KR_EINVAL;
     wchan *c = of_tx(tx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     if (c->receivers == 0) {
-        kr__spin_unlock(&c->lock);
+        kr__wait_unlock(&c->wl);
         return KR_ECLOSED;
     }
     memcpy(c->value, value, c->size);
     publish(c, &b);
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
     return 0;
 }
 
@@ -172,13 +169,13 @@ int kr_watch_send_replace(kr_watch_tx *tx, const void *value, void *old) {
         return KR_EINVAL;
     wchan *c = of_tx(tx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     if (old != NULL)
         memcpy(old, c->value, c->size);
     memcpy(c->value, value, c->size);
     publish(c, &b);
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
     return 0;
 }
 
@@ -188,11 +185,11 @@ int kr_watch_send_modify(kr_watch_tx *tx, void (*fn)(void *, void *),
         return KR_EINVAL;
     wchan *c = of_tx(tx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     fn(c->value, arg);
     publish(c, &b);
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
     return 0;
 }
 
@@ -202,12 +199,12 @@ int kr_watch_send_if_modified(kr_watch_tx *tx, bool (*fn)(void *, void *),
         return KR_EINVAL;
     wchan *c = of_tx(tx);
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     bool modified = fn(c->value, arg);
     if (modified)
         publish(c, &b);
-    kr__spin_unlock(&c->lock);
-    kr__batch_wake(&b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
     return modified ? 1 : 0;
 }
 
@@ -215,9 +212,9 @@ int kr_watch_tx_borrow(const kr_watch_tx *tx, void *dst) {
     if (tx == NULL || (dst == NULL && of_tx(tx)->size != 0))
         return KR_EINVAL;
     wchan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     memcpy(dst, c->value, c->size);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return 0;
 }
 
@@ -225,9 +222,9 @@ int kr_watch_subscribe(kr_watch_tx *tx, kr_watch_rx **out) {
     if (tx == NULL || out == NULL)
         return KR_EINVAL;
     wchan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     int rc = new_rx(c, c->version, out);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return rc;
 }
 
@@ -235,9 +232,9 @@ size_t kr_watch_receiver_count(const kr_watch_tx *tx) {
     if (tx == NULL)
         return 0;
     wchan *c = of_tx(tx);
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     size_t n = c->receivers;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return n;
 }
 
@@ -249,32 +246,31 @@ bool kr_watch_tx_is_closed(const kr_watch_tx *tx) {
 
 /* Under the lock, at the start of a poll: takes the waiter off the list
  * (if a wake did not already), so the poll starts from IDLE. */
-static void waiter_reset(kr__chan_waiter *w, int *phase, int *rx_waiting) {
+static void waiter_reset(kr__waiter *w, int *phase, int *rx_waiting) {
     if (*phase != 1)
         return;
-    if (w->state_ == KR__W_WAITING)
-        kr__waiter_cancel(w);
-    w->state_ = KR__W_IDLE;
+    if (w->state == KR__W_WAITING)
+        kr__chan_cancel(w);
+    w->state = KR__W_IDLE;
     *phase = 0;
     if (rx_waiting != NULL)
         (*rx_waiting)--;
 }
 
-static void waiter_wait(kr__list *q, kr__chan_waiter *w, int *phase,
-                        int *rx_waiting, kr_context *cx) {
-    kr__waiter_push(q, w, cx->waker);
+static void waiter_wait(kr__list *q, kr__waiter *w, int *phase, int *rx_waiting,
+                        kr_context *cx) {
+    kr__chan_wait(q, w, cx->waker);
     *phase = 1;
     if (rx_waiting != NULL)
         (*rx_waiting)++;
 }
 
-static void waiter_drop(wchan *c, kr__chan_waiter *w, int *phase,
-                        int *rx_waiting) {
+static void waiter_drop(wchan *c, kr__waiter *w, int *phase, int *rx_waiting) {
     if (*phase != 1)
         return;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     waiter_reset(w, phase, rx_waiting);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
 }
 
 static kr_poll changed_poll(kr_future *f, kr_context *cx, void *out) {
@@ -289,7 +285,7 @@ static kr_poll changed_poll(kr_future *f, kr_context *cx, void *out) {
         if (!kr_coop_proceed(cx))
             return KR_PENDING;
         wchan *c = rx->c;
-        kr__spin_lock(&c->lock);
+        kr__wait_lock(&c->wl);
         waiter_reset(&w->w_, &w->phase_, &rx->waiting);
         if (rx->seen != c->version) {
             rx->seen = c->version;
@@ -297,12 +293,12 @@ static kr_poll changed_poll(kr_future *f, kr_context *cx, void *out) {
         } else if (c->closed) {
             rc = KR_ECLOSED;
         } else {
-            waiter_wait(&c->waiters, &w->w_, &w->phase_, &rx->waiting, cx);
-            kr__spin_unlock(&c->lock);
+            waiter_wait(&c->wl.waiters, &w->w_, &w->phase_, &rx->waiting, cx);
+            kr__wait_unlock(&c->wl);
             kr__coop_refund();
             return KR_PENDING;
         }
-        kr__spin_unlock(&c->lock);
+        kr__wait_unlock(&c->wl);
     }
     w->phase_ = 2;
     if (out != NULL)
@@ -321,7 +317,8 @@ static const kr_future_vtable changed_vtable = {
     "kr_watch_changed"};
 
 kr_watch_changed kr_watch_changed_future(kr_watch_rx *rx) {
-    kr_watch_changed w = {{&changed_vtable}, rx, KR__CHAN_WAITER_INIT, 0};
+    kr_watch_changed w = {
+        {&changed_vtable}, rx, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
     return w;
 }
 
@@ -337,7 +334,7 @@ static kr_poll wait_for_poll(kr_future *f, kr_context *cx, void *out) {
         if (!kr_coop_proceed(cx))
             return KR_PENDING;
         wchan *c = rx->c;
-        kr__spin_lock(&c->lock);
+        kr__wait_lock(&c->wl);
         waiter_reset(&w->w_, &w->phase_, &rx->waiting);
         if (w->pred_(c->value, w->arg_)) {
             if (w->dst_ != NULL)
@@ -349,12 +346,12 @@ static kr_poll wait_for_poll(kr_future *f, kr_context *cx, void *out) {
             rc = KR_ECLOSED;
         } else {
             rx->seen = c->version;
-            waiter_wait(&c->waiters, &w->w_, &w->phase_, &rx->waiting, cx);
-            kr__spin_unlock(&c->lock);
+            waiter_wait(&c->wl.waiters, &w->w_, &w->phase_, &rx->waiting, cx);
+            kr__wait_unlock(&c->wl);
             kr__coop_refund();
             return KR_PENDING;
         }
-        kr__spin_unlock(&c->lock);
+        kr__wait_unlock(&c->wl);
     }
     w->phase_ = 2;
     if (out != NULL)
@@ -375,8 +372,13 @@ static const kr_future_vtable wait_for_vtable = {
 kr_watch_wait_for kr_watch_wait_for_future(kr_watch_rx *rx,
                                            bool (*pred)(const void *, void *),
                                            void *arg, void *dst) {
-    kr_watch_wait_for w = {{&wait_for_vtable},   rx, pred, arg, dst,
-                           KR__CHAN_WAITER_INIT, 0};
+    kr_watch_wait_for w = {{&wait_for_vtable},
+                           rx,
+                           pred,
+                           arg,
+                           dst,
+                           {{NULL, NULL}, {NULL, NULL}, 0},
+                           0};
     return w;
 }
 
@@ -387,14 +389,14 @@ static kr_poll closed_poll(kr_future *f, kr_context *cx, void *out) {
         return KR_READY;
     if (!kr_coop_proceed(cx))
         return KR_PENDING;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     waiter_reset(&w->w_, &w->phase_, NULL);
     if (c->receivers == 0) {
-        kr__spin_unlock(&c->lock);
+        kr__wait_unlock(&c->wl);
         return KR_READY;
     }
     waiter_wait(&c->closed_waiters, &w->w_, &w->phase_, NULL, cx);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     kr__coop_refund();
     return KR_PENDING;
 }
@@ -409,7 +411,8 @@ static const kr_future_vtable closed_vtable = {
     closed_poll, closed_drop, sizeof(kr_watch_closed), 0, "kr_watch_closed"};
 
 kr_watch_closed kr_watch_tx_closed(kr_watch_tx *tx) {
-    kr_watch_closed w = {{&closed_vtable}, tx, KR__CHAN_WAITER_INIT, 0};
+    kr_watch_closed w = {
+        {&closed_vtable}, tx, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
     return w;
 }
 
@@ -419,9 +422,9 @@ int kr_watch_borrow(const kr_watch_rx *rx, void *dst) {
     if (rx == NULL || (dst == NULL && rx->c->size != 0))
         return KR_EINVAL;
     wchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     memcpy(dst, c->value, c->size);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return 0;
 }
 
@@ -429,10 +432,10 @@ int kr_watch_borrow_and_update(kr_watch_rx *rx, void *dst) {
     if (rx == NULL || (dst == NULL && rx->c->size != 0))
         return KR_EINVAL;
     wchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     memcpy(dst, c->value, c->size);
     rx->seen = c->version;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return 0;
 }
 
@@ -441,9 +444,9 @@ int kr_watch_borrow_with(const kr_watch_rx *rx,
     if (rx == NULL || fn == NULL)
         return KR_EINVAL;
     wchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     fn(c->value, arg);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return 0;
 }
 
@@ -451,9 +454,9 @@ int kr_watch_has_changed(const kr_watch_rx *rx) {
     if (rx == NULL)
         return KR_EINVAL;
     wchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     int rc = c->closed ? KR_ECLOSED : (rx->seen != c->version ? 1 : 0);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return rc;
 }
 
@@ -461,27 +464,27 @@ void kr_watch_mark_changed(kr_watch_rx *rx) {
     if (rx == NULL)
         return;
     wchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     rx->seen = c->version - 1; /* any other value reads as unseen */
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
 }
 
 void kr_watch_mark_unchanged(kr_watch_rx *rx) {
     if (rx == NULL)
         return;
     wchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     rx->seen = c->version;
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
 }
 
 int kr_watch_rx_clone(const kr_watch_rx *rx, kr_watch_rx **out) {
     if (rx == NULL || out == NULL)
         return KR_EINVAL;
     wchan *c = rx->c;
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     int rc = new_rx(c, rx->seen, out);
-    kr__spin_unlock(&c->lock);
+    kr__wait_unlock(&c->wl);
     return rc;
 }
 
@@ -490,7 +493,7 @@ void kr_watch_rx_drop(kr_watch_rx *rx) {
         return;
     wchan *c = rx->c;
     kr__wake_batch b = {0};
-    kr__spin_lock(&c->lock);
+    kr__wait_lock(&c->wl);
     KR__REQUIRE(rx->waiting == 0,
                 "kr_watch receiver dropped while a changed/wait_for waits "
                 "on it");

@@ -47,6 +47,15 @@ static inline bool kr__is_idle(uint64_t s) { return (s & KR__LIFECYCLE) == 0; }
 
 #define KR__MUST_USE __attribute__((warn_unused_result))
 
+/* The model check (tests/model-state.c) compiles deliberately broken
+ * transitions, one at a time, to show that it catches them. Elsewhere
+ * KR__BROKEN(n) is 0 and the broken variants do not exist. */
+#ifdef KR_MODEL_BREAK
+#define KR__BROKEN(n) (KR_MODEL_BREAK == (n))
+#else
+#define KR__BROKEN(n) 0
+#endif
+
 static inline void kr__ref_inc(kr__task *t) {
     /* Relaxed: the caller holds a reference, so the cell is alive and the
      * increment publishes nothing. */
@@ -106,7 +115,8 @@ static inline KR__MUST_USE kr__to_idle kr__state_to_idle(kr__task *t) {
             return KR__IDLE_CANCELLED;
         uint64_t next = cur & ~KR__RUNNING;
         kr__to_idle r;
-        if (cur & KR__NOTIFIED) {
+        /* Broken 1: a wake during the poll is forgotten. */
+        if ((cur & KR__NOTIFIED) && !KR__BROKEN(1)) {
             r = KR__IDLE_NOTIFIED;
         } else {
             next -= KR__REF_ONE;
@@ -204,7 +214,8 @@ kr__state_notified_by_ref(kr__task *t) {
              * makes our prior writes visible to the coming poll. */
             next = cur | KR__NOTIFIED;
         } else {
-            next = (cur | KR__NOTIFIED) + KR__REF_ONE;
+            /* Broken 2: the queue's reference is not taken. */
+            next = (cur | KR__NOTIFIED) + (KR__BROKEN(2) ? 0 : KR__REF_ONE);
             r = KR__NOTIFY_SUBMIT;
         }
         if (kr__cas_weak_acqrel(&t->state, &cur, next))
@@ -287,7 +298,8 @@ static inline uint64_t kr__state_drop_join(kr__task *t) {
     uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
     for (;;) {
         uint64_t next = cur & ~KR__JOIN_INTEREST;
-        if (!(cur & KR__COMPLETE))
+        /* Broken 3: the waker slot taken back from the completer. */
+        if (!(cur & KR__COMPLETE) || KR__BROKEN(3))
             next &= ~KR__JOIN_WAKER;
         if (kr__cas_weak_acqrel(&t->state, &cur, next))
             return next;

@@ -85,7 +85,9 @@ kr_sleep kr_sleep_until(kr_instant deadline) {
     return s;
 }
 
-void kr_sleep_reset(kr_sleep *s, kr_instant deadline) {
+int kr_sleep_reset(kr_sleep *s, kr_instant deadline) {
+    if (s == NULL)
+        return KR_EINVAL;
     kr__timer *t = entry_of(s);
     uint64_t now = kr__ms_ceil(deadline.ns);
     uint64_t old = kr__load_relaxed(&t->deadline);
@@ -95,13 +97,19 @@ void kr_sleep_reset(kr_sleep *s, kr_instant deadline) {
          * under its lock when the slot comes up; any value it sees is at
          * least the old one. */
         kr__store_relaxed(&t->deadline, now);
-        return;
+        return 0;
     }
     unregister(t); /* earlier, or not registered: the next poll files it */
     kr__store_relaxed(&t->deadline, now);
+    return 0;
 }
 
 kr_instant kr_sleep_deadline(const kr_sleep *s) {
-    kr_instant t = {s->entry_.deadline_ * 1000000u};
+    kr_instant t = {0};
+    if (s == NULL)
+        return t;
+    uint64_t ms = s->entry_.deadline_;
+    /* Saturates: the last ms, rounded up, is past UINT64_MAX ns. */
+    t.ns = ms > UINT64_MAX / 1000000 ? UINT64_MAX : ms * 1000000;
     return t;
 }

@@ -85,6 +85,11 @@ static kr_instant next_tick(const kr_interval *iv, kr_instant tick,
 
 static kr_poll tick_poll(kr_future *f, kr_context *cx, void *out) {
     kr_interval *iv = ((kr_interval_tick *)f)->iv_;
+    if (iv == NULL) { /* documented in time.h */
+        if (out != NULL)
+            ((kr_instant *)out)->ns = 0;
+        return KR_READY;
+    }
     if (kr_future_poll(&iv->sleep_.base, cx, NULL) == KR_PENDING)
         return KR_PENDING;
     kr_instant tick = kr_sleep_deadline(&iv->sleep_);

@@ -7,7 +7,9 @@
  * (Tokio's WakeList size): bounded stack, few lock round trips. */
 #define WAKE_BATCH 32
 
-uint64_t kr__ms_ceil(uint64_t ns) { return (ns + 999999) / 1000000; }
+/* Rounds up without wrapping: (ns + 999999) would overflow near
+ * UINT64_MAX and turn the farthest deadline into 0. */
+uint64_t kr__ms_ceil(uint64_t ns) { return ns / 1000000 + (ns % 1000000 != 0); }
 
 uint64_t kr__now_ms(void) {
     struct timespec ts;
@@ -44,6 +46,8 @@ static void link(kr__wheel *w, kr__timer *t) {
     uint64_t when = t->when;
     if (when < w->elapsed)
         when = t->when = w->elapsed; /* overdue: fires at the next process */
+    else if (when - w->elapsed > KR__WHEEL_MAX_AHEAD)
+        when = t->when = w->elapsed + KR__WHEEL_MAX_AHEAD; /* see wheel.h */
     int l = level_for(w->elapsed, when), s = slot_for(when, l);
     t->level = (uint16_t)l;
     t->slot = (uint16_t)s;

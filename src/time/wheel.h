@@ -3,16 +3,24 @@
  *
  * Geometry (Tokio's, reference/tokio.md §3): 6 levels of 64 slots; a slot
  * at level L spans 64^L ms, so the levels cover 64 ms, 4.1 s, 4.4 min,
- * 4.7 h, 12.4 days and 2.2 years; later deadlines wait in the top level and
- * are re-filed when it comes round. Resolution 1 ms: deadlines round up, a
+ * 4.7 h, 12.4 days and 2.2 years. Resolution 1 ms: deadlines round up, a
  * timer never fires early.
+ *
+ * Far deadlines. The top level is a ring: a deadline a whole rotation
+ * (2^36 ms) or more ahead would land in the slot being passed now, which
+ * then looks due, is taken, and re-files the entry into itself, forever.
+ * So, as Tokio bounds a wheel entry to its MAX_DURATION, an entry is filed
+ * at most KR__WHEEL_MAX_AHEAD ahead: 63 top-level slots, never the current
+ * one. When that tick comes the entry is found not due and re-filed for
+ * what is left of its deadline (a wake-up every ~2.1 years at most).
  *
  * Locking. Every wheel has its own spinlock (one wheel per worker, one per
  * current-thread core, one per multi-thread block_on call): there is no
  * runtime-wide timer lock. Entries are registered on the wheel of the
  * thread that first polls them and touched under that wheel's lock: by its
- * owner when firing, by whichever thread polls, resets or drops the entry
- * (another worker, if its task was stolen). Firing collects wakers under
+ * owner when firing (or by the monitor, for an owner stuck in a poll), by
+ * whichever thread polls, resets or drops the entry (another worker, if
+ * its task was stolen). Firing collects wakers under
  * the lock and wakes them after unlocking, so a waker never runs with a
  * wheel lock held.
  *
@@ -20,8 +28,9 @@
  *   deadline  ms tick it fires at. Atomic: kr_sleep_reset to a *later*
  *             deadline only stores it, without the lock; the wheel sees the
  *             entry in its old slot, finds the deadline moved, and re-files.
- *   when      the tick it was filed for (<= deadline); level and slot
- *             record where, so unlinking needs no recomputation.
+ *   when      the tick it was filed for (<= deadline, and at most
+ *             KR__WHEEL_MAX_AHEAD past `elapsed`); level and slot record
+ *             where, so unlinking needs no recomputation.
  *   wheel     the wheel it is registered on; NULL before the first poll.
  *   fired     set (under the lock) when it fires; the next poll reads it.
  */
@@ -35,6 +44,11 @@
 
 #define KR__WHEEL_LEVELS 6
 #define KR__WHEEL_SLOTS  64
+/* The farthest an entry is filed ahead of `elapsed`: one top-level
+ * rotation less one top-level slot (see "Far deadlines" above). */
+#define KR__WHEEL_MAX_AHEAD                                                    \
+    (((uint64_t)1 << (6 * KR__WHEEL_LEVELS)) -                                 \
+     ((uint64_t)1 << (6 * (KR__WHEEL_LEVELS - 1))))
 
 typedef struct kr__wheel kr__wheel;
 
@@ -84,7 +98,11 @@ void kr__wheel_insert(kr__wheel *w, kr__timer *t, const kr_waker *waker);
 kr_waker kr__wheel_remove(kr__wheel *w, kr__timer *t);
 
 /* Fires every entry due at `now_ms`, waking their wakers after dropping the
- * lock (takes it itself). Returns the number fired. Owner only. */
+ * lock (takes it itself). Returns the number fired. Any thread, even two at
+ * once: the owner, as a rule, and the multi-thread monitor for an owner
+ * stuck in a long poll (sched/monitor.c). Everything it touches is under
+ * the lock, and `elapsed` only moves forward (a caller with an older
+ * `now_ms` finds nothing due). */
 unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms);
 
 /* Ms until the earliest registered deadline (0 if due), or -1 if empty.

@@ -18,10 +18,15 @@
 
 #include "util/debug.h"
 
+/* Defined once for the public futures that embed a node too
+ * (include/kairo/waiter.h, which shares the guard). */
+#ifndef KR__LIST_DEFINED
+#define KR__LIST_DEFINED
 typedef struct kr__list {
     struct kr__list *next;
     struct kr__list *prev;
 } kr__list;
+#endif
 
 #define KR__CONTAINER_OF(ptr, type, member)                                    \
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))

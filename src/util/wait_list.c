@@ -1,0 +1,13 @@
+/* util/wait_list.c: the out-of-line parts of the wait list (wait_list.h). */
+#include "util/wait_list.h"
+
+void kr__wait_list_init(kr__wait_list *wl) {
+    kr__spin_init(&wl->lock);
+    kr__list_init(&wl->waiters);
+}
+
+void kr__wait_list_destroy(kr__wait_list *wl, const char *what) {
+    (void)what; /* only the debug build's message names it */
+    KR__REQUIRE(kr__list_empty(&wl->waiters),
+                "%s %p freed while futures wait on it", what, (void *)wl);
+}
