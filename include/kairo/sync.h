@@ -13,6 +13,9 @@
 #include "broadcast.h"
 #include "mpsc.h"
 #include "semaphore.h"
+#include "notify.h"
+#include "mutex.h"
+#include "rwlock.h"
 #include "watch.h"
 
 #ifdef __cplusplus
