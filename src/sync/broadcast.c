@@ -155,7 +155,8 @@ void kr_broadcast_tx_drop(kr_broadcast_tx *tx) {
     if (tx == NULL)
         return;
     bchan *c = of_tx(tx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     KR__REQUIRE(c->senders > 0, "kr_broadcast sender dropped once too often");
     if (--c->senders == 0)
@@ -167,7 +168,8 @@ void kr_broadcast_tx_close(kr_broadcast_tx *tx) {
     if (tx == NULL)
         return;
     bchan *c = of_tx(tx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     close_locked(c, &b);
     kr__wait_unlock(&c->wl);
@@ -180,7 +182,8 @@ int kr_broadcast_send(kr_broadcast_tx *tx, const void *msg) {
     bchan *c = of_tx(tx);
     if (msg == NULL && c->msg_size != 0)
         return KR_EINVAL;
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     if (c->closed || c->receivers == 0) {
         kr__wait_unlock(&c->wl);
@@ -217,7 +220,8 @@ void kr_broadcast_rx_drop(kr_broadcast_rx *rx) {
     if (rx == NULL)
         return;
     bchan *c = rx->c;
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     KR__REQUIRE(!rx->waiting,
                 "kr_broadcast receiver dropped while a receive waits on it");

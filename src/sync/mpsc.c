@@ -302,7 +302,8 @@ static int acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
 /* A send or reserve future dropped while phase 1: unlink, or pass on the
  * slot it was granted. */
 static void acquire_drop(chan *c, kr__waiter *w) {
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     if (w->state == KR__W_WAITING) {
         kr__chan_cancel(w);
@@ -345,7 +346,8 @@ void kr_mpsc_tx_drop(kr_mpsc_tx *tx) {
     if (tx == NULL)
         return;
     chan *c = of_tx(tx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     KR__REQUIRE(c->senders > 0, "kr_mpsc sender dropped once too often");
     if (--c->senders == 0) {
@@ -364,7 +366,8 @@ int kr_mpsc_try_send(kr_mpsc_tx *tx, const void *msg) {
     chan *c = of_tx(tx);
     if (msg == NULL && c->msg_size != 0)
         return KR_EINVAL;
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     int rc;
     kr__wait_lock(&c->wl);
     if (c->closed) {
@@ -392,7 +395,8 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
     } else {
         if (!kr_coop_proceed(cx))
             return KR_PENDING;
-        kr__wake_batch b = {0};
+        kr__wake_batch b;
+        kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
         kr__wait_lock(&c->wl);
         rc = acquire(c, &s->w_, &s->phase_, cx, &b);
         if (rc == 0) {
@@ -464,7 +468,8 @@ static kr_poll reserve_poll(kr_future *f, kr_context *cx, void *out) {
     } else {
         if (!kr_coop_proceed(cx))
             return KR_PENDING;
-        kr__wake_batch b = {0};
+        kr__wake_batch b;
+        kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
         kr__wait_lock(&c->wl);
         rc = acquire(c, &r->w_, &r->phase_, cx, &b);
         if (rc == 0) {
@@ -507,7 +512,8 @@ int kr_mpsc_permit_send(kr_mpsc_permit *permit, const void *msg) {
         return KR_EINVAL;
     chan *c = permit->chan_;
     permit->chan_ = NULL;
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     int rc;
     kr__wait_lock(&c->wl);
     c->reserved--;
@@ -532,7 +538,8 @@ void kr_mpsc_permit_drop(kr_mpsc_permit *permit) {
         return;
     chan *c = permit->chan_;
     permit->chan_ = NULL;
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     c->reserved--;
     release_slot(c, &b);
@@ -625,7 +632,8 @@ void kr_mpsc_rx_close(kr_mpsc_rx *rx) {
     if (rx == NULL)
         return;
     chan *c = of_rx(rx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     close_locked(c, &b);
     kr__wait_unlock(&c->wl);
@@ -636,7 +644,8 @@ void kr_mpsc_rx_drop(kr_mpsc_rx *rx) {
     if (rx == NULL)
         return;
     chan *c = of_rx(rx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     KR__REQUIRE(c->rx_waker.vtable == NULL,
                 "kr_mpsc receiver dropped while a receive waits on it");
@@ -655,7 +664,8 @@ int kr_mpsc_try_recv(kr_mpsc_rx *rx, void *dst) {
     if (rx == NULL)
         return KR_EINVAL;
     chan *c = of_rx(rx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     int rc = 0;
     kr__wait_lock(&c->wl);
     if (c->len > 0)
@@ -671,7 +681,8 @@ int kr_mpsc_try_recv(kr_mpsc_rx *rx, void *dst) {
  * Returns the count, KR_ECLOSED, or 0 with *pending set. */
 static int recv_step(chan *c, void *dst, size_t limit, int *waiting,
                      kr_context *cx, bool *pending) {
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     int rc;
     kr__wait_lock(&c->wl);
     if (c->len > 0) {

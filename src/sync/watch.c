@@ -131,7 +131,8 @@ void kr_watch_tx_drop(kr_watch_tx *tx) {
     if (tx == NULL)
         return;
     wchan *c = of_tx(tx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     KR__REQUIRE(c->senders > 0, "kr_watch sender dropped once too often");
     if (--c->senders == 0) {
@@ -151,7 +152,8 @@ int kr_watch_send(kr_watch_tx *tx, const void *value) {
     if (tx == NULL || (value == NULL && of_tx(tx)->size != 0))
         return KR_EINVAL;
     wchan *c = of_tx(tx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     if (c->receivers == 0) {
         kr__wait_unlock(&c->wl);
@@ -168,7 +170,8 @@ int kr_watch_send_replace(kr_watch_tx *tx, const void *value, void *old) {
     if (tx == NULL || (value == NULL && of_tx(tx)->size != 0))
         return KR_EINVAL;
     wchan *c = of_tx(tx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     if (old != NULL)
         memcpy(old, c->value, c->size);
@@ -184,7 +187,8 @@ int kr_watch_send_modify(kr_watch_tx *tx, void (*fn)(void *, void *),
     if (tx == NULL || fn == NULL)
         return KR_EINVAL;
     wchan *c = of_tx(tx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     fn(c->value, arg);
     publish(c, &b);
@@ -198,7 +202,8 @@ int kr_watch_send_if_modified(kr_watch_tx *tx, bool (*fn)(void *, void *),
     if (tx == NULL || fn == NULL)
         return KR_EINVAL;
     wchan *c = of_tx(tx);
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     bool modified = fn(c->value, arg);
     if (modified)
@@ -492,7 +497,8 @@ void kr_watch_rx_drop(kr_watch_rx *rx) {
     if (rx == NULL)
         return;
     wchan *c = rx->c;
-    kr__wake_batch b = {0};
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
     KR__REQUIRE(rx->waiting == 0,
                 "kr_watch receiver dropped while a changed/wait_for waits "
