@@ -15,6 +15,7 @@
  *   bench-mt.c      mt/..., remote_spawn/... and spawn_blocking/...: the
  *                   multi-thread runtime
  *   bench-timers.c  timers/...: libuv's million_timers, one task per timer
+ *   bench-mem.c     mem/idle_task/N: resident bytes per idle task
  */
 #ifndef KR_BENCH_H
 #define KR_BENCH_H
@@ -219,6 +220,8 @@ void bench_chained_spawn_iter(void *rt);
 /* Every benchmark takes the configuration and its name (for the line). */
 typedef void bench_fn(const bench_cfg *cfg, const char *name);
 
+/* mem/idle_task/N (bench-mem.c): unit bytes per task, not ns/iter. */
+bench_fn mem_idle_task_16, mem_idle_task_64;
 bench_fn ct_spawn_many_local, ct_spawn_many_remote_idle,
     ct_spawn_many_remote_busy, ct_ping_pong, ct_yield_many, ct_chained_spawn;
 

@@ -7,7 +7,8 @@
 #   name<TAB>median<TAB>min<TAB>max<TAB>ns/iter<TAB>REPS x ITERS
 #
 # What runs (filters, if given, are substrings; a benchmark is kept if it matches any):
-#   - the ct/* set: RUNS processes per side, alternating;
+#   - the ct/* set and the mem/idle_task/* rows (bytes per idle task beyond its future, not
+#     ns/iter: the unit column says which): RUNS processes per side, alternating;
 #   - the mt/*, remote_spawn/* and spawn_blocking/* sets at --workers 2 and --workers 4:
 #     RUNS processes per side and worker count, kairo and tokio alternating; a row's figure
 #     is the median over those processes of the row's per-process median.
@@ -35,7 +36,8 @@ case "$runs" in ''|*[!0-9]*|0) echo "compare.sh: RUNS must be a positive integer
 
 # The benchmark catalogue shared by both programs (Tokio's names, see tokio.md §7).
 ct_set="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
-ct/ping_pong ct/yield_many ct/chained_spawn"
+ct/ping_pong ct/yield_many ct/chained_spawn
+mem/idle_task/16 mem/idle_task/64"
 mt_set="mt/spawn_many_local mt/spawn_many_remote_idle mt/spawn_many_remote_busy1
 mt/spawn_many_remote_busy2 mt/ping_pong mt/yield_many mt/chained_spawn
 remote_spawn/threads/1 remote_spawn/threads/2 remote_spawn/threads/4
@@ -79,7 +81,8 @@ fi
 
 mkdir -p "$raw_dir"
 rm -f "$raw_dir"/kairo-w*-run*.txt "$raw_dir"/tokio-w*-run*.txt "$raw_dir/results.tsv"
-# One record per result line: side<TAB>workers<TAB>name<TAB>median (workers "1" for ct).
+# One record per result line: side<TAB>workers<TAB>name<TAB>median<TAB>unit (workers "1"
+# for ct).
 results="$raw_dir/results.tsv"
 : >"$results"
 
@@ -103,7 +106,7 @@ run_one() {
     # Keep only well-formed rows of the requested benchmarks.
     awk -F'\t' -v side="$side" -v w="$wlabel" -v names="$*" '
         BEGIN { n = split(names, list, " "); for (i = 1; i <= n; i++) want[list[i]] = 1 }
-        NF >= 2 && ($1 in want) && $2 ~ /^[0-9.eE+-]+$/ { print side "\t" w "\t" $1 "\t" $2 }
+        NF >= 5 && ($1 in want) && $2 ~ /^[0-9.eE+-]+$/ { print side "\t" w "\t" $1 "\t" $2 "\t" $5 }
     ' "$out" >>"$results"
 }
 
@@ -149,11 +152,12 @@ echo "compare.sh: benchmarks took $((SECONDS - start_s)) s; raw output in $raw_d
         return (n % 2) ? v[(n + 1) / 2] + 0 : (v[n / 2] + v[n / 2 + 1]) / 2
     }
     $1 == "order" { rows++; rname[rows] = $3; rw[rows] = $2; next }
-    { key = $1 SUBSEP $2 SUBSEP $3; vals[key] = vals[key] (vals[key] == "" ? "" : " ") $4 }
+    { key = $1 SUBSEP $2 SUBSEP $3; vals[key] = vals[key] (vals[key] == "" ? "" : " ") $4
+      unit[$3] = $5 }
     END {
-        head[1] = "benchmark"; head[2] = "workers"; head[3] = "kairo ns/iter"
-        head[4] = "tokio ns/iter"; head[5] = "kairo/tokio"
-        for (c = 1; c <= 5; c++) width[c] = length(head[c])
+        head[1] = "benchmark"; head[2] = "workers"; head[3] = "kairo"
+        head[4] = "tokio"; head[5] = "kairo/tokio"; head[6] = "unit"
+        for (c = 1; c <= 6; c++) width[c] = length(head[c])
         for (r = 1; r <= rows; r++) {
             k = median("kairo" SUBSEP rw[r] SUBSEP rname[r])
             t = median("tokio" SUBSEP rw[r] SUBSEP rname[r])
@@ -162,22 +166,23 @@ echo "compare.sh: benchmarks took $((SECONDS - start_s)) s; raw output in $raw_d
             cell[r, 3] = (k == "") ? "-" : sprintf("%.1f", k)
             cell[r, 4] = (t == "") ? "-" : sprintf("%.1f", t)
             cell[r, 5] = (k == "" || t == "" || t + 0 == 0) ? "-" : sprintf("%.2f", k / t)
-            for (c = 1; c <= 5; c++) if (length(cell[r, c]) > width[c]) width[c] = length(cell[r, c])
+            cell[r, 6] = (rname[r] in unit) ? unit[rname[r]] : "-"
+            for (c = 1; c <= 6; c++) if (length(cell[r, c]) > width[c]) width[c] = length(cell[r, c])
         }
         # Text columns left-aligned, numeric columns right-aligned.
         line = "|"
-        for (c = 1; c <= 5; c++) line = line sprintf(c <= 1 ? " %-" width[c] "s |" : " %" width[c] "s |", head[c])
+        for (c = 1; c <= 6; c++) line = line sprintf(c <= 1 || c == 6 ? " %-" width[c] "s |" : " %" width[c] "s |", head[c])
         print line
         line = "|"
-        for (c = 1; c <= 5; c++) {
+        for (c = 1; c <= 6; c++) {
             dashes = sprintf("%" width[c] "s", ""); gsub(/ /, "-", dashes)
-            line = line (c <= 1 ? " :" substr(dashes, 2) " |" : " " substr(dashes, 2) ": |")
+            line = line (c <= 1 || c == 6 ? " :" substr(dashes, 2) " |" : " " substr(dashes, 2) ": |")
         }
         print line
         for (r = 1; r <= rows; r++) {
             line = "|"
-            for (c = 1; c <= 5; c++)
-                line = line sprintf(c <= 1 ? " %-" width[c] "s |" : " %" width[c] "s |", cell[r, c])
+            for (c = 1; c <= 6; c++)
+                line = line sprintf(c <= 1 || c == 6 ? " %-" width[c] "s |" : " %" width[c] "s |", cell[r, c])
             print line
         }
     }'

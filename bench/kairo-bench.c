@@ -14,6 +14,8 @@
  * median/min/max are taken over REPS repetitions of ITERS iterations each.
  * The timers/... rows (libuv's million_timers, bench-timers.c) are the
  * exception: unit ns per whole run, "REPS x 1", each run on a fresh runtime.
+ * So are the mem/idle_task/N rows (bench-mem.c): unit B/task, resident
+ * bytes per idle task beyond its N-byte future, "REPS x 1000000".
  *
  * Environment: BENCH_TARGET_MS (default 100), the wall time one repetition
  * aims for; BENCH_REPS (default 7, at least 5).
@@ -135,6 +137,8 @@ static const struct {
     {"mt/ping_pong", mt_ping_pong},
     {"mt/yield_many", mt_yield_many},
     {"mt/chained_spawn", mt_chained_spawn},
+    {"mem/idle_task/16", mem_idle_task_16},
+    {"mem/idle_task/64", mem_idle_task_64},
 };
 
 /* remote_spawn.rs runs 1..64 threads capped at the CPU count; we keep the

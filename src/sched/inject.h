@@ -102,6 +102,21 @@ static inline kr__task *kr__mpsc_pop(kr__mpsc *q) {
 #endif
 }
 
+/* Consumer only: walks the queue without taking anything, oldest first
+ * (task dumps). Stops early at a push half done. */
+static inline kr__task *kr__mpsc_peek_next(kr__mpsc *q, kr__task *t) {
+    /* Acquire pairs with the producers' release store of next. */
+    kr__task *n = kr__load_acquire(&t->next);
+    if (n == &q->stub)
+        n = kr__load_acquire(&n->next); /* the stub, re-pushed by a pop */
+    return n;
+}
+
+static inline kr__task *kr__mpsc_peek_first(kr__mpsc *q) {
+    kr__task *head = kr__load_relaxed(&q->head); /* consumer's own field */
+    return head == &q->stub ? kr__mpsc_peek_next(q, head) : head;
+}
+
 /* Consumer only: true if nothing is queued or being queued. (head == stub
  * means the stub is first, tail == stub that it is last: so it is alone.) */
 static inline bool kr__mpsc_is_empty(kr__mpsc *q) {

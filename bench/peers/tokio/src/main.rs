@@ -12,7 +12,8 @@
 //!     name<TAB>median<TAB>min<TAB>max<TAB>ns/iter<TAB>REPS x ITERS
 //!
 //! The timers/... rows (libuv's million_timers, see timers()) print three lines each,
-//! name.init, name.dispatch and name.total, in ns per whole run with "REPS x 1".
+//! name.init, name.dispatch and name.total, in ns per whole run with "REPS x 1". The
+//! mem/idle_task/N rows (mem.rs) are in bytes per idle task beyond its future.
 //!
 //! Environment: BENCH_REPS (default 7, clamped to 5..63), BENCH_TARGET_MS (default 100): the
 //! wall time one repetition aims for.
@@ -26,6 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::{AcqRel, A
 use std::sync::{mpsc, Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod mem;
 
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::oneshot;
@@ -54,9 +57,9 @@ const STALL_DUR: Duration = Duration::from_micros(10);
 const NUM_BATCHES: usize = 100;
 const BATCH_SIZE: usize = 16;
 
-struct Config {
+pub struct Config {
     workers: usize,
-    reps: usize,
+    pub reps: usize,
     target: Duration,
     filters: Vec<String>,
 }
@@ -850,7 +853,7 @@ fn main() {
     let cfg = Config::from_args();
 
     type Bench = fn(&Config, &str);
-    let plain: [(&str, Bench); 13] = [
+    let plain: [(&str, Bench); 15] = [
         ("ct/spawn_many_local", ct_spawn_many_local),
         ("ct/spawn_many_remote_idle", ct_spawn_many_remote_idle),
         ("ct/spawn_many_remote_busy", ct_spawn_many_remote_busy),
@@ -864,6 +867,8 @@ fn main() {
         ("mt/ping_pong", mt_ping_pong),
         ("mt/yield_many", mt_yield_many),
         ("mt/chained_spawn", mt_chained_spawn),
+        ("mem/idle_task/16", mem::mem_idle_task_16),
+        ("mem/idle_task/64", mem::mem_idle_task_64),
     ];
     for (name, bench) in plain.iter() {
         if cfg.selected(name) {
