@@ -544,14 +544,14 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     atomic_init(&ct->refs, 2 + KR__POOL_SLOTS);
     kr__parker_init(&ct->park);
     unsigned pooled;
-    if (!kr__pool_init(&ct->pool, cache_destroyed, ct, &pooled)) {
+    if (!kr__pool_init(&ct->pool, &ct->sched, cache_destroyed, ct, &pooled)) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
         kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }
-    ct->cache = kr__cache_new(cache_destroyed, ct);
+    ct->cache = kr__cache_new(&ct->sched, cache_destroyed, ct);
     int rc = ct->cache ? kr__reactor_new(&ct->base.reactor) : KR_ENOMEM;
     if (rc != 0) {
         if (ct->cache != NULL)
