@@ -175,8 +175,22 @@ static void retire_empty(kr__cache *c, slab *s) {
     }
 }
 
+/* Owner: a slab other than its class's cur got a cell back. Out of line:
+ * the common give-back is to cur. */
+static __attribute__((noinline)) void slab_refilled(kr__cache *c, slab *s) {
+    if (s->where == AT_FULL) {
+        kr__list_remove(&s->link);
+        s->where = AT_PARTIAL;
+        kr__list_push_front(&c->partial[s->cls], &s->link);
+    }
+    if (s->used == 0) {
+        kr__list_remove(&s->link);
+        retire_empty(c, s);
+    }
+}
+
 /* Owner: takes a cell back (into its slab, or to the allocator if loose). */
-static void give_back(kr__cache *c, cell_link *n, uint32_t home_off) {
+static inline void give_back(kr__cache *c, cell_link *n, uint32_t home_off) {
     c->live--;
     if (home_off == KR__LOOSE_OFF) {
         kr__free(kr__cell_home_of(n, home_off));
@@ -186,15 +200,8 @@ static void give_back(kr__cache *c, cell_link *n, uint32_t home_off) {
     n->next = s->free;
     s->free = n;
     s->used--;
-    if (s->where == AT_FULL) {
-        kr__list_remove(&s->link);
-        s->where = AT_PARTIAL;
-        kr__list_push_front(&c->partial[s->cls], &s->link);
-    }
-    if (s->used == 0 && s->where == AT_PARTIAL) {
-        kr__list_remove(&s->link);
-        retire_empty(c, s);
-    }
+    if (s->where != AT_CUR)
+        slab_refilled(c, s);
 }
 
 /* Owner: moves the remote-free stack back into the slabs. */
@@ -234,7 +241,10 @@ static slab *next_slab(kr__cache *c, uint32_t cls) {
     return s;
 }
 
-static void *alloc_slow(kr__cache *c, uint32_t cls, uint32_t *home_off) {
+/* Out of line, so that the fast path in kr__cache_alloc saves no
+ * registers. */
+static __attribute__((noinline)) void *alloc_slow(kr__cache *c, uint32_t cls,
+                                                  uint32_t *home_off) {
     size_t sz = class_size(cls);
     bool drained = false;
     for (;;) {
@@ -284,21 +294,8 @@ static void *loose_new(size_t size, kr__sched *sched, kr__cache *c) {
     return h + 1;
 }
 
-void *kr__cache_alloc(kr__cache *c, size_t size, kr__sched *sched,
-                      uint32_t *home_off) {
-    if (size - 1 < MAX_CELL && sched == c->sched) {
-        uint32_t cls = class_of(size);
-        slab *s = c->cur[cls];
-        if (s != NULL && s->free != NULL) {
-            cell_link *n = s->free;
-            s->free = n->next;
-            s->used++;
-            c->live++;
-            *home_off = (uint32_t)((char *)n - (char *)s);
-            return n;
-        }
-        return alloc_slow(c, cls, home_off);
-    }
+static __attribute__((noinline)) void *
+alloc_loose(kr__cache *c, size_t size, kr__sched *sched, uint32_t *home_off) {
     /* Loose cells freed on other threads wait on the remote stack too:
      * drain it here as well, or a cache that only makes loose cells (a
      * block_on spawning connection tasks) never takes them back. */
@@ -310,6 +307,22 @@ void *kr__cache_alloc(kr__cache *c, size_t size, kr__sched *sched,
         *home_off = KR__LOOSE_OFF;
     }
     return p;
+}
+
+void *kr__cache_alloc(kr__cache *c, size_t size, kr__sched *sched,
+                      uint32_t *home_off) {
+    if (__builtin_expect(size - 1 >= MAX_CELL || sched != c->sched, 0))
+        return alloc_loose(c, size, sched, home_off);
+    uint32_t cls = class_of(size);
+    slab *s = c->cur[cls];
+    cell_link *n;
+    if (__builtin_expect(s == NULL || (n = s->free) == NULL, 0))
+        return alloc_slow(c, cls, home_off);
+    s->free = n->next;
+    s->used++;
+    c->live++;
+    *home_off = (uint32_t)((char *)n - (char *)s);
+    return n;
 }
 
 void kr__cache_free(kr__cache *c, void *cell, uint32_t home_off, int owner) {

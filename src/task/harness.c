@@ -120,8 +120,9 @@ static void complete(kr__task *t) {
 void kr__task_run(kr__task *t) {
     if (t->flags & KR__TASK_HELD) {
         /* Re-queued by a self-wake still RUNNING: ours already. Acquire
-         * pairs with an abort's CAS (nothing else changes what we need). */
-        t->flags &= (uint8_t)~KR__TASK_HELD;
+         * pairs with an abort's CAS (nothing else changes what we need).
+         * HELD is the only flag of a task not yet cancelled: a store. */
+        t->flags = 0;
         if (kr__load_acquire(&t->state) & KR__CANCELLED) {
             cancel_task(t);
             complete(t);
@@ -160,7 +161,7 @@ void kr__task_run(kr__task *t) {
         return;
     }
     if (kr__ctx.self_woken) {
-        t->flags |= KR__TASK_HELD; /* see "Self-wakes" in task.h */
+        t->flags = KR__TASK_HELD; /* see "Self-wakes" in task.h */
         kr__sched *s = kr__task_sched(t);
         s->ops->yield(s, t);
         return;
@@ -185,7 +186,7 @@ void kr__task_run(kr__task *t) {
 
 void kr__task_drop_queued(kr__task *t) {
     if (t->flags & KR__TASK_HELD) {
-        t->flags &= (uint8_t)~KR__TASK_HELD;
+        t->flags = 0;
         cancel_task(t);
         complete(t); /* drops the reference the queue held */
     } else {
