@@ -1,8 +1,11 @@
 /* tests/helpers.c: shared test helpers (test.h). */
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -325,4 +328,36 @@ void test_sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0)
         ;
+}
+
+void test_expect_abort(void (*fn)(void), const char *needle) {
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGABRT, SIG_DFL);
+        dup2(pfd[1], STDERR_FILENO);
+        close(pfd[0]);
+        close(pfd[1]);
+        fn();
+        _exit(0); /* it did not abort */
+    }
+    close(pfd[1]);
+    char buf[4096];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof(buf) - 1 &&
+           (r = read(pfd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+        len += (size_t)r;
+    buf[len] = '\0';
+    close(pfd[0]);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
+        fail_msg("child did not abort (status %#x); stderr: %s", st, buf);
+    if (strstr(buf, needle) == NULL)
+        fail_msg("stderr lacks \"%s\": %s", needle, buf);
 }

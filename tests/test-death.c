@@ -4,52 +4,14 @@
  * violation; the parent checks the child died of SIGABRT and that its
  * stderr (through a pipe) names the culprit. KR_TEST_FLAVORS: ct mt
  */
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
 
-/* Runs fn in a child; asserts SIGABRT and `needle` in its stderr. */
-static void expect_abort(void (*fn)(void), const char *needle) {
-    int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        signal(SIGABRT, SIG_DFL);
-        dup2(pfd[1], STDERR_FILENO);
-        close(pfd[0]);
-        close(pfd[1]);
-        fn();
-        _exit(0); /* it did not abort */
-    }
-    close(pfd[1]);
-    char buf[4096];
-    size_t len = 0;
-    ssize_t r;
-    while (len < sizeof(buf) - 1 &&
-           (r = read(pfd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-        len += (size_t)r;
-    buf[len] = '\0';
-    close(pfd[0]);
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
-        fail_msg("child did not abort (status %#x); stderr: %s", st, buf);
-    if (strstr(buf, needle) == NULL)
-        fail_msg("stderr lacks \"%s\": %s", needle, buf);
-}
-
-/* Exits the child with a distinct code if a step goes wrong before the
- * violation (cmocka's asserts belong to the parent). */
-#define CHILD_CHECK(cond)                                                      \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            _exit(3);                                                          \
-    } while (0)
+/* The fork-and-check helper and its child check, under the names this
+ * file grew up with (tests/helpers.c). */
+#define expect_abort test_expect_abort
+#define CHILD_CHECK  TEST_CHILD_CHECK
 
 /* ---- a coroutine polled after READY ---------------------------------- */
 

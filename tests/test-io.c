@@ -282,6 +282,82 @@ static void async_fd_misuse(void **state) {
     test_runtime_free(rt);
 }
 
+/* ---- registration churn on a loop that never parks ------------------------
+ * Tokio's io_async_fd_memory_leak `memory_leak_when_fd_closed_before_drop`:
+ * registrations made and freed in a loop that never lets the runtime park
+ * (all of it in one poll) must not pile up. Even rounds close the fd
+ * before the free, as Tokio's test does; odd ones after, the usual order.
+ * Memory is measured in live blocks of the counting allocator. On the
+ * multi-thread runtime another thread turns the reactor, so each phase may
+ * wait (up to 5 s, sleeping) for it to catch up; a current-thread loop
+ * inside one poll gets no turn at all, so there the bound must hold at
+ * once. */
+
+enum { CHURN_ROUNDS = 1000, CHURN_SLACK = 64 };
+
+static void churn_phase(void) {
+    for (int i = 0; i < CHURN_ROUNDS; i++) {
+        int sv[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        kr_async_fd *afd;
+        assert_rc(kr_async_fd_new(sv[0], &afd), 0);
+        if (i % 2 == 0)
+            close(sv[0]);
+        kr_async_fd_free(afd);
+        if (i % 2 == 1)
+            close(sv[0]);
+        close(sv[1]);
+    }
+}
+
+/* Live blocks once they settle within CHURN_SLACK of `base`: at once on
+ * current_thread, after up to 5 s on multi_thread. */
+static long churn_settled(long base) {
+    long now = test_alloc_live();
+    for (int i = 0; i < 5000 && now - base >= CHURN_SLACK &&
+                    test_flavor() == KR_RUNTIME_MULTI_THREAD;
+         i++) {
+        msleep(1);
+        now = test_alloc_live();
+    }
+    return now;
+}
+
+typedef struct {
+    kr_future base;
+} churn;
+
+static kr_poll churn_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)f;
+    (void)cx;
+    long *live = out;
+    churn_phase(); /* warm-up */
+    live[0] = test_alloc_live();
+    churn_phase();
+    live[1] = churn_settled(live[0]);
+    churn_phase();
+    live[2] = churn_settled(live[1]);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(churn_vt, churn, churn_poll, NULL, 3 * sizeof(long));
+
+static void memory_leak_when_fd_closed_before_drop(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    churn c = {{&churn_vt}};
+    long live[3];
+    assert_rc(kr_runtime_block_on(rt, &c.base, live), 0);
+    long g2 = live[1] - live[0], g3 = live[2] - live[1];
+    if (g2 >= CHURN_SLACK || g3 >= CHURN_SLACK)
+        fail_msg("registrations pile up: +%ld blocks in phase 2, +%ld in "
+                 "phase 3 (%d rounds each)",
+                 g2, g3, CHURN_ROUNDS);
+    test_runtime_free(rt);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(readiness_from_another_thread),
     cmocka_unit_test(clear_with_stale_tick_is_ignored),
@@ -289,5 +365,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(thousand_fds),
     cmocka_unit_test(async_fd_outlives_runtime),
     cmocka_unit_test(async_fd_misuse),
+    cmocka_unit_test(memory_leak_when_fd_closed_before_drop),
 };
 KR_TEST_MAIN(tests)

@@ -63,6 +63,18 @@ void test_alloc_uninstall(void);
 long test_alloc_live(void);
 void test_alloc_fail_after(long n);
 
+/* Runs fn in a forked child whose stderr goes through a pipe; asserts the
+ * child died of SIGABRT and that its stderr contains `needle`. */
+void test_expect_abort(void (*fn)(void), const char *needle);
+
+/* In such a child: exits with a distinct code if a step before the
+ * violation goes wrong (cmocka's asserts belong to the parent). */
+#define TEST_CHILD_CHECK(cond)                                                 \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            _exit(3);                                                          \
+    } while (0)
+
 /* ---- futures and sync helpers shared by the tests (helpers.c) ---------- */
 
 /*

@@ -83,7 +83,9 @@ KR_API void kr_async_fd_clear_ready(kr_async_fd *afd, kr_ready_event ev);
 
 /*
  * A future that completes when the fd is ready for `interest`. Output: an
- * int, the ready bits (> 0) or a negative code. Cancel-safe.
+ * int, the ready bits (> 0) or a negative code (KR_EINVAL: NULL fd, no
+ * direction in `interest`). Cancel-safe. Polled again after READY, it
+ * aborts with a message.
  */
 typedef struct kr_readiness {
     kr_future base;

@@ -15,7 +15,11 @@
  * like read(2): they must stay valid until the future completes or is
  * dropped. A future's output is an int64_t (bytes) or an int (0), or a
  * negative code. Bad arguments (NULL object, NULL buffer with a length)
- * make a future that outputs KR_EINVAL on its first poll. Each poll
+ * make a future that outputs KR_EINVAL on its first poll. A future that
+ * has completed (returned KR_READY, whatever its output) must not be
+ * polled again: doing so aborts with a message naming the future, as
+ * core.h says, rather than sending the data again or taking a second
+ * connection; dropping it is fine. Each poll
  * follows io.h's readiness loop: EAGAIN clears the readiness and waits for
  * the next edge, EINTR is retried, and a stream read that returns less
  * than asked clears it too (the socket is drained, as Tokio does).

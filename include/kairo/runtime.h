@@ -54,7 +54,10 @@ KR_API kr_runtime_config kr_runtime_config_default(void);
 /*
  * Creates a runtime. `config` may be NULL for the defaults.
  * Returns 0, or KR_EINVAL (NULL `out`, unknown flavor, more than 1024
- * workers), KR_ENOMEM (memory, or a worker thread could not be started).
+ * workers); KR_ENOMEM; KR_EMFILE, KR_ENFILE (no file descriptor for the
+ * I/O driver's epoll instance and eventfd); KR_EAGAIN (multi-thread: a
+ * worker thread could not be started). Both flavors report the same cause
+ * with the same code; on failure nothing is left allocated or running.
  */
 KR_API int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out);
 
@@ -69,8 +72,10 @@ KR_API int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out);
  *
  * Returns 0 when the future completed; KR_EINVAL (NULL runtime or future);
  * KR_EBUSY (a block_on is already running on this current-thread runtime, or
- * the caller is itself a task of a runtime); KR_ESHUTDOWN (the runtime was
- * shut down before or while the future ran; the future is dropped then).
+ * the caller is itself a task of a runtime); KR_ENOMEM (multi-thread only:
+ * no memory for this call's wake-up signal; the future is left untouched,
+ * as for KR_EINVAL and KR_EBUSY); KR_ESHUTDOWN (the runtime was shut down
+ * before or while the future ran; the future is dropped then).
  */
 KR_API int kr_runtime_block_on(kr_runtime *rt, kr_future *future, void *out);
 
@@ -100,10 +105,19 @@ KR_API int kr_runtime_shutdown(kr_runtime *rt);
  * Shuts the runtime down (as above, waiting for running blocking jobs up to
  * the same timeout) and frees it. Memory of tasks still referenced by
  * outstanding wakers or join handles is freed when the last reference goes;
- * the blocking pool's when its last thread exits. NULL is ignored. Must not
- * be called while a block_on runs.
+ * the blocking pool's when its last thread exits.
+ *
+ * Other threads may still be inside calls on this runtime that began
+ * before: a block_on (it is ended, and returns KR_ESHUTDOWN) or a
+ * kr_runtime_shutdown (say, the one that ended the caller's own block_on).
+ * kr_runtime_free waits for them to return before it frees anything. No
+ * call on `rt` may begin once kr_runtime_free has been called.
+ *
+ * Returns 0 (also for NULL, which is ignored), or KR_EBUSY: called from
+ * inside a task or a block_on future (of any runtime); nothing was done
+ * then. Call it from outside, after block_on has returned.
  */
-KR_API void kr_runtime_free(kr_runtime *rt);
+KR_API int kr_runtime_free(kr_runtime *rt);
 
 /* Counters, for tests and monitoring. */
 typedef struct kr_runtime_metrics {
@@ -213,8 +227,11 @@ KR_API int kr_join_handle_error(const kr_join_handle *join);
 /* Yield and cooperative budget                                             */
 /* ------------------------------------------------------------------------ */
 
-/* A future that returns PENDING once (re-queuing the task at the back of its
- * run queue, without an I/O poll) and READY the next time. No output. */
+/* A future that returns PENDING once and READY the next time. No output.
+ * The task goes to the back of its run queue; while I/O sources are
+ * registered, only after the scheduler's next look at I/O (a non-blocking
+ * one, as Tokio defers yielded tasks until its driver's next poll), so a
+ * task yielding in a loop does not hold back other tasks' readiness. */
 typedef struct kr_yield {
     kr_future base;
     int yielded_;

@@ -11,6 +11,9 @@
 
 #include "core.h"
 #include "semaphore.h"
+#include "notify.h"
+#include "mutex.h"
+#include "rwlock.h"
 
 #ifdef __cplusplus
 extern "C" {

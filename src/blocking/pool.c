@@ -105,6 +105,7 @@
 #include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/thread.h"
 
 /* Tokio's defaults (reference/tokio.md §5): 512 threads, 10 s keep-alive.
  * Tokio's runtime drop waits for its blocking threads without a limit; 10 s
@@ -457,7 +458,7 @@ static bool start_thread(kr__blocking_pool *p, pool_thread *rec,
         pthread_t th;
         if (pthread_attr_init(&a) == 0) {
             pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-            int rc = pthread_create(&th, &a, thread_main, rec);
+            int rc = kr__thread_start(&th, &a, thread_main, rec);
             pthread_attr_destroy(&a);
             if (rc == 0)
                 return true;

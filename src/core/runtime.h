@@ -33,6 +33,14 @@ struct kr_runtime {
      * spawn_blocking makes it (a CAS, in rt/runtime.c); a sentinel if the
      * runtime was shut down first. Zero-initialised by the flavors. */
     _Atomic(struct kr__blocking_pool *) blocking;
+    /* Threads inside kr_runtime_block_on or kr_runtime_shutdown on this
+     * runtime (rt/runtime.c). kr_runtime_free shuts the runtime down and
+     * then waits for it to reach zero before it frees anything: a shutdown
+     * that ended a block_on may still be running on its own thread when
+     * that block_on's caller frees the runtime. Each call's decrement
+     * (release) is its last touch of the runtime; free's acquire load pairs
+     * with it. Zero-initialised by the flavors. */
+    _Atomic int inside;
 };
 
 #endif

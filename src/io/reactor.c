@@ -1,15 +1,23 @@
 /* io/reactor.c: registrations, readiness and dispatch (see reactor.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 
 #include "io/reactor.h"
 #include "core/runtime.h"
 #include "core/context.h"
 #include "core/coop.h"
+#include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 
 #define EVENTS 1024
+
+/* Registrations freed during a turn wait for its end. A turn blocked in
+ * epoll_wait may not end for a long time, so the free that makes this many
+ * of them waiting unparks it (Tokio's NOTIFY_AFTER, 16): at most about
+ * that many freed registrations are held, however long the turn sleeps. */
+#define RELEASE_UNPARK 16
 
 struct kr__reactor {
     kr__backend *be;
@@ -17,12 +25,14 @@ struct kr__reactor {
     _Atomic long refs;
     _Atomic long nregs;
     _Atomic int shutdown;
-    kr__spinlock lock; /* the lists below */
+    kr__spinlock lock; /* the fields below */
     kr_async_fd live;  /* sentinel of the live registrations */
-    /* Freed registrations, freed at the next turn. Changed under `lock`;
-     * the turn peeks at it unlocked (relaxed: a stale NULL only defers the
-     * freeing to a later turn). */
-    _Atomic(kr_async_fd *) release;
+    /* A turn is between its start and its end: it may hold events naming
+     * registrations (see reactor.h, "Deregistration"). */
+    bool turning;
+    /* Registrations freed while turning, freed by that turn's end. */
+    kr_async_fd *release;
+    unsigned nrelease;
     kr__io_event ev[EVENTS]; /* the turning thread's */
 };
 
@@ -33,13 +43,8 @@ static void reactor_unref(kr__reactor *r) {
     kr__free(r);
 }
 
-/* Frees the registrations on the release list. Only where no turn can be
- * running: at the start of a turn, or after the last one. */
-static void free_released(kr__reactor *r) {
-    kr__spin_lock(&r->lock);
-    kr_async_fd *a = kr__load_relaxed(&r->release);
-    kr__store_relaxed(&r->release, NULL);
-    kr__spin_unlock(&r->lock);
+/* Frees a list of registrations taken off the release list. */
+static void free_list(kr__reactor *r, kr_async_fd *a) {
     while (a != NULL) {
         kr_async_fd *next = a->next;
         kr__free(a);
@@ -62,7 +67,9 @@ int kr__reactor_new(kr__reactor **out) {
     atomic_init(&r->shutdown, 0);
     kr__spin_init(&r->lock);
     r->live.next = r->live.prev = &r->live;
-    atomic_init(&r->release, NULL);
+    r->turning = false;
+    r->release = NULL;
+    r->nrelease = 0;
     *out = r;
     return 0;
 }
@@ -112,14 +119,24 @@ static void dispatch(kr_async_fd *a, uint32_t bits) {
 }
 
 int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
-    /* Registrations freed since the last turn: no event can name them
-     * any more (turns never overlap; see reactor.h). */
-    if (kr__load_relaxed(&r->release) != NULL)
-        free_released(r);
+    /* Under the lock, so that a free either sees the flag (and leaves the
+     * memory to this turn's end) or comes before it: then its removal
+     * from epoll came before this wait began, which cannot report it. */
+    kr__spin_lock(&r->lock);
+    r->turning = true;
+    kr__spin_unlock(&r->lock);
     int n = kr__backend_wait(r->be, r->ev, EVENTS, timeout_ns);
     for (int i = 0; i < n; i++)
         if (r->ev[i].reg != NULL)
             dispatch(r->ev[i].reg, r->ev[i].ready);
+    /* The events are spent: what was freed meanwhile can go. */
+    kr__spin_lock(&r->lock);
+    r->turning = false;
+    kr_async_fd *rel = r->release;
+    r->release = NULL;
+    r->nrelease = 0;
+    kr__spin_unlock(&r->lock);
+    free_list(r, rel);
     return n;
 }
 
@@ -157,7 +174,13 @@ void kr__reactor_shutdown_free(kr__reactor *r) {
         if (!more)
             break;
     }
-    free_released(r); /* no turn runs any more */
+    /* No turn runs any more: what the last one left is ours. */
+    kr__spin_lock(&r->lock);
+    kr_async_fd *rel = r->release;
+    r->release = NULL;
+    r->nrelease = 0;
+    kr__spin_unlock(&r->lock);
+    free_list(r, rel);
     reactor_unref(r);
 }
 
@@ -237,15 +260,21 @@ void kr_async_fd_free(kr_async_fd *a) {
     a->prev->next = a->next;
     a->next->prev = a->prev;
     kr__fetch_sub_relaxed(&r->nregs, 1);
-    if (live) {
-        /* A turn may hold an event for it: the next turn frees it. */
-        a->next = kr__load_relaxed(&r->release);
-        kr__store_relaxed(&r->release, a);
+    if (r->turning) {
+        /* The turn may hold an event for it: its end frees it. */
+        a->next = r->release;
+        r->release = a;
+        bool unpark = ++r->nrelease == RELEASE_UNPARK;
         kr__spin_unlock(&r->lock);
+        if (unpark)
+            kr__backend_wake(r->be);
         return;
     }
     kr__spin_unlock(&r->lock);
-    kr__free(a); /* no turn will run again */
+    /* No turn is running, and the next one cannot report it (see
+     * kr__reactor_turn): free it now, so a loop that never parks does not
+     * collect freed registrations. */
+    kr__free(a);
     reactor_unref(r);
 }
 
@@ -314,12 +343,19 @@ void kr_async_fd_clear_ready(kr_async_fd *a, kr_ready_event ev) {
     }
 }
 
+/* interest_ once the output is written; kr_async_fd_ready stores no
+ * interest without a direction, so no caller's value looks like it. */
+#define READY_SPENT INT_MIN
+
 static kr_poll ready_poll(kr_future *f, kr_context *cx, void *out) {
     kr_readiness *rd = (kr_readiness *)f;
     kr_ready_event ev;
+    if (rd->interest_ == READY_SPENT)
+        kr__die("kr_readiness polled after it returned READY");
     int r = kr_async_fd_poll_ready(rd->afd_, cx, rd->interest_, &ev);
     if (r == 0)
         return KR_PENDING;
+    rd->interest_ = READY_SPENT;
     if (out != NULL)
         *(int *)out = r > 0 ? (int)ev.ready : r;
     return KR_READY;
@@ -329,6 +365,9 @@ static const kr_future_vtable ready_vtable = {
     ready_poll, NULL, sizeof(kr_readiness), sizeof(int), "kr_readiness"};
 
 kr_readiness kr_async_fd_ready(kr_async_fd *afd, int interest) {
+    /* No direction: 0, which the poll answers with KR_EINVAL. */
+    if ((interest & (KR_READABLE | KR_WRITABLE)) == 0)
+        interest = 0;
     kr_readiness r = {{&ready_vtable}, afd, interest};
     return r;
 }

@@ -18,11 +18,16 @@
  * take the waker. Whichever order the two critical sections run in, either
  * dispatch finds the waker or the poller's second load finds the bits.
  *
- * Deregistration: kr_async_fd_free removes the fd from epoll, marks the
- * registration shut down, wakes its wakers and hands it to the reactor's
- * release list. It is freed at the start of the next turn: a turn in
- * progress may still hold an event pointing at it (collected by
- * epoll_wait before the removal), and turns never overlap.
+ * Deregistration: kr_async_fd_free removes the fd from epoll, wakes and
+ * drops its wakers and unlinks it. A turn in progress may still hold an
+ * event pointing at it (collected by epoll_wait before the removal), so
+ * while a turn runs (the reactor's `turning`, under its lock) the
+ * registration goes to the release list, which the turn frees when its
+ * events are spent; the sixteenth one waiting unparks a turn blocked in
+ * epoll_wait, so the list stays short however long that turn would sleep.
+ * With no turn running it is freed at once: a turn that starts later
+ * began its wait after the removal, which the kernel then never reports.
+ * So a loop that never parks does not collect freed registrations.
  */
 #ifndef KR_IO_REACTOR_H
 #define KR_IO_REACTOR_H

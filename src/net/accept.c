@@ -58,6 +58,7 @@ static kr_poll accept_poll(kr_future *f, kr_context *cx, void *out) {
     kr_net_accept *a = (kr_net_accept *)f;
     kr__sock *s = a->sock_;
     int64_t res;
+    kr__net_check_live(f, a->held_);
     if (s == NULL || a->out_ == NULL) {
         res = KR_EINVAL;
         goto done;
@@ -98,8 +99,7 @@ static kr_poll accept_poll(kr_future *f, kr_context *cx, void *out) {
         break;
     }
 done:
-    if (s != NULL)
-        kr__sock_unhold(s, &a->held_);
+    kr__sock_spend(s, &a->held_);
     if (out != NULL)
         *(int *)out = (int)res;
     return KR_READY;

@@ -11,6 +11,7 @@
  *            wake-up with neither (ENOTCONN, no error yet) clears the
  *            readiness and waits again.
  *   BACKOFF  sleep KR__NET_BACKOFF_MS, then START again with a new socket.
+ *   SPENT    the output is written; another poll aborts (core.h).
  * EINTR from connect(2) means the attempt goes on in the background: the
  * repeated call answers EALREADY (still going), EISCONN (done) or the
  * attempt's error.
@@ -28,7 +29,8 @@
 #include "net/sock.h"
 #include "core/context.h"
 
-enum { START = 0, WAIT = 1, BACKOFF = 2 };
+/* SPENT: returned READY; a poll then aborts (core.h). */
+enum { START = 0, WAIT = 1, BACKOFF = 2, SPENT = 3 };
 
 static int start(kr_net_connect *c) {
     const kr_sockaddr *a = &c->addr_;
@@ -88,6 +90,7 @@ static kr_poll finish(kr_net_connect *c, void *out, int rc) {
         kr__sock_close(c->sock_);
         c->sock_ = NULL;
     }
+    c->state_ = SPENT;
     if (out != NULL)
         *(int *)out = rc;
     return KR_READY;
@@ -95,6 +98,8 @@ static kr_poll finish(kr_net_connect *c, void *out, int rc) {
 
 static kr_poll connect_poll(kr_future *f, kr_context *cx, void *out) {
     kr_net_connect *c = (kr_net_connect *)f;
+    if (c->state_ == SPENT)
+        kr__net_polled_after_ready(f);
     if (c->err_ != 0)
         return finish(c, out, c->err_);
     if (c->out_ == NULL || kr__ctx.rt == NULL)

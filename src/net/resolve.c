@@ -130,9 +130,15 @@ static int start(kr_resolution *r) {
     return 0;
 }
 
+/* host_ once the output is written: no caller's string is at this address,
+ * so a second poll can tell and abort (core.h). */
+static const char spent[] = "";
+
 static kr_poll resolve_poll(kr_future *f, kr_context *cx, void *out) {
     kr_resolution *r = (kr_resolution *)f;
     int rc;
+    if (r->host_ == spent)
+        kr__net_polled_after_ready(f);
     if (r->job_ == NULL) {
         if (r->host_ == NULL || r->addrs_ == NULL || r->max_ == 0 ||
             r->port_ < 0 || r->port_ > 65535) {
@@ -170,6 +176,7 @@ static kr_poll resolve_poll(kr_future *f, kr_context *cx, void *out) {
     }
     job_unref(j);
 done:
+    r->host_ = spent;
     if (out != NULL)
         *(int *)out = rc;
     return KR_READY;

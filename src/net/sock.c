@@ -4,6 +4,7 @@
 
 #include "net/sock.h"
 #include "core/context.h"
+#include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 
@@ -79,10 +80,20 @@ void kr__sock_close(kr__sock *s) {
 }
 
 void kr__sock_unhold(kr__sock *s, int *held) {
-    if (!*held)
-        return;
+    if (*held != 1)
+        return; /* none held, or spent */
     *held = 0;
     unref(s);
+}
+
+void kr__sock_spend(kr__sock *s, int *held) {
+    if (s != NULL)
+        kr__sock_unhold(s, held);
+    *held = KR__NET_SPENT;
+}
+
+void kr__net_polled_after_ready(const kr_future *f) {
+    kr__die("%s polled after it returned READY", f->vtable->name);
 }
 
 int kr__sock_hold(kr__sock *s, int *held) {

@@ -108,6 +108,22 @@ void kr__sock_close(kr__sock *s);
 /* Drops a future's reference, if it holds one (held: its flag). */
 void kr__sock_unhold(kr__sock *s, int *held);
 
+/*
+ * Polled after READY. A socket future's held_ flag (its accept's, its
+ * writev's...) is 0 or 1 while it runs and KR__NET_SPENT once it has
+ * returned READY; kr__sock_spend drops the reference and marks it so, and
+ * each poll starts with kr__net_check_live, which aborts with a message
+ * naming the future (core.h: kairo's futures do). A second poll would
+ * otherwise send its data again or take a second connection.
+ */
+#define KR__NET_SPENT (-1)
+void kr__sock_spend(kr__sock *s, int *held);
+void kr__net_polled_after_ready(const kr_future *f) __attribute__((noreturn));
+static inline void kr__net_check_live(const kr_future *f, int held) {
+    if (__builtin_expect(held == KR__NET_SPENT, 0))
+        kr__net_polled_after_ready(f);
+}
+
 /* Takes a future's reference before it returns PENDING (once: the flag
  * says). Returns 0, or KR_EBADF if the socket was closed meanwhile (the
  * reference is then dropped again). */

@@ -47,8 +47,7 @@ static int64_t send_op(kr__sock *s, void *arg) {
  * a datagram read says nothing about the next datagram. */
 
 static kr_poll finish(kr_net_io *io, void *out, int64_t res) {
-    if (io->sock_ != NULL)
-        kr__sock_unhold(io->sock_, &io->held_);
+    kr__sock_spend(io->sock_, &io->held_);
     if (out != NULL)
         *(int64_t *)out = res;
     return KR_READY;
@@ -57,6 +56,7 @@ static kr_poll finish(kr_net_io *io, void *out, int64_t res) {
 static kr_poll once_poll(kr_net_io *io, kr_context *cx, void *out, int interest,
                          kr__sock_op op, bool stream) {
     int64_t res;
+    kr__net_check_live(&io->base, io->held_);
     if (io->sock_ == NULL || (io->buf_ == NULL && io->len_ > 0))
         return finish(io, out, KR_EINVAL);
     if (stream && io->len_ == 0)
@@ -90,6 +90,7 @@ static kr_poll dgram_send_poll(kr_future *f, kr_context *cx, void *out) {
 
 static kr_poll read_exact_poll(kr_future *f, kr_context *cx, void *out) {
     kr_net_io *io = (kr_net_io *)f;
+    kr__net_check_live(f, io->held_);
     if (io->sock_ == NULL || (io->buf_ == NULL && io->len_ > 0))
         return finish(io, out, KR_EINVAL);
     while (io->done_ < io->len_) {
@@ -107,6 +108,7 @@ static kr_poll read_exact_poll(kr_future *f, kr_context *cx, void *out) {
 
 static kr_poll write_all_poll(kr_future *f, kr_context *cx, void *out) {
     kr_net_io *io = (kr_net_io *)f;
+    kr__net_check_live(f, io->held_);
     if (io->sock_ == NULL || (io->buf_ == NULL && io->len_ > 0))
         return finish(io, out, KR_EINVAL);
     while (io->done_ < io->len_) {
@@ -194,6 +196,7 @@ static kr_poll writev_poll(kr_future *f, kr_context *cx, void *out) {
     kr_net_writev *w = (kr_net_writev *)f;
     int64_t res = 0;
     size_t total = 0;
+    kr__net_check_live(f, w->held_);
     if (w->sock_ == NULL || w->iovcnt_ < 0 || w->iovcnt_ > MAX_IOV ||
         (w->iov_ == NULL && w->iovcnt_ > 0)) {
         res = KR_EINVAL;
@@ -212,8 +215,7 @@ static kr_poll writev_poll(kr_future *f, kr_context *cx, void *out) {
                       &res) == KR_PENDING)
         return KR_PENDING;
 done:
-    if (w->sock_ != NULL)
-        kr__sock_unhold(w->sock_, &w->held_);
+    kr__sock_spend(w->sock_, &w->held_);
     if (out != NULL)
         *(int64_t *)out = res;
     return KR_READY;

@@ -75,14 +75,14 @@ static int64_t send_to_op(kr__sock *s, void *arg) {
 static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
     kr_udp_send_to *st = (kr_udp_send_to *)f;
     int64_t res;
+    kr__net_check_live(f, st->held_);
     if (st->sock_ == NULL || (st->buf_ == NULL && st->len_ > 0) ||
         !kr__sockaddr_is_ip(&st->to_))
         res = KR_EINVAL;
     else if (kr__sock_poll(st->sock_, &st->held_, cx, KR_WRITABLE, send_to_op,
                            st, 0, &res) == KR_PENDING)
         return KR_PENDING;
-    if (st->sock_ != NULL)
-        kr__sock_unhold(st->sock_, &st->held_);
+    kr__sock_spend(st->sock_, &st->held_);
     if (out != NULL)
         *(int64_t *)out = res;
     return KR_READY;
@@ -126,13 +126,13 @@ static int64_t recv_from_op(kr__sock *s, void *arg) {
 static kr_poll recv_from_poll(kr_future *f, kr_context *cx, void *out) {
     kr_udp_recv_from *rf = (kr_udp_recv_from *)f;
     int64_t res;
+    kr__net_check_live(f, rf->held_);
     if (rf->sock_ == NULL || (rf->buf_ == NULL && rf->len_ > 0))
         res = KR_EINVAL;
     else if (kr__sock_poll(rf->sock_, &rf->held_, cx, KR_READABLE, recv_from_op,
                            rf, 0, &res) == KR_PENDING)
         return KR_PENDING;
-    if (rf->sock_ != NULL)
-        kr__sock_unhold(rf->sock_, &rf->held_);
+    kr__sock_spend(rf->sock_, &rf->held_);
     if (out != NULL)
         *(int64_t *)out = res;
     return KR_READY;

@@ -3,7 +3,9 @@
  * runtime's blocking pool (blocking/pool.h), which no flavor knows about:
  * it is made here on first use and shut down here after the scheduler.
  */
+#include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #include "blocking/pool.h"
 #include "core/runtime.h"
@@ -52,12 +54,45 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     return KR_EINVAL;
 }
 
+/* ---- calls kr_runtime_free waits for (rt->inside) --------------------- */
+
+static void enter(kr_runtime *rt) {
+    /* Relaxed: the caller's own call orders it before anything free does
+     * (free only waits for calls it could have ended); the decrement is
+     * the one that publishes. */
+    kr__fetch_add_relaxed(&rt->inside, 1);
+}
+
+static void leave(kr_runtime *rt) {
+    /* Release: everything this call did to the runtime happens before the
+     * free that reads zero (acquire, wait_for_callers). */
+    kr__fetch_sub_release(&rt->inside, 1);
+}
+
+/* Waits until no other thread is inside block_on or shutdown. The runtime
+ * is shut down, so each of them is on its way out: a block_on drops its
+ * future and returns, a shutdown finishes waiting for blocking jobs (up
+ * to the same deadline as ours). Yields first, then sleeps 1 ms a turn. */
+static void wait_for_callers(kr_runtime *rt) {
+    for (unsigned turn = 0; kr__load_acquire(&rt->inside) != 0; turn++) {
+        if (turn < 64) {
+            sched_yield();
+        } else {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+    }
+}
+
 int kr_runtime_block_on(kr_runtime *rt, kr_future *f, void *out) {
     if (rt == NULL || !kr__future_valid(f))
         return KR_EINVAL;
     if (kr__ctx.rt != NULL)
         return KR_EBUSY; /* blocking inside a runtime would deadlock it */
-    return rt->ops->block_on(rt, f, out);
+    enter(rt);
+    int rc = rt->ops->block_on(rt, f, out);
+    leave(rt);
+    return rc;
 }
 
 /* ---- the blocking pool -------------------------------------------------- */
@@ -110,29 +145,45 @@ int kr_spawn_blocking(kr_blocking_fn fn, void *arg, kr_join_handle *jh) {
 
 /* ---- shutdown ------------------------------------------------------------ */
 
-int kr_runtime_shutdown(kr_runtime *rt) {
-    if (rt == NULL)
-        return KR_EINVAL;
-    if (kr__ctx.rt != NULL)
-        return KR_EBUSY;
+/* The scheduler first (no task is left to spawn blocking jobs), then the
+ * pool. Idempotent; safe from several threads at once. */
+static int shutdown_all(kr_runtime *rt) {
     int rc = rt->ops->shutdown(rt);
     int brc = blocking_shutdown(rt);
     return rc != 0 ? rc : brc;
 }
 
-void kr_runtime_free(kr_runtime *rt) {
+int kr_runtime_shutdown(kr_runtime *rt) {
     if (rt == NULL)
-        return;
-    /* The scheduler first (idempotent; ops->free repeats it), then the
-     * pool, exactly as kr_runtime_shutdown; the pool is released before
-     * ops->free, which may free `rt`. Its memory lives on while threads a
-     * timed-out shutdown left behind still run (blocking/pool.c). */
-    rt->ops->shutdown(rt);
-    (void)blocking_shutdown(rt);
+        return KR_EINVAL;
+    if (kr__ctx.rt != NULL)
+        return KR_EBUSY;
+    enter(rt);
+    int rc = shutdown_all(rt);
+    leave(rt);
+    return rc;
+}
+
+int kr_runtime_free(kr_runtime *rt) {
+    if (rt == NULL)
+        return 0;
+    /* From a task or a block_on future: freeing the runtime under the
+     * caller's own feet (its task, its block_on loop) cannot be made safe;
+     * refuse as kr_runtime_shutdown does. */
+    if (kr__ctx.rt != NULL)
+        return KR_EBUSY;
+    /* Shut down as kr_runtime_shutdown, which ends every block_on; then
+     * wait for the threads still inside a block_on or a shutdown to leave
+     * before freeing what they use. The pool is released before ops->free,
+     * which frees `rt`; its memory lives on while threads a timed-out
+     * shutdown left behind still run (blocking/pool.c). */
+    (void)shutdown_all(rt);
+    wait_for_callers(rt);
     kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
     if (p != POOL_CLOSED)
         kr__blocking_release(p);
     rt->ops->free(rt);
+    return 0;
 }
 
 int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {

@@ -114,7 +114,10 @@ static void local_push(ct_rt *ct, kr__task *t) {
  * here, off the run queue, until the loop has looked at I/O, as Tokio
  * defers them until its driver's next poll: a task yielding in a loop
  * would otherwise run again and again before another task's readiness is
- * seen. Core-private like the run queue: a yield stays atomic-free. */
+ * seen. Core-private like the run queue: a yield stays atomic-free. With
+ * no I/O source registered the list is released after every batch without
+ * a reactor turn: the order is the plain FIFO's, at the cost of one check
+ * per batch. */
 static void defer_push(ct_rt *ct, kr__task *t) {
     kr__store_relaxed(&t->next, NULL);
     if (ct->y_tail != NULL)
@@ -144,7 +147,12 @@ static kr__task *local_pop(ct_rt *ct) {
     return t;
 }
 
+/* Puts a task on the list of live tasks. Its `owner` (KR__NO_OWNER from
+ * kr__task_new) becomes 0 for good: the shutdown drain tells a task it
+ * took off the list (owned_prev NULL again) from a remote spawn that never
+ * reached the list by it. */
 static void bind(ct_rt *ct, kr__task *t) {
+    t->owner = 0;
     kr__task *head = &ct->owned;
     t->owned_next = head->owned_next;
     t->owned_prev = head;
@@ -161,8 +169,11 @@ static void unbind(kr__task *t) {
 
 static kr__task *inject_pop(ct_rt *ct) {
     kr__task *t = kr__mpsc_pop(&ct->inject);
+    /* Outside the drain, a queued task is off the list only if it is a
+     * remote spawn reaching the core for the first time (a completed task
+     * is never queued): owned_prev, in the header, is enough to tell. */
     if (t != NULL && t->owned_prev == NULL)
-        bind(ct, t); /* a remote spawn reaching the core for the first time */
+        bind(ct, t);
     return t;
 }
 
@@ -313,9 +324,11 @@ static void drain(ct_rt *ct) {
             any = true;
         }
         while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
-            if (t->owned_prev == NULL) {
-                /* Never reached the core: its OWNED reference is ours. A
-                 * completed task is never queued, so this is a spawn. */
+            if (t->owner == KR__NO_OWNER) {
+                /* A remote spawn that never reached the list: its OWNED
+                 * reference is ours. (owned_prev cannot tell: the loop
+                 * above unbound the tasks it shut down, and a task woken
+                 * from another thread may wait here all the same.) */
                 kr__task_shutdown(t);
             }
             kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
@@ -479,8 +492,11 @@ static void ct_free(kr_runtime *rt) {
     ct_rt *ct = (ct_rt *)rt;
     kr__ctx_t saved;
     ct_shutdown(rt);
+    /* kr_runtime_free waited for every block_on to return, so the core is
+     * free; a dump racing the free (misuse) would hold it: leak rather than
+     * crash. */
     if (!core_take(ct, &saved))
-        return; /* misuse: a block_on is running; leak rather than crash */
+        return;
     /* Cells still referenced keep the cache (and so us) alive. */
     kr__cache_orphan(ct->cache);
     ct->cache = NULL;
@@ -515,6 +531,15 @@ static int ct_dump(kr_runtime *rt, int fd) {
     for (kr__task *t = ct->owned.owned_next; t != &ct->owned && rc == 0;
          t = t->owned_next, n++)
         rc = kr__task_dump_line(fd, t);
+    /* Remote spawns not yet bound wait in the inject queue; the core is
+     * its consumer, so it may walk it. */
+    for (kr__task *t = kr__mpsc_peek_first(&ct->inject); t != NULL && rc == 0;
+         t = kr__mpsc_peek_next(&ct->inject, t)) {
+        if (t->owner == KR__NO_OWNER) {
+            rc = kr__task_dump_line(fd, t);
+            n++;
+        }
+    }
     if (took)
         core_give(ct, &saved);
     return rc < 0 ? rc : n;

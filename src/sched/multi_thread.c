@@ -32,6 +32,7 @@
 #include "task/state.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/thread.h"
 
 /* Ticks between looks at the inject queue first. Tokio adapts it between
  * 2 and 127 around 61. Measured here (kairo-bench --gqi, 4 workers, two
@@ -391,6 +392,18 @@ static void mt_metrics(kr_runtime *base, kr_runtime_metrics *m) {
 static int mt_dump(kr_runtime *base, int fd) {
     mt_rt *rt = (mt_rt *)base;
     int n = 0, rc = 0;
+    /* inject_lock makes us the inject queue's consumer, and binding a task
+     * taken from it happens under the lock (worker.c): while we hold it,
+     * every live task is on a list or, a remote spawn not yet bound
+     * (owner < 0), in the queue, and none moves from one to the other. */
+    kr__spin_lock(&rt->inject_lock);
+    for (kr__task *t = kr__mpsc_peek_first(&rt->inject); t != NULL && rc == 0;
+         t = kr__mpsc_peek_next(&rt->inject, t)) {
+        if (t->owner == KR__NO_OWNER) {
+            rc = kr__task_dump_line(fd, t);
+            n++;
+        }
+    }
     for (unsigned i = 0; i < rt->n && rc == 0; i++) {
         mt_owned *o = &rt->owned[i];
         kr__spin_lock(&o->lock);
@@ -399,6 +412,7 @@ static int mt_dump(kr_runtime *base, int fd) {
             rc = kr__task_dump_line(fd, t);
         kr__spin_unlock(&o->lock);
     }
+    kr__spin_unlock(&rt->inject_lock);
     return rc < 0 ? rc : n;
 }
 
@@ -463,8 +477,16 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     bool pool_ok =
         kr__pool_init(&rt->pool, &rt->sched, cache_destroyed, rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
-              rt->monitor_last && pool_ok &&
-              kr__reactor_new(&rt->base.reactor) == 0;
+              rt->monitor_last && pool_ok;
+    /* The error: ENOMEM, unless the reactor (its descriptors) or a thread
+     * fails for another reason, as current_thread.c reports it. */
+    int rc = KR_ENOMEM;
+    if (ok) {
+        rc = kr__reactor_new(&rt->base.reactor);
+        ok = rc == 0;
+        if (ok)
+            rc = KR_ENOMEM;
+    }
     for (unsigned i = 0; ok && i < n; i++) {
         mt_worker *w = kr__calloc_page(sizeof(*w));
         rt->workers[i] = w;
@@ -489,14 +511,26 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         ok = w->cache != NULL;
     }
     kr__mt_idle_init(rt);
+    /* `started` counts the workers whose thread runs: the undo below joins
+     * exactly those. */
     unsigned started = 0;
-    for (; ok && started < n; started++) {
-        if (pthread_create(&rt->workers[started]->thread, NULL,
-                           kr__mt_worker_main, rt->workers[started]) != 0)
+    while (ok && started < n) {
+        int e = kr__thread_start(&rt->workers[started]->thread, NULL,
+                                 kr__mt_worker_main, rt->workers[started]);
+        if (e != 0) {
             ok = false;
+            rc = -e;
+        } else {
+            started++;
+        }
     }
-    if (ok && pthread_create(&rt->monitor, NULL, kr__mt_monitor_main, rt) != 0)
-        ok = false;
+    if (ok) {
+        int e = kr__thread_start(&rt->monitor, NULL, kr__mt_monitor_main, rt);
+        if (e != 0) {
+            ok = false;
+            rc = -e;
+        }
+    }
     if (!ok) {
         /* Undo: every cache (or its missing slot) holds one ref, the handle
          * one; exiting workers orphan their own caches. */
@@ -524,7 +558,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         if (rt->base.reactor != NULL)
             kr__reactor_shutdown_free(rt->base.reactor);
         kr__mt_unref(rt);
-        return KR_ENOMEM;
+        return rc;
     }
     rt->monitor_started = 1;
     *out = &rt->base;

@@ -123,7 +123,11 @@ void kr__task_run(kr__task *t) {
          * pairs with an abort's CAS (nothing else changes what we need).
          * HELD is the only flag of a task not yet cancelled: a store. */
         t->flags = 0;
-        if (kr__load_acquire(&t->state) & KR__CANCELLED) {
+        uint64_t s = kr__load_acquire(&t->state);
+        KR__REQUIRE(s & KR__RUNNING,
+                    "task %p: queued as held without RUNNING (state %#llx)",
+                    (void *)t, (unsigned long long)s);
+        if (s & KR__CANCELLED) {
             cancel_task(t);
             complete(t);
             return;
