@@ -14,6 +14,9 @@
 #include "notify.h"
 #include "mutex.h"
 #include "rwlock.h"
+#include "barrier.h"
+#include "once_cell.h"
+#include "cancel.h"
 
 #ifdef __cplusplus
 extern "C" {
