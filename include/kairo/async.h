@@ -116,7 +116,8 @@ static inline bool kr_coro_done(const kr_coro *co) { return co->resume_ == -1; }
     } while (0)
 
 /* Yields once: wakes the task and suspends; the task goes to the back of its
- * run queue. (Same effect as awaiting kr_yield_now(), without a field.) */
+ * run queue after the next look at I/O. (Same effect as awaiting
+ * kr_yield_now(), without a field.) */
 #define KR_YIELD(co, cx)                                                       \
     do {                                                                       \
         (co)->resume_ = __LINE__;                                              \

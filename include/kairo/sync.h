@@ -10,6 +10,8 @@
 #define KAIRO_SYNC_H
 
 #include "core.h"
+#include "broadcast.h"
+#include "mpsc.h"
 #include "semaphore.h"
 #include "notify.h"
 #include "mutex.h"
@@ -17,6 +19,7 @@
 #include "barrier.h"
 #include "once_cell.h"
 #include "cancel.h"
+#include "watch.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -9,6 +9,7 @@
 
 #include "blocking/pool.h"
 #include "core/runtime.h"
+#include "rt/driver.h"
 #include "sched/sched.h"
 #include "task/task.h"
 #include "core/context.h"
@@ -45,13 +46,23 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     kr_runtime_config c = config ? *config : kr_runtime_config_default();
     if (c.budget == 0)
         c.budget = KR__BUDGET_DEFAULT;
-    switch (c.flavor) {
-    case KR_RUNTIME_CURRENT_THREAD:
-        return kr__current_thread_new(&c, out);
-    case KR_RUNTIME_MULTI_THREAD:
-        return kr__multi_thread_new(&c, out);
+    if (c.flavor != KR_RUNTIME_CURRENT_THREAD &&
+        c.flavor != KR_RUNTIME_MULTI_THREAD)
+        return KR_EINVAL;
+    kr__driver *d;
+    struct kr__reactor *reactor;
+    int rc = kr__driver_new(&d, &reactor);
+    if (rc != 0)
+        return rc;
+    rc = c.flavor == KR_RUNTIME_CURRENT_THREAD
+             ? kr__current_thread_new(&c, d, out)
+             : kr__multi_thread_new(&c, d, out);
+    if (rc != 0) {
+        d->ops->shutdown(d);
+        return rc;
     }
-    return KR_EINVAL;
+    (*out)->reactor = reactor;
+    return 0;
 }
 
 /* ---- calls kr_runtime_free waits for (rt->inside) --------------------- */

@@ -25,7 +25,6 @@
  */
 #include <sched.h>
 
-#include "io/reactor.h"
 #include "sched/mt.h"
 #include "task/state.h"
 #include "util/atomic.h"
@@ -87,9 +86,9 @@ static void notify_if_surplus(mt_worker *w) {
  * the worker's defer list until it has looked at I/O, as Tokio defers them
  * until its driver's next poll: a task yielding in a loop would otherwise
  * run again and again before another task's readiness is seen. The list
- * is the owner's: a yield stays atomic-free. It is released (after a
- * non-blocking look at I/O, when anything is registered) at every
- * maintenance pass and whenever it is all the worker has left. */
+ * is the owner's: a yield stays atomic-free. It is used only while I/O
+ * sources are registered, and released (after a non-blocking look at I/O)
+ * at every maintenance pass and whenever it is all the worker has left. */
 static void defer_push(mt_worker *w, kr__task *t) {
     kr__store_relaxed(&t->next, NULL); /* owner-private while deferred */
     if (w->defer_tail != NULL)
@@ -111,11 +110,15 @@ static void defer_release(mt_worker *w) {
 }
 
 void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
-    if (is_yield) {
+    /* With no I/O source registered there is no readiness to wait for: a
+     * yield goes straight to the back of the (stealable) queue. A relaxed
+     * hint: a registration racing with this yield is seen at the next. */
+    kr__driver *d = w->rt->base.driver;
+    if (is_yield && d->ops->has_sources(d)) {
         defer_push(w, t);
         return;
     }
-    if (!w->lifo_enabled || w->rt->lifo_off) {
+    if (is_yield || !w->lifo_enabled || w->rt->lifo_off) {
         push_back(w, t);
         notify_if_surplus(w);
         return;
@@ -166,11 +169,13 @@ static kr__task *next_task(mt_worker *w) {
     if (--w->gq_countdown == 0) {
         w->gq_countdown = rt->base.cfg.global_queue_interval;
         /* Remote work first now and then, and a batch of it, not one task
-         * (Tokio pops one here, but its yielded tasks wait in a defer list
-         * off the run queue; ours go to the back of the queue, so with
-         * busy yielding tasks one task per interval would trickle remote
-         * spawns in at 1/61 of the poll rate: mt/spawn_many_remote_busy1
-         * measured 8.6 s per 10,000 spawns that way). */
+         * (Tokio pops one here. When yielded tasks went straight to the
+         * back of the queue, busy yielding tasks kept it from emptying and
+         * one task per interval trickled remote spawns in at 1/61 of the
+         * poll rate: mt/spawn_many_remote_busy1 measured 8.6 s per 10,000
+         * spawns. They now wait on the defer list, as Tokio's do, but are
+         * released into the queue every maintenance pass: the batch
+         * stays.) */
         t = inject_pop_batch(w, inject_batch(w));
         if (t != NULL)
             return t;
@@ -250,14 +255,9 @@ static bool has_local_work(mt_worker *w) {
 }
 
 /* Fires due timers of this worker's wheel; returns ns until the next one
- * (-1: none). An empty wheel costs no clock read (kr__wheel_busy). */
+ * (-1: none). An empty wheel costs no clock read. */
 static int64_t run_timers(mt_worker *w) {
-    if (!kr__wheel_busy(&w->wheel))
-        return -1;
-    uint64_t now = kr__now_ms();
-    kr__wheel_process(&w->wheel, now);
-    int64_t ms = kr__wheel_next_ms(&w->wheel, now);
-    return ms < 0 ? -1 : ms * 1000000;
+    return w->rt->base.driver->ops->timers_fire(&w->wheel);
 }
 
 static bool driver_trylock(mt_rt *rt) {
@@ -271,8 +271,9 @@ static void driver_unlock(mt_rt *rt) { kr__store_release(&rt->driver_busy, 0); }
 /* A busy worker's look at I/O, now and then, if nobody is parked in it. */
 static void poll_io(mt_worker *w) {
     mt_rt *rt = w->rt;
-    if (kr__reactor_nregs(rt->base.reactor) > 0 && driver_trylock(rt)) {
-        kr__reactor_turn(rt->base.reactor, 0);
+    kr__driver *d = rt->base.driver;
+    if (d->ops->has_sources(d) && driver_trylock(rt)) {
+        d->ops->turn(d, 0);
         driver_unlock(rt);
     }
 }
@@ -290,7 +291,7 @@ static void park(mt_worker *w) {
         /* One parked worker waits in the reactor; the others on futexes
          * (Tokio's arrangement: one driver per runtime). */
         if (driver_trylock(rt)) {
-            kr__park_reactor(&w->park, rt->base.reactor, timeout);
+            kr__park_driver(&w->park, rt->base.driver, timeout);
             driver_unlock(rt);
         } else {
             kr__park(&w->park, timeout);
@@ -307,12 +308,11 @@ static void park(mt_worker *w) {
         if (timeout >= 0) {
             /* Woken by the clock (or spuriously): if a timer is due, leave
              * the sleepers and fire it. */
-            int64_t ms = kr__wheel_next_ms(&w->wheel, kr__now_ms());
-            if (ms == 0) {
+            timeout = rt->base.driver->ops->timers_next(&w->wheel);
+            if (timeout == 0) {
                 kr__mt_unpark_self(w);
                 return;
             }
-            timeout = ms < 0 ? -1 : ms * 1000000;
         }
         /* Spurious: stay parked (a notify will take us off the stack). */
     }
