@@ -626,8 +626,14 @@ static void join_step(void) {
             W->jw_slot = 0;
             T->pc = JH_READ;
             break;
-        case JH_PENDING:
-            T->pc = T->mode == J_POLL_DROP ? JH_RELEASE : JH_WAIT;
+        case JH_PENDING: /* alternative 1: polled again before any wake */
+            POINT();
+            if (m_alt == 1) {
+                T->choice = 1; /* once per run */
+                T->pc = JH_LOAD;
+            } else {
+                T->pc = T->mode == J_POLL_DROP ? JH_RELEASE : JH_WAIT;
+            }
             break;
         case JH_WAIT: /* enabled once the runtime woke the join waker */
             POINT();
@@ -731,6 +737,9 @@ static int alternatives(const m_world *w, int i) {
         return w->self_wakes ? 2 : 3; /* at most one self-wake per run */
     if (t->kind == K_JOIN && t->pc == JH_REG && (t->val & KR__JOIN_WAKER))
         return 2;
+    if (t->kind == K_JOIN && t->pc == JH_PENDING && t->mode != J_POLL_DROP &&
+        !t->choice)
+        return 2; /* a spurious poll (a select re-polling the handle) */
     return 1;
 }
 
@@ -799,7 +808,7 @@ static void m_violation(const char *fmt, ...) {
 }
 
 /* Visited states, by a 64-bit hash of the world (hash compaction, as in
- * SPIN): with under a million states the chance that two of them collide,
+ * SPIN): with about a million states the chance that two of them collide,
  * and one goes unexplored, is below 1e-7. Open addressing; 0 is empty. */
 typedef struct {
     uint64_t h;

@@ -223,7 +223,8 @@ KR_API void kr__await_output_check(const kr_future *child, size_t size,
 #endif
 
 /* Yields once: wakes the task and suspends; the task goes to the back of its
- * run queue. (Same effect as awaiting kr_yield_now(), without a field.) */
+ * run queue after the next look at I/O. (Same effect as awaiting
+ * kr_yield_now(), without a field.) */
 #define KR_YIELD(co, cx)                                                       \
     do {                                                                       \
         (co)->resume_ = __LINE__;                                              \

@@ -67,7 +67,8 @@ extern "C" {
     X(ECLOSED, -4002, "channel closed")                                        \
     X(EEMPTY, -4003, "channel empty")                                          \
     X(EFULL, -4004, "channel full")                                            \
-    X(EOF, -4005, "end of file")
+    X(EOF, -4005, "end of file")                                               \
+    X(ELAGGED, -4006, "receiver lagged behind")
 
 enum {
 #define KR__ERR_ENUM(name, value, msg) KR_##name = (value),

@@ -229,8 +229,11 @@ KR_API int kr_join_handle_error(const kr_join_handle *join);
 /* Yield and cooperative budget                                             */
 /* ------------------------------------------------------------------------ */
 
-/* A future that returns PENDING once (re-queuing the task at the back of its
- * run queue, without an I/O poll) and READY the next time. No output. */
+/* A future that returns PENDING once and READY the next time. No output.
+ * The task goes to the back of its run queue; while I/O sources are
+ * registered, only after the scheduler's next look at I/O (a non-blocking
+ * one, as Tokio defers yielded tasks until its driver's next poll), so a
+ * task yielding in a loop does not hold back other tasks' readiness. */
 typedef struct kr_yield {
     kr_future base;
     int yielded_;

@@ -10,7 +10,13 @@
 #define KAIRO_SYNC_H
 
 #include "core.h"
+#include "broadcast.h"
+#include "mpsc.h"
 #include "semaphore.h"
+#include "notify.h"
+#include "mutex.h"
+#include "rwlock.h"
+#include "watch.h"
 
 #ifdef __cplusplus
 extern "C" {

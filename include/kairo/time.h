@@ -6,6 +6,12 @@
  * timer entry lives inside the kr_sleep future itself: no allocation per
  * sleep. It is registered on the first poll, on the wheel of the thread
  * polling it, and removed when the future is dropped.
+ *
+ * A deadline may lie any distance ahead, up to UINT64_MAX ("never"): past
+ * the wheel's span (2^36 ms, 2.2 years) an entry waits at the top level
+ * and is re-filed when its slot comes round, and a runtime parks at most
+ * 24.8 days at a time (epoll's limit), so a far timer costs a wake-up now
+ * and then, never a hang, and never delays a shutdown.
  */
 #ifndef KAIRO_TIME_H
 #define KAIRO_TIME_H

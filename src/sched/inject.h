@@ -17,24 +17,40 @@
 #define KR_SCHED_INJECT_H
 
 #include "task/task.h"
+#include "util/debug.h"
 
 typedef struct kr__mpsc {
     _Atomic(kr__task *) tail KR__ALIGNED_CL; /* producers */
     /* The consumer's; atomic only so kr__mpsc_maybe_nonempty may peek. */
     _Atomic(kr__task *) head KR__ALIGNED_CL;
     kr__task stub;
+    /* Debug build: set while a pop runs, to catch a second consumer. */
+    KR__DEBUG_ONLY(_Atomic int popping;)
 } kr__mpsc;
 
 static inline void kr__mpsc_init(kr__mpsc *q) {
     atomic_init(&q->stub.next, NULL);
     atomic_init(&q->head, &q->stub);
     atomic_init(&q->tail, &q->stub);
+    KR__DEBUG_ONLY(atomic_init(&q->popping, 0));
 }
 
 /* Pushes the chain first..last (linked through next). Seq_cst swap: the
  * multi-thread idle protocol orders it against a searcher's last look. */
 static inline void kr__mpsc_push_chain(kr__mpsc *q, kr__task *first,
                                        kr__task *last) {
+    KR__DEBUG_ONLY({
+        /* The chain must be linked first..last, and only the consumer
+         * pushes the stub (alone). */
+        kr__task *c = first;
+        unsigned long n = 0;
+        while (c != last && c != NULL && n++ < (1ul << 24))
+            c = kr__load_relaxed(&c->next);
+        KR__REQUIRE(c == last, "inject queue %p: chain %p..%p not linked",
+                    (void *)q, (void *)first, (void *)last);
+        KR__REQUIRE((first != &q->stub && last != &q->stub) || first == last,
+                    "inject queue %p: the stub pushed in a chain", (void *)q);
+    })
     kr__store_relaxed(&last->next, NULL); /* published by the swap below */
     kr__task *prev = kr__swap_seqcst(&q->tail, last);
     /* Release pairs with the consumer's acquire load of next. */
@@ -45,8 +61,8 @@ static inline void kr__mpsc_push(kr__mpsc *q, kr__task *t) {
     kr__mpsc_push_chain(q, t, t);
 }
 
-/* Consumer only. NULL when empty or while a push is half done. */
-static inline kr__task *kr__mpsc_pop(kr__mpsc *q) {
+/* kr__mpsc_pop without the debug build's checks around it. */
+static inline kr__task *kr__mpsc_pop_raw(kr__mpsc *q) {
     kr__task *head = kr__load_relaxed(&q->head); /* consumer's own field */
     kr__task *next = kr__load_acquire(&head->next);
     if (head == &q->stub) {
@@ -69,6 +85,21 @@ static inline kr__task *kr__mpsc_pop(kr__mpsc *q) {
         return head;
     }
     return NULL;
+}
+
+/* Consumer only. NULL when empty or while a push is half done. */
+static inline kr__task *kr__mpsc_pop(kr__mpsc *q) {
+#if defined(KR_DEBUG) && KR_DEBUG
+    int other = kr__swap_acqrel(&q->popping, 1);
+    KR__REQUIRE(other == 0, "inject queue %p: two consumers at once",
+                (void *)q);
+    kr__task *t = kr__mpsc_pop_raw(q);
+    KR__REQUIRE(t != &q->stub, "inject queue %p: popped the stub", (void *)q);
+    kr__store_release(&q->popping, 0);
+    return t;
+#else
+    return kr__mpsc_pop_raw(q);
+#endif
 }
 
 /* Consumer only: walks the queue without taking anything, oldest first

@@ -87,9 +87,9 @@ static void notify_if_surplus(mt_worker *w) {
  * the worker's defer list until it has looked at I/O, as Tokio defers them
  * until its driver's next poll: a task yielding in a loop would otherwise
  * run again and again before another task's readiness is seen. The list
- * is the owner's: a yield stays atomic-free. It is released (after a
- * non-blocking look at I/O, when anything is registered) at every
- * maintenance pass and whenever it is all the worker has left. */
+ * is the owner's: a yield stays atomic-free. It is used only while I/O
+ * sources are registered, and released (after a non-blocking look at I/O)
+ * at every maintenance pass and whenever it is all the worker has left. */
 static void defer_push(mt_worker *w, kr__task *t) {
     kr__store_relaxed(&t->next, NULL); /* owner-private while deferred */
     if (w->defer_tail != NULL)
@@ -111,11 +111,14 @@ static void defer_release(mt_worker *w) {
 }
 
 void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
-    if (is_yield) {
+    /* With no I/O source registered there is no readiness to wait for: a
+     * yield goes straight to the back of the (stealable) queue. A relaxed
+     * hint: a registration racing with this yield is seen at the next. */
+    if (is_yield && kr__reactor_nregs(w->rt->base.reactor) > 0) {
         defer_push(w, t);
         return;
     }
-    if (!w->lifo_enabled || w->rt->lifo_off) {
+    if (is_yield || !w->lifo_enabled || w->rt->lifo_off) {
         push_back(w, t);
         notify_if_surplus(w);
         return;
@@ -166,11 +169,13 @@ static kr__task *next_task(mt_worker *w) {
     if (--w->gq_countdown == 0) {
         w->gq_countdown = rt->base.cfg.global_queue_interval;
         /* Remote work first now and then, and a batch of it, not one task
-         * (Tokio pops one here, but its yielded tasks wait in a defer list
-         * off the run queue; ours go to the back of the queue, so with
-         * busy yielding tasks one task per interval would trickle remote
-         * spawns in at 1/61 of the poll rate: mt/spawn_many_remote_busy1
-         * measured 8.6 s per 10,000 spawns that way). */
+         * (Tokio pops one here. When yielded tasks went straight to the
+         * back of the queue, busy yielding tasks kept it from emptying and
+         * one task per interval trickled remote spawns in at 1/61 of the
+         * poll rate: mt/spawn_many_remote_busy1 measured 8.6 s per 10,000
+         * spawns. They now wait on the defer list, as Tokio's do, but are
+         * released into the queue every maintenance pass: the batch
+         * stays.) */
         t = inject_pop_batch(w, inject_batch(w));
         if (t != NULL)
             return t;

@@ -127,7 +127,11 @@ void kr__task_run(kr__task *t) {
         /* Re-queued by a self-wake still RUNNING: ours already. Acquire
          * pairs with an abort's CAS (nothing else changes what we need). */
         t->held = 0;
-        if (kr__load_acquire(&t->state) & KR__CANCELLED) {
+        uint64_t s = kr__load_acquire(&t->state);
+        KR__REQUIRE(s & KR__RUNNING,
+                    "task %p: queued as held without RUNNING (state %#llx)",
+                    (void *)t, (unsigned long long)s);
+        if (s & KR__CANCELLED) {
             cancel_task(t);
             complete(t);
             return;

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "task/task.h"
+#include "util/debug.h"
 
 #define KR__RUNNING       ((uint64_t)0x01)
 #define KR__COMPLETE      ((uint64_t)0x02)
@@ -66,9 +67,14 @@ static inline void kr__ref_inc(kr__task *t) {
     }
 }
 
-/* Returns true if this was the last reference (the caller frees). */
+/* Returns true if this was the last reference (the caller frees).
+ * Requires: the caller holds a reference. */
 static inline KR__MUST_USE bool kr__ref_dec(kr__task *t) {
     uint64_t prev = kr__fetch_sub_acqrel(&t->state, KR__REF_ONE);
+    KR__REQUIRE(kr__refs(prev) >= 1,
+                "task %p: reference dropped at zero "
+                "(state %#llx)",
+                (void *)t, (unsigned long long)prev);
     return kr__refs(prev) == 1;
 }
 
@@ -85,6 +91,12 @@ static inline KR__MUST_USE kr__to_running kr__state_to_running(kr__task *t) {
     for (;;) {
         uint64_t next;
         kr__to_running r;
+        /* The NOTIFIED reference: NOTIFIED is set while the task is idle. */
+        KR__REQUIRE(kr__refs(cur) >= 1 &&
+                        (!kr__is_idle(cur) || (cur & KR__NOTIFIED)),
+                    "task %p: run without its NOTIFIED reference (state "
+                    "%#llx)",
+                    (void *)t, (unsigned long long)cur);
         if (kr__is_idle(cur)) {
             next = (cur | KR__RUNNING) & ~KR__NOTIFIED;
             r = (cur & KR__CANCELLED) ? KR__RUN_CANCELLED : KR__RUN_SUCCESS;
@@ -111,6 +123,10 @@ typedef enum kr__to_idle {
 static inline KR__MUST_USE kr__to_idle kr__state_to_idle(kr__task *t) {
     uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
     for (;;) {
+        KR__REQUIRE((cur & KR__LIFECYCLE) == KR__RUNNING && kr__refs(cur) >= 1,
+                    "task %p: to_idle without RUNNING and a reference "
+                    "(state %#llx)",
+                    (void *)t, (unsigned long long)cur);
         if (cur & KR__CANCELLED)
             return KR__IDLE_CANCELLED;
         uint64_t next = cur & ~KR__RUNNING;
@@ -128,9 +144,14 @@ static inline KR__MUST_USE kr__to_idle kr__state_to_idle(kr__task *t) {
     }
 }
 
-/* RUNNING -> COMPLETE in one step. Returns the state before. */
+/* RUNNING -> COMPLETE in one step. Returns the state before.
+ * Requires: RUNNING held by the caller. */
 static inline uint64_t kr__state_to_complete(kr__task *t) {
-    return kr__fetch_xor_acqrel(&t->state, KR__RUNNING | KR__COMPLETE);
+    uint64_t prev = kr__fetch_xor_acqrel(&t->state, KR__RUNNING | KR__COMPLETE);
+    KR__REQUIRE((prev & KR__LIFECYCLE) == KR__RUNNING,
+                "task %p: completed without RUNNING (state %#llx)", (void *)t,
+                (unsigned long long)prev);
+    return prev;
 }
 
 /*
@@ -139,11 +160,16 @@ static inline uint64_t kr__state_to_complete(kr__task *t) {
  * nothing is done and false returned, and the caller takes the slow path
  * (to_complete, wake, to_terminal). On success *dealloc says whether the
  * count reached zero. Acq_rel as to_complete.
+ * Requires: RUNNING held by the caller, who holds `n` references.
  */
 static inline KR__MUST_USE bool kr__state_complete_fast(kr__task *t, uint64_t n,
                                                         bool *dealloc) {
     uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
     for (;;) {
+        KR__REQUIRE((cur & KR__LIFECYCLE) == KR__RUNNING && kr__refs(cur) >= n,
+                    "task %p: completed without RUNNING and %llu references "
+                    "(state %#llx)",
+                    (void *)t, (unsigned long long)n, (unsigned long long)cur);
         if ((cur & (KR__JOIN_INTEREST | KR__JOIN_WAKER)) ==
             (KR__JOIN_INTEREST | KR__JOIN_WAKER))
             return false;
@@ -157,14 +183,27 @@ static inline KR__MUST_USE bool kr__state_complete_fast(kr__task *t, uint64_t n,
 
 /* The join handle, having read the output of a COMPLETE task, lets go: it
  * clears JOIN_INTEREST and drops its reference in one subtraction (both
- * are known to be set). Returns the state before. */
+ * are known to be set). Returns the state before.
+ * Requires: COMPLETE, JOIN_INTEREST and the join reference. */
 static inline uint64_t kr__state_drop_join_complete(kr__task *t) {
-    return kr__fetch_sub_acqrel(&t->state, KR__JOIN_INTEREST + KR__REF_ONE);
+    uint64_t prev =
+        kr__fetch_sub_acqrel(&t->state, KR__JOIN_INTEREST + KR__REF_ONE);
+    KR__REQUIRE((prev & KR__COMPLETE) && (prev & KR__JOIN_INTEREST) &&
+                    kr__refs(prev) >= 1,
+                "task %p: join released without COMPLETE, JOIN_INTEREST and "
+                "its reference (state %#llx)",
+                (void *)t, (unsigned long long)prev);
+    return prev;
 }
 
-/* Drops `n` references at the end of completion; true means free it. */
+/* Drops `n` references at the end of completion; true means free it.
+ * Requires: COMPLETE, and the caller holds `n` references. */
 static inline KR__MUST_USE bool kr__state_to_terminal(kr__task *t, uint64_t n) {
     uint64_t prev = kr__fetch_sub_acqrel(&t->state, n * KR__REF_ONE);
+    KR__REQUIRE((prev & KR__COMPLETE) && kr__refs(prev) >= n,
+                "task %p: to_terminal without COMPLETE and %llu references "
+                "(state %#llx)",
+                (void *)t, (unsigned long long)n, (unsigned long long)prev);
     return kr__refs(prev) == n;
 }
 
@@ -175,13 +214,18 @@ typedef enum kr__to_notified {
 } kr__to_notified;
 
 /* Wake consuming a reference (kr_waker_wake). If the task must be queued,
- * the consumed reference becomes its NOTIFIED reference. */
+ * the consumed reference becomes its NOTIFIED reference.
+ * Requires: the caller holds a reference. */
 static inline KR__MUST_USE kr__to_notified
 kr__state_notified_by_val(kr__task *t) {
     uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
     for (;;) {
         uint64_t next;
         kr__to_notified r;
+        KR__REQUIRE(kr__refs(cur) >= 1,
+                    "task %p: woken by a waker without a reference (state "
+                    "%#llx)",
+                    (void *)t, (unsigned long long)cur);
         if (cur & KR__RUNNING) {
             /* The poller re-queues it when the poll ends. */
             next = (cur | KR__NOTIFIED) - KR__REF_ONE;
@@ -200,13 +244,18 @@ kr__state_notified_by_val(kr__task *t) {
 }
 
 /* Wake keeping the caller's reference (kr_waker_wake_by_ref). On SUBMIT a
- * new reference was taken for the queue. */
+ * new reference was taken for the queue.
+ * Requires: the caller holds a reference. */
 static inline KR__MUST_USE kr__to_notified
 kr__state_notified_by_ref(kr__task *t) {
     uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
     for (;;) {
         uint64_t next;
         kr__to_notified r = KR__NOTIFY_NOTHING;
+        KR__REQUIRE(kr__refs(cur) >= 1,
+                    "task %p: woken by a waker without a reference (state "
+                    "%#llx)",
+                    (void *)t, (unsigned long long)cur);
         if (cur & KR__COMPLETE)
             return KR__NOTIFY_NOTHING; /* nobody will poll it again */
         if (cur & (KR__RUNNING | KR__NOTIFIED)) {
@@ -224,12 +273,16 @@ kr__state_notified_by_ref(kr__task *t) {
 }
 
 /* Abort. Returns true if the caller must schedule the task (a NOTIFIED
- * reference was taken for it). */
+ * reference was taken for it). Requires: the caller holds a reference. */
 static inline KR__MUST_USE bool kr__state_notified_and_cancel(kr__task *t) {
     uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
     for (;;) {
         uint64_t next;
         bool submit = false;
+        KR__REQUIRE(kr__refs(cur) >= 1,
+                    "task %p: aborted by a handle without a reference (state "
+                    "%#llx)",
+                    (void *)t, (unsigned long long)cur);
         if (cur & (KR__CANCELLED | KR__COMPLETE))
             return false;
         if (cur & (KR__RUNNING | KR__NOTIFIED)) {
@@ -245,12 +298,17 @@ static inline KR__MUST_USE bool kr__state_notified_and_cancel(kr__task *t) {
 }
 
 /* Shutdown: marks CANCELLED and, if the task is idle, takes RUNNING for the
- * caller, who must then cancel and complete it. */
+ * caller, who must then cancel and complete it. Requires: the caller holds
+ * the OWNED reference. */
 static inline KR__MUST_USE bool kr__state_to_shutdown(kr__task *t) {
     uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
     for (;;) {
         uint64_t next = cur | KR__CANCELLED;
         bool idle = kr__is_idle(cur);
+        KR__REQUIRE(kr__refs(cur) >= 1,
+                    "task %p: shut down without the OWNED reference (state "
+                    "%#llx)",
+                    (void *)t, (unsigned long long)cur);
         if (idle)
             next |= KR__RUNNING;
         if (kr__cas_weak_acqrel(&t->state, &cur, next))
@@ -259,13 +317,19 @@ static inline KR__MUST_USE bool kr__state_to_shutdown(kr__task *t) {
 }
 
 /* The join handle sets JOIN_WAKER after writing the waker. Fails (returns
- * false, state unchanged) if the task completed first. */
+ * false, state unchanged) if the task completed first.
+ * Requires: JOIN_INTEREST, and JOIN_WAKER clear (the handle owns the slot)
+ * unless the task completed. */
 static inline KR__MUST_USE bool kr__state_set_join_waker(kr__task *t) {
     /* Acquire: on COMPLETE the caller reads the output. */
     uint64_t cur = kr__load_acquire(&t->state);
     for (;;) {
         if (cur & KR__COMPLETE)
             return false;
+        KR__REQUIRE((cur & KR__JOIN_INTEREST) && !(cur & KR__JOIN_WAKER),
+                    "task %p: join waker set without owning the slot (state "
+                    "%#llx)",
+                    (void *)t, (unsigned long long)cur);
         /* Release publishes the waker to the completer. */
         if (kr__cas_weak_acqrel(&t->state, &cur, cur | KR__JOIN_WAKER))
             return true;
@@ -273,30 +337,46 @@ static inline KR__MUST_USE bool kr__state_set_join_waker(kr__task *t) {
 }
 
 /* The join handle takes the waker slot back to replace the waker. Fails if
- * the task completed (then the runtime owns the slot). */
+ * the task completed (then the runtime owns the slot).
+ * Requires: JOIN_INTEREST, and JOIN_WAKER unless the task completed. */
 static inline KR__MUST_USE bool kr__state_unset_join_waker(kr__task *t) {
     /* Acquire: on COMPLETE the caller reads the output. */
     uint64_t cur = kr__load_acquire(&t->state);
     for (;;) {
+        /* Once COMPLETE the completer may already have cleared it. */
         if (cur & KR__COMPLETE)
             return false;
+        KR__REQUIRE((cur & KR__JOIN_INTEREST) && (cur & KR__JOIN_WAKER),
+                    "task %p: join waker unset without it set (state %#llx)",
+                    (void *)t, (unsigned long long)cur);
         if (kr__cas_weak_acqrel(&t->state, &cur, cur & ~KR__JOIN_WAKER))
             return true;
     }
 }
 
 /* The completer gives the waker slot back after waking. Returns the state
- * before; if JOIN_INTEREST is clear there the completer drops the waker. */
+ * before; if JOIN_INTEREST is clear there the completer drops the waker.
+ * Requires: COMPLETE and JOIN_WAKER (the runtime owns the slot). */
 static inline uint64_t kr__state_unset_waker_after_complete(kr__task *t) {
-    return kr__fetch_and_acqrel(&t->state, ~KR__JOIN_WAKER);
+    uint64_t prev = kr__fetch_and_acqrel(&t->state, ~KR__JOIN_WAKER);
+    KR__REQUIRE((prev & KR__COMPLETE) && (prev & KR__JOIN_WAKER),
+                "task %p: join waker given back without owning it (state "
+                "%#llx)",
+                (void *)t, (unsigned long long)prev);
+    return prev;
 }
 
 /* The join handle goes away: clears JOIN_INTEREST, and JOIN_WAKER too if
  * the task is not complete (the handle then owns the waker slot). Returns
- * the state after. */
+ * the state after.
+ * Requires: JOIN_INTEREST and the join reference. */
 static inline uint64_t kr__state_drop_join(kr__task *t) {
     uint64_t cur = kr__load_relaxed(&t->state); /* the CAS re-reads */
     for (;;) {
+        KR__REQUIRE((cur & KR__JOIN_INTEREST) && kr__refs(cur) >= 1,
+                    "task %p: join handle dropped without JOIN_INTEREST and "
+                    "its reference (state %#llx)",
+                    (void *)t, (unsigned long long)cur);
         uint64_t next = cur & ~KR__JOIN_INTEREST;
         /* Broken 3: the waker slot taken back from the completer. */
         if (!(cur & KR__COMPLETE) || KR__BROKEN(3))

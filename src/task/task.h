@@ -101,8 +101,9 @@ typedef struct kr__sched_ops {
     /* The task became runnable through a wake; the caller passes its
      * NOTIFIED reference. Any thread. */
     void (*schedule)(kr__sched *s, kr__task *t);
-    /* The task woke itself while running: queue it behind the others (its
-     * NOTIFIED reference passes). Called on the thread that polled it. */
+    /* The task woke itself while running (a yield): queue it behind the
+     * others after the next look at I/O (its NOTIFIED reference passes).
+     * Called on the thread that polled it. */
     void (*yield)(kr__sched *s, kr__task *t);
     /* The task completed: take it off the list of live tasks. Returns true
      * if the list held it (the caller then drops the OWNED reference too). */

@@ -1,0 +1,72 @@
+/*
+ * kairo/notify.h: wake one task or all of them, without data (Tokio's
+ * Notify).
+ *
+ * kr_notify_one wakes the oldest waiter; if nobody waits it stores one
+ * permit (at most one: more calls keep the one), which the next notified
+ * future takes at once. kr_notify_last wakes the newest waiter instead.
+ * kr_notify_waiters wakes every waiter that exists at the call, including
+ * notified futures made but not yet polled, and stores nothing.
+ *
+ * What a dropped notified future loses: nothing. If kr_notify_one (or
+ * _last) had chosen it and it is dropped before it saw that, the
+ * notification passes on to the next waiter in the same order (or is
+ * stored as the permit when none is left); a kr_notify_waiters wake is not
+ * a permit and is simply not seen. Only its place in the queue is gone.
+ *
+ * Threads: every call from any thread, inside a runtime or not; the
+ * notified future from tasks of either runtime, block_on, or by hand.
+ * Notify has no close.
+ */
+#ifndef KAIRO_NOTIFY_H
+#define KAIRO_NOTIFY_H
+
+#include "core.h"
+#include "waiter.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kr_notify kr_notify;
+
+/* Returns 0, KR_EINVAL (NULL out) or KR_ENOMEM. */
+KR_API int kr_notify_new(kr_notify **out);
+
+/* Frees it. Requires: no notified future is queued on it, enabled ones
+ * included (the debug build aborts naming kr_notify). NULL is ignored. */
+KR_API void kr_notify_free(kr_notify *n);
+
+/* Wakes the oldest waiter, or stores the permit. NULL is ignored. */
+KR_API void kr_notify_one(kr_notify *n);
+/* Wakes the newest waiter, or stores the permit. NULL is ignored. */
+KR_API void kr_notify_last(kr_notify *n);
+/* Wakes every current waiter; stores nothing. NULL is ignored. */
+KR_API void kr_notify_waiters(kr_notify *n);
+
+/*
+ * A future completing when notified. No output. It counts as waiting from
+ * the moment it is made for kr_notify_waiters, and from its first poll (or
+ * kr_notified_enable) for kr_notify_one. The notify must outlive it.
+ */
+typedef struct kr_notified {
+    kr_future base;
+    kr_notify *notify_;
+    size_t calls_;
+    int phase_;
+    kr__waiter w_;
+} kr_notified;
+KR_API kr_notified kr_notify_notified(kr_notify *n);
+
+/*
+ * Registers the future as a waiter without polling it (Tokio's enable), so
+ * a kr_notify_one from now on is kept for it. Takes a stored permit if
+ * there is one. Returns true if the future is already notified (its next
+ * poll is READY). The future must not be moved after this call.
+ */
+KR_API bool kr_notified_enable(kr_notified *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KAIRO_NOTIFY_H */
