@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "blocking/pool.h"
+#include "io/reactor.h"
 #include "core/runtime.h"
 #include "rt/driver.h"
 #include "sched/sched.h"
@@ -157,10 +158,13 @@ int kr_spawn_blocking(kr_blocking_fn fn, void *arg, kr_join_handle *jh) {
 /* ---- shutdown ------------------------------------------------------------ */
 
 /* The scheduler first (no task is left to spawn blocking jobs), then the
- * pool. Idempotent; safe from several threads at once. */
+ * pool, then the I/O driver: sockets bound or futures polled from now on
+ * get KR_ESHUTDOWN rather than waiting for events no turn will deliver.
+ * Idempotent; safe from several threads at once. */
 static int shutdown_all(kr_runtime *rt) {
     int rc = rt->ops->shutdown(rt);
     int brc = blocking_shutdown(rt);
+    kr__reactor_shutdown(rt->reactor);
     return rc != 0 ? rc : brc;
 }
 
