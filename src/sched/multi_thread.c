@@ -33,14 +33,6 @@
 #include "util/atomic.h"
 #include "util/thread.h"
 
-/* Ticks between looks at the inject queue first. Tokio adapts it between
- * 2 and 127 around 61. Measured here (kairo-bench --gqi, 4 workers, two
- * processes each, us per iteration): mt/spawn_many_remote_busy1 7: 716,
- * 1898; 31: 1805, 1391; 61: 1672, 1875; 127: 2486, 2605 - remote spawns
- * behind busy yielding tasks want it short - while busy2, ping_pong,
- * yield_many and spawn_many_local showed no difference within the noise.
- * 31 (current_thread's too) takes the gain without going to extremes. */
-#define DEFAULT_GQI 31
 #define MAX_WORKERS 1024
 
 void kr__mt_unref(mt_rt *rt) {
@@ -443,7 +435,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->base.cfg.workers = n;
     rt->base.driver = driver;
     if (rt->base.cfg.global_queue_interval == 0)
-        rt->base.cfg.global_queue_interval = DEFAULT_GQI;
+        rt->base.cfg.global_queue_interval = KR__GLOBAL_QUEUE_INTERVAL;
     rt->sched.ops = &mt_sched_ops;
     rt->n = n;
     rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
@@ -494,7 +486,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->rand = 0x9e3779b9u * (i + 1);
         w->lifo_enabled = 1;
         w->gq_countdown = rt->base.cfg.global_queue_interval;
-        w->maint_countdown = KR__MT_EVENT_INTERVAL;
+        w->maint_countdown = KR__EVENT_INTERVAL;
         driver->ops->timers_init(&w->wheel);
         w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;

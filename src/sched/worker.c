@@ -2,7 +2,7 @@
  * sched/worker.c: a worker thread of the multi-thread runtime.
  *
  * Loop (Tokio's, reference/tokio.md §2.4):
- *   tick; every EVENT_INTERVAL ticks check for shutdown;
+ *   tick; every KR__EVENT_INTERVAL ticks check for shutdown;
  *   next task: the inject queue first every global_queue_interval ticks,
  *   else the LIFO slot, the local queue, then a batch from inject;
  *   none: become a searcher (at most half the workers) and steal half of
@@ -328,7 +328,7 @@ void *kr__mt_worker_main(void *arg) {
     kr__ctx.wheel = &w->wheel;
     while (!kr__load_acquire(&rt->shutdown)) {
         if (--w->maint_countdown == 0) {
-            w->maint_countdown = KR__MT_EVENT_INTERVAL;
+            w->maint_countdown = KR__EVENT_INTERVAL;
             run_timers(w);
             poll_io(w);
             if (w->defer_head != NULL)
