@@ -9,6 +9,7 @@
 #include "task/cache.h"
 #include "task/state.h"
 #include "util/alloc.h"
+#include "util/debug.h"
 
 /* Task ids: unique, not dense. Each thread takes a block of 2^20 ids at a
  * time from a global counter, so a spawn costs no shared atomic. */
@@ -72,6 +73,10 @@ void kr__task_dealloc(kr__task *t) {
     kr__trailer *tr = kr__task_trailer(t);
     kr__cache *c = tr->cache;
     if (c != NULL) {
+        /* Debug builds: a stale join handle (a copy used twice) finds the
+         * cell released (join.c); the cache keeps the cell, so this stays
+         * readable until it is reused. */
+        KR__DEBUG_ONLY(t->sched = NULL;)
         kr__cache_free(c, t, tr->cls, kr__ctx.cache == c);
     } else {
         kr__sched *s = t->sched;
