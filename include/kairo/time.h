@@ -60,7 +60,7 @@ static inline kr_duration kr_instant_since(kr_instant later,
 }
 
 /* The timer entry: private fields, sized here so a sleep needs no
- * allocation (src/time/entry.h checks the size). */
+ * allocation (src/time/wheel.h checks the size). */
 typedef struct kr_timer_entry {
     uint64_t deadline_;
     void *private_[7];

@@ -204,5 +204,7 @@ int kr__task_dump_line(int fd, void *task);
 
 /* Makes `h` the handle of task `task` (join.c). */
 void kr__join_init(kr_join_handle *h, void *task);
+/* The join handles' vtable (task/join.c), for telling a handle apart. */
+extern const kr_future_vtable kr__join_vtable;
 
 #endif /* KR_TASK_TASK_H */
