@@ -28,5 +28,7 @@
 #include "kairo/time.h"
 #include "kairo/io.h"
 #include "kairo/net.h"
+#include "kairo/signal.h"
+
 
 #endif /* KAIRO_H */
