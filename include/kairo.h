@@ -29,6 +29,7 @@
 #include "kairo/io.h"
 #include "kairo/net.h"
 #include "kairo/signal.h"
+#include "kairo/process.h"
 
 
 #endif /* KAIRO_H */
