@@ -253,8 +253,7 @@ static void large_stdout_read_slowly(void **state) {
     r->p = kr_child_stdout(ch);
     int64_t total = 0;
     assert_rc(kr_runtime_block_on(rt, &r->base, &total), 0);
-    kr_future_drop(&r->base);
-    free(r);
+    free(r); /* block_on dropped it */
     assert_int_equal(total, 10485760);
     kr_exit_status st;
     kr_child_wait_future w = kr_child_wait(ch, &st);
