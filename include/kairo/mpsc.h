@@ -109,7 +109,17 @@ typedef struct kr_mpsc_send {
     kr__waiter w_;
     int phase_;
 } kr_mpsc_send;
-KR_API kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx, const void *msg);
+/* The constructors are inline: a future built by an out-of-line call is
+ * returned through memory and read back at once, a store-forwarding stall
+ * that measured as much as the send itself (uncontended 5000 sends and
+ * receives: 250 us with the calls, 130 us inline). */
+KR_API extern const kr_future_vtable kr__mpsc_send_vtable;
+static inline kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx,
+                                               const void *msg) {
+    kr_mpsc_send s = {
+        {&kr__mpsc_send_vtable}, tx, msg, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    return s;
+}
 
 /*
  * A permit: one reserved slot of a channel, sent into without waiting
@@ -134,8 +144,16 @@ typedef struct kr_mpsc_reserve {
     kr__waiter w_;
     int phase_;
 } kr_mpsc_reserve;
-KR_API kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx,
-                                              kr_mpsc_permit *permit);
+KR_API extern const kr_future_vtable kr__mpsc_reserve_vtable;
+static inline kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx,
+                                                     kr_mpsc_permit *permit) {
+    kr_mpsc_reserve r = {{&kr__mpsc_reserve_vtable},
+                         tx,
+                         permit,
+                         {{NULL, NULL}, {NULL, NULL}, 0},
+                         0};
+    return r;
+}
 
 /*
  * Sends `msg` into the reserved slot and releases the permit. Never waits;
@@ -184,7 +202,11 @@ typedef struct kr_mpsc_recv {
     int waiting_;
     int done_;
 } kr_mpsc_recv;
-KR_API kr_mpsc_recv kr_mpsc_recv_future(kr_mpsc_rx *rx, void *dst);
+KR_API extern const kr_future_vtable kr__mpsc_recv_vtable;
+static inline kr_mpsc_recv kr_mpsc_recv_future(kr_mpsc_rx *rx, void *dst) {
+    kr_mpsc_recv r = {{&kr__mpsc_recv_vtable}, rx, dst, 0, 0};
+    return r;
+}
 
 /*
  * A future receiving up to `limit` messages at once into `dst` (an array of
@@ -201,8 +223,12 @@ typedef struct kr_mpsc_recv_many {
     int waiting_;
     int done_;
 } kr_mpsc_recv_many;
-KR_API kr_mpsc_recv_many kr_mpsc_recv_many_future(kr_mpsc_rx *rx, void *dst,
-                                                  size_t limit);
+KR_API extern const kr_future_vtable kr__mpsc_recv_many_vtable;
+static inline kr_mpsc_recv_many
+kr_mpsc_recv_many_future(kr_mpsc_rx *rx, void *dst, size_t limit) {
+    kr_mpsc_recv_many r = {{&kr__mpsc_recv_many_vtable}, rx, dst, limit, 0, 0};
+    return r;
+}
 
 /*
  * Closes the channel from the receiving side: sends and reserves fail with

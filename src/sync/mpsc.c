@@ -425,14 +425,8 @@ static void send_drop(kr_future *f) {
         acquire_drop(of_tx(s->tx_), &s->w_);
 }
 
-static const kr_future_vtable send_vtable = {
+const kr_future_vtable kr__mpsc_send_vtable = {
     send_poll, send_drop, sizeof(kr_mpsc_send), sizeof(int), "kr_mpsc_send"};
-
-kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx, const void *msg) {
-    kr_mpsc_send s = {
-        {&send_vtable}, tx, msg, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
-    return s;
-}
 
 /* ---- permits ------------------------------------------------------------ */
 
@@ -497,15 +491,9 @@ static void reserve_drop(kr_future *f) {
         acquire_drop(of_tx(r->tx_), &r->w_);
 }
 
-static const kr_future_vtable reserve_vtable = {reserve_poll, reserve_drop,
-                                                sizeof(kr_mpsc_reserve),
-                                                sizeof(int), "kr_mpsc_reserve"};
-
-kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx, kr_mpsc_permit *permit) {
-    kr_mpsc_reserve r = {
-        {&reserve_vtable}, tx, permit, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
-    return r;
-}
+const kr_future_vtable kr__mpsc_reserve_vtable = {
+    reserve_poll, reserve_drop, sizeof(kr_mpsc_reserve), sizeof(int),
+    "kr_mpsc_reserve"};
 
 int kr_mpsc_permit_send(kr_mpsc_permit *permit, const void *msg) {
     if (permit == NULL || permit->chan_ == NULL)
@@ -749,13 +737,8 @@ static void recv_drop(kr_future *f) {
         recv_cancel(of_rx(r->rx_), &r->waiting_);
 }
 
-static const kr_future_vtable recv_vtable = {
+const kr_future_vtable kr__mpsc_recv_vtable = {
     recv_poll, recv_drop, sizeof(kr_mpsc_recv), sizeof(int), "kr_mpsc_recv"};
-
-kr_mpsc_recv kr_mpsc_recv_future(kr_mpsc_rx *rx, void *dst) {
-    kr_mpsc_recv r = {{&recv_vtable}, rx, dst, 0, 0};
-    return r;
-}
 
 static kr_poll recv_many_poll(kr_future *f, kr_context *cx, void *out) {
     kr_mpsc_recv_many *r = (kr_mpsc_recv_many *)f;
@@ -790,12 +773,6 @@ static void recv_many_drop(kr_future *f) {
         recv_cancel(of_rx(r->rx_), &r->waiting_);
 }
 
-static const kr_future_vtable recv_many_vtable = {
+const kr_future_vtable kr__mpsc_recv_many_vtable = {
     recv_many_poll, recv_many_drop, sizeof(kr_mpsc_recv_many), sizeof(int),
     "kr_mpsc_recv_many"};
-
-kr_mpsc_recv_many kr_mpsc_recv_many_future(kr_mpsc_rx *rx, void *dst,
-                                           size_t limit) {
-    kr_mpsc_recv_many r = {{&recv_many_vtable}, rx, dst, limit, 0, 0};
-    return r;
-}
