@@ -22,7 +22,7 @@ WERROR ?= OFF
 CLANG ?= clang
 CLANG_FORMAT ?= clang-format
 
-.PHONY: all deps build test run bench bench-compare check check-asan \
+.PHONY: all deps build test run bench bench-compare check check-layers check-asan \
         check-tsan check-torture check-debug check-clang check-format \
         install clean bench-timers bench-echo format
 
@@ -61,6 +61,11 @@ bench-timers: build
 # ping_pongs); SECONDS per point (default 5), about 3 minutes in all.
 bench-echo: build
 	./bench/echo/run.sh
+
+# The layer check: every #include "..." under src/ against the table of
+# allowed folder edges in docs/design.md (the architecture, kept acyclic).
+check-layers:
+	python3 scripts/check-layers.py
 
 define sanitized
 	@$(CMAKE) -S . -B build-$(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -92,6 +92,12 @@ KR_API int kr_runtime_block_on(kr_runtime *rt, kr_future *future, void *out);
  * first shutdown call. Jobs still running then are left to finish on their
  * own threads, which exit after them; their results are discarded.
  *
+ * Then the I/O driver: from here on, binding a socket or registering an fd
+ * with this runtime returns KR_ESHUTDOWN, and futures on sockets and fds
+ * made before (polled by hand, or by another runtime's task) output
+ * KR_ESHUTDOWN. Sockets made before may still be freed, before or after
+ * kr_runtime_free.
+ *
  * Returns 0; KR_EINVAL (NULL); KR_EBUSY (called from inside a task);
  * KR_ETIMEDOUT (blocking jobs were still running at the timeout: the
  * runtime is shut down all the same, and kr_runtime_metrics_get reports

@@ -35,14 +35,13 @@
 #include <string.h>
 
 #include "sched/sched.h"
-#include "io/reactor.h"
 #include "core/context.h"
+#include "core/driver.h"
 #include "sched/inject.h"
 #include "core/park.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
 #include "task/state.h"
-#include "time/wheel.h"
 #include "util/alloc.h"
 
 /* Tokio's numbers (reference/tokio.md §2.11): poll the block_on future at
@@ -64,7 +63,7 @@ typedef struct ct_rt {
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
     kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
-    kr__wheel wheel;       /* timers of this runtime (time/wheel.h) */
+    kr__timers wheel;      /* timers of this runtime (core/driver.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
     int drained;
@@ -337,7 +336,8 @@ static void drain(ct_rt *ct) {
         if (!any)
             break;
     }
-    kr__wheel_clear(&ct->wheel); /* sleeps outside tasks: nothing left */
+    /* Sleeps outside tasks: nothing left. */
+    ct->base.driver->ops->timers_clear(&ct->wheel);
     ct->drained = 1;
 }
 
@@ -405,7 +405,8 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
     int rc = 0;
     kr_waker w = {ct, &bo_vtable}; /* borrowed: no reference taken */
     kr_context cx = kr_context_from_waker(&w);
-    uint32_t since_io = 0; /* task polls since the reactor was last looked at */
+    kr__driver *drv = ct->base.driver;
+    uint32_t since_io = 0; /* task polls since I/O was last looked at */
     kr__store_relaxed(&ct->woken, 1); /* poll once to start */
     for (;;) {
         if (is_closed(ct)) {
@@ -436,20 +437,13 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
         /* Single writer: a relaxed load and store, once per batch. */
         kr__store_relaxed(&ct->n_polls, kr__load_relaxed(&ct->n_polls) + n);
         /* Timers: an empty wheel costs no clock read. */
-        int64_t timeout_ns = -1;
-        if (kr__wheel_busy(&ct->wheel)) {
-            uint64_t now = kr__now_ms();
-            kr__wheel_process(&ct->wheel, now);
-            int64_t ms = kr__wheel_next_ms(&ct->wheel, now);
-            if (ms >= 0)
-                timeout_ns = ms * 1000000;
-        }
+        int64_t timeout_ns = drv->ops->timers_fire(&ct->wheel);
         /* Yielded tasks run again only after a look at I/O (without
          * blocking, when anything is registered): at most a batch later,
          * at once when they are all there is. */
         if (ct->y_head != NULL) {
-            if (kr__reactor_nregs(ct->base.reactor) > 0) {
-                kr__reactor_turn(ct->base.reactor, 0);
+            if (drv->ops->has_sources(drv)) {
+                drv->ops->turn(drv, 0);
                 since_io = 0;
             }
             defer_release(ct);
@@ -460,18 +454,17 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
             /* Busy: still look at I/O every EVENT_INTERVAL polls, without
              * blocking, when anything is registered. */
             since_io += (uint32_t)n + 1;
-            if (since_io >= EVENT_INTERVAL &&
-                kr__reactor_nregs(ct->base.reactor) > 0) {
+            if (since_io >= EVENT_INTERVAL && drv->ops->has_sources(drv)) {
                 since_io = 0;
-                kr__reactor_turn(ct->base.reactor, 0);
+                drv->ops->turn(drv, 0);
             }
             continue;
         }
-        /* Nothing to do: sleep in the reactor until I/O, a wake, a remote
+        /* Nothing to do: sleep in the driver until I/O, a wake, a remote
          * push, a shutdown or the next timer. Relaxed peeks above; the
          * park's acquire is the synchronisation. */
         since_io = 0;
-        kr__park_reactor(&ct->park, ct->base.reactor, timeout_ns);
+        kr__park_driver(&ct->park, drv, timeout_ns);
     }
     if (is_closed(ct) && !ct->drained)
         drain(ct);
@@ -502,7 +495,7 @@ static void ct_free(kr_runtime *rt) {
     ct->cache = NULL;
     core_give(ct, &saved);
     kr__pool_orphan(&ct->pool);
-    kr__reactor_shutdown_free(ct->base.reactor);
+    ct->base.driver->ops->shutdown(ct->base.driver);
     ct_unref(ct);
 }
 
@@ -548,19 +541,21 @@ static int ct_dump(kr_runtime *rt, int fd) {
 static const kr__rt_ops ct_ops = {ct_spawn, ct_block_on, ct_shutdown,
                                   ct_free,  ct_metrics,  ct_dump};
 
-int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
+int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
+                           kr_runtime **out) {
     ct_rt *ct = kr__calloc_page(sizeof(*ct));
     if (ct == NULL)
         return KR_ENOMEM;
     ct->base.ops = &ct_ops;
     ct->base.cfg = *cfg;
+    ct->base.driver = driver;
     ct->sched.ops = &ct_sched_ops;
     ct->owned.owned_next = &ct->owned;
     ct->owned.owned_prev = &ct->owned;
     ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
                                          : GLOBAL_QUEUE_INTERVAL;
     ct->gq_countdown = ct->gqi;
-    kr__wheel_init(&ct->wheel, kr__now_ms());
+    driver->ops->timers_init(&ct->wheel);
     kr__mpsc_init(&ct->inject);
     atomic_init(&ct->gate, 0);
     atomic_init(&ct->woken, 0);
@@ -577,13 +572,10 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         return KR_ENOMEM;
     }
     ct->cache = kr__cache_new(cache_destroyed, ct);
-    int rc = ct->cache ? kr__reactor_new(&ct->base.reactor) : KR_ENOMEM;
-    if (rc != 0) {
-        if (ct->cache != NULL)
-            kr__cache_orphan(ct->cache); /* nothing out: destroyed (unref) */
+    if (ct->cache == NULL) {
         kr__pool_orphan(&ct->pool);
         kr__free_aligned(ct);
-        return rc;
+        return KR_ENOMEM;
     }
     *out = &ct->base;
     return 0;

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/reactor.h"
 #include "sched/mt.h"
 #include "task/state.h"
 #include "util/alloc.h"
@@ -209,7 +208,7 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     atomic_init(&sig->refs, 1);
     atomic_init(&sig->woken, 1); /* poll once to start */
     kr__parker_init(&sig->park);
-    kr__wheel_init(&sig->wheel, kr__now_ms());
+    base->driver->ops->timers_init(&sig->wheel);
     pthread_mutex_lock(&rt->signals_lock);
     sig->next = rt->signals.next;
     sig->prev = &rt->signals;
@@ -247,15 +246,9 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
             }
             continue; /* a wake during the poll: poll again first */
         }
-        int64_t timeout = -1;
-        if (kr__wheel_busy(&sig->wheel)) {
-            uint64_t now = kr__now_ms();
-            kr__wheel_process(&sig->wheel, now);
-            int64_t ms = kr__wheel_next_ms(&sig->wheel, now);
-            if (ms == 0)
-                continue;
-            timeout = ms < 0 ? -1 : ms * 1000000;
-        }
+        int64_t timeout = base->driver->ops->timers_fire(&sig->wheel);
+        if (timeout == 0)
+            continue;
         kr__park(&sig->park, timeout);
     }
 
@@ -268,7 +261,7 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     pthread_mutex_unlock(&rt->signals_lock);
     /* The future was dropped (consumed): its sleeps are off the wheel. A
      * sleep it leaked elsewhere, still registered, gets no wake-up. */
-    kr__wheel_clear(&sig->wheel);
+    base->driver->ops->timers_clear(&sig->wheel);
     signal_unref(sig);
     return rc;
 }
@@ -368,7 +361,7 @@ static void mt_free(kr_runtime *base) {
     /* block_on cannot be running (documented); its cache is ours now. */
     kr__cache_orphan(rt->bo_cache);
     kr__pool_orphan(&rt->pool);
-    kr__reactor_shutdown_free(rt->base.reactor);
+    rt->base.driver->ops->shutdown(rt->base.driver);
     kr__mt_unref(rt);
 }
 
@@ -435,7 +428,8 @@ static int env_flag(const char *name, int dflt) {
     return env == NULL ? dflt : atoi(env) != 0;
 }
 
-int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
+int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
+                         kr_runtime **out) {
     unsigned n = cfg->workers ? cfg->workers : default_workers();
     if (n > MAX_WORKERS)
         return KR_EINVAL;
@@ -445,6 +439,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     rt->base.ops = &mt_ops;
     rt->base.cfg = *cfg;
     rt->base.cfg.workers = n;
+    rt->base.driver = driver;
     if (rt->base.cfg.global_queue_interval == 0)
         rt->base.cfg.global_queue_interval = DEFAULT_GQI;
     rt->sched.ops = &mt_sched_ops;
@@ -475,15 +470,9 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     bool pool_ok = kr__pool_init(&rt->pool, cache_destroyed, rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
               rt->monitor_last && pool_ok;
-    /* The error: ENOMEM, unless the reactor (its descriptors) or a thread
-     * fails for another reason, as current_thread.c reports it. */
+    /* The error: ENOMEM, unless a thread fails to start for another
+     * reason. */
     int rc = KR_ENOMEM;
-    if (ok) {
-        rc = kr__reactor_new(&rt->base.reactor);
-        ok = rc == 0;
-        if (ok)
-            rc = KR_ENOMEM;
-    }
     for (unsigned i = 0; ok && i < n; i++) {
         mt_worker *w = kr__calloc_page(sizeof(*w));
         rt->workers[i] = w;
@@ -503,7 +492,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         w->lifo_enabled = 1;
         w->gq_countdown = rt->base.cfg.global_queue_interval;
         w->maint_countdown = KR__MT_EVENT_INTERVAL;
-        kr__wheel_init(&w->wheel, kr__now_ms());
+        driver->ops->timers_init(&w->wheel);
         w->cache = kr__cache_new(cache_destroyed, rt);
         ok = w->cache != NULL;
     }
@@ -552,8 +541,6 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         else
             for (unsigned i = pooled; i < KR__POOL_SLOTS; i++)
                 kr__mt_unref(rt); /* slots never made */
-        if (rt->base.reactor != NULL)
-            kr__reactor_shutdown_free(rt->base.reactor);
         kr__mt_unref(rt);
         return rc;
     }

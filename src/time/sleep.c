@@ -63,7 +63,7 @@ static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
     }
     if (deadline <= kr__now_ms())
         return KR_READY;
-    w = kr__ctx.wheel;
+    w = kr__wheel_of(kr__ctx.wheel); /* NULL stays NULL */
     if (w == NULL)
         kr__die("kr_sleep polled outside a runtime (no timer wheel here)");
     kr__spin_lock(&w->lock);
