@@ -43,7 +43,7 @@
  * Structure (src/sync/mpsc.c): one lock (a spinlock; every critical section
  * is a few dozen instructions plus one message copy) over a ring of
  * message slots that grows by doubling, the sender wait list and the
- * receiver's waker. Differences from Tokio: no weak senders, no
+ * receiver's waker. Differences from Tokio: no
  * reserve_many, blocking_send/blocking_recv are not provided (block_on the
  * futures instead); messages are bytes, not values with destructors.
  */
@@ -182,6 +182,29 @@ KR_API size_t kr_mpsc_tx_count(const kr_mpsc_tx *tx);
 /* True if both are senders of one channel. */
 KR_API bool kr_mpsc_tx_same_channel(const kr_mpsc_tx *a, const kr_mpsc_tx *b);
 
+/*
+ * Weak senders (Tokio's WeakSender / WeakUnboundedSender): a reference to
+ * the channel that does not keep the stream open. The receiver sees the
+ * end when the last (strong) sender and permit go, whatever weak ones
+ * remain; a weak sender is upgraded to a sender to send. Like senders, a
+ * weak reference is the same pointer, counted: each downgrade or clone is
+ * released by one kr_mpsc_weak_drop. Any thread.
+ */
+typedef struct kr_mpsc_weak_tx kr_mpsc_weak_tx;
+
+/* A weak reference from a sender (which stays valid). NULL for NULL. */
+KR_API kr_mpsc_weak_tx *kr_mpsc_tx_downgrade(kr_mpsc_tx *tx);
+/* A new sender reference, or NULL if no sender and no permit is left (the
+ * stream has ended for the receiver, or will once it drains). */
+KR_API kr_mpsc_tx *kr_mpsc_weak_upgrade(kr_mpsc_weak_tx *w);
+KR_API kr_mpsc_weak_tx *kr_mpsc_weak_clone(kr_mpsc_weak_tx *w);
+/* Releases one weak reference. NULL is ignored. */
+KR_API void kr_mpsc_weak_drop(kr_mpsc_weak_tx *w);
+/* Weak references alive; the strong count through a weak handle. */
+KR_API size_t kr_mpsc_tx_weak_count(const kr_mpsc_tx *tx);
+KR_API size_t kr_mpsc_weak_count(const kr_mpsc_weak_tx *w);
+KR_API size_t kr_mpsc_weak_strong_count(const kr_mpsc_weak_tx *w);
+
 /* ---- the receiver ------------------------------------------------------ */
 
 /*
@@ -253,6 +276,8 @@ KR_API size_t kr_mpsc_rx_capacity(const kr_mpsc_rx *rx);
 KR_API size_t kr_mpsc_rx_max_capacity(const kr_mpsc_rx *rx);
 /* Sender references alive. */
 KR_API size_t kr_mpsc_rx_sender_count(const kr_mpsc_rx *rx);
+/* Weak sender references alive. */
+KR_API size_t kr_mpsc_rx_weak_count(const kr_mpsc_rx *rx);
 
 #ifdef __cplusplus
 }
