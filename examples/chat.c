@@ -126,7 +126,7 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
             c->rv = kr_broadcast_recv_future(c->rx, &c->in, &c->lagged);
             c->rv_live = 1;
         }
-        KR_AWAIT(&c->co, &c->sel.base, cx, &c->which);
+        KR_AWAIT_INTO(&c->co, &c->sel, cx, c->which);
         if (c->which == 1) { /* our client spoke */
             if (c->nread <= 0)
                 break; /* it left */
@@ -139,7 +139,7 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
             snprintf(c->out, sizeof(c->out), "* goodbye: idle for %lld ms\n",
                      (long long)(idle / kr_ms(1)));
             c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
-            KR_AWAIT(&c->co, &c->wr.base, cx, &c->wrote);
+            KR_AWAIT_INTO(&c->co, &c->wr, cx, c->wrote);
             break;
         }
         /* A line from the hub (or a lag, or the end). */
@@ -156,7 +156,7 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
                      c->in.text);
         }
         c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
-        KR_AWAIT(&c->co, &c->wr.base, cx, &c->wrote);
+        KR_AWAIT_INTO(&c->co, &c->wr, cx, c->wrote);
         if (c->wrote < 0)
             break;
     }
@@ -194,7 +194,7 @@ static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_BEGIN(&a->co);
     for (;;) {
         a->acc = kr_tcp_listener_accept(a->l, &a->s, NULL);
-        KR_AWAIT(&a->co, &a->acc.base, cx, &a->rc);
+        KR_AWAIT_INTO(&a->co, &a->acc, cx, a->rc);
         if (a->rc < 0) {
             fprintf(stderr, "chat: accept: %s\n", kr_strerror(a->rc));
             continue;

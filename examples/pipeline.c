@@ -82,7 +82,7 @@ static kr_poll producer_poll(kr_future *f, kr_context *cx, void *out) {
     for (p->j.seq = 0; p->j.seq < jobs; p->j.seq++) {
         p->j.input = (p->j.seq * 7919) % 10; /* uneven sizes: out of order */
         p->s = kr_mpsc_send_future(p->tx, &p->j);
-        KR_AWAIT(&p->co, &p->s.base, cx, &p->rc);
+        KR_AWAIT_INTO(&p->co, &p->s, cx, p->rc);
         if (p->rc != 0)
             break;
     }
@@ -146,11 +146,11 @@ static kr_poll dispatcher_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_BEGIN(&d->co);
     for (;;) {
         d->rv = kr_mpsc_recv_future(d->jobs, &d->j);
-        KR_AWAIT(&d->co, &d->rv.base, cx, &d->rc);
+        KR_AWAIT_INTO(&d->co, &d->rv, cx, d->rc);
         if (d->rc != 0)
             break; /* the producer is done */
         d->res = kr_mpsc_reserve_future(d->slots, &d->slot);
-        KR_AWAIT(&d->co, &d->res.base, cx, &d->rc); /* waits for a slot */
+        KR_AWAIT_INTO(&d->co, &d->res, cx, d->rc); /* waits for a slot */
         if (d->rc != 0)
             break;
         finisher t = {.base = {&finisher_vt}, .co = KR_CORO_INIT};
@@ -199,7 +199,7 @@ static kr_poll consumer_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_BEGIN(&c->co);
     while (c->next < jobs) {
         c->rv = kr_mpsc_recv_future(c->results, &c->r);
-        KR_AWAIT(&c->co, &c->rv.base, cx, &c->rc);
+        KR_AWAIT_INTO(&c->co, &c->rv, cx, c->rc);
         if (c->rc != 0)
             break;
         c->pending[c->r.seq] = c->r;

@@ -27,7 +27,9 @@ typedef struct kr_runtime_config {
     /* Multi-thread only: worker threads; 0 means the number of CPUs. */
     unsigned workers;
     /* Scheduler ticks between checks of the remote (injection) queue.
-     * 0 means the default (31 on current_thread, as in Tokio). */
+     * 0 means the default, 31 on both flavors: Tokio's current-thread value.
+     * (Tokio's multi-thread scheduler adapts it around 61; measured here,
+     * 31 served remote spawns better: src/sched/multi_thread.c.) */
     unsigned global_queue_interval;
     /* Polls a task may make of budget-consuming futures before it is forced
      * to yield. 0 means the default, 128 (Tokio's). */
