@@ -33,7 +33,7 @@ static kr_poll main_poll(kr_future *f, kr_context *cx, void *out) {
         kr_spawn(&s.base, &m->h[m->i]); /* copies s into a new task */
     }
     for (m->i = 0; m->i < 3; m->i++) {
-        KR_AWAIT(&m->co, &m->h[m->i].base, cx, &m->v);
+        KR_AWAIT_INTO(&m->co, &m->h[m->i], cx, m->v);
         if (kr_join_handle_error(&m->h[m->i]) == 0) /* spawned and finished */
             printf("task %d: %d squared is %d\n", m->i, m->i + 1, m->v);
     }

@@ -35,11 +35,11 @@ static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_BEGIN(&c->co);
     for (;;) {
         c->rd = kr_tcp_stream_read(c->s, c->buf, sizeof(c->buf));
-        KR_AWAIT(&c->co, &c->rd.base, cx, &c->n);
+        KR_AWAIT_INTO(&c->co, &c->rd, cx, c->n);
         if (c->n <= 0)
             break; /* closed, or an error: either way this connection ends */
         c->wr = kr_tcp_stream_write_all(c->s, c->buf, (size_t)c->n);
-        KR_AWAIT(&c->co, &c->wr.base, cx, &c->n);
+        KR_AWAIT_INTO(&c->co, &c->wr, cx, c->n);
         if (c->n < 0)
             break;
     }
@@ -72,7 +72,7 @@ static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_BEGIN(&a->co);
     for (;;) {
         a->acc = kr_tcp_listener_accept(a->l, &a->s, NULL);
-        KR_AWAIT(&a->co, &a->acc.base, cx, &a->rc);
+        KR_AWAIT_INTO(&a->co, &a->acc, cx, a->rc);
         if (a->rc < 0) {
             fprintf(stderr, "kairo-echo: accept: %s\n", kr_strerror(a->rc));
             continue; /* out-of-fd back-off happens inside accept */

@@ -100,7 +100,8 @@ static kr_poll thread_timer_poll(kr_future *f, kr_context *cx, void *out) {
     pthread_mutex_unlock(&t->st->lock);
     if (!done)
         return KR_PENDING;
-    /* Release what we hold at READY: KR_AWAIT does not drop its child. */
+    /* Release at READY what only the wait needed. (KR_AWAIT drops its
+     * child right after READY; that drop then finds nothing left.) */
     timer_state_release(t->st);
     t->st = NULL;
     return KR_READY;
@@ -194,7 +195,7 @@ static kr_poll doomed_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_BEGIN(&d->co);
     say("doomed: waiting for a message that never comes");
     d->recv = kr_oneshot_recv_future(d->rx, NULL);
-    KR_AWAIT(&d->co, &d->recv.base, cx, &d->rc);
+    KR_AWAIT_INTO(&d->co, &d->recv, cx, d->rc);
     say("doomed: this line never prints");
     kr_oneshot_rx_drop(d->rx);
     d->rx = NULL;
@@ -248,7 +249,7 @@ static kr_poll main_poll(kr_future *f, kr_context *cx, void *out) {
     /* Nothing has run yet: tasks run when the main task suspends. */
     say("main: awaiting the producer's value");
     m->recv = kr_oneshot_recv_future(m->answer_rx, &m->answer);
-    KR_AWAIT(&m->co, &m->recv.base, cx, &m->rc);
+    KR_AWAIT_INTO(&m->co, &m->recv, cx, m->rc);
     say("main: received %d (%s)", m->answer, kr_strerror(m->rc));
 
     say("main: aborting the doomed task");
@@ -259,13 +260,13 @@ static kr_poll main_poll(kr_future *f, kr_context *cx, void *out) {
     if (kr_join_handle_error(&m->doomed) != KR_ECANCELED)
         KR_RETURN(&m->co, out, int, 1);
 
-    KR_AWAIT(&m->co, &m->tick_a.base, cx, &m->v);
+    KR_AWAIT_INTO(&m->co, &m->tick_a, cx, m->v);
     say("main: ticker A ticked %d times", m->v);
-    KR_AWAIT(&m->co, &m->tick_b.base, cx, &m->v);
+    KR_AWAIT_INTO(&m->co, &m->tick_b, cx, m->v);
     say("main: ticker B ticked %d times", m->v);
     KR_AWAIT(&m->co, &m->producer.base, cx, NULL);
     say("main: waiting for the sleeper (the runtime parks: nothing to run)");
-    KR_AWAIT(&m->co, &m->sleeper.base, cx, &m->v);
+    KR_AWAIT_INTO(&m->co, &m->sleeper, cx, m->v);
     say("main: sleeper slept %d ms; all tasks joined", m->v);
 
     kr_oneshot_rx_drop(m->answer_rx);

@@ -329,7 +329,10 @@ static void *probe_main(void *arg) {
             unsigned long a[6];
             if (fscanf(fp, "%ld %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1],
                        &a[2], &a[3], &a[4], &a[5]) == 7 &&
-                (nr == SYS_epoll_wait || nr == SYS_epoll_pwait)) {
+                (nr == SYS_epoll_wait || nr == SYS_epoll_pwait) &&
+                (int)(unsigned)a[3] != 0) {
+                /* (A 0 timeout is a passing non-blocking look at I/O, not
+                 * the park: keep looking.) */
                 p->nr = nr;
                 p->timeout_ms = (int)(unsigned)a[3]; /* an int argument */
             }

@@ -38,6 +38,27 @@
  *   - Return only through KR_RETURN / KR_RETURN_VOID / KR_ASYNC_END (or
  *     `return KR_PENDING` after arranging a wake-up yourself).
  *
+ * Outputs: KR_AWAIT(co, fut, cx, out) writes the child's output_size
+ * bytes to the untyped `out`, so an output written into a smaller variable
+ * (an int for a read's int64_t) overwrites whatever follows it, silently.
+ * Prefer KR_AWAIT_INTO(co, fut, cx, lvalue), which takes the variable
+ * itself and checks its size against the child's output:
+ *
+ *     c->rd = kr_tcp_stream_read(c->s, c->buf, sizeof(c->buf));
+ *     KR_AWAIT_INTO(&c->co, &c->rd, cx, c->n);       // c->n: int64_t
+ *
+ * `fut` points at the child: a future struct (one whose first member is
+ * `kr_future base`) or a plain kr_future *. Where its type is one of
+ * kairo's futures with a fixed output (kr_tcp_read, kr_tcp_accept,
+ * kr_sleep, kr_timeout, ...: KR__OUTPUT_SIZE below), a mismatch is a
+ * compile-time error. Elsewhere (your own futures, join handles, whose
+ * output is their task's, a kr_future *) it is checked when the await
+ * starts, once, in debug builds: where KR_DEBUG is defined non-zero
+ * (cmake -DKR_DEBUG=ON defines it for everything it builds; define it in
+ * your own debug builds too). A mismatch aborts with a message naming the
+ * await and both sizes. Release builds compile that check away. Use
+ * KR_AWAIT with NULL for a future without output, or to discard it.
+ *
  * Drops: KR_AWAIT drops the child as soon as it returns READY (as Rust
  * drops an awaited future), so a child's drop runs exactly once either way.
  * Cancellation: the coroutine records the child it is awaiting; the
@@ -52,6 +73,12 @@
 #define KAIRO_ASYNC_H
 
 #include "core.h"
+/* The future types KR_AWAIT_INTO knows the outputs of, at compile time. */
+#include "io.h"
+#include "net.h"
+#include "runtime.h"
+#include "sync.h"
+#include "time.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -114,6 +141,86 @@ static inline bool kr_coro_done(const kr_coro *co) { return co->resume_ == -1; }
         kr_future_drop((co)->child_); /* finished: dropped, as in Rust */      \
         (co)->child_ = NULL;                                                   \
     } while (0)
+
+/*
+ * Awaits `fut` (a future struct pointer or a kr_future *), writing its
+ * output into `lvalue`, whose size must be the output's: checked at
+ * compile time for kairo's futures, at run time (debug builds) for the
+ * rest. See "Outputs" above.
+ */
+#define KR_AWAIT_INTO(co, fut, cx, lvalue)                                     \
+    do {                                                                       \
+        _Static_assert(KR__OUTPUT_SIZE(fut) == KR__OUTPUT_UNKNOWN ||           \
+                           KR__OUTPUT_SIZE(fut) == sizeof(lvalue),             \
+                       "KR_AWAIT_INTO: the variable's size is not the size "   \
+                       "of the future's output");                              \
+        (co)->resume_ = __LINE__;                                              \
+        (co)->child_ = KR__AS_FUTURE(fut);                                     \
+        KR__AWAIT_CHECK((co)->child_, sizeof(lvalue));                         \
+        __attribute__((fallthrough));                                          \
+    case __LINE__:                                                             \
+        KR__SITE(cx);                                                          \
+        if (kr_future_poll((co)->child_, (cx), &(lvalue)) == KR_PENDING)       \
+            return KR_PENDING;                                                 \
+        kr_future_drop((co)->child_); /* finished: dropped, as in Rust */      \
+        (co)->child_ = NULL;                                                   \
+    } while (0)
+
+/* The kr_future * of `fut`: itself if it is one, else &fut->base (which
+ * must be a kr_future). The inner selection gives the outer's unchosen
+ * branch something with a `base` to name when `fut` is a kr_future *. */
+struct kr__some_future {
+    kr_future base;
+};
+/* clang-format off */
+#define KR__AS_FUTURE(fut)                                                     \
+    _Generic((fut),                                                            \
+        kr_future *: (fut),                                                    \
+        default: &_Generic((fut),                                              \
+                      kr_future *: (struct kr__some_future *)0,                \
+                      default: (fut))->base)
+/* clang-format on */
+
+/* The output size of kairo's futures with a fixed output, by the type
+ * `fut` points to; KR__OUTPUT_UNKNOWN for the rest. Each entry must match
+ * the vtable in src/ (tests/test-await-into.c checks every one). */
+#define KR__OUTPUT_UNKNOWN ((size_t)-1)
+/* clang-format off */
+#define KR__OUTPUT_SIZE(fut)                                                   \
+    _Generic((fut),                                                            \
+        kr_net_io *: sizeof(int64_t),                                          \
+        kr_net_writev *: sizeof(int64_t),                                      \
+        kr_udp_send_to *: sizeof(int64_t),                                     \
+        kr_udp_recv_from *: sizeof(int64_t),                                   \
+        kr_net_accept *: sizeof(int),                                          \
+        kr_net_connect *: sizeof(int),                                         \
+        kr_resolution *: sizeof(int),                                          \
+        kr_readiness *: sizeof(int),                                           \
+        kr_timeout *: sizeof(int),                                             \
+        kr_oneshot_recv *: sizeof(int),                                        \
+        kr_interval_tick *: sizeof(kr_instant),                                \
+        kr_sleep *: (size_t)0,                                                 \
+        kr_oneshot_closed *: (size_t)0,                                        \
+        kr_yield *: (size_t)0,                                                 \
+        default: KR__OUTPUT_UNKNOWN)
+/* clang-format on */
+
+/* Aborts with a message unless `child` writes `size` bytes (a join
+ * handle: its task's output size). The check's slow half: reached only
+ * when the vtable's output_size differs. */
+KR_API void kr__await_output_check(const kr_future *child, size_t size,
+                                   const char *func, const char *file,
+                                   int line);
+#if defined(KR_DEBUG) && KR_DEBUG
+#define KR__AWAIT_CHECK(child, size)                                           \
+    do {                                                                       \
+        if ((child)->vtable->output_size != (size))                            \
+            kr__await_output_check((child), (size), __func__, __FILE__,        \
+                                   __LINE__);                                  \
+    } while (0)
+#else
+#define KR__AWAIT_CHECK(child, size) ((void)0)
+#endif
 
 /* Yields once: wakes the task and suspends; the task goes to the back of its
  * run queue after the next look at I/O. (Same effect as awaiting

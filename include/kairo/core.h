@@ -4,7 +4,12 @@
  * are the C spelling of Rust's `Poll`, `RawWaker`/`Waker`, `Context` and
  * `Future`.
  *
- * These are the only structs kairo exposes; they are part of the ABI.
+ * These structs are part of the ABI, and so are the few others kairo exposes:
+ * the future structs of the other headers (a sleep, a join handle, a read),
+ * exposed so a parent future can embed them as Rust lays a child out inside
+ * its parent, with private fields (a trailing underscore), and the plain
+ * value types (kr_instant, kr_sockaddr, kr_runtime_config, ...). Everything
+ * else (runtimes, sockets, channels) is opaque.
  */
 #ifndef KAIRO_CORE_H
 #define KAIRO_CORE_H

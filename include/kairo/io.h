@@ -53,7 +53,8 @@ typedef struct kr_ready_event {
  * (kr_async_fd_new) or of `rt`, and sets O_NONBLOCK on it. The fd stays
  * the caller's: kr_async_fd_free does not close it.
  * Returns 0, KR_EINVAL (fd < 0, NULL out, no runtime), KR_EBADF, KR_ENOMEM,
- * KR_ESHUTDOWN, or the negated errno of epoll_ctl.
+ * KR_ESHUTDOWN (the runtime has been shut down), or the negated errno of
+ * epoll_ctl.
  */
 KR_API int kr_async_fd_new(int fd, kr_async_fd **out);
 KR_API int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out);
@@ -68,11 +69,13 @@ KR_API void kr_async_fd_free(kr_async_fd *afd);
 KR_API int kr_async_fd_fd(const kr_async_fd *afd);
 
 /*
- * Readiness for `interest` (KR_READABLE or KR_WRITABLE). Returns 1 with *ev
- * filled if the fd is (or may be) ready; 0 if not, after storing the
- * context's waker (one waker per direction: a second task polling the same
- * direction replaces the first); KR_ESHUTDOWN if the runtime's reactor is
- * gone. Consumes one unit of cooperative budget when ready.
+ * Readiness for `interest` (KR_READABLE, KR_WRITABLE or both). Returns 1
+ * with *ev filled if the fd is (or may be) ready; 0 if not, after storing
+ * the context's waker (one waker per direction: a second task polling the
+ * same direction replaces the first); KR_ESHUTDOWN if the runtime has been
+ * shut down; KR_EINVAL (NULL afd, cx or ev, or neither KR_READABLE nor
+ * KR_WRITABLE in `interest`). Consumes one unit of cooperative budget when
+ * ready.
  */
 KR_API int kr_async_fd_poll_ready(kr_async_fd *afd, kr_context *cx,
                                   int interest, kr_ready_event *ev);

@@ -45,7 +45,7 @@
  *
  * Errors common to every future below: KR_EINVAL (bad arguments),
  * KR_EBADF (the socket was freed while the future was pending),
- * KR_ESHUTDOWN (the runtime's reactor is gone). Errors of the system calls
+ * KR_ESHUTDOWN (the runtime was shut down). Errors of the system calls
  * come as negated errnos; each function lists the ones that matter.
  * SIGPIPE is never raised: writes use MSG_NOSIGNAL and report KR_EPIPE.
  */

@@ -27,7 +27,9 @@ typedef struct kr_runtime_config {
     /* Multi-thread only: worker threads; 0 means the number of CPUs. */
     unsigned workers;
     /* Scheduler ticks between checks of the remote (injection) queue.
-     * 0 means the default (31 on current_thread, as in Tokio). */
+     * 0 means the default, 31 on both flavors: Tokio's current-thread value.
+     * (Tokio's multi-thread scheduler adapts it around 61; measured here,
+     * 31 served remote spawns better: src/sched/multi_thread.c.) */
     unsigned global_queue_interval;
     /* Polls a task may make of budget-consuming futures before it is forced
      * to yield. 0 means the default, 128 (Tokio's). */
@@ -91,6 +93,12 @@ KR_API int kr_runtime_block_on(kr_runtime *rt, kr_future *future, void *out);
  * already running are waited for, until shutdown_timeout_ms after the
  * first shutdown call. Jobs still running then are left to finish on their
  * own threads, which exit after them; their results are discarded.
+ *
+ * Then the I/O driver: from here on, binding a socket or registering an fd
+ * with this runtime returns KR_ESHUTDOWN, and futures on sockets and fds
+ * made before (polled by hand, or by another runtime's task) output
+ * KR_ESHUTDOWN. Sockets made before may still be freed, before or after
+ * kr_runtime_free.
  *
  * Returns 0; KR_EINVAL (NULL); KR_EBUSY (called from inside a task);
  * KR_ETIMEDOUT (blocking jobs were still running at the timeout: the

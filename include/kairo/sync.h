@@ -10,10 +10,16 @@
 #define KAIRO_SYNC_H
 
 #include "core.h"
+#include "broadcast.h"
+#include "mpsc.h"
 #include "semaphore.h"
 #include "notify.h"
 #include "mutex.h"
 #include "rwlock.h"
+#include "barrier.h"
+#include "once_cell.h"
+#include "cancel.h"
+#include "watch.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,6 +6,12 @@
  * timer entry lives inside the kr_sleep future itself: no allocation per
  * sleep. It is registered on the first poll, on the wheel of the thread
  * polling it, and removed when the future is dropped.
+ *
+ * A deadline may lie any distance ahead, up to UINT64_MAX ("never"): past
+ * the wheel's span (2^36 ms, 2.2 years) an entry waits at the top level
+ * and is re-filed when its slot comes round, and a runtime parks at most
+ * 24.8 days at a time (epoll's limit), so a far timer costs a wake-up now
+ * and then, never a hang, and never delays a shutdown.
  */
 #ifndef KAIRO_TIME_H
 #define KAIRO_TIME_H
@@ -54,7 +60,7 @@ static inline kr_duration kr_instant_since(kr_instant later,
 }
 
 /* The timer entry: private fields, sized here so a sleep needs no
- * allocation (src/time/entry.h checks the size). */
+ * allocation (src/time/wheel.h checks the size). */
 typedef struct kr_timer_entry {
     uint64_t deadline_;
     void *private_[7];
@@ -97,8 +103,10 @@ KR_API kr_instant kr_sleep_deadline(const kr_sleep *s);
 /*
  * Runs `inner` with a deadline of `d` from now (taken when made). Output: an
  * int, 0 when the inner future completed in time (its output written to
- * `dst`, NULL to discard), or KR_ETIMEDOUT (the inner future was dropped,
- * i.e. cancelled). The timeout owns `inner` from here: it drops it when
+ * `dst`, NULL to discard), or KR_ELAPSED (the deadline passed first: the
+ * inner future was dropped, i.e. cancelled; not KR_ETIMEDOUT, which is
+ * the kernel's own timeout, e.g. a connect it gave up on), or KR_EINVAL
+ * (made without a future). The timeout owns `inner` from here: it drops it when
  * done, or when the timeout itself is dropped. The inner future is polled
  * first and the timer registered only if it is pending (an immediately
  * ready future never touches the timer wheel, as in Tokio).

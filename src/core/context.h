@@ -18,7 +18,7 @@
 struct kr_runtime;
 struct kr__cache;
 struct kr__task;
-struct kr__wheel;
+union kr__timers;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -32,7 +32,7 @@ typedef struct kr__ctx_t {
     void *worker;            /* scheduler-private per-thread state */
     struct kr__task
         *current;            /* the task being polled on this thread, or NULL */
-    struct kr__wheel *wheel; /* timers polled here register on this wheel */
+    union kr__timers *wheel; /* sleeps polled here register on this wheel */
     uint32_t budget;         /* coop units left in the current poll */
     uint32_t self_woken;     /* `current` woke itself during this poll */
 } kr__ctx_t;

@@ -5,7 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io/reactor.h"
+#include "core/driver.h"
 #include "core/park.h"
 #include "util/atomic.h"
 
@@ -24,24 +24,24 @@ static void futex_wake(_Atomic uint32_t *addr) {
 
 void kr__parker_init(kr__parker *p) {
     atomic_init(&p->state, EMPTY);
-    p->reactor = NULL;
+    p->driver = NULL;
 }
 
-void kr__park_reactor(kr__parker *p, kr__reactor *r, int64_t timeout_ns) {
+void kr__park_driver(kr__parker *p, kr__driver *d, int64_t timeout_ns) {
     uint32_t s = EMPTY;
-    /* Stored once: a parker always parks in its runtime's reactor. A store
+    /* Stored once: a parker always parks in its runtime's driver. A store
      * on every park would race (a data race under the C11 model, reported
      * by TSan) with an unparker of the previous park still reading it. */
-    if (p->reactor != r)
-        p->reactor = r;
-    /* Release publishes `reactor` to the unparker's acquire swap. */
+    if (p->driver != d)
+        p->driver = d;
+    /* Release publishes `driver` to the unparker's acquire swap. */
     if (!kr__cas_acqrel(&p->state, &s, PARKED_DRIVER)) {
         /* NOTIFIED: consume it, but still look at I/O without blocking. */
         kr__swap_acquire(&p->state, EMPTY);
-        kr__reactor_turn(r, 0);
+        d->ops->turn(d, 0);
         return;
     }
-    kr__reactor_turn(r, timeout_ns);
+    d->ops->turn(d, timeout_ns);
     /* Acquire: pairs with an unparker's release (NOTIFIED) if any. */
     kr__swap_acquire(&p->state, EMPTY);
 }
@@ -81,10 +81,10 @@ void kr__park(kr__parker *p, int64_t timeout_ns) {
 
 void kr__unpark(kr__parker *p) {
     /* Release publishes the unparker's prior writes to the parked thread;
-     * acquire reads the reactor pointer a PARKED_DRIVER owner published. */
+     * acquire reads the driver pointer a PARKED_DRIVER owner published. */
     uint32_t prev = kr__swap_acqrel(&p->state, NOTIFIED);
     if (prev == PARKED)
         futex_wake(&p->state);
     else if (prev == PARKED_DRIVER)
-        kr__reactor_unpark(p->reactor);
+        p->driver->ops->unpark(p->driver);
 }

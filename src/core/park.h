@@ -3,8 +3,8 @@
  *
  * State word: EMPTY (0), PARKED (1: the owner sleeps on the futex or is
  * about to), NOTIFIED (2: an unpark is pending; the next park returns at
- * once), PARKED_DRIVER (3: the owner waits in the I/O reactor; an unpark
- * wakes the reactor instead of the futex).
+ * once), PARKED_DRIVER (3: the owner waits in the driver (core/driver.h);
+ * an unpark unparks the driver instead of waking the futex).
  *   - Only the owner parks; any thread unparks.
  *   - unpark swaps in NOTIFIED with release (publishing what the unparker
  *     did before, e.g. a queue push) and issues FUTEX_WAKE only if it saw
@@ -20,21 +20,22 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-struct kr__reactor;
+struct kr__driver;
 
 typedef struct kr__parker {
     _Atomic uint32_t state;
-    /* The reactor the owner parks in, set before entering PARKED_DRIVER
+    /* The driver the owner parks in, set before entering PARKED_DRIVER
      * (the state's release publishes it to unparkers' acquire swap). */
-    struct kr__reactor *reactor;
+    struct kr__driver *driver;
 } kr__parker;
 
 void kr__parker_init(kr__parker *p);
 /* Sleeps until unparked. timeout_ns < 0: no timeout. Owner only. */
 void kr__park(kr__parker *p, int64_t timeout_ns);
-/* Sleeps in the reactor (dispatching I/O events) until unparked, an event
- * or the timeout. The caller must be the one thread turning it. */
-void kr__park_reactor(kr__parker *p, struct kr__reactor *r, int64_t timeout_ns);
+/* Sleeps in the driver (turning it: dispatching I/O events) until
+ * unparked, an event or the timeout. The caller must be the one thread
+ * turning it. */
+void kr__park_driver(kr__parker *p, struct kr__driver *d, int64_t timeout_ns);
 void kr__unpark(kr__parker *p);
 
 #endif

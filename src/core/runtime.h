@@ -23,11 +23,15 @@ typedef struct kr__rt_ops {
 } kr__rt_ops;
 
 struct kr__blocking_pool;
+struct kr__driver;
 
 struct kr_runtime {
     const kr__rt_ops *ops;
     kr_runtime_config cfg;
-    /* The I/O driver (io/reactor.h): made with the runtime, freed with it. */
+    /* The driver (core/driver.h): made by rt/runtime.c and handed to the
+     * flavor, which shuts it down. */
+    struct kr__driver *driver;
+    /* Its reactor (io/reactor.h), for kr_runtime_async_fd_new. */
     struct kr__reactor *reactor;
     /* The blocking pool (blocking/pool.h): NULL until the first
      * spawn_blocking makes it (a CAS, in rt/runtime.c); a sentinel if the

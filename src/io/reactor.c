@@ -11,8 +11,6 @@
 #include "util/alloc.h"
 #include "util/atomic.h"
 
-#define EVENTS 1024
-
 /* Registrations freed during a turn wait for its end. A turn blocked in
  * epoll_wait may not end for a long time, so the free that makes this many
  * of them waiting unparks it (Tokio's NOTIFY_AFTER, 16): at most about
@@ -24,7 +22,12 @@ struct kr__reactor {
     /* Memory lifetime: the runtime's reference plus one per registration. */
     _Atomic long refs;
     _Atomic long nregs;
+    /* Set (under `lock`) by kr__reactor_shutdown: no registration is
+     * accepted, every one is marked KR__IO_SHUTDOWN. */
     _Atomic int shutdown;
+    /* Set by kr__reactor_shutdown_free: no turn will run again, so a freed
+     * registration need not leave epoll first (see kr_async_fd_free). */
+    _Atomic int gone;
     kr__spinlock lock; /* the fields below */
     kr_async_fd live;  /* sentinel of the live registrations */
     /* A turn is between its start and its end: it may hold events naming
@@ -33,7 +36,7 @@ struct kr__reactor {
     /* Registrations freed while turning, freed by that turn's end. */
     kr_async_fd *release;
     unsigned nrelease;
-    kr__io_event ev[EVENTS]; /* the turning thread's */
+    kr__io_event ev[KR__IO_EVENTS]; /* the turning thread's */
 };
 
 static void reactor_unref(kr__reactor *r) {
@@ -65,6 +68,7 @@ int kr__reactor_new(kr__reactor **out) {
     atomic_init(&r->refs, 1);
     atomic_init(&r->nregs, 0);
     atomic_init(&r->shutdown, 0);
+    atomic_init(&r->gone, 0);
     kr__spin_init(&r->lock);
     r->live.next = r->live.prev = &r->live;
     r->turning = false;
@@ -125,7 +129,7 @@ int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
     kr__spin_lock(&r->lock);
     r->turning = true;
     kr__spin_unlock(&r->lock);
-    int n = kr__backend_wait(r->be, r->ev, EVENTS, timeout_ns);
+    int n = kr__backend_wait(r->be, r->ev, KR__IO_EVENTS, timeout_ns);
     for (int i = 0; i < n; i++)
         if (r->ev[i].reg != NULL)
             dispatch(r->ev[i].reg, r->ev[i].ready);
@@ -140,8 +144,12 @@ int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
     return n;
 }
 
-void kr__reactor_shutdown_free(kr__reactor *r) {
+void kr__reactor_shutdown(kr__reactor *r) {
+    /* Under the lock, as the registrations check it while linking: each
+     * one is refused, or on the list the walk below marks. */
+    kr__spin_lock(&r->lock);
     kr__store_release(&r->shutdown, 1);
+    kr__spin_unlock(&r->lock);
     /* Mark every registration shut down and wake its wakers (their
      * futures then see KR_ESHUTDOWN). Wakers are collected under the lock
      * and woken after it, in batches; the walk restarts after each batch,
@@ -174,6 +182,11 @@ void kr__reactor_shutdown_free(kr__reactor *r) {
         if (!more)
             break;
     }
+}
+
+void kr__reactor_shutdown_free(kr__reactor *r) {
+    kr__reactor_shutdown(r); /* idempotent: marked ones are skipped */
+    kr__store_relaxed(&r->gone, 1);
     /* No turn runs any more: what the last one left is ours. */
     kr__spin_lock(&r->lock);
     kr_async_fd *rel = r->release;
@@ -209,6 +222,13 @@ int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
     a->reactor = r;
     kr__fetch_add_relaxed(&r->refs, 1); /* the caller holds the runtime's */
     kr__spin_lock(&r->lock);
+    if (kr__load_relaxed(&r->shutdown)) {
+        /* Shut down since the check above (the lock orders the two). */
+        kr__spin_unlock(&r->lock);
+        kr__free(a);
+        reactor_unref(r);
+        return KR_ESHUTDOWN;
+    }
     a->next = r->live.next;
     a->prev = &r->live;
     r->live.next->prev = a;
@@ -244,8 +264,12 @@ void kr_async_fd_free(kr_async_fd *a) {
     if (a == NULL)
         return;
     kr__reactor *r = a->reactor;
-    bool live = !kr__load_acquire(&r->shutdown);
-    if (live)
+    /* Out of epoll while a turn may still run, even after a shutdown (the
+     * loop that ends a block_on may take one more look at I/O): it must
+     * not report a registration freed here. Once the reactor is gone no
+     * turn runs; the registration's reference keeps the epoll open till
+     * then either way. */
+    if (!kr__load_relaxed(&r->gone))
         kr__backend_del(r->be, a->fd); /* a closed fd left epoll already */
     /* Wake and drop the wakers: their owners must not poll again. */
     kr__spin_lock(&a->lock);

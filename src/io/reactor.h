@@ -39,6 +39,9 @@
 
 typedef struct kr__reactor kr__reactor;
 
+/* Events fetched per turn: Tokio's nevents. */
+#define KR__IO_EVENTS 1024
+
 #define KR__IO_SHUTDOWN   ((uint64_t)1 << 63)
 #define KR__IO_TICK_SHIFT 32
 #define KR__IO_TICK_MASK  ((uint64_t)0x7fffffff << KR__IO_TICK_SHIFT)
@@ -75,9 +78,13 @@ void kr__backend_wake(kr__backend *b);
 /* ---- the reactor ------------------------------------------------------ */
 
 int kr__reactor_new(kr__reactor **out);
-/* Shuts down (registrations get KR_ESHUTDOWN, their wakers are woken) and
- * drops the runtime's reference; the memory goes with the last
- * registration. */
+/* Shuts down: new registrations are refused with KR_ESHUTDOWN, existing
+ * ones are marked (their futures output KR_ESHUTDOWN) and their wakers
+ * woken. Part of kr_runtime_shutdown, after the scheduler's shutdown.
+ * Idempotent; any thread; turns may still run. */
+void kr__reactor_shutdown(kr__reactor *r);
+/* Shuts down (if not yet), then, no turn running or to come, drops the
+ * runtime's reference; the memory goes with the last registration. */
 void kr__reactor_shutdown_free(kr__reactor *r);
 /* Waits for events up to timeout_ns and dispatches them. Returns the
  * number of events. One thread at a time. */

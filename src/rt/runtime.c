@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "blocking/pool.h"
+#include "io/reactor.h"
 #include "core/runtime.h"
+#include "rt/driver.h"
 #include "sched/sched.h"
 #include "task/task.h"
 #include "core/context.h"
@@ -45,13 +47,23 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     kr_runtime_config c = config ? *config : kr_runtime_config_default();
     if (c.budget == 0)
         c.budget = KR__BUDGET_DEFAULT;
-    switch (c.flavor) {
-    case KR_RUNTIME_CURRENT_THREAD:
-        return kr__current_thread_new(&c, out);
-    case KR_RUNTIME_MULTI_THREAD:
-        return kr__multi_thread_new(&c, out);
+    if (c.flavor != KR_RUNTIME_CURRENT_THREAD &&
+        c.flavor != KR_RUNTIME_MULTI_THREAD)
+        return KR_EINVAL;
+    kr__driver *d;
+    struct kr__reactor *reactor;
+    int rc = kr__driver_new(&d, &reactor);
+    if (rc != 0)
+        return rc;
+    rc = c.flavor == KR_RUNTIME_CURRENT_THREAD
+             ? kr__current_thread_new(&c, d, out)
+             : kr__multi_thread_new(&c, d, out);
+    if (rc != 0) {
+        d->ops->shutdown(d);
+        return rc;
     }
-    return KR_EINVAL;
+    (*out)->reactor = reactor;
+    return 0;
 }
 
 /* ---- calls kr_runtime_free waits for (rt->inside) --------------------- */
@@ -146,10 +158,13 @@ int kr_spawn_blocking(kr_blocking_fn fn, void *arg, kr_join_handle *jh) {
 /* ---- shutdown ------------------------------------------------------------ */
 
 /* The scheduler first (no task is left to spawn blocking jobs), then the
- * pool. Idempotent; safe from several threads at once. */
+ * pool, then the I/O driver: sockets bound or futures polled from now on
+ * get KR_ESHUTDOWN rather than waiting for events no turn will deliver.
+ * Idempotent; safe from several threads at once. */
 static int shutdown_all(kr_runtime *rt) {
     int rc = rt->ops->shutdown(rt);
     int brc = blocking_shutdown(rt);
+    kr__reactor_shutdown(rt->reactor);
     return rc != 0 ? rc : brc;
 }
 

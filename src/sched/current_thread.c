@@ -28,28 +28,21 @@
  * `global_queue_interval` ticks (31, Tokio's) and whenever the local queue
  * is empty. Yielded tasks wait off the queue until the next look at I/O
  * (defer_push). The block_on future is polled when woken, between batches of at
- * most EVENT_INTERVAL task polls.
+ * most KR__EVENT_INTERVAL task polls.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
 
 #include "sched/sched.h"
-#include "io/reactor.h"
 #include "core/context.h"
+#include "core/driver.h"
 #include "sched/inject.h"
 #include "core/park.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
 #include "task/state.h"
-#include "time/wheel.h"
 #include "util/alloc.h"
-
-/* Tokio's numbers (reference/tokio.md §2.11): poll the block_on future at
- * least every 61 tasks ("copied from golang"), remote queue first every 31
- * ticks so remote spawns are not starved by a busy local queue. */
-#define EVENT_INTERVAL        61
-#define GLOBAL_QUEUE_INTERVAL 31
 
 #define GATE_CLOSED 1u
 #define GATE_ONE    2u
@@ -64,7 +57,7 @@ typedef struct ct_rt {
     kr__task owned; /* sentinel of the circular list of bound tasks */
     kr__cache *cache;
     kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
-    kr__wheel wheel;       /* timers of this runtime (time/wheel.h) */
+    kr__timers wheel;      /* timers of this runtime (core/driver.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
     int drained;
@@ -147,12 +140,12 @@ static kr__task *local_pop(ct_rt *ct) {
     return t;
 }
 
-/* Puts a task on the list of live tasks. Its trailer's `owner` (-1 from
+/* Puts a task on the list of live tasks. Its `owner` (KR__NO_OWNER from
  * kr__task_new) becomes 0 for good: the shutdown drain tells a task it
  * took off the list (owned_prev NULL again) from a remote spawn that never
  * reached the list by it. */
 static void bind(ct_rt *ct, kr__task *t) {
-    kr__task_trailer(t)->owner = 0;
+    t->owner = 0;
     kr__task *head = &ct->owned;
     t->owned_next = head->owned_next;
     t->owned_prev = head;
@@ -324,7 +317,7 @@ static void drain(ct_rt *ct) {
             any = true;
         }
         while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
-            if (kr__task_trailer(t)->owner < 0) {
+            if (t->owner == KR__NO_OWNER) {
                 /* A remote spawn that never reached the list: its OWNED
                  * reference is ours. (owned_prev cannot tell: the loop
                  * above unbound the tasks it shut down, and a task woken
@@ -337,7 +330,8 @@ static void drain(ct_rt *ct) {
         if (!any)
             break;
     }
-    kr__wheel_clear(&ct->wheel); /* sleeps outside tasks: nothing left */
+    /* Sleeps outside tasks: nothing left. */
+    ct->base.driver->ops->timers_clear(&ct->wheel);
     ct->drained = 1;
 }
 
@@ -405,7 +399,8 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
     int rc = 0;
     kr_waker w = {ct, &bo_vtable}; /* borrowed: no reference taken */
     kr_context cx = kr_context_from_waker(&w);
-    uint32_t since_io = 0; /* task polls since the reactor was last looked at */
+    kr__driver *drv = ct->base.driver;
+    uint32_t since_io = 0; /* task polls since I/O was last looked at */
     kr__store_relaxed(&ct->woken, 1); /* poll once to start */
     for (;;) {
         if (is_closed(ct)) {
@@ -425,7 +420,7 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
         }
         int n;
         uint32_t budget = ct->base.cfg.budget;
-        for (n = 0; n < EVENT_INTERVAL; n++) {
+        for (n = 0; n < KR__EVENT_INTERVAL; n++) {
             kr__task *t = next_task(ct);
             if (t == NULL)
                 break;
@@ -436,42 +431,34 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
         /* Single writer: a relaxed load and store, once per batch. */
         kr__store_relaxed(&ct->n_polls, kr__load_relaxed(&ct->n_polls) + n);
         /* Timers: an empty wheel costs no clock read. */
-        int64_t timeout_ns = -1;
-        if (kr__wheel_busy(&ct->wheel)) {
-            uint64_t now = kr__now_ms();
-            kr__wheel_process(&ct->wheel, now);
-            int64_t ms = kr__wheel_next_ms(&ct->wheel, now);
-            if (ms >= 0)
-                timeout_ns = ms * 1000000;
-        }
+        int64_t timeout_ns = drv->ops->timers_fire(&ct->wheel);
         /* Yielded tasks run again only after a look at I/O (without
          * blocking, when anything is registered): at most a batch later,
          * at once when they are all there is. */
         if (ct->y_head != NULL) {
-            if (kr__reactor_nregs(ct->base.reactor) > 0) {
-                kr__reactor_turn(ct->base.reactor, 0);
+            if (drv->ops->has_sources(drv)) {
+                drv->ops->turn(drv, 0);
                 since_io = 0;
             }
             defer_release(ct);
         }
-        if (n == EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
+        if (n == KR__EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
             ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject) ||
             timeout_ns == 0) {
-            /* Busy: still look at I/O every EVENT_INTERVAL polls, without
+            /* Busy: still look at I/O every KR__EVENT_INTERVAL polls, without
              * blocking, when anything is registered. */
             since_io += (uint32_t)n + 1;
-            if (since_io >= EVENT_INTERVAL &&
-                kr__reactor_nregs(ct->base.reactor) > 0) {
+            if (since_io >= KR__EVENT_INTERVAL && drv->ops->has_sources(drv)) {
                 since_io = 0;
-                kr__reactor_turn(ct->base.reactor, 0);
+                drv->ops->turn(drv, 0);
             }
             continue;
         }
-        /* Nothing to do: sleep in the reactor until I/O, a wake, a remote
+        /* Nothing to do: sleep in the driver until I/O, a wake, a remote
          * push, a shutdown or the next timer. Relaxed peeks above; the
          * park's acquire is the synchronisation. */
         since_io = 0;
-        kr__park_reactor(&ct->park, ct->base.reactor, timeout_ns);
+        kr__park_driver(&ct->park, drv, timeout_ns);
     }
     if (is_closed(ct) && !ct->drained)
         drain(ct);
@@ -502,7 +489,7 @@ static void ct_free(kr_runtime *rt) {
     ct->cache = NULL;
     core_give(ct, &saved);
     kr__pool_orphan(&ct->pool);
-    kr__reactor_shutdown_free(ct->base.reactor);
+    ct->base.driver->ops->shutdown(ct->base.driver);
     ct_unref(ct);
 }
 
@@ -535,7 +522,7 @@ static int ct_dump(kr_runtime *rt, int fd) {
      * its consumer, so it may walk it. */
     for (kr__task *t = kr__mpsc_peek_first(&ct->inject); t != NULL && rc == 0;
          t = kr__mpsc_peek_next(&ct->inject, t)) {
-        if (kr__task_trailer(t)->owner < 0) {
+        if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
         }
@@ -548,19 +535,21 @@ static int ct_dump(kr_runtime *rt, int fd) {
 static const kr__rt_ops ct_ops = {ct_spawn, ct_block_on, ct_shutdown,
                                   ct_free,  ct_metrics,  ct_dump};
 
-int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
+int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
+                           kr_runtime **out) {
     ct_rt *ct = kr__calloc_page(sizeof(*ct));
     if (ct == NULL)
         return KR_ENOMEM;
     ct->base.ops = &ct_ops;
     ct->base.cfg = *cfg;
+    ct->base.driver = driver;
     ct->sched.ops = &ct_sched_ops;
     ct->owned.owned_next = &ct->owned;
     ct->owned.owned_prev = &ct->owned;
     ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
-                                         : GLOBAL_QUEUE_INTERVAL;
+                                         : KR__GLOBAL_QUEUE_INTERVAL;
     ct->gq_countdown = ct->gqi;
-    kr__wheel_init(&ct->wheel, kr__now_ms());
+    driver->ops->timers_init(&ct->wheel);
     kr__mpsc_init(&ct->inject);
     atomic_init(&ct->gate, 0);
     atomic_init(&ct->woken, 0);
@@ -569,21 +558,18 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     atomic_init(&ct->refs, 2 + KR__POOL_SLOTS);
     kr__parker_init(&ct->park);
     unsigned pooled;
-    if (!kr__pool_init(&ct->pool, cache_destroyed, ct, &pooled)) {
+    if (!kr__pool_init(&ct->pool, &ct->sched, cache_destroyed, ct, &pooled)) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
         kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }
-    ct->cache = kr__cache_new(cache_destroyed, ct);
-    int rc = ct->cache ? kr__reactor_new(&ct->base.reactor) : KR_ENOMEM;
-    if (rc != 0) {
-        if (ct->cache != NULL)
-            kr__cache_orphan(ct->cache); /* nothing out: destroyed (unref) */
+    ct->cache = kr__cache_new(&ct->sched, cache_destroyed, ct);
+    if (ct->cache == NULL) {
         kr__pool_orphan(&ct->pool);
         kr__free_aligned(ct);
-        return rc;
+        return KR_ENOMEM;
     }
     *out = &ct->base;
     return 0;

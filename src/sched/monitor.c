@@ -32,14 +32,9 @@
 #define MONITOR_MAX_NS 10000000LL /* 10 ms */
 
 /* Fires the due timers of a worker that is stuck in a poll; returns ns
- * until its next one (-1: none). An empty wheel costs one relaxed load. */
+ * until its next one (-1: none). An empty wheel costs no clock read. */
 static int64_t fire_timers(mt_worker *w) {
-    if (!kr__wheel_busy(&w->wheel))
-        return -1;
-    uint64_t now = kr__now_ms();
-    kr__wheel_process(&w->wheel, now);
-    int64_t ms = kr__wheel_next_ms(&w->wheel, now);
-    return ms < 0 ? -1 : ms * 1000000;
+    return w->rt->base.driver->ops->timers_fire(&w->wheel);
 }
 
 void *kr__mt_monitor_main(void *arg) {

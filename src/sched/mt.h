@@ -10,17 +10,16 @@
 
 #include "sched/sched.h"
 #include "core/context.h"
+#include "core/driver.h"
 #include "sched/local_queue.h"
 #include "sched/inject.h"
 #include "core/park.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
-#include "time/wheel.h"
 #include "util/spinlock.h"
 
 /* Tokio's constants (reference/tokio.md §2): */
-#define KR__MT_EVENT_INTERVAL 61 /* ticks between maintenance passes */
-#define KR__MT_MAX_LIFO_POLLS 3  /* LIFO polls in a row before a real tick */
+#define KR__MT_MAX_LIFO_POLLS 3 /* LIFO polls in a row before a real tick */
 
 typedef struct mt_rt mt_rt;
 
@@ -50,7 +49,7 @@ typedef struct mt_worker {
     unsigned lifo_polls;
     kr__cache *cache;
     pthread_t thread;
-    kr__wheel wheel; /* timers first polled on this worker */
+    kr__timers wheel; /* timers first polled on this worker */
     /* Yielded tasks, waiting for the next look at I/O (worker.c). Not
      * stealable: released into the queue within a maintenance interval. */
     kr__task *defer_head, *defer_tail;
@@ -65,7 +64,7 @@ typedef struct mt_signal {
     _Atomic long refs;
     _Atomic int woken;
     kr__parker park;
-    kr__wheel wheel; /* timers first polled by this block_on's future */
+    kr__timers wheel; /* timers first polled by this block_on's future */
     struct mt_signal *prev, *next; /* rt->signals list, under signals_lock */
 } mt_signal;
 

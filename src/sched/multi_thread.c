@@ -19,28 +19,20 @@
  * Live-task lists: one per worker, each with its own mutex. A task goes on
  * the list of the worker that spawned it, or of the worker that first pops
  * it from the inject queue (remote spawns); the list index is in the
- * trailer (`owner`), written once before the task can complete.
+ * task header (`owner`, a byte: workers beyond the 255th share lists),
+ * written once before the task can complete.
  */
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "io/reactor.h"
 #include "sched/mt.h"
 #include "task/state.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 #include "util/thread.h"
 
-/* Ticks between looks at the inject queue first. Tokio adapts it between
- * 2 and 127 around 61. Measured here (kairo-bench --gqi, 4 workers, two
- * processes each, us per iteration): mt/spawn_many_remote_busy1 7: 716,
- * 1898; 31: 1805, 1391; 61: 1672, 1875; 127: 2486, 2605 - remote spawns
- * behind busy yielding tasks want it short - while busy2, ping_pong,
- * yield_many and spawn_many_local showed no difference within the noise.
- * 31 (current_thread's too) takes the gain without going to extremes. */
-#define DEFAULT_GQI 31
 #define MAX_WORKERS 1024
 
 void kr__mt_unref(mt_rt *rt) {
@@ -65,8 +57,9 @@ static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
 static bool is_closed(mt_rt *rt) { return kr__load_acquire(&rt->closed) != 0; }
 
 void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t) {
+    list %= KR__NO_OWNER; /* owner is a byte */
     mt_owned *o = &rt->owned[list];
-    kr__task_trailer(t)->owner = (int32_t)list;
+    t->owner = (uint8_t)list;
     kr__spin_lock(&o->lock);
     t->owned_next = o->head.owned_next;
     t->owned_prev = &o->head;
@@ -103,8 +96,8 @@ static void mt_yield(kr__sched *s, kr__task *t) {
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
     kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
-    int32_t owner = kr__task_trailer(t)->owner;
-    if (owner < 0)
+    unsigned owner = t->owner;
+    if (owner == KR__NO_OWNER)
         return false;
     mt_owned *o = &rt->owned[owner];
     bool held = false;
@@ -209,7 +202,7 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     atomic_init(&sig->refs, 1);
     atomic_init(&sig->woken, 1); /* poll once to start */
     kr__parker_init(&sig->park);
-    kr__wheel_init(&sig->wheel, kr__now_ms());
+    base->driver->ops->timers_init(&sig->wheel);
     pthread_mutex_lock(&rt->signals_lock);
     sig->next = rt->signals.next;
     sig->prev = &rt->signals;
@@ -247,15 +240,9 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
             }
             continue; /* a wake during the poll: poll again first */
         }
-        int64_t timeout = -1;
-        if (kr__wheel_busy(&sig->wheel)) {
-            uint64_t now = kr__now_ms();
-            kr__wheel_process(&sig->wheel, now);
-            int64_t ms = kr__wheel_next_ms(&sig->wheel, now);
-            if (ms == 0)
-                continue;
-            timeout = ms < 0 ? -1 : ms * 1000000;
-        }
+        int64_t timeout = base->driver->ops->timers_fire(&sig->wheel);
+        if (timeout == 0)
+            continue;
         kr__park(&sig->park, timeout);
     }
 
@@ -268,7 +255,7 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     pthread_mutex_unlock(&rt->signals_lock);
     /* The future was dropped (consumed): its sleeps are off the wheel. A
      * sleep it leaked elsewhere, still registered, gets no wake-up. */
-    kr__wheel_clear(&sig->wheel);
+    base->driver->ops->timers_clear(&sig->wheel);
     signal_unref(sig);
     return rc;
 }
@@ -323,7 +310,7 @@ bool kr__mt_drain_inject(mt_rt *rt) {
     bool any = false;
     kr__task *t;
     while ((t = kr__mpsc_pop(&rt->inject)) != NULL) {
-        if (kr__task_trailer(t)->owner < 0)
+        if (t->owner == KR__NO_OWNER)
             kr__task_shutdown(t); /* a spawn that never ran */
         kr__task_drop_queued(t);  /* NOTIFIED reference (or held) */
         any = true;
@@ -368,7 +355,7 @@ static void mt_free(kr_runtime *base) {
     /* block_on cannot be running (documented); its cache is ours now. */
     kr__cache_orphan(rt->bo_cache);
     kr__pool_orphan(&rt->pool);
-    kr__reactor_shutdown_free(rt->base.reactor);
+    rt->base.driver->ops->shutdown(rt->base.driver);
     kr__mt_unref(rt);
 }
 
@@ -397,7 +384,7 @@ static int mt_dump(kr_runtime *base, int fd) {
     kr__spin_lock(&rt->inject_lock);
     for (kr__task *t = kr__mpsc_peek_first(&rt->inject); t != NULL && rc == 0;
          t = kr__mpsc_peek_next(&rt->inject, t)) {
-        if (kr__task_trailer(t)->owner < 0) {
+        if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
         }
@@ -435,7 +422,8 @@ static int env_flag(const char *name, int dflt) {
     return env == NULL ? dflt : atoi(env) != 0;
 }
 
-int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
+int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
+                         kr_runtime **out) {
     unsigned n = cfg->workers ? cfg->workers : default_workers();
     if (n > MAX_WORKERS)
         return KR_EINVAL;
@@ -445,8 +433,9 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     rt->base.ops = &mt_ops;
     rt->base.cfg = *cfg;
     rt->base.cfg.workers = n;
+    rt->base.driver = driver;
     if (rt->base.cfg.global_queue_interval == 0)
-        rt->base.cfg.global_queue_interval = DEFAULT_GQI;
+        rt->base.cfg.global_queue_interval = KR__GLOBAL_QUEUE_INTERVAL;
     rt->sched.ops = &mt_sched_ops;
     rt->n = n;
     rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
@@ -470,20 +459,15 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
     rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
     kr__parker_init(&rt->monitor_park);
-    rt->bo_cache = kr__cache_new(cache_destroyed, rt);
+    rt->bo_cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
     unsigned pooled;
-    bool pool_ok = kr__pool_init(&rt->pool, cache_destroyed, rt, &pooled);
+    bool pool_ok =
+        kr__pool_init(&rt->pool, &rt->sched, cache_destroyed, rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
               rt->monitor_last && pool_ok;
-    /* The error: ENOMEM, unless the reactor (its descriptors) or a thread
-     * fails for another reason, as current_thread.c reports it. */
+    /* The error: ENOMEM, unless a thread fails to start for another
+     * reason. */
     int rc = KR_ENOMEM;
-    if (ok) {
-        rc = kr__reactor_new(&rt->base.reactor);
-        ok = rc == 0;
-        if (ok)
-            rc = KR_ENOMEM;
-    }
     for (unsigned i = 0; ok && i < n; i++) {
         mt_worker *w = kr__calloc_page(sizeof(*w));
         rt->workers[i] = w;
@@ -502,9 +486,9 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         w->rand = 0x9e3779b9u * (i + 1);
         w->lifo_enabled = 1;
         w->gq_countdown = rt->base.cfg.global_queue_interval;
-        w->maint_countdown = KR__MT_EVENT_INTERVAL;
-        kr__wheel_init(&w->wheel, kr__now_ms());
-        w->cache = kr__cache_new(cache_destroyed, rt);
+        w->maint_countdown = KR__EVENT_INTERVAL;
+        driver->ops->timers_init(&w->wheel);
+        w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;
     }
     kr__mt_idle_init(rt);
@@ -552,8 +536,6 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr_runtime **out) {
         else
             for (unsigned i = pooled; i < KR__POOL_SLOTS; i++)
                 kr__mt_unref(rt); /* slots never made */
-        if (rt->base.reactor != NULL)
-            kr__reactor_shutdown_free(rt->base.reactor);
         kr__mt_unref(rt);
         return rc;
     }

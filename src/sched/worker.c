@@ -2,7 +2,7 @@
  * sched/worker.c: a worker thread of the multi-thread runtime.
  *
  * Loop (Tokio's, reference/tokio.md §2.4):
- *   tick; every EVENT_INTERVAL ticks check for shutdown;
+ *   tick; every KR__EVENT_INTERVAL ticks check for shutdown;
  *   next task: the inject queue first every global_queue_interval ticks,
  *   else the LIFO slot, the local queue, then a batch from inject;
  *   none: become a searcher (at most half the workers) and steal half of
@@ -25,7 +25,6 @@
  */
 #include <sched.h>
 
-#include "io/reactor.h"
 #include "sched/mt.h"
 #include "task/state.h"
 #include "util/atomic.h"
@@ -114,7 +113,8 @@ void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
     /* With no I/O source registered there is no readiness to wait for: a
      * yield goes straight to the back of the (stealable) queue. A relaxed
      * hint: a registration racing with this yield is seen at the next. */
-    if (is_yield && kr__reactor_nregs(w->rt->base.reactor) > 0) {
+    kr__driver *d = w->rt->base.driver;
+    if (is_yield && d->ops->has_sources(d)) {
         defer_push(w, t);
         return;
     }
@@ -145,12 +145,12 @@ static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
         kr__task *t = kr__mpsc_pop(&rt->inject);
         if (t == NULL)
             break;
-        if (kr__task_trailer(t)->owner < 0)
+        if (t->owner == KR__NO_OWNER)
             kr__mt_bind(rt, w->index, t);
         kr__lq_push_unchecked(&w->queue, t);
     }
     /* Bound under the lock too: a dump holding it sees every task. */
-    if (first != NULL && kr__task_trailer(first)->owner < 0)
+    if (first != NULL && first->owner == KR__NO_OWNER)
         kr__mt_bind(rt, w->index, first);
     kr__spin_unlock(&rt->inject_lock);
     return first;
@@ -255,14 +255,9 @@ static bool has_local_work(mt_worker *w) {
 }
 
 /* Fires due timers of this worker's wheel; returns ns until the next one
- * (-1: none). An empty wheel costs no clock read (kr__wheel_busy). */
+ * (-1: none). An empty wheel costs no clock read. */
 static int64_t run_timers(mt_worker *w) {
-    if (!kr__wheel_busy(&w->wheel))
-        return -1;
-    uint64_t now = kr__now_ms();
-    kr__wheel_process(&w->wheel, now);
-    int64_t ms = kr__wheel_next_ms(&w->wheel, now);
-    return ms < 0 ? -1 : ms * 1000000;
+    return w->rt->base.driver->ops->timers_fire(&w->wheel);
 }
 
 static bool driver_trylock(mt_rt *rt) {
@@ -276,8 +271,9 @@ static void driver_unlock(mt_rt *rt) { kr__store_release(&rt->driver_busy, 0); }
 /* A busy worker's look at I/O, now and then, if nobody is parked in it. */
 static void poll_io(mt_worker *w) {
     mt_rt *rt = w->rt;
-    if (kr__reactor_nregs(rt->base.reactor) > 0 && driver_trylock(rt)) {
-        kr__reactor_turn(rt->base.reactor, 0);
+    kr__driver *d = rt->base.driver;
+    if (d->ops->has_sources(d) && driver_trylock(rt)) {
+        d->ops->turn(d, 0);
         driver_unlock(rt);
     }
 }
@@ -295,7 +291,7 @@ static void park(mt_worker *w) {
         /* One parked worker waits in the reactor; the others on futexes
          * (Tokio's arrangement: one driver per runtime). */
         if (driver_trylock(rt)) {
-            kr__park_reactor(&w->park, rt->base.reactor, timeout);
+            kr__park_driver(&w->park, rt->base.driver, timeout);
             driver_unlock(rt);
         } else {
             kr__park(&w->park, timeout);
@@ -312,12 +308,11 @@ static void park(mt_worker *w) {
         if (timeout >= 0) {
             /* Woken by the clock (or spuriously): if a timer is due, leave
              * the sleepers and fire it. */
-            int64_t ms = kr__wheel_next_ms(&w->wheel, kr__now_ms());
-            if (ms == 0) {
+            timeout = rt->base.driver->ops->timers_next(&w->wheel);
+            if (timeout == 0) {
                 kr__mt_unpark_self(w);
                 return;
             }
-            timeout = ms < 0 ? -1 : ms * 1000000;
         }
         /* Spurious: stay parked (a notify will take us off the stack). */
     }
@@ -333,7 +328,7 @@ void *kr__mt_worker_main(void *arg) {
     kr__ctx.wheel = &w->wheel;
     while (!kr__load_acquire(&rt->shutdown)) {
         if (--w->maint_countdown == 0) {
-            w->maint_countdown = KR__MT_EVENT_INTERVAL;
+            w->maint_countdown = KR__EVENT_INTERVAL;
             run_timers(w);
             poll_io(w);
             if (w->defer_head != NULL)

@@ -13,11 +13,10 @@
 #include "core/context.h"
 #include "time/wheel.h"
 #include "util/abort.h"
+#include "util/clock.h"
 
 kr_instant kr_instant_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    kr_instant t = {(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec};
+    kr_instant t = {kr__now_ns()};
     return t;
 }
 
@@ -63,7 +62,7 @@ static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
     }
     if (deadline <= kr__now_ms())
         return KR_READY;
-    w = kr__ctx.wheel;
+    w = kr__wheel_of(kr__ctx.wheel); /* NULL stays NULL */
     if (w == NULL)
         kr__die("kr_sleep polled outside a runtime (no timer wheel here)");
     kr__spin_lock(&w->lock);

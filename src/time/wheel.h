@@ -39,11 +39,11 @@
 
 #include <stdint.h>
 
+#include "core/driver.h" /* KR__WHEEL_LEVELS, KR__WHEEL_SLOTS, kr__timers */
 #include "kairo.h"
 #include "util/spinlock.h"
 
-#define KR__WHEEL_LEVELS 6
-#define KR__WHEEL_SLOTS  64
+/* KR__WHEEL_LEVELS and KR__WHEEL_SLOTS: core/driver.h. */
 /* The farthest an entry is filed ahead of `elapsed`: one top-level
  * rotation less one top-level slot (see "Far deadlines" above). */
 #define KR__WHEEL_MAX_AHEAD                                                    \
@@ -82,6 +82,15 @@ struct kr__wheel {
 };
 
 #define KR__WHEEL_PENDING 0xffff
+
+/* A scheduler embeds its wheels as kr__timers (core/driver.h). */
+_Static_assert(sizeof(kr__wheel) <= sizeof(kr__timers),
+               "kr__timers too small for kr__wheel");
+_Static_assert(_Alignof(kr__wheel) <= _Alignof(kr__timers),
+               "kr__timers under-aligned for kr__wheel");
+static inline kr__wheel *kr__wheel_of(kr__timers *t) {
+    return (kr__wheel *)(void *)t;
+}
 
 /* Milliseconds on the monotonic clock, rounded up (a deadline) or down
  * (now). */

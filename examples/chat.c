@@ -1,0 +1,301 @@
+/*
+ * chat: a line-based TCP chat server on 127.0.0.1.
+ *
+ *     chat [--port P] [--idle-ms MS] [--workers N | --current-thread]
+ *
+ * Every line a client sends is broadcast to every other client, prefixed
+ * with the sender's number ("3: hello"). A client that sends nothing for
+ * MS milliseconds (default 60000) gets a goodbye line and is disconnected.
+ * Prints "chat: listening on 127.0.0.1:PORT" once it accepts (port 0, the
+ * default, picks a free one), and runs until SIGINT/SIGTERM.
+ *
+ * The parts of kairo it shows: one kr_broadcast channel carries every line
+ * to every connection; each connection is one task that waits on three
+ * things at once (its socket, the broadcast, an idle timer), with a small
+ * select written as a future. That works because all three are
+ * cancel-safe and live in the task between polls: the one that did not
+ * fire keeps its place (the broadcast receive its cursor, the read its
+ * buffer), as in Tokio's select! over a loop.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kairo.h"
+
+#define LINE 256 /* longer lines are split */
+#define RING 64  /* lines kept for slow clients; beyond that they lag */
+
+typedef struct {
+    uint64_t from;
+    uint32_t len;
+    char text[LINE];
+} chat_line;
+
+static kr_broadcast_tx *hub;
+static kr_duration idle;
+
+/* ---- one connection ------------------------------------------------- */
+
+typedef struct client client;
+
+/* Completes when one of the client's three futures is ready; its output
+ * (an int) says which: 1 the read, 2 the broadcast, 3 the idle timer. */
+typedef struct {
+    kr_future base;
+    client *c;
+} client_select;
+
+struct client {
+    kr_future base;
+    kr_coro co;
+    uint64_t id;
+    kr_tcp_stream *s;
+    kr_broadcast_rx *rx;
+    /* The three waits, alive across iterations (see the file comment). */
+    kr_tcp_read rd;
+    int rd_live;
+    int64_t nread;
+    kr_broadcast_recv rv;
+    int rv_live;
+    int rv_rc;
+    uint64_t lagged;
+    chat_line in;
+    kr_sleep nap;
+    client_select sel;
+    int which;
+    kr_tcp_write_all wr;
+    int64_t wrote;
+    char out[LINE + 64];
+    size_t used; /* bytes of a partial line in buf */
+    char buf[LINE];
+};
+
+static kr_poll select_poll(kr_future *f, kr_context *cx, void *out) {
+    client *c = ((client_select *)f)->c;
+    int which = 0;
+    if (kr_future_poll(&c->rd.base, cx, &c->nread) == KR_READY) {
+        kr_future_drop(&c->rd.base);
+        c->rd_live = 0;
+        which = 1;
+    } else if (kr_future_poll(&c->rv.base, cx, &c->rv_rc) == KR_READY) {
+        kr_future_drop(&c->rv.base);
+        c->rv_live = 0;
+        which = 2;
+    } else if (kr_future_poll(&c->nap.base, cx, NULL) == KR_READY) {
+        which = 3;
+    } else {
+        return KR_PENDING;
+    }
+    *(int *)out = which;
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(select_vt, client_select, select_poll, NULL, sizeof(int));
+
+/* Broadcasts the complete lines in c->buf; keeps a partial one. */
+static void publish_lines(client *c) {
+    size_t start = 0;
+    for (size_t i = 0; i < c->used; i++) {
+        if (c->buf[i] != '\n' && i + 1 - start < LINE)
+            continue;
+        chat_line l = {c->id, (uint32_t)(i + 1 - start), {0}};
+        memcpy(l.text, c->buf + start, l.len);
+        if (l.text[l.len - 1] != '\n' && l.len < LINE)
+            l.text[l.len++] = '\n';
+        (void)kr_broadcast_send(hub, &l); /* >= 1: this client listens */
+        start = i + 1;
+    }
+    memmove(c->buf, c->buf + start, c->used - start);
+    c->used -= start;
+}
+
+static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
+    client *c = (client *)f;
+    KR_ASYNC_BEGIN(&c->co);
+    kr_sleep_init(&c->nap, idle);
+    c->sel = (client_select){{&select_vt}, c};
+    for (;;) {
+        if (!c->rd_live) {
+            c->rd = kr_tcp_stream_read(c->s, c->buf + c->used,
+                                       sizeof(c->buf) - c->used);
+            c->rd_live = 1;
+        }
+        if (!c->rv_live) {
+            c->rv = kr_broadcast_recv_future(c->rx, &c->in, &c->lagged);
+            c->rv_live = 1;
+        }
+        KR_AWAIT_INTO(&c->co, &c->sel, cx, c->which);
+        if (c->which == 1) { /* our client spoke */
+            if (c->nread <= 0)
+                break; /* it left */
+            c->used += (size_t)c->nread;
+            publish_lines(c);
+            kr_sleep_reset(&c->nap, kr_instant_add(kr_instant_now(), idle));
+            continue;
+        }
+        if (c->which == 3) { /* idle too long */
+            snprintf(c->out, sizeof(c->out), "* goodbye: idle for %lld ms\n",
+                     (long long)(idle / kr_ms(1)));
+            c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
+            KR_AWAIT_INTO(&c->co, &c->wr, cx, c->wrote);
+            break;
+        }
+        /* A line from the hub (or a lag, or the end). */
+        if (c->rv_rc == KR_ECLOSED)
+            break;
+        if (c->rv_rc == KR_ELAGGED) {
+            snprintf(c->out, sizeof(c->out), "* missed %llu lines\n",
+                     (unsigned long long)c->lagged);
+        } else if (c->in.from == c->id) {
+            continue; /* our own line: everyone else's */
+        } else {
+            snprintf(c->out, sizeof(c->out), "%llu: %.*s",
+                     (unsigned long long)c->in.from, (int)c->in.len,
+                     c->in.text);
+        }
+        c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
+        KR_AWAIT_INTO(&c->co, &c->wr, cx, c->wrote);
+        if (c->wrote < 0)
+            break;
+    }
+    KR_ASYNC_END(&c->co);
+}
+
+static void client_drop(kr_future *f) {
+    client *c = (client *)f;
+    kr_coro_drop(&c->co); /* a pending write, or the select (no-op) */
+    if (c->rd_live)
+        kr_future_drop(&c->rd.base);
+    if (c->rv_live)
+        kr_future_drop(&c->rv.base);
+    if (c->nap.base.vtable != NULL)
+        kr_future_drop(&c->nap.base);
+    kr_broadcast_rx_drop(c->rx);
+    kr_tcp_stream_free(c->s);
+}
+KR_FUTURE_VTABLE(client_vt, client, client_poll, client_drop, 0);
+
+/* ---- the accept loop -------------------------------------------------- */
+
+typedef struct {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_listener *l;
+    kr_tcp_accept acc;
+    kr_tcp_stream *s;
+    uint64_t next_id;
+    int rc;
+} acceptor;
+
+static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
+    acceptor *a = (acceptor *)f;
+    KR_ASYNC_BEGIN(&a->co);
+    for (;;) {
+        a->acc = kr_tcp_listener_accept(a->l, &a->s, NULL);
+        KR_AWAIT_INTO(&a->co, &a->acc, cx, a->rc);
+        if (a->rc < 0) {
+            fprintf(stderr, "chat: accept: %s\n", kr_strerror(a->rc));
+            continue;
+        }
+        client *c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            kr_tcp_stream_free(a->s);
+            continue;
+        }
+        c->base.vtable = &client_vt;
+        c->id = ++a->next_id;
+        c->s = a->s;
+        /* Subscribed here, before the task runs: it sees every line sent
+         * from the moment it was accepted. */
+        if (kr_broadcast_subscribe(hub, &c->rx) != 0 ||
+            kr_spawn(&c->base, NULL) != 0) {
+            kr_broadcast_rx_drop(c->rx);
+            kr_tcp_stream_free(a->s);
+        }
+        free(c); /* kr_spawn copied it into the task */
+    }
+    KR_ASYNC_END(&a->co);
+}
+
+static void acceptor_drop(kr_future *f) { kr_coro_drop(&((acceptor *)f)->co); }
+KR_FUTURE_VTABLE(acceptor_vt, acceptor, acceptor_poll, acceptor_drop, 0);
+
+/* ---- main --------------------------------------------------------------- */
+
+static void *signal_thread(void *arg) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig;
+    if (sigwait(&set, &sig) == 0)
+        kr_runtime_shutdown(arg);
+    return NULL;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: chat [--port P] [--idle-ms MS] "
+                    "[--workers N | --current-thread]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    int port = 0;
+    long idle_ms = 60000;
+    kr_runtime_config cfg = kr_runtime_config_default();
+    cfg.flavor = KR_RUNTIME_MULTI_THREAD;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
+            port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--idle-ms") == 0 && i + 1 < argc)
+            idle_ms = atol(argv[++i]);
+        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
+            cfg.workers = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--current-thread") == 0)
+            cfg.flavor = KR_RUNTIME_CURRENT_THREAD;
+        else
+            usage();
+    }
+    if (port < 0 || port > 65535 || idle_ms <= 0)
+        usage();
+    idle = kr_ms(idle_ms);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    kr_runtime *rt;
+    int rc = kr_runtime_new(&cfg, &rt);
+    if (rc == 0)
+        rc = kr_broadcast_new(sizeof(chat_line), RING, &hub, NULL);
+    kr_sockaddr addr;
+    kr_tcp_listener *l = NULL;
+    if (rc == 0)
+        rc = kr_sockaddr_from_ip("127.0.0.1", port, &addr);
+    if (rc == 0)
+        rc = kr_tcp_listener_bind(rt, &addr, NULL, &l);
+    if (rc == 0)
+        rc = kr_tcp_listener_local_addr(l, &addr);
+    if (rc != 0) {
+        fprintf(stderr, "chat: %s\n", kr_strerror(rc));
+        return 1;
+    }
+    printf("chat: listening on 127.0.0.1:%d\n", kr_sockaddr_port(&addr));
+    fflush(stdout);
+
+    pthread_t sig;
+    pthread_create(&sig, NULL, signal_thread, rt);
+    acceptor a = {.base = {&acceptor_vt}, .co = KR_CORO_INIT, .l = l};
+    rc = kr_runtime_block_on(rt, &a.base, NULL);
+    /* Shut down by the signal thread (the accept loop never ends by
+     * itself): every client task was dropped with it. Join that thread
+     * before freeing the runtime it is shutting down. */
+    pthread_join(sig, NULL);
+    kr_tcp_listener_free(l);
+    kr_broadcast_tx_drop(hub);
+    kr_runtime_free(rt);
+    return rc == KR_ESHUTDOWN ? 0 : 1;
+}

@@ -1,0 +1,83 @@
+/*
+ * core/driver.h: the driver, as a scheduler sees it.
+ *
+ * The driver is what a scheduler waits on when it has nothing to run: the
+ * I/O reactor and the timer wheels of the threads that poll sleeps. The
+ * runtime layer makes one per runtime (rt/driver.c, over io/ and time/) and
+ * hands it to the flavor, which owns it from then on; a scheduler only
+ * turns it, unparks it, asks whether it has I/O sources, advances its
+ * threads' timers and shuts it down. It knows neither epoll (nor a later
+ * io_uring backend, which plugs in behind the same ops) nor the wheel.
+ *
+ * Threads. `turn` runs on one thread at a time (the flavor decides which:
+ * the current-thread runtime's block_on thread, or the multi-thread worker
+ * holding its driver lock). `unpark` and `has_sources` may be called from
+ * any thread. The timer functions run on the thread that owns the wheel
+ * (the one whose kr__ctx.wheel it is; timers_fire may also run elsewhere),
+ * except timers_init and timers_clear, which run while no thread polls on
+ * it.
+ *
+ * Timer storage. A scheduler embeds one kr__timers per thread that may
+ * poll a sleep (a worker, a current-thread core, a multi-thread block_on
+ * call) and points kr__ctx.wheel at it while that thread runs; the storage
+ * is the wheel itself (time/wheel.h asserts it fits), so no allocation and
+ * no pointer chase sits between a scheduler and its timers.
+ */
+#ifndef KR_CORE_DRIVER_H
+#define KR_CORE_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The timing wheel's geometry (time/wheel.h; Tokio's, reference/tokio.md
+ * §3), here because it sizes the storage below. */
+#define KR__WHEEL_LEVELS 6
+#define KR__WHEEL_SLOTS  64
+
+/* Room for one wheel: a slot pointer per level and slot, plus 16 words for
+ * its lock, clock, count, occupancy bitmaps and pending list. */
+typedef union kr__timers {
+    max_align_t align_;
+    void *words_[KR__WHEEL_LEVELS * KR__WHEEL_SLOTS + 16];
+} kr__timers;
+
+typedef struct kr__driver kr__driver;
+
+typedef struct kr__driver_ops {
+    /* Waits up to timeout_ns (-1: no limit, 0: only a look) for I/O
+     * events or an unpark, and dispatches the events (wakes their wakers).
+     * One thread at a time. */
+    void (*turn)(kr__driver *d, int64_t timeout_ns);
+    /* Makes a turn in progress, or else the next one, return at once. Any
+     * thread. */
+    void (*unpark)(kr__driver *d);
+    /* True if an I/O source is registered: a busy scheduler's non-blocking
+     * look at I/O finds nothing otherwise (a hint, any thread). */
+    bool (*has_sources)(kr__driver *d);
+    /* Shuts down (I/O registrations fail with KR_ESHUTDOWN from now on,
+     * their wakers are woken) and releases the runtime's hold on the
+     * driver. Once, after the scheduler stopped turning it. */
+    void (*shutdown)(kr__driver *d);
+
+    /* Makes `t` an empty wheel whose clock reads now. */
+    void (*timers_init)(kr__timers *t);
+    /* Fires every due timer of `t` and returns the ns until its next
+     * deadline (0: one is due already, -1: none is registered). An empty
+     * wheel costs no clock read. The owner of `t`, as a rule; another
+     * thread may fire it too, even at the same time (the multi-thread
+     * monitor does, for a worker stuck in a long poll). */
+    int64_t (*timers_fire)(kr__timers *t);
+    /* The ns until the next deadline of `t`, firing nothing (0: due, -1:
+     * none). Owner of `t` only. */
+    int64_t (*timers_next)(kr__timers *t);
+    /* Drops the waker of every timer still registered on `t` and marks it
+     * fired (after every task that could poll it was cancelled). */
+    void (*timers_clear)(kr__timers *t);
+} kr__driver_ops;
+
+struct kr__driver {
+    const kr__driver_ops *ops;
+};
+
+#endif /* KR_CORE_DRIVER_H */

@@ -1,0 +1,74 @@
+/*
+ * rt/driver.c: the driver (core/driver.h) over the reactor (io/) and the
+ * timing wheel (time/). The one place that knows both; the schedulers see
+ * only the ops.
+ */
+#include "rt/driver.h"
+#include "io/reactor.h"
+#include "time/wheel.h"
+#include "util/alloc.h"
+
+typedef struct rt_driver {
+    kr__driver base;
+    kr__reactor *reactor;
+} rt_driver;
+
+static kr__reactor *reactor_of(kr__driver *d) {
+    return ((rt_driver *)d)->reactor;
+}
+
+static void turn(kr__driver *d, int64_t timeout_ns) {
+    kr__reactor_turn(reactor_of(d), timeout_ns);
+}
+
+static void unpark(kr__driver *d) { kr__reactor_unpark(reactor_of(d)); }
+
+static bool has_sources(kr__driver *d) {
+    return kr__reactor_nregs(reactor_of(d)) > 0;
+}
+
+static void shutdown(kr__driver *d) {
+    kr__reactor_shutdown_free(reactor_of(d));
+    kr__free(d);
+}
+
+static void timers_init(kr__timers *t) {
+    kr__wheel_init(kr__wheel_of(t), kr__now_ms());
+}
+
+static int64_t ns_of_ms(int64_t ms) { return ms < 0 ? -1 : ms * 1000000; }
+
+static int64_t timers_fire(kr__timers *t) {
+    kr__wheel *w = kr__wheel_of(t);
+    if (!kr__wheel_busy(w))
+        return -1; /* no clock read */
+    uint64_t now = kr__now_ms();
+    kr__wheel_process(w, now);
+    return ns_of_ms(kr__wheel_next_ms(w, now));
+}
+
+static int64_t timers_next(kr__timers *t) {
+    return ns_of_ms(kr__wheel_next_ms(kr__wheel_of(t), kr__now_ms()));
+}
+
+static void timers_clear(kr__timers *t) { kr__wheel_clear(kr__wheel_of(t)); }
+
+static const kr__driver_ops ops = {turn,        unpark,      has_sources,
+                                   shutdown,    timers_init, timers_fire,
+                                   timers_next, timers_clear};
+
+int kr__driver_new(kr__driver **out, kr__reactor **reactor) {
+    *out = NULL;
+    rt_driver *d = kr__malloc(sizeof(*d));
+    if (d == NULL)
+        return KR_ENOMEM;
+    int rc = kr__reactor_new(&d->reactor);
+    if (rc != 0) {
+        kr__free(d);
+        return rc;
+    }
+    d->base.ops = &ops;
+    *reactor = d->reactor;
+    *out = &d->base;
+    return 0;
+}

@@ -1,0 +1,14 @@
+/* rt/driver.h: the runtime's driver (the interface is core/driver.h). */
+#ifndef KR_RT_DRIVER_H
+#define KR_RT_DRIVER_H
+
+#include "core/driver.h"
+
+struct kr__reactor;
+
+/* Makes the driver over a new epoll reactor and the timing wheel; stores
+ * the reactor in *reactor too (struct kr_runtime keeps it for
+ * kr_runtime_async_fd_new). Returns 0, KR_ENOMEM or a negative errno. */
+int kr__driver_new(kr__driver **out, struct kr__reactor **reactor);
+
+#endif

@@ -1,0 +1,847 @@
+/*
+ * sync/mpsc.c: bounded and unbounded multi-producer single-consumer
+ * channels.
+ *
+ * Structure. One allocation per channel: a header and a small inline ring
+ * of message slots. Everything in the header is guarded by one spinlock:
+ *
+ *   ring      buf/mask/head/len: a power-of-two ring of msg_size-byte
+ *             slots. It starts inline (up to INLINE_BYTES) and doubles on
+ *             the heap when a send finds it full (for a bounded channel,
+ *             never beyond the capacity rounded up to a power of two); it
+ *             goes back to the inline one when a large ring drains empty.
+ *   permits   bounded only: free slots promised to nobody.
+ *   reserved  slots held by permits and by GRANTED send/reserve futures.
+ *             Bounded invariant: permits + len + reserved == cap.
+ *   waiters   senders waiting for a slot, FIFO (sync/waitq.h).
+ *   rx_waker  the receiver's waker while a receive waits (NULL vtable
+ *             otherwise): taken by the send that makes it ready.
+ *   senders, refs, closed, rx_alive: the handles' bookkeeping.
+ *
+ * Protocol. Every operation is: lock, a few field updates and at most one
+ * message copy (or, for recv_many, one copy per message), unlock, then wake
+ * what it collected (never a wake under the lock: a wake can unpark a
+ * thread). A receive that frees a slot of a bounded channel hands it to the
+ * first waiting sender (GRANTED, counted in `reserved`) rather than to
+ * `permits`, so the queue is FIFO and a try_send never overtakes a waiting
+ * send; a GRANTED future that is dropped gives its slot to the next one.
+ * The stream has ended when the queue is empty, no slot is reserved, and
+ * the receiver closed or every sender went.
+ *
+ * Why a lock and not Tokio's lock-free block list: on the 2-core machines
+ * this runs on, a producer and the consumer meet at the lock at most once
+ * per message each, the critical section is shorter than Tokio's send path
+ * (semaphore CAS, slot claim, ready-bit RMW, AtomicWaker handshake), and
+ * one lock makes the waiting senders, the close and the permit accounting
+ * exact by construction. The lock is a spinlock (util/spinlock.h) that
+ * yields after a short spin, so a preempted holder does not stall a peer.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "kairo.h"
+#include "core/coop.h"
+#include "sync/waitq.h"
+#include "util/abort.h"
+#include "util/alloc.h"
+
+/* The inline ring: a send into a fresh channel needs no second allocation
+ * for messages up to this size. 768 keeps header + ring under 1032 bytes,
+ * glibc's largest per-thread-cache size, so making and freeing a channel
+ * stays on malloc's fastest path (64 word-sized or one 512-byte message). */
+#define INLINE_BYTES 768
+/* A heap ring larger than this is freed when it drains, so a burst does
+ * not pin its memory for the channel's life. */
+#define SHRINK_BYTES (256 * 1024)
+
+typedef struct chan {
+    kr__wait_list wl; /* its lock guards the whole channel */
+    bool bounded;
+    bool closed;   /* the receiver closed (or dropped) */
+    bool rx_alive; /* the receiver handle exists */
+    size_t msg_size;
+    size_t cap; /* bounded capacity; SIZE_MAX when unbounded */
+    size_t permits;
+    size_t reserved;
+    size_t senders;
+    size_t weak;
+    size_t refs; /* senders + weak senders + permits + the receiver */
+    unsigned char *buf;
+    size_t mask; /* slots - 1 */
+    size_t head;
+    size_t len;
+    size_t inline_slots;
+    size_t max_slots; /* the ring never grows beyond this */
+    kr_waker rx_waker;
+    _Alignas(16) unsigned char inline_buf[];
+} chan;
+
+_Static_assert(sizeof(chan) + INLINE_BYTES <= 1032,
+               "a fresh channel fits malloc's thread cache");
+
+static chan *of_tx(const kr_mpsc_tx *tx) { return (chan *)tx; }
+static chan *of_rx(const kr_mpsc_rx *rx) { return (chan *)rx; }
+
+static size_t pow2_floor(size_t n) {
+    size_t p = 1;
+    while (p <= n / 2)
+        p *= 2;
+    return p;
+}
+
+static size_t pow2_ceil(size_t n) {
+    size_t p = 1;
+    while (p < n)
+        p *= 2;
+    return p;
+}
+
+static int make(size_t msg_size, size_t cap, bool bounded, kr_mpsc_tx **tx,
+                kr_mpsc_rx **rx) {
+    if (tx == NULL || rx == NULL || msg_size > KR_MPSC_MAX_MSG)
+        return KR_EINVAL;
+    size_t max_slots = bounded ? pow2_ceil(cap) : (size_t)1 << 40;
+    size_t inl = 0;
+    if (msg_size == 0) {
+        inl = 1; /* zero-sized messages need no storage: only len counts */
+    } else if (msg_size <= INLINE_BYTES) {
+        inl = pow2_floor(INLINE_BYTES / msg_size);
+        if (inl > max_slots)
+            inl = max_slots;
+    }
+    chan *c = kr__malloc(sizeof(*c) + inl * msg_size);
+    if (c == NULL)
+        return KR_ENOMEM;
+    kr__wait_list_init(&c->wl);
+    c->bounded = bounded;
+    c->closed = false;
+    c->rx_alive = true;
+    c->msg_size = msg_size;
+    c->cap = bounded ? cap : SIZE_MAX;
+    c->permits = bounded ? cap : 0;
+    c->reserved = 0;
+    c->senders = 1;
+    c->weak = 0;
+    c->refs = 2;
+    c->inline_slots = inl;
+    c->buf = inl ? c->inline_buf : NULL;
+    c->mask = inl ? inl - 1 : 0;
+    c->head = 0;
+    c->len = 0;
+    c->max_slots = max_slots;
+    c->rx_waker.data = NULL;
+    c->rx_waker.vtable = NULL;
+    *tx = (kr_mpsc_tx *)c;
+    *rx = (kr_mpsc_rx *)c;
+    return 0;
+}
+
+int kr_mpsc_new(size_t msg_size, size_t capacity, kr_mpsc_tx **tx,
+                kr_mpsc_rx **rx) {
+    if (capacity == 0 || capacity > KR_MPSC_MAX_CAPACITY)
+        return KR_EINVAL;
+    return make(msg_size, capacity, true, tx, rx);
+}
+
+int kr_mpsc_unbounded_new(size_t msg_size, kr_mpsc_tx **tx, kr_mpsc_rx **rx) {
+    return make(msg_size, 0, false, tx, rx);
+}
+
+static void chan_free(chan *c) {
+    kr__wait_list_destroy(&c->wl, "kr_mpsc channel");
+    if (c->buf != c->inline_buf)
+        kr__free(c->buf);
+    kr_waker_reset(&c->rx_waker);
+    kr__free(c);
+}
+
+/* ---- under the lock ----------------------------------------------------- */
+
+static bool ended(const chan *c) {
+    return c->len == 0 && c->reserved == 0 && (c->closed || c->senders == 0);
+}
+
+static void rx_wake(chan *c, kr__wake_batch *b) {
+    kr__chan_take_waker(b, &c->rx_waker);
+}
+
+/* A slot came free (a message received, a permit released): the first
+ * waiting sender gets it, else it returns to `permits`. */
+static void release_slot(chan *c, kr__wake_batch *b) {
+    if (!c->bounded)
+        return;
+    if (kr__chan_pop(&c->wl.waiters, KR__W_GRANTED, b) != NULL)
+        c->reserved++;
+    else
+        c->permits++;
+}
+
+/* Hands free slots to waiting senders, FIFO. Wakes in batches of
+ * KR__WAKE_BATCH, dropping the lock between them (a send that arrives in
+ * such a gap may take a free slot ahead of a waiter: FIFO is exact for up
+ * to KR__WAKE_BATCH waiters granted at once). */
+static void grant_waiters(chan *c, kr__wake_batch *b) {
+    while (c->permits > 0 && !kr__list_empty(&c->wl.waiters)) {
+        if (kr__wake_batch_full(b)) {
+            kr__wait_unlock(&c->wl);
+            kr__wake_batch_wake(b);
+            kr__wait_lock(&c->wl);
+            continue;
+        }
+        kr__chan_pop(&c->wl.waiters, KR__W_GRANTED, b);
+        c->permits--;
+        c->reserved++;
+    }
+}
+
+/* Doubles the ring (or makes the first heap one). */
+static int grow(chan *c) {
+    size_t slots = c->buf != NULL ? c->mask + 1 : 0;
+    size_t n = slots ? slots * 2 : 1;
+    if (n < 4 && c->max_slots >= 4)
+        n = 4; /* skip the first doublings of large messages */
+    if (n > c->max_slots)
+        n = c->max_slots;
+    unsigned char *nb = kr__malloc(n * c->msg_size);
+    if (nb == NULL)
+        return KR_ENOMEM;
+    /* The ring is full when this runs: slots [head, end) then [0, head). */
+    size_t first = slots - c->head;
+    if (c->len) {
+        memcpy(nb, c->buf + c->head * c->msg_size, first * c->msg_size);
+        memcpy(nb + first * c->msg_size, c->buf, c->head * c->msg_size);
+    }
+    if (c->buf != c->inline_buf)
+        kr__free(c->buf);
+    c->buf = nb;
+    c->mask = n - 1;
+    c->head = 0;
+    return 0;
+}
+
+/* Appends a message (the caller holds a slot for it) and readies the
+ * receiver. */
+static int enqueue(chan *c, const void *msg, kr__wake_batch *b) {
+    if (c->msg_size != 0) {
+        if (c->buf == NULL || c->len == c->mask + 1) {
+            int rc = grow(c);
+            if (rc < 0)
+                return rc;
+        }
+        size_t i = (c->head + c->len) & c->mask;
+        memcpy(c->buf + i * c->msg_size, msg, c->msg_size);
+    }
+    c->len++;
+    rx_wake(c, b);
+    return 0;
+}
+
+/* Takes up to `n` messages (n <= len) into dst and frees their slots. */
+static void dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
+    size_t ms = c->msg_size;
+    if (ms != 0) {
+        size_t slots = c->mask + 1;
+        size_t first = slots - c->head < n ? slots - c->head : n;
+        if (dst != NULL) {
+            memcpy(dst, c->buf + c->head * ms, first * ms);
+            memcpy((unsigned char *)dst + first * ms, c->buf, (n - first) * ms);
+        }
+        c->head = (c->head + n) & c->mask;
+    }
+    c->len -= n;
+    if (c->bounded) {
+        c->permits += n;
+        grant_waiters(c, b);
+    }
+    if (c->len == 0 && c->buf != c->inline_buf &&
+        (c->mask + 1) * ms > SHRINK_BYTES) {
+        kr__free(c->buf);
+        c->buf = c->inline_slots ? c->inline_buf : NULL;
+        c->mask = c->inline_slots ? c->inline_slots - 1 : 0;
+        c->head = 0;
+    }
+}
+
+/*
+ * One step of a waiting acquisition (send or reserve). Returns 1 when the
+ * caller holds a slot (counted in `reserved`), 0 when it must wait (its
+ * waiter is linked), or KR_ECLOSED.
+ */
+static int acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
+                   kr__wake_batch *b) {
+    if (*phase == 1) {
+        switch (w->state) {
+        case KR__W_WAITING:
+            kr__chan_update(w, cx->waker);
+            return 0;
+        case KR__W_GRANTED:
+            w->state = KR__W_IDLE;
+            *phase = 0;
+            if (c->closed) {
+                c->reserved--;
+                release_slot(c, b);
+                if (ended(c))
+                    rx_wake(c, b);
+                return KR_ECLOSED;
+            }
+            return 1;
+        default: /* CLOSED */
+            w->state = KR__W_IDLE;
+            *phase = 0;
+            return KR_ECLOSED;
+        }
+    }
+    if (c->closed)
+        return KR_ECLOSED;
+    if (c->bounded) {
+        if (c->permits == 0) {
+            kr__chan_wait(&c->wl.waiters, w, cx->waker);
+            *phase = 1;
+            return 0;
+        }
+        c->permits--;
+    }
+    c->reserved++;
+    return 1;
+}
+
+/* A send or reserve future dropped while phase 1: unlink, or pass on the
+ * slot it was granted. */
+static void acquire_drop(chan *c, kr__waiter *w) {
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    kr__wait_lock(&c->wl);
+    if (w->state == KR__W_WAITING) {
+        kr__chan_cancel(w);
+    } else if (w->state == KR__W_GRANTED) {
+        w->state = KR__W_IDLE;
+        c->reserved--;
+        release_slot(c, &b);
+        if (ended(c))
+            rx_wake(c, &b);
+    } else {
+        w->state = KR__W_IDLE;
+    }
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
+}
+
+/* ---- senders ------------------------------------------------------------ */
+
+kr_mpsc_tx *kr_mpsc_tx_clone(kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return NULL;
+    chan *c = of_tx(tx);
+    kr__wait_lock(&c->wl);
+    c->senders++;
+    c->refs++;
+    kr__wait_unlock(&c->wl);
+    return tx;
+}
+
+/* Drops one reference; frees the channel after the last. */
+static void unref_unlock(chan *c, kr__wake_batch *b) {
+    bool last = --c->refs == 0;
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(b);
+    if (last)
+        chan_free(c);
+}
+
+void kr_mpsc_tx_drop(kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return;
+    chan *c = of_tx(tx);
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    kr__wait_lock(&c->wl);
+    KR__REQUIRE(c->senders > 0, "kr_mpsc sender dropped once too often");
+    if (--c->senders == 0) {
+        KR__REQUIRE(kr__list_empty(&c->wl.waiters),
+                    "kr_mpsc: last sender dropped while one of its sends "
+                    "waits on it");
+        if (ended(c))
+            rx_wake(c, &b);
+    }
+    unref_unlock(c, &b);
+}
+
+int kr_mpsc_try_send(kr_mpsc_tx *tx, const void *msg) {
+    if (tx == NULL)
+        return KR_EINVAL;
+    chan *c = of_tx(tx);
+    if (msg == NULL && c->msg_size != 0)
+        return KR_EINVAL;
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    int rc;
+    kr__wait_lock(&c->wl);
+    if (c->closed) {
+        rc = KR_ECLOSED;
+    } else if (c->bounded && c->permits == 0) {
+        rc = KR_EFULL;
+    } else {
+        rc = enqueue(c, msg, &b);
+        if (rc == 0 && c->bounded)
+            c->permits--;
+    }
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
+    return rc;
+}
+
+static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_mpsc_send *s = (kr_mpsc_send *)f;
+    if (s->phase_ == 2)
+        kr__die("kr_mpsc_send polled after it returned READY");
+    int rc;
+    chan *c = of_tx(s->tx_);
+    if (c == NULL || (s->msg_ == NULL && c->msg_size != 0)) {
+        rc = KR_EINVAL;
+    } else {
+        if (!kr_coop_proceed(cx))
+            return KR_PENDING;
+        kr__wake_batch b;
+        kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+        kr__wait_lock(&c->wl);
+        rc = acquire(c, &s->w_, &s->phase_, cx, &b);
+        if (rc == 0) {
+            kr__wait_unlock(&c->wl);
+            kr__coop_refund();
+            return KR_PENDING;
+        }
+        if (rc == 1) {
+            rc = enqueue(c, s->msg_, &b);
+            c->reserved--;
+            if (rc < 0)
+                release_slot(c, &b);
+        }
+        kr__wait_unlock(&c->wl);
+        kr__wake_batch_wake(&b);
+    }
+    s->phase_ = 2;
+    if (out != NULL)
+        *(int *)out = rc;
+    return KR_READY;
+}
+
+static void send_drop(kr_future *f) {
+    kr_mpsc_send *s = (kr_mpsc_send *)f;
+    if (s->phase_ == 1)
+        acquire_drop(of_tx(s->tx_), &s->w_);
+}
+
+const kr_future_vtable kr__mpsc_send_vtable = {
+    send_poll, send_drop, sizeof(kr_mpsc_send), sizeof(int), "kr_mpsc_send"};
+
+/* ---- permits ------------------------------------------------------------ */
+
+int kr_mpsc_try_reserve(kr_mpsc_tx *tx, kr_mpsc_permit *permit) {
+    if (tx == NULL || permit == NULL)
+        return KR_EINVAL;
+    chan *c = of_tx(tx);
+    int rc = 0;
+    kr__wait_lock(&c->wl);
+    if (c->closed) {
+        rc = KR_ECLOSED;
+    } else if (c->bounded && c->permits == 0) {
+        rc = KR_EFULL;
+    } else {
+        if (c->bounded)
+            c->permits--;
+        c->reserved++;
+        c->refs++;
+        permit->chan_ = c;
+    }
+    kr__wait_unlock(&c->wl);
+    return rc;
+}
+
+static kr_poll reserve_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_mpsc_reserve *r = (kr_mpsc_reserve *)f;
+    if (r->phase_ == 2)
+        kr__die("kr_mpsc_reserve polled after it returned READY");
+    int rc;
+    chan *c = of_tx(r->tx_);
+    if (c == NULL || r->permit_ == NULL) {
+        rc = KR_EINVAL;
+    } else {
+        if (!kr_coop_proceed(cx))
+            return KR_PENDING;
+        kr__wake_batch b;
+        kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+        kr__wait_lock(&c->wl);
+        rc = acquire(c, &r->w_, &r->phase_, cx, &b);
+        if (rc == 0) {
+            kr__wait_unlock(&c->wl);
+            kr__coop_refund();
+            return KR_PENDING;
+        }
+        if (rc == 1) {
+            c->refs++;
+            r->permit_->chan_ = c;
+            rc = 0;
+        }
+        kr__wait_unlock(&c->wl);
+        kr__wake_batch_wake(&b);
+    }
+    r->phase_ = 2;
+    if (out != NULL)
+        *(int *)out = rc;
+    return KR_READY;
+}
+
+static void reserve_drop(kr_future *f) {
+    kr_mpsc_reserve *r = (kr_mpsc_reserve *)f;
+    if (r->phase_ == 1)
+        acquire_drop(of_tx(r->tx_), &r->w_);
+}
+
+const kr_future_vtable kr__mpsc_reserve_vtable = {
+    reserve_poll, reserve_drop, sizeof(kr_mpsc_reserve), sizeof(int),
+    "kr_mpsc_reserve"};
+
+int kr_mpsc_permit_send(kr_mpsc_permit *permit, const void *msg) {
+    if (permit == NULL || permit->chan_ == NULL)
+        return KR_EINVAL;
+    chan *c = permit->chan_;
+    permit->chan_ = NULL;
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    int rc;
+    kr__wait_lock(&c->wl);
+    c->reserved--;
+    if (msg == NULL && c->msg_size != 0) {
+        rc = KR_EINVAL;
+        release_slot(c, &b);
+    } else if (!c->rx_alive) {
+        rc = KR_ECLOSED;
+    } else {
+        rc = enqueue(c, msg, &b);
+        if (rc < 0)
+            release_slot(c, &b);
+    }
+    if (ended(c))
+        rx_wake(c, &b);
+    unref_unlock(c, &b);
+    return rc;
+}
+
+void kr_mpsc_permit_drop(kr_mpsc_permit *permit) {
+    if (permit == NULL || permit->chan_ == NULL)
+        return;
+    chan *c = permit->chan_;
+    permit->chan_ = NULL;
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    kr__wait_lock(&c->wl);
+    c->reserved--;
+    release_slot(c, &b);
+    if (ended(c))
+        rx_wake(c, &b);
+    unref_unlock(c, &b);
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+/* The queries take the lock: the fields are plain, and a consistent
+ * snapshot of several of them is what the caller asks for. */
+#define QUERY(c, expr)                                                         \
+    do {                                                                       \
+        chan *c_ = (chan *)(c);                                                \
+        kr__wait_lock(&c_->wl);                                                \
+        __typeof__(expr) v_ = (expr);                                          \
+        kr__wait_unlock(&c_->wl);                                              \
+        return v_;                                                             \
+    } while (0)
+
+static size_t free_slots(const chan *c) {
+    return c->bounded ? c->permits : SIZE_MAX;
+}
+
+bool kr_mpsc_tx_is_closed(const kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return true;
+    QUERY(tx, c_->closed);
+}
+size_t kr_mpsc_tx_capacity(const kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return 0;
+    QUERY(tx, free_slots(c_));
+}
+size_t kr_mpsc_tx_max_capacity(const kr_mpsc_tx *tx) {
+    return tx == NULL ? 0 : of_tx(tx)->cap; /* immutable */
+}
+size_t kr_mpsc_tx_count(const kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return 0;
+    QUERY(tx, c_->senders);
+}
+bool kr_mpsc_tx_same_channel(const kr_mpsc_tx *a, const kr_mpsc_tx *b) {
+    return a != NULL && a == b;
+}
+size_t kr_mpsc_rx_len(const kr_mpsc_rx *rx) {
+    if (rx == NULL)
+        return 0;
+    QUERY(rx, c_->len);
+}
+bool kr_mpsc_rx_is_empty(const kr_mpsc_rx *rx) {
+    return kr_mpsc_rx_len(rx) == 0;
+}
+bool kr_mpsc_rx_is_closed(const kr_mpsc_rx *rx) {
+    if (rx == NULL)
+        return true;
+    QUERY(rx, c_->closed || (c_->senders == 0 && c_->reserved == 0));
+}
+size_t kr_mpsc_rx_capacity(const kr_mpsc_rx *rx) {
+    return kr_mpsc_tx_capacity((const kr_mpsc_tx *)rx);
+}
+size_t kr_mpsc_rx_max_capacity(const kr_mpsc_rx *rx) {
+    return kr_mpsc_tx_max_capacity((const kr_mpsc_tx *)rx);
+}
+size_t kr_mpsc_rx_sender_count(const kr_mpsc_rx *rx) {
+    return kr_mpsc_tx_count((const kr_mpsc_tx *)rx);
+}
+
+size_t kr_mpsc_rx_weak_count(const kr_mpsc_rx *rx) {
+    if (rx == NULL)
+        return 0;
+    QUERY(rx, c_->weak);
+}
+
+/* ---- weak senders ------------------------------------------------------- */
+
+kr_mpsc_weak_tx *kr_mpsc_tx_downgrade(kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return NULL;
+    chan *c = of_tx(tx);
+    kr__wait_lock(&c->wl);
+    c->weak++;
+    c->refs++;
+    kr__wait_unlock(&c->wl);
+    return (kr_mpsc_weak_tx *)c;
+}
+
+kr_mpsc_weak_tx *kr_mpsc_weak_clone(kr_mpsc_weak_tx *w) {
+    return w == NULL ? NULL : kr_mpsc_tx_downgrade((kr_mpsc_tx *)w);
+}
+
+kr_mpsc_tx *kr_mpsc_weak_upgrade(kr_mpsc_weak_tx *w) {
+    if (w == NULL)
+        return NULL;
+    chan *c = (chan *)w;
+    kr__wait_lock(&c->wl);
+    /* A permit is a sender too (Tokio's OwnedPermit holds one): while one
+     * is out the stream has not ended, and upgrading may revive it. */
+    bool alive = c->senders > 0 || c->reserved > 0;
+    if (alive) {
+        c->senders++;
+        c->refs++;
+    }
+    kr__wait_unlock(&c->wl);
+    return alive ? (kr_mpsc_tx *)c : NULL;
+}
+
+void kr_mpsc_weak_drop(kr_mpsc_weak_tx *w) {
+    if (w == NULL)
+        return;
+    chan *c = (chan *)w;
+    kr__wake_batch b;
+    kr__wake_batch_init(&b);
+    kr__wait_lock(&c->wl);
+    KR__REQUIRE(c->weak > 0, "kr_mpsc weak sender dropped once too often");
+    c->weak--;
+    unref_unlock(c, &b);
+}
+
+size_t kr_mpsc_tx_weak_count(const kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return 0;
+    QUERY(tx, c_->weak);
+}
+size_t kr_mpsc_weak_count(const kr_mpsc_weak_tx *w) {
+    return kr_mpsc_tx_weak_count((const kr_mpsc_tx *)w);
+}
+size_t kr_mpsc_weak_strong_count(const kr_mpsc_weak_tx *w) {
+    return kr_mpsc_tx_count((const kr_mpsc_tx *)w);
+}
+
+/* ---- the receiver ------------------------------------------------------- */
+
+/* Closes under the lock: every waiting sender completes with KR_ECLOSED.
+ * Wakes in batches, dropping the lock between them. */
+static void close_locked(chan *c, kr__wake_batch *b) {
+    c->closed = true;
+    rx_wake(c, b);
+    for (;;) {
+        while (!kr__wake_batch_full(b) &&
+               kr__chan_pop(&c->wl.waiters, KR__W_CLOSED, b) != NULL) {
+        }
+        if (kr__list_empty(&c->wl.waiters))
+            return;
+        kr__wait_unlock(&c->wl);
+        kr__wake_batch_wake(b);
+        kr__wait_lock(&c->wl);
+    }
+}
+
+void kr_mpsc_rx_close(kr_mpsc_rx *rx) {
+    if (rx == NULL)
+        return;
+    chan *c = of_rx(rx);
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    kr__wait_lock(&c->wl);
+    close_locked(c, &b);
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
+}
+
+void kr_mpsc_rx_drop(kr_mpsc_rx *rx) {
+    if (rx == NULL)
+        return;
+    chan *c = of_rx(rx);
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    kr__wait_lock(&c->wl);
+    KR__REQUIRE(c->rx_waker.vtable == NULL,
+                "kr_mpsc receiver dropped while a receive waits on it");
+    close_locked(c, &b);
+    c->rx_alive = false;
+    /* Queued messages are discarded; their slots return to the pool so
+     * the capacity queries stay consistent. */
+    if (c->bounded)
+        c->permits += c->len;
+    c->len = 0;
+    c->head = 0;
+    unref_unlock(c, &b);
+}
+
+int kr_mpsc_try_recv(kr_mpsc_rx *rx, void *dst) {
+    if (rx == NULL)
+        return KR_EINVAL;
+    chan *c = of_rx(rx);
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    int rc = 0;
+    kr__wait_lock(&c->wl);
+    if (c->len > 0)
+        dequeue(c, dst, 1, &b);
+    else
+        rc = ended(c) ? KR_ECLOSED : KR_EEMPTY;
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
+    return rc;
+}
+
+/* The common poll of recv and recv_many: takes up to `limit` messages.
+ * Returns the count, KR_ECLOSED, or 0 with *pending set. */
+static int recv_step(chan *c, void *dst, size_t limit, int *waiting,
+                     kr_context *cx, bool *pending) {
+    kr__wake_batch b;
+    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
+    int rc;
+    kr__wait_lock(&c->wl);
+    if (c->len > 0) {
+        size_t n = c->len < limit ? c->len : limit;
+        dequeue(c, dst, n, &b);
+        rc = (int)n;
+    } else if (ended(c)) {
+        rc = KR_ECLOSED;
+    } else {
+        kr_waker_set(&c->rx_waker, cx->waker);
+        *waiting = 1;
+        kr__wait_unlock(&c->wl);
+        *pending = true;
+        return 0;
+    }
+    if (*waiting) {
+        /* Ready without being woken (a spurious poll found the message):
+         * the waker left from the last pending poll is stale. */
+        kr_waker_reset(&c->rx_waker);
+        *waiting = 0;
+    }
+    kr__wait_unlock(&c->wl);
+    kr__wake_batch_wake(&b);
+    return rc;
+}
+
+static void recv_cancel(chan *c, int *waiting) {
+    if (!*waiting)
+        return;
+    *waiting = 0;
+    kr__wait_lock(&c->wl);
+    kr_waker_reset(&c->rx_waker);
+    kr__wait_unlock(&c->wl);
+}
+
+static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_mpsc_recv *r = (kr_mpsc_recv *)f;
+    if (r->done_)
+        kr__die("kr_mpsc_recv polled after it returned READY");
+    int rc;
+    if (r->rx_ == NULL) {
+        rc = KR_EINVAL;
+    } else {
+        if (!kr_coop_proceed(cx))
+            return KR_PENDING;
+        bool pending = false;
+        rc = recv_step(of_rx(r->rx_), r->dst_, 1, &r->waiting_, cx, &pending);
+        if (pending) {
+            kr__coop_refund();
+            return KR_PENDING;
+        }
+        if (rc > 0)
+            rc = 0;
+    }
+    r->done_ = 1;
+    if (out != NULL)
+        *(int *)out = rc;
+    return KR_READY;
+}
+
+static void recv_drop(kr_future *f) {
+    kr_mpsc_recv *r = (kr_mpsc_recv *)f;
+    if (r->rx_ != NULL)
+        recv_cancel(of_rx(r->rx_), &r->waiting_);
+}
+
+const kr_future_vtable kr__mpsc_recv_vtable = {
+    recv_poll, recv_drop, sizeof(kr_mpsc_recv), sizeof(int), "kr_mpsc_recv"};
+
+static kr_poll recv_many_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_mpsc_recv_many *r = (kr_mpsc_recv_many *)f;
+    if (r->done_)
+        kr__die("kr_mpsc_recv_many polled after it returned READY");
+    int rc;
+    if (r->rx_ == NULL) {
+        rc = KR_EINVAL;
+    } else if (r->limit_ == 0) {
+        rc = 0;
+    } else {
+        if (!kr_coop_proceed(cx))
+            return KR_PENDING;
+        bool pending = false;
+        size_t limit = r->limit_ > INT_MAX ? INT_MAX : r->limit_;
+        rc = recv_step(of_rx(r->rx_), r->dst_, limit, &r->waiting_, cx,
+                       &pending);
+        if (pending) {
+            kr__coop_refund();
+            return KR_PENDING;
+        }
+    }
+    r->done_ = 1;
+    if (out != NULL)
+        *(int *)out = rc;
+    return KR_READY;
+}
+
+static void recv_many_drop(kr_future *f) {
+    kr_mpsc_recv_many *r = (kr_mpsc_recv_many *)f;
+    if (r->rx_ != NULL)
+        recv_cancel(of_rx(r->rx_), &r->waiting_);
+}
+
+const kr_future_vtable kr__mpsc_recv_many_vtable = {
+    recv_many_poll, recv_many_drop, sizeof(kr_mpsc_recv_many), sizeof(int),
+    "kr_mpsc_recv_many"};
