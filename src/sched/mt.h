@@ -111,6 +111,11 @@ struct mt_rt {
     _Atomic int bo_cache_busy;
     pthread_mutex_t signals_lock;
     mt_signal signals; /* sentinel */
+    /* One block_on signal kept for the next block_on, so that a short
+     * block_on neither allocates one nor initialises its timer wheel
+     * (which a finished block_on leaves empty). Taken and given back with
+     * an exchange; freed by mt_free. */
+    _Atomic(mt_signal *) spare_signal;
 
     int lifo_steal; /* stealers may take a busy worker's LIFO task */
     int lifo_off;   /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
