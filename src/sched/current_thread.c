@@ -140,12 +140,12 @@ static kr__task *local_pop(ct_rt *ct) {
     return t;
 }
 
-/* Puts a task on the list of live tasks. Its trailer's `owner` (-1 from
+/* Puts a task on the list of live tasks. Its `owner` (KR__NO_OWNER from
  * kr__task_new) becomes 0 for good: the shutdown drain tells a task it
  * took off the list (owned_prev NULL again) from a remote spawn that never
  * reached the list by it. */
 static void bind(ct_rt *ct, kr__task *t) {
-    kr__task_trailer(t)->owner = 0;
+    t->owner = 0;
     kr__task *head = &ct->owned;
     t->owned_next = head->owned_next;
     t->owned_prev = head;
@@ -317,7 +317,7 @@ static void drain(ct_rt *ct) {
             any = true;
         }
         while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
-            if (kr__task_trailer(t)->owner < 0) {
+            if (t->owner == KR__NO_OWNER) {
                 /* A remote spawn that never reached the list: its OWNED
                  * reference is ours. (owned_prev cannot tell: the loop
                  * above unbound the tasks it shut down, and a task woken
@@ -522,7 +522,7 @@ static int ct_dump(kr_runtime *rt, int fd) {
      * its consumer, so it may walk it. */
     for (kr__task *t = kr__mpsc_peek_first(&ct->inject); t != NULL && rc == 0;
          t = kr__mpsc_peek_next(&ct->inject, t)) {
-        if (kr__task_trailer(t)->owner < 0) {
+        if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
         }
@@ -558,14 +558,14 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&ct->refs, 2 + KR__POOL_SLOTS);
     kr__parker_init(&ct->park);
     unsigned pooled;
-    if (!kr__pool_init(&ct->pool, cache_destroyed, ct, &pooled)) {
+    if (!kr__pool_init(&ct->pool, &ct->sched, cache_destroyed, ct, &pooled)) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
         kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }
-    ct->cache = kr__cache_new(cache_destroyed, ct);
+    ct->cache = kr__cache_new(&ct->sched, cache_destroyed, ct);
     if (ct->cache == NULL) {
         kr__pool_orphan(&ct->pool);
         kr__free_aligned(ct);

@@ -19,7 +19,8 @@
  * Live-task lists: one per worker, each with its own mutex. A task goes on
  * the list of the worker that spawned it, or of the worker that first pops
  * it from the inject queue (remote spawns); the list index is in the
- * trailer (`owner`), written once before the task can complete.
+ * task header (`owner`, a byte: workers beyond the 255th share lists),
+ * written once before the task can complete.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -56,8 +57,9 @@ static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
 static bool is_closed(mt_rt *rt) { return kr__load_acquire(&rt->closed) != 0; }
 
 void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t) {
+    list %= KR__NO_OWNER; /* owner is a byte */
     mt_owned *o = &rt->owned[list];
-    kr__task_trailer(t)->owner = (int32_t)list;
+    t->owner = (uint8_t)list;
     kr__spin_lock(&o->lock);
     t->owned_next = o->head.owned_next;
     t->owned_prev = &o->head;
@@ -94,8 +96,8 @@ static void mt_yield(kr__sched *s, kr__task *t) {
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
     kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
-    int32_t owner = kr__task_trailer(t)->owner;
-    if (owner < 0)
+    unsigned owner = t->owner;
+    if (owner == KR__NO_OWNER)
         return false;
     mt_owned *o = &rt->owned[owner];
     bool held = false;
@@ -305,7 +307,7 @@ bool kr__mt_drain_inject(mt_rt *rt) {
     bool any = false;
     kr__task *t;
     while ((t = kr__mpsc_pop(&rt->inject)) != NULL) {
-        if (kr__task_trailer(t)->owner < 0)
+        if (t->owner == KR__NO_OWNER)
             kr__task_shutdown(t); /* a spawn that never ran */
         kr__task_drop_queued(t);  /* NOTIFIED reference (or held) */
         any = true;
@@ -379,7 +381,7 @@ static int mt_dump(kr_runtime *base, int fd) {
     kr__spin_lock(&rt->inject_lock);
     for (kr__task *t = kr__mpsc_peek_first(&rt->inject); t != NULL && rc == 0;
          t = kr__mpsc_peek_next(&rt->inject, t)) {
-        if (kr__task_trailer(t)->owner < 0) {
+        if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
         }
@@ -454,9 +456,10 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
     rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
     kr__parker_init(&rt->monitor_park);
-    rt->bo_cache = kr__cache_new(cache_destroyed, rt);
+    rt->bo_cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
     unsigned pooled;
-    bool pool_ok = kr__pool_init(&rt->pool, cache_destroyed, rt, &pooled);
+    bool pool_ok =
+        kr__pool_init(&rt->pool, &rt->sched, cache_destroyed, rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
               rt->monitor_last && pool_ok;
     /* The error: ENOMEM, unless a thread fails to start for another
@@ -482,7 +485,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->gq_countdown = rt->base.cfg.global_queue_interval;
         w->maint_countdown = KR__EVENT_INTERVAL;
         driver->ops->timers_init(&w->wheel);
-        w->cache = kr__cache_new(cache_destroyed, rt);
+        w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;
     }
     kr__mt_idle_init(rt);

@@ -145,12 +145,12 @@ static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
         kr__task *t = kr__mpsc_pop(&rt->inject);
         if (t == NULL)
             break;
-        if (kr__task_trailer(t)->owner < 0)
+        if (t->owner == KR__NO_OWNER)
             kr__mt_bind(rt, w->index, t);
         kr__lq_push_unchecked(&w->queue, t);
     }
     /* Bound under the lock too: a dump holding it sees every task. */
-    if (first != NULL && kr__task_trailer(first)->owner < 0)
+    if (first != NULL && first->owner == KR__NO_OWNER)
         kr__mt_bind(rt, w->index, first);
     kr__spin_unlock(&rt->inject_lock);
     return first;
