@@ -253,7 +253,11 @@ static slab *next_slab(kr__cache *c, uint32_t cls) {
 static __attribute__((noinline)) void *alloc_slow(kr__cache *c, uint32_t cls,
                                                   uint32_t *home_off) {
     size_t sz = class_size(cls);
-    bool drained = false;
+    /* Cells freed elsewhere first (they may refill cur): carving fresh
+     * ones instead would touch new memory while used cells wait. Relaxed
+     * peek: drain_remote's exchange is the acquire. */
+    if (kr__load_relaxed(&c->remote) != NULL)
+        drain_remote(c);
     for (;;) {
         slab *s = c->cur[cls];
         if (s != NULL) {
@@ -271,14 +275,6 @@ static __attribute__((noinline)) void *alloc_slow(kr__cache *c, uint32_t cls,
                 *home_off = (uint32_t)(n - (char *)&s->home);
                 return n;
             }
-        }
-        /* Relaxed peek: drain_remote's exchange is the acquire. */
-        if (!drained && kr__load_relaxed(&c->remote) != NULL) {
-            drain_remote(c); /* may refill cur */
-            drained = true;
-            continue;
-        }
-        if (s != NULL) {
             s->where = AT_FULL;
             kr__list_push_front(&c->full, &s->link);
         }
