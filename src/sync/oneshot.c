@@ -40,7 +40,6 @@
 #include "core/coop.h"
 #include "task/cache.h"
 #include "util/abort.h"
-#include "util/alloc.h"
 #include "util/atomic.h"
 
 #define RX_TASK_SET 1u
