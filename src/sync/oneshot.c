@@ -268,6 +268,6 @@ static const kr_future_vtable closed_vtable = {
     closed_poll, NULL, sizeof(kr_oneshot_closed), 0, "kr_oneshot_closed"};
 
 kr_oneshot_closed kr_oneshot_tx_closed(kr_oneshot_tx *tx) {
-    kr_oneshot_closed c = {{&closed_vtable}, tx, 0};
+    kr_oneshot_closed c = {{&closed_vtable}, tx};
     return c;
 }
