@@ -204,10 +204,8 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     kr__parker_init(&sig->park);
     base->driver->ops->timers_init(&sig->wheel);
     pthread_mutex_lock(&rt->signals_lock);
-    sig->next = rt->signals.next;
-    sig->prev = &rt->signals;
-    rt->signals.next->prev = sig;
-    rt->signals.next = sig;
+    kr__list_node_init(&sig->link);
+    kr__list_push_front(&rt->signals, &sig->link);
     pthread_mutex_unlock(&rt->signals_lock);
 
     int zero = 0;
@@ -250,8 +248,7 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     if (own_cache)
         kr__store_release(&rt->bo_cache_busy, 0);
     pthread_mutex_lock(&rt->signals_lock);
-    sig->prev->next = sig->next;
-    sig->next->prev = sig->prev;
+    kr__list_remove(&sig->link);
     pthread_mutex_unlock(&rt->signals_lock);
     /* The future was dropped (consumed): its sleeps are off the wheel. A
      * sleep it leaked elsewhere, still registered, gets no wake-up. */
@@ -329,8 +326,8 @@ static int mt_shutdown(kr_runtime *base) {
     kr__store_release(&rt->shutdown, 1);
     kr__mt_unpark_all(rt);
     pthread_mutex_lock(&rt->signals_lock);
-    for (mt_signal *s = rt->signals.next; s != &rt->signals; s = s->next)
-        kr__unpark(&s->park);
+    KR__LIST_FOR_EACH(it, tmp, &rt->signals)
+    kr__unpark(&KR__CONTAINER_OF(it, mt_signal, link)->park);
     pthread_mutex_unlock(&rt->signals_lock);
     if (rt->monitor_started) {
         kr__unpark(&rt->monitor_park);
@@ -445,7 +442,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
     pthread_mutex_init(&rt->signals_lock, NULL);
-    rt->signals.next = rt->signals.prev = &rt->signals;
+    kr__list_init(&rt->signals);
     atomic_init(&rt->closed, 0);
     atomic_init(&rt->driver_busy, 0);
     atomic_init(&rt->inject_closed, 0);

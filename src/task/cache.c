@@ -46,6 +46,7 @@
 #include "task/cache.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/debug.h"
 #include "util/list.h"
 
 /* Slab bytes. Cells are 16-aligned, so a task's 16-bit home_off, in
@@ -196,14 +197,30 @@ static __attribute__((noinline)) void slab_refilled(kr__cache *c, slab *s) {
     }
 }
 
+/* Requires: `n` is a cell of slab `s` (the debug build checks its place:
+ * carved, and on a cell boundary). */
+#define REQUIRE_CELL_OF(c, s, n, home_off)                                     \
+    KR__REQUIRE((s)->home.cache == (c) && (home_off) >= SLAB_HEAD &&           \
+                    (char *)(n) < (s)->bump &&                                 \
+                    ((home_off)-SLAB_HEAD) % class_size((s)->cls) == 0,        \
+                "cache %p: cell %p (home_off %u) is not a cell of slab %p "    \
+                "(cache %p, class %u)",                                        \
+                (void *)(c), (void *)(n), (unsigned)(home_off), (void *)(s),   \
+                (void *)(s)->home.cache, (unsigned)(s)->cls)
+
 /* Owner: takes a cell back (into its slab, or to the allocator if loose). */
 static inline void give_back(kr__cache *c, cell_link *n, uint32_t home_off) {
+    KR__REQUIRE(c->live > 0, "cache %p: cell %p given back with none out",
+                (void *)c, (void *)n);
     c->live--;
     if (home_off == KR__LOOSE_OFF) {
         kr__free(kr__cell_home_of(n, home_off));
         return;
     }
     slab *s = slab_of(n, home_off);
+    REQUIRE_CELL_OF(c, s, n, home_off);
+    KR__REQUIRE(s->used > 0, "cache %p: slab %p got cell %p back with none out",
+                (void *)c, (void *)s, (void *)n);
     n->next = s->free;
     s->free = n;
     s->used--;
@@ -215,6 +232,8 @@ static inline void give_back(kr__cache *c, cell_link *n, uint32_t home_off) {
 static void drain_remote(kr__cache *c) {
     /* Acquire pairs with the release CAS of every push. */
     cell_link *n = kr__swap_acquire(&c->remote, NULL);
+    KR__REQUIRE(n != ORPHANED, "cache %p: drained after it was orphaned",
+                (void *)c);
     while (n != NULL) {
         cell_link *next = n->next;
         give_back(c, n, n->home_off);
@@ -334,6 +353,10 @@ void kr__cache_free(kr__cache *c, void *cell, uint32_t home_off, int owner) {
         give_back(c, n, home_off);
         return;
     }
+    KR__REQUIRE(home_off == KR__LOOSE_OFF ||
+                    slab_of(n, home_off)->home.cache == c,
+                "cache %p: cell %p (home_off %u) freed to a cache not its own",
+                (void *)c, (void *)n, (unsigned)home_off);
     /* The home offset travels with the cell, after the link word. */
     n->home_off = home_off;
     cell_link *head = kr__load_relaxed(&c->remote); /* the CAS re-reads */
@@ -357,6 +380,7 @@ void kr__cache_orphan(kr__cache *c) {
     /* Acq_rel: acquire the pushed links (as in drain_remote); release so a
      * freer that sees ORPHANED also sees the slabs as we leave them. */
     cell_link *n = kr__swap_acqrel(&c->remote, ORPHANED);
+    KR__REQUIRE(n != ORPHANED, "cache %p: orphaned twice", (void *)c);
     while (n != NULL) {
         cell_link *next = n->next;
         give_back(c, n, n->home_off);
