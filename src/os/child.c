@@ -62,7 +62,7 @@ void kr__orphans_add(pid_t pid) {
     pthread_mutex_lock(&orphan_lock);
     if (norphans == orphan_cap) {
         size_t n = orphan_cap != 0 ? orphan_cap * 2 : 16;
-        pid_t *p = kr__realloc(orphans, n * sizeof(pid_t));
+        pid_t *p = kr__os_realloc(orphans, n * sizeof(pid_t));
         if (p != NULL) {
             orphans = p;
             orphan_cap = n;

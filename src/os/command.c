@@ -31,7 +31,7 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t size) {
     size_t n = *cap != 0 ? *cap * 2 : 8;
     while (n < need)
         n *= 2;
-    void *p = kr__realloc(*arr, n * size);
+    void *p = kr__os_realloc(*arr, n * size);
     if (p == NULL)
         return false;
     *arr = p;

@@ -71,7 +71,7 @@ static int drain(kr_command_output_future *f, kr_context *cx, int i) {
                 size_t want = f->cap_[i] != 0 ? f->cap_[i] * 2 : 16384;
                 if (want > f->limit_ + 1)
                     want = f->limit_ + 1;
-                char *nb = kr__realloc(*buf, want);
+                char *nb = kr__os_realloc(*buf, want);
                 if (nb == NULL)
                     return KR_ENOMEM;
                 *buf = nb;

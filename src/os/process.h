@@ -10,6 +10,12 @@
 #include "kairo.h"
 #include "kairo/process.h"
 #include "kairo/signal.h"
+#include "util/alloc.h"
+
+/* realloc through the installed allocator (kr_set_allocator). */
+static inline void *kr__os_realloc(void *p, size_t n) {
+    return kr__allocator.realloc(p, n);
+}
 
 /* One environment change, in the order given. value NULL: a removal. */
 typedef struct kr__env_op {

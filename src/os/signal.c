@@ -45,7 +45,7 @@ static struct sigaction saved[NSIGNALS];
 static void handler(int sig) {
     int saved_errno = errno;
     if (sig > 0 && sig < NSIGNALS)
-        kr__fetch_add_release(&deliveries[sig], 1);
+        kr__fetch_add_acqrel(&deliveries[sig], 1);
     uint64_t one = 1;
     ssize_t n = write(kr__load_relaxed(&wake_fd), &one, sizeof(one));
     (void)n; /* EAGAIN at a saturated counter still leaves it readable */
