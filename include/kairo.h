@@ -28,5 +28,6 @@
 #include "kairo/time.h"
 #include "kairo/io.h"
 #include "kairo/net.h"
+#include "kairo/fs.h"
 
 #endif /* KAIRO_H */
