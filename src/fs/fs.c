@@ -256,10 +256,21 @@ static kr_poll op_poll(kr_future *f, kr_context *cx, void *out) {
         goto done;
     }
     if (o->state_ == 0) {
+        /* An empty read or write is answered at once (Tokio's empty_read:
+         * it does not wait for the pool, nor read to the end). */
+        if (j->len == 0 && (j->op == KR__FS_READ || j->op == KR__FS_PREAD ||
+                            j->op == KR__FS_WRITE || j->op == KR__FS_PWRITE)) {
+            r = 0;
+            goto release;
+        }
         if (j->op == KR__FS_READDIR) {
             kr_dir *d = j->dest2;
-            if (dir_take(d, j->dest) || d->eof) {
-                r = d->next <= d->n && !d->eof ? 1 : 0;
+            if (dir_take(d, j->dest)) {
+                r = 1; /* from the batch read before: no pool trip */
+                goto release;
+            }
+            if (d->eof) {
+                r = 0;
                 goto release;
             }
         }
