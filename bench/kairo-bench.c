@@ -139,6 +139,10 @@ static const struct {
     {"mt/chained_spawn", mt_chained_spawn},
     {"mem/idle_task/16", mem_idle_task_16},
     {"mem/idle_task/64", mem_idle_task_64},
+    {"fs/async_read_std_file", fs_async_read_std_file},
+    {"fs/async_read_buf", fs_async_read_buf},
+    {"fs/async_read_codec", fs_async_read_codec},
+    {"fs/sync_read", fs_sync_read},
 };
 
 /* remote_spawn.rs runs 1..64 threads capped at the CPU count; we keep the
