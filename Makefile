@@ -5,6 +5,8 @@
 #   make run           run the showcase example
 #   make bench         run kairo's benchmarks
 #   make bench-compare kairo vs Tokio, same run, ratios
+#   make bench-instructions  ct rows' instructions per iteration (callgrind),
+#                      kairo vs Tokio
 #   make bench-timers  libuv's million_timers: kairo vs Tokio vs libuv
 #   make bench-echo    TCP echo: kairo vs epoll, libuv, Tokio (bench/echo/run.sh)
 #   make check         the test suite under ASan+UBSan, TSan, the torture
@@ -22,7 +24,8 @@ WERROR ?= OFF
 CLANG ?= clang
 CLANG_FORMAT ?= clang-format
 
-.PHONY: all deps build test run bench bench-compare check check-layers check-asan \
+.PHONY: all deps build test run bench bench-compare bench-instructions check \
+        check-layers check-asan \
         check-tsan check-torture check-debug check-clang check-format \
         install clean bench-timers bench-echo format
 
@@ -50,6 +53,11 @@ bench: build
 
 bench-compare: build
 	./bench/compare.sh $(ARGS)
+
+# Instructions per iteration of each ct row under callgrind, kairo and the
+# Tokio peer side by side: noise-free on a shared machine. ARGS: filters.
+bench-instructions: build
+	./bench/instructions.sh $(ARGS)
 
 # libuv's million_timers (1,000,000 timers, seq and shuf) on kairo, Tokio and
 # libuv (the peers are built on the way; libuv1-dev is apt-installed if

@@ -64,10 +64,11 @@
 /* ------------------------------------------------------------------------ */
 
 typedef struct bench_cfg {
-    unsigned workers;   /* --workers: multi-thread worker count */
-    unsigned gqi;       /* --gqi: global queue interval (0: default) */
-    int reps;           /* BENCH_REPS, at least 5 */
-    uint64_t target_ns; /* BENCH_TARGET_MS: wall time of one repetition */
+    unsigned workers;     /* --workers: multi-thread worker count */
+    unsigned gqi;         /* --gqi: global queue interval (0: default) */
+    int reps;             /* BENCH_REPS, at least 5 */
+    uint64_t target_ns;   /* BENCH_TARGET_MS: wall time of one repetition */
+    uint64_t fixed_iters; /* BENCH_ITERS: one run of exactly this many */
 } bench_cfg;
 
 /* A monotonic clock in nanoseconds (CLOCK_MONOTONIC). */

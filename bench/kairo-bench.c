@@ -18,7 +18,9 @@
  * bytes per idle task beyond its N-byte future, "REPS x 1000000".
  *
  * Environment: BENCH_TARGET_MS (default 100), the wall time one repetition
- * aims for; BENCH_REPS (default 7, at least 5).
+ * aims for; BENCH_REPS (default 7, at least 5); BENCH_ITERS (default 0:
+ * off), run exactly that many iterations once, without warm-up (for
+ * instruction counts: bench/instructions.sh).
  *
  * The Tokio peer (bench/peers/tokio) has the same names, command line,
  * output and timing loop; bench/compare.sh runs both.
@@ -91,6 +93,17 @@ static int cmp_double(const void *a, const void *b) {
 void bench_measure_custom(const bench_cfg *cfg, const char *name,
                           uint64_t (*run)(void *arg, uint64_t iters),
                           void *arg) {
+    if (cfg->fixed_iters != 0) {
+        /* BENCH_ITERS: exactly that many iterations, once, no warm-up, so
+         * that an instruction count (bench/instructions.sh) covers a known
+         * number of them. */
+        uint64_t n = cfg->fixed_iters;
+        double per = (double)run(arg, n) / (double)n;
+        printf("%s\t%.1f\t%.1f\t%.1f\tns/iter\t1 x %llu\n", name, per, per, per,
+               (unsigned long long)n);
+        fflush(stdout);
+        return;
+    }
     uint64_t warm_start = bench_now_ns();
     uint64_t iters = 1, spent;
     for (;;) {
@@ -235,6 +248,7 @@ int main(int argc, char **argv) {
     cfg.reps = (int)(reps < MIN_REPS ? MIN_REPS : reps > 63 ? 63 : reps);
     long ms = env_number("BENCH_TARGET_MS", DEFAULT_TARGET_MS);
     cfg.target_ns = (uint64_t)(ms < 1 ? 1 : ms) * 1000000u;
+    cfg.fixed_iters = (uint64_t)env_number("BENCH_ITERS", 0);
 
     for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
         if (selected(filters, nfilters, benches[i].name))

@@ -57,7 +57,7 @@ static void connect_timeout(void **state) {
     kr_tcp_connect c = kr_tcp_stream_connect(&addr, &s);
     kr_timeout to = kr_timeout_new(&c.base, kr_ms(200), NULL);
     double t0 = now_ms();
-    assert_rc(block_on_int(rt, &to.base), KR_ETIMEDOUT);
+    assert_rc(block_on_int(rt, &to.base), KR_ELAPSED);
     double dt = now_ms() - t0;
     assert_null(s);
     assert_true(dt >= 190 && dt < 2000);
@@ -78,7 +78,7 @@ static void accept_timeout(void **state) {
     kr_tcp_accept a = kr_tcp_listener_accept(l, &s, NULL);
     kr_timeout to = kr_timeout_new(&a.base, kr_ms(50), NULL);
     double t0 = now_ms();
-    assert_rc(block_on_int(rt, &to.base), KR_ETIMEDOUT);
+    assert_rc(block_on_int(rt, &to.base), KR_ELAPSED);
     assert_true(now_ms() - t0 >= 45);
     assert_null(s);
     kr_tcp_stream *c = connect_ok(rt, &addr);
@@ -101,7 +101,7 @@ static void read_cancel_safe(void **state) {
     for (int round = 0; round < 3; round++) {
         kr_tcp_read r = kr_tcp_stream_read(s, buf, sizeof(buf));
         kr_timeout to = kr_timeout_new(&r.base, kr_ms(20), NULL);
-        assert_rc(block_on_int(rt, &to.base), KR_ETIMEDOUT);
+        assert_rc(block_on_int(rt, &to.base), KR_ELAPSED);
         kr_tcp_write_all w = kr_tcp_stream_write_all(c, "abc", 3);
         assert_int_equal(block_on_i64(rt, &w.base), 3);
         r = kr_tcp_stream_read(s, buf, sizeof(buf));
@@ -253,7 +253,7 @@ static void free_after_drop_and_listener(void **state) {
     char buf[4];
     kr_tcp_read r = kr_tcp_stream_read(s, buf, sizeof(buf));
     kr_timeout to = kr_timeout_new(&r.base, kr_ms(10), NULL);
-    assert_rc(block_on_int(rt, &to.base), KR_ETIMEDOUT); /* dropped */
+    assert_rc(block_on_int(rt, &to.base), KR_ELAPSED); /* dropped */
     kr_tcp_stream_free(s);
     kr_tcp_stream_free(c);
     /* A pending accept, in a task; the listener freed from outside. */

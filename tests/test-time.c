@@ -84,9 +84,16 @@ static void sleep_ordering_and_accuracy(void **state) {
         assert_true(slept >= (double)d[i] / 1e6);
         assert_true(slept < (double)d[i] / 1e6 + 500);
         for (int k = 0; k < N; k++) {
-            /* A deadline 5+ ms earlier finishes first (the margin absorbs
-             * a worker descheduled for a moment on a shared 2-core VM). */
-            if (d[k] + kr_ms(5) <= d[i])
+            /* A deadline `margin` earlier finishes first. One thread and one
+             * wheel (ct): 5 ms absorbs the thread being descheduled for a
+             * moment on a shared 2-core VM. Two workers each fire their own
+             * wheel, so a worker descheduled while the other runs reorders
+             * timers across wheels by as long as it is away: under a
+             * sanitizer on a loaded VM that was measured above 5 ms, so the
+             * cross-wheel order is checked at a coarser 25 ms. */
+            kr_duration margin =
+                test_flavor() == KR_RUNTIME_MULTI_THREAD ? kr_ms(25) : kr_ms(5);
+            if (d[k] + margin <= d[i])
                 assert_true(rank[k] < rank[i]);
         }
     }
@@ -266,7 +273,7 @@ static void timeout_of_never_ready_future(void **state) {
     kr_instant t0 = kr_instant_now();
     kr_timeout to = kr_timeout_new(&nv.base, kr_ms(30), &v);
     assert_rc(kr_runtime_block_on(rt, &to.base, &rc), 0);
-    assert_rc(rc, KR_ETIMEDOUT);
+    assert_rc(rc, KR_ELAPSED);
     assert_true(ms_since(t0) >= 30.0);
     assert_int_equal(ndrops, 1); /* the inner future was cancelled once */
 

@@ -68,7 +68,8 @@ extern "C" {
     X(EEMPTY, -4003, "channel empty")                                          \
     X(EFULL, -4004, "channel full")                                            \
     X(EOF, -4005, "end of file")                                               \
-    X(ELAGGED, -4006, "receiver lagged behind")
+    X(ELAGGED, -4006, "receiver lagged behind")                                \
+    X(ELAPSED, -4007, "deadline elapsed")
 
 enum {
 #define KR__ERR_ENUM(name, value, msg) KR_##name = (value),
@@ -83,7 +84,9 @@ enum {
  */
 KR_API const char *kr_strerror(int err);
 
-/* The symbolic name ("ECANCELED", "ESHUTDOWN") or "UNKNOWN". Static string. */
+/* The symbolic name ("ECANCELED", "ESHUTDOWN"), "OK" for 0 and any other
+ * non-negative value (as kr_strerror's "success"), or "UNKNOWN". Static
+ * string. */
 KR_API const char *kr_err_name(int err);
 
 #ifdef __cplusplus

@@ -16,6 +16,9 @@
 #include "notify.h"
 #include "mutex.h"
 #include "rwlock.h"
+#include "barrier.h"
+#include "once_cell.h"
+#include "cancel.h"
 #include "watch.h"
 
 #ifdef __cplusplus

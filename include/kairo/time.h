@@ -103,8 +103,10 @@ KR_API kr_instant kr_sleep_deadline(const kr_sleep *s);
 /*
  * Runs `inner` with a deadline of `d` from now (taken when made). Output: an
  * int, 0 when the inner future completed in time (its output written to
- * `dst`, NULL to discard), or KR_ETIMEDOUT (the inner future was dropped,
- * i.e. cancelled). The timeout owns `inner` from here: it drops it when
+ * `dst`, NULL to discard), or KR_ELAPSED (the deadline passed first: the
+ * inner future was dropped, i.e. cancelled; not KR_ETIMEDOUT, which is
+ * the kernel's own timeout, e.g. a connect it gave up on), or KR_EINVAL
+ * (made without a future). The timeout owns `inner` from here: it drops it when
  * done, or when the timeout itself is dropped. The inner future is polled
  * first and the timer registered only if it is pending (an immediately
  * ready future never touches the timer wheel, as in Tokio).

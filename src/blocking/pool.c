@@ -105,6 +105,7 @@
 #include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/clock.h"
 #include "util/thread.h"
 
 /* Tokio's defaults (reference/tokio.md §5): 512 threads, 10 s keep-alive.
@@ -168,11 +169,7 @@ static __thread kr__blocking_pool *this_pool;
 
 /* ---- time --------------------------------------------------------------- */
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
+static uint64_t now_ns(void) { return kr__now_ns(); }
 
 static struct timespec to_timespec(uint64_t ns) {
     struct timespec ts = {(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};

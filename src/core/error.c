@@ -28,6 +28,8 @@ const char *kr_strerror(int err) {
 }
 
 const char *kr_err_name(int err) {
+    if (err >= 0)
+        return "OK";
     switch (err) {
 #define CASE(name, value, msg)                                                 \
     case value:                                                                \

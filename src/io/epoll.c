@@ -13,13 +13,10 @@
 #include "io/reactor.h"
 #include "util/alloc.h"
 
-/* Events fetched per epoll_wait: Tokio's nevents. */
-#define MAX_EVENTS 1024
-
 struct kr__backend {
     int epfd;
     int evfd;
-    struct epoll_event ev[MAX_EVENTS];
+    struct epoll_event ev[KR__IO_EVENTS];
 };
 
 int kr__backend_new(kr__backend **out) {
@@ -93,8 +90,8 @@ int kr__backend_wait(kr__backend *b, kr__io_event *out, int max,
         ms = INT_MAX;
     else /* round up: never wake before a timer is due */
         ms = (int)((timeout_ns + 999999) / 1000000);
-    if (max > MAX_EVENTS)
-        max = MAX_EVENTS;
+    if (max > KR__IO_EVENTS)
+        max = KR__IO_EVENTS;
     int n = epoll_wait(b->epfd, b->ev, max, ms);
     if (n < 0)
         return 0; /* EINTR; nothing else can happen with valid arguments */

@@ -11,8 +11,6 @@
 #include "util/alloc.h"
 #include "util/atomic.h"
 
-#define EVENTS 1024
-
 /* Registrations freed during a turn wait for its end. A turn blocked in
  * epoll_wait may not end for a long time, so the free that makes this many
  * of them waiting unparks it (Tokio's NOTIFY_AFTER, 16): at most about
@@ -38,7 +36,7 @@ struct kr__reactor {
     /* Registrations freed while turning, freed by that turn's end. */
     kr_async_fd *release;
     unsigned nrelease;
-    kr__io_event ev[EVENTS]; /* the turning thread's */
+    kr__io_event ev[KR__IO_EVENTS]; /* the turning thread's */
 };
 
 static void reactor_unref(kr__reactor *r) {
@@ -131,7 +129,7 @@ int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
     kr__spin_lock(&r->lock);
     r->turning = true;
     kr__spin_unlock(&r->lock);
-    int n = kr__backend_wait(r->be, r->ev, EVENTS, timeout_ns);
+    int n = kr__backend_wait(r->be, r->ev, KR__IO_EVENTS, timeout_ns);
     for (int i = 0; i < n; i++)
         if (r->ev[i].reg != NULL)
             dispatch(r->ev[i].reg, r->ev[i].ready);

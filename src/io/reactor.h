@@ -39,6 +39,9 @@
 
 typedef struct kr__reactor kr__reactor;
 
+/* Events fetched per turn: Tokio's nevents. */
+#define KR__IO_EVENTS 1024
+
 #define KR__IO_SHUTDOWN   ((uint64_t)1 << 63)
 #define KR__IO_TICK_SHIFT 32
 #define KR__IO_TICK_MASK  ((uint64_t)0x7fffffff << KR__IO_TICK_SHIFT)

@@ -39,6 +39,11 @@
 
 #include "kairo.h"
 
+/* Tokio's default backlog (TcpListener::bind uses 1024), for TCP and Unix
+ * listeners alike; the kernel caps it at net.core.somaxconn (4096 since
+ * Linux 5.4). */
+#define KR__LISTEN_BACKLOG 1024
+
 /* kr_sockaddr stands in for a struct sockaddr_storage and a socklen_t
  * without including <sys/socket.h> in the public header (net.h). */
 _Static_assert(sizeof(((kr_sockaddr *)0)->storage) ==

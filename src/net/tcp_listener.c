@@ -7,10 +7,6 @@
 
 #include "net/sock.h"
 
-/* Tokio's default backlog (TcpListener::bind uses 1024); the kernel caps
- * it at net.core.somaxconn (4096 since Linux 5.4). */
-#define DEFAULT_BACKLOG 1024
-
 int kr_tcp_listener_bind(kr_runtime *rt, const kr_sockaddr *addr,
                          const kr_tcp_listen_options *opts,
                          kr_tcp_listener **out) {
@@ -23,7 +19,7 @@ int kr_tcp_listener_bind(kr_runtime *rt, const kr_sockaddr *addr,
     if (backlog < 0)
         return KR_EINVAL;
     if (backlog == 0)
-        backlog = DEFAULT_BACKLOG;
+        backlog = KR__LISTEN_BACKLOG;
     int fd = kr__sock_socket(addr->storage.family, SOCK_STREAM);
     if (fd < 0)
         return fd;

@@ -11,9 +11,6 @@
 
 #define SOCK(x) ((x) != NULL ? &(x)->s : NULL)
 
-/* As for TCP: Tokio's backlog, capped by the kernel at somaxconn. */
-#define DEFAULT_BACKLOG 1024
-
 int kr_unix_listener_bind(kr_runtime *rt, const char *path, int backlog,
                           kr_unix_listener **out) {
     if (out == NULL)
@@ -29,7 +26,7 @@ int kr_unix_listener_bind(kr_runtime *rt, const char *path, int backlog,
     if (fd < 0)
         return fd;
     if (bind(fd, (const struct sockaddr *)&a.storage, a.len) < 0 ||
-        listen(fd, backlog != 0 ? backlog : DEFAULT_BACKLOG) < 0) {
+        listen(fd, backlog != 0 ? backlog : KR__LISTEN_BACKLOG) < 0) {
         rc = -errno;
         close(fd);
         return rc;

@@ -28,7 +28,7 @@
  * `global_queue_interval` ticks (31, Tokio's) and whenever the local queue
  * is empty. Yielded tasks wait off the queue until the next look at I/O
  * (defer_push). The block_on future is polled when woken, between batches of at
- * most EVENT_INTERVAL task polls.
+ * most KR__EVENT_INTERVAL task polls.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -43,12 +43,6 @@
 #include "task/cache_pool.h"
 #include "task/state.h"
 #include "util/alloc.h"
-
-/* Tokio's numbers (reference/tokio.md §2.11): poll the block_on future at
- * least every 61 tasks ("copied from golang"), remote queue first every 31
- * ticks so remote spawns are not starved by a busy local queue. */
-#define EVENT_INTERVAL        61
-#define GLOBAL_QUEUE_INTERVAL 31
 
 #define GATE_CLOSED 1u
 #define GATE_ONE    2u
@@ -146,12 +140,12 @@ static kr__task *local_pop(ct_rt *ct) {
     return t;
 }
 
-/* Puts a task on the list of live tasks. Its trailer's `owner` (-1 from
+/* Puts a task on the list of live tasks. Its `owner` (KR__NO_OWNER from
  * kr__task_new) becomes 0 for good: the shutdown drain tells a task it
  * took off the list (owned_prev NULL again) from a remote spawn that never
  * reached the list by it. */
 static void bind(ct_rt *ct, kr__task *t) {
-    kr__task_trailer(t)->owner = 0;
+    t->owner = 0;
     kr__task *head = &ct->owned;
     t->owned_next = head->owned_next;
     t->owned_prev = head;
@@ -323,7 +317,7 @@ static void drain(ct_rt *ct) {
             any = true;
         }
         while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
-            if (kr__task_trailer(t)->owner < 0) {
+            if (t->owner == KR__NO_OWNER) {
                 /* A remote spawn that never reached the list: its OWNED
                  * reference is ours. (owned_prev cannot tell: the loop
                  * above unbound the tasks it shut down, and a task woken
@@ -426,7 +420,7 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
         }
         int n;
         uint32_t budget = ct->base.cfg.budget;
-        for (n = 0; n < EVENT_INTERVAL; n++) {
+        for (n = 0; n < KR__EVENT_INTERVAL; n++) {
             kr__task *t = next_task(ct);
             if (t == NULL)
                 break;
@@ -448,13 +442,13 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
             }
             defer_release(ct);
         }
-        if (n == EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
+        if (n == KR__EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
             ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject) ||
             timeout_ns == 0) {
-            /* Busy: still look at I/O every EVENT_INTERVAL polls, without
+            /* Busy: still look at I/O every KR__EVENT_INTERVAL polls, without
              * blocking, when anything is registered. */
             since_io += (uint32_t)n + 1;
-            if (since_io >= EVENT_INTERVAL && drv->ops->has_sources(drv)) {
+            if (since_io >= KR__EVENT_INTERVAL && drv->ops->has_sources(drv)) {
                 since_io = 0;
                 drv->ops->turn(drv, 0);
             }
@@ -528,7 +522,7 @@ static int ct_dump(kr_runtime *rt, int fd) {
      * its consumer, so it may walk it. */
     for (kr__task *t = kr__mpsc_peek_first(&ct->inject); t != NULL && rc == 0;
          t = kr__mpsc_peek_next(&ct->inject, t)) {
-        if (kr__task_trailer(t)->owner < 0) {
+        if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
         }
@@ -553,7 +547,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->owned.owned_next = &ct->owned;
     ct->owned.owned_prev = &ct->owned;
     ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
-                                         : GLOBAL_QUEUE_INTERVAL;
+                                         : KR__GLOBAL_QUEUE_INTERVAL;
     ct->gq_countdown = ct->gqi;
     driver->ops->timers_init(&ct->wheel);
     kr__mpsc_init(&ct->inject);
@@ -564,14 +558,14 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&ct->refs, 2 + KR__POOL_SLOTS);
     kr__parker_init(&ct->park);
     unsigned pooled;
-    if (!kr__pool_init(&ct->pool, cache_destroyed, ct, &pooled)) {
+    if (!kr__pool_init(&ct->pool, &ct->sched, cache_destroyed, ct, &pooled)) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
         kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }
-    ct->cache = kr__cache_new(cache_destroyed, ct);
+    ct->cache = kr__cache_new(&ct->sched, cache_destroyed, ct);
     if (ct->cache == NULL) {
         kr__pool_orphan(&ct->pool);
         kr__free_aligned(ct);

@@ -19,8 +19,7 @@
 #include "util/spinlock.h"
 
 /* Tokio's constants (reference/tokio.md §2): */
-#define KR__MT_EVENT_INTERVAL 61 /* ticks between maintenance passes */
-#define KR__MT_MAX_LIFO_POLLS 3  /* LIFO polls in a row before a real tick */
+#define KR__MT_MAX_LIFO_POLLS 3 /* LIFO polls in a row before a real tick */
 
 typedef struct mt_rt mt_rt;
 

@@ -19,7 +19,8 @@
  * Live-task lists: one per worker, each with its own mutex. A task goes on
  * the list of the worker that spawned it, or of the worker that first pops
  * it from the inject queue (remote spawns); the list index is in the
- * trailer (`owner`), written once before the task can complete.
+ * task header (`owner`, a byte: workers beyond the 255th share lists),
+ * written once before the task can complete.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -32,14 +33,6 @@
 #include "util/atomic.h"
 #include "util/thread.h"
 
-/* Ticks between looks at the inject queue first. Tokio adapts it between
- * 2 and 127 around 61. Measured here (kairo-bench --gqi, 4 workers, two
- * processes each, us per iteration): mt/spawn_many_remote_busy1 7: 716,
- * 1898; 31: 1805, 1391; 61: 1672, 1875; 127: 2486, 2605 - remote spawns
- * behind busy yielding tasks want it short - while busy2, ping_pong,
- * yield_many and spawn_many_local showed no difference within the noise.
- * 31 (current_thread's too) takes the gain without going to extremes. */
-#define DEFAULT_GQI 31
 #define MAX_WORKERS 1024
 
 void kr__mt_unref(mt_rt *rt) {
@@ -64,8 +57,9 @@ static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
 static bool is_closed(mt_rt *rt) { return kr__load_acquire(&rt->closed) != 0; }
 
 void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t) {
+    list %= KR__NO_OWNER; /* owner is a byte */
     mt_owned *o = &rt->owned[list];
-    kr__task_trailer(t)->owner = (int32_t)list;
+    t->owner = (uint8_t)list;
     kr__spin_lock(&o->lock);
     t->owned_next = o->head.owned_next;
     t->owned_prev = &o->head;
@@ -102,8 +96,8 @@ static void mt_yield(kr__sched *s, kr__task *t) {
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
     kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
-    int32_t owner = kr__task_trailer(t)->owner;
-    if (owner < 0)
+    unsigned owner = t->owner;
+    if (owner == KR__NO_OWNER)
         return false;
     mt_owned *o = &rt->owned[owner];
     bool held = false;
@@ -316,7 +310,7 @@ bool kr__mt_drain_inject(mt_rt *rt) {
     bool any = false;
     kr__task *t;
     while ((t = kr__mpsc_pop(&rt->inject)) != NULL) {
-        if (kr__task_trailer(t)->owner < 0)
+        if (t->owner == KR__NO_OWNER)
             kr__task_shutdown(t); /* a spawn that never ran */
         kr__task_drop_queued(t);  /* NOTIFIED reference (or held) */
         any = true;
@@ -390,7 +384,7 @@ static int mt_dump(kr_runtime *base, int fd) {
     kr__spin_lock(&rt->inject_lock);
     for (kr__task *t = kr__mpsc_peek_first(&rt->inject); t != NULL && rc == 0;
          t = kr__mpsc_peek_next(&rt->inject, t)) {
-        if (kr__task_trailer(t)->owner < 0) {
+        if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
         }
@@ -441,7 +435,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->base.cfg.workers = n;
     rt->base.driver = driver;
     if (rt->base.cfg.global_queue_interval == 0)
-        rt->base.cfg.global_queue_interval = DEFAULT_GQI;
+        rt->base.cfg.global_queue_interval = KR__GLOBAL_QUEUE_INTERVAL;
     rt->sched.ops = &mt_sched_ops;
     rt->n = n;
     rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
@@ -465,9 +459,10 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
     rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
     kr__parker_init(&rt->monitor_park);
-    rt->bo_cache = kr__cache_new(cache_destroyed, rt);
+    rt->bo_cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
     unsigned pooled;
-    bool pool_ok = kr__pool_init(&rt->pool, cache_destroyed, rt, &pooled);
+    bool pool_ok =
+        kr__pool_init(&rt->pool, &rt->sched, cache_destroyed, rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
               rt->monitor_last && pool_ok;
     /* The error: ENOMEM, unless a thread fails to start for another
@@ -491,9 +486,9 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->rand = 0x9e3779b9u * (i + 1);
         w->lifo_enabled = 1;
         w->gq_countdown = rt->base.cfg.global_queue_interval;
-        w->maint_countdown = KR__MT_EVENT_INTERVAL;
+        w->maint_countdown = KR__EVENT_INTERVAL;
         driver->ops->timers_init(&w->wheel);
-        w->cache = kr__cache_new(cache_destroyed, rt);
+        w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;
     }
     kr__mt_idle_init(rt);

@@ -2,7 +2,7 @@
  * sched/worker.c: a worker thread of the multi-thread runtime.
  *
  * Loop (Tokio's, reference/tokio.md §2.4):
- *   tick; every EVENT_INTERVAL ticks check for shutdown;
+ *   tick; every KR__EVENT_INTERVAL ticks check for shutdown;
  *   next task: the inject queue first every global_queue_interval ticks,
  *   else the LIFO slot, the local queue, then a batch from inject;
  *   none: become a searcher (at most half the workers) and steal half of
@@ -145,12 +145,12 @@ static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
         kr__task *t = kr__mpsc_pop(&rt->inject);
         if (t == NULL)
             break;
-        if (kr__task_trailer(t)->owner < 0)
+        if (t->owner == KR__NO_OWNER)
             kr__mt_bind(rt, w->index, t);
         kr__lq_push_unchecked(&w->queue, t);
     }
     /* Bound under the lock too: a dump holding it sees every task. */
-    if (first != NULL && kr__task_trailer(first)->owner < 0)
+    if (first != NULL && first->owner == KR__NO_OWNER)
         kr__mt_bind(rt, w->index, first);
     kr__spin_unlock(&rt->inject_lock);
     return first;
@@ -328,7 +328,7 @@ void *kr__mt_worker_main(void *arg) {
     kr__ctx.wheel = &w->wheel;
     while (!kr__load_acquire(&rt->shutdown)) {
         if (--w->maint_countdown == 0) {
-            w->maint_countdown = KR__MT_EVENT_INTERVAL;
+            w->maint_countdown = KR__EVENT_INTERVAL;
             run_timers(w);
             poll_io(w);
             if (w->defer_head != NULL)

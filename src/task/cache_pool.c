@@ -1,12 +1,12 @@
 /* task/cache_pool.c: caches for remote spawners (see cache_pool.h). */
 #include "task/cache_pool.h"
 
-bool kr__pool_init(kr__cache_pool *p, void (*on_destroy)(void *), void *arg,
-                   unsigned *made) {
+bool kr__pool_init(kr__cache_pool *p, kr__sched *sched,
+                   void (*on_destroy)(void *), void *arg, unsigned *made) {
     *made = 0;
     for (unsigned i = 0; i < KR__POOL_SLOTS; i++) {
         kr__spin_init(&p->slot[i].lock);
-        p->slot[i].cache = kr__cache_new(on_destroy, arg);
+        p->slot[i].cache = kr__cache_new(sched, on_destroy, arg);
         if (p->slot[i].cache == NULL) {
             kr__pool_orphan(p);
             return false;

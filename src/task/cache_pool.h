@@ -30,11 +30,11 @@ typedef struct kr__cache_pool {
     kr__pool_slot slot[KR__POOL_SLOTS];
 } kr__cache_pool;
 
-/* Makes KR__POOL_SLOTS caches with the given destroy hook. Returns false
+/* Makes KR__POOL_SLOTS caches for `sched` with the given destroy hook. Returns false
  * on allocation failure, after orphaning (destroying) what it made; each
  * cache made calls the hook once when destroyed either way. */
-bool kr__pool_init(kr__cache_pool *p, void (*on_destroy)(void *), void *arg,
-                   unsigned *made);
+bool kr__pool_init(kr__cache_pool *p, kr__sched *sched,
+                   void (*on_destroy)(void *), void *arg, unsigned *made);
 
 /* Locks the first free slot; NULL if all are
  * taken (the caller falls back to the general allocator). The slot's cache

@@ -5,7 +5,6 @@
 
 int kr__task_dump_line(int fd, void *task) {
     kr__task *t = task;
-    kr__trailer *tr = kr__task_trailer(t);
     uint64_t s = kr__load_relaxed(&t->state); /* a snapshot for humans */
     const char *what = (s & KR__RUNNING)    ? "running"
                        : (s & KR__NOTIFIED) ? "scheduled"
@@ -15,10 +14,10 @@ int kr__task_dump_line(int fd, void *task) {
     int n;
     if (site != NULL)
         n = dprintf(fd, "task %llu %s %s at %s:%d (%s)\n",
-                    (unsigned long long)tr->id, name ? name : "?", what,
+                    (unsigned long long)t->id, name ? name : "?", what,
                     site->file, site->line, site->func);
     else
-        n = dprintf(fd, "task %llu %s %s at -\n", (unsigned long long)tr->id,
+        n = dprintf(fd, "task %llu %s %s at -\n", (unsigned long long)t->id,
                     name ? name : "?", what);
     return n < 0 ? KR_EIO : 0;
 }

@@ -25,27 +25,26 @@ static uint64_t new_id(void) {
     return id_next++;
 }
 
-static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
-
 kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
                        bool join) {
     size_t fsize = f->vtable->size;
-    size_t out_off = align16(KR__TASK_HEADER_SIZE + fsize);
-    size_t trailer_off = align16(out_off + f->vtable->output_size);
-    size_t total = trailer_off + sizeof(kr__trailer);
-    uint32_t cls = KR__CACHE_BIG;
-    kr__task *t =
-        cache != NULL ? kr__cache_alloc(cache, total, &cls) : kr__malloc(total);
+    size_t total = kr__task_out_off(fsize) + f->vtable->output_size;
+    uint32_t home_off = KR__LOOSE_OFF;
+    kr__task *t = cache != NULL
+                      ? kr__cache_alloc(cache, total, sched, &home_off)
+                      : kr__loose_alloc(total, sched);
     if (t == NULL)
         return NULL;
     atomic_init(&t->state, KR__INITIAL_STATE(join));
     atomic_init(&t->next, NULL);
-    t->sched = sched;
+    t->id = (uint32_t)new_id();
+    t->home_off = (uint16_t)(home_off >> 4);
+    t->owner = KR__NO_OWNER;
+    t->flags = 0;
     t->owned_prev = NULL;
     t->owned_next = NULL;
-    t->out_off = (uint32_t)out_off;
-    t->trailer_off = (uint32_t)trailer_off;
-    t->held = 0;
+    t->join_waker.data = NULL;
+    t->join_waker.vtable = NULL;
     atomic_init(&t->site, NULL);
     if (fsize <= 64 && fsize % 8 == 0) {
         /* Most futures are a few words: copy them inline rather than call
@@ -57,25 +56,18 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     } else {
         memcpy(kr__task_future(t), f, fsize);
     }
-    kr__trailer *tr = kr__task_trailer(t);
-    tr->join_waker.data = NULL;
-    tr->join_waker.vtable = NULL;
-    tr->cache = cache;
-    tr->id = new_id();
-    tr->cls = cls;
-    tr->result = 0;
-    tr->owner = -1;
     return t;
 }
 
 void kr__task_dealloc(kr__task *t) {
-    kr__trailer *tr = kr__task_trailer(t);
-    kr__cache *c = tr->cache;
+    uint32_t home_off = kr__task_home_off(t);
+    kr__cell_home *home = kr__task_home(t);
+    kr__cache *c = home->cache;
     if (c != NULL) {
-        kr__cache_free(c, t, tr->cls, kr__ctx.cache == c);
+        kr__cache_free(c, t, home_off, kr__ctx.cache == c);
     } else {
-        kr__sched *s = t->sched;
-        kr__free(t);
+        kr__sched *s = home->sched;
+        kr__loose_free(t);
         s->ops->unpin(s);
     }
 }
@@ -88,9 +80,12 @@ void kr__task_drop_ref(kr__task *t) {
 /* Drops the future as cancellation; the join handle will read zeroes and
  * KR_ECANCELED. Requires RUNNING. */
 static void cancel_task(kr__task *t) {
-    kr_future_drop(kr__task_future(t));
-    memset(kr__task_output(t), 0, t->trailer_off - t->out_off);
-    kr__task_trailer(t)->result = KR_ECANCELED;
+    kr_future *f = kr__task_future(t);
+    size_t out_size = f->vtable->output_size; /* read before the drop */
+    void *out = kr__task_output(t);
+    kr_future_drop(f);
+    memset(out, 0, out_size);
+    t->flags |= KR__TASK_CANCELLED;
 }
 
 /* Requires RUNNING and the caller's reference (NOTIFIED turned runner's,
@@ -101,7 +96,8 @@ static void cancel_task(kr__task *t) {
  * list is only walked by a shutdown, which never runs concurrently with a
  * poll of the same task. */
 static void complete(kr__task *t) {
-    uint64_t refs = t->sched->ops->release(t->sched, t) ? 2 : 1;
+    kr__sched *s = kr__task_sched(t);
+    uint64_t refs = s->ops->release(s, t) ? 2 : 1;
     bool dealloc;
     if (kr__state_complete_fast(t, refs, &dealloc)) {
         if (dealloc)
@@ -112,21 +108,21 @@ static void complete(kr__task *t) {
      * owns the join waker while JOIN_WAKER is set. */
     uint64_t prev = kr__state_to_complete(t);
     if ((prev & KR__JOIN_INTEREST) && (prev & KR__JOIN_WAKER)) {
-        kr__trailer *tr = kr__task_trailer(t);
-        kr_waker_wake_by_ref(&tr->join_waker);
+        kr_waker_wake_by_ref(&t->join_waker);
         uint64_t after = kr__state_unset_waker_after_complete(t);
         if (!(after & KR__JOIN_INTEREST))
-            kr_waker_reset(&tr->join_waker); /* the handle went meanwhile */
+            kr_waker_reset(&t->join_waker); /* the handle went meanwhile */
     }
     if (kr__state_to_terminal(t, refs))
         kr__task_dealloc(t);
 }
 
 void kr__task_run(kr__task *t) {
-    if (t->held) {
+    if (t->flags & KR__TASK_HELD) {
         /* Re-queued by a self-wake still RUNNING: ours already. Acquire
-         * pairs with an abort's CAS (nothing else changes what we need). */
-        t->held = 0;
+         * pairs with an abort's CAS (nothing else changes what we need).
+         * HELD is the only flag of a task not yet cancelled: a store. */
+        t->flags = 0;
         uint64_t s = kr__load_acquire(&t->state);
         KR__REQUIRE(s & KR__RUNNING,
                     "task %p: queued as held without RUNNING (state %#llx)",
@@ -169,8 +165,9 @@ void kr__task_run(kr__task *t) {
         return;
     }
     if (kr__ctx.self_woken) {
-        t->held = 1; /* see "Self-wakes" in task.h */
-        t->sched->ops->yield(t->sched, t);
+        t->flags = KR__TASK_HELD; /* see "Self-wakes" in task.h */
+        kr__sched *s = kr__task_sched(t);
+        s->ops->yield(s, t);
         return;
     }
     switch (kr__state_to_idle(t)) {
@@ -179,9 +176,11 @@ void kr__task_run(kr__task *t) {
     case KR__IDLE_OK_DEALLOC:
         kr__task_dealloc(t);
         return;
-    case KR__IDLE_NOTIFIED:
-        t->sched->ops->yield(t->sched, t);
+    case KR__IDLE_NOTIFIED: {
+        kr__sched *s = kr__task_sched(t);
+        s->ops->yield(s, t);
         return;
+    }
     case KR__IDLE_CANCELLED:
         cancel_task(t);
         complete(t);
@@ -190,8 +189,8 @@ void kr__task_run(kr__task *t) {
 }
 
 void kr__task_drop_queued(kr__task *t) {
-    if (t->held) {
-        t->held = 0;
+    if (t->flags & KR__TASK_HELD) {
+        t->flags = 0;
         cancel_task(t);
         complete(t); /* drops the reference the queue held */
     } else {

@@ -13,20 +13,19 @@
 /* Stores (or replaces) the join waker. Returns false if the task completed
  * meanwhile (the caller then reads the output). */
 static bool register_waker(kr__task *t, uint64_t state, const kr_waker *w) {
-    kr__trailer *tr = kr__task_trailer(t);
     if (state & KR__JOIN_WAKER) {
         /* Safe to read: while JOIN_WAKER is set the runtime only wakes the
          * slot's waker by reference, and never replaces it while we hold
          * JOIN_INTEREST. */
-        if (kr_waker_will_wake(&tr->join_waker, w))
+        if (kr_waker_will_wake(&t->join_waker, w))
             return true;
         if (!kr__state_unset_join_waker(t))
             return false;
-        kr_waker_reset(&tr->join_waker); /* the slot is ours again */
+        kr_waker_reset(&t->join_waker); /* the slot is ours again */
     }
-    tr->join_waker = kr_waker_clone(w);
+    t->join_waker = kr_waker_clone(w);
     if (!kr__state_set_join_waker(t)) {
-        kr_waker_reset(&tr->join_waker);
+        kr_waker_reset(&t->join_waker);
         return false;
     }
     return true;
@@ -39,7 +38,7 @@ static void release_task(kr_join_handle *h) {
     h->task_ = NULL;
     uint64_t after = kr__state_drop_join(t);
     if (!(after & KR__JOIN_WAKER))
-        kr_waker_reset(&kr__task_trailer(t)->join_waker);
+        kr_waker_reset(&t->join_waker);
     kr__task_drop_ref(t);
 }
 
@@ -64,14 +63,13 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
     if (out != NULL)
         memcpy(out, kr__task_output(t),
                kr__task_future(t)->vtable->output_size);
-    kr__trailer *tr = kr__task_trailer(t);
-    h->err_ = tr->result;
+    h->err_ = (t->flags & KR__TASK_CANCELLED) ? KR_ECANCELED : 0;
     h->done_ = 1;
     h->task_ = NULL;
     uint64_t prev = kr__state_drop_join_complete(t);
     /* JOIN_WAKER clear after COMPLETE: the slot is ours to empty. */
     if (!(prev & KR__JOIN_WAKER))
-        kr_waker_reset(&tr->join_waker);
+        kr_waker_reset(&t->join_waker);
     if (kr__refs(prev) == 1)
         kr__task_dealloc(t);
     return KR_READY;
@@ -102,8 +100,10 @@ int kr_join_handle_abort(kr_join_handle *h) {
     if (h == NULL)
         return KR_EINVAL;
     kr__task *t = h->task_;
-    if (t != NULL && kr__state_notified_and_cancel(t))
-        t->sched->ops->schedule(t->sched, t);
+    if (t != NULL && kr__state_notified_and_cancel(t)) {
+        kr__sched *s = kr__task_sched(t);
+        s->ops->schedule(s, t);
+    }
     return 0;
 }
 
@@ -138,8 +138,10 @@ int kr_join_handle_abort_handle(const kr_join_handle *h,
 
 void kr_abort_handle_abort(kr_abort_handle *ah) {
     kr__task *t = (kr__task *)ah;
-    if (t != NULL && kr__state_notified_and_cancel(t))
-        t->sched->ops->schedule(t->sched, t);
+    if (t != NULL && kr__state_notified_and_cancel(t)) {
+        kr__sched *s = kr__task_sched(t);
+        s->ops->schedule(s, t);
+    }
 }
 
 void kr_abort_handle_drop(kr_abort_handle *ah) {

@@ -7,23 +7,26 @@
  * Layout (offsets for a 64-bit build; the future starts at 64):
  *
  *   +-----------------------------------------------+  0
- *   | header (hot)                                  |
+ *   | header                                        |
  *   |   state        _Atomic u64  flags + refcount  |
  *   |   next         queue link (run/inject queues) |
- *   |   sched        owning scheduler (its hooks)   |
+ *   |   id u32, home_off u16, owner u8, flags u8    |
  *   |   owned_prev/next  owner's list of live tasks |
- *   |   out_off, trailer_off, held   u32 each       |
+ *   |   join_waker   the JoinHandle's waker         |
  *   |   site         innermost pending await        |
  *   +-----------------------------------------------+  64
  *   | future         vtable->size bytes             |
- *   +-----------------------------------------------+  out_off (16-aligned)
+ *   +-----------------------------------------------+  64 + size, 16-aligned
  *   | output slot    vtable->output_size bytes      |
- *   +-----------------------------------------------+  trailer_off (16-aligned)
- *   | trailer (cold)                                |
- *   |   join_waker   the JoinHandle's waker         |
- *   |   cache, cls   where the cell returns to      |
- *   |   id, result   task id; 0 or KR_ECANCELED      |
  *   +-----------------------------------------------+
+ *
+ * 64 bytes in all beside the future and its output, and no more: the cell
+ * comes from a slab of cells of its size class (task/cache.h), with no
+ * allocator header of its own. What the cell does not hold it finds in its
+ * home, 16 x `home_off` bytes before it (the slab's header, or a loose cell's
+ * prefix): its scheduler and its cache. The output slot's offset follows
+ * from the future's size, read from the future's vtable, which stays in
+ * place after the future is dropped (a drop must not clear `vtable`).
  *
  * References. The refcount (state >> 6) counts:
  *   - the OWNED reference: held by the scheduler's list of live tasks from
@@ -58,7 +61,7 @@
  *                       set once, never together with RUNNING
  *   2    NOTIFIED       the task is queued (or about to be); see above
  *   3    JOIN_INTEREST  a join handle exists
- *   4    JOIN_WAKER     the trailer's join_waker is owned by the runtime
+ *   4    JOIN_WAKER     the header's join_waker is owned by the runtime
  *   5    CANCELLED      cancel at the next opportunity
  *   6..  refcount       in units of REF_ONE = 64
  *
@@ -75,6 +78,10 @@
  *     owned_prev is NULL while the task is on no list (not yet bound, or
  *     released).
  *   - site: written by the poller after each poll; read by dumps.
+ *   - flags (HELD, CANCELLED): only the holder of RUNNING; CANCELLED is
+ *     read by the join handle after COMPLETE.
+ *   - id, home_off: written at creation, read-only after; owner: written
+ *     once by the scheduler before the task can complete.
  *
  * Every transition is one atomic read-modify-write (or CAS loop) in
  * state.h, and returns what the caller must do next; the results are
@@ -87,11 +94,10 @@
 #include <stdint.h>
 
 #include "kairo.h"
+#include "task/cache.h"
 #include "util/atomic.h"
 
 typedef struct kr__task kr__task;
-typedef struct kr__sched kr__sched;
-typedef struct kr__cache kr__cache;
 
 /*
  * What a task needs from its scheduler. The task knows nothing else about
@@ -120,42 +126,55 @@ struct kr__sched {
 struct kr__task {
     _Atomic uint64_t state;
     _Atomic(kr__task *) next;
-    kr__sched *sched;
+    /* Task id, for dumps: unique among the tasks alive at once, and over
+     * time until 2^32 spawns have gone by. */
+    uint32_t id;
+    /* Distance back from the cell to its home (task/cache.h), in units of
+     * 16 bytes. */
+    uint16_t home_off;
+    /* The scheduler's: which list of live tasks holds it; KR__NO_OWNER
+     * while none does. */
+    uint8_t owner;
+    uint8_t flags; /* KR__TASK_HELD, KR__TASK_CANCELLED */
     kr__task *owned_prev;
     kr__task *owned_next;
-    uint32_t out_off;
-    uint32_t trailer_off;
-    /* HELD: the task is queued still holding RUNNING (it woke itself
-     * during its poll; see kr__task_run). Written by the poller before the
-     * queue push, read by whoever pops it (the queue orders the two). */
-    uint32_t held;
+    kr_waker join_waker;
     /* Innermost pending await after the last poll: written (relaxed) by
-     * the poller after each poll, read by task dumps on any thread. In the
-     * header because the poller writes it every poll. */
+     * the poller after each poll, read by task dumps on any thread. */
     _Atomic(const kr_await_site *) site;
 };
 
-/* One cache line: the future starts on the next. */
-#define KR__TASK_HEADER_SIZE 64
-_Static_assert(sizeof(kr__task) <= KR__TASK_HEADER_SIZE, "task header grew");
+#define KR__NO_OWNER       0xff
+/* HELD: the task is queued still holding RUNNING (it woke itself during
+ * its poll; see kr__task_run). Written by the poller before the queue
+ * push, read by whoever pops it (the queue orders the two). */
+#define KR__TASK_HELD      1u
+/* The task was cancelled: its join handle reads KR_ECANCELED. Written
+ * before COMPLETE. */
+#define KR__TASK_CANCELLED 2u
 
-typedef struct kr__trailer {
-    kr_waker join_waker;
-    kr__cache *cache;
-    uint64_t id;
-    uint32_t cls;
-    int32_t result; /* 0, or KR_ECANCELED; written before COMPLETE */
-    int32_t owner;  /* scheduler's: which list holds it; -1 none yet */
-} kr__trailer;
+/* The future starts right after the header. */
+#define KR__TASK_HEADER_SIZE 64
+_Static_assert(sizeof(kr__task) == KR__TASK_HEADER_SIZE, "task header grew");
 
 static inline kr_future *kr__task_future(kr__task *t) {
     return (kr_future *)((char *)t + KR__TASK_HEADER_SIZE);
 }
-static inline void *kr__task_output(kr__task *t) {
-    return (char *)t + t->out_off;
+static inline size_t kr__task_out_off(size_t future_size) {
+    return KR__TASK_HEADER_SIZE + ((future_size + 15) & ~(size_t)15);
 }
-static inline kr__trailer *kr__task_trailer(kr__task *t) {
-    return (kr__trailer *)((char *)t + t->trailer_off);
+static inline void *kr__task_output(kr__task *t) {
+    return (char *)t + kr__task_out_off(kr__task_future(t)->vtable->size);
+}
+static inline uint32_t kr__task_home_off(const kr__task *t) {
+    return (uint32_t)t->home_off << 4;
+}
+static inline kr__cell_home *kr__task_home(kr__task *t) {
+    return kr__cell_home_of(t, kr__task_home_off(t));
+}
+/* The task's scheduler: the hooks a wake, a yield and a completion call. */
+static inline kr__sched *kr__task_sched(kr__task *t) {
+    return kr__task_home(t)->sched;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -36,9 +36,11 @@ static void waker_wake(const void *data) {
         return;
     }
     switch (kr__state_notified_by_val(t)) {
-    case KR__NOTIFY_SUBMIT:
-        t->sched->ops->schedule(t->sched, t); /* our ref is now NOTIFIED's */
+    case KR__NOTIFY_SUBMIT: {
+        kr__sched *s = kr__task_sched(t);
+        s->ops->schedule(s, t); /* our ref is now NOTIFIED's */
         break;
+    }
     case KR__NOTIFY_DEALLOC:
         kr__task_dealloc(t);
         break;
@@ -51,8 +53,10 @@ static void waker_wake_by_ref(const void *data) {
     kr__task *t = (kr__task *)data;
     if (self_wake(t))
         return;
-    if (kr__state_notified_by_ref(t) == KR__NOTIFY_SUBMIT)
-        t->sched->ops->schedule(t->sched, t);
+    if (kr__state_notified_by_ref(t) == KR__NOTIFY_SUBMIT) {
+        kr__sched *s = kr__task_sched(t);
+        s->ops->schedule(s, t);
+    }
 }
 
 static void waker_drop(const void *data) {

@@ -13,11 +13,10 @@
 #include "core/context.h"
 #include "time/wheel.h"
 #include "util/abort.h"
+#include "util/clock.h"
 
 kr_instant kr_instant_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    kr_instant t = {(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec};
+    kr_instant t = {kr__now_ns()};
     return t;
 }
 

@@ -18,7 +18,7 @@ static kr_poll timeout_poll(kr_future *f, kr_context *cx, void *out) {
     } else if (kr_future_poll(to->inner_, cx, to->dst_) == KR_READY) {
         rc = 0;
     } else if (kr_future_poll(&to->sleep_.base, cx, NULL) == KR_READY) {
-        rc = KR_ETIMEDOUT;
+        rc = KR_ELAPSED; /* its own code: KR_ETIMEDOUT is the kernel's */
     } else {
         return KR_PENDING;
     }

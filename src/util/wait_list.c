@@ -9,5 +9,6 @@ void kr__wait_list_init(kr__wait_list *wl) {
 void kr__wait_list_destroy(kr__wait_list *wl, const char *what) {
     (void)what; /* only the debug build's message names it */
     KR__REQUIRE(kr__list_empty(&wl->waiters),
-                "%s %p freed while futures wait on it", what, (void *)wl);
+                "%s freed while futures wait on it (wait list %p)", what,
+                (void *)wl);
 }

@@ -42,7 +42,7 @@ typedef struct kr__wait_list {
 
 void kr__wait_list_init(kr__wait_list *wl);
 /* Requires (debug): no waiter is linked; `what` names the primitive in the
- * message ("kr_semaphore 0x... freed while futures wait on it"). */
+ * message ("kr_semaphore freed while futures wait on it (...)"). */
 void kr__wait_list_destroy(kr__wait_list *wl, const char *what);
 
 static inline void kr__wait_lock(kr__wait_list *wl) {

@@ -16,7 +16,8 @@
 //! mem/idle_task/N rows (mem.rs) are in bytes per idle task beyond its future.
 //!
 //! Environment: BENCH_REPS (default 7, clamped to 5..63), BENCH_TARGET_MS (default 100): the
-//! wall time one repetition aims for.
+//! wall time one repetition aims for; BENCH_ITERS (default 0: off): exactly that many
+//! iterations, once, without warm-up (for instruction counts, bench/instructions.sh).
 
 use std::env;
 use std::hint::black_box;
@@ -62,6 +63,8 @@ pub struct Config {
     workers: usize,
     pub reps: usize,
     target: Duration,
+    /// BENCH_ITERS: run exactly this many iterations once, without warm-up (0: off).
+    fixed_iters: u64,
     filters: Vec<String>,
 }
 
@@ -92,7 +95,8 @@ impl Config {
         }
         let reps = env_number("BENCH_REPS", 7).clamp(5, 63) as usize;
         let target_ms = env_number("BENCH_TARGET_MS", 100).max(1);
-        Config { workers, reps, target: Duration::from_millis(target_ms), filters }
+        let fixed_iters = env_number("BENCH_ITERS", 0);
+        Config { workers, reps, target: Duration::from_millis(target_ms), fixed_iters, filters }
     }
 
     fn selected(&self, name: &str) -> bool {
@@ -138,6 +142,16 @@ fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Option<Duration> {
 /// batch then sets ITERS so that one repetition takes about the target. REPS repetitions
 /// follow; the line reports median, min and max of their per-iteration times.
 fn measure<F: FnMut(u64) -> Option<Duration>>(cfg: &Config, name: &str, mut run: F) -> bool {
+    if cfg.fixed_iters != 0 {
+        // BENCH_ITERS: a known number of iterations for an instruction count.
+        let n = cfg.fixed_iters;
+        let per = match run(n) {
+            Some(d) => d.as_nanos() as f64 / n as f64,
+            None => return false,
+        };
+        println!("{}\t{:.1}\t{:.1}\t{:.1}\tns/iter\t1 x {}", name, per, per, per, n);
+        return true;
+    }
     let warm_goal = cfg.target / 4;
     let warm_start = Instant::now();
     let mut iters: u64 = 1;
