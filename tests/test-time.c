@@ -412,6 +412,30 @@ static void sleep_in_block_on(void **state) {
     test_runtime_free(rt);
 }
 
+/* Back-to-back block_on calls, each awaiting its own sleep: the multi-thread
+ * runtime reuses one block_on signal and its (emptied) wheel between calls,
+ * with a stale time base after an idle gap; every sleep still fires, and
+ * not early. */
+static void sleeps_in_repeated_block_on(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(0);
+    for (int i = 0; i < 5; i++) {
+        if (i == 3) {
+            /* An idle gap longer than the wheel's first level (64 ms). */
+            struct timespec gap = {0, 150 * 1000000L};
+            nanosleep(&gap, NULL);
+        }
+        kr_instant t0 = kr_instant_now();
+        kr_sleep s = kr_sleep_for(kr_ms(5 + 7 * i));
+        assert_rc(kr_runtime_block_on(rt, &s.base, NULL), 0);
+        assert_true(ms_since(t0) >= 5.0 + 7.0 * i);
+        /* A block_on with no timer between them. */
+        kr_sleep due = kr_sleep_until(t0);
+        assert_rc(kr_runtime_block_on(rt, &due.base, NULL), 0);
+    }
+    test_runtime_free(rt);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sleep_ordering_and_accuracy),
     cmocka_unit_test(million_timers),
@@ -422,5 +446,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(interval_skip),
     cmocka_unit_test(sleep_reset_earlier_and_later),
     cmocka_unit_test(sleep_in_block_on),
+    cmocka_unit_test(sleeps_in_repeated_block_on),
 };
 KR_TEST_MAIN(tests)

@@ -198,12 +198,15 @@ static int64_t read_all(kr__fs_job *j) {
             if (n > j->len)
                 break;
             size_t ncap = cap * 2;
-            char *nb = kr__realloc(b, ncap + 1);
+            /* The allocator interface has no realloc: grow by copying. */
+            char *nb = kr__malloc(ncap + 1);
             if (nb == NULL) {
                 kr__free(b);
                 rc = -ENOMEM;
                 goto out;
             }
+            memcpy(nb, b, n);
+            kr__free(b);
             b = nb;
             cap = ncap;
         }

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 mod fs;
 mod mem;
+mod sync;
 
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::oneshot;
@@ -60,7 +61,7 @@ const NUM_BATCHES: usize = 100;
 const BATCH_SIZE: usize = 16;
 
 pub struct Config {
-    workers: usize,
+    pub workers: usize,
     pub reps: usize,
     target: Duration,
     /// BENCH_ITERS: run exactly this many iterations once, without warm-up (0: off).
@@ -124,7 +125,7 @@ fn env_number(key: &str, default: u64) -> u64 {
 // ---------------------------------------------------------------------------------------
 
 /// Runs `iters` iterations of `body` back to back and returns the wall time of all of them.
-fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Option<Duration> {
+pub fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Option<Duration> {
     let start = Instant::now();
     for _ in 0..iters {
         body();
@@ -141,7 +142,7 @@ fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Option<Duration> {
 /// whole target of wall time has passed); the per-iteration estimate from the last warm-up
 /// batch then sets ITERS so that one repetition takes about the target. REPS repetitions
 /// follow; the line reports median, min and max of their per-iteration times.
-fn measure<F: FnMut(u64) -> Option<Duration>>(cfg: &Config, name: &str, mut run: F) -> bool {
+pub fn measure<F: FnMut(u64) -> Option<Duration>>(cfg: &Config, name: &str, mut run: F) -> bool {
     if cfg.fixed_iters != 0 {
         // BENCH_ITERS: a known number of iterations for an instruction count.
         let n = cfg.fixed_iters;
@@ -892,6 +893,19 @@ fn main() {
     for (name, bench) in plain.iter() {
         if cfg.selected(name) {
             bench(&cfg, name);
+        }
+    }
+    for (name, bench) in sync::BENCHES.iter() {
+        if cfg.selected(name) {
+            bench(&cfg, name);
+        }
+    }
+    for (group, all) in [("notify/notify_one", false), ("notify/notify_waiters", true)] {
+        for waiters in [10usize, 50, 100, 200, 500] {
+            let name = format!("{}/{}", group, waiters);
+            if cfg.selected(&name) {
+                sync::notify_bench(&cfg, &name, waiters, all);
+            }
         }
     }
     for threads in [1usize, 2, 4] {
