@@ -16,6 +16,7 @@
  *                   multi-thread runtime
  *   bench-timers.c  timers/...: libuv's million_timers, one task per timer
  *   bench-mem.c     mem/idle_task/N: resident bytes per idle task
+ *   bench-fs.c      fs/...: Tokio's benches/fs.rs (/dev/zero reads)
  */
 #ifndef KR_BENCH_H
 #define KR_BENCH_H
@@ -223,6 +224,9 @@ typedef void bench_fn(const bench_cfg *cfg, const char *name);
 
 /* mem/idle_task/N (bench-mem.c): unit bytes per task, not ns/iter. */
 bench_fn mem_idle_task_16, mem_idle_task_64;
+/* fs/...: Tokio's benches/fs.rs (bench-fs.c). */
+bench_fn fs_async_read_std_file, fs_async_read_buf, fs_async_read_codec,
+    fs_sync_read;
 bench_fn ct_spawn_many_local, ct_spawn_many_remote_idle,
     ct_spawn_many_remote_busy, ct_ping_pong, ct_yield_many, ct_chained_spawn;
 

@@ -30,6 +30,6 @@
 #include "kairo/net.h"
 #include "kairo/signal.h"
 #include "kairo/process.h"
-
+#include "kairo/fs.h"
 
 #endif /* KAIRO_H */

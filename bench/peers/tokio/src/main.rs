@@ -1,5 +1,5 @@
 //! tokio-bench: Tokio's runtime benchmarks (rt_current_thread.rs, rt_multi_threaded.rs,
-//! remote_spawn.rs, spawn_blocking.rs), rebuilt from their definitions in reference/tokio.md
+//! remote_spawn.rs, spawn_blocking.rs, fs.rs), rebuilt from their definitions in reference/tokio.md
 //! §7.1, §7.2, §7.4, §7.5,
 //! with a small timing loop of our own instead of criterion. It is the peer that kairo-bench
 //! is compared against, so both programs share one command line and one output format:
@@ -29,6 +29,7 @@ use std::sync::{mpsc, Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod fs;
 mod mem;
 mod sync;
 
@@ -868,7 +869,7 @@ fn main() {
     let cfg = Config::from_args();
 
     type Bench = fn(&Config, &str);
-    let plain: [(&str, Bench); 15] = [
+    let plain: [(&str, Bench); 19] = [
         ("ct/spawn_many_local", ct_spawn_many_local),
         ("ct/spawn_many_remote_idle", ct_spawn_many_remote_idle),
         ("ct/spawn_many_remote_busy", ct_spawn_many_remote_busy),
@@ -884,6 +885,10 @@ fn main() {
         ("mt/chained_spawn", mt_chained_spawn),
         ("mem/idle_task/16", mem::mem_idle_task_16),
         ("mem/idle_task/64", mem::mem_idle_task_64),
+        ("fs/async_read_std_file", fs::async_read_std_file),
+        ("fs/async_read_buf", fs::async_read_buf),
+        ("fs/async_read_codec", fs::async_read_codec),
+        ("fs/sync_read", fs::sync_read),
     ];
     for (name, bench) in plain.iter() {
         if cfg.selected(name) {
