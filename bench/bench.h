@@ -16,6 +16,7 @@
  *                   multi-thread runtime
  *   bench-timers.c  timers/...: libuv's million_timers, one task per timer
  *   bench-mem.c     mem/idle_task/N: resident bytes per idle task
+ *   bench-fs.c      fs/...: Tokio's benches/fs.rs (/dev/zero reads)
  */
 #ifndef KR_BENCH_H
 #define KR_BENCH_H
@@ -223,6 +224,9 @@ typedef void bench_fn(const bench_cfg *cfg, const char *name);
 
 /* mem/idle_task/N (bench-mem.c): unit bytes per task, not ns/iter. */
 bench_fn mem_idle_task_16, mem_idle_task_64;
+/* fs/...: Tokio's benches/fs.rs (bench-fs.c). */
+bench_fn fs_async_read_std_file, fs_async_read_buf, fs_async_read_codec,
+    fs_sync_read;
 bench_fn ct_spawn_many_local, ct_spawn_many_remote_idle,
     ct_spawn_many_remote_busy, ct_ping_pong, ct_yield_many, ct_chained_spawn;
 
@@ -242,5 +246,34 @@ void spawn_blocking_bench(const bench_cfg *cfg, const char *name,
  * per timer (bench-timers.c). Prints the rows `name`.init, .dispatch and
  * .total. */
 void timers_bench(const bench_cfg *cfg, const char *name, int shuffled, int mt);
+
+/* mpsc/... (bench-sync.c): Tokio's sync_mpsc.rs. */
+bench_fn mpsc_create_medium_1, mpsc_create_medium_100,
+    mpsc_create_medium_100000, mpsc_send_medium_1000, mpsc_send_large_1000,
+    mpsc_contention_bounded, mpsc_contention_bounded_recv_many,
+    mpsc_contention_bounded_full, mpsc_contention_bounded_full_recv_many,
+    mpsc_contention_unbounded, mpsc_contention_unbounded_recv_many,
+    mpsc_uncontented_bounded, mpsc_uncontented_bounded_recv_many,
+    mpsc_uncontented_unbounded, mpsc_uncontented_unbounded_recv_many;
+
+/* mpsc_oneshot/request_reply_{ct,mt1} (bench-sync.c). */
+bench_fn mpsc_oneshot_request_reply_ct, mpsc_oneshot_request_reply_mt1;
+
+/* notify/notify_one/N (all = 0) and notify/notify_waiters/N (all = 1):
+ * `waiters` waiter tasks (bench-sync.c). */
+void notify_bench(const bench_cfg *cfg, const char *name, int waiters, int all);
+
+/* semaphore/... and rwlock/... (bench-sync.c): sync_semaphore.rs and
+ * sync_rwlock.rs. */
+bench_fn semaphore_uncontended, semaphore_uncontended_concurrent_multi,
+    semaphore_uncontended_concurrent_single,
+    semaphore_contended_concurrent_multi, semaphore_contended_concurrent_single,
+    rwlock_uncontended_read, rwlock_uncontended_read_concurrent,
+    rwlock_uncontended_read_concurrent_multi, rwlock_contended_read_concurrent,
+    rwlock_contended_read_concurrent_multi;
+
+/* A multi-thread runtime of cfg->workers workers, or NULL (with a note on
+ * stderr) when there is none (bench-sync.c). */
+kr_runtime *bench_mt_runtime(const bench_cfg *cfg, const char *name);
 
 #endif /* KR_BENCH_H */

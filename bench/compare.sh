@@ -9,7 +9,9 @@
 # What runs (filters, if given, are substrings; a benchmark is kept if it matches any):
 #   - the ct/* set and the mem/idle_task/* rows (bytes per idle task beyond its future, not
 #     ns/iter: the unit column says which): RUNS processes per side, alternating;
-#   - the mt/*, remote_spawn/* and spawn_blocking/* sets at --workers 2 and --workers 4:
+#   - the fs/* set (Tokio's fs.rs, its runtime fixed at 2 workers): RUNS processes per side;
+#   - the mt/*, remote_spawn/*, spawn_blocking/* and sync (mpsc/...) sets at --workers 2 and
+#     --workers 4 (WORKERS="2 6" for Tokio's sync benchmarks' 6):
 #     RUNS processes per side and worker count, kairo and tokio alternating; a row's figure
 #     is the median over those processes of the row's per-process median.
 # Output on stdout: one table, aligned plain text that is also a GitHub markdown table.
@@ -35,13 +37,35 @@ raw_dir="${RAW_DIR:-$root/build/bench/compare}"
 case "$runs" in ''|*[!0-9]*|0) echo "compare.sh: RUNS must be a positive integer" >&2; exit 2 ;; esac
 
 # The benchmark catalogue shared by both programs (Tokio's names, see tokio.md §7).
+# The sync rows (tokio.md §7.6-7.11) run on multi-thread runtimes, so at every worker count;
+# the _recv_many rows are kairo's only (Tokio 1.24 has no recv_many): their Tokio cell is `-`.
+sync_set="mpsc/create_medium/1 mpsc/create_medium/100 mpsc/create_medium/100000
+mpsc/send_medium_1000 mpsc/send_large_1000
+mpsc/contention_bounded mpsc/contention_bounded_recv_many
+mpsc/contention_bounded_full mpsc/contention_bounded_full_recv_many
+mpsc/contention_unbounded mpsc/contention_unbounded_recv_many
+mpsc/uncontented_bounded mpsc/uncontented_bounded_recv_many
+mpsc/uncontented_unbounded mpsc/uncontented_unbounded_recv_many
+mpsc_oneshot/request_reply_ct mpsc_oneshot/request_reply_mt1
+notify/notify_one/10 notify/notify_one/50 notify/notify_one/100 notify/notify_one/200
+notify/notify_one/500 notify/notify_waiters/10 notify/notify_waiters/50
+notify/notify_waiters/100 notify/notify_waiters/200 notify/notify_waiters/500
+semaphore/uncontended semaphore/uncontended_concurrent_multi
+semaphore/uncontended_concurrent_single semaphore/contended_concurrent_multi
+semaphore/contended_concurrent_single rwlock/uncontended_read
+rwlock/uncontended_read_concurrent rwlock/uncontended_read_concurrent_multi
+rwlock/contended_read_concurrent rwlock/contended_read_concurrent_multi"
 ct_set="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
 ct/ping_pong ct/yield_many ct/chained_spawn
 mem/idle_task/16 mem/idle_task/64"
 mt_set="mt/spawn_many_local mt/spawn_many_remote_idle mt/spawn_many_remote_busy1
 mt/spawn_many_remote_busy2 mt/ping_pong mt/yield_many mt/chained_spawn
 remote_spawn/threads/1 remote_spawn/threads/2 remote_spawn/threads/4
-spawn_blocking/concurrency/1 spawn_blocking/concurrency/2 spawn_blocking/concurrency/4"
+spawn_blocking/concurrency/1 spawn_blocking/concurrency/2 spawn_blocking/concurrency/4
+$sync_set"
+# Tokio's fs.rs fixes its runtime at 2 workers: these run once per side and run, not per
+# worker count (the workers column says 2).
+fs_set="fs/async_read_std_file fs/async_read_buf fs/async_read_codec fs/sync_read"
 
 # select NAMES...: the names of the set that match a command-line filter (all if none).
 select_names() {
@@ -60,7 +84,8 @@ select_names() {
 filters=("$@")
 mapfile -t ct_names < <(select_names "$ct_set")
 mapfile -t mt_names < <(select_names "$mt_set")
-if [ "${#ct_names[@]}" -eq 0 ] && [ "${#mt_names[@]}" -eq 0 ]; then
+mapfile -t fs_names < <(select_names "$fs_set")
+if [ "${#ct_names[@]}" -eq 0 ] && [ "${#mt_names[@]}" -eq 0 ] && [ "${#fs_names[@]}" -eq 0 ]; then
     echo "compare.sh: no benchmark matches: $*" >&2
     exit 2
 fi
@@ -129,6 +154,13 @@ if [ "${#mt_names[@]}" -gt 0 ]; then
     done
 fi
 
+if [ "${#fs_names[@]}" -gt 0 ]; then
+    for ((r = 1; r <= runs; r++)); do
+        run_one kairo "$kairo_bin" 2 "$r" "${fs_names[@]}"
+        run_one tokio "$tokio_bin" 2 "$r" "${fs_names[@]}"
+    done
+fi
+
 echo "compare.sh: benchmarks took $((SECONDS - start_s)) s; raw output in $raw_dir" >&2
 
 # --- table --------------------------------------------------------------------------------
@@ -139,6 +171,7 @@ echo "compare.sh: benchmarks took $((SECONDS - start_s)) s; raw output in $raw_d
     for n in "${mt_names[@]}"; do
         for w in $worker_counts; do printf 'order\t%s\t%s\n' "$w" "$n"; done
     done
+    for n in "${fs_names[@]}"; do printf 'order\t2\t%s\n' "$n"; done
     cat "$results"
 } | awk -F'\t' '
     function median(key,    n, i, j, t, v) {

@@ -152,6 +152,46 @@ static const struct {
     {"mt/chained_spawn", mt_chained_spawn},
     {"mem/idle_task/16", mem_idle_task_16},
     {"mem/idle_task/64", mem_idle_task_64},
+    {"fs/async_read_std_file", fs_async_read_std_file},
+    {"fs/async_read_buf", fs_async_read_buf},
+    {"fs/async_read_codec", fs_async_read_codec},
+    {"fs/sync_read", fs_sync_read},
+    {"mpsc/create_medium/1", mpsc_create_medium_1},
+    {"mpsc/create_medium/100", mpsc_create_medium_100},
+    {"mpsc/create_medium/100000", mpsc_create_medium_100000},
+    {"mpsc/send_medium_1000", mpsc_send_medium_1000},
+    {"mpsc/send_large_1000", mpsc_send_large_1000},
+    {"mpsc/contention_bounded", mpsc_contention_bounded},
+    {"mpsc/contention_bounded_recv_many", mpsc_contention_bounded_recv_many},
+    {"mpsc/contention_bounded_full", mpsc_contention_bounded_full},
+    {"mpsc/contention_bounded_full_recv_many",
+     mpsc_contention_bounded_full_recv_many},
+    {"mpsc/contention_unbounded", mpsc_contention_unbounded},
+    {"mpsc/contention_unbounded_recv_many",
+     mpsc_contention_unbounded_recv_many},
+    {"mpsc/uncontented_bounded", mpsc_uncontented_bounded},
+    {"mpsc/uncontented_bounded_recv_many", mpsc_uncontented_bounded_recv_many},
+    {"mpsc/uncontented_unbounded", mpsc_uncontented_unbounded},
+    {"mpsc/uncontented_unbounded_recv_many",
+     mpsc_uncontented_unbounded_recv_many},
+    {"mpsc_oneshot/request_reply_ct", mpsc_oneshot_request_reply_ct},
+    {"mpsc_oneshot/request_reply_mt1", mpsc_oneshot_request_reply_mt1},
+    {"semaphore/uncontended", semaphore_uncontended},
+    {"semaphore/uncontended_concurrent_multi",
+     semaphore_uncontended_concurrent_multi},
+    {"semaphore/uncontended_concurrent_single",
+     semaphore_uncontended_concurrent_single},
+    {"semaphore/contended_concurrent_multi",
+     semaphore_contended_concurrent_multi},
+    {"semaphore/contended_concurrent_single",
+     semaphore_contended_concurrent_single},
+    {"rwlock/uncontended_read", rwlock_uncontended_read},
+    {"rwlock/uncontended_read_concurrent", rwlock_uncontended_read_concurrent},
+    {"rwlock/uncontended_read_concurrent_multi",
+     rwlock_uncontended_read_concurrent_multi},
+    {"rwlock/contended_read_concurrent", rwlock_contended_read_concurrent},
+    {"rwlock/contended_read_concurrent_multi",
+     rwlock_contended_read_concurrent_multi},
 };
 
 /* remote_spawn.rs runs 1..64 threads capped at the CPU count; we keep the
@@ -249,6 +289,16 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
         if (selected(filters, nfilters, benches[i].name))
             benches[i].fn(&cfg, benches[i].name);
+    static const int notify_waiters[] = {10, 50, 100, 200, 500};
+    for (int all = 0; all < 2; all++) {
+        for (size_t i = 0; i < sizeof(notify_waiters) / sizeof(int); i++) {
+            char name[64];
+            snprintf(name, sizeof(name), "notify/%s/%d",
+                     all ? "notify_waiters" : "notify_one", notify_waiters[i]);
+            if (selected(filters, nfilters, name))
+                notify_bench(&cfg, name, notify_waiters[i], all);
+        }
+    }
     for (size_t i = 0; i < sizeof(remote_threads) / sizeof(int); i++) {
         char name[64];
         snprintf(name, sizeof(name), "remote_spawn/threads/%d",

@@ -4,10 +4,9 @@
  *     kairo-echo PORT [--workers N | --current-thread]
  *
  * One task accepts; each connection gets a task that reads into a buffer
- * and writes back what it read, until the peer closes. Runs until killed
- * (SIGINT/SIGTERM end it cleanly).
+ * and writes back what it read, until the peer closes. Runs until SIGINT
+ * (kr_ctrl_c) or SIGTERM, which end it cleanly.
  */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,20 +92,38 @@ KR_FUTURE_VTABLE(acceptor_vt, acceptor, acceptor_poll, acceptor_drop, 0);
 
 /* ---- main --------------------------------------------------------------- */
 
-/* SIGINT and SIGTERM are blocked in every thread (the mask is inherited
- * by the runtime's workers); this thread waits for one with sigwait and
- * shuts the runtime down from ordinary thread context, where that is
- * allowed (it locks and joins threads: not async-signal-safe). */
-static void *signal_thread(void *arg) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int sig;
-    if (sigwait(&set, &sig) == 0)
-        kr_runtime_shutdown(arg); /* main's block_on returns KR_ESHUTDOWN */
-    return NULL;
+/* Runs the acceptor until SIGINT (kr_ctrl_c) or SIGTERM arrives. */
+typedef struct {
+    kr_future base;
+    bool started;
+    kr_ctrl_c_future cc;
+    kr_signal_listener *term;
+    kr_signal_recv term_recv;
+    acceptor a;
+} until_signal;
+
+static kr_poll until_poll(kr_future *f, kr_context *cx, void *out) {
+    until_signal *u = (until_signal *)f;
+    int rc = 0;
+    (void)out;
+    if (!u->started) {
+        u->started = true;
+        u->cc = kr_ctrl_c();
+        u->term_recv = kr_signal_listener_recv(u->term);
+    }
+    if (kr_future_poll(&u->cc.base, cx, &rc) == KR_READY ||
+        kr_future_poll(&u->term_recv.base, cx, &rc) == KR_READY)
+        return KR_READY;
+    return kr_future_poll(&u->a.base, cx, NULL);
 }
+
+static void until_drop(kr_future *f) {
+    until_signal *u = (until_signal *)f;
+    if (u->started)
+        kr_future_drop(&u->cc.base);
+    kr_future_drop(&u->a.base);
+}
+KR_FUTURE_VTABLE(until_vt, until_signal, until_poll, until_drop, 0);
 
 static void usage(void) {
     fprintf(stderr,
@@ -130,11 +147,6 @@ int main(int argc, char **argv) {
         else
             usage();
     }
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
     kr_runtime *rt;
     int rc = kr_runtime_new(&cfg, &rt);
     if (rc != 0) {
@@ -150,14 +162,16 @@ int main(int argc, char **argv) {
         kr_runtime_free(rt);
         return 1;
     }
-    pthread_t sig_th;
-    pthread_create(&sig_th, NULL, signal_thread, rt);
-    pthread_detach(sig_th);
-    acceptor a;
-    memset(&a, 0, sizeof(a));
-    a.base.vtable = &acceptor_vt;
-    a.l = l;
-    rc = kr_runtime_block_on(rt, &a.base, NULL); /* until a signal */
+    until_signal u;
+    memset(&u, 0, sizeof(u));
+    u.base.vtable = &until_vt;
+    u.a.base.vtable = &acceptor_vt;
+    u.a.l = l;
+    if ((rc = kr_signal_listen(SIGTERM, &u.term)) == 0)
+        rc = kr_runtime_block_on(rt, &u.base, NULL); /* until a signal */
+    else
+        kr_future_drop(&u.base); /* block_on drops it otherwise */
+    kr_signal_listener_free(u.term);
     kr_tcp_listener_free(l);
     kr_runtime_free(rt);
     return rc == 0 || rc == KR_ESHUTDOWN ? 0 : 1;

@@ -28,5 +28,8 @@
 #include "kairo/time.h"
 #include "kairo/io.h"
 #include "kairo/net.h"
+#include "kairo/signal.h"
+#include "kairo/process.h"
+#include "kairo/fs.h"
 
 #endif /* KAIRO_H */

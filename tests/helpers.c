@@ -361,3 +361,26 @@ void test_expect_abort(void (*fn)(void), const char *needle) {
     if (strstr(buf, needle) == NULL)
         fail_msg("stderr lacks \"%s\": %s", needle, buf);
 }
+
+static const kr_waker_vtable wcount_vt;
+static kr_waker wcount_clone(const void *d) {
+    atomic_fetch_add(&((test_wcount *)d)->clones, 1);
+    kr_waker w = {d, &wcount_vt};
+    return w;
+}
+static void wcount_wake(const void *d) {
+    atomic_fetch_add(&((test_wcount *)d)->wakes, 1);
+}
+static void wcount_by_ref(const void *d) {
+    atomic_fetch_add(&((test_wcount *)d)->by_ref, 1);
+}
+static void wcount_drop(const void *d) {
+    atomic_fetch_add(&((test_wcount *)d)->drops, 1);
+}
+static const kr_waker_vtable wcount_vt = {wcount_clone, wcount_wake,
+                                          wcount_by_ref, wcount_drop};
+
+kr_waker test_wcount_waker(test_wcount *c) {
+    kr_waker w = {c, &wcount_vt};
+    return w;
+}

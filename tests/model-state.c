@@ -5,9 +5,10 @@
  * model of util/atomic.h in which every atomic operation on the word is one
  * scheduling point. Around them, two or three model threads replay what the
  * callers do (task/harness.c, task/join.c, task/waker.c): a poller that runs
- * the task (poll, park, re-queue, complete, cancel, and at the end the
- * runtime's shutdown), waker holders that wake by value, wake by reference
- * or just drop their clone, a join handle that reads the output, drops
+ * the task (poll, self-wake, park, re-queue, complete, cancel, and at the
+ * end the runtime's shutdown, with the task queued or not), waker holders
+ * that wake by value, wake by reference or just drop their clone, a join
+ * handle that reads the output (polled again spuriously or not), drops
  * itself (with or without polling first) or aborts, and an abort handle.
  *
  * How. A thread inside a transition is described by the results of the
@@ -32,10 +33,11 @@
  * Checked when everything is quiet, before the runtime's shutdown: no lost
  * wake (a wake, self-wake or abort after the last poll began, yet nothing
  * queued and the future still alive).
- * Checked at every final state: the cell freed exactly once with the word's
- * refcount zero, the future dropped exactly once, the output read at most
- * once (and only after it was stored), no waker left in the join slot, no
- * thread stuck (a join handle waiting for a wake that never comes).
+ * Checked at every final state: the reference count reached zero exactly
+ * once and the cell was freed exactly once, the future dropped exactly
+ * once, the output read at most once (and only after it was stored), no
+ * waker left in the join slot, no thread stuck (a join handle waiting for
+ * a wake that never comes).
  *
  * Not modelled: memory orderings (the model is sequentially consistent;
  * TSan and the stress tests cover orderings), spurious failures of weak
@@ -43,8 +45,8 @@
  * checks), shutdown racing with wakers (the runtime's gate excludes it).
  *
  * KR_MODEL_BREAK=N (see state.h) compiles a deliberately broken transition;
- * the model-broken-N ctest cases pass only if the checker reports the
- * violation it must. Exit status: 0 all states good, 1 a violation (the
+ * the ctest cases model/state-broken-N pass only if the checker reports
+ * the violation that break must cause (tests/CMakeLists.txt lists them). Exit status: 0 all states good, 1 a violation (the
  * trace leading to it is printed).
  */
 #include <setjmp.h>
@@ -121,6 +123,7 @@ typedef struct {
     uint16_t deallocs, fut_drops, out_stored, out_reads, polls;
     uint16_t wake_pending; /* a wake no poll has started after yet */
     uint16_t self_wakes, on_list, queued, queued_held, aborted;
+    uint16_t zeros;         /* times the reference count reached zero */
     uint16_t jw_slot;       /* the join waker slot holds a waker */
     uint16_t join_notified; /* the join handle's own task was woken */
     uint16_t armed;         /* bit i: thread i got its waker clone */
@@ -189,6 +192,8 @@ static uint64_t m_op(int op, _Atomic uint64_t *p, uint64_t arg,
     if (next > 0xffff)
         m_violation("%s: the reference count went below zero (word %#llx)", fn,
                     (unsigned long long)next);
+    if (kr__refs(cur) != 0 && kr__refs(next) == 0 && W->zeros++)
+        m_violation("%s: the reference count reached zero a second time", fn);
     if (T->log_n == MAXLOG)
         m_violation("%s: more than %d operations in one call", fn, MAXLOG);
     T->log[T->log_n].v = (uint16_t)cur;
@@ -280,6 +285,8 @@ enum {
     P_TERMINAL,
     P_SHUT_TO,
     P_SHUT_DROP,
+    P_DRAIN,
+    P_DRAIN_DROP,
     P_DONE
 };
 /* Poll outcomes (the explorer tries each). */
@@ -295,30 +302,32 @@ static int others_armed_pending(void) {
 static void poller_step(void) {
     for (;;) {
         switch (T->pc) {
-        case P_IDLE:
+        case P_IDLE: /* alternative 1: shut down with the task still queued */
             POINT();
-            if (W->queued) {
+            if (W->queued && m_alt == 0) {
                 W->queued = 0;
                 T->pc = W->queued_held ? P_HELD_LOAD : P_TO_RUNNING;
                 W->queued_held = 0;
                 break;
             }
-            /* Nothing queued, nobody else can move: quiet. */
-            if (W->wake_pending && !W->fut_drops)
+            /* Nobody else can move: quiet. With nothing queued, every
+             * wake must have been seen by a poll. */
+            if (!W->queued && W->wake_pending && !W->fut_drops)
                 m_violation("lost wake: woken after the last poll began, "
                             "yet idle and not queued (word %#x)",
                             W->word);
-            if (W->aborted && !W->fut_drops)
+            if (!W->queued && W->aborted && !W->fut_drops)
                 m_violation("lost abort: aborted, yet idle and not queued "
                             "(word %#x)",
                             W->word);
-            /* The runtime shuts down: the task leaves the owned list
-             * (kr__task_shutdown gets the OWNED reference). */
+            /* The runtime shuts down (drain in current_thread.c): the
+             * task leaves the owned list (kr__task_shutdown gets the OWNED
+             * reference), then the run queue is emptied. */
             if (W->on_list) {
                 W->on_list = 0;
                 T->pc = P_SHUT_TO;
             } else {
-                T->pc = P_DONE;
+                T->pc = P_DRAIN;
             }
             break;
         case P_HELD_LOAD: {
@@ -466,11 +475,31 @@ static void poller_step(void) {
         case P_SHUT_TO: {
             bool idle;
             CALL(idle = kr__state_to_shutdown(&m_task));
-            T->ret = P_DONE;
+            T->ret = P_DRAIN;
             T->pc = idle ? P_CANCEL : P_SHUT_DROP;
             break;
         }
         case P_SHUT_DROP: {
+            bool d;
+            CALL(d = kr__ref_dec(&m_task));
+            if (d)
+                dealloc();
+            T->pc = P_DRAIN;
+            break;
+        }
+        case P_DRAIN: /* kr__task_drop_queued */
+            POINT();
+            if (!W->queued) {
+                T->pc = P_DONE;
+                break;
+            }
+            W->queued = 0;
+            T->ret = P_DONE;
+            /* A held task: the queue holds RUNNING; cancel it. */
+            T->pc = W->queued_held ? P_CANCEL : P_DRAIN_DROP;
+            W->queued_held = 0;
+            break;
+        case P_DRAIN_DROP: {
             bool d;
             CALL(d = kr__ref_dec(&m_task));
             if (d)
@@ -735,6 +764,13 @@ static int alternatives(const m_world *w, int i) {
     const m_thread *t = &w->th[i];
     if (t->kind == K_POLLER && t->pc == P_POLL)
         return w->self_wakes ? 2 : 3; /* at most one self-wake per run */
+    if (t->kind == K_POLLER && t->pc == P_IDLE && w->queued) {
+        /* Run it, or (when nobody else can move) shut down instead. */
+        for (int j = 0; j < w->n; j++)
+            if (j != i && enabled_local(w, j))
+                return 1;
+        return 2;
+    }
     if (t->kind == K_JOIN && t->pc == JH_REG && (t->val & KR__JOIN_WAKER))
         return 2;
     if (t->kind == K_JOIN && t->pc == JH_PENDING && t->mode != J_POLL_DROP &&
@@ -762,7 +798,7 @@ static const char *pc_name(int kind, int pc) {
         "idle",       "held_load", "to_running", "poll",     "clone",
         "after_poll", "to_idle",   "cancel",     "complete", "to_complete",
         "jw_wake",    "jw_unset",  "jw_reset",   "terminal", "shut_to",
-        "shut_drop",  "done"};
+        "shut_drop",  "drain",     "drain_drop", "done"};
     static const char *w[] = {"wait", "wake_val", "wake_ref", "drop", "done"};
     static const char *j[] = {"start",         "abort",        "load",
                               "reg",           "unset",        "unset_reset",
@@ -864,6 +900,8 @@ static void final_checks(const m_world *w) {
         m_violation("the cell was never freed: %llu references left "
                     "(word %#x)",
                     (unsigned long long)kr__refs(w->word), w->word);
+    if (w->zeros != 1)
+        m_violation("the reference count reached zero %u times", w->zeros);
     if (w->fut_drops != 1)
         m_violation("the future was never dropped");
     if (w->out_reads > 1)

@@ -6,45 +6,11 @@
  * on stderr. Release builds compile the checks away: the cases skip.
  * And a closed channel answers KR_ECLOSED to every call, never blocks.
  */
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "mock_task.h"
 
 #if defined(KR_DEBUG) && KR_DEBUG
-static void expect_abort(void (*fn)(void), const char *needle) {
-    int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        signal(SIGABRT, SIG_DFL);
-        dup2(pfd[1], STDERR_FILENO);
-        close(pfd[0]);
-        close(pfd[1]);
-        fn();
-        _exit(0);
-    }
-    close(pfd[1]);
-    char buf[4096];
-    size_t len = 0;
-    ssize_t r;
-    while (len < sizeof(buf) - 1 &&
-           (r = read(pfd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-        len += (size_t)r;
-    buf[len] = '\0';
-    close(pfd[0]);
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
-        fail_msg("child did not abort (status %#x); stderr: %s", st, buf);
-    if (strstr(buf, needle) == NULL)
-        fail_msg("stderr lacks \"%s\": %s", needle, buf);
-}
-#define EXPECT_ABORT(fn, needle) expect_abort(fn, needle)
+#define EXPECT_ABORT(fn, needle) test_expect_abort(fn, needle)
 #else
 #define EXPECT_ABORT(fn, needle) ((void)(fn), (void)(needle), skip())
 #endif

@@ -227,6 +227,75 @@ static void pipeline_on_the_current_thread_runtime(void **state) {
     run_pipeline("--current-thread");
 }
 
+/* graceful: on SIGINT it stops accepting, says goodbye to every client,
+ * waits for them until the deadline, and exits 0. Two clients close when
+ * told; a third never does and is cut off at the deadline. */
+static void run_graceful(const char *flavor) {
+    static char path[] = KR_BIN_DIR "/graceful";
+    need(path);
+    char *argv[] = {path, "--deadline-ms", "1500", (char *)flavor, NULL};
+    char *argv_mt[] = {path, "--deadline-ms", "1500", "--workers", "2", NULL};
+    int out;
+    pid_t pid = start(flavor != NULL ? argv : argv_mt, &out);
+    char line[256];
+    assert_true(read_line(out, line, sizeof(line), 10000) > 0);
+    const char *colon = strrchr(line, ':');
+    assert_non_null(colon);
+    int port = atoi(colon + 1);
+    int c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = connect_to(port);
+        say(c[i], "ping\n");
+        assert_true(read_line(c[i], line, sizeof(line), 10000) > 0);
+        assert_string_equal(line, "ping\n");
+    }
+    kr_instant t0 = kr_instant_now();
+    kill(pid, SIGINT);
+    assert_true(read_line(out, line, sizeof(line), 10000) > 0);
+    assert_string_equal(line, "shutting down: 3 clients connected\n");
+    /* Not accepting any more. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), -1);
+    assert_int_equal(errno, ECONNREFUSED);
+    close(fd);
+    for (int i = 0; i < 3; i++) {
+        assert_true(read_line(c[i], line, sizeof(line), 10000) > 0);
+        assert_string_equal(line, "server shutting down\n");
+        assert_true(sees_eof(c[i], 10000)); /* the server half-closed */
+    }
+    close(c[0]);
+    close(c[1]);
+    /* c[2] stays open: the server gives up on it at the deadline. */
+    assert_true(read_line(out, line, sizeof(line), 20000) > 0);
+    assert_string_equal(line, "2 of 3 clients closed in time, 1 cut off\n");
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    kr_duration took = kr_instant_since(kr_instant_now(), t0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* Not before the deadline (it waited for c[2]); generous slack after. */
+    assert_true(took >= kr_ms(1400));
+    assert_true(took < kr_secs(30));
+    /* And c[2] was closed by the server when it was cut off. */
+    assert_true(sees_eof(c[2], 10000));
+    close(c[2]);
+    close(out);
+}
+
+static void graceful_shutdown_on_sigint(void **state) {
+    (void)state;
+    run_graceful(NULL);
+}
+
+static void graceful_shutdown_on_the_current_thread_runtime(void **state) {
+    (void)state;
+    run_graceful("--current-thread");
+}
+
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
@@ -234,6 +303,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(chat_disconnects_idle_client_with_goodbye),
         cmocka_unit_test(pipeline_prints_in_input_order_within_the_limit),
         cmocka_unit_test(pipeline_on_the_current_thread_runtime),
+        cmocka_unit_test(graceful_shutdown_on_sigint),
+        cmocka_unit_test(graceful_shutdown_on_the_current_thread_runtime),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

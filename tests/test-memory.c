@@ -11,6 +11,8 @@
 #include <stdalign.h>
 
 #include "test.h"
+#include "task/cache.h"
+#include "task/task.h"
 #include "util/alloc.h"
 
 /* ---- a counting, deliberately misaligning allocator ------------------ */
@@ -213,10 +215,93 @@ static void memory_runtime_runs_on_a_misaligning_allocator(void **state) {
     assert_rc(kr_set_allocator(NULL), 0);
 }
 
+/* ---- the slab cache itself ------------------------------------------- */
+
+static int destroyed;
+static void count_destroy(void *arg) {
+    (void)arg;
+    destroyed++;
+}
+
+typedef struct {
+    kr__cache *c;
+    void **cells;
+    int n;
+    uint32_t *offs;
+} remote_free_arg;
+
+static void *free_remotely(void *p) {
+    remote_free_arg *a = p;
+    for (int i = 0; i < a->n; i++)
+        kr__cache_free(a->c, a->cells[i], a->offs[i], 0);
+    return NULL;
+}
+
+/*
+ * An idle task's cell is its 64-byte header and its future, packed: cells
+ * of one class lie back to back in their slab, each finds its scheduler
+ * and cache at home_off, cells too big or for another scheduler are loose,
+ * and a cache orphaned with cells out is destroyed (once, all its memory
+ * with it) when the last of them is freed from another thread.
+ */
+static void memory_cells_are_packed_and_find_their_home(void **state) {
+    (void)state;
+    skew_install();
+    kr__sched sched = {NULL}, other = {NULL};
+    destroyed = 0;
+    kr__cache *c = kr__cache_new(&sched, count_destroy, NULL);
+    assert_non_null(c);
+    enum { N = 5000 };
+    static void *cells[N];
+    static uint32_t offs[N];
+    size_t size = KR__TASK_HEADER_SIZE + 16; /* a 16-byte future's task */
+    for (int i = 0; i < N; i++) {
+        cells[i] = kr__cache_alloc(c, size, &sched, &offs[i]);
+        assert_non_null(cells[i]);
+        assert_int_equal((uintptr_t)cells[i] % 16, 0);
+        kr__cell_home *h = kr__cell_home_of(cells[i], offs[i]);
+        assert_ptr_equal(h->sched, &sched);
+        assert_ptr_equal(h->cache, c);
+        memset(cells[i], 0x5a, size);
+    }
+    /* Within a slab, the next cell starts where the last one ends. */
+    long adjacent = 0;
+    for (int i = 1; i < N; i++)
+        adjacent += (char *)cells[i] - (char *)cells[i - 1] == (long)size;
+    assert_true(adjacent >= N - 2);
+    /* 5,000 80-byte cells in two slabs: no per-cell allocation. */
+    assert_true(atomic_load(&live_blocks) <= 4);
+
+    uint32_t big_off, other_off;
+    void *big = kr__cache_alloc(c, 8192, &sched, &big_off);
+    void *foreign = kr__cache_alloc(c, size, &other, &other_off);
+    assert_int_equal(big_off, KR__LOOSE_OFF);
+    assert_int_equal(other_off, KR__LOOSE_OFF);
+    assert_ptr_equal(kr__cell_home_of(foreign, other_off)->sched, &other);
+    assert_ptr_equal(kr__cell_home_of(foreign, other_off)->cache, c);
+    kr__cache_free(c, big, big_off, 1);
+    kr__cache_free(c, foreign, other_off, 1);
+
+    /* Half back to the owner, the rest freed from another thread after
+     * the cache is orphaned. */
+    for (int i = 0; i < N / 2; i++)
+        kr__cache_free(c, cells[i], offs[i], 1);
+    kr__cache_orphan(c);
+    assert_int_equal(destroyed, 0);
+    remote_free_arg a = {c, cells + N / 2, N - N / 2, offs + N / 2};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, free_remotely, &a), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(destroyed, 1);
+    assert_int_equal(atomic_load(&live_blocks), 0);
+    assert_rc(kr_set_allocator(NULL), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(memory_big_task_churn_stays_bounded),
     cmocka_unit_test(memory_aligned_blocks_from_a_replaced_allocator),
     cmocka_unit_test(memory_runtime_runs_on_a_misaligning_allocator),
+    cmocka_unit_test(memory_cells_are_packed_and_find_their_home),
 };
 
 KR_TEST_MAIN(tests)

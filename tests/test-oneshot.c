@@ -241,31 +241,11 @@ static void oneshot_tx_closed_when_rx_closed(void **state) {
 
 /* ---- by hand: cancel safety and stored wakers -------------------------- */
 
-typedef struct {
-    atomic_long clones, wakes, by_ref, drops;
-} wcount;
-static const kr_waker_vtable cw_vt;
-static kr_waker cw_clone(const void *d) {
-    atomic_fetch_add(&((wcount *)d)->clones, 1);
-    kr_waker w = {d, &cw_vt};
-    return w;
-}
-static void cw_wake(const void *d) {
-    atomic_fetch_add(&((wcount *)d)->wakes, 1);
-}
-static void cw_by_ref(const void *d) {
-    atomic_fetch_add(&((wcount *)d)->by_ref, 1);
-}
-static void cw_drop(const void *d) {
-    atomic_fetch_add(&((wcount *)d)->drops, 1);
-}
-static const kr_waker_vtable cw_vt = {cw_clone, cw_wake, cw_by_ref, cw_drop};
-
 static void oneshot_recv_cancel_safe(void **state) {
     (void)state;
     begin();
-    wcount c = {0};
-    kr_waker w = {&c, &cw_vt};
+    test_wcount c = {0};
+    kr_waker w = test_wcount_waker(&c);
     kr_context cx = kr_context_from_waker(&w);
     kr_oneshot_tx *tx;
     kr_oneshot_rx *rx;
@@ -293,8 +273,8 @@ static void oneshot_recv_cancel_safe(void **state) {
 static void oneshot_closed_future_dropped_pending(void **state) {
     (void)state;
     begin();
-    wcount c = {0};
-    kr_waker w = {&c, &cw_vt};
+    test_wcount c = {0};
+    kr_waker w = test_wcount_waker(&c);
     kr_context cx = kr_context_from_waker(&w);
     kr_oneshot_tx *tx;
     kr_oneshot_rx *rx;

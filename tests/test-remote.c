@@ -159,26 +159,6 @@ static void remote_spawn_before_block_on(void **state) {
 
 /* ---- handles polled from threads outside the task's runtime ---------- */
 
-typedef struct {
-    atomic_long clones, wakes, by_ref, drops;
-} wcount;
-static const kr_waker_vtable cw_vt;
-static kr_waker cw_clone(const void *d) {
-    atomic_fetch_add(&((wcount *)d)->clones, 1);
-    kr_waker w = {d, &cw_vt};
-    return w;
-}
-static void cw_wake(const void *d) {
-    atomic_fetch_add(&((wcount *)d)->wakes, 1);
-}
-static void cw_by_ref(const void *d) {
-    atomic_fetch_add(&((wcount *)d)->by_ref, 1);
-}
-static void cw_drop(const void *d) {
-    atomic_fetch_add(&((wcount *)d)->drops, 1);
-}
-static const kr_waker_vtable cw_vt = {cw_clone, cw_wake, cw_by_ref, cw_drop};
-
 /* Drives a runtime from a thread of its own until `stop` reaches 1. */
 typedef struct {
     kr_runtime *rt;
@@ -216,8 +196,8 @@ static void remote_join_waker_replaced(void **state) {
     kr_runtime *rt = test_runtime(0);
     driver d;
     driver_start(&d, rt);
-    wcount ca = {0}, cb = {0};
-    kr_waker a = {&ca, &cw_vt}, b = {&cb, &cw_vt};
+    test_wcount ca = {0}, cb = {0};
+    kr_waker a = test_wcount_waker(&ca), b = test_wcount_waker(&cb);
     kr_context cxa = kr_context_from_waker(&a);
     kr_context cxb = kr_context_from_waker(&b);
     /* Long enough that both polls come before the task completes. */

@@ -632,6 +632,56 @@ static void semaphore_hammer_random_sizes_never_over_granted(void **state) {
     kr_semaphore_free(h.s);
 }
 
+/* ---- coop budget ---------------------------------------------------------- */
+
+/* A task awaiting 1000 always-ready acquires is made to yield by its
+ * budget (Tokio's Acquire spends it), so it takes at least 1000 / 128
+ * polls. */
+typedef struct greedy {
+    kr_future base;
+    kr_coro co;
+    kr_semaphore *s;
+    long *polls;
+    test_latch *done;
+    int i, rc;
+    kr_semaphore_acquire a;
+} greedy;
+
+static kr_poll greedy_poll(kr_future *f, kr_context *cx, void *out) {
+    greedy *g = (greedy *)f;
+    (*g->polls)++;
+    KR_ASYNC_BEGIN(&g->co);
+    for (g->i = 0; g->i < 1000; g->i++) {
+        g->a = kr_semaphore_acquire_future(g->s, 1);
+        KR_AWAIT(&g->co, &g->a.base, cx, &g->rc);
+        kr_semaphore_release(g->s, 1);
+    }
+    test_latch_add(g->done, 1);
+    KR_ASYNC_END(&g->co);
+}
+static void greedy_drop(kr_future *f) { kr_coro_drop(&((greedy *)f)->co); }
+KR_FUTURE_VTABLE(greedy_vt, greedy, greedy_poll, greedy_drop, 0);
+
+static void semaphore_acquire_spends_coop_budget(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(1);
+    kr_semaphore *s = sem_new(1);
+    test_latch done;
+    test_latch_init(&done);
+    long polls = 0;
+    greedy g = {.base = {&greedy_vt},
+                .co = KR_CORO_INIT,
+                .s = s,
+                .polls = &polls,
+                .done = &done};
+    assert_rc(kr_runtime_spawn(rt, &g.base, NULL), 0);
+    wait_latch(rt, &done, 1);
+    assert_true(polls >= (1000 + 127) / 128);
+    test_runtime_free(rt);
+    test_latch_destroy(&done);
+    kr_semaphore_free(s);
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_permits),
@@ -661,6 +711,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(semaphore_close_wakes_waiters),
         cmocka_unit_test(semaphore_invalid_arguments),
         cmocka_unit_test(semaphore_hammer_random_sizes_never_over_granted),
+        cmocka_unit_test(semaphore_acquire_spends_coop_budget),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

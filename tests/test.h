@@ -102,6 +102,13 @@ typedef struct test_latch_wait {
 } test_latch_wait;
 test_latch_wait test_latch_wait_for(test_latch *l, long target);
 
+/* A waker over counters: clone, wake, wake_by_ref and drop each bump
+ * their own, so a test sees what a primitive did with the waker it got. */
+typedef struct test_wcount {
+    atomic_long clones, wakes, by_ref, drops;
+} test_wcount;
+kr_waker test_wcount_waker(test_wcount *c);
+
 /* Counters a test future bumps (a future given NULL counts nothing). */
 typedef struct test_counts {
     atomic_long polls;

@@ -74,6 +74,7 @@
 
 #include "core.h"
 /* The future types KR_AWAIT_INTO knows the outputs of, at compile time. */
+#include "fs.h"
 #include "io.h"
 #include "net.h"
 #include "runtime.h"
@@ -188,6 +189,7 @@ struct kr__some_future {
 /* clang-format off */
 #define KR__OUTPUT_SIZE(fut)                                                   \
     _Generic((fut),                                                            \
+        kr_fs_op *: sizeof(int64_t),                                           \
         kr_net_io *: sizeof(int64_t),                                          \
         kr_net_writev *: sizeof(int64_t),                                      \
         kr_udp_send_to *: sizeof(int64_t),                                     \

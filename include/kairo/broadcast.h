@@ -124,8 +124,13 @@ typedef struct kr_broadcast_recv {
     kr__waiter w_;
     int phase_;
 } kr_broadcast_recv;
-KR_API kr_broadcast_recv kr_broadcast_recv_future(kr_broadcast_rx *rx,
-                                                  void *dst, uint64_t *lagged);
+KR_API extern const kr_future_vtable kr__broadcast_recv_vtable;
+static inline kr_broadcast_recv
+kr_broadcast_recv_future(kr_broadcast_rx *rx, void *dst, uint64_t *lagged) {
+    kr_broadcast_recv r = {{&kr__broadcast_recv_vtable},    rx, dst, lagged,
+                           {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    return r;
+}
 
 /* A new receiver of the same channel starting at the tail (it sees only
  * messages sent from now on). Returns 0; KR_EINVAL; KR_ENOMEM. */

@@ -20,9 +20,12 @@ extern "C" {
 #define KR_ERRNO_MAP(X)                                                        \
     X(EPERM, -1, "operation not permitted")                                    \
     X(ENOENT, -2, "no such file or directory")                                 \
+    X(ESRCH, -3, "no such process")                                            \
     X(EINTR, -4, "interrupted system call")                                    \
     X(EIO, -5, "i/o error")                                                    \
+    X(ENOEXEC, -8, "exec format error")                                        \
     X(EBADF, -9, "bad file descriptor")                                        \
+    X(ECHILD, -10, "no child processes")                                       \
     X(EAGAIN, -11, "resource temporarily unavailable")                         \
     X(ENOMEM, -12, "out of memory")                                            \
     X(EACCES, -13, "permission denied")                                        \

@@ -43,7 +43,7 @@
  * Structure (src/sync/mpsc.c): one lock (a spinlock; every critical section
  * is a few dozen instructions plus one message copy) over a ring of
  * message slots that grows by doubling, the sender wait list and the
- * receiver's waker. Differences from Tokio: no weak senders, no
+ * receiver's waker. Differences from Tokio: no
  * reserve_many, blocking_send/blocking_recv are not provided (block_on the
  * futures instead); messages are bytes, not values with destructors.
  */
@@ -109,7 +109,17 @@ typedef struct kr_mpsc_send {
     kr__waiter w_;
     int phase_;
 } kr_mpsc_send;
-KR_API kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx, const void *msg);
+/* The constructors are inline: a future built by an out-of-line call is
+ * returned through memory and read back at once, a store-forwarding stall
+ * that measured as much as the send itself (uncontended 5000 sends and
+ * receives: 250 us with the calls, 130 us inline). */
+KR_API extern const kr_future_vtable kr__mpsc_send_vtable;
+static inline kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx,
+                                               const void *msg) {
+    kr_mpsc_send s = {
+        {&kr__mpsc_send_vtable}, tx, msg, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    return s;
+}
 
 /*
  * A permit: one reserved slot of a channel, sent into without waiting
@@ -134,8 +144,16 @@ typedef struct kr_mpsc_reserve {
     kr__waiter w_;
     int phase_;
 } kr_mpsc_reserve;
-KR_API kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx,
-                                              kr_mpsc_permit *permit);
+KR_API extern const kr_future_vtable kr__mpsc_reserve_vtable;
+static inline kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx,
+                                                     kr_mpsc_permit *permit) {
+    kr_mpsc_reserve r = {{&kr__mpsc_reserve_vtable},
+                         tx,
+                         permit,
+                         {{NULL, NULL}, {NULL, NULL}, 0},
+                         0};
+    return r;
+}
 
 /*
  * Sends `msg` into the reserved slot and releases the permit. Never waits;
@@ -164,6 +182,29 @@ KR_API size_t kr_mpsc_tx_count(const kr_mpsc_tx *tx);
 /* True if both are senders of one channel. */
 KR_API bool kr_mpsc_tx_same_channel(const kr_mpsc_tx *a, const kr_mpsc_tx *b);
 
+/*
+ * Weak senders (Tokio's WeakSender / WeakUnboundedSender): a reference to
+ * the channel that does not keep the stream open. The receiver sees the
+ * end when the last (strong) sender and permit go, whatever weak ones
+ * remain; a weak sender is upgraded to a sender to send. Like senders, a
+ * weak reference is the same pointer, counted: each downgrade or clone is
+ * released by one kr_mpsc_weak_drop. Any thread.
+ */
+typedef struct kr_mpsc_weak_tx kr_mpsc_weak_tx;
+
+/* A weak reference from a sender (which stays valid). NULL for NULL. */
+KR_API kr_mpsc_weak_tx *kr_mpsc_tx_downgrade(kr_mpsc_tx *tx);
+/* A new sender reference, or NULL if no sender and no permit is left (the
+ * stream has ended for the receiver, or will once it drains). */
+KR_API kr_mpsc_tx *kr_mpsc_weak_upgrade(kr_mpsc_weak_tx *w);
+KR_API kr_mpsc_weak_tx *kr_mpsc_weak_clone(kr_mpsc_weak_tx *w);
+/* Releases one weak reference. NULL is ignored. */
+KR_API void kr_mpsc_weak_drop(kr_mpsc_weak_tx *w);
+/* Weak references alive; the strong count through a weak handle. */
+KR_API size_t kr_mpsc_tx_weak_count(const kr_mpsc_tx *tx);
+KR_API size_t kr_mpsc_weak_count(const kr_mpsc_weak_tx *w);
+KR_API size_t kr_mpsc_weak_strong_count(const kr_mpsc_weak_tx *w);
+
 /* ---- the receiver ------------------------------------------------------ */
 
 /*
@@ -184,7 +225,11 @@ typedef struct kr_mpsc_recv {
     int waiting_;
     int done_;
 } kr_mpsc_recv;
-KR_API kr_mpsc_recv kr_mpsc_recv_future(kr_mpsc_rx *rx, void *dst);
+KR_API extern const kr_future_vtable kr__mpsc_recv_vtable;
+static inline kr_mpsc_recv kr_mpsc_recv_future(kr_mpsc_rx *rx, void *dst) {
+    kr_mpsc_recv r = {{&kr__mpsc_recv_vtable}, rx, dst, 0, 0};
+    return r;
+}
 
 /*
  * A future receiving up to `limit` messages at once into `dst` (an array of
@@ -201,8 +246,12 @@ typedef struct kr_mpsc_recv_many {
     int waiting_;
     int done_;
 } kr_mpsc_recv_many;
-KR_API kr_mpsc_recv_many kr_mpsc_recv_many_future(kr_mpsc_rx *rx, void *dst,
-                                                  size_t limit);
+KR_API extern const kr_future_vtable kr__mpsc_recv_many_vtable;
+static inline kr_mpsc_recv_many
+kr_mpsc_recv_many_future(kr_mpsc_rx *rx, void *dst, size_t limit) {
+    kr_mpsc_recv_many r = {{&kr__mpsc_recv_many_vtable}, rx, dst, limit, 0, 0};
+    return r;
+}
 
 /*
  * Closes the channel from the receiving side: sends and reserves fail with
@@ -227,6 +276,8 @@ KR_API size_t kr_mpsc_rx_capacity(const kr_mpsc_rx *rx);
 KR_API size_t kr_mpsc_rx_max_capacity(const kr_mpsc_rx *rx);
 /* Sender references alive. */
 KR_API size_t kr_mpsc_rx_sender_count(const kr_mpsc_rx *rx);
+/* Weak sender references alive. */
+KR_API size_t kr_mpsc_rx_weak_count(const kr_mpsc_rx *rx);
 
 #ifdef __cplusplus
 }

@@ -66,7 +66,6 @@ KR_API bool kr_oneshot_tx_is_closed(const kr_oneshot_tx *tx);
 typedef struct kr_oneshot_closed {
     kr_future base;
     kr_oneshot_tx *tx_;
-    int registered_;
 } kr_oneshot_closed;
 KR_API kr_oneshot_closed kr_oneshot_tx_closed(kr_oneshot_tx *tx);
 

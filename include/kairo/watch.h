@@ -120,7 +120,12 @@ typedef struct kr_watch_changed {
     kr__waiter w_;
     int phase_;
 } kr_watch_changed;
-KR_API kr_watch_changed kr_watch_changed_future(kr_watch_rx *rx);
+KR_API extern const kr_future_vtable kr__watch_changed_vtable;
+static inline kr_watch_changed kr_watch_changed_future(kr_watch_rx *rx) {
+    kr_watch_changed w = {
+        {&kr__watch_changed_vtable}, rx, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    return w;
+}
 
 /*
  * A future waiting until pred(value, arg) is true of the stored value

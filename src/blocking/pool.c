@@ -106,6 +106,7 @@
 #include "util/alloc.h"
 #include "util/atomic.h"
 #include "util/clock.h"
+#include "util/list.h"
 #include "util/thread.h"
 
 /* Tokio's defaults (reference/tokio.md §5): 512 threads, 10 s keep-alive.
@@ -128,7 +129,7 @@ struct kr__blocking_pool {
 
     /* Under mu. */
     kr__task *head, *tail; /* queued jobs, each with OWNED + NOTIFIED */
-    pool_thread *idle;     /* idle threads, most recently idled first */
+    kr__list idle;         /* idle threads, most recently idled first */
     pool_thread *spare;    /* records of exited threads */
     unsigned n_threads;    /* started (or starting) and not exited */
     unsigned n_idle;       /* on the idle list */
@@ -158,7 +159,8 @@ struct kr__blocking_pool {
 /* A thread's record (see "Thread records" above). */
 struct pool_thread {
     kr__parker park;
-    pool_thread *prev, *next; /* idle list; `next` also the spare list */
+    kr__list idle_link;       /* on the idle list */
+    struct pool_thread *next; /* on the spare list */
     kr__blocking_pool *pool;
     _Atomic int woken; /* written under mu */
 };
@@ -266,29 +268,20 @@ static kr__task *queue_take(kr__blocking_pool *p) {
 }
 
 static void idle_push(kr__blocking_pool *p, pool_thread *w) {
-    w->prev = NULL;
-    w->next = p->idle;
-    if (p->idle != NULL)
-        p->idle->prev = w;
-    p->idle = w;
+    kr__list_push_front(&p->idle, &w->idle_link);
     p->n_idle++;
 }
 
 static void idle_remove(kr__blocking_pool *p, pool_thread *w) {
-    if (w->prev != NULL)
-        w->prev->next = w->next;
-    else
-        p->idle = w->next;
-    if (w->next != NULL)
-        w->next->prev = w->prev;
-    w->prev = w->next = NULL;
+    kr__list_remove(&w->idle_link);
     p->n_idle--;
 }
 
 /* Takes the most recently idled thread off the list, counted as waking;
  * the caller unparks it. */
 static pool_thread *idle_take(kr__blocking_pool *p) {
-    pool_thread *w = p->idle;
+    pool_thread *w =
+        KR__CONTAINER_OF(kr__list_front(&p->idle), pool_thread, idle_link);
     idle_remove(p, w);
     p->n_waking++;
     kr__store_relaxed(&w->woken, 1); /* under mu: see the file top */
@@ -324,7 +317,7 @@ static hands more_hands(kr__blocking_pool *p, unsigned max, bool may_start) {
     hands h;
     h.n = 0;
     while (h.n < max && p->n_queued > p->n_waking) {
-        if (p->idle != NULL) {
+        if (!kr__list_empty(&p->idle)) {
             h.start[h.n] = false;
             h.who[h.n] = idle_take(p);
         } else if (may_start && p->n_threads < p->cap) {
@@ -445,7 +438,8 @@ static bool start_thread(kr__blocking_pool *p, pool_thread *rec,
         rec = kr__malloc(sizeof(*rec));
         if (rec != NULL) {
             kr__parker_init(&rec->park);
-            rec->prev = rec->next = NULL;
+            kr__list_node_init(&rec->idle_link);
+            rec->next = NULL;
             rec->pool = p;
             atomic_init(&rec->woken, 0);
         }
@@ -593,6 +587,7 @@ kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg) {
         return NULL;
     }
     pthread_mutex_init(&p->mu, NULL);
+    kr__list_init(&p->idle);
     p->sched.ops = &pool_ops;
     p->cap = cfg->max_blocking_threads ? cfg->max_blocking_threads
                                        : DEFAULT_MAX_THREADS;
@@ -664,7 +659,7 @@ int kr__blocking_shutdown(kr__blocking_pool *p) {
         queued = queue_take(p);
         /* Unparked under mu: this is rare, and a record taken off the
          * list here may be reused as soon as mu is released. */
-        while (p->idle != NULL)
+        while (!kr__list_empty(&p->idle))
             kr__unpark(&idle_take(p)->park);
     }
     pthread_mutex_unlock(&p->mu);

@@ -6,7 +6,6 @@
 #include "io/reactor.h"
 #include "core/runtime.h"
 #include "core/context.h"
-#include "core/coop.h"
 #include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"

@@ -37,6 +37,19 @@ int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
     return 0;
 }
 
+int kr__sock_listen(kr_runtime *rt, int fd, const kr_sockaddr *addr,
+                    int backlog, kr__sock **out) {
+    int rc;
+    if (bind(fd, (const struct sockaddr *)&addr->storage, addr->len) < 0 ||
+        listen(fd, backlog) < 0)
+        rc = -errno;
+    else
+        rc = kr__sock_wrap(rt, fd, out);
+    if (rc < 0)
+        close(fd);
+    return rc;
+}
+
 int kr__sock_adopt(kr_runtime *rt, int fd, int type, bool listening,
                    kr__sock **out) {
     if (out == NULL)

@@ -101,6 +101,12 @@ int kr__sock_socket(int family, int type);
  * failure the fd is left open (the caller's). */
 int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out);
 
+/* Binds `fd` to `addr`, listens with `backlog`, then wraps it (after
+ * listen: see "Registration order"). On failure closes the fd and returns
+ * a negated errno or kr__sock_wrap's error. The listeners' common tail. */
+int kr__sock_listen(kr_runtime *rt, int fd, const kr_sockaddr *addr,
+                    int backlog, kr__sock **out);
+
 /* As kr__sock_wrap, for an fd from the user: checks it is a socket of
  * `type` (and listening, if `listening`). */
 int kr__sock_adopt(kr_runtime *rt, int fd, int type, bool listening,

@@ -26,21 +26,12 @@ int kr_tcp_listener_bind(kr_runtime *rt, const kr_sockaddr *addr,
     int one = 1, rc;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
         (opts != NULL && opts->reuseport &&
-         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
-        bind(fd, (const struct sockaddr *)&addr->storage, addr->len) < 0 ||
-        listen(fd, backlog) < 0) {
+         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)) {
         rc = -errno;
         close(fd);
         return rc;
     }
-    kr__sock *s;
-    rc = kr__sock_wrap(rt, fd, &s); /* after listen: sock.h */
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    *out = (kr_tcp_listener *)s;
-    return 0;
+    return kr__sock_listen(rt, fd, addr, backlog, (kr__sock **)out);
 }
 
 int kr_tcp_listener_from_fd(kr_runtime *rt, int fd, kr_tcp_listener **out) {

@@ -25,20 +25,9 @@ int kr_unix_listener_bind(kr_runtime *rt, const char *path, int backlog,
     int fd = kr__sock_socket(AF_UNIX, SOCK_STREAM);
     if (fd < 0)
         return fd;
-    if (bind(fd, (const struct sockaddr *)&a.storage, a.len) < 0 ||
-        listen(fd, backlog != 0 ? backlog : KR__LISTEN_BACKLOG) < 0) {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
-    kr__sock *s;
-    rc = kr__sock_wrap(rt, fd, &s); /* after listen: sock.h */
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    *out = (kr_unix_listener *)s;
-    return 0;
+    return kr__sock_listen(rt, fd, &a,
+                           backlog != 0 ? backlog : KR__LISTEN_BACKLOG,
+                           (kr__sock **)out);
 }
 
 int kr_unix_listener_from_fd(kr_runtime *rt, int fd, kr_unix_listener **out) {

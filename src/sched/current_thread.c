@@ -30,9 +30,7 @@
  * (defer_push). The block_on future is polled when woken, between batches of at
  * most KR__EVENT_INTERVAL task polls.
  */
-#include <pthread.h>
 #include <sched.h>
-#include <string.h>
 
 #include "sched/sched.h"
 #include "core/context.h"

@@ -23,7 +23,6 @@
  * every worker is idle, so an idle runtime costs ~100 wake-ups a second.
  * A stuck poll is thus noticed within 1-2 ms (10 ms after a long idle).
  */
-#include <time.h>
 
 #include "sched/mt.h"
 #include "util/atomic.h"

@@ -16,6 +16,7 @@
 #include "core/park.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
+#include "util/list.h"
 #include "util/spinlock.h"
 
 /* Tokio's constants (reference/tokio.md §2): */
@@ -65,7 +66,7 @@ typedef struct mt_signal {
     _Atomic int woken;
     kr__parker park;
     kr__timers wheel; /* timers first polled by this block_on's future */
-    struct mt_signal *prev, *next; /* rt->signals list, under signals_lock */
+    kr__list link;    /* on rt->signals, under signals_lock */
 } mt_signal;
 
 struct mt_rt {
@@ -110,7 +111,12 @@ struct mt_rt {
     kr__cache *bo_cache;
     _Atomic int bo_cache_busy;
     pthread_mutex_t signals_lock;
-    mt_signal signals; /* sentinel */
+    kr__list signals; /* the running block_on calls' mt_signal.link */
+    /* One block_on signal kept for the next block_on, so that a short
+     * block_on neither allocates one nor initialises its timer wheel
+     * (which a finished block_on leaves empty). Taken and given back with
+     * an exchange; freed by mt_free. */
+    _Atomic(mt_signal *) spare_signal;
 
     int lifo_steal; /* stealers may take a busy worker's LIFO task */
     int lifo_off;   /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */

@@ -196,18 +196,23 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
         kr_future_drop(f); /* as documented: a shut-down block_on drops it */
         return KR_ESHUTDOWN;
     }
-    mt_signal *sig = kr__malloc(sizeof(*sig));
-    if (sig == NULL)
-        return KR_ENOMEM;
+    /* Acquire pairs with the release exchange that gave it back: the
+     * spare is as the last block_on left it, its wheel empty. */
+    mt_signal *sig = kr__swap_acquire(&rt->spare_signal, NULL);
+    if (sig == NULL) {
+        sig = kr__malloc(sizeof(*sig));
+        if (sig == NULL)
+            return KR_ENOMEM;
+        base->driver->ops->timers_init(&sig->wheel);
+    }
+    /* A reused wheel keeps its old `elapsed`: an idle wheel's time is
+     * stale anyway (timers_fire reads no clock while it is empty). */
     atomic_init(&sig->refs, 1);
     atomic_init(&sig->woken, 1); /* poll once to start */
     kr__parker_init(&sig->park);
-    base->driver->ops->timers_init(&sig->wheel);
     pthread_mutex_lock(&rt->signals_lock);
-    sig->next = rt->signals.next;
-    sig->prev = &rt->signals;
-    rt->signals.next->prev = sig;
-    rt->signals.next = sig;
+    kr__list_node_init(&sig->link);
+    kr__list_push_front(&rt->signals, &sig->link);
     pthread_mutex_unlock(&rt->signals_lock);
 
     int zero = 0;
@@ -250,13 +255,20 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     if (own_cache)
         kr__store_release(&rt->bo_cache_busy, 0);
     pthread_mutex_lock(&rt->signals_lock);
-    sig->prev->next = sig->next;
-    sig->next->prev = sig->prev;
+    kr__list_remove(&sig->link);
     pthread_mutex_unlock(&rt->signals_lock);
     /* The future was dropped (consumed): its sleeps are off the wheel. A
      * sleep it leaked elsewhere, still registered, gets no wake-up. */
     base->driver->ops->timers_clear(&sig->wheel);
-    signal_unref(sig);
+    /* With the only reference left ours, no waker can reach the signal:
+     * keep it for the next block_on. */
+    if (kr__load_acquire(&sig->refs) == 1) {
+        mt_signal *old = kr__swap_acqrel(&rt->spare_signal, sig);
+        if (old != NULL)
+            kr__free(old);
+    } else {
+        signal_unref(sig);
+    }
     return rc;
 }
 
@@ -329,8 +341,8 @@ static int mt_shutdown(kr_runtime *base) {
     kr__store_release(&rt->shutdown, 1);
     kr__mt_unpark_all(rt);
     pthread_mutex_lock(&rt->signals_lock);
-    for (mt_signal *s = rt->signals.next; s != &rt->signals; s = s->next)
-        kr__unpark(&s->park);
+    KR__LIST_FOR_EACH(it, tmp, &rt->signals)
+    kr__unpark(&KR__CONTAINER_OF(it, mt_signal, link)->park);
     pthread_mutex_unlock(&rt->signals_lock);
     if (rt->monitor_started) {
         kr__unpark(&rt->monitor_park);
@@ -354,6 +366,9 @@ static void mt_free(kr_runtime *base) {
     mt_shutdown(base);
     /* block_on cannot be running (documented); its cache is ours now. */
     kr__cache_orphan(rt->bo_cache);
+    mt_signal *spare = kr__swap_acquire(&rt->spare_signal, NULL);
+    if (spare != NULL)
+        kr__free(spare);
     kr__pool_orphan(&rt->pool);
     rt->base.driver->ops->shutdown(rt->base.driver);
     kr__mt_unref(rt);
@@ -445,13 +460,14 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
     pthread_mutex_init(&rt->signals_lock, NULL);
-    rt->signals.next = rt->signals.prev = &rt->signals;
+    kr__list_init(&rt->signals);
     atomic_init(&rt->closed, 0);
     atomic_init(&rt->driver_busy, 0);
     atomic_init(&rt->inject_closed, 0);
     atomic_init(&rt->shutdown, 0);
     atomic_init(&rt->drained, 0);
     atomic_init(&rt->bo_cache_busy, 0);
+    atomic_init(&rt->spare_signal, NULL);
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));

@@ -23,7 +23,6 @@
  * task pushed to the queue does, as in Tokio), so the slot is only taken by
  * workers that were searching anyway.
  */
-#include <sched.h>
 
 #include "sched/mt.h"
 #include "task/state.h"

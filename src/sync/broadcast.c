@@ -370,16 +370,9 @@ static void recv_drop(kr_future *f) {
     kr__wait_unlock(&c->wl);
 }
 
-static const kr_future_vtable recv_vtable = {recv_poll, recv_drop,
-                                             sizeof(kr_broadcast_recv),
-                                             sizeof(int), "kr_broadcast_recv"};
-
-kr_broadcast_recv kr_broadcast_recv_future(kr_broadcast_rx *rx, void *dst,
-                                           uint64_t *lagged) {
-    kr_broadcast_recv r = {
-        {&recv_vtable}, rx, dst, lagged, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
-    return r;
-}
+const kr_future_vtable kr__broadcast_recv_vtable = {
+    recv_poll, recv_drop, sizeof(kr_broadcast_recv), sizeof(int),
+    "kr_broadcast_recv"};
 
 /* ---- Sender::closed ----------------------------------------------------- */
 

@@ -46,9 +46,10 @@
 #include "util/alloc.h"
 
 /* The inline ring: a send into a fresh channel needs no second allocation
- * for messages up to this size (1 KiB keeps the whole channel within the
- * allocators' small-object classes for word-sized messages). */
-#define INLINE_BYTES 1024
+ * for messages up to this size. 768 keeps header + ring under 1032 bytes,
+ * glibc's largest per-thread-cache size, so making and freeing a channel
+ * stays on malloc's fastest path (64 word-sized or one 512-byte message). */
+#define INLINE_BYTES 768
 /* A heap ring larger than this is freed when it drains, so a burst does
  * not pin its memory for the channel's life. */
 #define SHRINK_BYTES (256 * 1024)
@@ -63,7 +64,8 @@ typedef struct chan {
     size_t permits;
     size_t reserved;
     size_t senders;
-    size_t refs; /* senders + permits + the receiver */
+    size_t weak;
+    size_t refs; /* senders + weak senders + permits + the receiver */
     unsigned char *buf;
     size_t mask; /* slots - 1 */
     size_t head;
@@ -73,6 +75,9 @@ typedef struct chan {
     kr_waker rx_waker;
     _Alignas(16) unsigned char inline_buf[];
 } chan;
+
+_Static_assert(sizeof(chan) + INLINE_BYTES <= 1032,
+               "a fresh channel fits malloc's thread cache");
 
 static chan *of_tx(const kr_mpsc_tx *tx) { return (chan *)tx; }
 static chan *of_rx(const kr_mpsc_rx *rx) { return (chan *)rx; }
@@ -116,6 +121,7 @@ static int make(size_t msg_size, size_t cap, bool bounded, kr_mpsc_tx **tx,
     c->permits = bounded ? cap : 0;
     c->reserved = 0;
     c->senders = 1;
+    c->weak = 0;
     c->refs = 2;
     c->inline_slots = inl;
     c->buf = inl ? c->inline_buf : NULL;
@@ -425,14 +431,8 @@ static void send_drop(kr_future *f) {
         acquire_drop(of_tx(s->tx_), &s->w_);
 }
 
-static const kr_future_vtable send_vtable = {
+const kr_future_vtable kr__mpsc_send_vtable = {
     send_poll, send_drop, sizeof(kr_mpsc_send), sizeof(int), "kr_mpsc_send"};
-
-kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx, const void *msg) {
-    kr_mpsc_send s = {
-        {&send_vtable}, tx, msg, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
-    return s;
-}
 
 /* ---- permits ------------------------------------------------------------ */
 
@@ -497,15 +497,9 @@ static void reserve_drop(kr_future *f) {
         acquire_drop(of_tx(r->tx_), &r->w_);
 }
 
-static const kr_future_vtable reserve_vtable = {reserve_poll, reserve_drop,
-                                                sizeof(kr_mpsc_reserve),
-                                                sizeof(int), "kr_mpsc_reserve"};
-
-kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx, kr_mpsc_permit *permit) {
-    kr_mpsc_reserve r = {
-        {&reserve_vtable}, tx, permit, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
-    return r;
-}
+const kr_future_vtable kr__mpsc_reserve_vtable = {
+    reserve_poll, reserve_drop, sizeof(kr_mpsc_reserve), sizeof(int),
+    "kr_mpsc_reserve"};
 
 int kr_mpsc_permit_send(kr_mpsc_permit *permit, const void *msg) {
     if (permit == NULL || permit->chan_ == NULL)
@@ -607,6 +601,69 @@ size_t kr_mpsc_rx_max_capacity(const kr_mpsc_rx *rx) {
 }
 size_t kr_mpsc_rx_sender_count(const kr_mpsc_rx *rx) {
     return kr_mpsc_tx_count((const kr_mpsc_tx *)rx);
+}
+
+size_t kr_mpsc_rx_weak_count(const kr_mpsc_rx *rx) {
+    if (rx == NULL)
+        return 0;
+    QUERY(rx, c_->weak);
+}
+
+/* ---- weak senders ------------------------------------------------------- */
+
+kr_mpsc_weak_tx *kr_mpsc_tx_downgrade(kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return NULL;
+    chan *c = of_tx(tx);
+    kr__wait_lock(&c->wl);
+    c->weak++;
+    c->refs++;
+    kr__wait_unlock(&c->wl);
+    return (kr_mpsc_weak_tx *)c;
+}
+
+kr_mpsc_weak_tx *kr_mpsc_weak_clone(kr_mpsc_weak_tx *w) {
+    return w == NULL ? NULL : kr_mpsc_tx_downgrade((kr_mpsc_tx *)w);
+}
+
+kr_mpsc_tx *kr_mpsc_weak_upgrade(kr_mpsc_weak_tx *w) {
+    if (w == NULL)
+        return NULL;
+    chan *c = (chan *)w;
+    kr__wait_lock(&c->wl);
+    /* A permit is a sender too (Tokio's OwnedPermit holds one): while one
+     * is out the stream has not ended, and upgrading may revive it. */
+    bool alive = c->senders > 0 || c->reserved > 0;
+    if (alive) {
+        c->senders++;
+        c->refs++;
+    }
+    kr__wait_unlock(&c->wl);
+    return alive ? (kr_mpsc_tx *)c : NULL;
+}
+
+void kr_mpsc_weak_drop(kr_mpsc_weak_tx *w) {
+    if (w == NULL)
+        return;
+    chan *c = (chan *)w;
+    kr__wake_batch b;
+    kr__wake_batch_init(&b);
+    kr__wait_lock(&c->wl);
+    KR__REQUIRE(c->weak > 0, "kr_mpsc weak sender dropped once too often");
+    c->weak--;
+    unref_unlock(c, &b);
+}
+
+size_t kr_mpsc_tx_weak_count(const kr_mpsc_tx *tx) {
+    if (tx == NULL)
+        return 0;
+    QUERY(tx, c_->weak);
+}
+size_t kr_mpsc_weak_count(const kr_mpsc_weak_tx *w) {
+    return kr_mpsc_tx_weak_count((const kr_mpsc_tx *)w);
+}
+size_t kr_mpsc_weak_strong_count(const kr_mpsc_weak_tx *w) {
+    return kr_mpsc_tx_count((const kr_mpsc_tx *)w);
 }
 
 /* ---- the receiver ------------------------------------------------------- */
@@ -749,13 +806,8 @@ static void recv_drop(kr_future *f) {
         recv_cancel(of_rx(r->rx_), &r->waiting_);
 }
 
-static const kr_future_vtable recv_vtable = {
+const kr_future_vtable kr__mpsc_recv_vtable = {
     recv_poll, recv_drop, sizeof(kr_mpsc_recv), sizeof(int), "kr_mpsc_recv"};
-
-kr_mpsc_recv kr_mpsc_recv_future(kr_mpsc_rx *rx, void *dst) {
-    kr_mpsc_recv r = {{&recv_vtable}, rx, dst, 0, 0};
-    return r;
-}
 
 static kr_poll recv_many_poll(kr_future *f, kr_context *cx, void *out) {
     kr_mpsc_recv_many *r = (kr_mpsc_recv_many *)f;
@@ -790,12 +842,6 @@ static void recv_many_drop(kr_future *f) {
         recv_cancel(of_rx(r->rx_), &r->waiting_);
 }
 
-static const kr_future_vtable recv_many_vtable = {
+const kr_future_vtable kr__mpsc_recv_many_vtable = {
     recv_many_poll, recv_many_drop, sizeof(kr_mpsc_recv_many), sizeof(int),
     "kr_mpsc_recv_many"};
-
-kr_mpsc_recv_many kr_mpsc_recv_many_future(kr_mpsc_rx *rx, void *dst,
-                                           size_t limit) {
-    kr_mpsc_recv_many r = {{&recv_many_vtable}, rx, dst, limit, 0, 0};
-    return r;
-}

@@ -40,7 +40,6 @@
 #include "core/coop.h"
 #include "task/cache.h"
 #include "util/abort.h"
-#include "util/alloc.h"
 #include "util/atomic.h"
 
 #define RX_TASK_SET 1u
@@ -269,6 +268,6 @@ static const kr_future_vtable closed_vtable = {
     closed_poll, NULL, sizeof(kr_oneshot_closed), 0, "kr_oneshot_closed"};
 
 kr_oneshot_closed kr_oneshot_tx_closed(kr_oneshot_tx *tx) {
-    kr_oneshot_closed c = {{&closed_vtable}, tx, 0};
+    kr_oneshot_closed c = {{&closed_vtable}, tx};
     return c;
 }

@@ -317,15 +317,9 @@ static void changed_drop(kr_future *f) {
         waiter_drop(w->rx_->c, &w->w_, &w->phase_, &w->rx_->waiting);
 }
 
-static const kr_future_vtable changed_vtable = {
+const kr_future_vtable kr__watch_changed_vtable = {
     changed_poll, changed_drop, sizeof(kr_watch_changed), sizeof(int),
     "kr_watch_changed"};
-
-kr_watch_changed kr_watch_changed_future(kr_watch_rx *rx) {
-    kr_watch_changed w = {
-        {&changed_vtable}, rx, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
-    return w;
-}
 
 static kr_poll wait_for_poll(kr_future *f, kr_context *cx, void *out) {
     kr_watch_wait_for *w = (kr_watch_wait_for *)f;

@@ -1,10 +1,12 @@
 /*
  * task/cache.c: slab caches of task cells (see cache.h).
  *
- * Slabs. A slab is SLAB_BYTES from the allocator: its header (`slab`,
- * whose first member is the cells' home), then cells of one class, carved
+ * Slabs. A slab is SLAB_BYTES from the allocator, cache-line aligned: its
+ * header (`slab`: the owner's fields on one line, the cells' home on the
+ * next), then cells of one class, carved
  * on demand (`bump`) so that pages no cell has used stay untouched. All of
- * a slab's fields belong to its cache's owner. The owner keeps, per class,
+ * a slab's fields but its home (written once) belong to its cache's
+ * owner. The owner keeps, per class,
  *   cur[cls]      the slab it allocates from (on no list), and
  *   partial[cls]  other slabs with a free cell;
  * and for all classes
@@ -44,13 +46,14 @@
 #include "task/cache.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/debug.h"
 #include "util/list.h"
 
 /* Slab bytes. Cells are 16-aligned, so a task's 16-bit home_off, in
- * units of 16 bytes, reaches 1 MiB; at 256 KiB the slab header and the
- * unused end cost an 80-byte cell 0.04 bytes. Less than 256 KiB by malloc's
- * chunk header, so that a slab stays within its 64 pages. */
-#define SLAB_BYTES (262144 - 64)
+ * units of 16 bytes, reaches 1 MiB; at 1 MiB the slab header, its
+ * alignment and the unused end cost an 80-byte cell under 0.05 bytes.
+ * Less than 1 MiB by malloc's chunk header and the alignment. */
+#define SLAB_BYTES ((1 << 20) - 128)
 /* Classes: 16, 32, ... 512 (32 classes), then four per doubling up to
  * 4096 (640, 768, 896, 1024, 1280, ...): at most 25% of a cell unused
  * above 512 bytes, at most 15 bytes below. */
@@ -61,7 +64,7 @@
 /* Empty slabs kept per cache: 2 MiB, enough that a burst of 12,800
  * spawns (Tokio's remote_spawn benchmark, the largest) of 128-byte cells
  * recycles without malloc. */
-#define MAX_EMPTY  8
+#define MAX_EMPTY  2
 
 #define ORPHANED ((cell_link *)1)
 
@@ -73,19 +76,24 @@ typedef struct cell_link {
 enum { AT_CUR, AT_PARTIAL, AT_FULL, AT_EMPTY };
 
 typedef struct slab {
-    kr__cell_home home; /* first: cells find it home_off bytes back */
-    cell_link *free;    /* cells given back */
-    char *bump, *end;   /* never-used cells: [bump, end) */
-    uint32_t used;      /* cells out, including remote-stack ones */
+    /* Owner-only, written by every allocation and free. */
+    cell_link *free;  /* cells given back */
+    char *bump, *end; /* never-used cells: [bump, end) */
+    uint32_t used;    /* cells out, including remote-stack ones */
     uint16_t cls;
     uint8_t where; /* AT_*: which list holds it */
     kr__list link; /* partial[cls], full or empty; unlinked at cur */
+    /* Read by every thread that wakes one of the slab's tasks: a cache
+     * line of its own, away from the owner's writes above. Cells find it
+     * home_off bytes back. */
+    kr__cell_home home KR__ALIGNED_CL;
 } slab;
 
-#define SLAB_HEAD 64
+/* The header: two cache lines; the cells start on the third. */
+#define SLAB_HEAD 128
 _Static_assert(sizeof(slab) <= SLAB_HEAD, "slab header grew");
 _Static_assert(SLAB_BYTES < (1 << 20), "home offsets are 16 bits of 16 bytes");
-_Static_assert(SLAB_HEAD > sizeof(kr__cell_home),
+_Static_assert(SLAB_HEAD - offsetof(slab, home) > sizeof(kr__cell_home),
                "slab cells are told from loose ones by home_off");
 
 struct kr__cache {
@@ -140,19 +148,19 @@ static size_t class_size(uint32_t cls) {
 }
 
 static slab *slab_of(void *cell, uint32_t home_off) {
-    return (slab *)(void *)kr__cell_home_of(cell, home_off);
+    return KR__CONTAINER_OF(kr__cell_home_of(cell, home_off), slab, home);
 }
 
 static void free_slabs(kr__list *l) {
     KR__LIST_FOR_EACH(it, tmp, l) {
         kr__list_remove(it);
-        kr__free(KR__CONTAINER_OF(it, slab, link));
+        kr__free_aligned(KR__CONTAINER_OF(it, slab, link));
     }
 }
 
 static void destroy(kr__cache *c) {
     for (int i = 0; i < NCLASSES; i++) {
-        kr__free(c->cur[i]);
+        kr__free_aligned(c->cur[i]);
         free_slabs(&c->partial[i]);
     }
     free_slabs(&c->full);
@@ -171,7 +179,7 @@ static void retire_empty(kr__cache *c, slab *s) {
         kr__list_push_front(&c->empty, &s->link);
         c->nempty++;
     } else {
-        kr__free(s);
+        kr__free_aligned(s);
     }
 }
 
@@ -189,14 +197,30 @@ static __attribute__((noinline)) void slab_refilled(kr__cache *c, slab *s) {
     }
 }
 
+/* Requires: `n` is a cell of slab `s` (the debug build checks its place:
+ * carved, and on a cell boundary). */
+#define REQUIRE_CELL_OF(c, s, n, home_off)                                     \
+    KR__REQUIRE((s)->home.cache == (c) && (home_off) >= SLAB_HEAD &&           \
+                    (char *)(n) < (s)->bump &&                                 \
+                    ((home_off)-SLAB_HEAD) % class_size((s)->cls) == 0,        \
+                "cache %p: cell %p (home_off %u) is not a cell of slab %p "    \
+                "(cache %p, class %u)",                                        \
+                (void *)(c), (void *)(n), (unsigned)(home_off), (void *)(s),   \
+                (void *)(s)->home.cache, (unsigned)(s)->cls)
+
 /* Owner: takes a cell back (into its slab, or to the allocator if loose). */
 static inline void give_back(kr__cache *c, cell_link *n, uint32_t home_off) {
+    KR__REQUIRE(c->live > 0, "cache %p: cell %p given back with none out",
+                (void *)c, (void *)n);
     c->live--;
     if (home_off == KR__LOOSE_OFF) {
         kr__free(kr__cell_home_of(n, home_off));
         return;
     }
     slab *s = slab_of(n, home_off);
+    REQUIRE_CELL_OF(c, s, n, home_off);
+    KR__REQUIRE(s->used > 0, "cache %p: slab %p got cell %p back with none out",
+                (void *)c, (void *)s, (void *)n);
     n->next = s->free;
     s->free = n;
     s->used--;
@@ -208,6 +232,8 @@ static inline void give_back(kr__cache *c, cell_link *n, uint32_t home_off) {
 static void drain_remote(kr__cache *c) {
     /* Acquire pairs with the release CAS of every push. */
     cell_link *n = kr__swap_acquire(&c->remote, NULL);
+    KR__REQUIRE(n != ORPHANED, "cache %p: drained after it was orphaned",
+                (void *)c);
     while (n != NULL) {
         cell_link *next = n->next;
         give_back(c, n, n->home_off);
@@ -225,7 +251,7 @@ static slab *next_slab(kr__cache *c, uint32_t cls) {
         s = KR__CONTAINER_OF(l, slab, link);
         c->nempty--;
     } else {
-        s = kr__malloc(SLAB_BYTES);
+        s = kr__malloc_cacheline(SLAB_BYTES);
         if (s == NULL)
             return NULL;
         s->home.sched = c->sched;
@@ -246,7 +272,11 @@ static slab *next_slab(kr__cache *c, uint32_t cls) {
 static __attribute__((noinline)) void *alloc_slow(kr__cache *c, uint32_t cls,
                                                   uint32_t *home_off) {
     size_t sz = class_size(cls);
-    bool drained = false;
+    /* Cells freed elsewhere first (they may refill cur): carving fresh
+     * ones instead would touch new memory while used cells wait. Relaxed
+     * peek: drain_remote's exchange is the acquire. */
+    if (kr__load_relaxed(&c->remote) != NULL)
+        drain_remote(c);
     for (;;) {
         slab *s = c->cur[cls];
         if (s != NULL) {
@@ -261,17 +291,9 @@ static __attribute__((noinline)) void *alloc_slow(kr__cache *c, uint32_t cls,
             if (n != NULL) {
                 s->used++;
                 c->live++;
-                *home_off = (uint32_t)(n - (char *)s);
+                *home_off = (uint32_t)(n - (char *)&s->home);
                 return n;
             }
-        }
-        /* Relaxed peek: drain_remote's exchange is the acquire. */
-        if (!drained && kr__load_relaxed(&c->remote) != NULL) {
-            drain_remote(c); /* may refill cur */
-            drained = true;
-            continue;
-        }
-        if (s != NULL) {
             s->where = AT_FULL;
             kr__list_push_front(&c->full, &s->link);
         }
@@ -321,7 +343,7 @@ void *kr__cache_alloc(kr__cache *c, size_t size, kr__sched *sched,
     s->free = n->next;
     s->used++;
     c->live++;
-    *home_off = (uint32_t)((char *)n - (char *)s);
+    *home_off = (uint32_t)((char *)n - (char *)&s->home);
     return n;
 }
 
@@ -331,6 +353,10 @@ void kr__cache_free(kr__cache *c, void *cell, uint32_t home_off, int owner) {
         give_back(c, n, home_off);
         return;
     }
+    KR__REQUIRE(home_off == KR__LOOSE_OFF ||
+                    slab_of(n, home_off)->home.cache == c,
+                "cache %p: cell %p (home_off %u) freed to a cache not its own",
+                (void *)c, (void *)n, (unsigned)home_off);
     /* The home offset travels with the cell, after the link word. */
     n->home_off = home_off;
     cell_link *head = kr__load_relaxed(&c->remote); /* the CAS re-reads */
@@ -354,6 +380,7 @@ void kr__cache_orphan(kr__cache *c) {
     /* Acq_rel: acquire the pushed links (as in drain_remote); release so a
      * freer that sees ORPHANED also sees the slabs as we leave them. */
     cell_link *n = kr__swap_acqrel(&c->remote, ORPHANED);
+    KR__REQUIRE(n != ORPHANED, "cache %p: orphaned twice", (void *)c);
     while (n != NULL) {
         cell_link *next = n->next;
         give_back(c, n, n->home_off);
@@ -365,7 +392,7 @@ void kr__cache_orphan(kr__cache *c) {
     c->nempty = 0;
     for (int i = 0; i < NCLASSES; i++) {
         if (c->cur[i] != NULL && c->cur[i]->used == 0) {
-            kr__free(c->cur[i]);
+            kr__free_aligned(c->cur[i]);
             c->cur[i] = NULL;
         }
     }

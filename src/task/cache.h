@@ -3,7 +3,7 @@
  * call malloc and a completion does not call free, and so that an idle
  * task costs its header and its future and nothing more.
  *
- * Cells are carved from 256 KiB slabs, one size class per slab, the classes
+ * Cells are carved from 1 MiB slabs, one size class per slab, the classes
  * 16 bytes apart up to 512 and four per doubling up to 4 KiB: a 16-byte
  * future's task takes an 80-byte cell, a 64-byte one's 128 bytes, with no
  * allocator header or alignment padding per cell. Larger cells, and cells

@@ -170,8 +170,10 @@ static inline KR__MUST_USE bool kr__state_complete_fast(kr__task *t, uint64_t n,
                     "task %p: completed without RUNNING and %llu references "
                     "(state %#llx)",
                     (void *)t, (unsigned long long)n, (unsigned long long)cur);
+        /* Broken 5: the join waker is not woken. */
         if ((cur & (KR__JOIN_INTEREST | KR__JOIN_WAKER)) ==
-            (KR__JOIN_INTEREST | KR__JOIN_WAKER))
+                (KR__JOIN_INTEREST | KR__JOIN_WAKER) &&
+            !KR__BROKEN(5))
             return false;
         uint64_t next = (cur ^ (KR__RUNNING | KR__COMPLETE)) - n * KR__REF_ONE;
         if (kr__cas_weak_acqrel(&t->state, &cur, next)) {
@@ -231,7 +233,8 @@ kr__state_notified_by_val(kr__task *t) {
             next = (cur | KR__NOTIFIED) - KR__REF_ONE;
             r = KR__NOTIFY_NOTHING;
         } else if (cur & (KR__COMPLETE | KR__NOTIFIED)) {
-            next = cur - KR__REF_ONE;
+            /* Broken 6: the waker's reference is kept. */
+            next = cur - (KR__BROKEN(6) ? 0 : KR__REF_ONE);
             r = kr__refs(next) == 0 ? KR__NOTIFY_DEALLOC : KR__NOTIFY_NOTHING;
         } else {
             next = cur | KR__NOTIFIED;
@@ -285,7 +288,8 @@ static inline KR__MUST_USE bool kr__state_notified_and_cancel(kr__task *t) {
                     (void *)t, (unsigned long long)cur);
         if (cur & (KR__CANCELLED | KR__COMPLETE))
             return false;
-        if (cur & (KR__RUNNING | KR__NOTIFIED)) {
+        /* Broken 4: an idle task is marked but never scheduled. */
+        if ((cur & (KR__RUNNING | KR__NOTIFIED)) || KR__BROKEN(4)) {
             /* The poller, or the coming poll, sees CANCELLED. */
             next = cur | KR__CANCELLED | KR__NOTIFIED;
         } else {

@@ -8,7 +8,6 @@
  * runs concurrently with them, under the wheel's lock.
  */
 #include <string.h>
-#include <time.h>
 
 #include "core/context.h"
 #include "time/wheel.h"

@@ -228,6 +228,14 @@ unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
 
 void kr__wheel_clear(kr__wheel *w) {
     kr__spin_lock(&w->lock);
+    if (kr__load_relaxed(&w->count) == 0) {
+        /* Nothing registered (the count is exact under the lock): every
+         * slot and the pending list are empty already. A short block_on
+         * clears its wheel on every call; this skips the walk of all the
+         * slots. */
+        kr__spin_unlock(&w->lock);
+        return;
+    }
     for (kr__timer *t = w->pending; t != NULL; t = t->next) {
         kr_waker_reset(&t->waker);
         kr__store_release(&t->wheel, NULL);

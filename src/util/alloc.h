@@ -13,9 +13,6 @@
 extern kr_allocator kr__allocator;
 
 static inline void *kr__malloc(size_t n) { return kr__allocator.malloc(n); }
-static inline void *kr__realloc(void *p, size_t n) {
-    return kr__allocator.realloc(p, n);
-}
 static inline void kr__free(void *p) { kr__allocator.free(p); }
 void *kr__calloc(size_t n, size_t size);
 

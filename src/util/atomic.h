@@ -27,8 +27,6 @@
     atomic_exchange_explicit((p), (v), memory_order_acq_rel)
 #define kr__swap_acquire(p, v)                                                 \
     atomic_exchange_explicit((p), (v), memory_order_acquire)
-#define kr__swap_release(p, v)                                                 \
-    atomic_exchange_explicit((p), (v), memory_order_release)
 #define kr__swap_seqcst(p, v)                                                  \
     atomic_exchange_explicit((p), (v), memory_order_seq_cst)
 
@@ -36,8 +34,6 @@
     atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
 #define kr__fetch_add_acqrel(p, v)                                             \
     atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
-#define kr__fetch_add_release(p, v)                                            \
-    atomic_fetch_add_explicit((p), (v), memory_order_release)
 #define kr__fetch_add_seqcst(p, v)                                             \
     atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
 #define kr__fetch_sub_relaxed(p, v)                                            \
@@ -64,10 +60,6 @@
     atomic_compare_exchange_strong_explicit((p), (expected), (desired),        \
                                             memory_order_acq_rel,              \
                                             memory_order_acquire)
-#define kr__cas_release(p, expected, desired)                                  \
-    atomic_compare_exchange_strong_explicit((p), (expected), (desired),        \
-                                            memory_order_release,              \
-                                            memory_order_relaxed)
 #define kr__cas_acquire(p, expected, desired)                                  \
     atomic_compare_exchange_strong_explicit((p), (expected), (desired),        \
                                             memory_order_acquire,              \
@@ -87,9 +79,6 @@
     atomic_compare_exchange_weak_explicit((p), (expected), (desired),          \
                                           memory_order_release,                \
                                           memory_order_relaxed)
-
-#define kr__fence_seqcst()  atomic_thread_fence(memory_order_seq_cst)
-#define kr__fence_acquire() atomic_thread_fence(memory_order_acquire)
 
 /* Spin-wait hint. */
 static inline void kr__cpu_relax(void) {

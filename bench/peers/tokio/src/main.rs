@@ -1,5 +1,5 @@
 //! tokio-bench: Tokio's runtime benchmarks (rt_current_thread.rs, rt_multi_threaded.rs,
-//! remote_spawn.rs, spawn_blocking.rs), rebuilt from their definitions in reference/tokio.md
+//! remote_spawn.rs, spawn_blocking.rs, fs.rs), rebuilt from their definitions in reference/tokio.md
 //! §7.1, §7.2, §7.4, §7.5,
 //! with a small timing loop of our own instead of criterion. It is the peer that kairo-bench
 //! is compared against, so both programs share one command line and one output format:
@@ -29,7 +29,9 @@ use std::sync::{mpsc, Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod fs;
 mod mem;
+mod sync;
 
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::oneshot;
@@ -59,7 +61,7 @@ const NUM_BATCHES: usize = 100;
 const BATCH_SIZE: usize = 16;
 
 pub struct Config {
-    workers: usize,
+    pub workers: usize,
     pub reps: usize,
     target: Duration,
     /// BENCH_ITERS: run exactly this many iterations once, without warm-up (0: off).
@@ -123,7 +125,7 @@ fn env_number(key: &str, default: u64) -> u64 {
 // ---------------------------------------------------------------------------------------
 
 /// Runs `iters` iterations of `body` back to back and returns the wall time of all of them.
-fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Option<Duration> {
+pub fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Option<Duration> {
     let start = Instant::now();
     for _ in 0..iters {
         body();
@@ -140,7 +142,7 @@ fn time_iters<F: FnMut()>(iters: u64, mut body: F) -> Option<Duration> {
 /// whole target of wall time has passed); the per-iteration estimate from the last warm-up
 /// batch then sets ITERS so that one repetition takes about the target. REPS repetitions
 /// follow; the line reports median, min and max of their per-iteration times.
-fn measure<F: FnMut(u64) -> Option<Duration>>(cfg: &Config, name: &str, mut run: F) -> bool {
+pub fn measure<F: FnMut(u64) -> Option<Duration>>(cfg: &Config, name: &str, mut run: F) -> bool {
     if cfg.fixed_iters != 0 {
         // BENCH_ITERS: a known number of iterations for an instruction count.
         let n = cfg.fixed_iters;
@@ -867,7 +869,7 @@ fn main() {
     let cfg = Config::from_args();
 
     type Bench = fn(&Config, &str);
-    let plain: [(&str, Bench); 15] = [
+    let plain: [(&str, Bench); 19] = [
         ("ct/spawn_many_local", ct_spawn_many_local),
         ("ct/spawn_many_remote_idle", ct_spawn_many_remote_idle),
         ("ct/spawn_many_remote_busy", ct_spawn_many_remote_busy),
@@ -883,10 +885,27 @@ fn main() {
         ("mt/chained_spawn", mt_chained_spawn),
         ("mem/idle_task/16", mem::mem_idle_task_16),
         ("mem/idle_task/64", mem::mem_idle_task_64),
+        ("fs/async_read_std_file", fs::async_read_std_file),
+        ("fs/async_read_buf", fs::async_read_buf),
+        ("fs/async_read_codec", fs::async_read_codec),
+        ("fs/sync_read", fs::sync_read),
     ];
     for (name, bench) in plain.iter() {
         if cfg.selected(name) {
             bench(&cfg, name);
+        }
+    }
+    for (name, bench) in sync::BENCHES.iter() {
+        if cfg.selected(name) {
+            bench(&cfg, name);
+        }
+    }
+    for (group, all) in [("notify/notify_one", false), ("notify/notify_waiters", true)] {
+        for waiters in [10usize, 50, 100, 200, 500] {
+            let name = format!("{}/{}", group, waiters);
+            if cfg.selected(&name) {
+                sync::notify_bench(&cfg, &name, waiters, all);
+            }
         }
     }
     for threads in [1usize, 2, 4] {

@@ -1,0 +1,404 @@
+//! The sync benchmarks of Tokio's benches/sync_mpsc.rs (reference/tokio.md §7.6), by name and
+//! constants, on a multi-thread runtime of --workers workers (Tokio's own: 6). Tokio 1.24 has
+//! no `recv_many`, so the `_recv_many` rows exist on the kairo side only.
+
+use std::hint::black_box;
+
+use tokio::runtime::{Builder, Runtime};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Notify, RwLock, Semaphore};
+use tokio::task;
+
+use crate::{measure, time_iters, Config};
+
+/// sync_mpsc.rs: `Medium = [usize; 64]` (512 B), `Large = [Medium; 64]` (32 KiB).
+type Medium = [usize; 64];
+type Large = [Medium; 64];
+
+/// sync_mpsc.rs: `new_multi_thread().worker_threads(6)`, no drivers.
+fn rt(cfg: &Config) -> Runtime {
+    Builder::new_multi_thread().worker_threads(cfg.workers).build().expect("multi_thread runtime")
+}
+
+fn create_medium(cfg: &Config, name: &str, size: usize) {
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            black_box(&mpsc::channel::<Medium>(size));
+        })
+    });
+}
+pub fn mpsc_create_medium_1(cfg: &Config, name: &str) { create_medium(cfg, name, 1) }
+pub fn mpsc_create_medium_100(cfg: &Config, name: &str) { create_medium(cfg, name, 100) }
+pub fn mpsc_create_medium_100000(cfg: &Config, name: &str) { create_medium(cfg, name, 100_000) }
+
+pub fn mpsc_send_medium_1000(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let (tx, mut rx) = mpsc::channel::<Medium>(1000);
+            let _ = rt.block_on(tx.send([0; 64]));
+            rt.block_on(rx.recv()).unwrap();
+        })
+    });
+}
+
+pub fn mpsc_send_large_1000(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let (tx, mut rx) = mpsc::channel::<Large>(1000);
+            let _ = rt.block_on(tx.send([[0; 64]; 64]));
+            rt.block_on(rx.recv()).unwrap();
+        })
+    });
+}
+
+fn contention_bounded_cap(cfg: &Config, name: &str, cap: usize) {
+    let rt = rt(cfg);
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            rt.block_on(async move {
+                let (tx, mut rx) = mpsc::channel::<usize>(cap);
+                for _ in 0..5 {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        for i in 0..1000 {
+                            tx.send(i).await.unwrap();
+                        }
+                    });
+                }
+                for _ in 0..1000 * 5 {
+                    let _ = rx.recv().await;
+                }
+            })
+        })
+    });
+}
+pub fn mpsc_contention_bounded(cfg: &Config, name: &str) { contention_bounded_cap(cfg, name, 1_000_000) }
+pub fn mpsc_contention_bounded_full(cfg: &Config, name: &str) { contention_bounded_cap(cfg, name, 100) }
+
+pub fn mpsc_contention_unbounded(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            rt.block_on(async move {
+                let (tx, mut rx) = mpsc::unbounded_channel::<usize>();
+                for _ in 0..5 {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        for i in 0..1000 {
+                            tx.send(i).unwrap();
+                        }
+                    });
+                }
+                for _ in 0..1000 * 5 {
+                    let _ = rx.recv().await;
+                }
+            })
+        })
+    });
+}
+
+pub fn mpsc_uncontented_bounded(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            rt.block_on(async move {
+                let (tx, mut rx) = mpsc::channel::<usize>(1_000_000);
+                for i in 0..5000 {
+                    tx.send(i).await.unwrap();
+                }
+                for _ in 0..5_000 {
+                    let _ = rx.recv().await;
+                }
+            })
+        })
+    });
+}
+
+pub fn mpsc_uncontented_unbounded(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            rt.block_on(async move {
+                let (tx, mut rx) = mpsc::unbounded_channel::<usize>();
+                for i in 0..5000 {
+                    tx.send(i).unwrap();
+                }
+                for _ in 0..5_000 {
+                    let _ = rx.recv().await;
+                }
+            })
+        })
+    });
+}
+
+/// sync_mpsc_oneshot.rs: a server task answers each request's oneshot; an iteration is one
+/// block_on of 1000 {oneshot::channel; send the sender; await the reply}.
+fn request_reply(cfg: &Config, name: &str, rt: Runtime) {
+    let tx = rt.block_on(async move {
+        let (tx, mut rx) = mpsc::channel::<oneshot::Sender<()>>(10);
+        tokio::spawn(async move {
+            while let Some(reply) = rx.recv().await {
+                reply.send(()).unwrap();
+            }
+        });
+        tx
+    });
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let task_tx = tx.clone();
+            rt.block_on(async move {
+                for _ in 0..1_000 {
+                    let (o_tx, o_rx) = oneshot::channel();
+                    task_tx.send(o_tx).await.unwrap();
+                    let _ = o_rx.await;
+                }
+            })
+        })
+    });
+}
+pub fn mpsc_oneshot_request_reply_ct(cfg: &Config, name: &str) {
+    request_reply(cfg, name, Builder::new_current_thread().build().expect("runtime"))
+}
+pub fn mpsc_oneshot_request_reply_mt1(cfg: &Config, name: &str) {
+    request_reply(cfg, name, Builder::new_multi_thread().worker_threads(1).build().expect("runtime"))
+}
+
+/// sync_notify.rs: N waiter tasks count notifications; an iteration (on the bench thread)
+/// notifies until the count reaches N_ITERS = 500.
+pub fn notify_bench(cfg: &Config, name: &str, waiters: usize, all: bool) {
+    let rt = rt(cfg);
+    let notify = Arc::new(Notify::new());
+    let counter = Arc::new(AtomicUsize::new(0));
+    for _ in 0..waiters {
+        let notify = notify.clone();
+        let counter = counter.clone();
+        rt.spawn(async move {
+            loop {
+                notify.notified().await;
+                counter.fetch_add(1, Relaxed);
+            }
+        });
+    }
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            counter.store(0, Relaxed);
+            loop {
+                if all {
+                    notify.notify_waiters();
+                } else {
+                    notify.notify_one();
+                }
+                if counter.load(Relaxed) >= 500 {
+                    break;
+                }
+            }
+        })
+    });
+}
+
+fn single_rt() -> Runtime {
+    Builder::new_current_thread().build().expect("current_thread runtime")
+}
+
+async fn sem_task(s: Arc<Semaphore>) {
+    let permit = s.acquire().await;
+    drop(permit);
+}
+
+fn sem_seq(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    let s = Arc::new(Semaphore::new(10));
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let s = s.clone();
+            rt.block_on(async move {
+                for _ in 0..6 {
+                    let permit = s.acquire().await;
+                    drop(permit);
+                }
+            })
+        })
+    });
+}
+
+fn sem_spawn(cfg: &Config, name: &str, permits: usize) {
+    let rt = rt(cfg);
+    let s = Arc::new(Semaphore::new(permits));
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let s = s.clone();
+            rt.block_on(async move {
+                let j = tokio::try_join! {
+                    task::spawn(sem_task(s.clone())),
+                    task::spawn(sem_task(s.clone())),
+                    task::spawn(sem_task(s.clone())),
+                    task::spawn(sem_task(s.clone())),
+                    task::spawn(sem_task(s.clone())),
+                    task::spawn(sem_task(s.clone()))
+                };
+                j.unwrap();
+            })
+        })
+    });
+}
+
+fn sem_join(cfg: &Config, name: &str, permits: usize) {
+    let rt = single_rt();
+    let s = Arc::new(Semaphore::new(permits));
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let s = s.clone();
+            rt.block_on(async move {
+                tokio::join! {
+                    sem_task(s.clone()),
+                    sem_task(s.clone()),
+                    sem_task(s.clone()),
+                    sem_task(s.clone()),
+                    sem_task(s.clone()),
+                    sem_task(s.clone())
+                };
+            })
+        })
+    });
+}
+
+pub fn semaphore_uncontended(cfg: &Config, name: &str) { sem_seq(cfg, name) }
+pub fn semaphore_uncontended_concurrent_multi(cfg: &Config, name: &str) { sem_spawn(cfg, name, 10) }
+pub fn semaphore_uncontended_concurrent_single(cfg: &Config, name: &str) { sem_join(cfg, name, 10) }
+pub fn semaphore_contended_concurrent_multi(cfg: &Config, name: &str) { sem_spawn(cfg, name, 5) }
+pub fn semaphore_contended_concurrent_single(cfg: &Config, name: &str) { sem_join(cfg, name, 5) }
+
+async fn read_task(lock: Arc<RwLock<()>>) {
+    let read = lock.read().await;
+    drop(read);
+}
+
+pub fn rwlock_uncontended_read(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    let lock = Arc::new(RwLock::new(()));
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let lock = lock.clone();
+            rt.block_on(async move {
+                for _ in 0..6 {
+                    let read = lock.read().await;
+                    drop(read);
+                }
+            })
+        })
+    });
+}
+
+pub fn rwlock_uncontended_read_concurrent(cfg: &Config, name: &str) {
+    let rt = single_rt();
+    let lock = Arc::new(RwLock::new(()));
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let lock = lock.clone();
+            rt.block_on(async move {
+                tokio::join! {
+                    read_task(lock.clone()),
+                    read_task(lock.clone()),
+                    read_task(lock.clone()),
+                    read_task(lock.clone()),
+                    read_task(lock.clone()),
+                    read_task(lock.clone())
+                };
+            })
+        })
+    });
+}
+
+pub fn rwlock_uncontended_read_concurrent_multi(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    let lock = Arc::new(RwLock::new(()));
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let lock = lock.clone();
+            rt.block_on(async move {
+                let j = tokio::try_join! {
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone()))
+                };
+                j.unwrap();
+            })
+        })
+    });
+}
+
+pub fn rwlock_contended_read_concurrent(cfg: &Config, name: &str) {
+    let rt = single_rt();
+    let lock = Arc::new(RwLock::new(()));
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let lock = lock.clone();
+            rt.block_on(async move {
+                let write = lock.write().await;
+                tokio::join! {
+                    async move { drop(write) },
+                    read_task(lock.clone()),
+                    read_task(lock.clone()),
+                    read_task(lock.clone()),
+                    read_task(lock.clone()),
+                    read_task(lock.clone())
+                };
+            })
+        })
+    });
+}
+
+pub fn rwlock_contended_read_concurrent_multi(cfg: &Config, name: &str) {
+    let rt = rt(cfg);
+    let lock = Arc::new(RwLock::new(()));
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            let lock = lock.clone();
+            rt.block_on(async move {
+                let write = lock.write().await;
+                let j = tokio::try_join! {
+                    async move { drop(write); Ok(()) },
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone())),
+                    task::spawn(read_task(lock.clone()))
+                };
+                j.unwrap();
+            })
+        })
+    });
+}
+
+/// The rows of this file, in catalogue order.
+pub const BENCHES: [(&str, fn(&Config, &str)); 22] = [
+    ("mpsc/create_medium/1", mpsc_create_medium_1),
+    ("mpsc/create_medium/100", mpsc_create_medium_100),
+    ("mpsc/create_medium/100000", mpsc_create_medium_100000),
+    ("mpsc/send_medium_1000", mpsc_send_medium_1000),
+    ("mpsc/send_large_1000", mpsc_send_large_1000),
+    ("mpsc/contention_bounded", mpsc_contention_bounded),
+    ("mpsc/contention_bounded_full", mpsc_contention_bounded_full),
+    ("mpsc/contention_unbounded", mpsc_contention_unbounded),
+    ("mpsc/uncontented_bounded", mpsc_uncontented_bounded),
+    ("mpsc/uncontented_unbounded", mpsc_uncontented_unbounded),
+    ("mpsc_oneshot/request_reply_ct", mpsc_oneshot_request_reply_ct),
+    ("mpsc_oneshot/request_reply_mt1", mpsc_oneshot_request_reply_mt1),
+    ("semaphore/uncontended", semaphore_uncontended),
+    ("semaphore/uncontended_concurrent_multi", semaphore_uncontended_concurrent_multi),
+    ("semaphore/uncontended_concurrent_single", semaphore_uncontended_concurrent_single),
+    ("semaphore/contended_concurrent_multi", semaphore_contended_concurrent_multi),
+    ("semaphore/contended_concurrent_single", semaphore_contended_concurrent_single),
+    ("rwlock/uncontended_read", rwlock_uncontended_read),
+    ("rwlock/uncontended_read_concurrent", rwlock_uncontended_read_concurrent),
+    ("rwlock/uncontended_read_concurrent_multi", rwlock_uncontended_read_concurrent_multi),
+    ("rwlock/contended_read_concurrent", rwlock_contended_read_concurrent),
+    ("rwlock/contended_read_concurrent_multi", rwlock_contended_read_concurrent_multi),
+];
