@@ -14,7 +14,9 @@
 #   make check-clang   release build with clang + the test suite
 #   make check-format  clang-format --dry-run over every C file
 #   WERROR=ON          any target: warnings are errors (CI sets it)
-#   make install PREFIX=/usr/local
+#   make lib           the library alone (build-lib/): no tests, benchmarks
+#                      or examples, and no packages installed
+#   make install PREFIX=/usr/local   installs what `make lib` builds
 
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -27,7 +29,7 @@ CLANG_FORMAT ?= clang-format
 .PHONY: all deps build test run bench bench-compare bench-instructions check \
         check-layers check-asan \
         check-tsan check-torture check-debug check-clang check-format \
-        install clean bench-timers bench-echo format
+        lib install clean bench-timers bench-echo format
 
 all: build
 
@@ -112,11 +114,22 @@ check-clang: deps
 check-format:
 	git ls-files '*.c' '*.h' | xargs $(CLANG_FORMAT) --dry-run -Werror
 
-install: build
-	$(CMAKE) --install build --prefix $(PREFIX)
+# The library alone: a C compiler and CMake are all it needs (no cmocka, no
+# apt-get), and it builds none of the tests, benchmarks or examples.
+lib:
+	@$(CMAKE) -S . -B build-lib -DCMAKE_BUILD_TYPE=Release -DKR_BUILD_TESTS=OFF \
+	    -DKR_BUILD_BENCH=OFF -DKR_BUILD_EXAMPLES=OFF -DKR_SANITIZE= \
+	    -DKR_TORTURE=OFF -DKR_WERROR=$(WERROR) >/dev/null
+	@$(CMAKE) --build build-lib -j$(JOBS)
+
+# Headers, libkairo.so and .a, kairo.pc and the CMake package under PREFIX
+# (a prefix the loader does not search needs an rpath: see README.md).
+install: lib
+	$(CMAKE) --install build-lib --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-tsan build-torture build-debug build-clang
+	rm -rf build build-lib build-asan build-tsan build-torture build-debug \
+	    build-clang
 
 # Formats every C file with the project's .clang-format (clang-format 14).
 format:

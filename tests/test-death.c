@@ -105,10 +105,59 @@ static void death_oneshot_recv_polled_after_ready(void **state) {
     expect_abort(child_recv_again, "kr_oneshot_recv");
 }
 
+/* ---- two copies of one join handle (debug builds) -------------------- */
+
+/* A handle is a value struct, so `copy = h` compiles; both then name one
+ * join reference. Release builds cannot tell; debug builds must say so
+ * rather than underflow the task's reference count. */
+static void child_join_dropped_twice(void) {
+    kr_runtime *rt = test_runtime(0);
+    test_pending p = test_pending_make(NULL, NULL);
+    kr_join_handle h;
+    CHILD_CHECK(kr_runtime_spawn(rt, &p.base, &h) == 0);
+    kr_join_handle copy = h;
+    kr_join_handle_drop(&h);
+    kr_join_handle_drop(&copy);
+}
+
+static void death_join_handle_dropped_twice(void **state) {
+    (void)state;
+#if defined(KR_DEBUG) && KR_DEBUG
+    expect_abort(child_join_dropped_twice, "not copyable");
+#else
+    (void)child_join_dropped_twice;
+    skip(); /* the check is the debug build's */
+#endif
+}
+
+/* The copy awaited after the original was: the task is gone by then. */
+static void child_join_copy_awaited_after_original(void) {
+    kr_runtime *rt = test_runtime(0);
+    test_value v = test_value_make(7, NULL);
+    kr_join_handle h;
+    CHILD_CHECK(kr_runtime_spawn(rt, &v.base, &h) == 0);
+    kr_join_handle copy = h;
+    uint64_t out = 0;
+    CHILD_CHECK(kr_runtime_block_on(rt, &h.base, &out) == 0 && out == 7);
+    (void)kr_runtime_block_on(rt, &copy.base, &out);
+}
+
+static void death_join_handle_copy_awaited_after_original(void **state) {
+    (void)state;
+#if defined(KR_DEBUG) && KR_DEBUG
+    expect_abort(child_join_copy_awaited_after_original, "not copyable");
+#else
+    (void)child_join_copy_awaited_after_original;
+    skip();
+#endif
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(death_coro_polled_after_ready),
     cmocka_unit_test(death_coro_corrupt_resume_point),
     cmocka_unit_test(death_join_handle_polled_after_ready),
     cmocka_unit_test(death_oneshot_recv_polled_after_ready),
+    cmocka_unit_test(death_join_handle_dropped_twice),
+    cmocka_unit_test(death_join_handle_copy_awaited_after_original),
 };
 KR_TEST_MAIN(tests)

@@ -169,7 +169,13 @@ KR_API int kr_runtime_dump(kr_runtime *rt, int fd);
  * task; it keeps running.
  *
  * The struct is exposed so it can be embedded in a parent future; its fields
- * are private.
+ * are private. It is a value, but NOT COPYABLE: it holds the task's one join
+ * reference, so a copy made by assignment or memcpy shares that reference
+ * with the original, and exactly one of the two may be used from then on.
+ * Dropping both, or awaiting one after the other was awaited or dropped,
+ * frees the reference twice (in release builds, memory corruption). Move a
+ * handle by copying it and never touching the original again. Debug builds
+ * (-DKR_DEBUG=ON) abort with a message naming the misuse.
  */
 typedef struct kr_join_handle {
     kr_future base;

@@ -9,6 +9,21 @@
 #include "core/coop.h"
 #include "task/state.h"
 #include "util/abort.h"
+#include "util/debug.h"
+
+/* Debug builds: the handle's task still has the join interest this
+ * handle holds. A join handle is a value struct but not copyable: a second
+ * copy, dropped or awaited after the first, finds the interest gone, and
+ * is reported here in the user's terms before the state word's own checks.
+ * If the cell was freed meanwhile, its first word is the cache's link, a
+ * 16-byte aligned pointer or NULL, whose JOIN_INTEREST bit is clear too
+ * (until the cell is reused). */
+#define REQUIRE_HANDLE(t, what)                                                \
+    KR__REQUIRE(kr__load_relaxed(&(t)->state) & KR__JOIN_INTEREST,             \
+                "%s: the task of this join handle was already let go of: "     \
+                "join handles are not copyable (two copies dropped, or one "   \
+                "used after another was awaited or dropped)",                  \
+                what)
 
 /* Stores (or replaces) the join waker. Returns false if the task completed
  * meanwhile (the caller then reads the output). */
@@ -35,6 +50,7 @@ static bool register_waker(kr__task *t, uint64_t state, const kr_waker *w) {
  * slot is ours, drops the JOIN reference. */
 static void release_task(kr_join_handle *h) {
     kr__task *t = h->task_;
+    REQUIRE_HANDLE(t, "kr_join_handle_drop");
     h->task_ = NULL;
     uint64_t after = kr__state_drop_join(t);
     if (!(after & KR__JOIN_WAKER))
@@ -52,6 +68,7 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
         h->done_ = 1;
         return KR_READY;
     }
+    REQUIRE_HANDLE(t, "kr_join_handle polled");
     if (!kr_coop_proceed(cx))
         return KR_PENDING;
     /* Acquire pairs with to_complete's release: the output is visible. */
@@ -100,6 +117,8 @@ int kr_join_handle_abort(kr_join_handle *h) {
     if (h == NULL)
         return KR_EINVAL;
     kr__task *t = h->task_;
+    if (t != NULL)
+        REQUIRE_HANDLE(t, "kr_join_handle_abort");
     if (t != NULL && kr__state_notified_and_cancel(t)) {
         kr__sched *s = kr__task_sched(t);
         s->ops->schedule(s, t);
