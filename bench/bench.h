@@ -17,6 +17,8 @@
  *   bench-timers.c  timers/...: libuv's million_timers, one task per timer
  *   bench-mem.c     mem/idle_task/N: resident bytes per idle task
  *   bench-fs.c      fs/...: Tokio's benches/fs.rs (/dev/zero reads)
+ *   bench-os.c      signal/many_signals (Tokio's benches/signal.rs) and
+ *                   process/spawn_wait (1,000 sequential spawns of `true`)
  */
 #ifndef KR_BENCH_H
 #define KR_BENCH_H
@@ -227,6 +229,8 @@ bench_fn mem_idle_task_16, mem_idle_task_64;
 /* fs/...: Tokio's benches/fs.rs (bench-fs.c). */
 bench_fn fs_async_read_std_file, fs_async_read_buf, fs_async_read_codec,
     fs_sync_read;
+/* signal/many_signals and process/spawn_wait (bench-os.c). */
+bench_fn signal_many_signals, process_spawn_wait;
 bench_fn ct_spawn_many_local, ct_spawn_many_remote_idle,
     ct_spawn_many_remote_busy, ct_ping_pong, ct_yield_many, ct_chained_spawn;
 

@@ -10,6 +10,8 @@
 #   - the ct/* set and the mem/idle_task/* rows (bytes per idle task beyond its future, not
 #     ns/iter: the unit column says which): RUNS processes per side, alternating;
 #   - the fs/* set (Tokio's fs.rs, its runtime fixed at 2 workers): RUNS processes per side;
+#   - signal/many_signals (Tokio's signal.rs) and process/spawn_wait (1,000 sequential
+#     spawns of `true`), on the current-thread runtime: RUNS processes per side;
 #   - the mt/*, remote_spawn/*, spawn_blocking/* and sync (mpsc/...) sets at --workers 2 and
 #     --workers 4 (WORKERS="2 6" for Tokio's sync benchmarks' 6):
 #     RUNS processes per side and worker count, kairo and tokio alternating; a row's figure
@@ -66,6 +68,8 @@ $sync_set"
 # Tokio's fs.rs fixes its runtime at 2 workers: these run once per side and run, not per
 # worker count (the workers column says 2).
 fs_set="fs/async_read_std_file fs/async_read_buf fs/async_read_codec fs/sync_read"
+# Current-thread rows of the OS layer (workers column 1, as ct).
+os_set="signal/many_signals process/spawn_wait"
 
 # select NAMES...: the names of the set that match a command-line filter (all if none).
 select_names() {
@@ -85,7 +89,9 @@ filters=("$@")
 mapfile -t ct_names < <(select_names "$ct_set")
 mapfile -t mt_names < <(select_names "$mt_set")
 mapfile -t fs_names < <(select_names "$fs_set")
-if [ "${#ct_names[@]}" -eq 0 ] && [ "${#mt_names[@]}" -eq 0 ] && [ "${#fs_names[@]}" -eq 0 ]; then
+mapfile -t os_names < <(select_names "$os_set")
+if [ "${#ct_names[@]}" -eq 0 ] && [ "${#mt_names[@]}" -eq 0 ] && [ "${#fs_names[@]}" -eq 0 ] &&
+    [ "${#os_names[@]}" -eq 0 ]; then
     echo "compare.sh: no benchmark matches: $*" >&2
     exit 2
 fi
@@ -160,6 +166,12 @@ if [ "${#fs_names[@]}" -gt 0 ]; then
         run_one tokio "$tokio_bin" 2 "$r" "${fs_names[@]}"
     done
 fi
+if [ "${#os_names[@]}" -gt 0 ]; then
+    for ((r = 1; r <= runs; r++)); do
+        run_one kairo "$kairo_bin" 1 "$r" "${os_names[@]}"
+        run_one tokio "$tokio_bin" 1 "$r" "${os_names[@]}"
+    done
+fi
 
 echo "compare.sh: benchmarks took $((SECONDS - start_s)) s; raw output in $raw_dir" >&2
 
@@ -172,6 +184,7 @@ echo "compare.sh: benchmarks took $((SECONDS - start_s)) s; raw output in $raw_d
         for w in $worker_counts; do printf 'order\t%s\t%s\n' "$w" "$n"; done
     done
     for n in "${fs_names[@]}"; do printf 'order\t2\t%s\n' "$n"; done
+    for n in "${os_names[@]}"; do printf 'order\t1\t%s\n' "$n"; done
     cat "$results"
 } | awk -F'\t' '
     function median(key,    n, i, j, t, v) {

@@ -156,6 +156,8 @@ static const struct {
     {"fs/async_read_buf", fs_async_read_buf},
     {"fs/async_read_codec", fs_async_read_codec},
     {"fs/sync_read", fs_sync_read},
+    {"signal/many_signals", signal_many_signals},
+    {"process/spawn_wait", process_spawn_wait},
     {"mpsc/create_medium/1", mpsc_create_medium_1},
     {"mpsc/create_medium/100", mpsc_create_medium_100},
     {"mpsc/create_medium/100000", mpsc_create_medium_100000},

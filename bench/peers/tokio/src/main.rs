@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 mod fs;
 mod mem;
+mod os;
 mod sync;
 
 use tokio::runtime::{Builder, Runtime};
@@ -869,7 +870,7 @@ fn main() {
     let cfg = Config::from_args();
 
     type Bench = fn(&Config, &str);
-    let plain: [(&str, Bench); 19] = [
+    let plain: [(&str, Bench); 21] = [
         ("ct/spawn_many_local", ct_spawn_many_local),
         ("ct/spawn_many_remote_idle", ct_spawn_many_remote_idle),
         ("ct/spawn_many_remote_busy", ct_spawn_many_remote_busy),
@@ -889,6 +890,8 @@ fn main() {
         ("fs/async_read_buf", fs::async_read_buf),
         ("fs/async_read_codec", fs::async_read_codec),
         ("fs/sync_read", fs::sync_read),
+        ("signal/many_signals", os::many_signals),
+        ("process/spawn_wait", os::spawn_wait),
     ];
     for (name, bench) in plain.iter() {
         if cfg.selected(name) {
