@@ -276,6 +276,12 @@ bench_fn semaphore_uncontended, semaphore_uncontended_concurrent_multi,
     rwlock_uncontended_read_concurrent_multi, rwlock_contended_read_concurrent,
     rwlock_contended_read_concurrent_multi;
 
+/* broadcast/contention/N and watch/contention_resubscribe/N (bench-fanout.c):
+ * sync_broadcast.rs and sync_watch.rs with `n` receiver tasks. */
+void broadcast_contention(const bench_cfg *cfg, const char *name, size_t n);
+void watch_contention_resubscribe(const bench_cfg *cfg, const char *name,
+                                  size_t n);
+
 /* A multi-thread runtime of cfg->workers workers, or NULL (with a note on
  * stderr) when there is none (bench-sync.c). */
 kr_runtime *bench_mt_runtime(const bench_cfg *cfg, const char *name);

@@ -12,7 +12,7 @@
 #   - the fs/* set (Tokio's fs.rs, its runtime fixed at 2 workers): RUNS processes per side;
 #   - signal/many_signals (Tokio's signal.rs) and process/spawn_wait (1,000 sequential
 #     spawns of `true`), on the current-thread runtime: RUNS processes per side;
-#   - the mt/*, remote_spawn/*, spawn_blocking/* and sync (mpsc/...) sets at --workers 2 and
+#   - the mt/*, remote_spawn/*, spawn_blocking/* and sync (mpsc/..., broadcast/..., watch/...) sets at --workers 2 and
 #     --workers 4 (WORKERS="2 6" for Tokio's sync benchmarks' 6):
 #     RUNS processes per side and worker count, kairo and tokio alternating; a row's figure
 #     is the median over those processes of the row's per-process median.
@@ -56,7 +56,11 @@ semaphore/uncontended semaphore/uncontended_concurrent_multi
 semaphore/uncontended_concurrent_single semaphore/contended_concurrent_multi
 semaphore/contended_concurrent_single rwlock/uncontended_read
 rwlock/uncontended_read_concurrent rwlock/uncontended_read_concurrent_multi
-rwlock/contended_read_concurrent rwlock/contended_read_concurrent_multi"
+rwlock/contended_read_concurrent rwlock/contended_read_concurrent_multi
+broadcast/contention/10 broadcast/contention/100 broadcast/contention/500
+broadcast/contention/1000 watch/contention_resubscribe/10
+watch/contention_resubscribe/100 watch/contention_resubscribe/500
+watch/contention_resubscribe/1000"
 ct_set="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
 ct/ping_pong ct/yield_many ct/chained_spawn
 mem/idle_task/16 mem/idle_task/64"

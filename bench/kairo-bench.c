@@ -301,6 +301,22 @@ int main(int argc, char **argv) {
                 notify_bench(&cfg, name, notify_waiters[i], all);
         }
     }
+    static const size_t fanout_receivers[] = {10, 100, 500, 1000};
+    for (int watch = 0; watch < 2; watch++) {
+        for (size_t i = 0; i < sizeof(fanout_receivers) / sizeof(size_t); i++) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s/%zu",
+                     watch ? "watch/contention_resubscribe"
+                           : "broadcast/contention",
+                     fanout_receivers[i]);
+            if (!selected(filters, nfilters, name))
+                continue;
+            if (watch)
+                watch_contention_resubscribe(&cfg, name, fanout_receivers[i]);
+            else
+                broadcast_contention(&cfg, name, fanout_receivers[i]);
+        }
+    }
     for (size_t i = 0; i < sizeof(remote_threads) / sizeof(int); i++) {
         char name[64];
         snprintf(name, sizeof(name), "remote_spawn/threads/%d",

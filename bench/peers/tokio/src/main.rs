@@ -911,6 +911,18 @@ fn main() {
             }
         }
     }
+    for (group, watch) in [("broadcast/contention", false), ("watch/contention_resubscribe", true)] {
+        for receivers in [10usize, 100, 500, 1000] {
+            let name = format!("{}/{}", group, receivers);
+            if cfg.selected(&name) {
+                if watch {
+                    sync::watch_contention_resubscribe(&cfg, &name, receivers);
+                } else {
+                    sync::broadcast_contention(&cfg, &name, receivers);
+                }
+            }
+        }
+    }
     for threads in [1usize, 2, 4] {
         let name = format!("remote_spawn/threads/{}", threads);
         if cfg.selected(&name) {

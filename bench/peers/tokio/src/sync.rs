@@ -5,10 +5,10 @@
 use std::hint::black_box;
 
 use tokio::runtime::{Builder, Runtime};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::{Acquire, Relaxed, Release}};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, Notify, RwLock, Semaphore};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify, RwLock, Semaphore};
 use tokio::task;
 
 use crate::{measure, time_iters, Config};
@@ -402,3 +402,111 @@ pub const BENCHES: [(&str, fn(&Config, &str)); 22] = [
     ("rwlock/contended_read_concurrent", rwlock_contended_read_concurrent),
     ("rwlock/contended_read_concurrent_multi", rwlock_contended_read_concurrent_multi),
 ];
+
+/// sync_broadcast.rs and sync_watch.rs: N_ITERS, the values an iteration sends.
+const FANOUT_ITERS: usize = 100;
+
+fn xorshift_seed(task: usize) -> u64 {
+    (task as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1)
+}
+
+/// Tokio's do_work formats ten random f64s from a seeded StdRng. Both this peer and kairo
+/// use this cheaper deterministic work instead, the same on both sides: a 64-bit xorshift
+/// seeded by the task index yields ten doubles in [0, 1), each formatted (here
+/// format!("{}"), there snprintf("%.17g")), and the bytes are summed.
+fn do_work(state: &mut u64) -> u32 {
+    use std::fmt::Write;
+    let mut message = String::new();
+    for i in 1..=10 {
+        let mut x = *state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *state = x;
+        let v = (x >> 11) as f64 * (1.0 / 9007199254740992.0);
+        let _ = write!(&mut message, " {}={}", i, v);
+    }
+    message.as_bytes().iter().map(|&c| c as u32).fold(0, u32::wrapping_add)
+}
+
+/// sync_broadcast.rs contention/N: N receiver tasks on a channel of 1000; an iteration sends
+/// 100 values, waiting for every receiver after each.
+pub fn broadcast_contention(cfg: &Config, name: &str, n_tasks: usize) {
+    let rt = rt(cfg);
+    let (tx, _rx) = broadcast::channel::<usize>(1000);
+    let wg = Arc::new((AtomicUsize::new(0), Notify::new()));
+    for n in 0..n_tasks {
+        let wg = wg.clone();
+        let mut rx = tx.subscribe();
+        let mut rng = xorshift_seed(n);
+        rt.spawn(async move {
+            while rx.recv().await.is_ok() {
+                black_box(do_work(&mut rng));
+                if wg.0.fetch_sub(1, Relaxed) == 1 {
+                    wg.1.notify_one();
+                }
+            }
+        });
+    }
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            rt.block_on({
+                let wg = wg.clone();
+                let tx = tx.clone();
+                async move {
+                    for i in 0..FANOUT_ITERS {
+                        assert_eq!(wg.0.fetch_add(n_tasks, Relaxed), 0);
+                        tx.send(i).unwrap();
+                        while wg.0.load(Relaxed) > 0 {
+                            wg.1.notified().await;
+                        }
+                    }
+                }
+            })
+        })
+    });
+}
+
+/// sync_watch.rs contention_resubscribe/N: N receiver tasks; an iteration spawns a task that
+/// sends 100 values, waiting for every receiver after each, and awaits it.
+pub fn watch_contention_resubscribe(cfg: &Config, name: &str, n_tasks: usize) {
+    let rt = rt(cfg);
+    let (snd, _) = watch::channel(0i32);
+    let snd = Arc::new(snd);
+    let wg = Arc::new((AtomicUsize::new(0), Notify::new()));
+    for n in 0..n_tasks {
+        let mut rcv = snd.subscribe();
+        let wg = wg.clone();
+        let mut rng = xorshift_seed(n);
+        rt.spawn(async move {
+            while rcv.changed().await.is_ok() {
+                let _ = *rcv.borrow(); // contend on rwlock
+                black_box(do_work(&mut rng));
+                if wg.0.fetch_sub(1, Release) == 1 {
+                    wg.1.notify_one();
+                }
+            }
+        });
+    }
+    measure(cfg, name, |iters| {
+        time_iters(iters, || {
+            rt.block_on({
+                let snd = snd.clone();
+                let wg = wg.clone();
+                async move {
+                    tokio::spawn(async move {
+                        for _ in 0..FANOUT_ITERS {
+                            assert_eq!(wg.0.fetch_add(n_tasks, Relaxed), 0);
+                            let _ = snd.send(black_box(42));
+                            while wg.0.load(Acquire) > 0 {
+                                wg.1.notified().await;
+                            }
+                        }
+                    })
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+    });
+}
