@@ -198,11 +198,13 @@ static __attribute__((noinline)) void slab_refilled(kr__cache *c, slab *s) {
 }
 
 /* Requires: `n` is a cell of slab `s` (the debug build checks its place:
- * carved, and on a cell boundary). */
+ * carved, and on a cell boundary). The place is measured from the slab's
+ * start; home_off counts from its home line, which is not at offset 0. */
+#define CELL_OFF(s, n) ((size_t)((char *)(n) - (char *)(s)))
 #define REQUIRE_CELL_OF(c, s, n, home_off)                                     \
-    KR__REQUIRE((s)->home.cache == (c) && (home_off) >= SLAB_HEAD &&           \
+    KR__REQUIRE((s)->home.cache == (c) && CELL_OFF(s, n) >= SLAB_HEAD &&       \
                     (char *)(n) < (s)->bump &&                                 \
-                    ((home_off)-SLAB_HEAD) % class_size((s)->cls) == 0,        \
+                    (CELL_OFF(s, n) - SLAB_HEAD) % class_size((s)->cls) == 0,  \
                 "cache %p: cell %p (home_off %u) is not a cell of slab %p "    \
                 "(cache %p, class %u)",                                        \
                 (void *)(c), (void *)(n), (unsigned)(home_off), (void *)(s),   \
