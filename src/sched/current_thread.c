@@ -61,7 +61,7 @@ typedef struct ct_rt {
     int drained;
 
     /* Shared. */
-    kr__mpsc inject;
+    kr__inject inject;
     _Atomic uint64_t gate KR__ALIGNED_CL;
     _Atomic int woken;
     _Atomic int busy;
@@ -159,7 +159,7 @@ static void unbind(kr__task *t) {
 }
 
 static kr__task *inject_pop(ct_rt *ct) {
-    kr__task *t = kr__mpsc_pop(&ct->inject);
+    kr__task *t = kr__inject_pop(&ct->inject);
     /* Outside the drain, a queued task is off the list only if it is a
      * remote spawn reaching the core for the first time (a completed task
      * is never queued): owned_prev, in the header, is enough to tell. */
@@ -218,7 +218,7 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
         kr__task_drop_ref(t);
         return;
     }
-    kr__mpsc_push(&ct->inject, t);
+    kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);
 }
@@ -314,7 +314,7 @@ static void drain(ct_rt *ct) {
             kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
             any = true;
         }
-        while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
+        while ((t = kr__inject_pop(&ct->inject)) != NULL) {
             if (t->owner == KR__NO_OWNER) {
                 /* A remote spawn that never reached the list: its OWNED
                  * reference is ours. (owned_prev cannot tell: the loop
@@ -370,10 +370,10 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     }
     if (!gate_enter(ct))
         return KR_ESHUTDOWN;
-    kr__pool_slot *slot = kr__pool_take(&ct->pool);
+    kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
     t = kr__task_new(&ct->sched, slot ? slot->cache : NULL, f, jh != NULL);
     if (slot != NULL)
-        kr__pool_give(slot);
+        kr__cache_pool_give(slot);
     if (t == NULL) {
         gate_exit(ct);
         return KR_ENOMEM;
@@ -383,7 +383,7 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
-    kr__mpsc_push(&ct->inject, t);
+    kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);
     return 0;
@@ -441,7 +441,7 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
             defer_release(ct);
         }
         if (n == KR__EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
-            ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject) ||
+            ct->q_head != NULL || !kr__inject_is_empty(&ct->inject) ||
             timeout_ns == 0) {
             /* Busy: still look at I/O every KR__EVENT_INTERVAL polls, without
              * blocking, when anything is registered. */
@@ -486,7 +486,7 @@ static void ct_free(kr_runtime *rt) {
     kr__cache_orphan(ct->cache);
     ct->cache = NULL;
     core_give(ct, &saved);
-    kr__pool_orphan(&ct->pool);
+    kr__cache_pool_orphan(&ct->pool);
     ct->base.driver->ops->shutdown(ct->base.driver);
     ct_unref(ct);
 }
@@ -518,8 +518,8 @@ static int ct_dump(kr_runtime *rt, int fd) {
         rc = kr__task_dump_line(fd, t);
     /* Remote spawns not yet bound wait in the inject queue; the core is
      * its consumer, so it may walk it. */
-    for (kr__task *t = kr__mpsc_peek_first(&ct->inject); t != NULL && rc == 0;
-         t = kr__mpsc_peek_next(&ct->inject, t)) {
+    for (kr__task *t = kr__inject_peek_first(&ct->inject); t != NULL && rc == 0;
+         t = kr__inject_peek_next(&ct->inject, t)) {
         if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
@@ -548,24 +548,25 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
                                          : KR__GLOBAL_QUEUE_INTERVAL;
     ct->gq_countdown = ct->gqi;
     driver->ops->timers_init(&ct->wheel);
-    kr__mpsc_init(&ct->inject);
+    kr__inject_init(&ct->inject);
     atomic_init(&ct->gate, 0);
     atomic_init(&ct->woken, 0);
     atomic_init(&ct->busy, 0);
     /* The handle, the core's cache, the pool's caches. */
-    atomic_init(&ct->refs, 2 + KR__POOL_SLOTS);
+    atomic_init(&ct->refs, 2 + KR__CACHE_POOL_SLOTS);
     kr__parker_init(&ct->park);
     unsigned pooled;
-    if (!kr__pool_init(&ct->pool, &ct->sched, cache_destroyed, ct, &pooled)) {
+    if (!kr__cache_pool_init(&ct->pool, &ct->sched, cache_destroyed, ct,
+                             &pooled)) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
-        kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
+        kr__fetch_sub_relaxed(&ct->refs, KR__CACHE_POOL_SLOTS - pooled);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }
     ct->cache = kr__cache_new(&ct->sched, cache_destroyed, ct);
     if (ct->cache == NULL) {
-        kr__pool_orphan(&ct->pool);
+        kr__cache_pool_orphan(&ct->pool);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }

@@ -122,7 +122,7 @@ void kr__mt_notify_if_work_pending(mt_rt *rt) {
             return;
         }
     }
-    if (kr__mpsc_maybe_nonempty(&rt->inject))
+    if (kr__inject_maybe_nonempty(&rt->inject))
         kr__mt_notify_parked(rt);
 }
 

@@ -87,7 +87,7 @@ struct mt_rt {
      *                  operations either its push precedes the store, and
      *                  so the drain that follows it under the lock, or its
      *                  load sees the flag: no task is left in the queue. */
-    kr__mpsc inject;
+    kr__inject inject;
     kr__spinlock inject_lock;
     _Atomic int closed KR__ALIGNED_CL;
     _Atomic int inject_closed;

@@ -143,14 +143,14 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     /* The block_on thread owns the block_on cache while it runs; other
      * threads borrow one of the pool's. */
     kr__cache *c = NULL;
-    kr__pool_slot *slot = NULL;
+    kr__cache_pool_slot *slot = NULL;
     if (kr__ctx.rt == base && kr__ctx.cache != NULL)
         c = kr__ctx.cache;
-    else if ((slot = kr__pool_take(&rt->pool)) != NULL)
+    else if ((slot = kr__cache_pool_take(&rt->pool)) != NULL)
         c = slot->cache;
     t = kr__task_new(&rt->sched, c, f, jh != NULL);
     if (slot != NULL)
-        kr__pool_give(slot);
+        kr__cache_pool_give(slot);
     if (t == NULL)
         return KR_ENOMEM;
     if (c == NULL)
@@ -321,7 +321,7 @@ static void drain(mt_rt *rt) {
 bool kr__mt_drain_inject(mt_rt *rt) {
     bool any = false;
     kr__task *t;
-    while ((t = kr__mpsc_pop(&rt->inject)) != NULL) {
+    while ((t = kr__inject_pop(&rt->inject)) != NULL) {
         if (t->owner == KR__NO_OWNER)
             kr__task_shutdown(t); /* a spawn that never ran */
         kr__task_drop_queued(t);  /* NOTIFIED reference (or held) */
@@ -369,7 +369,7 @@ static void mt_free(kr_runtime *base) {
     mt_signal *spare = kr__swap_acquire(&rt->spare_signal, NULL);
     if (spare != NULL)
         kr__free(spare);
-    kr__pool_orphan(&rt->pool);
+    kr__cache_pool_orphan(&rt->pool);
     rt->base.driver->ops->shutdown(rt->base.driver);
     kr__mt_unref(rt);
 }
@@ -397,8 +397,8 @@ static int mt_dump(kr_runtime *base, int fd) {
      * every live task is on a list or, a remote spawn not yet bound
      * (owner < 0), in the queue, and none moves from one to the other. */
     kr__spin_lock(&rt->inject_lock);
-    for (kr__task *t = kr__mpsc_peek_first(&rt->inject); t != NULL && rc == 0;
-         t = kr__mpsc_peek_next(&rt->inject, t)) {
+    for (kr__task *t = kr__inject_peek_first(&rt->inject); t != NULL && rc == 0;
+         t = kr__inject_peek_next(&rt->inject, t)) {
         if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
@@ -455,7 +455,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->n = n;
     rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
     rt->lifo_off = env_flag("KR_DISABLE_LIFO", 0);
-    kr__mpsc_init(&rt->inject);
+    kr__inject_init(&rt->inject);
     kr__spin_init(&rt->inject_lock);
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
@@ -469,7 +469,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&rt->bo_cache_busy, 0);
     atomic_init(&rt->spare_signal, NULL);
     /* Handle + N worker caches + the block_on cache + the pool's. */
-    atomic_init(&rt->refs, (long)n + 2 + KR__POOL_SLOTS);
+    atomic_init(&rt->refs, (long)n + 2 + KR__CACHE_POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
     rt->owned = kr__calloc_cacheline(n, sizeof(*rt->owned));
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
@@ -477,8 +477,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     kr__parker_init(&rt->monitor_park);
     rt->bo_cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
     unsigned pooled;
-    bool pool_ok =
-        kr__pool_init(&rt->pool, &rt->sched, cache_destroyed, rt, &pooled);
+    bool pool_ok = kr__cache_pool_init(&rt->pool, &rt->sched, cache_destroyed,
+                                       rt, &pooled);
     bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
               rt->monitor_last && pool_ok;
     /* The error: ENOMEM, unless a thread fails to start for another
@@ -548,9 +548,9 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         else
             kr__mt_unref(rt);
         if (pool_ok)
-            kr__pool_orphan(&rt->pool);
+            kr__cache_pool_orphan(&rt->pool);
         else
-            for (unsigned i = pooled; i < KR__POOL_SLOTS; i++)
+            for (unsigned i = pooled; i < KR__CACHE_POOL_SLOTS; i++)
                 kr__mt_unref(rt); /* slots never made */
         kr__mt_unref(rt);
         return rc;

@@ -46,7 +46,7 @@ void kr__mt_drain_begin(mt_rt *rt) { draining = rt; }
 void kr__mt_drain_end(void) { draining = NULL; }
 
 void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last) {
-    kr__mpsc_push_chain(&rt->inject, first, last); /* seq_cst swap */
+    kr__inject_push_chain(&rt->inject, first, last); /* seq_cst swap */
     if (kr__load_seqcst(&rt->inject_closed)) {
         /* Pushed after the final drain began: clean up ourselves (the
          * protocol is in mt.h). */
@@ -133,15 +133,15 @@ void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
 /* Pops one task and moves up to `max` more into the local queue. */
 static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
     mt_rt *rt = w->rt;
-    if (!kr__mpsc_maybe_nonempty(&rt->inject))
+    if (!kr__inject_maybe_nonempty(&rt->inject))
         return NULL;
     /* Consumers take turns; one that finds the lock taken leaves the queue
      * to the holder rather than wait on it. */
     if (!kr__spin_trylock(&rt->inject_lock))
         return NULL;
-    kr__task *first = kr__mpsc_pop(&rt->inject);
+    kr__task *first = kr__inject_pop(&rt->inject);
     for (uint32_t i = 0; first != NULL && i < max; i++) {
-        kr__task *t = kr__mpsc_pop(&rt->inject);
+        kr__task *t = kr__inject_pop(&rt->inject);
         if (t == NULL)
             break;
         if (t->owner == KR__NO_OWNER)
