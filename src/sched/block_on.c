@@ -28,5 +28,5 @@ static void bo_wake(const void *data) {
     bo_drop(data);
 }
 
-const kr_waker_vtable kr__bo_waker_vtable = {bo_clone, bo_wake,
-                                             bo_wake_by_ref, bo_drop};
+const kr_waker_vtable kr__bo_waker_vtable = {bo_clone, bo_wake, bo_wake_by_ref,
+                                             bo_drop};

@@ -34,8 +34,8 @@
 typedef struct kr__bo_signal {
     _Atomic int woken;
     kr__parker *park;
-    const void *self;     /* see above; NULL: always unpark */
-    _Atomic long *refs;   /* what a clone of the waker pins */
+    const void *self;   /* see above; NULL: always unpark */
+    _Atomic long *refs; /* what a clone of the waker pins */
     void (*release)(struct kr__bo_signal *s); /* *refs reached zero */
 } kr__bo_signal;
 
