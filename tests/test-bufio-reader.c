@@ -25,8 +25,7 @@ typedef struct fixture {
     kr_buf_reader *r;
 } fixture;
 
-static void fx_open(fixture *fx, const mock_step *steps, size_t n,
-                    size_t cap) {
+static void fx_open(fixture *fx, const mock_step *steps, size_t n, size_t cap) {
     fx->rt = test_runtime(0);
     mock_init(&fx->m, steps, n);
     assert_rc(kr_buf_reader_new(mock_stream(&fx->m), cap, &fx->r), 0);
@@ -133,8 +132,8 @@ static void io_buf_reader__maybe_pending_buf_read(void **state) {
 /* fill_buf, consume, a fill pending until more comes, end of stream. */
 static void io_buf_reader__test_fill_buf_wrapper(void **state) {
     (void)state;
-    static const mock_step steps[] = {
-        MOCK_READ("hello world"), MOCK_WAIT, MOCK_READ("foo bar")};
+    static const mock_step steps[] = {MOCK_READ("hello world"), MOCK_WAIT,
+                                      MOCK_READ("foo bar")};
     fixture fx;
     fx_open(&fx, steps, 3, 0);
     kr_buf_op op = kr_buf_reader_fill(fx.r, 0);
@@ -183,9 +182,9 @@ static void io_read_line__read_line(void **state) {
 
 static void io_read_line__read_line_not_all_ready(void **state) {
     (void)state;
-    static const mock_step steps[] = {
-        MOCK_READ("Hello Wor"), MOCK_WAIT, MOCK_READ("ld\nFizzBuz"),
-        MOCK_WAIT, MOCK_READ("z\n1\n2")};
+    static const mock_step steps[] = {MOCK_READ("Hello Wor"), MOCK_WAIT,
+                                      MOCK_READ("ld\nFizzBuz"), MOCK_WAIT,
+                                      MOCK_READ("z\n1\n2")};
     fixture fx;
     fx_open(&fx, steps, 5, 0);
     const char *l;
@@ -232,9 +231,9 @@ static void io_read_until__read_until(void **state) {
 
 static void io_read_until__read_until_not_all_ready(void **state) {
     (void)state;
-    static const mock_step steps[] = {
-        MOCK_READ("Hello Wor"), MOCK_WAIT, MOCK_READ("ld#Fizz\xffuz"),
-        MOCK_WAIT, MOCK_READ("z#1#2")};
+    static const mock_step steps[] = {MOCK_READ("Hello Wor"), MOCK_WAIT,
+                                      MOCK_READ("ld#Fizz\xffuz"), MOCK_WAIT,
+                                      MOCK_READ("z#1#2")};
     fixture fx;
     fx_open(&fx, steps, 5, 0);
     const char *l;
@@ -325,8 +324,8 @@ static void bufio__read_to_end_dropped(void **state) {
 /* ---- kairo's own ---------------------------------------------------------- */
 
 static const char lines_text[] = "alpha\nbe\n\ngamma delta\nz\nlast";
-static const char *const lines_want[] = {"alpha\n", "be\n", "\n",
-                                         "gamma delta\n", "z\n", "last"};
+static const char *const lines_want[] = {"alpha\n",       "be\n", "\n",
+                                         "gamma delta\n", "z\n",  "last"};
 
 /* Reads every line of the script and checks them against lines_want. */
 static void check_lines(fixture *fx) {
@@ -471,7 +470,8 @@ static size_t parse_bulk(const char *p, size_t n, size_t *body) {
 
 static void bufio__fill_frames_in_place(void **state) {
     (void)state;
-    static const char text[] = "$5\r\nhello\r\n$0\r\n\r\n$11\r\nhello world\r\n";
+    static const char text[] =
+        "$5\r\nhello\r\n$0\r\n\r\n$11\r\nhello world\r\n";
     const size_t n = sizeof(text) - 1;
     const char *want[] = {"hello", "", "hello world"};
     for (size_t i = 0; i <= n; i++) {

@@ -29,9 +29,12 @@ typedef struct mock_step {
     int err;
 } mock_step;
 
-#define MOCK_READ(s) {MOCK_DATA, (s), sizeof(s) - 1, 0}
-#define MOCK_READ_ERR(e) {MOCK_ERR, NULL, 0, (e)}
-#define MOCK_WAIT {MOCK_PENDING, NULL, 0, 0}
+#define MOCK_READ(s)                                                           \
+    { MOCK_DATA, (s), sizeof(s) - 1, 0 }
+#define MOCK_READ_ERR(e)                                                       \
+    { MOCK_ERR, NULL, 0, (e) }
+#define MOCK_WAIT                                                              \
+    { MOCK_PENDING, NULL, 0, 0 }
 
 typedef struct mock {
     const mock_step *steps;

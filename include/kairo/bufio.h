@@ -75,7 +75,7 @@ typedef struct kr_buf_writer kr_buf_writer;
 
 /* The default reader capacity and writer limit. */
 #define KR_BUF_READER_CAPACITY 8192
-#define KR_BUF_WRITER_LIMIT 65536
+#define KR_BUF_WRITER_LIMIT    65536
 
 /* The future of every reader and writer operation (fields private). */
 typedef struct kr_buf_op {
@@ -154,8 +154,8 @@ KR_API kr_buf_op kr_buf_read_exact(kr_buf_reader *r, void *buf, size_t len);
  * KR_EMSGSIZE (more than `limit` bytes: *data NULL, what was read is
  * discarded), KR_ENOMEM or a read's error (*data NULL). Not cancel-safe.
  */
-KR_API kr_buf_op kr_buf_read_to_end(kr_buf_reader *r, size_t limit,
-                                    char **data, size_t *len);
+KR_API kr_buf_op kr_buf_read_to_end(kr_buf_reader *r, size_t limit, char **data,
+                                    size_t *len);
 KR_API void kr_buf_free(void *data);
 
 /* ---- writer ------------------------------------------------------------ */
@@ -165,8 +165,7 @@ KR_API void kr_buf_free(void *data);
  * The buffer grows as bytes are appended, to `limit` at most. Returns 0,
  * KR_EINVAL or KR_ENOMEM.
  */
-KR_API int kr_buf_writer_new(kr_io_stream s, size_t limit,
-                             kr_buf_writer **out);
+KR_API int kr_buf_writer_new(kr_io_stream s, size_t limit, kr_buf_writer **out);
 /* Frees the writer; bytes not flushed are lost. NULL is ignored. */
 KR_API void kr_buf_writer_free(kr_buf_writer *w);
 KR_API kr_io_stream kr_buf_writer_stream(const kr_buf_writer *w);
@@ -187,8 +186,7 @@ KR_API int kr_buf_writer_write(kr_buf_writer *w, const void *data, size_t len);
  * kr_buf_writer_write. */
 KR_API int kr_buf_writer_printf(kr_buf_writer *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-KR_API int kr_buf_writer_vprintf(kr_buf_writer *w, const char *fmt,
-                                 va_list ap);
+KR_API int kr_buf_writer_vprintf(kr_buf_writer *w, const char *fmt, va_list ap);
 /* Room for `len` bytes at the end, to fill in place and commit: NULL if
  * they do not fit under the limit (or memory is short). */
 KR_API char *kr_buf_writer_reserve(kr_buf_writer *w, size_t len);

@@ -2,8 +2,8 @@
  * bufio/copy.c: kr_io_copy and kr_io_copy_bidirectional (Tokio's
  * io::copy and io::copy_bidirectional).
  *
- * A copy reads into its buffer when it is empty and writes it out until
- * it is; the 8 KiB buffer is allocated on the first poll so the future
+ * A copy reads into its buffer while it has room and writes out what it
+ * holds (Tokio's CopyBuffer); the 8 KiB buffer is allocated on the first poll so the future
  * itself stays a few words (it may be moved until then, core.h).
  */
 #include "bufio/bufio.h"
@@ -31,20 +31,22 @@ static kr_poll copy_poll(kr_future *f, kr_context *cx, void *out) {
     }
     for (;;) {
         int64_t n;
-        if (c->pos_ == c->end_) {
-            if (c->eof_)
-                return copy_out(c, out, c->total_);
-            if (c->from_.ops->poll_read(c->from_.obj, cx, c->buf_,
-                                        KR_IO_COPY_BUF, &n) == KR_PENDING)
-                return KR_PENDING;
-            if (n < 0)
+        /* Read while there is room, as Tokio's CopyBuffer does: small
+         * reads (a slow link) gather into one large write. A pending read
+         * with bytes in hand goes on to write them. */
+        if (c->end_ < KR_IO_COPY_BUF && !c->eof_) {
+            if (c->from_.ops->poll_read(c->from_.obj, cx, c->buf_ + c->end_,
+                                        KR_IO_COPY_BUF - c->end_,
+                                        &n) == KR_PENDING) {
+                if (c->pos_ == c->end_)
+                    return KR_PENDING;
+            } else if (n < 0) {
                 return copy_out(c, out, n);
-            if (n == 0) {
+            } else if (n == 0) {
                 c->eof_ = 1;
-                continue;
+            } else {
+                c->end_ += (size_t)n;
             }
-            c->pos_ = 0;
-            c->end_ = (size_t)n;
         }
         while (c->pos_ < c->end_) {
             if (c->to_.ops->poll_write(c->to_.obj, cx, c->buf_ + c->pos_,
@@ -55,6 +57,9 @@ static kr_poll copy_poll(kr_future *f, kr_context *cx, void *out) {
             c->pos_ += (size_t)n;
             c->total_ += n;
         }
+        c->pos_ = c->end_ = 0;
+        if (c->eof_)
+            return copy_out(c, out, c->total_);
     }
 }
 

@@ -357,10 +357,10 @@ static const kr_future_vtable fill_vt = {fill_poll, NULL, sizeof(kr_buf_op),
                                          sizeof(int64_t), "kr_buf_reader_fill"};
 static const kr_future_vtable read_vt = {read_poll, NULL, sizeof(kr_buf_op),
                                          sizeof(int64_t), "kr_buf_read"};
-static const kr_future_vtable until_vt = {
-    until_poll, NULL, sizeof(kr_buf_op), sizeof(int64_t), "kr_buf_read_until"};
-static const kr_future_vtable exact_vt = {
-    exact_poll, NULL, sizeof(kr_buf_op), sizeof(int64_t), "kr_buf_read_exact"};
+static const kr_future_vtable until_vt = {until_poll, NULL, sizeof(kr_buf_op),
+                                          sizeof(int64_t), "kr_buf_read_until"};
+static const kr_future_vtable exact_vt = {exact_poll, NULL, sizeof(kr_buf_op),
+                                          sizeof(int64_t), "kr_buf_read_exact"};
 static const kr_future_vtable to_end_vt = {to_end_poll, to_end_drop,
                                            sizeof(kr_buf_op), sizeof(int64_t),
                                            "kr_buf_read_to_end"};

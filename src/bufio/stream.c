@@ -95,8 +95,8 @@ kr_io_stream kr_io_pipe(kr_pipe *p) {
 
 /* ---- a registered fd: io.h's loop ------------------------------------ */
 
-static kr_poll fd_io(kr_async_fd *afd, kr_context *cx, int interest,
-                     void *buf, size_t len, int64_t *res) {
+static kr_poll fd_io(kr_async_fd *afd, kr_context *cx, int interest, void *buf,
+                     size_t len, int64_t *res) {
     if (afd == NULL) {
         *res = KR_EINVAL;
         return KR_READY;
@@ -111,8 +111,8 @@ static kr_poll fd_io(kr_async_fd *afd, kr_context *cx, int interest,
             return KR_READY;
         }
         int fd = kr_async_fd_fd(afd);
-        ssize_t n = interest == KR_READABLE ? read(fd, buf, len)
-                                            : write(fd, buf, len);
+        ssize_t n =
+            interest == KR_READABLE ? read(fd, buf, len) : write(fd, buf, len);
         if (n >= 0) {
             *res = n;
             return KR_READY;
@@ -256,8 +256,8 @@ static kr_poll io_write_all_poll(kr_future *f, kr_context *cx, void *out) {
 
 static const kr_future_vtable read_vt = {io_read_poll, NULL, sizeof(kr_io_op),
                                          sizeof(int64_t), "kr_io_read"};
-static const kr_future_vtable write_vt = {
-    io_write_poll, NULL, sizeof(kr_io_op), sizeof(int64_t), "kr_io_write"};
+static const kr_future_vtable write_vt = {io_write_poll, NULL, sizeof(kr_io_op),
+                                          sizeof(int64_t), "kr_io_write"};
 static const kr_future_vtable write_all_vt = {io_write_all_poll, NULL,
                                               sizeof(kr_io_op), sizeof(int64_t),
                                               "kr_io_write_all"};

@@ -236,10 +236,11 @@ static kr_poll write_all_poll(kr_future *f, kr_context *cx, void *out) {
 }
 
 static const kr_future_vtable flush_vt = {flush_poll, NULL, sizeof(kr_buf_op),
-                                          sizeof(int64_t), "kr_buf_writer_flush"};
-static const kr_future_vtable write_all_vt = {write_all_poll, NULL,
-                                              sizeof(kr_buf_op),
-                                              sizeof(int64_t), "kr_buf_write_all"};
+                                          sizeof(int64_t),
+                                          "kr_buf_writer_flush"};
+static const kr_future_vtable write_all_vt = {
+    write_all_poll, NULL, sizeof(kr_buf_op), sizeof(int64_t),
+    "kr_buf_write_all"};
 
 kr_buf_op kr_buf_writer_flush(kr_buf_writer *w) {
     return kr__buf_op_make(&flush_vt, w, NULL, 0, NULL, 0);
