@@ -1,5 +1,5 @@
 /*
- * test-redis-aof.c: kairo-redis's append-only file on its own (aof.h):
+ * test-redis-aof.c: kairo-redis's append-only file on its own (aof_file.h):
  * encoding, replay, the torn tail cut at every byte, an unfinished
  * transaction reverted, a malformed file refused, the writer under each
  * fsync policy with its waiters, shutdown flushing, and the rewrite with
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "aof.h"
+#include "aof_file.h"
 #include "glob.h"
 
 /* ---- helpers ---------------------------------------------------------- */

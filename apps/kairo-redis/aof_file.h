@@ -1,5 +1,5 @@
 /*
- * aof.h: kairo-redis's append-only file: the writer that makes writes
+ * aof_file.h: kairo-redis's append-only file: the writer that makes writes
  * durable, the loader that replays the file at start, and the background
  * rewrite (BGREWRITEAOF).
  *
@@ -41,8 +41,8 @@
  * workers. Clients are never blocked, except for the short copy of the
  * last part of the buffer.
  */
-#ifndef KAIRO_REDIS_AOF_H
-#define KAIRO_REDIS_AOF_H
+#ifndef KAIRO_REDIS_AOF_FILE_H
+#define KAIRO_REDIS_AOF_FILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -169,6 +169,10 @@ void rd_aof_wait_init(rd_aof_wait *w, rd_aof *a, uint64_t offset);
  * error of the last write/fsync. `a` is freed.
  */
 int rd_aof_close(rd_aof *a);
+/* As rd_aof_close, without freeing: `a` stays valid (waiters, offsets,
+ * stats still answer; a feed after it is a bug) until rd_aof_close. For a
+ * server whose connection tasks may still hold waiters on it. */
+int rd_aof_stop(rd_aof *a);
 
 /* ---- rewrite ------------------------------------------------------------- */
 

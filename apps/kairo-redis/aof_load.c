@@ -1,6 +1,6 @@
 /*
  * aof_load.c: RESP encoding for the AOF and the loader that replays it
- * (aof.h). The loader reads the file in chunks, parses one command at a
+ * (aof_file.h). The loader reads the file in chunks, parses one command at a
  * time out of a buffer it compacts as it goes, and knows where the last
  * complete command ended, so a torn tail is cut there, as
  * redis-check-aof --fix cuts it.
@@ -8,7 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "aof.h"
+#include "aof_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

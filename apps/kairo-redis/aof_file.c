@@ -1,5 +1,5 @@
 /*
- * aof.c: the AOF writer, its waiters, and the background rewrite (aof.h).
+ * aof_file.c: the AOF writer, its waiters, and the background rewrite (aof_file.h).
  *
  * State, all under `mu` unless said otherwise:
  *
@@ -27,7 +27,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "aof.h"
+#include "aof_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -498,7 +498,7 @@ int rd_aof_open(const char *path, rd_fsync policy, kr_runtime *rt,
     return 0;
 }
 
-int rd_aof_close(rd_aof *a) {
+int rd_aof_stop(rd_aof *a) {
     if (a == NULL)
         return 0;
     pthread_mutex_lock(&a->mu);
@@ -516,6 +516,13 @@ int rd_aof_close(rd_aof *a) {
         pthread_cond_wait(&a->idle_cv, &a->mu);
     int rc = a->error;
     pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int rd_aof_close(rd_aof *a) {
+    if (a == NULL)
+        return 0;
+    int rc = rd_aof_stop(a);
     close(a->fd);
     rd_buf_free(&a->buf);
     rd_buf_free(&a->rw_buf);
