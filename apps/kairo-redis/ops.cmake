@@ -59,6 +59,23 @@ if(KR_BUILD_TESTS)
   set_tests_properties(redis-ops/many_clients redis-ops/slow_subscriber
                        redis-ops/random_bytes PROPERTIES RUN_SERIAL TRUE)
 
+  # The pub/sub and transaction cases of the differential suite: kairo-redis
+  # (current-thread, and 2 workers) against redis-server, same run.
+  foreach(file pubsub multi)
+    foreach(mode ct mt)
+      set(extra)
+      if(mode STREQUAL "mt")
+        set(extra --workers 2)
+      endif()
+      add_test(NAME redis-diff/${mode}/${file}
+               COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/diff_ops.py
+                       ${extra} $<TARGET_FILE:kairo-redis>
+                       ${CMAKE_CURRENT_SOURCE_DIR}/tests/diff/${file}.txt)
+      set_tests_properties(redis-diff/${mode}/${file} PROPERTIES
+        TIMEOUT ${KR_REDIS_TEST_TIMEOUT} SKIP_RETURN_CODE 77)
+    endforeach()
+  endforeach()
+
   # The fuzz corpus replayed through the harness (any compiler).
   kr_redis_fuzz_target(kairo-redis-fuzz-replay KR_FUZZ_REPLAY)
   file(GLOB KR_REDIS_CORPUS CONFIGURE_DEPENDS

@@ -37,8 +37,10 @@ def rss_kib(pid):
 
 
 class Server:
-    def __init__(self, binary, conf=None, workdir=None, port=None):
+    def __init__(self, binary, conf=None, workdir=None, port=None,
+                 args=None):
         self.binary = binary
+        self.args = list(args or [])
         self.is_redis = os.path.basename(binary).startswith("redis-server")
         self.dir = workdir or tempfile.mkdtemp(prefix="kr-ops-")
         self.port = port or free_port()
@@ -65,7 +67,7 @@ class Server:
         if self.is_redis:
             argv = [self.binary, conf]
         else:
-            argv = [self.binary, "--config", conf]
+            argv = [self.binary, "--config", conf] + self.args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(argv, stdout=self.log,
                                      stderr=subprocess.STDOUT,
