@@ -213,6 +213,8 @@ static void take_output(struct conn_task *t) {
         server.stat_net_output_bytes += c->obuf.len;
         t->wbuf = c->obuf;
         t->wpos = 0;
+        /* appendfsync always: these replies wait for the AOF (aof.c). */
+        c->aof_offset = aof_reply_offset();
         tmp.len = 0;
         /* A buffer grown by one huge reply is not kept for ever. */
         if (tmp.cap > 1024 * 1024) {
@@ -327,8 +329,9 @@ static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
             t->timer_active = false;
         }
 
-        /* Write. */
-        if (!t->wr_active && t->wpos < t->wbuf.len) {
+        /* Write (once the writes these replies report are durable). */
+        if (!t->wr_active && t->wpos < t->wbuf.len &&
+            aof_reply_ready(c, c->aof_offset, cx)) {
             t->wr = kr_tcp_stream_write(t->s, t->wbuf.buf + t->wpos,
                                         t->wbuf.len - t->wpos);
             t->wr_active = true;
