@@ -215,7 +215,9 @@ static void rlist_random_against_model(void **state) {
     free(m.v);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rlist_push_pop_both_ends),
         cmocka_unit_test(rlist_index_negative_and_out_of_range),

@@ -159,7 +159,9 @@ static void zsl_lex_ranges(void **state) {
     zsl_free(z);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(zsl_random_against_model),
         cmocka_unit_test(zsl_lex_ranges),

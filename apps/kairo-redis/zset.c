@@ -1,5 +1,6 @@
 /* zset.c: the sorted set of zset.h. */
 #include "zset.h"
+#include "ds_alloc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,32 +10,32 @@
 #include <string.h>
 
 zset *zset_new(void) {
-    zset *z = malloc(sizeof(*z));
+    zset *z = zmalloc(sizeof(*z));
     if (z == NULL)
         return NULL;
     z->zsl = zsl_new();
     if (z->zsl == NULL) {
-        free(z);
+        zfree(z);
         return NULL;
     }
-    rdict_init(&z->dict);
+    z->dict = dict_new();
     return z;
 }
 
 void zset_free(zset *z) {
     if (z == NULL)
         return;
-    rdict_clear(&z->dict, NULL);
+    dict_free(z->dict, NULL);
     zsl_free(z->zsl);
-    free(z);
+    zfree(z);
 }
 
 int zset_add(zset *z, double score, const char *p, size_t n, int flags,
              int *out, double *newscore) {
     *out = 0;
-    rdict_entry *e = rdict_find(&z->dict, p, n);
+    dict_entry *e = dict_find(z->dict, p, n);
     if (e != NULL) {
-        zsl_node *x = e->val;
+        zsl_node *x = e->val.ptr;
         double cur = x->score;
         if (flags & ZADD_NX) {
             *out |= ZADD_OUT_NOP;
@@ -58,7 +59,7 @@ int zset_add(zset *z, double score, const char *p, size_t n, int flags,
             zsl_node *y = zsl_update_score(z->zsl, cur, x->ele, score);
             if (y == NULL)
                 return -1;
-            e->val = y;
+            e->val.ptr = y;
             *out |= ZADD_OUT_UPDATED;
         }
         return 0;
@@ -68,17 +69,17 @@ int zset_add(zset *z, double score, const char *p, size_t n, int flags,
         return 0;
     }
     bool existed;
-    e = rdict_add(&z->dict, p, n, &existed);
+    e = dict_add_or_find(z->dict, p, n, &existed);
     if (e == NULL)
         return -1;
     relem *ele = relem_new(p, n);
     zsl_node *x = ele != NULL ? zsl_insert(z->zsl, score, ele) : NULL;
     if (x == NULL) {
-        free(ele);
-        free(rdict_unlink(&z->dict, p, n));
+        zfree(ele);
+        dict_delete(z->dict, p, n, NULL);
         return -1;
     }
-    e->val = x;
+    e->val.ptr = x;
     *out |= ZADD_OUT_ADDED;
     if (newscore != NULL)
         *newscore = score;
@@ -86,21 +87,19 @@ int zset_add(zset *z, double score, const char *p, size_t n, int flags,
 }
 
 bool zset_del(zset *z, const char *p, size_t n) {
-    rdict_entry *e = rdict_unlink(&z->dict, p, n);
-    if (e == NULL)
+    dict_val v;
+    if (!dict_delete(z->dict, p, n, &v))
         return false;
-    zsl_node *x = e->val;
+    zsl_node *x = v.ptr;
     relem_free(zsl_delete(z->zsl, x->score, p, n));
-    free(e);
-    rdict_shrink(&z->dict);
     return true;
 }
 
 bool zset_score(const zset *z, const char *p, size_t n, double *score) {
-    rdict_entry *e = rdict_find(&z->dict, p, n);
+    dict_entry *e = dict_find(z->dict, p, n);
     if (e == NULL)
         return false;
-    *score = ((zsl_node *)e->val)->score;
+    *score = ((zsl_node *)e->val.ptr)->score;
     return true;
 }
 
@@ -118,8 +117,8 @@ size_t zset_bytes(const zset *z) {
     /* Per member: a node (about two levels on average), a relem, a dict
      * entry and its bucket pointer, plus both copies of the bytes. */
     size_t per = sizeof(zsl_node) + 2 * sizeof(struct zsl_level) +
-                 sizeof(relem) + sizeof(rdict_entry) + sizeof(void *) + 2;
-    return sizeof(*z) + zset_len(z) * per + 2 * z->dict.key_bytes;
+                 sizeof(relem) + sizeof(dict_entry) + sizeof(void *) + 2;
+    return sizeof(*z) + dict_mem(z->dict) + zset_len(z) * per;
 }
 
 bool zset_parse_double(const char *p, size_t n, double *out) {

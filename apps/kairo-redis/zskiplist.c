@@ -1,6 +1,8 @@
 /* zskiplist.c: the ranked skiplist of zskiplist.h. */
 #include "zskiplist.h"
 
+#include "ds_alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +15,8 @@ int zsl_cmp_bytes(const char *a, size_t an, const char *b, size_t bn) {
 }
 
 static zsl_node *node_new(int level, double score, relem *ele) {
-    zsl_node *n = malloc(sizeof(*n) + (size_t)level * sizeof(struct zsl_level));
+    zsl_node *n =
+        zmalloc(sizeof(*n) + (size_t)level * sizeof(struct zsl_level));
     if (n == NULL)
         return NULL;
     n->score = score;
@@ -23,12 +26,12 @@ static zsl_node *node_new(int level, double score, relem *ele) {
 }
 
 zsl *zsl_new(void) {
-    zsl *z = malloc(sizeof(*z));
+    zsl *z = zmalloc(sizeof(*z));
     if (z == NULL)
         return NULL;
     z->header = node_new(ZSL_MAXLEVEL, 0, NULL);
     if (z->header == NULL) {
-        free(z);
+        zfree(z);
         return NULL;
     }
     for (int i = 0; i < ZSL_MAXLEVEL; i++) {
@@ -48,11 +51,11 @@ void zsl_free(zsl *z) {
     while (n != NULL) {
         zsl_node *next = n->level[0].forward;
         relem_free(n->ele);
-        free(n);
+        zfree(n);
         n = next;
     }
-    free(z->header);
-    free(z);
+    zfree(z->header);
+    zfree(z);
 }
 
 /* A geometric level: each further level with probability 1/4. The PRNG is
@@ -171,7 +174,7 @@ relem *zsl_delete(zsl *z, double score, const char *p, size_t n) {
         return NULL;
     delete_node(z, x, update);
     relem *e = x->ele;
-    free(x);
+    zfree(x);
     return e;
 }
 
@@ -193,7 +196,7 @@ zsl_node *zsl_update_score(zsl *z, double cur, const relem *ele,
     if (n == NULL)
         return NULL;
     delete_node(z, x, update);
-    free(x);
+    zfree(x);
     link_node(z, n, level);
     return n;
 }

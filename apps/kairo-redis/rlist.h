@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
+#include "ds_alloc.h"
 
 /* 128 pointers = 1 KiB per node: few nodes to walk for LINDEX, and a
  * memmove inside a node (LINSERT, LREM) stays within two cache lines'
@@ -30,7 +30,7 @@ typedef struct relem {
 } relem;
 
 relem *relem_new(const char *p, size_t n);
-static inline void relem_free(relem *e) { free(e); }
+static inline void relem_free(relem *e) { zfree(e); }
 
 typedef struct rlist_node {
     struct rlist_node *prev, *next;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 relem *relem_new(const char *p, size_t n) {
-    relem *e = malloc(sizeof(*e) + n + 1);
+    relem *e = zmalloc(sizeof(*e) + n + 1);
     if (e == NULL)
         return NULL;
     e->len = n;
@@ -14,7 +14,12 @@ relem *relem_new(const char *p, size_t n) {
     return e;
 }
 
-rlist *rlist_new(void) { return calloc(1, sizeof(rlist)); }
+rlist *rlist_new(void) {
+    rlist *l = zmalloc(sizeof(rlist));
+    if (l != NULL)
+        memset(l, 0, sizeof(*l));
+    return l;
+}
 
 void rlist_free(rlist *l) {
     if (l == NULL)
@@ -24,14 +29,14 @@ void rlist_free(rlist *l) {
         rlist_node *next = n->next;
         for (uint32_t i = 0; i < n->count; i++)
             relem_free(n->items[n->start + i]);
-        free(n);
+        zfree(n);
         n = next;
     }
-    free(l);
+    zfree(l);
 }
 
 static rlist_node *node_new(uint32_t start) {
-    rlist_node *n = malloc(sizeof(*n));
+    rlist_node *n = zmalloc(sizeof(*n));
     if (n == NULL)
         return NULL;
     n->prev = n->next = NULL;
@@ -49,7 +54,7 @@ static void unlink_node(rlist *l, rlist_node *n) {
         n->next->prev = n->prev;
     else
         l->tail = n->prev;
-    free(n);
+    zfree(n);
 }
 
 /* Links fresh node n after node at (NULL: as the new head). */

@@ -6,12 +6,12 @@
 #ifndef KAIRO_REDIS_ZSET_H
 #define KAIRO_REDIS_ZSET_H
 
-#include "rdict.h"
+#include "dict.h"
 #include "zskiplist.h"
 
 typedef struct zset {
     zsl *zsl;
-    rdict dict; /* member -> zsl_node* */
+    dict *dict; /* member -> zsl_node* (val.ptr) */
 } zset;
 
 /* ZADD's input flags and its outcome (Redis's ZADD_IN_* / ZADD_OUT_*). */
