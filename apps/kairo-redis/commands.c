@@ -11,8 +11,8 @@
 
 /* The order only matters for COMMAND's listing. */
 static const redis_command *const command_tables[] = {
-    server_commands, key_commands,    string_commands, list_commands,
-    hash_commands,   set_commands,    zset_commands,   pubsub_commands,
+    server_commands, key_commands, string_commands, list_commands,
+    hash_commands,   set_commands, zset_commands,   pubsub_commands,
     multi_commands,  aof_commands,
 };
 
@@ -34,14 +34,12 @@ static uint32_t name_hash(const char *p, size_t len) {
 void commands_init(void) {
     for (size_t t = 0; t < sizeof(command_tables) / sizeof(*command_tables);
          t++) {
-        for (const redis_command *c = command_tables[t]; c->name != NULL;
-             c++) {
+        for (const redis_command *c = command_tables[t]; c->name != NULL; c++) {
             size_t n = strlen(c->name);
             uint32_t h = name_hash(c->name, n) & (LOOKUP_SIZE - 1);
             while (lookup_table[h] != NULL) {
                 if (strcmp(lookup_table[h]->name, c->name) == 0) {
-                    server_log(LL_WARNING, "duplicate command '%s'",
-                               c->name);
+                    server_log(LL_WARNING, "duplicate command '%s'", c->name);
                     break;
                 }
                 h = (h + 1) & (LOOKUP_SIZE - 1);
@@ -74,8 +72,7 @@ void command_table_foreach(void (*fn)(void *ctx, const redis_command *c),
                            void *ctx) {
     for (size_t t = 0; t < sizeof(command_tables) / sizeof(*command_tables);
          t++)
-        for (const redis_command *c = command_tables[t]; c->name != NULL;
-             c++)
+        for (const redis_command *c = command_tables[t]; c->name != NULL; c++)
             fn(ctx, c);
 }
 
@@ -120,11 +117,11 @@ static bool is_container(const redis_command *cmd) {
 
 static const redis_command *lookup_sub(const redis_command *parent,
                                        rslice name) {
-    for (const redis_command *s = parent->subcommands; s->name != NULL;
-         s++) {
+    for (const redis_command *s = parent->subcommands; s->name != NULL; s++) {
         const char *bar = strchr(s->name, '|');
         const char *sub = bar ? bar + 1 : s->name;
-        if (strlen(sub) == name.len && strncasecmp(sub, name.ptr, name.len) == 0)
+        if (strlen(sub) == name.len &&
+            strncasecmp(sub, name.ptr, name.len) == 0)
             return s;
     }
     return NULL;
@@ -155,11 +152,9 @@ void process_command(client *c) {
         reject_unknown(c);
         return;
     }
-    if (!arity_ok(cmd, c->argc) ||
-        (is_container(c->cmd) && c->argc < 2)) {
+    if (!arity_ok(cmd, c->argc) || (is_container(c->cmd) && c->argc < 2)) {
         char msg[160];
-        snprintf(msg, sizeof(msg),
-                 "wrong number of arguments for '%s' command",
+        snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' command",
                  cmd->name);
         reject(c, msg);
         return;

@@ -29,8 +29,7 @@ typedef struct config_param {
     char ignored_value[128];  /* T_IGNORED: what CONFIG GET shows */
 } config_param;
 
-static const char *const policy_names[] = {"noeviction", "allkeys-lru",
-                                           NULL};
+static const char *const policy_names[] = {"noeviction", "allkeys-lru", NULL};
 static const char *const fsync_names[] = {"no", "always", "everysec", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice",
                                              "warning", NULL};
@@ -50,15 +49,14 @@ static config_param params[] = {
      LLONG_MAX, NULL, false, ""},
     {"timeout", T_INT, &server.timeout_s, 0, INT_MAX, NULL, false, ""},
     {"maxmemory", T_MEM, &server.maxmemory, 0, LLONG_MAX, NULL, false, ""},
-    {"maxmemory-policy", T_ENUM, &server.maxmemory_policy, 0, 0,
-     policy_names, false, ""},
-    {"maxmemory-samples", T_INT, &server.maxmemory_samples, 1, 64, NULL,
+    {"maxmemory-policy", T_ENUM, &server.maxmemory_policy, 0, 0, policy_names,
      false, ""},
+    {"maxmemory-samples", T_INT, &server.maxmemory_samples, 1, 64, NULL, false,
+     ""},
     {"hz", T_INT, &server.hz, 1, 500, NULL, false, ""},
     {"dir", T_STR, server.dir, 0, sizeof(server.dir), NULL, false, ""},
     {"appendonly", T_BOOL, &server.appendonly, 0, 0, NULL, false, ""},
-    {"appendfsync", T_ENUM, &server.appendfsync, 0, 0, fsync_names, false,
-     ""},
+    {"appendfsync", T_ENUM, &server.appendfsync, 0, 0, fsync_names, false, ""},
     {"appendfilename", T_STR, server.appendfilename, 0,
      sizeof(server.appendfilename), NULL, true, ""},
     {"logfile", T_STR, server.logfile, 0, sizeof(server.logfile), NULL, true,
@@ -227,8 +225,7 @@ static int get_param(const config_param *p, char *buf, size_t size) {
         return snprintf(buf, size, "%d", *(int *)p->ptr);
     case T_MEM:
         if (p->ptr == &server.proto_max_bulk_len)
-            return snprintf(buf, size, "%lld",
-                            (long long)*(int64_t *)p->ptr);
+            return snprintf(buf, size, "%lld", (long long)*(int64_t *)p->ptr);
         return snprintf(buf, size, "%zu", *(size_t *)p->ptr);
     case T_BOOL:
         return snprintf(buf, size, "%s", *(bool *)p->ptr ? "yes" : "no");

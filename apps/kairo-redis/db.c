@@ -157,8 +157,7 @@ size_t db_empty(int dbnum) {
 void set_expire(client *c, redis_db *db, rslice key, int64_t when_ms) {
     (void)c;
     bool existed;
-    dict_entry *e =
-        dict_add_or_find(db->expires, key.ptr, key.len, &existed);
+    dict_entry *e = dict_add_or_find(db->expires, key.ptr, key.len, &existed);
     e->val.s64 = when_ms;
 }
 
@@ -192,7 +191,7 @@ void signal_flushed_db(int dbid) { touch_all_watched_keys_in_db(dbid); }
  * while more than a quarter of a sample was expired, within a time budget
  * of 25 ms per run (Redis's 25% of a 100 ms cycle).
  */
-#define EXPIRE_SAMPLE 20
+#define EXPIRE_SAMPLE    20
 #define EXPIRE_BUDGET_US 25000
 
 void active_expire_cycle(void) {
@@ -212,9 +211,8 @@ void active_expire_cycle(void) {
                 if (e->val.s64 <= command_time_ms()) {
                     /* Copy the key: the entry goes with the delete. */
                     char stack[128];
-                    char *kp = e->keylen < sizeof(stack)
-                                   ? stack
-                                   : zmalloc(e->keylen);
+                    char *kp =
+                        e->keylen < sizeof(stack) ? stack : zmalloc(e->keylen);
                     memcpy(kp, e->key, e->keylen);
                     rslice key = rslice_of(kp, e->keylen);
                     delete_expired(db, key);
@@ -247,8 +245,7 @@ void free_memory_if_needed_lru(void) {
             for (int k = 0; k < server.maxmemory_samples; k++) {
                 dict_entry *e = dict_random(db->keys);
                 robj *o = e->val.ptr;
-                if (best == NULL ||
-                    o->lru < ((robj *)best->val.ptr)->lru) {
+                if (best == NULL || o->lru < ((robj *)best->val.ptr)->lru) {
                     best = e;
                     best_db = db;
                 }
@@ -257,8 +254,7 @@ void free_memory_if_needed_lru(void) {
         if (best == NULL)
             return; /* nothing left to evict */
         char stack[128];
-        char *kp = best->keylen < sizeof(stack) ? stack
-                                                : zmalloc(best->keylen);
+        char *kp = best->keylen < sizeof(stack) ? stack : zmalloc(best->keylen);
         memcpy(kp, best->key, best->keylen);
         rslice key = rslice_of(kp, best->keylen);
         char name[] = "DEL";

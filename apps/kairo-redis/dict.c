@@ -124,8 +124,7 @@ bool dict_delete(dict *d, const char *key, size_t len, dict_val *old) {
     uint64_t h = dict_hash(key, len);
     dict_entry **pp = &d->table[h & (d->size - 1)];
     for (dict_entry *e = *pp; e != NULL; pp = &e->next, e = e->next) {
-        if (e->hash == h && e->keylen == len &&
-            memcmp(e->key, key, len) == 0) {
+        if (e->hash == h && e->keylen == len && memcmp(e->key, key, len) == 0) {
             *pp = e->next;
             if (old != NULL)
                 *old = e->val;

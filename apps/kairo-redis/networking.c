@@ -127,8 +127,8 @@ void unblock_client(client *c) {
 
 void process_input(client *c) {
     while (c->qpos < c->qlen) {
-        if (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY |
-                        CLIENT_CLOSE_ASAP))
+        if (c->flags &
+            (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))
             break;
         int r = parse_command(c);
         if (r <= 0)
@@ -269,8 +269,8 @@ static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
         if (!t->rd_active && !(flags & closing)) {
             if (!prepare_read(c))
                 goto close;
-            t->rd = kr_tcp_stream_read(t->s, c->qbuf + c->qlen,
-                                       c->qcap - c->qlen);
+            t->rd =
+                kr_tcp_stream_read(t->s, c->qbuf + c->qlen, c->qcap - c->qlen);
             t->rd_active = true;
         }
         if (t->rd_active) {
@@ -455,8 +455,9 @@ int server_listen_and_serve(kr_runtime *rt) {
     kr_tcp_listener *l;
     r = kr_tcp_listener_bind(rt, &addr, &opts, &l);
     if (r != 0) {
-        server_log(LL_WARNING, "Could not create server TCP listening "
-                               "socket %s:%d: %s",
+        server_log(LL_WARNING,
+                   "Could not create server TCP listening "
+                   "socket %s:%d: %s",
                    server.bind, server.port, kr_strerror(r));
         return r;
     }

@@ -23,8 +23,7 @@
 static _Atomic size_t used_memory;
 
 static void oom(size_t size) {
-    fprintf(stderr, "kairo-redis: out of memory allocating %zu bytes\n",
-            size);
+    fprintf(stderr, "kairo-redis: out of memory allocating %zu bytes\n", size);
     abort();
 }
 
@@ -418,8 +417,8 @@ bool string_to_d(const char *p, size_t len, double *out) {
     double v = strtod(buf, &end);
     bool ok = !(len == 0 || isspace((unsigned char)buf[0]) ||
                 (size_t)(end - buf) != len ||
-                (errno == ERANGE &&
-                 (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)) ||
+                (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL ||
+                                     fpclassify(v) == FP_ZERO)) ||
                 isnan(v));
     if (buf != stack)
         zfree(buf);
@@ -431,8 +430,8 @@ bool string_to_d(const char *p, size_t len, double *out) {
 bool get_long_long_or_reply(client *c, rslice arg, int64_t *out,
                             const char *msg) {
     if (!string_to_ll(arg.ptr, arg.len, out)) {
-        add_reply_error(c, msg ? msg
-                               : "value is not an integer or out of range");
+        add_reply_error(c,
+                        msg ? msg : "value is not an integer or out of range");
         return false;
     }
     return true;
@@ -455,8 +454,8 @@ bool get_range_long_or_reply(client *c, rslice arg, long min, long max,
             add_reply_error(c, msg);
         else
             add_reply_error_fmt(
-                c, "value is out of range, value must between %ld and %ld",
-                min, max);
+                c, "value is out of range, value must between %ld and %ld", min,
+                max);
         return false;
     }
     return true;
@@ -469,8 +468,7 @@ bool get_positive_long_or_reply(client *c, rslice arg, long *out,
         msg ? msg : "value is out of range, must be positive");
 }
 
-bool get_double_or_reply(client *c, rslice arg, double *out,
-                         const char *msg) {
+bool get_double_or_reply(client *c, rslice arg, double *out, const char *msg) {
     if (!string_to_d(arg.ptr, arg.len, out)) {
         add_reply_error(c, msg ? msg : "value is not a valid float");
         return false;

@@ -40,8 +40,7 @@ static void argv_push(client *c, char *p, size_t len) {
 }
 
 static bool auth_required(const client *c) {
-    return server.requirepass != NULL &&
-           !(c->flags & CLIENT_AUTHENTICATED);
+    return server.requirepass != NULL && !(c->flags & CLIENT_AUTHENTICATED);
 }
 
 static int hexval(int ch) {
@@ -55,8 +54,8 @@ static int hexval(int ch) {
 }
 
 static bool is_space(char ch) {
-    return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t' ||
-           ch == '\v' || ch == '\f';
+    return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t' || ch == '\v' ||
+           ch == '\f';
 }
 
 /*
@@ -260,7 +259,8 @@ static int parse_multibulk(client *c) {
                 return -1;
             }
             if (ll > 16384 && auth_required(c)) {
-                protocol_error(c, "Protocol error: unauthenticated bulk length");
+                protocol_error(c,
+                               "Protocol error: unauthenticated bulk length");
                 return -1;
             }
             c->bulklen = ll;

@@ -237,8 +237,7 @@ void add_reply_bool(client *c, bool b) {
         add_reply_raw(c, b ? "#t\r\n" : "#f\r\n", 4);
 }
 
-void add_reply_verbatim(client *c, const char *p, size_t len,
-                        const char *ext) {
+void add_reply_verbatim(client *c, const char *p, size_t len, const char *ext) {
     if (c->resp == 2) {
         add_reply_bulk(c, p, len);
         return;

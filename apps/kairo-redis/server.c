@@ -60,8 +60,8 @@ void server_log(int level, const char *fmt, ...) {
     size_t n = strftime(when, sizeof(when), "%d %b %Y %H:%M:%S", &tm);
     snprintf(when + n, sizeof(when) - n, ".%03d", (int)(tv.tv_usec / 1000));
     static const char marks[] = ".-*#";
-    fprintf(stderr, "%d:M %s %c %s\n", (int)getpid(), when,
-            marks[level & 3], msg);
+    fprintf(stderr, "%d:M %s %c %s\n", (int)getpid(), when, marks[level & 3],
+            msg);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -176,9 +176,8 @@ static void main_drop(kr_future *f) {
     }
 }
 
-static const kr_future_vtable main_vtable = {main_poll, main_drop,
-                                             sizeof(main_future), 0,
-                                             "kairo-redis main"};
+static const kr_future_vtable main_vtable = {
+    main_poll, main_drop, sizeof(main_future), 0, "kairo-redis main"};
 
 /* ------------------------------------------------------------------------ */
 /* main                                                                     */
@@ -274,23 +273,20 @@ int main(int argc, char **argv) {
     kr_runtime *rt;
     int r = kr_runtime_new(&cfg, &rt);
     if (r != 0) {
-        server_log(LL_WARNING, "Cannot start the runtime: %s",
-                   kr_strerror(r));
+        server_log(LL_WARNING, "Cannot start the runtime: %s", kr_strerror(r));
         return 1;
     }
     server.rt = rt;
-    server_log(LL_NOTICE, "kairo-redis %s starting (%s, pid %d)",
-               KAIRO_REDIS_VERSION,
-               server.workers ? "multi-thread" : "current-thread",
-               (int)getpid());
+    server_log(
+        LL_NOTICE, "kairo-redis %s starting (%s, pid %d)", KAIRO_REDIS_VERSION,
+        server.workers ? "multi-thread" : "current-thread", (int)getpid());
 
     main_future m;
     memset(&m, 0, sizeof(m));
     m.base.vtable = &main_vtable;
     if ((r = kr_signal_listen(SIGINT, &m.sigint)) != 0 ||
         (r = kr_signal_listen(SIGTERM, &m.sigterm)) != 0) {
-        server_log(LL_WARNING, "Cannot listen for signals: %s",
-                   kr_strerror(r));
+        server_log(LL_WARNING, "Cannot listen for signals: %s", kr_strerror(r));
         return 1;
     }
     server.loading = true;
@@ -305,9 +301,8 @@ int main(int argc, char **argv) {
     cf.iv = kr_interval_new(kr_ms(1000 / (server.hz > 0 ? server.hz : 10)),
                             KR_MISSED_TICK_SKIP);
     kr_runtime_spawn(rt, &cf.base, NULL);
-    server_log(LL_NOTICE, "Ready to accept connections on %s:%d%s",
-               server.bind, server.port,
-               server.workers ? "" : " (current-thread)");
+    server_log(LL_NOTICE, "Ready to accept connections on %s:%d%s", server.bind,
+               server.port, server.workers ? "" : " (current-thread)");
     if (server.workers)
         server_log(LL_NOTICE, "%u workers", server.workers);
 

@@ -98,8 +98,8 @@ static inline rslice rslice_of(const char *p, size_t len) {
     return s;
 }
 static inline bool rslice_eq(rslice a, rslice b) {
-    return a.len == b.len && (a.len == 0 || __builtin_memcmp(a.ptr, b.ptr,
-                                                             a.len) == 0);
+    return a.len == b.len &&
+           (a.len == 0 || __builtin_memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 /* Case-insensitive comparison with a C string (option names: "EX", "NX"). */
 bool rslice_eqi(rslice a, const char *lit);
@@ -152,8 +152,7 @@ typedef struct robj_type_ops {
     /* AOF rewrite: calls emit() with commands that recreate the value under
      * `key` (e.g. RPUSH key a b c ...), in batches. May be NULL until the
      * family implements it. */
-    void (*rewrite)(const robj *o, rslice key, rewrite_emit_fn emit,
-                    void *ctx);
+    void (*rewrite)(const robj *o, rslice key, rewrite_emit_fn emit, void *ctx);
 } robj_type_ops;
 
 /* Defined by each family file. */
@@ -280,17 +279,17 @@ struct redis_command;
 struct conn_task;
 
 /* Per-family client state, owned by that family. */
-typedef struct multi_state multi_state;     /* multi.c */
-typedef struct pubsub_state pubsub_state;   /* pubsub.c */
+typedef struct multi_state multi_state;       /* multi.c */
+typedef struct pubsub_state pubsub_state;     /* pubsub.c */
 typedef struct blocking_state blocking_state; /* t_list.c */
 
 struct client {
     uint64_t id;
     uint32_t flags;
-    int resp;    /* 2 or 3 (HELLO) */
+    int resp; /* 2 or 3 (HELLO) */
     redis_db *db;
-    char *name;  /* CLIENT SETNAME; NULL if none (zmalloc'd) */
-    char addr[64];  /* "ip:port" */
+    char *name;    /* CLIENT SETNAME; NULL if none (zmalloc'd) */
+    char addr[64]; /* "ip:port" */
     char laddr[64];
 
     /* The command being run. */
@@ -306,16 +305,16 @@ struct client {
 
     /* Reading (owned by the connection task). */
     char *qbuf;
-    size_t qlen;  /* bytes in qbuf */
-    size_t qpos;  /* parse position (start of the unparsed command) */
+    size_t qlen; /* bytes in qbuf */
+    size_t qpos; /* parse position (start of the unparsed command) */
     size_t qcap;
     /* Parser state across reads (networking.c). */
-    int reqtype;           /* 0 none yet, 1 multibulk, 2 inline */
-    int64_t multibulklen;  /* arguments still to read */
-    int64_t bulklen;       /* the current bulk's length, -1 if unknown */
-    size_t cmd_start;      /* where the command being parsed starts */
-    size_t wpending;       /* bytes moved to the write buffer, unsent */
-    int64_t ctime_ms;        /* connected at */
+    int reqtype;          /* 0 none yet, 1 multibulk, 2 inline */
+    int64_t multibulklen; /* arguments still to read */
+    int64_t bulklen;      /* the current bulk's length, -1 if unknown */
+    size_t cmd_start;     /* where the command being parsed starts */
+    size_t wpending;      /* bytes moved to the write buffer, unsent */
+    int64_t ctime_ms;     /* connected at */
     int64_t last_interaction_ms;
 
     /* Blocking (BLPOP...): set by block_client. */
@@ -330,7 +329,7 @@ struct client {
     /* Propagation override (see propagate_*). */
     bool prevent_propagate;
 
-    struct conn_task *conn; /* NULL for fake clients */
+    struct conn_task *conn;                   /* NULL for fake clients */
     struct client *next_client, *prev_client; /* server.clients list */
 };
 
@@ -363,28 +362,28 @@ void blocking_free_client(client *c); /* t_list.c: leave wait queues */
 /* ------------------------------------------------------------------------ */
 
 void add_reply_raw(client *c, const char *p, size_t len); /* verbatim */
-void add_reply_status(client *c, const char *s);     /* +s */
-void add_reply_ok(client *c);                        /* +OK */
+void add_reply_status(client *c, const char *s);          /* +s */
+void add_reply_ok(client *c);                             /* +OK */
 /* "-ERR msg", or msg as given when it starts with '-' and its own code:
  * add_reply_error(c, "-WRONGTYPE Operation..."). CR/LF become spaces. */
 void add_reply_error(client *c, const char *msg);
 void add_reply_error_fmt(client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void add_reply_error_arity(client *c); /* wrong number of arguments */
-void add_reply_error_syntax(client *c);   /* ERR syntax error */
+void add_reply_error_arity(client *c);  /* wrong number of arguments */
+void add_reply_error_syntax(client *c); /* ERR syntax error */
 void add_reply_wrongtype(client *c);
 void add_reply_long_long(client *c, int64_t v); /* :v */
 void add_reply_bulk(client *c, const char *p, size_t len);
-void add_reply_bulk_cstr(client *c, const char *s); /* NULL: null */
+void add_reply_bulk_cstr(client *c, const char *s);  /* NULL: null */
 void add_reply_bulk_long_long(client *c, int64_t v); /* $n\r\n<digits> */
 void add_reply_bulk_obj(client *c, const robj *o);   /* a string value */
-void add_reply_null(client *c);       /* $-1 / _ */
-void add_reply_null_array(client *c); /* *-1 / _ */
+void add_reply_null(client *c);                      /* $-1 / _ */
+void add_reply_null_array(client *c);                /* *-1 / _ */
 void add_reply_array_len(client *c, int64_t n);
 void add_reply_map_len(client *c, int64_t n);  /* RESP2: *2n, RESP3: %n */
 void add_reply_set_len(client *c, int64_t n);  /* RESP2: *n, RESP3: ~n */
 void add_reply_push_len(client *c, int64_t n); /* RESP2: *n, RESP3: >n */
-void add_reply_double(client *c, double d); /* RESP2 bulk / RESP3 ,d */
+void add_reply_double(client *c, double d);    /* RESP2 bulk / RESP3 ,d */
 /* A double as Redis prints scores when they are bulk strings in RESP2 and
  * RESP3 both (INCRBYFLOAT): "%.17Lg"-style humanized long double. */
 void add_reply_human_long_double(client *c, long double d);
@@ -423,8 +422,7 @@ bool get_range_long_or_reply(client *c, rslice arg, long min, long max,
                              long *out, const char *msg);
 bool get_positive_long_or_reply(client *c, rslice arg, long *out,
                                 const char *msg);
-bool get_double_or_reply(client *c, rslice arg, double *out,
-                         const char *msg);
+bool get_double_or_reply(client *c, rslice arg, double *out, const char *msg);
 bool get_long_double_or_reply(client *c, rslice arg, long double *out,
                               const char *msg);
 /* Timeouts for blocking commands ("ERR timeout is not a float or out of
@@ -448,8 +446,8 @@ enum {
     CMD_LOADING = 1u << 7,
     CMD_STALE = 1u << 8,
     CMD_FAST = 1u << 9,
-    CMD_NO_AUTH = 1u << 10,      /* allowed before AUTH */
-    CMD_NO_MULTI = 1u << 11,     /* not queued inside MULTI */
+    CMD_NO_AUTH = 1u << 10,  /* allowed before AUTH */
+    CMD_NO_MULTI = 1u << 11, /* not queued inside MULTI */
     CMD_ALLOW_BUSY = 1u << 12,
     CMD_ALLOW_PUBSUB = 1u << 13, /* allowed in RESP2 subscribed context */
     CMD_MAY_REPLICATE = 1u << 14,
@@ -559,7 +557,7 @@ typedef struct redis_server {
     /* Config (config.c). */
     int port;
     char bind[256];
-    unsigned workers; /* 0 = current-thread */
+    unsigned workers;  /* 0 = current-thread */
     char *requirepass; /* NULL = none */
     unsigned maxclients;
     size_t client_max_querybuf_len;

@@ -212,8 +212,7 @@ static void flushall_command(client *c) {
 static void shutdown_command(client *c) {
     for (int i = 1; i < c->argc; i++) {
         if (!rslice_eqi(c->argv[i], "nosave") &&
-            !rslice_eqi(c->argv[i], "save") &&
-            !rslice_eqi(c->argv[i], "now") &&
+            !rslice_eqi(c->argv[i], "save") && !rslice_eqi(c->argv[i], "now") &&
             !rslice_eqi(c->argv[i], "force") &&
             !rslice_eqi(c->argv[i], "abort")) {
             add_reply_error_syntax(c);
@@ -226,11 +225,10 @@ static void shutdown_command(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
-
 const redis_command server_commands[] = {
-    {"ping", ping_command, -1,
-     CMD_FAST | CMD_ALLOW_PUBSUB | CMD_NO_PROPAGATE, 0, 0, 0, "connection",
-     "Returns the server's liveliness response.", "1.0.0", NULL, NULL},
+    {"ping", ping_command, -1, CMD_FAST | CMD_ALLOW_PUBSUB | CMD_NO_PROPAGATE,
+     0, 0, 0, "connection", "Returns the server's liveliness response.",
+     "1.0.0", NULL, NULL},
     {"echo", echo_command, 2, CMD_FAST, 0, 0, 0, "connection",
      "Returns the given string.", "1.0.0", NULL, NULL},
     {"quit", quit_command, -1,
@@ -244,8 +242,8 @@ const redis_command server_commands[] = {
     {"hello", hello_command, -1,
      CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |
          CMD_ALLOW_PUBSUB,
-     0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0",
-     NULL, NULL},
+     0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", NULL,
+     NULL},
     {"dbsize", dbsize_command, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "server",
      "Returns the number of keys in the database.", "1.0.0", NULL, NULL},
     {"time", time_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0,
@@ -261,15 +259,14 @@ const redis_command server_commands[] = {
      "Synchronously saves the database(s) to disk and shuts down the Redis "
      "server.",
      "1.0.0", NULL, NULL},
-    {"config", config_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING,
-     0, 0, 0, "server", "A container for server configuration commands.",
-     "2.0.0", NULL, NULL},
-    {"client", client_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING,
-     0, 0, 0, "connection", "A container for client connection commands.",
-     "2.4.0", NULL, NULL},
-    {"command", command_command, -1, CMD_LOADING | CMD_STALE, 0, 0, 0,
-     "server", "Returns detailed information about all commands.", "2.8.13",
+    {"config", config_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING, 0, 0,
+     0, "server", "A container for server configuration commands.", "2.0.0",
      NULL, NULL},
+    {"client", client_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING, 0, 0,
+     0, "connection", "A container for client connection commands.", "2.4.0",
+     NULL, NULL},
+    {"command", command_command, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
+     "Returns detailed information about all commands.", "2.8.13", NULL, NULL},
     {"info", info_command, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
      "Returns information and statistics about the server.", "1.0.0", NULL,
      NULL},
