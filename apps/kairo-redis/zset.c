@@ -33,6 +33,10 @@ void zset_free(zset *z) {
 int zset_add(zset *z, double score, const char *p, size_t n, int flags,
              int *out, double *newscore) {
     *out = 0;
+    /* -0 is stored as 0: Redis's small (listpack) sorted sets keep scores
+     * as text and "-0" reads back as the integer 0; it replies "0". */
+    if (score == 0)
+        score = 0.0;
     dict_entry *e = dict_find(z->dict, p, n);
     if (e != NULL) {
         zsl_node *x = e->val.ptr;
@@ -47,6 +51,8 @@ int zset_add(zset *z, double score, const char *p, size_t n, int flags,
                 *out |= ZADD_OUT_NAN;
                 return 0;
             }
+            if (score == 0)
+                score = 0.0;
         }
         if (((flags & ZADD_LT) && score >= cur) ||
             ((flags & ZADD_GT) && score <= cur)) {
@@ -139,14 +145,23 @@ bool zset_parse_double(const char *p, size_t n, double *out) {
     return true;
 }
 
+/* As Redis's zslParseRange: strtod over the whole item (leading spaces
+ * and an empty number after '(' pass, as they do there), NaN refused. */
 static bool parse_bound(const char *p, size_t n, double *v, bool *ex) {
+    char buf[128];
     *ex = false;
     if (n > 0 && p[0] == '(') {
         *ex = true;
         p++;
         n--;
     }
-    return zset_parse_double(p, n, v);
+    if (n >= sizeof(buf) || memchr(p, '\0', n) != NULL)
+        return false;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    char *end;
+    *v = strtod(buf, &end);
+    return *end == '\0' && !isnan(*v);
 }
 
 bool zset_parse_range(const char *minp, size_t minn, const char *maxp,
