@@ -41,8 +41,7 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     t->home_off = (uint16_t)(home_off >> 4);
     t->owner = KR__NO_OWNER;
     t->flags = 0;
-    t->owned_prev = NULL;
-    t->owned_next = NULL;
+    kr__list_node_init(&t->owned);
     t->join_waker.data = NULL;
     t->join_waker.vtable = NULL;
     atomic_init(&t->site, NULL);
