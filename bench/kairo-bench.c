@@ -4,7 +4,8 @@
  *     kairo-bench [--workers N] [filter...]
  *
  * A benchmark runs when its name contains any of the filters (all of them
- * when there is none). --workers N (default 4, Tokio's NUM_WORKERS) is the
+ * when there is none); a filter ending in '$' matches only the name that
+ * equals the rest (mpsc/contention_bounded$). --workers N (default 4, Tokio's NUM_WORKERS) is the
  * worker count of the multi-thread runtimes. One line per benchmark on
  * stdout, flushed as it is printed:
  *
@@ -152,6 +153,10 @@ static const struct {
     {"mt/chained_spawn", mt_chained_spawn},
     {"mem/idle_task/16", mem_idle_task_16},
     {"mem/idle_task/64", mem_idle_task_64},
+    {"copy/mem_to_mem", copy_mem_to_mem},
+    {"copy/chunk_to_mem", copy_chunk_to_mem},
+    {"copy/mem_to_slow_hdd", copy_mem_to_slow_hdd},
+    {"copy/chunk_to_slow_hdd", copy_chunk_to_slow_hdd},
     {"fs/async_read_std_file", fs_async_read_std_file},
     {"fs/async_read_buf", fs_async_read_buf},
     {"fs/async_read_codec", fs_async_read_codec},
@@ -249,9 +254,15 @@ static unsigned parse_workers(const char *s) {
 static int selected(char **filters, int nfilters, const char *name) {
     if (nfilters == 0)
         return 1;
-    for (int i = 0; i < nfilters; i++)
-        if (strstr(name, filters[i]) != NULL)
+    for (int i = 0; i < nfilters; i++) {
+        size_t n = strlen(filters[i]);
+        if (n > 0 && filters[i][n - 1] == '$') {
+            if (strlen(name) == n - 1 && strncmp(name, filters[i], n - 1) == 0)
+                return 1;
+        } else if (strstr(name, filters[i]) != NULL) {
             return 1;
+        }
+    }
     return 0;
 }
 

@@ -219,6 +219,32 @@ typedef struct kr_join_handle {
 KR_API int kr_spawn(const kr_future *future, kr_join_handle *join);
 
 /*
+ * Spawn in place: the future is built by `init` directly in its task
+ * cell, never on the caller's stack and never copied, so a future of any
+ * size costs the spawner no stack, and it may point into itself from the
+ * moment init makes it (kr_spawn's copy forbids that until the first
+ * poll, core.h).
+ *
+ * `vt` is the future's vtable: its size and output_size size the cell.
+ * init(f, arg) runs once, on the calling thread, inside the spawn, with
+ * `f` at vt->size bytes of the cell, uninitialised but for f->vtable ==
+ * vt. It fills in the rest and returns 0, or a negative code: the spawn
+ * then frees the cell without dropping the future (init leaves nothing
+ * to release) and returns that code. init must not block (it delays the
+ * spawning thread's scheduler) and must leave f->vtable alone.
+ *
+ * Returns 0; KR_EINVAL (NULL vt, poll or init, a size below a kr_future
+ * or above 1 GiB, not called from inside a runtime: kr_spawn_in_place);
+ * KR_ESHUTDOWN; KR_ENOMEM; or init's code. On failure *join is empty.
+ */
+typedef int (*kr_future_init_fn)(kr_future *f, void *arg);
+KR_API int kr_spawn_in_place(const kr_future_vtable *vt, kr_future_init_fn init,
+                             void *arg, kr_join_handle *join);
+KR_API int kr_runtime_spawn_in_place(kr_runtime *rt, const kr_future_vtable *vt,
+                                     kr_future_init_fn init, void *arg,
+                                     kr_join_handle *join);
+
+/*
  * Spawns onto `rt` from any thread. Same as kr_spawn otherwise; a spawn from
  * a thread outside `rt` wakes the runtime if it is parked.
  */

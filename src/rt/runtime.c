@@ -236,3 +236,23 @@ int kr_spawn(const kr_future *f, kr_join_handle *jh) {
 int kr_runtime_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh) {
     return spawn_on(rt, f, jh);
 }
+
+int kr_runtime_spawn_in_place(kr_runtime *rt, const kr_future_vtable *vt,
+                              kr_future_init_fn init, void *arg,
+                              kr_join_handle *jh) {
+    if (jh != NULL)
+        kr__join_init(jh, NULL);
+    if (vt == NULL || init == NULL)
+        return KR_EINVAL;
+    kr_future probe = {vt};
+    if (rt == NULL || !kr__future_valid(&probe))
+        return KR_EINVAL;
+    kr__in_place ip = {{&kr__in_place_vtable}, vt, init, arg, 0};
+    int rc = rt->ops->spawn(rt, &ip.base, jh, kr__ctx.rt == rt);
+    return rc == KR_ENOMEM && ip.err != 0 ? ip.err : rc;
+}
+
+int kr_spawn_in_place(const kr_future_vtable *vt, kr_future_init_fn init,
+                      void *arg, kr_join_handle *jh) {
+    return kr_runtime_spawn_in_place(kr__ctx.rt, vt, init, arg, jh);
+}

@@ -189,6 +189,24 @@ static inline kr__sched *kr__task_sched(kr__task *t) {
 kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
                        bool join);
 
+/*
+ * Spawn in place (kr_spawn_in_place). The schedulers' spawn takes a
+ * future to copy; an in-place spawn hands them this record instead, and
+ * kr__task_new, seeing its vtable, sizes the cell by `vt` and has `init`
+ * build the future there. An init failure frees the cell, leaves its code
+ * in `err` and makes kr__task_new return NULL (the scheduler's KR_ENOMEM,
+ * which the caller replaces by `err`). The record's own vtable is never
+ * polled.
+ */
+typedef struct kr__in_place {
+    kr_future base; /* &kr__in_place_vtable */
+    const kr_future_vtable *vt;
+    int (*init)(kr_future *f, void *arg);
+    void *arg;
+    int err;
+} kr__in_place;
+extern const kr_future_vtable kr__in_place_vtable;
+
 /* Runs one poll of `t`; consumes the caller's NOTIFIED reference. */
 void kr__task_run(kr__task *t);
 
