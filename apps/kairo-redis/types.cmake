@@ -4,8 +4,10 @@
 # malloc-backed zmalloc; each cmocka_unit_test(NAME) is a ctest case
 # redis/<file>/<NAME>.
 if(KR_BUILD_TESTS)
-  find_package(PkgConfig REQUIRED)
-  pkg_check_modules(KR_REDIS_CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+  if(NOT TARGET PkgConfig::KR_REDIS_CMOCKA) # ops.cmake may have found it
+    find_package(PkgConfig REQUIRED)
+    pkg_check_modules(KR_REDIS_CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+  endif()
   enable_testing()
   set(KR_REDIS_DS ${CMAKE_CURRENT_SOURCE_DIR}/rlist.c
       ${CMAKE_CURRENT_SOURCE_DIR}/zskiplist.c ${CMAKE_CURRENT_SOURCE_DIR}/zset.c
