@@ -113,4 +113,3 @@ void kr_mpsc_permit_drop(kr_mpsc_permit *permit) {
         kr__mpsc_rx_wake(c, &b);
     kr__mpsc_unref_unlock(c, &b);
 }
-
