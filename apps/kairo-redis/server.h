@@ -594,6 +594,7 @@ typedef struct redis_server {
     size_t pubsub_obuf_hard;
     size_t pubsub_obuf_soft;
     int pubsub_obuf_soft_s;
+    bool aof_load_truncated; /* load an AOF with a torn tail (default yes) */
     char config_file[1024];
 
     /* State. */
