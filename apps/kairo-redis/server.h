@@ -647,6 +647,9 @@ void config_command(client *c); /* CONFIG GET/SET/RESETSTAT/REWRITE */
 
 /* Networking (networking.c). */
 int server_listen_and_serve(kr_runtime *rt);
+/* After the runtime is freed (the accept task is gone): frees the
+ * listening socket. */
+void server_close_listener(void);
 void free_memory_if_needed_lru(void); /* allkeys-lru eviction (db.c) */
 /* Requests a clean shutdown (SHUTDOWN, signals). */
 void server_request_shutdown(void);
