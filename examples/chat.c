@@ -11,11 +11,11 @@
  *
  * The parts of kairo it shows: one kr_broadcast channel carries every line
  * to every connection; each connection is one task that waits on three
- * things at once (its socket, the broadcast, an idle timer), with a small
- * select written as a future. That works because all three are
- * cancel-safe and live in the task between polls: the one that did not
- * fire keeps its place (the broadcast receive its cursor, the read its
- * buffer), as in Tokio's select! over a loop.
+ * things at once (its socket, the broadcast, an idle timer) with kr_select
+ * in a loop. KR_SELECT_KEEP leaves the two that did not fire alive in their
+ * branches, so they keep their place (the broadcast receive its cursor, the
+ * read its buffer), as `&mut fut` does in Tokio's select! over a loop; only
+ * the branch that fired is made again.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -39,60 +39,30 @@ static kr_duration idle;
 
 /* ---- one connection ------------------------------------------------- */
 
-typedef struct client client;
-
-/* Completes when one of the client's three futures is ready; its output
- * (an int) says which: 1 the read, 2 the broadcast, 3 the idle timer. */
 typedef struct {
-    kr_future base;
-    client *c;
-} client_select;
-
-struct client {
     kr_future base;
     kr_coro co;
     uint64_t id;
     kr_tcp_stream *s;
     kr_broadcast_rx *rx;
-    /* The three waits, alive across iterations (see the file comment). */
+    /* The three waits, alive across iterations (see the file comment):
+     * br[0] the read, br[1] the broadcast, br[2] the idle timer. */
+    kr_branch br[3];
     kr_tcp_read rd;
-    int rd_live;
     int64_t nread;
     kr_broadcast_recv rv;
-    int rv_live;
     int rv_rc;
     uint64_t lagged;
     chat_line in;
     kr_sleep nap;
-    client_select sel;
+    kr_select_fut sel;
     int which;
     kr_tcp_write_all wr;
     int64_t wrote;
     char out[LINE + 64];
     size_t used; /* bytes of a partial line in buf */
     char buf[LINE];
-};
-
-static kr_poll select_poll(kr_future *f, kr_context *cx, void *out) {
-    client *c = ((client_select *)f)->c;
-    int which = 0;
-    if (kr_future_poll(&c->rd.base, cx, &c->nread) == KR_READY) {
-        kr_future_drop(&c->rd.base);
-        c->rd_live = 0;
-        which = 1;
-    } else if (kr_future_poll(&c->rv.base, cx, &c->rv_rc) == KR_READY) {
-        kr_future_drop(&c->rv.base);
-        c->rv_live = 0;
-        which = 2;
-    } else if (kr_future_poll(&c->nap.base, cx, NULL) == KR_READY) {
-        which = 3;
-    } else {
-        return KR_PENDING;
-    }
-    *(int *)out = which;
-    return KR_READY;
-}
-KR_FUTURE_VTABLE(select_vt, client_select, select_poll, NULL, sizeof(int));
+} client;
 
 /* Broadcasts the complete lines in c->buf; keeps a partial one. */
 static void publish_lines(client *c) {
@@ -115,19 +85,20 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
     client *c = (client *)f;
     KR_ASYNC_BEGIN(&c->co);
     kr_sleep_init(&c->nap, idle);
-    c->sel = (client_select){{&select_vt}, c};
+    KR_BRANCH_SET_VOID(&c->br[2], &c->nap);
     for (;;) {
-        if (!c->rd_live) {
+        if (!kr_branch_live(&c->br[0])) {
             c->rd = kr_tcp_stream_read(c->s, c->buf + c->used,
                                        sizeof(c->buf) - c->used);
-            c->rd_live = 1;
+            KR_BRANCH_SET(&c->br[0], &c->rd, c->nread);
         }
-        if (!c->rv_live) {
+        if (!kr_branch_live(&c->br[1])) {
             c->rv = kr_broadcast_recv_future(c->rx, &c->in, &c->lagged);
-            c->rv_live = 1;
+            KR_BRANCH_SET(&c->br[1], &c->rv, c->rv_rc);
         }
+        c->sel = kr_select(c->br, 3, KR_POLL_BIASED | KR_SELECT_KEEP);
         KR_AWAIT_INTO(&c->co, &c->sel, cx, c->which);
-        if (c->which == 1) { /* our client spoke */
+        if (c->which == 0) { /* our client spoke */
             if (c->nread <= 0)
                 break; /* it left */
             c->used += (size_t)c->nread;
@@ -135,7 +106,7 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
             kr_sleep_reset(&c->nap, kr_instant_add(kr_instant_now(), idle));
             continue;
         }
-        if (c->which == 3) { /* idle too long */
+        if (c->which == 2) { /* idle too long */
             snprintf(c->out, sizeof(c->out), "* goodbye: idle for %lld ms\n",
                      (long long)(idle / kr_ms(1)));
             c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
@@ -165,13 +136,8 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
 
 static void client_drop(kr_future *f) {
     client *c = (client *)f;
-    kr_coro_drop(&c->co); /* a pending write, or the select (no-op) */
-    if (c->rd_live)
-        kr_future_drop(&c->rd.base);
-    if (c->rv_live)
-        kr_future_drop(&c->rv.base);
-    if (c->nap.base.vtable != NULL)
-        kr_future_drop(&c->nap.base);
+    kr_coro_drop(&c->co);       /* a pending write, or the select */
+    kr_branches_drop(c->br, 3); /* what the select left (KEEP) */
     kr_broadcast_rx_drop(c->rx);
     kr_tcp_stream_free(c->s);
 }

@@ -31,5 +31,7 @@
 #include "kairo/signal.h"
 #include "kairo/process.h"
 #include "kairo/fs.h"
+#include "kairo/combinators.h"
+#include "kairo/join_set.h"
 
 #endif /* KAIRO_H */
