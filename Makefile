@@ -118,7 +118,7 @@ check-format:
 # apt-get), and it builds none of the tests, benchmarks or examples.
 lib:
 	@$(CMAKE) -S . -B build-lib -DCMAKE_BUILD_TYPE=Release -DKR_BUILD_TESTS=OFF \
-	    -DKR_BUILD_BENCH=OFF -DKR_BUILD_EXAMPLES=OFF -DKR_SANITIZE= \
+	    -DKR_BUILD_BENCH=OFF -DKR_BUILD_EXAMPLES=OFF -DKR_BUILD_APPS=OFF -DKR_SANITIZE= \
 	    -DKR_TORTURE=OFF -DKR_WERROR=$(WERROR) >/dev/null
 	@$(CMAKE) --build build-lib -j$(JOBS)
 

@@ -4,7 +4,8 @@
  * runtime of --workers workers (Tokio's own: 6). The _recv_many rows use
  * kr_mpsc_recv_many, which Tokio 1.24 (the peer) does not have.
  *
- * Each benchmark builds its runtime once and frees it after.
+ * Each benchmark builds its runtime once and frees it after; every runtime
+ * here, as the Tokio peer's, has no I/O or timer driver.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,14 @@
 #define PER_PRODUCER 1000
 #define TOTAL_MSGS   (PRODUCERS * PER_PRODUCER)
 
+/* Tokio's sync benchmarks build their runtimes without enable_io or
+ * enable_time: no drivers, so idle workers park on futexes. These do the
+ * same (kr_runtime_config.disable_drivers), like for like. */
 kr_runtime *bench_mt_runtime(const bench_cfg *cfg, const char *name) {
     kr_runtime_config c = kr_runtime_config_default();
     c.flavor = KR_RUNTIME_MULTI_THREAD;
     c.workers = cfg->workers;
+    c.disable_drivers = KR_DRIVERS_ALL;
     kr_runtime *rt = NULL;
     int rc = kr_runtime_new(&c, &rt);
     if (rc != 0) {
@@ -31,6 +36,15 @@ kr_runtime *bench_mt_runtime(const bench_cfg *cfg, const char *name) {
                 kr_strerror(rc));
         return NULL;
     }
+    return rt;
+}
+
+/* The current-thread runtime of the same (no drivers). */
+static kr_runtime *ct_runtime(void) {
+    kr_runtime_config c = kr_runtime_config_default();
+    c.disable_drivers = KR_DRIVERS_ALL;
+    kr_runtime *rt = NULL;
+    BENCH_OK(kr_runtime_new(&c, &rt));
     return rt;
 }
 
@@ -378,9 +392,7 @@ static void request_reply(const bench_cfg *cfg, const char *name,
 }
 
 void mpsc_oneshot_request_reply_ct(const bench_cfg *cfg, const char *name) {
-    kr_runtime *rt = NULL;
-    BENCH_OK(kr_runtime_new(NULL, &rt)); /* current-thread */
-    request_reply(cfg, name, rt);
+    request_reply(cfg, name, ct_runtime());
 }
 void mpsc_oneshot_request_reply_mt1(const bench_cfg *cfg, const char *name) {
     bench_cfg one = *cfg;
@@ -638,7 +650,7 @@ static void lock_bench_run(const bench_cfg *cfg, const char *name,
         if (b.rt == NULL)
             return;
     } else {
-        BENCH_OK(kr_runtime_new(NULL, &b.rt));
+        b.rt = ct_runtime();
     }
     if (permits != 0)
         BENCH_OK(kr_semaphore_new(permits, &b.sem));

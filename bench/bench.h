@@ -17,6 +17,7 @@
  *   bench-timers.c  timers/...: libuv's million_timers, one task per timer
  *   bench-mem.c     mem/idle_task/N: resident bytes per idle task
  *   bench-fs.c      fs/...: Tokio's benches/fs.rs (/dev/zero reads)
+ *   bench-copy.c    copy/...: Tokio's benches/copy.rs (kr_io_copy)
  *   bench-os.c      signal/many_signals (Tokio's benches/signal.rs) and
  *                   process/spawn_wait (1,000 sequential spawns of `true`)
  */
@@ -226,6 +227,10 @@ typedef void bench_fn(const bench_cfg *cfg, const char *name);
 
 /* mem/idle_task/N (bench-mem.c): unit bytes per task, not ns/iter. */
 bench_fn mem_idle_task_16, mem_idle_task_64;
+/* copy/...: Tokio's benches/copy.rs (bench-copy.c). */
+bench_fn copy_mem_to_mem, copy_chunk_to_mem, copy_mem_to_slow_hdd,
+    copy_chunk_to_slow_hdd;
+
 /* fs/...: Tokio's benches/fs.rs (bench-fs.c). */
 bench_fn fs_async_read_std_file, fs_async_read_buf, fs_async_read_codec,
     fs_sync_read;

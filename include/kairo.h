@@ -11,6 +11,8 @@
  *   kairo/time.h     monotonic time, sleeps, intervals, timeouts
  *   kairo/io.h       readiness-based I/O on file descriptors
  *   kairo/net.h      TCP, UDP and Unix sockets, addresses, resolution
+ *   kairo/stream.h   one stream interface over sockets, pipes, files; copy
+ *   kairo/bufio.h    buffered reader (lines, frames) and writer
  */
 #ifndef KAIRO_H
 #define KAIRO_H
@@ -31,6 +33,8 @@
 #include "kairo/signal.h"
 #include "kairo/process.h"
 #include "kairo/fs.h"
+#include "kairo/stream.h"
+#include "kairo/bufio.h"
 #include "kairo/combinators.h"
 #include "kairo/join_set.h"
 

@@ -222,6 +222,15 @@ static void await_into_table_matches_vtables(void **state) {
     assert_rc(kr_oneshot_new(0, &tx, &rx), 0);
     kr_oneshot_recv orc = kr_oneshot_recv_future(rx, NULL);
     kr_oneshot_closed ocl = kr_oneshot_tx_closed(tx);
+    kr_io_stream ios = kr_io_tcp(NULL);
+    kr_buf_op bop = kr_buf_read_line(NULL, 1, NULL);
+    kr_io_op iop = kr_io_read(ios, buf, 1);
+    kr_io_copy_future cpy = kr_io_copy(ios, ios);
+    kr_io_copy_bidi bidi = kr_io_copy_bidirectional(ios, ios, NULL, NULL);
+    MATCHES(bop);
+    MATCHES(iop);
+    MATCHES(cpy);
+    MATCHES(bidi);
     MATCHES(rd);
     MATCHES(wr);
     MATCHES(re);

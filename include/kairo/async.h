@@ -74,6 +74,7 @@
 
 #include "core.h"
 /* The future types KR_AWAIT_INTO knows the outputs of, at compile time. */
+#include "bufio.h"
 #include "combinators.h"
 #include "fs.h"
 #include "io.h"
@@ -191,6 +192,10 @@ struct kr__some_future {
 #define KR__OUTPUT_SIZE(fut)                                                   \
     _Generic((fut),                                                            \
         kr_fs_op *: sizeof(int64_t),                                           \
+        kr_buf_op *: sizeof(int64_t),                                          \
+        kr_io_op *: sizeof(int64_t),                                           \
+        kr_io_copy_future *: sizeof(int64_t),                                  \
+        kr_io_copy_bidi *: sizeof(int),                                        \
         kr_net_io *: sizeof(int64_t),                                          \
         kr_net_writev *: sizeof(int64_t),                                      \
         kr_udp_send_to *: sizeof(int64_t),                                     \

@@ -72,7 +72,9 @@ extern "C" {
     X(EFULL, -4004, "channel full")                                            \
     X(EOF, -4005, "end of file")                                               \
     X(ELAGGED, -4006, "receiver lagged behind")                                \
-    X(ELAPSED, -4007, "deadline elapsed")
+    X(ELAPSED, -4007, "deadline elapsed")                                      \
+    X(ENOIO, -4008, "I/O is disabled on this runtime")                         \
+    X(ENOTIME, -4009, "timers are disabled on this runtime")
 
 enum {
 #define KR__ERR_ENUM(name, value, msg) KR_##name = (value),

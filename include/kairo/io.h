@@ -53,8 +53,9 @@ typedef struct kr_ready_event {
  * (kr_async_fd_new) or of `rt`, and sets O_NONBLOCK on it. The fd stays
  * the caller's: kr_async_fd_free does not close it.
  * Returns 0, KR_EINVAL (fd < 0, NULL out, no runtime), KR_EBADF, KR_ENOMEM,
- * KR_ESHUTDOWN (the runtime has been shut down), or the negated errno of
- * epoll_ctl.
+ * KR_ESHUTDOWN (the runtime has been shut down), KR_ENOIO (a runtime made
+ * without its I/O driver, KR_DRIVER_IO: so every socket, pipe, signal and
+ * child-process call on it), or the negated errno of epoll_ctl.
  */
 KR_API int kr_async_fd_new(int fd, kr_async_fd **out);
 KR_API int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out);

@@ -44,11 +44,34 @@ typedef struct kr_runtime_config {
      * jobs that are still running, in milliseconds from the first shutdown
      * call; 0 means the default, 10000. */
     unsigned shutdown_timeout_ms;
-    /* The three fields above and this one took the place of two of the four
-     * reserved pointers: the struct keeps its size (48 bytes on LP64). */
-    unsigned reserved_u_;
+    /* Drivers to leave out: 0, the default, carries both; otherwise a set
+     * of KR_DRIVER_IO and KR_DRIVER_TIME (below). Tokio's builder without
+     * enable_io / enable_time. Without the I/O driver the runtime makes no
+     * epoll instance or eventfd and an idle thread parks on a futex (as
+     * Tokio's driver-less runtime does), which wakes faster: a program
+     * that only computes and uses kairo/sync.h needs nothing else. */
+    unsigned disable_drivers;
+    /* The four fields above took the place of two of the four reserved
+     * pointers: the struct keeps its size (48 bytes on LP64). */
     void *reserved_[2];
 } kr_runtime_config;
+
+/*
+ * Bits of kr_runtime_config.disable_drivers.
+ *   KR_DRIVER_IO: no I/O driver. Everything that would register a file
+ *     descriptor with the runtime (sockets, kr_async_fd, pipes, signals,
+ *     child processes) returns KR_ENOIO instead, as Tokio panics "IO is
+ *     disabled". Files (kairo/fs.h) and the blocking pool still work.
+ *   KR_DRIVER_TIME: no timers. A kr_timeout whose inner future is pending
+ *     outputs KR_ENOTIME (its inner future dropped); a kr_sleep or an
+ *     interval tick that is not due aborts with a message, as a sleep does
+ *     outside any runtime (kairo/time.h; Tokio panics "timers are
+ *     disabled"), since a sleep has no output to carry an error. A due
+ *     sleep is READY, as anywhere.
+ */
+#define KR_DRIVER_IO   1u
+#define KR_DRIVER_TIME 2u
+#define KR_DRIVERS_ALL (KR_DRIVER_IO | KR_DRIVER_TIME)
 
 /* The default configuration: current-thread, default constants. */
 KR_API kr_runtime_config kr_runtime_config_default(void);
@@ -56,8 +79,9 @@ KR_API kr_runtime_config kr_runtime_config_default(void);
 /*
  * Creates a runtime. `config` may be NULL for the defaults.
  * Returns 0, or KR_EINVAL (NULL `out`, unknown flavor, more than 1024
- * workers); KR_ENOMEM; KR_EMFILE, KR_ENFILE (no file descriptor for the
- * I/O driver's epoll instance and eventfd); KR_EAGAIN (multi-thread: a
+ * workers, an unknown bit in disable_drivers); KR_ENOMEM; KR_EMFILE,
+ * KR_ENFILE (no file descriptor for the I/O driver's epoll instance and
+ * eventfd); KR_EAGAIN (multi-thread: a
  * worker thread could not be started). Both flavors report the same cause
  * with the same code; on failure nothing is left allocated or running.
  */
@@ -193,6 +217,32 @@ typedef struct kr_join_handle {
  * runtime); KR_ESHUTDOWN (the runtime is shut down); KR_ENOMEM.
  */
 KR_API int kr_spawn(const kr_future *future, kr_join_handle *join);
+
+/*
+ * Spawn in place: the future is built by `init` directly in its task
+ * cell, never on the caller's stack and never copied, so a future of any
+ * size costs the spawner no stack, and it may point into itself from the
+ * moment init makes it (kr_spawn's copy forbids that until the first
+ * poll, core.h).
+ *
+ * `vt` is the future's vtable: its size and output_size size the cell.
+ * init(f, arg) runs once, on the calling thread, inside the spawn, with
+ * `f` at vt->size bytes of the cell, uninitialised but for f->vtable ==
+ * vt. It fills in the rest and returns 0, or a negative code: the spawn
+ * then frees the cell without dropping the future (init leaves nothing
+ * to release) and returns that code. init must not block (it delays the
+ * spawning thread's scheduler) and must leave f->vtable alone.
+ *
+ * Returns 0; KR_EINVAL (NULL vt, poll or init, a size below a kr_future
+ * or above 1 GiB, not called from inside a runtime: kr_spawn_in_place);
+ * KR_ESHUTDOWN; KR_ENOMEM; or init's code. On failure *join is empty.
+ */
+typedef int (*kr_future_init_fn)(kr_future *f, void *arg);
+KR_API int kr_spawn_in_place(const kr_future_vtable *vt, kr_future_init_fn init,
+                             void *arg, kr_join_handle *join);
+KR_API int kr_runtime_spawn_in_place(kr_runtime *rt, const kr_future_vtable *vt,
+                                     kr_future_init_fn init, void *arg,
+                                     kr_join_handle *join);
 
 /*
  * Spawns onto `rt` from any thread. Same as kr_spawn otherwise; a spawn from

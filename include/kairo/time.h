@@ -70,7 +70,8 @@ typedef struct kr_timer_entry {
  * A future that completes at `deadline` (no output). It must be polled by
  * a runtime's task or block_on: elsewhere there is no wheel to register on,
  * and a poll that is not due aborts with a message (as Tokio panics with
- * "no timer running"). A due sleep is READY anywhere.
+ * "no timer running"), as on a runtime made without timers (KR_DRIVER_TIME,
+ * kairo/runtime.h). A due sleep is READY anywhere.
  */
 typedef struct kr_sleep {
     kr_future base;

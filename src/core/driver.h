@@ -47,10 +47,13 @@ typedef struct kr__driver kr__driver;
 typedef struct kr__driver_ops {
     /* Waits up to timeout_ns (-1: no limit, 0: only a look) for I/O
      * events or an unpark, and dispatches the events (wakes their wakers).
-     * One thread at a time. */
+     * One thread at a time. NULL for a runtime without I/O (its
+     * has_sources is always false, so schedulers never turn it): a
+     * thread parking "in the driver" then parks on its futex
+     * (kr__park_driver, core/park.c). */
     void (*turn)(kr__driver *d, int64_t timeout_ns);
     /* Makes a turn in progress, or else the next one, return at once. Any
-     * thread. */
+     * thread. NULL when `turn` is. */
     void (*unpark)(kr__driver *d);
     /* True if an I/O source is registered: a busy scheduler's non-blocking
      * look at I/O finds nothing otherwise (a hint, any thread). */

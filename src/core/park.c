@@ -28,6 +28,11 @@ void kr__parker_init(kr__parker *p) {
 }
 
 void kr__park_driver(kr__parker *p, kr__driver *d, int64_t timeout_ns) {
+    if (d->ops->turn == NULL) {
+        /* No I/O driver: nothing to wait for but an unpark or the clock. */
+        kr__park(p, timeout_ns);
+        return;
+    }
     uint32_t s = EMPTY;
     /* Stored once: a parker always parks in its runtime's driver. A store
      * on every park would race (a data race under the C11 model, reported

@@ -34,7 +34,7 @@ void kr__parker_init(kr__parker *p);
 void kr__park(kr__parker *p, int64_t timeout_ns);
 /* Sleeps in the driver (turning it: dispatching I/O events) until
  * unparked, an event or the timeout. The caller must be the one thread
- * turning it. */
+ * turning it. A driver without I/O (NULL turn): as kr__park. */
 void kr__park_driver(kr__parker *p, struct kr__driver *d, int64_t timeout_ns);
 void kr__unpark(kr__parker *p);
 

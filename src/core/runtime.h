@@ -47,4 +47,9 @@ struct kr_runtime {
     _Atomic int inside;
 };
 
+/* True if `rt` (NULL: none) was made without timers (KR_DRIVER_TIME). */
+static inline bool kr__rt_no_timers(const kr_runtime *rt) {
+    return rt != NULL && (rt->cfg.disable_drivers & KR_DRIVER_TIME) != 0;
+}
+
 #endif

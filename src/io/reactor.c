@@ -205,7 +205,9 @@ int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
     if (rt == NULL || fd < 0)
         return KR_EINVAL;
     kr__reactor *r = rt->reactor;
-    if (r == NULL || kr__load_acquire(&r->shutdown))
+    if (r == NULL)
+        return KR_ENOIO; /* made with KR_DRIVER_IO disabled */
+    if (kr__load_acquire(&r->shutdown))
         return KR_ESHUTDOWN;
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)

@@ -57,17 +57,35 @@ static const kr__driver_ops ops = {turn,        unpark,      has_sources,
                                    shutdown,    timers_init, timers_fire,
                                    timers_next, timers_clear};
 
-int kr__driver_new(kr__driver **out, kr__reactor **reactor) {
+/* Without the I/O driver: nothing to turn (a parked thread sleeps on its
+ * futex, core/park.c), never a source; the timer ops are the same. */
+static bool no_sources(kr__driver *d) {
+    (void)d;
+    return false;
+}
+
+static void shutdown_bare(kr__driver *d) { kr__free(d); }
+
+static const kr__driver_ops ops_no_io = {
+    NULL,        NULL,        no_sources,  shutdown_bare,
+    timers_init, timers_fire, timers_next, timers_clear};
+
+int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io) {
     *out = NULL;
+    *reactor = NULL;
     rt_driver *d = kr__malloc(sizeof(*d));
     if (d == NULL)
         return KR_ENOMEM;
-    int rc = kr__reactor_new(&d->reactor);
-    if (rc != 0) {
-        kr__free(d);
-        return rc;
+    d->reactor = NULL;
+    d->base.ops = &ops_no_io;
+    if (io) {
+        int rc = kr__reactor_new(&d->reactor);
+        if (rc != 0) {
+            kr__free(d);
+            return rc;
+        }
+        d->base.ops = &ops;
     }
-    d->base.ops = &ops;
     *reactor = d->reactor;
     *out = &d->base;
     return 0;

@@ -8,7 +8,9 @@ struct kr__reactor;
 
 /* Makes the driver over a new epoll reactor and the timing wheel; stores
  * the reactor in *reactor too (struct kr_runtime keeps it for
- * kr_runtime_async_fd_new). Returns 0, KR_ENOMEM or a negative errno. */
-int kr__driver_new(kr__driver **out, struct kr__reactor **reactor);
+ * kr_runtime_async_fd_new). Without `io`, the driver has no reactor
+ * (*reactor is NULL, its turn and unpark ops are NULL: threads park on
+ * futexes). Returns 0, KR_ENOMEM or a negative errno. */
+int kr__driver_new(kr__driver **out, struct kr__reactor **reactor, bool io);
 
 #endif

@@ -50,9 +50,11 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     if (c.flavor != KR_RUNTIME_CURRENT_THREAD &&
         c.flavor != KR_RUNTIME_MULTI_THREAD)
         return KR_EINVAL;
+    if ((c.disable_drivers & ~KR_DRIVERS_ALL) != 0)
+        return KR_EINVAL;
     kr__driver *d;
     struct kr__reactor *reactor;
-    int rc = kr__driver_new(&d, &reactor);
+    int rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
     if (rc != 0)
         return rc;
     rc = c.flavor == KR_RUNTIME_CURRENT_THREAD
@@ -164,7 +166,8 @@ int kr_spawn_blocking(kr_blocking_fn fn, void *arg, kr_join_handle *jh) {
 static int shutdown_all(kr_runtime *rt) {
     int rc = rt->ops->shutdown(rt);
     int brc = blocking_shutdown(rt);
-    kr__reactor_shutdown(rt->reactor);
+    if (rt->reactor != NULL) /* NULL: a runtime without I/O */
+        kr__reactor_shutdown(rt->reactor);
     return rc != 0 ? rc : brc;
 }
 
@@ -232,4 +235,24 @@ int kr_spawn(const kr_future *f, kr_join_handle *jh) {
 
 int kr_runtime_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh) {
     return spawn_on(rt, f, jh);
+}
+
+int kr_runtime_spawn_in_place(kr_runtime *rt, const kr_future_vtable *vt,
+                              kr_future_init_fn init, void *arg,
+                              kr_join_handle *jh) {
+    if (jh != NULL)
+        kr__join_init(jh, NULL);
+    if (vt == NULL || init == NULL)
+        return KR_EINVAL;
+    kr_future probe = {vt};
+    if (rt == NULL || !kr__future_valid(&probe))
+        return KR_EINVAL;
+    kr__in_place ip = {{&kr__in_place_vtable}, vt, init, arg, 0};
+    int rc = rt->ops->spawn(rt, &ip.base, jh, kr__ctx.rt == rt);
+    return rc == KR_ENOMEM && ip.err != 0 ? ip.err : rc;
+}
+
+int kr_spawn_in_place(const kr_future_vtable *vt, kr_future_init_fn init,
+                      void *arg, kr_join_handle *jh) {
+    return kr_runtime_spawn_in_place(kr__ctx.rt, vt, init, arg, jh);
 }

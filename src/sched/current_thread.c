@@ -9,8 +9,8 @@
  *
  * Other threads reach the runtime through:
  *   - the inject queue (sched/inject.h): remote spawns and remote wakes;
- *   - `woken`: the block_on future's waker sets it (release; the loop's
- *     acquire swap pairs with it);
+ *   - the block_on future's waker (sched/block_on.h), whose signal is
+ *     embedded here;
  *   - the parker: every remote push or wake unparks the loop;
  *   - `gate`: bit 0 is CLOSED, the rest counts remote pushers in flight
  *     (units of 2). A pusher adds 2 and backs out if CLOSED was set; a
@@ -24,6 +24,8 @@
  *     every pool slot busy), one per clone of the block_on waker. Whoever
  *     drops the last frees the struct.
  *
+ * Live tasks: one list (sched/owned.h), the core's.
+ *
  * Scheduling order: local FIFO; the inject queue is checked first every
  * `global_queue_interval` ticks (31, Tokio's) and whenever the local queue
  * is empty. Yielded tasks wait off the queue until the next look at I/O
@@ -35,8 +37,10 @@
 #include "sched/sched.h"
 #include "core/context.h"
 #include "core/driver.h"
-#include "sched/inject.h"
 #include "core/park.h"
+#include "sched/block_on.h"
+#include "sched/inject.h"
+#include "sched/owned.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
 #include "task/state.h"
@@ -52,18 +56,19 @@ typedef struct ct_rt {
     /* Core: owned by the holder of `busy`. */
     kr__task *q_head, *q_tail;
     kr__task *y_head, *y_tail; /* yielded: run after the next I/O look */
-    kr__task owned; /* sentinel of the circular list of bound tasks */
+    kr__owned owned;           /* the live tasks */
     kr__cache *cache;
     kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
     kr__timers wheel;      /* timers of this runtime (core/driver.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
+    uint32_t since_io; /* task polls since I/O was last looked at */
     int drained;
 
     /* Shared. */
-    kr__mpsc inject;
+    kr__inject inject;
     _Atomic uint64_t gate KR__ALIGNED_CL;
-    _Atomic int woken;
+    kr__bo_signal signal; /* the block_on future's waker's */
     _Atomic int busy;
     _Atomic long refs;
     kr__parker park;
@@ -85,6 +90,11 @@ static void bump(_Atomic uint64_t *c) {
 static void ct_unref(ct_rt *ct) {
     if (kr__fetch_sub_acqrel(&ct->refs, 1) == 1)
         kr__free_aligned(ct);
+}
+
+/* The last reference went with a clone of the block_on waker. */
+static void signal_release(kr__bo_signal *s) {
+    kr__free_aligned(KR__CONTAINER_OF(s, ct_rt, signal));
 }
 
 static void cache_destroyed(void *arg) { ct_unref(arg); }
@@ -140,30 +150,13 @@ static kr__task *local_pop(ct_rt *ct) {
 
 /* Puts a task on the list of live tasks. Its `owner` (KR__NO_OWNER from
  * kr__task_new) becomes 0 for good: the shutdown drain tells a task it
- * took off the list (owned_prev NULL again) from a remote spawn that never
- * reached the list by it. */
-static void bind(ct_rt *ct, kr__task *t) {
-    t->owner = 0;
-    kr__task *head = &ct->owned;
-    t->owned_next = head->owned_next;
-    t->owned_prev = head;
-    head->owned_next->owned_prev = t;
-    head->owned_next = t;
-}
-
-static void unbind(kr__task *t) {
-    t->owned_prev->owned_next = t->owned_next;
-    t->owned_next->owned_prev = t->owned_prev;
-    t->owned_prev = NULL;
-    t->owned_next = NULL;
-}
+ * took off the list from a remote spawn that never reached the list. */
+static void bind(ct_rt *ct, kr__task *t) { kr__owned_bind(&ct->owned, 0, t); }
 
 static kr__task *inject_pop(ct_rt *ct) {
-    kr__task *t = kr__mpsc_pop(&ct->inject);
-    /* Outside the drain, a queued task is off the list only if it is a
-     * remote spawn reaching the core for the first time (a completed task
-     * is never queued): owned_prev, in the header, is enough to tell. */
-    if (t != NULL && t->owned_prev == NULL)
+    kr__task *t = kr__inject_pop(&ct->inject);
+    /* A remote spawn reaching the core for the first time. */
+    if (t != NULL && t->owner == KR__NO_OWNER)
         bind(ct, t);
     return t;
 }
@@ -218,7 +211,7 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
         kr__task_drop_ref(t);
         return;
     }
-    kr__mpsc_push(&ct->inject, t);
+    kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);
 }
@@ -230,46 +223,13 @@ static void ct_yield(kr__sched *s, kr__task *t) {
 static bool ct_release(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
     bump(&ct->n_completed);
-    if (t->owned_prev == NULL)
-        return false;
-    unbind(t);
-    return true;
+    return kr__owned_release(t);
 }
 
 static void ct_unpin(kr__sched *s) { ct_unref(CT_OF_SCHED(s)); }
 
 static const kr__sched_ops ct_sched_ops = {ct_schedule, ct_yield, ct_release,
                                            ct_unpin};
-
-/* ---- block_on's waker ----------------------------------------------- */
-
-static kr_waker bo_clone(const void *data);
-
-static void bo_wake_by_ref(const void *data) {
-    ct_rt *ct = (ct_rt *)data;
-    /* Release pairs with the loop's acquire swap of `woken`. */
-    kr__store_release(&ct->woken, 1);
-    if (kr__ctx.worker != ct)
-        kr__unpark(&ct->park);
-}
-
-static void bo_drop(const void *data) { ct_unref((ct_rt *)data); }
-
-static void bo_wake(const void *data) {
-    bo_wake_by_ref(data);
-    bo_drop(data);
-}
-
-static const kr_waker_vtable bo_vtable = {bo_clone, bo_wake, bo_wake_by_ref,
-                                          bo_drop};
-
-static kr_waker bo_clone(const void *data) {
-    ct_rt *ct = (ct_rt *)data;
-    /* Relaxed: the cloner holds a reference already. */
-    kr__fetch_add_relaxed(&ct->refs, 1);
-    kr_waker w = {ct, &bo_vtable};
-    return w;
-}
 
 /* ---- core hand-over --------------------------------------------------- */
 
@@ -302,24 +262,20 @@ static void drain(ct_rt *ct) {
     for (;;) {
         bool any = false;
         kr__task *t;
-        while (ct->owned.owned_next != &ct->owned) {
-            t = ct->owned.owned_next;
-            unbind(t);
-            kr__task_shutdown(t); /* consumes the OWNED reference */
+        if (kr__owned_shutdown_all(&ct->owned))
             any = true;
-        }
         if (ct->y_head != NULL)
             defer_release(ct);
         while ((t = local_pop(ct)) != NULL) {
             kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
             any = true;
         }
-        while ((t = kr__mpsc_pop(&ct->inject)) != NULL) {
+        while ((t = kr__inject_pop(&ct->inject)) != NULL) {
             if (t->owner == KR__NO_OWNER) {
                 /* A remote spawn that never reached the list: its OWNED
-                 * reference is ours. (owned_prev cannot tell: the loop
-                 * above unbound the tasks it shut down, and a task woken
-                 * from another thread may wait here all the same.) */
+                 * reference is ours. (Being off the list cannot tell: the
+                 * loop above took off the tasks it shut down, and a task
+                 * woken from another thread may wait here all the same.) */
                 kr__task_shutdown(t);
             }
             kr__task_drop_queued(t); /* NOTIFIED reference (or held) */
@@ -370,10 +326,10 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     }
     if (!gate_enter(ct))
         return KR_ESHUTDOWN;
-    kr__pool_slot *slot = kr__pool_take(&ct->pool);
+    kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
     t = kr__task_new(&ct->sched, slot ? slot->cache : NULL, f, jh != NULL);
     if (slot != NULL)
-        kr__pool_give(slot);
+        kr__cache_pool_give(slot);
     if (t == NULL) {
         gate_exit(ct);
         return KR_ENOMEM;
@@ -383,10 +339,66 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
-    kr__mpsc_push(&ct->inject, t);
+    kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);
     return 0;
+}
+
+/* block_on's hooks (sched/block_on.h). */
+static bool bo_closed(void *arg) { return is_closed(arg); }
+
+/* Between polls of the block_on future: a batch of at most
+ * KR__EVENT_INTERVAL task polls, the timers, and the yielded tasks after a
+ * look at I/O. Returns 0 while busy, else how long to park. */
+static int64_t bo_work(void *arg) {
+    ct_rt *ct = arg;
+    kr__driver *drv = ct->base.driver;
+    int n;
+    uint32_t budget = ct->base.cfg.budget;
+    for (n = 0; n < KR__EVENT_INTERVAL; n++) {
+        kr__task *t = next_task(ct);
+        if (t == NULL)
+            break;
+        kr__ctx.budget = budget;
+        kr__task_run(t);
+    }
+    kr__ctx.budget = KR__BUDGET_UNLIMITED;
+    /* Single writer: a relaxed load and store, once per batch. */
+    kr__store_relaxed(&ct->n_polls, kr__load_relaxed(&ct->n_polls) + n);
+    /* Timers: an empty wheel costs no clock read. */
+    int64_t timeout_ns = drv->ops->timers_fire(&ct->wheel);
+    /* Yielded tasks run again only after a look at I/O (without
+     * blocking, when anything is registered): at most a batch later,
+     * at once when they are all there is. */
+    if (ct->y_head != NULL) {
+        if (drv->ops->has_sources(drv)) {
+            drv->ops->turn(drv, 0);
+            ct->since_io = 0;
+        }
+        defer_release(ct);
+    }
+    if (n == KR__EVENT_INTERVAL || ct->q_head != NULL ||
+        !kr__inject_is_empty(&ct->inject) || timeout_ns == 0) {
+        /* Busy: still look at I/O every KR__EVENT_INTERVAL polls, without
+         * blocking, when anything is registered. */
+        ct->since_io += (uint32_t)n + 1;
+        if (ct->since_io >= KR__EVENT_INTERVAL && drv->ops->has_sources(drv)) {
+            ct->since_io = 0;
+            drv->ops->turn(drv, 0);
+        }
+        return 0;
+    }
+    return timeout_ns;
+}
+
+/* Nothing to do: sleep in the driver until I/O, a wake, a remote push, a
+ * shutdown or the next timer. Relaxed peeks in bo_work; the park's acquire
+ * is the synchronisation. */
+static void bo_park(void *arg, int64_t timeout_ns) {
+    ct_rt *ct = arg;
+    ct->since_io = 0;
+    kr__park_driver(&ct->park, ct->base.driver, timeout_ns);
 }
 
 static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
@@ -394,70 +406,9 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
     kr__ctx_t saved;
     if (!core_take(ct, &saved))
         return KR_EBUSY;
-    int rc = 0;
-    kr_waker w = {ct, &bo_vtable}; /* borrowed: no reference taken */
-    kr_context cx = kr_context_from_waker(&w);
-    kr__driver *drv = ct->base.driver;
-    uint32_t since_io = 0; /* task polls since I/O was last looked at */
-    kr__store_relaxed(&ct->woken, 1); /* poll once to start */
-    for (;;) {
-        if (is_closed(ct)) {
-            kr_future_drop(f);
-            rc = KR_ESHUTDOWN;
-            break;
-        }
-        /* Acquire pairs with the waker's release store. */
-        if (kr__swap_acquire(&ct->woken, 0)) {
-            kr__ctx.budget = ct->base.cfg.budget;
-            kr_poll p = kr_future_poll(f, &cx, out);
-            kr__ctx.budget = KR__BUDGET_UNLIMITED;
-            if (p == KR_READY) {
-                kr_future_drop(f); /* block_on consumes its future */
-                break;
-            }
-        }
-        int n;
-        uint32_t budget = ct->base.cfg.budget;
-        for (n = 0; n < KR__EVENT_INTERVAL; n++) {
-            kr__task *t = next_task(ct);
-            if (t == NULL)
-                break;
-            kr__ctx.budget = budget;
-            kr__task_run(t);
-        }
-        kr__ctx.budget = KR__BUDGET_UNLIMITED;
-        /* Single writer: a relaxed load and store, once per batch. */
-        kr__store_relaxed(&ct->n_polls, kr__load_relaxed(&ct->n_polls) + n);
-        /* Timers: an empty wheel costs no clock read. */
-        int64_t timeout_ns = drv->ops->timers_fire(&ct->wheel);
-        /* Yielded tasks run again only after a look at I/O (without
-         * blocking, when anything is registered): at most a batch later,
-         * at once when they are all there is. */
-        if (ct->y_head != NULL) {
-            if (drv->ops->has_sources(drv)) {
-                drv->ops->turn(drv, 0);
-                since_io = 0;
-            }
-            defer_release(ct);
-        }
-        if (n == KR__EVENT_INTERVAL || kr__load_relaxed(&ct->woken) ||
-            ct->q_head != NULL || !kr__mpsc_is_empty(&ct->inject) ||
-            timeout_ns == 0) {
-            /* Busy: still look at I/O every KR__EVENT_INTERVAL polls, without
-             * blocking, when anything is registered. */
-            since_io += (uint32_t)n + 1;
-            if (since_io >= KR__EVENT_INTERVAL && drv->ops->has_sources(drv)) {
-                since_io = 0;
-                drv->ops->turn(drv, 0);
-            }
-            continue;
-        }
-        /* Nothing to do: sleep in the driver until I/O, a wake, a remote
-         * push, a shutdown or the next timer. Relaxed peeks above; the
-         * park's acquire is the synchronisation. */
-        since_io = 0;
-        kr__park_driver(&ct->park, drv, timeout_ns);
-    }
+    ct->since_io = 0;
+    int rc = kr__block_on_loop(&ct->signal, f, out, ct->base.cfg.budget,
+                               bo_closed, bo_work, bo_park, ct);
     if (is_closed(ct) && !ct->drained)
         drain(ct);
     core_give(ct, &saved);
@@ -486,7 +437,7 @@ static void ct_free(kr_runtime *rt) {
     kr__cache_orphan(ct->cache);
     ct->cache = NULL;
     core_give(ct, &saved);
-    kr__pool_orphan(&ct->pool);
+    kr__cache_pool_orphan(&ct->pool);
     ct->base.driver->ops->shutdown(ct->base.driver);
     ct_unref(ct);
 }
@@ -512,14 +463,12 @@ static int ct_dump(kr_runtime *rt, int fd) {
             return KR_EBUSY;
         took = true;
     }
-    int n = 0, rc = 0;
-    for (kr__task *t = ct->owned.owned_next; t != &ct->owned && rc == 0;
-         t = t->owned_next, n++)
-        rc = kr__task_dump_line(fd, t);
+    int n = 0;
+    int rc = kr__owned_dump(&ct->owned, fd, &n);
     /* Remote spawns not yet bound wait in the inject queue; the core is
      * its consumer, so it may walk it. */
-    for (kr__task *t = kr__mpsc_peek_first(&ct->inject); t != NULL && rc == 0;
-         t = kr__mpsc_peek_next(&ct->inject, t)) {
+    for (kr__task *t = kr__inject_peek_first(&ct->inject); t != NULL && rc == 0;
+         t = kr__inject_peek_next(&ct->inject, t)) {
         if (t->owner == KR__NO_OWNER) {
             rc = kr__task_dump_line(fd, t);
             n++;
@@ -542,30 +491,34 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->base.cfg = *cfg;
     ct->base.driver = driver;
     ct->sched.ops = &ct_sched_ops;
-    ct->owned.owned_next = &ct->owned;
-    ct->owned.owned_prev = &ct->owned;
+    kr__owned_init(&ct->owned);
     ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
                                          : KR__GLOBAL_QUEUE_INTERVAL;
     ct->gq_countdown = ct->gqi;
     driver->ops->timers_init(&ct->wheel);
-    kr__mpsc_init(&ct->inject);
+    kr__inject_init(&ct->inject);
     atomic_init(&ct->gate, 0);
-    atomic_init(&ct->woken, 0);
+    atomic_init(&ct->signal.woken, 0);
+    ct->signal.park = &ct->park;
+    ct->signal.self = ct;
+    ct->signal.refs = &ct->refs;
+    ct->signal.release = signal_release;
     atomic_init(&ct->busy, 0);
     /* The handle, the core's cache, the pool's caches. */
-    atomic_init(&ct->refs, 2 + KR__POOL_SLOTS);
+    atomic_init(&ct->refs, 2 + KR__CACHE_POOL_SLOTS);
     kr__parker_init(&ct->park);
     unsigned pooled;
-    if (!kr__pool_init(&ct->pool, &ct->sched, cache_destroyed, ct, &pooled)) {
+    if (!kr__cache_pool_init(&ct->pool, &ct->sched, cache_destroyed, ct,
+                             &pooled)) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
-        kr__fetch_sub_relaxed(&ct->refs, KR__POOL_SLOTS - pooled);
+        kr__fetch_sub_relaxed(&ct->refs, KR__CACHE_POOL_SLOTS - pooled);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }
     ct->cache = kr__cache_new(&ct->sched, cache_destroyed, ct);
     if (ct->cache == NULL) {
-        kr__pool_orphan(&ct->pool);
+        kr__cache_pool_orphan(&ct->pool);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }

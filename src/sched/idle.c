@@ -20,7 +20,7 @@
  * pusher reads the decrement (and notifies: nobody searching) or the
  * searcher's look comes after the push (and it notifies).
  */
-#include "sched/mt.h"
+#include "sched/idle.h"
 #include "util/atomic.h"
 
 #define SEARCH_MASK 0xffffu
@@ -122,7 +122,7 @@ void kr__mt_notify_if_work_pending(mt_rt *rt) {
             return;
         }
     }
-    if (kr__mpsc_maybe_nonempty(&rt->inject))
+    if (kr__mt_inject_maybe_nonempty(&rt->inject))
         kr__mt_notify_parked(rt);
 }
 

@@ -19,16 +19,16 @@
 #include "task/task.h"
 #include "util/debug.h"
 
-typedef struct kr__mpsc {
+typedef struct kr__inject {
     _Atomic(kr__task *) tail KR__ALIGNED_CL; /* producers */
-    /* The consumer's; atomic only so kr__mpsc_maybe_nonempty may peek. */
+    /* The consumer's; atomic only so kr__inject_maybe_nonempty may peek. */
     _Atomic(kr__task *) head KR__ALIGNED_CL;
     kr__task stub;
     /* Debug build: set while a pop runs, to catch a second consumer. */
     KR__DEBUG_ONLY(_Atomic int popping;)
-} kr__mpsc;
+} kr__inject;
 
-static inline void kr__mpsc_init(kr__mpsc *q) {
+static inline void kr__inject_init(kr__inject *q) {
     atomic_init(&q->stub.next, NULL);
     atomic_init(&q->head, &q->stub);
     atomic_init(&q->tail, &q->stub);
@@ -37,8 +37,8 @@ static inline void kr__mpsc_init(kr__mpsc *q) {
 
 /* Pushes the chain first..last (linked through next). Seq_cst swap: the
  * multi-thread idle protocol orders it against a searcher's last look. */
-static inline void kr__mpsc_push_chain(kr__mpsc *q, kr__task *first,
-                                       kr__task *last) {
+static inline void kr__inject_push_chain(kr__inject *q, kr__task *first,
+                                         kr__task *last) {
     KR__DEBUG_ONLY({
         /* The chain must be linked first..last, and only the consumer
          * pushes the stub (alone). */
@@ -57,12 +57,12 @@ static inline void kr__mpsc_push_chain(kr__mpsc *q, kr__task *first,
     kr__store_release(&prev->next, first);
 }
 
-static inline void kr__mpsc_push(kr__mpsc *q, kr__task *t) {
-    kr__mpsc_push_chain(q, t, t);
+static inline void kr__inject_push(kr__inject *q, kr__task *t) {
+    kr__inject_push_chain(q, t, t);
 }
 
-/* kr__mpsc_pop without the debug build's checks around it. */
-static inline kr__task *kr__mpsc_pop_raw(kr__mpsc *q) {
+/* kr__inject_pop without the debug build's checks around it. */
+static inline kr__task *kr__inject_pop_raw(kr__inject *q) {
     kr__task *head = kr__load_relaxed(&q->head); /* consumer's own field */
     kr__task *next = kr__load_acquire(&head->next);
     if (head == &q->stub) {
@@ -78,7 +78,7 @@ static inline kr__task *kr__mpsc_pop_raw(kr__mpsc *q) {
     }
     if (kr__load_acquire(&q->tail) != head)
         return NULL; /* a producer is between its swap and its link */
-    kr__mpsc_push(q, &q->stub);
+    kr__inject_push(q, &q->stub);
     next = kr__load_acquire(&head->next);
     if (next != NULL) {
         kr__store_relaxed(&q->head, next);
@@ -88,23 +88,23 @@ static inline kr__task *kr__mpsc_pop_raw(kr__mpsc *q) {
 }
 
 /* Consumer only. NULL when empty or while a push is half done. */
-static inline kr__task *kr__mpsc_pop(kr__mpsc *q) {
+static inline kr__task *kr__inject_pop(kr__inject *q) {
 #if defined(KR_DEBUG) && KR_DEBUG
     int other = kr__swap_acqrel(&q->popping, 1);
     KR__REQUIRE(other == 0, "inject queue %p: two consumers at once",
                 (void *)q);
-    kr__task *t = kr__mpsc_pop_raw(q);
+    kr__task *t = kr__inject_pop_raw(q);
     KR__REQUIRE(t != &q->stub, "inject queue %p: popped the stub", (void *)q);
     kr__store_release(&q->popping, 0);
     return t;
 #else
-    return kr__mpsc_pop_raw(q);
+    return kr__inject_pop_raw(q);
 #endif
 }
 
 /* Consumer only: walks the queue without taking anything, oldest first
  * (task dumps). Stops early at a push half done. */
-static inline kr__task *kr__mpsc_peek_next(kr__mpsc *q, kr__task *t) {
+static inline kr__task *kr__inject_peek_next(kr__inject *q, kr__task *t) {
     /* Acquire pairs with the producers' release store of next. */
     kr__task *n = kr__load_acquire(&t->next);
     if (n == &q->stub)
@@ -112,21 +112,21 @@ static inline kr__task *kr__mpsc_peek_next(kr__mpsc *q, kr__task *t) {
     return n;
 }
 
-static inline kr__task *kr__mpsc_peek_first(kr__mpsc *q) {
+static inline kr__task *kr__inject_peek_first(kr__inject *q) {
     kr__task *head = kr__load_relaxed(&q->head); /* consumer's own field */
-    return head == &q->stub ? kr__mpsc_peek_next(q, head) : head;
+    return head == &q->stub ? kr__inject_peek_next(q, head) : head;
 }
 
 /* Consumer only: true if nothing is queued or being queued. (head == stub
  * means the stub is first, tail == stub that it is last: so it is alone.) */
-static inline bool kr__mpsc_is_empty(kr__mpsc *q) {
+static inline bool kr__inject_is_empty(kr__inject *q) {
     return kr__load_relaxed(&q->head) == &q->stub &&
            kr__load_acquire(&q->tail) == &q->stub;
 }
 
 /* Any thread: a snapshot, false only if the queue looked empty. Seq_cst
  * loads, for the multi-thread idle protocol (see sched/idle.c). */
-static inline bool kr__mpsc_maybe_nonempty(kr__mpsc *q) {
+static inline bool kr__inject_maybe_nonempty(kr__inject *q) {
     return kr__load_seqcst(&q->tail) != &q->stub ||
            kr__load_seqcst(&q->head) != &q->stub;
 }

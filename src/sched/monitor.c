@@ -24,7 +24,8 @@
  * A stuck poll is thus noticed within 1-2 ms (10 ms after a long idle).
  */
 
-#include "sched/mt.h"
+#include "sched/monitor.h"
+#include "sched/idle.h"
 #include "util/atomic.h"
 
 #define MONITOR_MIN_NS 1000000LL  /* 1 ms */

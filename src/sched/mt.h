@@ -1,36 +1,32 @@
 /*
- * sched/mt.h: the multi-thread runtime's structures, shared by
- * multi_thread.c (runtime ops), worker.c (the worker loop) and idle.c
- * (searching and parking accounting).
+ * sched/mt.h: the multi-thread runtime's state, and nothing else: the
+ * structures that multi_thread.c (the runtime's operations), worker.c (the
+ * worker loop), idle.c (searching and parking) and monitor.c (the monitor
+ * thread) share. Each file's functions are declared in its own header
+ * (worker.h, idle.h, monitor.h); the protocols live in the files that
+ * implement them: the inject queue in mt_inject.h, the lists of live tasks
+ * in owned.h, block_on in block_on.h, idle accounting in idle.c.
+ * Calls go one way: multi_thread.c -> worker.c -> idle.c, and each of them
+ * to the units below.
  */
 #ifndef KR_SCHED_MT_H
 #define KR_SCHED_MT_H
 
 #include <pthread.h>
 
-#include "sched/sched.h"
 #include "core/context.h"
 #include "core/driver.h"
-#include "sched/local_queue.h"
-#include "sched/inject.h"
 #include "core/park.h"
+#include "core/runtime.h"
+#include "sched/local_queue.h"
+#include "sched/mt_inject.h"
+#include "sched/owned.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
 #include "util/list.h"
 #include "util/spinlock.h"
 
-/* Tokio's constants (reference/tokio.md §2): */
-#define KR__MT_MAX_LIFO_POLLS 3 /* LIFO polls in a row before a real tick */
-
 typedef struct mt_rt mt_rt;
-
-/* A list of live tasks with its own lock (one per worker; a task goes on
- * the list of the worker that spawned or first ran it). */
-typedef struct mt_owned {
-    kr__spinlock lock;
-    kr__task head; /* sentinel */
-    uint64_t count;
-} KR__ALIGNED_CL mt_owned;
 
 typedef struct mt_worker {
     /* Stealable state first: read by other workers. */
@@ -55,42 +51,22 @@ typedef struct mt_worker {
      * stealable: released into the queue within a maintenance interval. */
     kr__task *defer_head, *defer_tail;
 
-    /* Counters: single writer, relaxed (metrics). */
-    _Atomic uint64_t n_polls, n_spawned, n_steals;
+    /* Counters: single writer, relaxed (metrics; n_polls is the
+     * monitor's progress sign too). */
+    _Atomic uint64_t n_polls, n_spawned;
 } mt_worker;
-
-/* The block_on waker's target: one per block_on call, refcounted because a
- * clone of the waker may outlive the call. */
-typedef struct mt_signal {
-    _Atomic long refs;
-    _Atomic int woken;
-    kr__parker park;
-    kr__timers wheel; /* timers first polled by this block_on's future */
-    kr__list link;    /* on rt->signals, under signals_lock */
-} mt_signal;
 
 struct mt_rt {
     struct kr_runtime base;
     kr__sched sched;
     unsigned n;
     mt_worker **workers;
-    mt_owned *owned; /* n lists */
+    kr__owned_set owned; /* the live tasks: one list per worker */
 
-    /* Global injection queue: lock-free pushes, consumers serialised by
-     * inject_lock. Shutdown protocol (see kr__mt_push_remote):
-     *   closed         set first: new spawns are refused (a hint: a spawn
-     *                  that misses it is still handled below);
-     *   inject_closed  set under inject_lock before the final drain. A
-     *                  pusher pushes (seq_cst swap), then loads it
-     *                  (seq_cst); if set, it takes inject_lock and drains
-     *                  what is there itself. In the single order of seq_cst
-     *                  operations either its push precedes the store, and
-     *                  so the drain that follows it under the lock, or its
-     *                  load sees the flag: no task is left in the queue. */
-    kr__mpsc inject;
-    kr__spinlock inject_lock;
+    /* Remote spawns and wakes (protocol in mt_inject.h). `closed` is set
+     * first at shutdown: new spawns are refused. */
+    kr__mt_inject inject;
     _Atomic int closed KR__ALIGNED_CL;
-    _Atomic int inject_closed;
 
     /* Idle accounting (idle.c). */
     _Atomic uint32_t idle KR__ALIGNED_CL; /* searching | unparked << 16 */
@@ -111,12 +87,12 @@ struct mt_rt {
     kr__cache *bo_cache;
     _Atomic int bo_cache_busy;
     pthread_mutex_t signals_lock;
-    kr__list signals; /* the running block_on calls' mt_signal.link */
+    kr__list signals; /* the running block_on calls' signals (multi_thread.c) */
     /* One block_on signal kept for the next block_on, so that a short
      * block_on neither allocates one nor initialises its timer wheel
      * (which a finished block_on leaves empty). Taken and given back with
      * an exchange; freed by mt_free. */
-    _Atomic(mt_signal *) spare_signal;
+    _Atomic(struct mt_signal *) spare_signal;
 
     int lifo_steal; /* stealers may take a busy worker's LIFO task */
     int lifo_off;   /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
@@ -127,44 +103,8 @@ struct mt_rt {
     uint64_t *monitor_last; /* monitor-private: n_polls at the last look */
     int monitor_started;
     _Atomic long refs; /* memory lifetime, as in current_thread.c */
-    _Atomic uint64_t n_remote, n_completed_remote;
+    _Atomic uint64_t n_remote;
     _Atomic uint64_t n_completed KR__ALIGNED_CL;
 };
-
-#define MT_OF_SCHED(s) ((mt_rt *)((char *)(s)-offsetof(mt_rt, sched)))
-
-/* multi_thread.c */
-void kr__mt_unref(mt_rt *rt);
-void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t);
-bool kr__mt_drain_inject(mt_rt *rt);
-
-/* worker.c */
-void *kr__mt_worker_main(void *arg);
-void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield);
-void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last);
-void kr__mt_drain_begin(mt_rt *rt);
-void kr__mt_drain_end(void);
-static inline mt_worker *kr__mt_current(mt_rt *rt) {
-#ifdef KR_TORTURE
-    (void)rt;
-    return NULL; /* every wake takes the remote path */
-#else
-    return kr__ctx.rt == &rt->base ? (mt_worker *)kr__ctx.worker : NULL;
-#endif
-}
-
-/* monitor.c */
-void *kr__mt_monitor_main(void *arg);
-
-/* idle.c */
-void kr__mt_idle_init(mt_rt *rt);
-bool kr__mt_to_searching(mt_worker *w);
-void kr__mt_from_searching(mt_worker *w);
-void kr__mt_notify_parked(mt_rt *rt);
-bool kr__mt_to_parked(mt_worker *w);
-bool kr__mt_still_sleeping(mt_worker *w);
-void kr__mt_unpark_self(mt_worker *w);
-void kr__mt_notify_if_work_pending(mt_rt *rt);
-void kr__mt_unpark_all(mt_rt *rt);
 
 #endif

@@ -10,24 +10,31 @@
  *     does, so spawns made directly in it are remote spawns.
  *   - kr_runtime_shutdown may be called from any non-worker thread: it
  *     refuses new spawns, stops and joins the workers, then cancels every
- *     live task and empties every queue (late remote pushes: mt.h).
+ *     live task and empties every queue (late remote pushes:
+ *     mt_inject.h).
  *
  * Memory lifetime (`refs`), as in current_thread.c: the handle, each task
  * cache until destroyed (N workers + block_on's), each cell allocated
  * outside a cache, each block_on signal is separate (its own refcount).
  *
- * Live-task lists: one per worker, each with its own mutex. A task goes on
- * the list of the worker that spawned it, or of the worker that first pops
- * it from the inject queue (remote spawns); the list index is in the
- * task header (`owner`, a byte: workers beyond the 255th share lists),
- * written once before the task can complete.
+ * Live-task lists (sched/owned.h): one per worker, each with its own
+ * lock. A task goes on the list of the worker that spawned it, or of the
+ * worker that first pops it from the inject queue (remote spawns).
+ *
+ * block_on (sched/block_on.h) polls its future on the calling thread; its
+ * waker's signal is separate from the runtime (its own refcount), one per
+ * running block_on, kept on `signals` so a shutdown can unpark them.
  */
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sched/mt.h"
+#include "sched/block_on.h"
+#include "sched/idle.h"
+#include "sched/monitor.h"
+#include "sched/sched.h"
+#include "sched/worker.h"
 #include "task/state.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
@@ -35,14 +42,27 @@
 
 #define MAX_WORKERS 1024
 
-void kr__mt_unref(mt_rt *rt) {
+/* The block_on waker's target: one per block_on call, refcounted because a
+ * clone of the waker may outlive the call. */
+typedef struct mt_signal {
+    kr__bo_signal bo;
+    _Atomic long refs; /* bo.refs points here */
+    mt_rt *rt;
+    kr__parker park;
+    kr__timers wheel; /* timers first polled by this block_on's future */
+    kr__list link;    /* on rt->signals, under signals_lock */
+} mt_signal;
+
+#define MT_OF_SCHED(s) ((mt_rt *)((char *)(s)-offsetof(mt_rt, sched)))
+
+static void mt_unref(mt_rt *rt) {
     if (kr__fetch_sub_acqrel(&rt->refs, 1) != 1)
         return;
     for (unsigned i = 0; i < rt->n; i++) {
         if (rt->workers != NULL)
             kr__free_aligned(rt->workers[i]);
     }
-    kr__free_aligned(rt->owned);
+    kr__owned_set_free(&rt->owned);
     kr__free(rt->workers);
     kr__free(rt->sleepers);
     kr__free(rt->monitor_last);
@@ -52,22 +72,9 @@ void kr__mt_unref(mt_rt *rt) {
     kr__free_aligned(rt);
 }
 
-static void cache_destroyed(void *arg) { kr__mt_unref(arg); }
+static void cache_destroyed(void *arg) { mt_unref(arg); }
 
 static bool is_closed(mt_rt *rt) { return kr__load_acquire(&rt->closed) != 0; }
-
-void kr__mt_bind(mt_rt *rt, unsigned list, kr__task *t) {
-    list %= KR__NO_OWNER; /* owner is a byte */
-    mt_owned *o = &rt->owned[list];
-    t->owner = (uint8_t)list;
-    kr__spin_lock(&o->lock);
-    t->owned_next = o->head.owned_next;
-    t->owned_prev = &o->head;
-    o->head.owned_next->owned_prev = t;
-    o->head.owned_next = t;
-    o->count++;
-    kr__spin_unlock(&o->lock);
-}
 
 /* ---- task hooks ----------------------------------------------------- */
 
@@ -96,24 +103,10 @@ static void mt_yield(kr__sched *s, kr__task *t) {
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
     kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
-    unsigned owner = t->owner;
-    if (owner == KR__NO_OWNER)
-        return false;
-    mt_owned *o = &rt->owned[owner];
-    bool held = false;
-    kr__spin_lock(&o->lock);
-    if (t->owned_prev != NULL) {
-        t->owned_prev->owned_next = t->owned_next;
-        t->owned_next->owned_prev = t->owned_prev;
-        t->owned_prev = t->owned_next = NULL;
-        o->count--;
-        held = true;
-    }
-    kr__spin_unlock(&o->lock);
-    return held;
+    return kr__owned_set_release(&rt->owned, t);
 }
 
-static void mt_unpin(kr__sched *s) { kr__mt_unref(MT_OF_SCHED(s)); }
+static void mt_unpin(kr__sched *s) { mt_unref(MT_OF_SCHED(s)); }
 
 static const kr__sched_ops mt_sched_ops = {mt_schedule, mt_yield, mt_release,
                                            mt_unpin};
@@ -131,7 +124,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         t = kr__task_new(&rt->sched, w->cache, f, jh != NULL);
         if (t == NULL)
             return KR_ENOMEM;
-        kr__mt_bind(rt, w->index, t);
+        kr__owned_set_bind(&rt->owned, w->index, t);
         kr__store_relaxed(&w->n_spawned, kr__load_relaxed(&w->n_spawned) + 1);
         if (jh != NULL)
             kr__join_init(jh, t);
@@ -143,14 +136,14 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     /* The block_on thread owns the block_on cache while it runs; other
      * threads borrow one of the pool's. */
     kr__cache *c = NULL;
-    kr__pool_slot *slot = NULL;
+    kr__cache_pool_slot *slot = NULL;
     if (kr__ctx.rt == base && kr__ctx.cache != NULL)
         c = kr__ctx.cache;
-    else if ((slot = kr__pool_take(&rt->pool)) != NULL)
+    else if ((slot = kr__cache_pool_take(&rt->pool)) != NULL)
         c = slot->cache;
     t = kr__task_new(&rt->sched, c, f, jh != NULL);
     if (slot != NULL)
-        kr__pool_give(slot);
+        kr__cache_pool_give(slot);
     if (t == NULL)
         return KR_ENOMEM;
     if (c == NULL)
@@ -164,30 +157,22 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
 
 /* ---- block_on ------------------------------------------------------- */
 
-static void signal_unref(mt_signal *s) {
-    if (kr__fetch_sub_acqrel(&s->refs, 1) == 1)
-        kr__free(s);
+static void signal_release(kr__bo_signal *s) {
+    kr__free(KR__CONTAINER_OF(s, mt_signal, bo));
 }
 
-static kr_waker sig_clone(const void *data);
-static void sig_wake_by_ref(const void *data) {
-    mt_signal *s = (mt_signal *)data;
-    /* Release pairs with block_on's acquire swap. */
-    kr__store_release(&s->woken, 1);
-    kr__unpark(&s->park);
+/* block_on's hooks (sched/block_on.h): between polls it only fires the
+ * timers its future registered, and parks on its own parker. */
+static bool bo_closed(void *arg) { return is_closed(((mt_signal *)arg)->rt); }
+
+static int64_t bo_work(void *arg) {
+    mt_signal *sig = arg;
+    return sig->rt->base.driver->ops->timers_fire(&sig->wheel);
 }
-static void sig_drop(const void *data) { signal_unref((mt_signal *)data); }
-static void sig_wake(const void *data) {
-    sig_wake_by_ref(data);
-    sig_drop(data);
-}
-static const kr_waker_vtable sig_vtable = {sig_clone, sig_wake, sig_wake_by_ref,
-                                           sig_drop};
-static kr_waker sig_clone(const void *data) {
-    mt_signal *s = (mt_signal *)data;
-    kr__fetch_add_relaxed(&s->refs, 1); /* the cloner holds a reference */
-    kr_waker w = {s, &sig_vtable};
-    return w;
+
+static void bo_park(void *arg, int64_t timeout_ns) {
+    mt_signal *sig = arg;
+    kr__park(&sig->park, timeout_ns);
 }
 
 static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
@@ -208,8 +193,13 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     /* A reused wheel keeps its old `elapsed`: an idle wheel's time is
      * stale anyway (timers_fire reads no clock while it is empty). */
     atomic_init(&sig->refs, 1);
-    atomic_init(&sig->woken, 1); /* poll once to start */
+    atomic_init(&sig->bo.woken, 0);
     kr__parker_init(&sig->park);
+    sig->rt = rt;
+    sig->bo.park = &sig->park;
+    sig->bo.self = NULL; /* kr__ctx.worker is NULL here: always unpark */
+    sig->bo.refs = &sig->refs;
+    sig->bo.release = signal_release;
     pthread_mutex_lock(&rt->signals_lock);
     kr__list_node_init(&sig->link);
     kr__list_push_front(&rt->signals, &sig->link);
@@ -225,31 +215,8 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     kr__ctx.cache = own_cache ? rt->bo_cache : NULL;
     kr__ctx.wheel = &sig->wheel;
 
-    kr_waker w = {sig, &sig_vtable}; /* borrowed */
-    kr_context cx = kr_context_from_waker(&w);
-    int rc = 0;
-    for (;;) {
-        if (is_closed(rt)) {
-            kr_future_drop(f);
-            rc = KR_ESHUTDOWN;
-            break;
-        }
-        /* Acquire pairs with the waker's release store. */
-        if (kr__swap_acquire(&sig->woken, 0)) {
-            kr__ctx.budget = base->cfg.budget;
-            kr_poll p = kr_future_poll(f, &cx, out);
-            kr__ctx.budget = KR__BUDGET_UNLIMITED;
-            if (p == KR_READY) {
-                kr_future_drop(f); /* block_on consumes its future */
-                break;
-            }
-            continue; /* a wake during the poll: poll again first */
-        }
-        int64_t timeout = base->driver->ops->timers_fire(&sig->wheel);
-        if (timeout == 0)
-            continue;
-        kr__park(&sig->park, timeout);
-    }
+    int rc = kr__block_on_loop(&sig->bo, f, out, base->cfg.budget, bo_closed,
+                               bo_work, bo_park, sig);
 
     kr__ctx = saved;
     if (own_cache)
@@ -266,8 +233,8 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
         mt_signal *old = kr__swap_acqrel(&rt->spare_signal, sig);
         if (old != NULL)
             kr__free(old);
-    } else {
-        signal_unref(sig);
+    } else if (kr__fetch_sub_acqrel(&sig->refs, 1) == 1) {
+        kr__free(sig);
     }
     return rc;
 }
@@ -278,19 +245,7 @@ static void drain(mt_rt *rt) {
     /* Runs alone: every worker has exited. Frees go to the (orphaned)
      * caches' remote path, which frees them directly. */
     for (;;) {
-        bool any = false;
-        for (unsigned i = 0; i < rt->n; i++) {
-            mt_owned *o = &rt->owned[i];
-            while (o->head.owned_next != &o->head) {
-                kr__task *t = o->head.owned_next;
-                t->owned_prev->owned_next = t->owned_next;
-                t->owned_next->owned_prev = t->owned_prev;
-                t->owned_prev = t->owned_next = NULL;
-                o->count--;
-                kr__task_shutdown(t); /* consumes the OWNED reference */
-                any = true;
-            }
-        }
+        bool any = kr__owned_set_shutdown_all(&rt->owned);
         for (unsigned i = 0; i < rt->n; i++) {
             mt_worker *w = rt->workers[i];
             kr__task *t = kr__swap_acqrel(&w->lifo, NULL);
@@ -309,25 +264,11 @@ static void drain(mt_rt *rt) {
             }
             w->defer_tail = NULL;
         }
-        if (kr__mt_drain_inject(rt))
+        if (kr__mt_inject_drain(&rt->inject))
             any = true;
         if (!any)
             break;
     }
-}
-
-/* With inject_lock held: empties the inject queue. Returns true if it
- * found anything. */
-bool kr__mt_drain_inject(mt_rt *rt) {
-    bool any = false;
-    kr__task *t;
-    while ((t = kr__mpsc_pop(&rt->inject)) != NULL) {
-        if (t->owner == KR__NO_OWNER)
-            kr__task_shutdown(t); /* a spawn that never ran */
-        kr__task_drop_queued(t);  /* NOTIFIED reference (or held) */
-        any = true;
-    }
-    return any;
 }
 
 static int mt_shutdown(kr_runtime *base) {
@@ -350,12 +291,9 @@ static int mt_shutdown(kr_runtime *base) {
     }
     for (unsigned i = 0; i < rt->n; i++)
         pthread_join(rt->workers[i]->thread, NULL);
-    kr__spin_lock(&rt->inject_lock);
-    kr__store_seqcst(&rt->inject_closed, 1);
-    kr__mt_drain_begin(rt);
+    kr__mt_inject_close(&rt->inject);
     drain(rt);
-    kr__mt_drain_end();
-    kr__spin_unlock(&rt->inject_lock);
+    kr__mt_inject_close_end(&rt->inject);
     kr__store_release(&rt->drained, 1);
     pthread_mutex_unlock(&rt->shutdown_lock);
     return 0;
@@ -369,9 +307,9 @@ static void mt_free(kr_runtime *base) {
     mt_signal *spare = kr__swap_acquire(&rt->spare_signal, NULL);
     if (spare != NULL)
         kr__free(spare);
-    kr__pool_orphan(&rt->pool);
+    kr__cache_pool_orphan(&rt->pool);
     rt->base.driver->ops->shutdown(rt->base.driver);
-    kr__mt_unref(rt);
+    mt_unref(rt);
 }
 
 static void mt_metrics(kr_runtime *base, kr_runtime_metrics *m) {
@@ -391,28 +329,14 @@ static void mt_metrics(kr_runtime *base, kr_runtime_metrics *m) {
 
 static int mt_dump(kr_runtime *base, int fd) {
     mt_rt *rt = (mt_rt *)base;
-    int n = 0, rc = 0;
-    /* inject_lock makes us the inject queue's consumer, and binding a task
-     * taken from it happens under the lock (worker.c): while we hold it,
-     * every live task is on a list or, a remote spawn not yet bound
-     * (owner < 0), in the queue, and none moves from one to the other. */
-    kr__spin_lock(&rt->inject_lock);
-    for (kr__task *t = kr__mpsc_peek_first(&rt->inject); t != NULL && rc == 0;
-         t = kr__mpsc_peek_next(&rt->inject, t)) {
-        if (t->owner == KR__NO_OWNER) {
-            rc = kr__task_dump_line(fd, t);
-            n++;
-        }
-    }
-    for (unsigned i = 0; i < rt->n && rc == 0; i++) {
-        mt_owned *o = &rt->owned[i];
-        kr__spin_lock(&o->lock);
-        for (kr__task *t = o->head.owned_next; t != &o->head && rc == 0;
-             t = t->owned_next, n++)
-            rc = kr__task_dump_line(fd, t);
-        kr__spin_unlock(&o->lock);
-    }
-    kr__spin_unlock(&rt->inject_lock);
+    int n = 0;
+    /* Holding the inject queue's lock, every live task is on a list or in
+     * the queue, not yet bound (mt_inject.h). */
+    kr__mt_inject_lock(&rt->inject);
+    int rc = kr__mt_inject_dump_unbound(&rt->inject, fd, &n);
+    if (rc == 0)
+        rc = kr__owned_set_dump(&rt->owned, fd, &n);
+    kr__mt_inject_unlock(&rt->inject);
     return rc < 0 ? rc : n;
 }
 
@@ -455,31 +379,29 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->n = n;
     rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
     rt->lifo_off = env_flag("KR_DISABLE_LIFO", 0);
-    kr__mpsc_init(&rt->inject);
-    kr__spin_init(&rt->inject_lock);
+    kr__mt_inject_init(&rt->inject);
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
     pthread_mutex_init(&rt->signals_lock, NULL);
     kr__list_init(&rt->signals);
     atomic_init(&rt->closed, 0);
     atomic_init(&rt->driver_busy, 0);
-    atomic_init(&rt->inject_closed, 0);
     atomic_init(&rt->shutdown, 0);
     atomic_init(&rt->drained, 0);
     atomic_init(&rt->bo_cache_busy, 0);
     atomic_init(&rt->spare_signal, NULL);
     /* Handle + N worker caches + the block_on cache + the pool's. */
-    atomic_init(&rt->refs, (long)n + 2 + KR__POOL_SLOTS);
+    atomic_init(&rt->refs, (long)n + 2 + KR__CACHE_POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
-    rt->owned = kr__calloc_cacheline(n, sizeof(*rt->owned));
+    bool owned_ok = kr__owned_set_init(&rt->owned, n);
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
     rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
     kr__parker_init(&rt->monitor_park);
     rt->bo_cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
     unsigned pooled;
-    bool pool_ok =
-        kr__pool_init(&rt->pool, &rt->sched, cache_destroyed, rt, &pooled);
-    bool ok = rt->workers && rt->owned && rt->sleepers && rt->bo_cache &&
+    bool pool_ok = kr__cache_pool_init(&rt->pool, &rt->sched, cache_destroyed,
+                                       rt, &pooled);
+    bool ok = rt->workers && owned_ok && rt->sleepers && rt->bo_cache &&
               rt->monitor_last && pool_ok;
     /* The error: ENOMEM, unless a thread fails to start for another
      * reason. */
@@ -491,9 +413,6 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
             ok = false;
             break;
         }
-        kr__spin_init(&rt->owned[i].lock);
-        rt->owned[i].head.owned_next = rt->owned[i].head.owned_prev =
-            &rt->owned[i].head;
         kr__lq_init(&w->queue);
         atomic_init(&w->lifo, NULL);
         kr__parker_init(&w->park);
@@ -541,18 +460,18 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
             if (w != NULL && w->cache != NULL)
                 kr__cache_orphan(w->cache);
             else
-                kr__mt_unref(rt);
+                mt_unref(rt);
         }
         if (rt->bo_cache != NULL)
             kr__cache_orphan(rt->bo_cache);
         else
-            kr__mt_unref(rt);
+            mt_unref(rt);
         if (pool_ok)
-            kr__pool_orphan(&rt->pool);
+            kr__cache_pool_orphan(&rt->pool);
         else
-            for (unsigned i = pooled; i < KR__POOL_SLOTS; i++)
-                kr__mt_unref(rt); /* slots never made */
-        kr__mt_unref(rt);
+            for (unsigned i = pooled; i < KR__CACHE_POOL_SLOTS; i++)
+                mt_unref(rt); /* slots never made */
+        mt_unref(rt);
         return rc;
     }
     rt->monitor_started = 1;

@@ -24,7 +24,9 @@
  * workers that were searching anyway.
  */
 
-#include "sched/mt.h"
+#include "sched/worker.h"
+#include "sched/idle.h"
+#include "sched/sched.h"
 #include "task/state.h"
 #include "util/atomic.h"
 
@@ -38,26 +40,9 @@ static uint32_t next_rand(mt_worker *w) {
     return x;
 }
 
-/* The thread running a shutdown drain, which must not drain recursively
- * when a future's drop wakes another task. */
-static __thread mt_rt *draining;
-
-void kr__mt_drain_begin(mt_rt *rt) { draining = rt; }
-void kr__mt_drain_end(void) { draining = NULL; }
-
 void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last) {
-    kr__mpsc_push_chain(&rt->inject, first, last); /* seq_cst swap */
-    if (kr__load_seqcst(&rt->inject_closed)) {
-        /* Pushed after the final drain began: clean up ourselves (the
-         * protocol is in mt.h). */
-        if (draining != rt) {
-            kr__spin_lock(&rt->inject_lock);
-            kr__mt_drain_inject(rt);
-            kr__spin_unlock(&rt->inject_lock);
-        }
-        return;
-    }
-    kr__mt_notify_parked(rt);
+    if (kr__mt_inject_push(&rt->inject, first, last))
+        kr__mt_notify_parked(rt);
 }
 
 static void push_back(mt_worker *w, kr__task *t) {
@@ -130,29 +115,11 @@ void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
     }
 }
 
-/* Pops one task and moves up to `max` more into the local queue. */
+/* Pops one task from the inject queue and moves up to `max` more into
+ * the local queue. */
 static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
-    mt_rt *rt = w->rt;
-    if (!kr__mpsc_maybe_nonempty(&rt->inject))
-        return NULL;
-    /* Consumers take turns; one that finds the lock taken leaves the queue
-     * to the holder rather than wait on it. */
-    if (!kr__spin_trylock(&rt->inject_lock))
-        return NULL;
-    kr__task *first = kr__mpsc_pop(&rt->inject);
-    for (uint32_t i = 0; first != NULL && i < max; i++) {
-        kr__task *t = kr__mpsc_pop(&rt->inject);
-        if (t == NULL)
-            break;
-        if (t->owner == KR__NO_OWNER)
-            kr__mt_bind(rt, w->index, t);
-        kr__lq_push_unchecked(&w->queue, t);
-    }
-    /* Bound under the lock too: a dump holding it sees every task. */
-    if (first != NULL && first->owner == KR__NO_OWNER)
-        kr__mt_bind(rt, w->index, first);
-    kr__spin_unlock(&rt->inject_lock);
-    return first;
+    return kr__mt_inject_pop_batch(&w->rt->inject, &w->rt->owned, w->index,
+                                   &w->queue, max);
 }
 
 /* How many tasks to take from the inject queue besides the one to run:

@@ -19,32 +19,32 @@
 #include "util/spinlock.h"
 
 /* Enough that a handful of spawner threads rarely collide. */
-#define KR__POOL_SLOTS 8
+#define KR__CACHE_POOL_SLOTS 8
 
-typedef struct kr__pool_slot {
+typedef struct kr__cache_pool_slot {
     kr__spinlock lock;
     kr__cache *cache;
-} KR__ALIGNED_CL kr__pool_slot;
+} KR__ALIGNED_CL kr__cache_pool_slot;
 
 typedef struct kr__cache_pool {
-    kr__pool_slot slot[KR__POOL_SLOTS];
+    kr__cache_pool_slot slot[KR__CACHE_POOL_SLOTS];
 } kr__cache_pool;
 
-/* Makes KR__POOL_SLOTS caches for `sched` with the given destroy hook. Returns false
+/* Makes KR__CACHE_POOL_SLOTS caches for `sched` with the given destroy hook. Returns false
  * on allocation failure, after orphaning (destroying) what it made; each
  * cache made calls the hook once when destroyed either way. */
-bool kr__pool_init(kr__cache_pool *p, kr__sched *sched,
-                   void (*on_destroy)(void *), void *arg, unsigned *made);
+bool kr__cache_pool_init(kr__cache_pool *p, kr__sched *sched,
+                         void (*on_destroy)(void *), void *arg, unsigned *made);
 
 /* Locks the first free slot; NULL if all are
  * taken (the caller falls back to the general allocator). The slot's cache
- * is the caller's until kr__pool_give. */
-kr__pool_slot *kr__pool_take(kr__cache_pool *p);
-static inline void kr__pool_give(kr__pool_slot *s) {
+ * is the caller's until kr__cache_pool_give. */
+kr__cache_pool_slot *kr__cache_pool_take(kr__cache_pool *p);
+static inline void kr__cache_pool_give(kr__cache_pool_slot *s) {
     kr__spin_unlock(&s->lock);
 }
 
 /* Orphans every cache (task/cache.h); no take may follow. */
-void kr__pool_orphan(kr__cache_pool *p);
+void kr__cache_pool_orphan(kr__cache_pool *p);
 
 #endif

@@ -8,6 +8,8 @@
 #include "core/context.h"
 #include "task/cache.h"
 #include "task/state.h"
+#include "util/abort.h"
+#include "util/debug.h"
 #include "util/alloc.h"
 
 /* Task ids: unique, not dense. Each thread takes a block of 2^20 ids at a
@@ -25,10 +27,43 @@ static uint64_t new_id(void) {
     return id_next++;
 }
 
+static kr_poll in_place_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    kr__die("%s: the spawn record was polled", f->vtable->name);
+}
+
+const kr_future_vtable kr__in_place_vtable = {
+    in_place_poll, NULL, sizeof(kr__in_place), 0, "kr_spawn_in_place"};
+
+/* Builds an in-place future in `t` (task.h, kr__in_place); on failure
+ * frees the cell, which nothing else has seen yet. */
+static kr__task *build_in_place(kr__task *t, kr__cache *cache,
+                                uint32_t home_off, kr__in_place *ip) {
+    kr_future *f = kr__task_future(t);
+    f->vtable = ip->vt;
+    int rc = ip->init(f, ip->arg);
+    KR__REQUIRE(f->vtable == ip->vt, "init changed the vtable of %s",
+                ip->vt->name);
+    if (rc == 0)
+        return t;
+    ip->err = rc;
+    if (cache != NULL)
+        kr__cache_free(cache, t, home_off, 1); /* we allocated: the owner */
+    else
+        kr__loose_free(t);
+    return NULL;
+}
+
 kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
                        bool join) {
-    size_t fsize = f->vtable->size;
-    size_t total = kr__task_out_off(fsize) + f->vtable->output_size;
+    const kr_future_vtable *vt = f->vtable;
+    kr__in_place *ip = NULL;
+    if (vt == &kr__in_place_vtable) {
+        ip = (kr__in_place *)(void *)f;
+        vt = ip->vt;
+    }
+    size_t fsize = vt->size;
+    size_t total = kr__task_out_off(fsize) + vt->output_size;
     uint32_t home_off = KR__LOOSE_OFF;
     kr__task *t = cache != NULL
                       ? kr__cache_alloc(cache, total, sched, &home_off)
@@ -41,11 +76,12 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
     t->home_off = (uint16_t)(home_off >> 4);
     t->owner = KR__NO_OWNER;
     t->flags = 0;
-    t->owned_prev = NULL;
-    t->owned_next = NULL;
+    kr__list_node_init(&t->owned);
     t->join_waker.data = NULL;
     t->join_waker.vtable = NULL;
     atomic_init(&t->site, NULL);
+    if (ip != NULL)
+        return build_in_place(t, cache, home_off, ip);
     if (fsize <= 64 && fsize % 8 == 0) {
         /* Most futures are a few words: copy them inline rather than call
          * memcpy through the PLT. */

@@ -11,7 +11,7 @@
  *   |   state        _Atomic u64  flags + refcount  |
  *   |   next         queue link (run/inject queues) |
  *   |   id u32, home_off u16, owner u8, flags u8    |
- *   |   owned_prev/next  owner's list of live tasks |
+ *   |   owned        owner's list of live tasks    |
  *   |   join_waker   the JoinHandle's waker         |
  *   |   site         innermost pending await        |
  *   +-----------------------------------------------+  64
@@ -74,9 +74,9 @@
  *     handle is gone by then the runtime drops the waker, otherwise the
  *     handle owns (and eventually drops) it.
  *   - next: the queue the task is in (only while NOTIFIED).
- *   - owned_prev/next: the scheduler that owns the list, under its rules;
- *     owned_prev is NULL while the task is on no list (not yet bound, or
- *     released).
+ *   - owned: the scheduler's list of live tasks, under its rules
+ *     (sched/owned.h); unlinked while the task is on no list (not yet
+ *     bound, or released).
  *   - site: written by the poller after each poll; read by dumps.
  *   - flags (HELD, CANCELLED): only the holder of RUNNING; CANCELLED is
  *     read by the join handle after COMPLETE.
@@ -96,6 +96,7 @@
 #include "kairo.h"
 #include "task/cache.h"
 #include "util/atomic.h"
+#include "util/list.h"
 
 typedef struct kr__task kr__task;
 
@@ -135,9 +136,8 @@ struct kr__task {
     /* The scheduler's: which list of live tasks holds it; KR__NO_OWNER
      * while none does. */
     uint8_t owner;
-    uint8_t flags; /* KR__TASK_HELD, KR__TASK_CANCELLED */
-    kr__task *owned_prev;
-    kr__task *owned_next;
+    uint8_t flags;  /* KR__TASK_HELD, KR__TASK_CANCELLED */
+    kr__list owned; /* on the scheduler's list of live tasks */
     kr_waker join_waker;
     /* Innermost pending await after the last poll: written (relaxed) by
      * the poller after each poll, read by task dumps on any thread. */
@@ -188,6 +188,24 @@ static inline kr__sched *kr__task_sched(kr__task *t) {
  */
 kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
                        bool join);
+
+/*
+ * Spawn in place (kr_spawn_in_place). The schedulers' spawn takes a
+ * future to copy; an in-place spawn hands them this record instead, and
+ * kr__task_new, seeing its vtable, sizes the cell by `vt` and has `init`
+ * build the future there. An init failure frees the cell, leaves its code
+ * in `err` and makes kr__task_new return NULL (the scheduler's KR_ENOMEM,
+ * which the caller replaces by `err`). The record's own vtable is never
+ * polled.
+ */
+typedef struct kr__in_place {
+    kr_future base; /* &kr__in_place_vtable */
+    const kr_future_vtable *vt;
+    int (*init)(kr_future *f, void *arg);
+    void *arg;
+    int err;
+} kr__in_place;
+extern const kr_future_vtable kr__in_place_vtable;
 
 /* Runs one poll of `t`; consumes the caller's NOTIFIED reference. */
 void kr__task_run(kr__task *t);

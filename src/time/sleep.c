@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/context.h"
+#include "core/runtime.h"
 #include "time/wheel.h"
 #include "util/abort.h"
 #include "util/clock.h"
@@ -61,6 +62,9 @@ static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
     }
     if (deadline <= kr__now_ms())
         return KR_READY;
+    if (kr__rt_no_timers(kr__ctx.rt))
+        kr__die("kr_sleep polled on a runtime made without timers "
+                "(KR_DRIVER_TIME in kr_runtime_config.disable_drivers)");
     w = kr__wheel_of(kr__ctx.wheel); /* NULL stays NULL */
     if (w == NULL)
         kr__die("kr_sleep polled outside a runtime (no timer wheel here)");

@@ -1,5 +1,7 @@
 /* time/timeout.c: kr_timeout and kr_interval, built on kr_sleep. */
 #include "kairo.h"
+#include "core/context.h"
+#include "core/runtime.h"
 
 /* ---- timeout ---------------------------------------------------------- */
 
@@ -17,6 +19,9 @@ static kr_poll timeout_poll(kr_future *f, kr_context *cx, void *out) {
         rc = KR_EINVAL; /* made without a future */
     } else if (kr_future_poll(to->inner_, cx, to->dst_) == KR_READY) {
         rc = 0;
+    } else if (kr__rt_no_timers(kr__ctx.rt) &&
+               kr_sleep_deadline(&to->sleep_).ns > kr_instant_now().ns) {
+        rc = KR_ENOTIME; /* no wheel to wait on: kairo/runtime.h */
     } else if (kr_future_poll(&to->sleep_.base, cx, NULL) == KR_READY) {
         rc = KR_ELAPSED; /* its own code: KR_ETIMEDOUT is the kernel's */
     } else {

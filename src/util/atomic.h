@@ -27,6 +27,8 @@
     atomic_exchange_explicit((p), (v), memory_order_acq_rel)
 #define kr__swap_acquire(p, v)                                                 \
     atomic_exchange_explicit((p), (v), memory_order_acquire)
+#define kr__swap_release(p, v)                                                 \
+    atomic_exchange_explicit((p), (v), memory_order_release)
 #define kr__swap_seqcst(p, v)                                                  \
     atomic_exchange_explicit((p), (v), memory_order_seq_cst)
 

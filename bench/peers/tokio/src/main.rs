@@ -1,5 +1,5 @@
 //! tokio-bench: Tokio's runtime benchmarks (rt_current_thread.rs, rt_multi_threaded.rs,
-//! remote_spawn.rs, spawn_blocking.rs, fs.rs), rebuilt from their definitions in reference/tokio.md
+//! remote_spawn.rs, spawn_blocking.rs, fs.rs, copy.rs), rebuilt from their definitions in reference/tokio.md
 //! §7.1, §7.2, §7.4, §7.5,
 //! with a small timing loop of our own instead of criterion. It is the peer that kairo-bench
 //! is compared against, so both programs share one command line and one output format:
@@ -29,6 +29,7 @@ use std::sync::{mpsc, Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod copy;
 mod fs;
 mod mem;
 mod os;
@@ -870,7 +871,7 @@ fn main() {
     let cfg = Config::from_args();
 
     type Bench = fn(&Config, &str);
-    let plain: [(&str, Bench); 21] = [
+    let plain: [(&str, Bench); 25] = [
         ("ct/spawn_many_local", ct_spawn_many_local),
         ("ct/spawn_many_remote_idle", ct_spawn_many_remote_idle),
         ("ct/spawn_many_remote_busy", ct_spawn_many_remote_busy),
@@ -886,6 +887,10 @@ fn main() {
         ("mt/chained_spawn", mt_chained_spawn),
         ("mem/idle_task/16", mem::mem_idle_task_16),
         ("mem/idle_task/64", mem::mem_idle_task_64),
+        ("copy/mem_to_mem", copy::mem_to_mem),
+        ("copy/chunk_to_mem", copy::chunk_to_mem),
+        ("copy/mem_to_slow_hdd", copy::mem_to_slow_hdd),
+        ("copy/chunk_to_slow_hdd", copy::chunk_to_slow_hdd),
         ("fs/async_read_std_file", fs::async_read_std_file),
         ("fs/async_read_buf", fs::async_read_buf),
         ("fs/async_read_codec", fs::async_read_codec),
