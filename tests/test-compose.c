@@ -318,8 +318,8 @@ macros_join__a_different_future_is_polled_first_every_time_poll_fn_is_polled(
     poll_order(false, KR_POLL_FAIR, fair_order);
 }
 
-static void macros_join__futures_are_polled_in_order_in_biased_mode(
-    void **state) {
+static void
+macros_join__futures_are_polled_in_order_in_biased_mode(void **state) {
     (void)state;
     poll_order(false, KR_POLL_BIASED, biased_order);
 }
@@ -331,8 +331,8 @@ macros_try_join__a_different_future_is_polled_first_every_time_poll_fn_is_polled
     poll_order(true, KR_POLL_FAIR, fair_order);
 }
 
-static void macros_try_join__futures_are_polled_in_order_in_biased_mode(
-    void **state) {
+static void
+macros_try_join__futures_are_polled_in_order_in_biased_mode(void **state) {
     (void)state;
     poll_order(true, KR_POLL_BIASED, biased_order);
 }
@@ -385,7 +385,8 @@ static void select_every_winner(void **state) {
 /* Dropping a select before READY drops every branch once. */
 static void select_dropped_midway(void **state) {
     (void)state;
-    step s[2] = {step_make(0, 9, 0, NULL, NULL), step_make(1, 9, 0, NULL, NULL)};
+    step s[2] = {step_make(0, 9, 0, NULL, NULL),
+                 step_make(1, 9, 0, NULL, NULL)};
     int o[2];
     kr_branch br[2];
     KR_BRANCH_SET(&br[0], &s[0], o[0]);
@@ -806,6 +807,7 @@ typedef struct {
 
 static kr_poll producer_poll(kr_future *f, kr_context *cx, void *out) {
     producer *p = (producer *)f;
+    (void)out;
     KR_ASYNC_BEGIN(&p->co);
     for (p->i = 0; p->i < NMSG; p->i++) {
         p->sd = kr_mpsc_send_future(p->tx, &p->i);
@@ -840,6 +842,7 @@ typedef struct {
 
 static kr_poll consumer_poll(kr_future *f, kr_context *cx, void *out) {
     consumer *c = (consumer *)f;
+    (void)out;
     KR_ASYNC_BEGIN(&c->co);
     for (;;) {
         if (!kr_branch_live(&c->br[0])) {

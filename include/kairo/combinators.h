@@ -166,8 +166,8 @@ typedef struct kr_try_join_fut {
  */
 KR_API extern const kr_future_vtable kr__join_all_vtable;
 static inline kr_join_fut kr_join(kr_branch *br, unsigned n, unsigned flags) {
-    kr_join_fut j = {{&kr__join_all_vtable}, br, n, flags & KR_POLL_FAIR, 0,
-                     -1};
+    kr_join_fut j = {{&kr__join_all_vtable}, br, n,
+                     flags & KR_POLL_FAIR,   0,  -1};
     return j;
 }
 
@@ -183,8 +183,8 @@ static inline kr_join_fut kr_join(kr_branch *br, unsigned n, unsigned flags) {
 KR_API extern const kr_future_vtable kr__try_join_vtable;
 static inline kr_try_join_fut kr_try_join(kr_branch *br, unsigned n,
                                           unsigned flags) {
-    kr_try_join_fut j = {{&kr__try_join_vtable}, br, n, flags & KR_POLL_FAIR,
-                         0, -1};
+    kr_try_join_fut j = {{&kr__try_join_vtable}, br, n,
+                         flags & KR_POLL_FAIR,   0,  -1};
     return j;
 }
 
@@ -219,8 +219,11 @@ static inline kr_select_fut kr_select(kr_branch *br, unsigned n,
     /* The constructors are inline, as kairo's channel futures' are: a
      * future returned by an out-of-line call goes through memory and is
      * read back at once (a store-forwarding stall). */
-    kr_select_fut s = {{&kr__select_vtable}, br, n,
-                       flags & (KR_POLL_FAIR | KR_SELECT_KEEP), 0};
+    kr_select_fut s = {{&kr__select_vtable},
+                       br,
+                       n,
+                       flags & (KR_POLL_FAIR | KR_SELECT_KEEP),
+                       0};
     return s;
 }
 

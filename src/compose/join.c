@@ -104,6 +104,6 @@ static void join_drop(kr_future *f) {
 
 const kr_future_vtable kr__join_all_vtable = {
     join_poll, join_drop, sizeof(kr_join_fut), 0, "kr_join"};
-const kr_future_vtable kr__try_join_vtable = {
-    try_join_poll, join_drop, sizeof(kr_try_join_fut), sizeof(int),
-    "kr_try_join"};
+const kr_future_vtable kr__try_join_vtable = {try_join_poll, join_drop,
+                                              sizeof(kr_try_join_fut),
+                                              sizeof(int), "kr_try_join"};

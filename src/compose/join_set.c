@@ -255,8 +255,8 @@ static bool next_ready(kr_join_set *s, const kr_waker *park,
             kr__spin_unlock(&s->lock);
             return false;
         }
-        entry *e = KR__CONTAINER_OF(kr__list_pop_front(&s->notified), entry,
-                                    link);
+        entry *e =
+            KR__CONTAINER_OF(kr__list_pop_front(&s->notified), entry, link);
         e->where = POLLING;
         kr__spin_unlock(&s->lock);
 

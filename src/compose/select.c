@@ -16,7 +16,7 @@
 #include "core/coop.h"
 #include "util/abort.h"
 
-#define DONE 0x80000000u    /* in flags_: READY was returned */
+#define DONE    0x80000000u /* in flags_: READY was returned */
 #define STARTED 0x40000000u /* in flags_: next_ has been chosen */
 
 /* Fair mode's first start: a per-thread xorshift, so a select made afresh
