@@ -24,6 +24,7 @@
 #include "kairo/core.h"
 #include "kairo/error.h"
 #include "kairo/async.h"
+#include "kairo/async_fn.h"
 #include "kairo/runtime.h"
 #include "kairo/sync.h"
 #include "kairo/blocking.h"
