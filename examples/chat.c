@@ -40,8 +40,7 @@ static kr_duration idle;
 /* ---- one connection ------------------------------------------------- */
 
 typedef struct {
-    kr_future base;
-    kr_coro co;
+    KR_ASYNC_FIELDS;
     uint64_t id;
     kr_tcp_stream *s;
     kr_broadcast_rx *rx;
@@ -63,6 +62,7 @@ typedef struct {
     size_t used; /* bytes of a partial line in buf */
     char buf[LINE];
 } client;
+KR_ASYNC_FN_VOID(client);
 
 /* Broadcasts the complete lines in c->buf; keeps a partial one. */
 static void publish_lines(client *c) {
@@ -81,9 +81,7 @@ static void publish_lines(client *c) {
     c->used -= start;
 }
 
-static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
-    client *c = (client *)f;
-    KR_ASYNC_BEGIN(&c->co);
+KR_ASYNC_POLL(client, c, cx) {
     kr_sleep_init(&c->nap, idle);
     KR_BRANCH_SET_VOID(&c->br[2], &c->nap);
     for (;;) {
@@ -96,8 +94,8 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
             c->rv = kr_broadcast_recv_future(c->rx, &c->in, &c->lagged);
             KR_BRANCH_SET(&c->br[1], &c->rv, c->rv_rc);
         }
-        c->sel = kr_select(c->br, 3, KR_POLL_BIASED | KR_SELECT_KEEP);
-        KR_AWAIT_INTO(&c->co, &c->sel, cx, c->which);
+        KR_FN_CALL(c->sel, kr_select(c->br, 3, KR_POLL_BIASED | KR_SELECT_KEEP),
+                   c->which);
         if (c->which == 0) { /* our client spoke */
             if (c->nread <= 0)
                 break; /* it left */
@@ -109,8 +107,9 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
         if (c->which == 2) { /* idle too long */
             snprintf(c->out, sizeof(c->out), "* goodbye: idle for %lld ms\n",
                      (long long)(idle / kr_ms(1)));
-            c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
-            KR_AWAIT_INTO(&c->co, &c->wr, cx, c->wrote);
+            KR_FN_CALL(c->wr,
+                       kr_tcp_stream_write_all(c->s, c->out, strlen(c->out)),
+                       c->wrote);
             break;
         }
         /* A line from the hub (or a lag, or the end). */
@@ -126,41 +125,35 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
                      (unsigned long long)c->in.from, (int)c->in.len,
                      c->in.text);
         }
-        c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
-        KR_AWAIT_INTO(&c->co, &c->wr, cx, c->wrote);
+        KR_FN_CALL(c->wr, kr_tcp_stream_write_all(c->s, c->out, strlen(c->out)),
+                   c->wrote);
         if (c->wrote < 0)
             break;
     }
-    KR_ASYNC_END(&c->co);
 }
+KR_ASYNC_POLL_END
 
-static void client_drop(kr_future *f) {
-    client *c = (client *)f;
-    kr_coro_drop(&c->co);       /* a pending write, or the select */
+KR_ASYNC_DROP(client, c) {
     kr_branches_drop(c->br, 3); /* what the select left (KEEP) */
     kr_broadcast_rx_drop(c->rx);
     kr_tcp_stream_free(c->s);
 }
-KR_FUTURE_VTABLE(client_vt, client, client_poll, client_drop, 0);
 
 /* ---- the accept loop -------------------------------------------------- */
 
 typedef struct {
-    kr_future base;
-    kr_coro co;
+    KR_ASYNC_FIELDS;
     kr_tcp_listener *l;
     kr_tcp_accept acc;
     kr_tcp_stream *s;
     uint64_t next_id;
     int rc;
 } acceptor;
+KR_ASYNC_FN_VOID(acceptor);
 
-static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
-    acceptor *a = (acceptor *)f;
-    KR_ASYNC_BEGIN(&a->co);
+KR_ASYNC_POLL(acceptor, a, cx) {
     for (;;) {
-        a->acc = kr_tcp_listener_accept(a->l, &a->s, NULL);
-        KR_AWAIT_INTO(&a->co, &a->acc, cx, a->rc);
+        KR_FN_CALL(a->acc, kr_tcp_listener_accept(a->l, &a->s, NULL), a->rc);
         if (a->rc < 0) {
             fprintf(stderr, "chat: accept: %s\n", kr_strerror(a->rc));
             continue;
@@ -182,11 +175,10 @@ static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
         }
         free(c); /* kr_spawn copied it into the task */
     }
-    KR_ASYNC_END(&a->co);
 }
+KR_ASYNC_POLL_END
 
-static void acceptor_drop(kr_future *f) { kr_coro_drop(&((acceptor *)f)->co); }
-KR_FUTURE_VTABLE(acceptor_vt, acceptor, acceptor_poll, acceptor_drop, 0);
+KR_ASYNC_NO_DROP(acceptor);
 
 /* ---- main --------------------------------------------------------------- */
 
@@ -254,7 +246,7 @@ int main(int argc, char **argv) {
 
     pthread_t sig;
     pthread_create(&sig, NULL, signal_thread, rt);
-    acceptor a = {.base = {&acceptor_vt}, .co = KR_CORO_INIT, .l = l};
+    acceptor a = {KR_ASYNC_INIT(acceptor), .l = l};
     rc = kr_runtime_block_on(rt, &a.base, NULL);
     /* Shut down by the signal thread (the accept loop never ends by
      * itself): every client task was dropped with it. Join that thread
