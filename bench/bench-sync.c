@@ -564,8 +564,8 @@ static void join_n_drop(kr_future *f) {
 KR_FUTURE_VTABLE(join_n_vt, join_n, join_n_poll, join_n_drop, 0);
 
 /*
- * The block_on future of one iteration. mode SEQ: LOCK_TASKS tasks awaited
- * one after the other; JOIN: LOCK_TASKS tasks polled together in this
+ * The block_on future of one iteration (mode SEQ: seq_main, below).
+ * JOIN: LOCK_TASKS tasks polled together in this
  * future (join!); SPAWN: LOCK_TASKS spawned tasks, then their handles
  * awaited (try_join! of task::spawn). With `write`, it first takes the
  * lock to write and its first task only drops that guard.
@@ -596,10 +596,7 @@ static kr_poll lock_main_poll(kr_future *f, kr_context *cx, void *out) {
     for (m->i = 0; m->i < LOCK_TASKS; m->i++)
         m->t[m->i] =
             lock_task_new(m->sem, m->rw, m->write && m->i == 0 ? &m->wg : NULL);
-    if (m->mode == SEQ) {
-        for (m->i = 0; m->i < LOCK_TASKS; m->i++)
-            KR_AWAIT(&m->co, &m->t[m->i].base, cx, NULL);
-    } else if (m->mode == JOIN) {
+    if (m->mode == JOIN) {
         m->join = (join_n){{&join_n_vt}, m->t, {0}, LOCK_TASKS};
         KR_AWAIT(&m->co, &m->join.base, cx, NULL);
     } else {
@@ -620,6 +617,42 @@ static void lock_main_drop(kr_future *f) {
 }
 KR_FUTURE_VTABLE(lock_main_vt, lock_main, lock_main_poll, lock_main_drop, 0);
 
+/* SEQ, as Tokio's uncontended rows: one future that acquires and drops
+ * six times in a loop (a permit, or a read guard), no task per lock. */
+typedef struct seq_main {
+    kr_future base;
+    kr_coro co;
+    kr_semaphore *sem;
+    kr_rwlock *rw;
+    int i, rc;
+    kr_rwlock_guard g;
+    union {
+        kr_semaphore_acquire acq;
+        kr_rwlock_acquire read;
+    } u;
+} seq_main;
+
+static kr_poll seq_main_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    seq_main *m = (seq_main *)f;
+    KR_ASYNC_BEGIN(&m->co);
+    for (m->i = 0; m->i < LOCK_TASKS; m->i++) {
+        if (m->rw != NULL) {
+            m->u.read = kr_rwlock_read_future(m->rw);
+            KR_AWAIT(&m->co, &m->u.read.base, cx, &m->g);
+            kr_rwlock_unlock(&m->g);
+        } else {
+            m->u.acq = kr_semaphore_acquire_future(m->sem, 1);
+            KR_AWAIT(&m->co, &m->u.acq.base, cx, &m->rc);
+            BENCH_OK(m->rc);
+            BENCH_OK(kr_semaphore_release(m->sem, 1));
+        }
+    }
+    KR_ASYNC_END(&m->co);
+}
+static void seq_main_drop(kr_future *f) { kr_coro_drop(&((seq_main *)f)->co); }
+KR_FUTURE_VTABLE(seq_main_vt, seq_main, seq_main_poll, seq_main_drop, 0);
+
 typedef struct lock_bench {
     kr_runtime *rt;
     kr_semaphore *sem;
@@ -629,6 +662,14 @@ typedef struct lock_bench {
 
 static void lock_iter(void *arg) {
     lock_bench *b = arg;
+    if (b->mode == SEQ) {
+        seq_main q = {.base = {&seq_main_vt},
+                      .co = KR_CORO_INIT,
+                      .sem = b->sem,
+                      .rw = b->rw};
+        BENCH_OK(kr_runtime_block_on(b->rt, &q.base, NULL));
+        return;
+    }
     lock_main m;
     memset(&m, 0, sizeof(m));
     m.base.vtable = &lock_main_vt;

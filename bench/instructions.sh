@@ -26,7 +26,7 @@ command -v valgrind >/dev/null 2>&1 || { echo "instructions.sh: valgrind not fou
 # The ct rows (compare.sh's ct set, without the mem rows), and the compose rows
 # (bench-compose.c), which run on a current-thread runtime too.
 ct_set="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
-ct/ping_pong ct/yield_many ct/chained_spawn
+ct/ping_pong ct/yield_many ct/chained_spawn copy/mem_to_mem
 compose/select2_biased compose/select2_fair compose/select2_yield
 compose/join4 compose/join4_yield compose/join_set_1000"
 names=()

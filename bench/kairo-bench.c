@@ -4,7 +4,8 @@
  *     kairo-bench [--workers N] [filter...]
  *
  * A benchmark runs when its name contains any of the filters (all of them
- * when there is none). --workers N (default 4, Tokio's NUM_WORKERS) is the
+ * when there is none); a filter ending in '$' matches only the name that
+ * equals the rest (mpsc/contention_bounded$). --workers N (default 4, Tokio's NUM_WORKERS) is the
  * worker count of the multi-thread runtimes. One line per benchmark on
  * stdout, flushed as it is printed:
  *
@@ -259,9 +260,15 @@ static unsigned parse_workers(const char *s) {
 static int selected(char **filters, int nfilters, const char *name) {
     if (nfilters == 0)
         return 1;
-    for (int i = 0; i < nfilters; i++)
-        if (strstr(name, filters[i]) != NULL)
+    for (int i = 0; i < nfilters; i++) {
+        size_t n = strlen(filters[i]);
+        if (n > 0 && filters[i][n - 1] == '$') {
+            if (strlen(name) == n - 1 && strncmp(name, filters[i], n - 1) == 0)
+                return 1;
+        } else if (strstr(name, filters[i]) != NULL) {
             return 1;
+        }
+    }
     return 0;
 }
 

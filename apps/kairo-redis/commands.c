@@ -85,6 +85,12 @@ static bool arity_ok(const redis_command *cmd, int argc) {
 static void reject(client *c, const char *msg) {
     if (c->flags & CLIENT_MULTI)
         flag_transaction(c);
+    /* A rejected EXEC ends the transaction (Redis's execCommandAbort). */
+    if (c->cmd != NULL && strcmp(c->cmd->name, "exec") == 0 &&
+        (c->flags & CLIENT_MULTI)) {
+        exec_abort(c, msg);
+        return;
+    }
     add_reply_error(c, msg);
 }
 
@@ -134,9 +140,11 @@ void process_command(client *c) {
         if (sub == NULL) {
             char up[64];
             size_t n = strlen(cmd->name);
-            for (size_t i = 0; i < n && i < sizeof(up) - 1; i++)
+            if (n > sizeof(up) - 1)
+                n = sizeof(up) - 1;
+            for (size_t i = 0; i < n; i++)
                 up[i] = (char)toupper((unsigned char)cmd->name[i]);
-            up[n < sizeof(up) - 1 ? n : sizeof(up) - 1] = '\0';
+            up[n] = '\0';
             char msg[256];
             snprintf(msg, sizeof(msg),
                      "unknown subcommand '%.128s'. Try %s HELP.",
@@ -152,7 +160,7 @@ void process_command(client *c) {
         reject_unknown(c);
         return;
     }
-    if (!arity_ok(cmd, c->argc) || (is_container(c->cmd) && c->argc < 2)) {
+    if (!arity_ok(cmd, c->argc)) {
         char msg[160];
         snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' command",
                  cmd->name);

@@ -329,6 +329,11 @@ struct client {
     /* Propagation override (see propagate_*). */
     bool prevent_propagate;
 
+    /* appendfsync always (aof.c): the AOF offset the replies in the
+     * connection's write buffer wait for, and the waiter doing it. */
+    uint64_t aof_offset;
+    struct aof_client *aofw;
+
     struct conn_task *conn;                   /* NULL for fake clients */
     struct client *next_client, *prev_client; /* server.clients list */
 };
@@ -503,6 +508,10 @@ void call(client *c, const redis_command *cmd);
  * QUIT/RESET; it must copy argv. flag_transaction marks a queueing error
  * (DIRTY_EXEC). touch_watched_key marks WATCHers dirty. */
 void queue_multi_command(client *c);
+/* EXEC itself was rejected (arity, NOAUTH, OOM...): discards the
+ * transaction and replies "-EXECABORT Transaction discarded because of:
+ * <msg>" (msg without its -ERR). */
+void exec_abort(client *c, const char *msg);
 void flag_transaction(client *c);
 void touch_watched_key(redis_db *db, rslice key);
 void touch_all_watched_keys_in_db(int dbid);
@@ -534,6 +543,19 @@ void aof_shutdown(void);
 void aof_config_changed(void);
 /* Called from the server cron (every 100 ms, lock held). */
 void aof_cron(void);
+/* Replies wait for durability (appendfsync always). With the lock held,
+ * when a batch of replies moves to the write buffer: the offset it must
+ * wait for (0: none). Without the lock, before writing that buffer: true
+ * if it may be written now, else the task is woken when it may. */
+uint64_t aof_reply_offset(void);
+bool aof_reply_ready(client *c, uint64_t offset, kr_context *cx);
+/* The client goes away (lock held; called by multi_free_client). */
+void aof_free_client(client *c);
+/* EXEC's writes go to the AOF between MULTI and EXEC (multi.c). */
+void aof_exec_begin(void);
+void aof_exec_end(int dbid);
+/* INFO persistence: the AOF's fields, written to buf; returns the length. */
+size_t aof_info(char *buf, size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /* The server                                                               */
@@ -632,5 +654,10 @@ void server_request_shutdown(void);
 void info_command(client *c);
 void client_command(client *c);
 void command_command(client *c);
+extern const redis_command client_subcommands[];
+extern const redis_command command_subcommands[];
+extern const redis_command config_subcommands[]; /* config.c */
+/* SCAN's cursor ("ERR invalid cursor"), for HSCAN/SSCAN/ZSCAN too. */
+bool parse_scan_cursor_or_reply(client *c, rslice arg, uint64_t *cursor);
 
 #endif /* KAIRO_REDIS_SERVER_H */

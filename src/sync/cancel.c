@@ -21,6 +21,7 @@
 #include "kairo.h"
 #include "util/abort.h"
 #include "util/alloc.h"
+#include "util/spinlock.h"
 #include "util/atomic.h"
 #include "util/wait_list.h"
 

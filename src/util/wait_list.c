@@ -2,7 +2,7 @@
 #include "util/wait_list.h"
 
 void kr__wait_list_init(kr__wait_list *wl) {
-    kr__spin_init(&wl->lock);
+    kr__parklock_init(&wl->lock);
     kr__list_init(&wl->waiters);
 }
 

@@ -20,10 +20,12 @@
  *   4. A primitive may only be freed with no waiter linked; the debug build
  *      checks it in kr__wait_list_destroy and names the primitive.
  *
- * The lock is a spinlock (util/spinlock.h): every critical section is a few
- * list links and word writes; waking, which may run arbitrary waker code,
- * happens outside it in batches of KR__WAKE_BATCH so a notify_all over many
- * waiters never holds the lock for long. Order: the list's front is the
+ * The lock spins briefly, then sleeps on a futex (util/parklock.h): every
+ * critical section is a few list links and word writes, but tasks on every
+ * worker and outside threads take it, and a holder preempted inside must
+ * not leave the others spinning for its time slice. Waking, which may run
+ * arbitrary waker code, happens outside it in batches of KR__WAKE_BATCH so
+ * a notify_all over many waiters never holds the lock for long. Order: the list's front is the
  * oldest waiter (push_back, pop_front), which is what FIFO fairness means.
  *
  * Callable from any thread, inside a runtime or not.
@@ -33,10 +35,10 @@
 
 #include "kairo/waiter.h"
 #include "util/list.h"
-#include "util/spinlock.h"
+#include "util/parklock.h"
 
 typedef struct kr__wait_list {
-    kr__spinlock lock;
+    kr__parklock lock;
     kr__list waiters; /* oldest first */
 } kr__wait_list;
 
@@ -46,10 +48,10 @@ void kr__wait_list_init(kr__wait_list *wl);
 void kr__wait_list_destroy(kr__wait_list *wl, const char *what);
 
 static inline void kr__wait_lock(kr__wait_list *wl) {
-    kr__spin_lock(&wl->lock);
+    kr__parklock_lock(&wl->lock);
 }
 static inline void kr__wait_unlock(kr__wait_list *wl) {
-    kr__spin_unlock(&wl->lock);
+    kr__parklock_unlock(&wl->lock);
 }
 
 /* A waiter before its first poll: unlinked, no waker, state 0. */

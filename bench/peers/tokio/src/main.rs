@@ -6,7 +6,8 @@
 //!
 //!     tokio-bench [--workers N] [filter...]
 //!
-//! A benchmark runs when its name contains any filter (or when there are no filters).
+//! A benchmark runs when its name contains any filter (or when there are no filters); a filter
+//! ending in `$` matches only the name equal to the rest.
 //! One line per benchmark on stdout:
 //!
 //!     name<TAB>median<TAB>min<TAB>max<TAB>ns/iter<TAB>REPS x ITERS
@@ -104,7 +105,11 @@ impl Config {
     }
 
     fn selected(&self, name: &str) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| name.contains(f.as_str()))
+        self.filters.is_empty()
+            || self.filters.iter().any(|f| match f.strip_suffix('$') {
+                Some(exact) => name == exact,
+                None => name.contains(f.as_str()),
+            })
     }
 }
 
