@@ -518,6 +518,12 @@ void touch_all_watched_keys_in_db(int dbid);
 
 /* Blocked-list wake-up (t_list.c): a key was written. */
 void signal_key_as_ready(redis_db *db, rslice key);
+/* Serves the clients blocked on the keys made ready since the last call,
+ * in the order they blocked (blocking.c). process_command calls it after
+ * each command it ran (so after EXEC for pushes inside MULTI). */
+void handle_clients_blocked_on_keys(void);
+/* The number of blocked clients (INFO's blocked_clients). */
+size_t blocking_clients_count(void);
 
 /* Propagation (to the AOF). By default a write command that made the
  * server dirty (server.dirty grew during call()) is propagated as sent.
