@@ -99,9 +99,8 @@ static kr_poll loop_poll(kr_future *f, kr_context *cx, void *out) {
             }
             l->nv = (never){{&never_vt}};
             KR_BRANCH_SET(&l->br[1], &l->nv, l->o[1]);
-            l->sel = kr_select(l->br, 2,
-                               l->kind == SELECT2 ? KR_POLL_BIASED
-                                                  : KR_POLL_FAIR);
+            l->sel = kr_select(
+                l->br, 2, l->kind == SELECT2 ? KR_POLL_BIASED : KR_POLL_FAIR);
             KR_AWAIT_INTO(&l->co, &l->sel, cx, l->which);
             l->sum += l->o[l->which];
         } else {
@@ -211,7 +210,7 @@ static void set_iter(void *p) {
     uint64_t sum = 0;
     BENCH_OK(kr_runtime_block_on(a->rt, &s.base, &sum));
     BENCH_CHECK_EQ("join_set sum", (long long)sum,
-                 (long long)COMPOSE_OPS * (COMPOSE_OPS - 1) / 2);
+                   (long long)COMPOSE_OPS * (COMPOSE_OPS - 1) / 2);
 }
 
 void compose_join_set_1000(const bench_cfg *cfg, const char *name) {

@@ -67,9 +67,12 @@ static kr_poll poll_once(kr_future *f, test_wcount *wc, void *out) {
     return kr_future_poll(f, &cx, out);
 }
 
-/* Polls until READY (at most `max` polls); returns the number of polls. */
+/* Polls until READY (at most `max` polls); returns the number of polls.
+ * The waker's counters are static: a channel may keep a clone of it after
+ * its future is dropped (a waker may outlive what it was given to), and
+ * wake it later. */
 static int poll_until_ready(kr_future *f, void *out, int max) {
-    test_wcount wc = {0};
+    static test_wcount wc;
     for (int i = 1; i <= max; i++)
         if (poll_once(f, &wc, out) == KR_READY)
             return i;

@@ -45,7 +45,7 @@ KR_ASYNC_POLL(sum_squares, s, cx) {
     for (;;) { /* fan in, in completion order */
         KR_FN_CALL(s->next, kr_join_set_join_next(s->set, &s->v), s->rc);
         if (s->rc == KR_EEMPTY)
-            break;   /* every task joined */
+            break;      /* every task joined */
         if (s->rc == 0) /* else KR_ECANCELED: aborted */
             s->total += s->v;
     }

@@ -11,8 +11,8 @@ typedef struct {
     KR_ASYNC_FIELDS;
     kr_oneshot_rx *rx_a, *rx_b;
     // [join]
-    kr_sleep nap;           /* no output */
-    kr_oneshot_recv recv;   /* output: an int, 0 or KR_ECLOSED */
+    kr_sleep nap;         /* no output */
+    kr_oneshot_recv recv; /* output: an int, 0 or KR_ECLOSED */
     int value, recv_rc;
     kr_branch br[2];
     kr_join_fut join;

@@ -45,7 +45,7 @@ typedef struct {
 } consumer;
 KR_ASYNC_FN(consumer, long);
 
-KR_ASYNC_DROP(consumer, c) { /* after the pending child (the select) */
+KR_ASYNC_DROP(consumer, c) {    /* after the pending child (the select) */
     kr_branches_drop(c->br, 3); /* KEEP: the branches are ours */
     kr_interval_drop(&c->iv);
 }

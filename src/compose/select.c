@@ -13,7 +13,7 @@
 #include "kairo/combinators.h"
 #include "kairo/error.h"
 #include "kairo/runtime.h"
-#include "core/coop.h"
+#include "core/context.h"
 #include "util/abort.h"
 
 #define DONE    0x80000000u /* in flags_: READY was returned */
@@ -21,7 +21,7 @@
 
 /* Fair mode's first start: a per-thread xorshift, so a select made afresh
  * in every round of a loop does not always favour branch 0. */
-static _Thread_local uint32_t seed;
+static __thread uint32_t seed __attribute__((tls_model("initial-exec")));
 
 static unsigned random_below(unsigned n) {
     uint32_t x = seed;
@@ -40,10 +40,12 @@ static kr_poll select_poll(kr_future *f, kr_context *cx, void *out) {
         kr__die("kr_select polled after it returned READY");
     /* A select over futures that are always ready would otherwise never
      * yield: with no budget left it yields before polling anything (as
-     * Tokio's select! does), and spends nothing of it itself. */
-    if (!kr_coop_proceed(cx))
+     * Tokio's select! does), and spends nothing of it itself. Read here
+     * rather than through kr_coop_proceed: one TLS load on the hot path. */
+    if (kr__ctx.budget == 0) {
+        kr_waker_wake_by_ref(kr_context_waker(cx));
         return KR_PENDING;
-    kr__coop_refund();
+    }
     unsigned n = s->n_, start = 0;
     if ((s->flags_ & KR_POLL_FAIR) && n != 0) {
         if (!(s->flags_ & STARTED)) {

@@ -20,8 +20,7 @@ KR_ASYNC_NO_DROP(reader);
 
 KR_ASYNC_POLL(reader, r, cx) {
 #if defined(KR_EXPECT_OK)
-    KR_FN_CALL(r->rd, kr_tcp_stream_read(r->s, r->buf, sizeof(r->buf)),
-               r->n64);
+    KR_FN_CALL(r->rd, kr_tcp_stream_read(r->s, r->buf, sizeof(r->buf)), r->n64);
     KR_BRANCH_SET(&r->br[0], &r->rd, r->n64);
 #elif defined(KR_BRANCH)
     KR_BRANCH_SET(&r->br[0], &r->rd, r->n);
