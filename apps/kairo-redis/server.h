@@ -600,6 +600,7 @@ typedef struct redis_server {
     size_t pubsub_obuf_hard;
     size_t pubsub_obuf_soft;
     int pubsub_obuf_soft_s;
+    bool aof_load_truncated; /* load an AOF with a torn tail (default yes) */
     char config_file[1024];
 
     /* State. */
@@ -652,6 +653,9 @@ void config_command(client *c); /* CONFIG GET/SET/RESETSTAT/REWRITE */
 
 /* Networking (networking.c). */
 int server_listen_and_serve(kr_runtime *rt);
+/* After the runtime is freed (the accept task is gone): frees the
+ * listening socket. */
+void server_close_listener(void);
 void free_memory_if_needed_lru(void); /* allkeys-lru eviction (db.c) */
 /* Requests a clean shutdown (SHUTDOWN, signals). */
 void server_request_shutdown(void);
