@@ -210,7 +210,7 @@ int kr__mpsc_enqueue(chan *c, const void *msg, kr__wake_batch *b) {
                 return rc;
         }
         size_t i = (c->head + c->len) & c->mask;
-        memcpy(c->buf + i * c->msg_size, msg, c->msg_size);
+        kr__mpsc_copy_msg(c->buf + i * c->msg_size, msg, c->msg_size);
     }
     c->len++;
     kr__mpsc_rx_wake(c, b);
@@ -223,7 +223,9 @@ static void dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
     if (ms != 0) {
         size_t slots = c->mask + 1;
         size_t first = slots - c->head < n ? slots - c->head : n;
-        if (dst != NULL) {
+        if (dst != NULL && n == 1) {
+            kr__mpsc_copy_msg(dst, c->buf + c->head * ms, ms);
+        } else if (dst != NULL) {
             memcpy(dst, c->buf + c->head * ms, first * ms);
             memcpy((unsigned char *)dst + first * ms, c->buf, (n - first) * ms);
         }

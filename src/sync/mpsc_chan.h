@@ -7,6 +7,8 @@
 #ifndef KR_SYNC_MPSC_CHAN_H
 #define KR_SYNC_MPSC_CHAN_H
 
+#include <string.h>
+
 #include "kairo.h"
 #include "sync/waitq.h"
 
@@ -33,6 +35,19 @@ typedef struct chan {
 } chan;
 
 static inline chan *of_tx(const kr_mpsc_tx *tx) { return (chan *)tx; }
+
+/* Copies one message. Word-sized ones (ints, pointers, the benchmarks'
+ * usize) by a fixed-size copy the compiler inlines: the memcpy calls of a
+ * size known only at run time were 12-17% of the mpsc rows' instructions
+ * (callgrind, uncontented_bounded, contention_unbounded). */
+static inline void kr__mpsc_copy_msg(void *dst, const void *src, size_t ms) {
+    if (ms == 8)
+        memcpy(dst, src, 8);
+    else if (ms == 4)
+        memcpy(dst, src, 4);
+    else
+        memcpy(dst, src, ms);
+}
 
 /* Under the lock. The stream has ended: nothing queued or reserved, and
  * the receiver closed or every sender went. */
