@@ -26,9 +26,10 @@ static kr_poll yield_poll(kr_future *f, kr_context *cx, void *out) {
         return KR_READY;
     }
     y->yielded_ = 1;
-    /* A self-wake: no atomic operation. The harness hands the task to its
-     * scheduler's yield hook, which defers it until the next look at I/O
-     * and then queues it at the back (sched/current_thread.c, worker.c). */
+    /* A self-wake: no atomic operation. kr__task_run returns it to the
+     * scheduler that polled the task, which defers it until the next look
+     * at I/O and then queues it at the back (sched/current_thread.c,
+     * worker.c). */
     kr_waker_wake_by_ref(cx->waker);
     return KR_PENDING;
 }
