@@ -2,12 +2,14 @@
 #
 #   make               release build in build/ (binaries in build/bin/)
 #   make test          build + run the test suite (ctest)
-#   make run           run the showcase example
+#   make run           run kairo-redis on 127.0.0.1 (port 6379 or the next free)
+#   make run-showcase  run the showcase example
 #   make bench         run kairo's benchmarks
 #   make bench-compare kairo vs Tokio, same run, ratios
 #   make bench-instructions  ct rows' instructions per iteration (callgrind),
 #                      kairo vs Tokio
 #   make bench-timers  libuv's million_timers: kairo vs Tokio vs libuv
+#   make bench-redis   kairo-redis vs redis-server (redis-benchmark)
 #   make bench-echo    TCP echo: kairo vs epoll, libuv, Tokio (bench/echo/run.sh)
 #   make check         the test suite under ASan+UBSan, TSan, the torture
 #                      configuration and the debug build (KR_DEBUG)
@@ -26,7 +28,7 @@ WERROR ?= OFF
 CLANG ?= clang
 CLANG_FORMAT ?= clang-format
 
-.PHONY: all deps build test run bench bench-compare bench-instructions check \
+.PHONY: all deps build test run run-showcase bench-redis bench bench-compare bench-instructions check \
         check-layers check-asan \
         check-tsan check-torture check-debug check-clang check-format \
         lib install clean bench-timers bench-echo format
@@ -47,8 +49,18 @@ build: deps
 test: build
 	cd build && ctest $(CTEST_ARGS)
 
+# kairo-redis in the foreground on 127.0.0.1:6379 (or the next free port),
+# printing how to connect; ARGS go to kairo-redis (e.g. ARGS="--workers 2").
 run: build
+	./scripts/run-redis.sh $(ARGS)
+
+run-showcase: build
 	./build/bin/showcase
+
+# kairo-redis vs redis-server under redis-benchmark, same run, interleaved,
+# three rounds, medians (bench/redis/bench.py; ARGS: e.g. "--rounds 1").
+bench-redis: build
+	/usr/bin/python3 bench/redis/bench.py $(ARGS)
 
 bench: build
 	./build/bin/kairo-bench $(ARGS)

@@ -25,7 +25,7 @@ command -v valgrind >/dev/null 2>&1 || { echo "instructions.sh: valgrind not fou
 
 # The ct rows (compare.sh's ct set, without the mem rows).
 ct_set="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
-ct/ping_pong ct/yield_many ct/chained_spawn"
+ct/ping_pong ct/yield_many ct/chained_spawn copy/mem_to_mem"
 names=()
 for n in $ct_set; do
     if [ "$#" -eq 0 ]; then names+=("$n"); continue; fi

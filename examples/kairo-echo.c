@@ -3,8 +3,8 @@
  *
  *     kairo-echo PORT [--workers N | --current-thread]
  *
- * One task accepts; each connection gets a task that reads into a buffer
- * and writes back what it read, until the peer closes. Runs until SIGINT
+ * One task accepts; each connection gets a task that copies the stream
+ * into itself (kr_io_copy), until the peer closes. Runs until SIGINT
  * (kr_ctrl_c) or SIGTERM, which end it cleanly.
  */
 #include <signal.h>
@@ -14,34 +14,23 @@
 
 #include "kairo.h"
 
-#define BUF 4096
-
-/* ---- one connection ------------------------------------------------- */
+/* ---- one connection -------------------------------------------------
+ * Echo is a copy of the stream into itself: kr_io_copy reads into its
+ * 8 KiB buffer and writes it back until the peer closes. */
 
 typedef struct {
     kr_future base;
     kr_coro co;
     kr_tcp_stream *s;
-    kr_tcp_read rd;
-    kr_tcp_write_all wr;
+    kr_io_copy_future cp;
     int64_t n;
-    int rc;
-    char buf[BUF];
 } conn;
 
 static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
     conn *c = (conn *)f;
     KR_ASYNC_BEGIN(&c->co);
-    for (;;) {
-        c->rd = kr_tcp_stream_read(c->s, c->buf, sizeof(c->buf));
-        KR_AWAIT_INTO(&c->co, &c->rd, cx, c->n);
-        if (c->n <= 0)
-            break; /* closed, or an error: either way this connection ends */
-        c->wr = kr_tcp_stream_write_all(c->s, c->buf, (size_t)c->n);
-        KR_AWAIT_INTO(&c->co, &c->wr, cx, c->n);
-        if (c->n < 0)
-            break;
-    }
+    c->cp = kr_io_copy(kr_io_tcp(c->s), kr_io_tcp(c->s));
+    KR_AWAIT_INTO(&c->co, &c->cp, cx, c->n); /* closed, or an error */
     kr_tcp_stream_free(c->s);
     c->s = NULL;
     KR_ASYNC_END(&c->co);
@@ -49,7 +38,7 @@ static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
 
 static void conn_drop(kr_future *f) {
     conn *c = (conn *)f;
-    kr_coro_drop(&c->co);     /* the pending read or write first... */
+    kr_coro_drop(&c->co);     /* the pending copy first... */
     kr_tcp_stream_free(c->s); /* ...then the socket it used */
     c->s = NULL;
 }

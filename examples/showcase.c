@@ -8,12 +8,16 @@
  *   - a producer, which hands the main task a value through a oneshot;
  *   - a doomed task, which waits for a message that never comes and is
  *     aborted: its join handle reads KR_ECANCELED;
+ *   - a line reader, built in place in its task cell (kr_spawn_in_place),
+ *     which runs a child process and reads its output line by line
+ *     through a buffered reader;
  * then joins them all. Every step prints with the time since start.
  */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kairo.h"
@@ -212,12 +216,69 @@ static void doomed_drop(kr_future *f) {
 }
 KR_FUTURE_VTABLE(doomed_vt, doomed, doomed_poll, doomed_drop, 0);
 
+/* A child's output, line by line. Its init runs inside the task cell at
+ * spawn: the command starts there, and a failure is the spawn's error. */
+typedef struct {
+    kr_future base;
+    kr_coro co;
+    kr_child *child;
+    kr_buf_reader *r;
+    kr_buf_op op;
+    const char *line;
+    int64_t n;
+    int count;
+    kr_child_wait_future wait;
+    int rc;
+} liner;
+
+static int liner_init(kr_future *f, void *arg) {
+    liner *l = (liner *)f;
+    (void)arg;
+    memset((char *)l + sizeof(l->base), 0, sizeof(*l) - sizeof(l->base));
+    kr_command *cmd = kr_command_new("printf");
+    kr_command_arg(cmd, "%s\\n");
+    kr_command_arg(cmd, "alpha");
+    kr_command_arg(cmd, "beta");
+    kr_command_stdout(cmd, KR_STDIO_PIPE);
+    int rc = kr_command_spawn(cmd, &l->child);
+    kr_command_free(cmd);
+    if (rc == 0 && (rc = kr_buf_reader_new(
+                        kr_io_pipe(kr_child_stdout(l->child)), 0, &l->r)) != 0)
+        kr_child_free(l->child);
+    return rc;
+}
+
+static kr_poll liner_poll(kr_future *f, kr_context *cx, void *out) {
+    liner *l = (liner *)f;
+    KR_ASYNC_BEGIN(&l->co);
+    for (;;) {
+        l->op = kr_buf_read_line(l->r, 256, &l->line);
+        KR_AWAIT_INTO(&l->co, &l->op, cx, l->n);
+        if (l->n <= 0)
+            break; /* end of the child's output, or an error */
+        say("liner: the child says \"%.*s\"", (int)l->n - 1, l->line);
+        l->count++;
+    }
+    l->wait = kr_child_wait(l->child, NULL);
+    KR_AWAIT_INTO(&l->co, &l->wait, cx, l->rc);
+    KR_RETURN(&l->co, out, int, l->count);
+    KR_ASYNC_END(&l->co);
+}
+
+static void liner_drop(kr_future *f) {
+    liner *l = (liner *)f;
+    kr_coro_drop(&l->co);
+    kr_buf_reader_free(l->r);
+    kr_child_free(l->child);
+}
+KR_FUTURE_VTABLE(liner_vt, liner, liner_poll, liner_drop, sizeof(int));
+
 /* ---- the main task ---------------------------------------------------- */
 
 typedef struct {
     kr_future base;
     kr_coro co;
-    kr_join_handle sleeper, tick_a, tick_b, producer, doomed;
+    kr_join_handle sleeper, tick_a, tick_b, producer, doomed, liner;
     kr_oneshot_rx *answer_rx;
     kr_oneshot_tx *never_tx;
     kr_oneshot_recv recv;
@@ -229,7 +290,8 @@ static kr_poll main_poll(kr_future *f, kr_context *cx, void *out) {
     kr_oneshot_tx *answer_tx;
     kr_oneshot_rx *never_rx;
     KR_ASYNC_BEGIN(&m->co);
-    say("main: spawning a sleeper, two tickers, a producer and a doomed task");
+    say("main: spawning a sleeper, two tickers, a producer, a doomed task "
+        "and a line reader");
     if (kr_oneshot_new(sizeof(int), &answer_tx, &m->answer_rx) != 0 ||
         kr_oneshot_new(0, &m->never_tx, &never_rx) != 0)
         KR_RETURN(&m->co, out, int, 1);
@@ -242,7 +304,8 @@ static kr_poll main_poll(kr_future *f, kr_context *cx, void *out) {
             {&doomed_vt}, KR_CORO_INIT, never_rx, {{NULL}, NULL, NULL, 0}, 0};
         if (kr_spawn(&s.base, &m->sleeper) || kr_spawn(&a.base, &m->tick_a) ||
             kr_spawn(&b.base, &m->tick_b) || kr_spawn(&p.base, &m->producer) ||
-            kr_spawn(&d.base, &m->doomed))
+            kr_spawn(&d.base, &m->doomed) ||
+            kr_spawn_in_place(&liner_vt, liner_init, NULL, &m->liner))
             KR_RETURN(&m->co, out, int, 1);
     }
 
@@ -267,7 +330,9 @@ static kr_poll main_poll(kr_future *f, kr_context *cx, void *out) {
     KR_AWAIT(&m->co, &m->producer.base, cx, NULL);
     say("main: waiting for the sleeper (the runtime parks: nothing to run)");
     KR_AWAIT_INTO(&m->co, &m->sleeper, cx, m->v);
-    say("main: sleeper slept %d ms; all tasks joined", m->v);
+    say("main: sleeper slept %d ms", m->v);
+    KR_AWAIT_INTO(&m->co, &m->liner, cx, m->v);
+    say("main: liner read %d lines; all tasks joined", m->v);
 
     kr_oneshot_rx_drop(m->answer_rx);
     kr_oneshot_tx_drop(m->never_tx);

@@ -679,6 +679,33 @@ static void tcp_into_split__split(void **state) {
     test_runtime_free(rt);
 }
 
+/* Polled after READY: kairo's futures abort naming themselves. */
+static void child_io_twice(void) {
+    mock m;
+    mock_init(&m, NULL, 0);
+    char c;
+    kr_io_op op = kr_io_read(mock_stream(&m), &c, 1);
+    TEST_CHILD_CHECK(poll_once(&op.base, NULL) == KR_READY);
+    poll_once(&op.base, NULL);
+}
+
+static void child_buf_twice(void) {
+    mock m;
+    mock_init(&m, NULL, 0);
+    kr_buf_writer *w;
+    TEST_CHILD_CHECK(kr_buf_writer_new(mock_stream(&m), 0, &w) == 0);
+    kr_buf_op op = kr_buf_writer_flush(w);
+    TEST_CHILD_CHECK(poll_once(&op.base, NULL) == KR_READY);
+    poll_once(&op.base, NULL);
+}
+
+static void bufio__polled_after_ready_aborts(void **state) {
+    (void)state;
+    test_expect_abort(child_io_twice, "kr_io_read polled after it returned");
+    test_expect_abort(child_buf_twice,
+                      "kr_buf_writer_flush polled after it returned");
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(io_buf_writer__buf_writer),
@@ -699,6 +726,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(tcp_into_split__drop_write),
         cmocka_unit_test(tcp_into_split__reunite),
         cmocka_unit_test(tcp_into_split__split),
+        cmocka_unit_test(bufio__polled_after_ready_aborts),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -140,9 +140,11 @@ void process_command(client *c) {
         if (sub == NULL) {
             char up[64];
             size_t n = strlen(cmd->name);
-            for (size_t i = 0; i < n && i < sizeof(up) - 1; i++)
+            if (n > sizeof(up) - 1)
+                n = sizeof(up) - 1;
+            for (size_t i = 0; i < n; i++)
                 up[i] = (char)toupper((unsigned char)cmd->name[i]);
-            up[n < sizeof(up) - 1 ? n : sizeof(up) - 1] = '\0';
+            up[n] = '\0';
             char msg[256];
             snprintf(msg, sizeof(msg),
                      "unknown subcommand '%.128s'. Try %s HELP.",
@@ -158,7 +160,7 @@ void process_command(client *c) {
         reject_unknown(c);
         return;
     }
-    if (!arity_ok(cmd, c->argc) || (is_container(c->cmd) && c->argc < 2)) {
+    if (!arity_ok(cmd, c->argc)) {
         char msg[160];
         snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' command",
                  cmd->name);

@@ -159,6 +159,48 @@ static void apply_side_effects(config_param *p) {
         aof_config_changed();
 }
 
+/* "class hard soft seconds" groups (normal, replica/slave, pubsub); the
+ * pubsub class is what kairo-redis enforces (pubsub.c). */
+static const char *set_obuf_limits(config_param *p, const char *v) {
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *words[64];
+    int n = 0;
+    for (char *t = strtok(buf, " "); t != NULL && n < 64; t = strtok(NULL, " "))
+        words[n++] = t;
+    if (n == 0 || n % 4 != 0)
+        return "Wrong number of arguments in buffer limit configuration.";
+    long long vals[16][3];
+    for (int i = 0; i < n; i += 4) {
+        const char *cls = words[i];
+        if (strcasecmp(cls, "normal") != 0 && strcasecmp(cls, "slave") != 0 &&
+            strcasecmp(cls, "replica") != 0 && strcasecmp(cls, "pubsub") != 0)
+            return "Invalid client class specified in buffer limit "
+                   "configuration.";
+        char *end;
+        if (!parse_mem(words[i + 1], &vals[i / 4][0]) ||
+            !parse_mem(words[i + 2], &vals[i / 4][1]))
+            return "Error in hard, soft or soft_seconds setting in buffer "
+                   "limit configuration.";
+        vals[i / 4][2] = strtoll(words[i + 3], &end, 10);
+        if (*end != '\0' || vals[i / 4][2] < 0)
+            return "Error in hard, soft or soft_seconds setting in buffer "
+                   "limit configuration.";
+    }
+    for (int i = 0; i < n; i += 4) {
+        if (strcasecmp(words[i], "pubsub") == 0) {
+            server.pubsub_obuf_hard = (size_t)vals[i / 4][0];
+            server.pubsub_obuf_soft = (size_t)vals[i / 4][1];
+            server.pubsub_obuf_soft_s = (int)vals[i / 4][2];
+        }
+    }
+    snprintf(p->ignored_value, sizeof(p->ignored_value),
+             "normal 0 0 0 slave 268435456 67108864 60 pubsub %zu %zu %d",
+             server.pubsub_obuf_hard, server.pubsub_obuf_soft,
+             server.pubsub_obuf_soft_s);
+    return NULL;
+}
+
 static const char *set_param(config_param *p, const char *v) {
     switch (p->type) {
     case T_INT: {
@@ -210,6 +252,8 @@ static const char *set_param(config_param *p, const char *v) {
         return "argument(s) must be one of the following";
     }
     case T_IGNORED:
+        if (strcmp(p->name, "client-output-buffer-limit") == 0)
+            return set_obuf_limits(p, v);
         snprintf(p->ignored_value, sizeof(p->ignored_value), "%s", v);
         break;
     }
@@ -391,23 +435,56 @@ static void config_set_cmd(client *c) {
     add_reply_ok(c);
 }
 
-void config_command(client *c) {
-    rslice sub = c->argv[1];
-    if (rslice_eqi(sub, "get")) {
-        config_get(c);
-    } else if (rslice_eqi(sub, "set")) {
-        config_set_cmd(c);
-    } else if (rslice_eqi(sub, "resetstat")) {
-        server.stat_numcommands = server.stat_numconnections = 0;
-        server.stat_expiredkeys = server.stat_evictedkeys = 0;
-        server.stat_keyspace_hits = server.stat_keyspace_misses = 0;
-        server.stat_net_input_bytes = server.stat_net_output_bytes = 0;
-        server.stat_rejected_conn = server.stat_total_error_replies = 0;
-        add_reply_ok(c);
-    } else if (rslice_eqi(sub, "rewrite")) {
-        add_reply_error(c, "The server is running without a config file");
-    } else {
-        add_reply_error_fmt(c, "unknown subcommand '%.128s'. Try CONFIG HELP.",
-                            sub.ptr);
-    }
+static void config_resetstat(client *c) {
+    server.stat_numcommands = server.stat_numconnections = 0;
+    server.stat_expiredkeys = server.stat_evictedkeys = 0;
+    server.stat_keyspace_hits = server.stat_keyspace_misses = 0;
+    server.stat_net_input_bytes = server.stat_net_output_bytes = 0;
+    server.stat_rejected_conn = server.stat_total_error_replies = 0;
+    add_reply_ok(c);
 }
+
+static void config_rewrite(client *c) {
+    add_reply_error(c, "The server is running without a config file");
+}
+
+static void config_help(client *c) {
+    static const char *lines[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern>.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help."};
+    size_t n = sizeof(lines) / sizeof(*lines);
+    add_reply_array_len(c, (int64_t)n);
+    for (size_t i = 0; i < n; i++)
+        add_reply_status(c, lines[i]);
+}
+
+void config_command(client *c) {
+    add_reply_error_fmt(c, "unknown subcommand '%.128s'. Try CONFIG HELP.",
+                        c->argv[1].ptr);
+}
+
+#define CF (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+const redis_command config_subcommands[] = {
+    {"config|get", config_get, -3, CF, 0, 0, 0, "server",
+     "Returns the effective values of configuration parameters.", "2.0.0", NULL,
+     NULL},
+    {"config|set", config_set_cmd, -4, CF, 0, 0, 0, "server",
+     "Sets configuration parameters in-flight.", "2.0.0", NULL, NULL},
+    {"config|resetstat", config_resetstat, 2, CF, 0, 0, 0, "server",
+     "Resets the server's statistics.", "2.0.0", NULL, NULL},
+    {"config|rewrite", config_rewrite, 2, CF, 0, 0, 0, "server",
+     "Persists the effective configuration to file.", "2.8.0", NULL, NULL},
+    {"config|help", config_help, 2, CF, 0, 0, 0, "server",
+     "Returns helpful text about the different subcommands.", "5.0.0", NULL,
+     NULL},
+    {0},
+};

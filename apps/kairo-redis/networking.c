@@ -25,7 +25,8 @@
 
 #include "networking.h"
 
-#define READ_CHUNK (16 * 1024) /* Redis's PROTO_IOBUF_LEN */
+#define READ_CHUNK   (16 * 1024) /* Redis's PROTO_IOBUF_LEN */
+#define MAX_PREALLOC (64 * 1024 * 1024)
 
 struct conn_task {
     kr_tcp_stream *s;
@@ -149,8 +150,8 @@ static void fix_argv(client *c, char *old, char *now) {
         c->argv[i].ptr = now + (c->argv[i].ptr - old);
 }
 
-/* Makes room to read into. Returns false when the client went over the
- * query buffer limit (it is closed, as Redis does, without a reply). */
+/* Makes room to read into. (The query buffer limit is checked after each
+ * read, under the lock.) Returns true. */
 static bool prepare_read(client *c) {
     if (c->reqtype == 0 && c->qpos == c->qlen) {
         c->qpos = c->qlen = 0;
@@ -166,17 +167,15 @@ static bool prepare_read(client *c) {
                 c->cmd_start = 0;
         }
     }
+    /* Room for the rest of a large bulk in one allocation, but at most
+     * 64 MiB ahead of what has arrived: a header alone ("$536870912")
+     * does not make the server reserve half a gigabyte. */
     size_t want = parse_bytes_wanted(c);
+    if (want > MAX_PREALLOC)
+        want = MAX_PREALLOC;
     if (want < READ_CHUNK)
         want = READ_CHUNK;
     if (c->qcap - c->qlen < want) {
-        if (c->qlen > server.client_max_querybuf_len) {
-            server_log(LL_WARNING,
-                       "Closing client that reached max query buffer "
-                       "length: id=%llu addr=%s qbuf=%zu",
-                       (unsigned long long)c->id, c->addr, c->qlen);
-            return false;
-        }
         size_t cap = c->qlen + want;
         char *old = c->qbuf;
         c->qbuf = zrealloc(c->qbuf, cap + 1);
@@ -284,6 +283,15 @@ static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
                     goto close; /* EOF or error: Redis frees at once */
                 c->qlen += (size_t)n;
                 server_lock();
+                if (c->qlen - (c->reqtype ? c->cmd_start : c->qpos) >
+                    server.client_max_querybuf_len) {
+                    server_log(LL_WARNING,
+                               "Closing client that reached max query buffer "
+                               "length: id=%llu addr=%s qbuf=%zu",
+                               (unsigned long long)c->id, c->addr, c->qlen);
+                    server_unlock();
+                    goto close;
+                }
                 server.stat_net_input_bytes += (uint64_t)n;
                 update_cached_time();
                 c->last_interaction_ms = command_time_ms();

@@ -147,8 +147,14 @@ static bool match_impl(const char *p, size_t plen, const char *s, size_t slen,
                 } else if (p[0] == ']') {
                     break;
                 } else if (plen >= 3 && p[1] == '-') {
-                    int a = lower(p[0], nocase), b = lower(p[2], nocase);
-                    int ch = lower(s[0], nocase);
+                    /* Signed chars, as Redis compares them. */
+                    int a = (signed char)p[0], b = (signed char)p[2];
+                    int ch = (signed char)s[0];
+                    if (nocase) {
+                        a = tolower(a & 0xff);
+                        b = tolower(b & 0xff);
+                        ch = tolower(ch & 0xff);
+                    }
                     if (a > b) {
                         int t = a;
                         a = b;
@@ -206,14 +212,10 @@ static bool match_impl(const char *p, size_t plen, const char *s, size_t slen,
 bool string_match(const char *pat, size_t plen, const char *s, size_t slen,
                   bool nocase) {
     bool skip = false;
-    if (plen == 0)
-        return slen == 0;
-    if (slen == 0) {
-        for (size_t i = 0; i < plen; i++)
-            if (pat[i] != '*')
-                return false;
-        return true;
-    }
+    /* As Redis's stringmatchlen: an empty string matches only an empty
+     * pattern (not even "*": callers special-case a lone "*"). */
+    if (plen == 0 || slen == 0)
+        return plen == 0 && slen == 0;
     return match_impl(pat, plen, s, slen, nocase, &skip, 0);
 }
 

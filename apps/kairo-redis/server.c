@@ -308,7 +308,7 @@ int main(int argc, char **argv) {
 
     kr_runtime_block_on(rt, &m.base, NULL);
 
-    server_log(LL_WARNING, "User requested shutdown...");
+    server_log(LL_WARNING, "Shutting down...");
     server_lock();
     aof_shutdown();
     server_unlock();

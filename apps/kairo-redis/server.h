@@ -654,5 +654,10 @@ void server_request_shutdown(void);
 void info_command(client *c);
 void client_command(client *c);
 void command_command(client *c);
+extern const redis_command client_subcommands[];
+extern const redis_command command_subcommands[];
+extern const redis_command config_subcommands[]; /* config.c */
+/* SCAN's cursor ("ERR invalid cursor"), for HSCAN/SSCAN/ZSCAN too. */
+bool parse_scan_cursor_or_reply(client *c, rslice arg, uint64_t *cursor);
 
 #endif /* KAIRO_REDIS_SERVER_H */

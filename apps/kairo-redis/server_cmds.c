@@ -140,7 +140,7 @@ static void hello_command(client *c) {
     if (server.requirepass != NULL && !(c->flags & CLIENT_AUTHENTICATED)) {
         add_reply_error(c, "-NOAUTH HELLO must be called with the client "
                            "already authenticated, otherwise the HELLO "
-                           "<proto> AUTH <user> <pass> option can be used to "
+                           "AUTH <user> <pass> option can be used to "
                            "authenticate the client and select the RESP "
                            "protocol version at the same time");
         return;
@@ -219,7 +219,6 @@ static void shutdown_command(client *c) {
             return;
         }
     }
-    server_log(LL_WARNING, "User requested shutdown...");
     server_request_shutdown();
     /* Redis closes the connection without a reply. */
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
@@ -261,12 +260,13 @@ const redis_command server_commands[] = {
      "1.0.0", NULL, NULL},
     {"config", config_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING, 0, 0,
      0, "server", "A container for server configuration commands.", "2.0.0",
-     NULL, NULL},
+     config_subcommands, NULL},
     {"client", client_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING, 0, 0,
      0, "connection", "A container for client connection commands.", "2.4.0",
-     NULL, NULL},
+     client_subcommands, NULL},
     {"command", command_command, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
-     "Returns detailed information about all commands.", "2.8.13", NULL, NULL},
+     "Returns detailed information about all commands.", "2.8.13",
+     command_subcommands, NULL},
     {"info", info_command, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
      "Returns information and statistics about the server.", "1.0.0", NULL,
      NULL},

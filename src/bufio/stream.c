@@ -204,7 +204,17 @@ int kr_io_shutdown(kr_io_stream s) {
 
 /* ---- read, write, write_all on any stream ---------------------------- */
 
-static kr_poll op_out(void *out, int64_t v) {
+/* done_ is SIZE_MAX once the op has returned READY: polling it again
+ * aborts with a message (core.h: kairo's futures do). */
+#define SPENT ((size_t)-1)
+
+static void check_live(const kr_io_op *op) {
+    if (__builtin_expect(op->done_ == SPENT, 0))
+        kr__buf_polled_after_ready(&op->base);
+}
+
+static kr_poll op_out(kr_io_op *op, void *out, int64_t v) {
+    op->done_ = SPENT;
     if (out != NULL)
         *(int64_t *)out = v;
     return KR_READY;
@@ -212,46 +222,49 @@ static kr_poll op_out(void *out, int64_t v) {
 
 static kr_poll io_read_poll(kr_future *f, kr_context *cx, void *out) {
     kr_io_op *op = (kr_io_op *)f;
+    check_live(op);
     int64_t res;
     if (op->s_.ops == NULL || (op->buf_ == NULL && op->len_ > 0))
-        return op_out(out, KR_EINVAL);
+        return op_out(op, out, KR_EINVAL);
     if (op->len_ == 0)
-        return op_out(out, 0);
+        return op_out(op, out, 0);
     if (op->s_.ops->poll_read(op->s_.obj, cx, op->buf_, op->len_, &res) ==
         KR_PENDING)
         return KR_PENDING;
-    return op_out(out, res);
+    return op_out(op, out, res);
 }
 
 static kr_poll io_write_poll(kr_future *f, kr_context *cx, void *out) {
     kr_io_op *op = (kr_io_op *)f;
+    check_live(op);
     int64_t res;
     if (op->s_.ops == NULL || (op->buf_ == NULL && op->len_ > 0))
-        return op_out(out, KR_EINVAL);
+        return op_out(op, out, KR_EINVAL);
     if (op->len_ == 0)
-        return op_out(out, 0);
+        return op_out(op, out, 0);
     if (op->s_.ops->poll_write(op->s_.obj, cx, op->buf_, op->len_, &res) ==
         KR_PENDING)
         return KR_PENDING;
-    return op_out(out, res);
+    return op_out(op, out, res);
 }
 
 static kr_poll io_write_all_poll(kr_future *f, kr_context *cx, void *out) {
     kr_io_op *op = (kr_io_op *)f;
+    check_live(op);
     if (op->s_.ops == NULL || (op->buf_ == NULL && op->len_ > 0))
-        return op_out(out, KR_EINVAL);
+        return op_out(op, out, KR_EINVAL);
     while (op->done_ < op->len_) {
         int64_t res;
         if (op->s_.ops->poll_write(op->s_.obj, cx, (char *)op->buf_ + op->done_,
                                    op->len_ - op->done_, &res) == KR_PENDING)
             return KR_PENDING;
         if (res < 0)
-            return op_out(out, res);
+            return op_out(op, out, res);
         if (res == 0)
-            return op_out(out, KR_EPIPE); /* a stream that takes nothing */
+            return op_out(op, out, KR_EPIPE); /* a stream that takes nothing */
         op->done_ += (size_t)res;
     }
-    return op_out(out, (int64_t)op->len_);
+    return op_out(op, out, (int64_t)op->len_);
 }
 
 static const kr_future_vtable read_vt = {io_read_poll, NULL, sizeof(kr_io_op),
