@@ -70,7 +70,7 @@ if(KR_BUILD_TESTS)
       add_test(NAME redis-diff/${mode}/${file}
                COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/diff_ops.py
                        ${extra} $<TARGET_FILE:kairo-redis>
-                       ${CMAKE_CURRENT_SOURCE_DIR}/tests/diff/${file}.txt)
+                       ${CMAKE_CURRENT_SOURCE_DIR}/tests/ops_cases/${file}.txt)
       set_tests_properties(redis-diff/${mode}/${file} PROPERTIES
         TIMEOUT ${KR_REDIS_TEST_TIMEOUT} SKIP_RETURN_CODE 77)
     endforeach()

@@ -1,7 +1,7 @@
 """Transactions on one connection: MULTI EXEC DISCARD, queueing errors
 (EXECABORT), errors at run time, a rejected EXEC, WATCH/UNWATCH on the
 watcher's own writes. (Several clients, WATCH touched by another one,
-FLUSHDB and expiry: apps/kairo-redis/tests/diff/multi.txt, run by
+FLUSHDB and expiry: apps/kairo-redis/tests/ops_cases/multi.txt, run by
 diff_ops.py.)"""
 from harness import case
 

@@ -1,7 +1,7 @@
 """Pub/sub on one connection: subscription replies, PUBLISH counts, PUBSUB
 introspection and its errors, the RESP2 subscribed context. (Messages
 between clients, patterns delivering, RESP3 pushes:
-apps/kairo-redis/tests/diff/pubsub.txt, run by diff_ops.py.)"""
+apps/kairo-redis/tests/ops_cases/pubsub.txt, run by diff_ops.py.)"""
 from harness import case, raw
 
 CASES = [
