@@ -18,6 +18,8 @@
  *   bench-mem.c     mem/idle_task/N: resident bytes per idle task
  *   bench-fs.c      fs/...: Tokio's benches/fs.rs (/dev/zero reads)
  *   bench-copy.c    copy/...: Tokio's benches/copy.rs (kr_io_copy)
+ *   bench-compose.c compose/...: kr_select, kr_join, kr_join_set against
+ *                   select!, join!, JoinSet
  *   bench-os.c      signal/many_signals (Tokio's benches/signal.rs) and
  *                   process/spawn_wait (1,000 sequential spawns of `true`)
  */
@@ -236,6 +238,9 @@ bench_fn fs_async_read_std_file, fs_async_read_buf, fs_async_read_codec,
     fs_sync_read;
 /* signal/many_signals and process/spawn_wait (bench-os.c). */
 bench_fn signal_many_signals, process_spawn_wait;
+/* compose/...: join, select and join sets (bench-compose.c) */
+bench_fn compose_select2_biased, compose_select2_fair, compose_select2_yield,
+    compose_join4, compose_join4_yield, compose_join_set_1000;
 bench_fn ct_spawn_many_local, ct_spawn_many_remote_idle,
     ct_spawn_many_remote_busy, ct_ping_pong, ct_yield_many, ct_chained_spawn;
 

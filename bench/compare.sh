@@ -11,7 +11,8 @@
 #     ns/iter: the unit column says which): RUNS processes per side, alternating;
 #   - the fs/* set (Tokio's fs.rs, its runtime fixed at 2 workers): RUNS processes per side;
 #   - signal/many_signals (Tokio's signal.rs) and process/spawn_wait (1,000 sequential
-#     spawns of `true`), on the current-thread runtime: RUNS processes per side;
+#     spawns of `true`), and the copy/* set (Tokio's copy.rs), on the current-thread
+#     runtime: RUNS processes per side;
 #   - the mt/*, remote_spawn/*, spawn_blocking/* and sync (mpsc/..., broadcast/..., watch/...) sets at --workers 2 and
 #     --workers 4 (WORKERS="2 6" for Tokio's sync benchmarks' 6):
 #     RUNS processes per side and worker count, kairo and tokio alternating; a row's figure
@@ -73,7 +74,8 @@ $sync_set"
 # worker count (the workers column says 2).
 fs_set="fs/async_read_std_file fs/async_read_buf fs/async_read_codec fs/sync_read"
 # Current-thread rows of the OS layer (workers column 1, as ct).
-os_set="signal/many_signals process/spawn_wait"
+os_set="signal/many_signals process/spawn_wait copy/mem_to_mem copy/chunk_to_mem
+copy/mem_to_slow_hdd copy/chunk_to_slow_hdd"
 
 # select NAMES...: the names of the set that match a command-line filter (all if none).
 select_names() {

@@ -23,9 +23,12 @@ b="${ITERS_B:-6}"
 [ "$b" -gt "$a" ] || { echo "instructions.sh: ITERS_B must exceed ITERS_A" >&2; exit 2; }
 command -v valgrind >/dev/null 2>&1 || { echo "instructions.sh: valgrind not found" >&2; exit 1; }
 
-# The ct rows (compare.sh's ct set, without the mem rows).
+# The ct rows (compare.sh's ct set, without the mem rows), and the compose rows
+# (bench-compose.c), which run on a current-thread runtime too.
 ct_set="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
-ct/ping_pong ct/yield_many ct/chained_spawn copy/mem_to_mem"
+ct/ping_pong ct/yield_many ct/chained_spawn copy/mem_to_mem
+compose/select2_biased compose/select2_fair compose/select2_yield
+compose/join4 compose/join4_yield compose/join_set_1000"
 names=()
 for n in $ct_set; do
     if [ "$#" -eq 0 ]; then names+=("$n"); continue; fi

@@ -11,11 +11,11 @@
  *
  * The parts of kairo it shows: one kr_broadcast channel carries every line
  * to every connection; each connection is one task that waits on three
- * things at once (its socket, the broadcast, an idle timer), with a small
- * select written as a future. That works because all three are
- * cancel-safe and live in the task between polls: the one that did not
- * fire keeps its place (the broadcast receive its cursor, the read its
- * buffer), as in Tokio's select! over a loop.
+ * things at once (its socket, the broadcast, an idle timer) with kr_select
+ * in a loop. KR_SELECT_KEEP leaves the two that did not fire alive in their
+ * branches, so they keep their place (the broadcast receive its cursor, the
+ * read its buffer), as `&mut fut` does in Tokio's select! over a loop; only
+ * the branch that fired is made again.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -39,60 +39,30 @@ static kr_duration idle;
 
 /* ---- one connection ------------------------------------------------- */
 
-typedef struct client client;
-
-/* Completes when one of the client's three futures is ready; its output
- * (an int) says which: 1 the read, 2 the broadcast, 3 the idle timer. */
 typedef struct {
-    kr_future base;
-    client *c;
-} client_select;
-
-struct client {
-    kr_future base;
-    kr_coro co;
+    KR_ASYNC_FIELDS;
     uint64_t id;
     kr_tcp_stream *s;
     kr_broadcast_rx *rx;
-    /* The three waits, alive across iterations (see the file comment). */
+    /* The three waits, alive across iterations (see the file comment):
+     * br[0] the read, br[1] the broadcast, br[2] the idle timer. */
+    kr_branch br[3];
     kr_tcp_read rd;
-    int rd_live;
     int64_t nread;
     kr_broadcast_recv rv;
-    int rv_live;
     int rv_rc;
     uint64_t lagged;
     chat_line in;
     kr_sleep nap;
-    client_select sel;
+    kr_select_fut sel;
     int which;
     kr_tcp_write_all wr;
     int64_t wrote;
     char out[LINE + 64];
     size_t used; /* bytes of a partial line in buf */
     char buf[LINE];
-};
-
-static kr_poll select_poll(kr_future *f, kr_context *cx, void *out) {
-    client *c = ((client_select *)f)->c;
-    int which = 0;
-    if (kr_future_poll(&c->rd.base, cx, &c->nread) == KR_READY) {
-        kr_future_drop(&c->rd.base);
-        c->rd_live = 0;
-        which = 1;
-    } else if (kr_future_poll(&c->rv.base, cx, &c->rv_rc) == KR_READY) {
-        kr_future_drop(&c->rv.base);
-        c->rv_live = 0;
-        which = 2;
-    } else if (kr_future_poll(&c->nap.base, cx, NULL) == KR_READY) {
-        which = 3;
-    } else {
-        return KR_PENDING;
-    }
-    *(int *)out = which;
-    return KR_READY;
-}
-KR_FUTURE_VTABLE(select_vt, client_select, select_poll, NULL, sizeof(int));
+} client;
+KR_ASYNC_FN_VOID(client);
 
 /* Broadcasts the complete lines in c->buf; keeps a partial one. */
 static void publish_lines(client *c) {
@@ -111,23 +81,22 @@ static void publish_lines(client *c) {
     c->used -= start;
 }
 
-static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
-    client *c = (client *)f;
-    KR_ASYNC_BEGIN(&c->co);
+KR_ASYNC_POLL(client, c, cx) {
     kr_sleep_init(&c->nap, idle);
-    c->sel = (client_select){{&select_vt}, c};
+    KR_BRANCH_SET_VOID(&c->br[2], &c->nap);
     for (;;) {
-        if (!c->rd_live) {
+        if (!kr_branch_live(&c->br[0])) {
             c->rd = kr_tcp_stream_read(c->s, c->buf + c->used,
                                        sizeof(c->buf) - c->used);
-            c->rd_live = 1;
+            KR_BRANCH_SET(&c->br[0], &c->rd, c->nread);
         }
-        if (!c->rv_live) {
+        if (!kr_branch_live(&c->br[1])) {
             c->rv = kr_broadcast_recv_future(c->rx, &c->in, &c->lagged);
-            c->rv_live = 1;
+            KR_BRANCH_SET(&c->br[1], &c->rv, c->rv_rc);
         }
-        KR_AWAIT_INTO(&c->co, &c->sel, cx, c->which);
-        if (c->which == 1) { /* our client spoke */
+        KR_FN_CALL(c->sel, kr_select(c->br, 3, KR_POLL_BIASED | KR_SELECT_KEEP),
+                   c->which);
+        if (c->which == 0) { /* our client spoke */
             if (c->nread <= 0)
                 break; /* it left */
             c->used += (size_t)c->nread;
@@ -135,11 +104,12 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
             kr_sleep_reset(&c->nap, kr_instant_add(kr_instant_now(), idle));
             continue;
         }
-        if (c->which == 3) { /* idle too long */
+        if (c->which == 2) { /* idle too long */
             snprintf(c->out, sizeof(c->out), "* goodbye: idle for %lld ms\n",
                      (long long)(idle / kr_ms(1)));
-            c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
-            KR_AWAIT_INTO(&c->co, &c->wr, cx, c->wrote);
+            KR_FN_CALL(c->wr,
+                       kr_tcp_stream_write_all(c->s, c->out, strlen(c->out)),
+                       c->wrote);
             break;
         }
         /* A line from the hub (or a lag, or the end). */
@@ -155,46 +125,35 @@ static kr_poll client_poll(kr_future *f, kr_context *cx, void *out) {
                      (unsigned long long)c->in.from, (int)c->in.len,
                      c->in.text);
         }
-        c->wr = kr_tcp_stream_write_all(c->s, c->out, strlen(c->out));
-        KR_AWAIT_INTO(&c->co, &c->wr, cx, c->wrote);
+        KR_FN_CALL(c->wr, kr_tcp_stream_write_all(c->s, c->out, strlen(c->out)),
+                   c->wrote);
         if (c->wrote < 0)
             break;
     }
-    KR_ASYNC_END(&c->co);
 }
+KR_ASYNC_POLL_END
 
-static void client_drop(kr_future *f) {
-    client *c = (client *)f;
-    kr_coro_drop(&c->co); /* a pending write, or the select (no-op) */
-    if (c->rd_live)
-        kr_future_drop(&c->rd.base);
-    if (c->rv_live)
-        kr_future_drop(&c->rv.base);
-    if (c->nap.base.vtable != NULL)
-        kr_future_drop(&c->nap.base);
+KR_ASYNC_DROP(client, c) {
+    kr_branches_drop(c->br, 3); /* what the select left (KEEP) */
     kr_broadcast_rx_drop(c->rx);
     kr_tcp_stream_free(c->s);
 }
-KR_FUTURE_VTABLE(client_vt, client, client_poll, client_drop, 0);
 
 /* ---- the accept loop -------------------------------------------------- */
 
 typedef struct {
-    kr_future base;
-    kr_coro co;
+    KR_ASYNC_FIELDS;
     kr_tcp_listener *l;
     kr_tcp_accept acc;
     kr_tcp_stream *s;
     uint64_t next_id;
     int rc;
 } acceptor;
+KR_ASYNC_FN_VOID(acceptor);
 
-static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
-    acceptor *a = (acceptor *)f;
-    KR_ASYNC_BEGIN(&a->co);
+KR_ASYNC_POLL(acceptor, a, cx) {
     for (;;) {
-        a->acc = kr_tcp_listener_accept(a->l, &a->s, NULL);
-        KR_AWAIT_INTO(&a->co, &a->acc, cx, a->rc);
+        KR_FN_CALL(a->acc, kr_tcp_listener_accept(a->l, &a->s, NULL), a->rc);
         if (a->rc < 0) {
             fprintf(stderr, "chat: accept: %s\n", kr_strerror(a->rc));
             continue;
@@ -216,11 +175,10 @@ static kr_poll acceptor_poll(kr_future *f, kr_context *cx, void *out) {
         }
         free(c); /* kr_spawn copied it into the task */
     }
-    KR_ASYNC_END(&a->co);
 }
+KR_ASYNC_POLL_END
 
-static void acceptor_drop(kr_future *f) { kr_coro_drop(&((acceptor *)f)->co); }
-KR_FUTURE_VTABLE(acceptor_vt, acceptor, acceptor_poll, acceptor_drop, 0);
+KR_ASYNC_NO_DROP(acceptor);
 
 /* ---- main --------------------------------------------------------------- */
 
@@ -288,7 +246,7 @@ int main(int argc, char **argv) {
 
     pthread_t sig;
     pthread_create(&sig, NULL, signal_thread, rt);
-    acceptor a = {.base = {&acceptor_vt}, .co = KR_CORO_INIT, .l = l};
+    acceptor a = {KR_ASYNC_INIT(acceptor), .l = l};
     rc = kr_runtime_block_on(rt, &a.base, NULL);
     /* Shut down by the signal thread (the accept loop never ends by
      * itself): every client task was dropped with it. Join that thread

@@ -21,213 +21,135 @@
 static const char goodbye[] = "server shutting down\n";
 
 static kr_notify *stop_notify; /* every connection waits on it */
-static kr_notify
-    *done_notify; /* the last connection to finish, once stopping */
+static kr_notify *done_notify; /* the last one to finish, once stopping */
 static atomic_bool stopping;
 static atomic_long live;
 
 /* ---- one connection: echo until the peer closes or the server stops ---- */
 
-enum { READING, WRITING, GOODBYE, DRAINING };
-
 typedef struct {
-    kr_future base;
+    KR_ASYNC_FIELDS;
     kr_tcp_stream *s;
-    int state;
-    bool started, told;
+    kr_branch br[2]; /* [0] the stop notice, [1] the read */
     kr_notified nf;
-    bool nf_live;
     kr_tcp_read rd;
     kr_tcp_write_all wr;
-    bool io_live;
+    kr_select_fut sel;
+    int which;
     int64_t n;
     char buf[4096];
 } conn;
-
-static void conn_end_io(conn *c, kr_future *f) {
-    if (c->io_live)
-        kr_future_drop(f);
-    c->io_live = false;
-}
-
-static void conn_read(conn *c) {
-    c->rd = kr_tcp_stream_read(c->s, c->buf, sizeof(c->buf));
-    c->io_live = true;
-}
-
-static void conn_say_goodbye(conn *c) {
-    c->told = true;
-    c->wr = kr_tcp_stream_write_all(c->s, goodbye, sizeof(goodbye) - 1);
-    c->io_live = true;
-    c->state = GOODBYE;
-}
+KR_ASYNC_FN_VOID(conn);
 
 static void conn_finished(conn *c) {
-    if (c->nf_live)
-        kr_future_drop(&c->nf.base);
-    c->nf_live = false;
+    kr_branches_drop(c->br, 2);
     kr_tcp_stream_free(c->s);
     c->s = NULL;
     if (atomic_fetch_sub(&live, 1) == 1 && atomic_load(&stopping))
         kr_notify_one(done_notify);
 }
 
-/* True once the server is stopping (the notified future is polled only
- * until it completes). */
-static bool conn_stop_seen(conn *c, kr_context *cx) {
-    if (!c->nf_live)
-        return true;
-    if (kr_future_poll(&c->nf.base, cx, NULL) == KR_PENDING &&
-        !atomic_load(&stopping))
-        return false;
-    kr_future_drop(&c->nf.base);
-    c->nf_live = false;
-    return true;
+/* Cut off at the deadline (the runtime is freed with it pending). */
+KR_ASYNC_DROP(conn, c) {
+    if (c->s != NULL)
+        conn_finished(c);
 }
 
-static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
-    conn *c = (conn *)f;
-    (void)out;
-    if (!c->started) {
-        /* Made before the flag is read: a stop after this wakes it. */
-        c->started = true;
-        c->nf = kr_notify_notified(stop_notify);
-        c->nf_live = true;
-        conn_read(c);
+KR_ASYNC_POLL(conn, c, cx) {
+    /* Made before the flag is read: a stop after this wakes it. */
+    c->nf = kr_notify_notified(stop_notify);
+    KR_BRANCH_SET_VOID(&c->br[0], &c->nf);
+    while (!atomic_load(&stopping)) {
+        c->rd = kr_tcp_stream_read(c->s, c->buf, sizeof(c->buf));
+        KR_BRANCH_SET(&c->br[1], &c->rd, c->n);
+        c->sel = kr_select(c->br, 2, KR_POLL_BIASED | KR_SELECT_KEEP);
+        KR_FN_AWAIT_INTO(&c->sel, c->which);
+        if (c->which == 0)
+            break; /* stopping: the read (cancel-safe) is dropped */
+        if (c->n <= 0)
+            goto done;
+        KR_FN_CALL(c->wr, kr_tcp_stream_write_all(c->s, c->buf, (size_t)c->n),
+                   c->n);
+        if (c->n < 0)
+            goto done;
     }
-    for (;;) {
-        switch (c->state) {
-        case READING:
-            if (conn_stop_seen(c, cx)) {
-                conn_end_io(c, &c->rd.base); /* reads are cancel-safe */
-                conn_say_goodbye(c);
-                continue;
-            }
-            if (kr_future_poll(&c->rd.base, cx, &c->n) == KR_PENDING)
-                return KR_PENDING;
-            conn_end_io(c, &c->rd.base);
-            if (c->n <= 0)
-                goto done;
-            c->wr = kr_tcp_stream_write_all(c->s, c->buf, (size_t)c->n);
-            c->io_live = true;
-            c->state = WRITING;
-            continue;
-        case WRITING:
-            if (kr_future_poll(&c->wr.base, cx, &c->n) == KR_PENDING)
-                return KR_PENDING;
-            conn_end_io(c, &c->wr.base);
-            if (c->n < 0)
-                goto done;
-            conn_read(c);
-            c->state = READING;
-            continue;
-        case GOODBYE:
-            if (kr_future_poll(&c->wr.base, cx, &c->n) == KR_PENDING)
-                return KR_PENDING;
-            conn_end_io(c, &c->wr.base);
-            if (c->n < 0)
-                goto done;
-            kr_tcp_stream_shutdown(c->s, KR_SHUT_WRITE);
-            conn_read(c);
-            c->state = DRAINING;
-            continue;
-        default: /* DRAINING: whatever the client still sends, until EOF */
-            if (kr_future_poll(&c->rd.base, cx, &c->n) == KR_PENDING)
-                return KR_PENDING;
-            conn_end_io(c, &c->rd.base);
-            if (c->n <= 0)
-                goto done;
-            conn_read(c);
-            continue;
-        }
-    }
+    kr_branches_drop(c->br, 2);
+    KR_FN_CALL(c->wr,
+               kr_tcp_stream_write_all(c->s, goodbye, sizeof(goodbye) - 1),
+               c->n);
+    if (c->n < 0)
+        goto done;
+    kr_tcp_stream_shutdown(c->s, KR_SHUT_WRITE);
+    do { /* whatever the client still sends, until EOF */
+        KR_FN_CALL(c->rd, kr_tcp_stream_read(c->s, c->buf, sizeof(c->buf)),
+                   c->n);
+    } while (c->n > 0);
 done:
     conn_finished(c);
-    return KR_READY;
 }
-
-static void conn_drop(kr_future *f) {
-    conn *c = (conn *)f;
-    if (c->s == NULL)
-        return; /* finished */
-    /* Cut off at the deadline (the runtime is freed with it pending). */
-    conn_end_io(c, c->state == READING || c->state == DRAINING ? &c->rd.base
-                                                               : &c->wr.base);
-    conn_finished(c);
-}
-KR_FUTURE_VTABLE(conn_vt, conn, conn_poll, conn_drop, 0);
+KR_ASYNC_POLL_END
 
 /* ---- the server: accept until ctrl-c, then stop with a deadline -------- */
 
 typedef struct {
-    kr_future base;
+    KR_ASYNC_FIELDS;
     kr_tcp_listener *l;
     kr_duration deadline;
-    int phase;
+    kr_branch br[2];
     kr_ctrl_c_future cc;
     kr_tcp_accept acc;
     kr_tcp_stream *s;
-    int rc;
+    int rc, cc_rc, which;
+    kr_select_fut sel;
     kr_notified done;
     kr_sleep sleep;
     long clients, at_stop;
 } server;
+KR_ASYNC_FN(server, long);
+KR_ASYNC_DROP(server, sv) { kr_branches_drop(sv->br, 2); }
 
-static kr_poll server_poll(kr_future *f, kr_context *cx, void *out) {
-    server *sv = (server *)f;
-    if (sv->phase == 0) {
-        sv->cc = kr_ctrl_c();
+KR_ASYNC_POLL(server, sv, cx) {
+    sv->cc = kr_ctrl_c();
+    KR_BRANCH_SET(&sv->br[0], &sv->cc, sv->cc_rc);
+    for (;;) {
         sv->acc = kr_tcp_listener_accept(sv->l, &sv->s, NULL);
-        sv->phase = 1;
-    }
-    if (sv->phase == 1) {
-        for (;;) {
-            int rc = 0;
-            if (kr_future_poll(&sv->cc.base, cx, &rc) == KR_READY)
-                break;
-            if (kr_future_poll(&sv->acc.base, cx, &sv->rc) == KR_PENDING)
-                return KR_PENDING;
-            kr_future_drop(&sv->acc.base);
-            if (sv->rc == 0) {
-                conn c;
-                memset(&c, 0, sizeof(c));
-                c.base.vtable = &conn_vt;
-                c.s = sv->s;
-                atomic_fetch_add(&live, 1);
-                sv->clients++;
-                if (kr_spawn(&c.base, NULL) != 0) {
-                    atomic_fetch_sub(&live, 1);
-                    kr_tcp_stream_free(sv->s);
-                }
-            }
-            sv->acc = kr_tcp_listener_accept(sv->l, &sv->s, NULL);
+        KR_BRANCH_SET(&sv->br[1], &sv->acc, sv->rc);
+        sv->sel = kr_select(sv->br, 2, KR_POLL_BIASED | KR_SELECT_KEEP);
+        KR_FN_AWAIT_INTO(&sv->sel, sv->which);
+        if (sv->which == 0)
+            break; /* ctrl-c */
+        if (sv->rc != 0)
+            continue;
+        conn c = {KR_ASYNC_INIT(conn), .s = sv->s};
+        atomic_fetch_add(&live, 1);
+        sv->clients++;
+        if (kr_spawn(&c.base, NULL) != 0) {
+            atomic_fetch_sub(&live, 1);
+            kr_tcp_stream_free(sv->s);
         }
-        /* Stop: no more accepts, then tell every connection. */
-        kr_future_drop(&sv->cc.base);
-        kr_future_drop(&sv->acc.base);
-        kr_tcp_listener_free(sv->l);
-        sv->l = NULL;
-        sv->done = kr_notify_notified(done_notify);
-        atomic_store(&stopping, true);
-        kr_notify_waiters(stop_notify);
-        sv->at_stop = atomic_load(&live);
-        printf("shutting down: %ld clients connected\n", sv->at_stop);
-        fflush(stdout);
-        sv->sleep =
-            kr_sleep_until(kr_instant_add(kr_instant_now(), sv->deadline));
-        sv->phase = 2;
     }
-    if (atomic_load(&live) != 0 &&
-        kr_future_poll(&sv->done.base, cx, NULL) == KR_PENDING &&
-        atomic_load(&live) != 0 &&
-        kr_future_poll(&sv->sleep.base, cx, NULL) == KR_PENDING)
-        return KR_PENDING;
-    kr_future_drop(&sv->done.base);
-    kr_future_drop(&sv->sleep.base);
-    *(long *)out = sv->at_stop - atomic_load(&live);
-    return KR_READY;
+    /* Stop: no more accepts, then tell every connection. */
+    kr_branches_drop(sv->br, 2);
+    kr_tcp_listener_free(sv->l);
+    sv->l = NULL;
+    sv->done = kr_notify_notified(done_notify);
+    atomic_store(&stopping, true);
+    kr_notify_waiters(stop_notify);
+    sv->at_stop = atomic_load(&live);
+    printf("shutting down: %ld clients connected\n", sv->at_stop);
+    fflush(stdout);
+    /* Until the last connection is done, or the deadline. */
+    sv->sleep = kr_sleep_until(kr_instant_add(kr_instant_now(), sv->deadline));
+    KR_BRANCH_SET_VOID(&sv->br[0], &sv->done);
+    KR_BRANCH_SET_VOID(&sv->br[1], &sv->sleep);
+    if (atomic_load(&live) != 0) {
+        sv->sel = kr_select(sv->br, 2, KR_POLL_BIASED);
+        KR_FN_AWAIT_INTO(&sv->sel, sv->which);
+    }
+    kr_branches_drop(sv->br, 2);
+    KR_FN_RETURN(sv->at_stop - atomic_load(&live));
 }
-KR_FUTURE_VTABLE(server_vt, server, server_poll, NULL, sizeof(long));
+KR_ASYNC_POLL_END
 
 static void usage(void) {
     fprintf(stderr, "usage: graceful [--deadline-ms N] [--workers N | "
@@ -271,11 +193,7 @@ int main(int argc, char **argv) {
     }
     printf("listening on 127.0.0.1:%d\n", kr_sockaddr_port(&addr));
     fflush(stdout);
-    server sv;
-    memset(&sv, 0, sizeof(sv));
-    sv.base.vtable = &server_vt;
-    sv.l = l;
-    sv.deadline = kr_ms(deadline_ms);
+    server sv = {KR_ASYNC_INIT(server), .l = l, .deadline = kr_ms(deadline_ms)};
     long closed = 0;
     rc = kr_runtime_block_on(rt, &sv.base, &closed);
     long cut = sv.at_stop - closed;

@@ -68,69 +68,55 @@ static void *count_primes(void *arg) {
 /* ---- the producer ----------------------------------------------------- */
 
 typedef struct {
-    kr_future base;
-    kr_coro co;
+    KR_ASYNC_FIELDS;
     kr_mpsc_tx *tx;
     kr_mpsc_send s;
     job j;
     int rc;
 } producer;
+KR_ASYNC_FN_VOID(producer);
 
-static kr_poll producer_poll(kr_future *f, kr_context *cx, void *out) {
-    producer *p = (producer *)f;
-    KR_ASYNC_BEGIN(&p->co);
+KR_ASYNC_POLL(producer, p, cx) {
     for (p->j.seq = 0; p->j.seq < jobs; p->j.seq++) {
         p->j.input = (p->j.seq * 7919) % 10; /* uneven sizes: out of order */
-        p->s = kr_mpsc_send_future(p->tx, &p->j);
-        KR_AWAIT_INTO(&p->co, &p->s, cx, p->rc);
+        KR_FN_CALL(p->s, kr_mpsc_send_future(p->tx, &p->j), p->rc);
         if (p->rc != 0)
             break;
     }
     kr_mpsc_tx_drop(p->tx); /* the dispatcher sees the end */
     p->tx = NULL;
-    KR_ASYNC_END(&p->co);
 }
-static void producer_drop(kr_future *f) {
-    producer *p = (producer *)f;
-    kr_coro_drop(&p->co);
-    kr_mpsc_tx_drop(p->tx);
-}
-KR_FUTURE_VTABLE(producer_vt, producer, producer_poll, producer_drop, 0);
+KR_ASYNC_POLL_END
+KR_ASYNC_DROP(producer, p) { kr_mpsc_tx_drop(p->tx); }
 
 /* ---- one job: await the blocking work, report, release the slot -------- */
 
 typedef struct {
-    kr_future base;
-    kr_coro co;
+    KR_ASYNC_FIELDS;
     kr_join_handle h;
     kr_mpsc_permit slot;
     kr_mpsc_tx *results;
     work_item *w;
     result r;
 } finisher;
+KR_ASYNC_FN_VOID(finisher);
 
-static kr_poll finisher_poll(kr_future *f, kr_context *cx, void *out) {
-    finisher *t = (finisher *)f;
-    KR_ASYNC_BEGIN(&t->co);
-    KR_AWAIT(&t->co, &t->h.base, cx, NULL);
+KR_ASYNC_POLL(finisher, t, cx) {
+    KR_FN_AWAIT(&t->h.base);
     t->r = (result){t->w->j.seq, t->w->j.input, t->w->primes};
     (void)kr_mpsc_try_send(t->results, &t->r); /* unbounded: never full */
-    KR_ASYNC_END(&t->co);
 }
-static void finisher_drop(kr_future *f) {
-    finisher *t = (finisher *)f;
-    kr_coro_drop(&t->co);
+KR_ASYNC_POLL_END
+KR_ASYNC_DROP(finisher, t) {
     free(t->w);
     kr_mpsc_permit_drop(&t->slot); /* the next job may start */
     kr_mpsc_tx_drop(t->results);
 }
-KR_FUTURE_VTABLE(finisher_vt, finisher, finisher_poll, finisher_drop, 0);
 
 /* ---- the dispatcher ---------------------------------------------------- */
 
 typedef struct {
-    kr_future base;
-    kr_coro co;
+    KR_ASYNC_FIELDS;
     kr_mpsc_rx *jobs;
     kr_mpsc_tx *slots;
     kr_mpsc_tx *results;
@@ -140,20 +126,18 @@ typedef struct {
     job j;
     int rc;
 } dispatcher;
+KR_ASYNC_FN_VOID(dispatcher);
 
-static kr_poll dispatcher_poll(kr_future *f, kr_context *cx, void *out) {
-    dispatcher *d = (dispatcher *)f;
-    KR_ASYNC_BEGIN(&d->co);
+KR_ASYNC_POLL(dispatcher, d, cx) {
     for (;;) {
-        d->rv = kr_mpsc_recv_future(d->jobs, &d->j);
-        KR_AWAIT_INTO(&d->co, &d->rv, cx, d->rc);
+        KR_FN_CALL(d->rv, kr_mpsc_recv_future(d->jobs, &d->j), d->rc);
         if (d->rc != 0)
             break; /* the producer is done */
-        d->res = kr_mpsc_reserve_future(d->slots, &d->slot);
-        KR_AWAIT_INTO(&d->co, &d->res, cx, d->rc); /* waits for a slot */
+        KR_FN_CALL(d->res, kr_mpsc_reserve_future(d->slots, &d->slot),
+                   d->rc); /* waits for a slot */
         if (d->rc != 0)
             break;
-        finisher t = {.base = {&finisher_vt}, .co = KR_CORO_INIT};
+        finisher t = {KR_ASYNC_INIT(finisher)};
         t.w = malloc(sizeof(*t.w));
         t.w->j = d->j;
         t.slot = d->slot; /* the permit moves to the finisher */
@@ -167,24 +151,19 @@ static kr_poll dispatcher_poll(kr_future *f, kr_context *cx, void *out) {
             break;
         }
     }
-    KR_ASYNC_END(&d->co);
 }
-static void dispatcher_drop(kr_future *f) {
-    dispatcher *d = (dispatcher *)f;
-    kr_coro_drop(&d->co);
+KR_ASYNC_POLL_END
+KR_ASYNC_DROP(dispatcher, d) {
     kr_mpsc_permit_drop(&d->slot);
     kr_mpsc_rx_drop(d->jobs);
     kr_mpsc_tx_drop(d->slots);
     kr_mpsc_tx_drop(d->results); /* with the finishers', the stream's end */
 }
-KR_FUTURE_VTABLE(dispatcher_vt, dispatcher, dispatcher_poll, dispatcher_drop,
-                 0);
 
 /* ---- the consumer: reorders and prints -------------------------------- */
 
 typedef struct {
-    kr_future base;
-    kr_coro co;
+    KR_ASYNC_FIELDS;
     kr_mpsc_rx *results;
     kr_mpsc_recv rv;
     result r;
@@ -193,13 +172,11 @@ typedef struct {
     long next;
     int rc;
 } consumer;
+KR_ASYNC_FN(consumer, long);
 
-static kr_poll consumer_poll(kr_future *f, kr_context *cx, void *out) {
-    consumer *c = (consumer *)f;
-    KR_ASYNC_BEGIN(&c->co);
+KR_ASYNC_POLL(consumer, c, cx) {
     while (c->next < jobs) {
-        c->rv = kr_mpsc_recv_future(c->results, &c->r);
-        KR_AWAIT_INTO(&c->co, &c->rv, cx, c->rc);
+        KR_FN_CALL(c->rv, kr_mpsc_recv_future(c->results, &c->r), c->rc);
         if (c->rc != 0)
             break;
         c->pending[c->r.seq] = c->r;
@@ -210,12 +187,10 @@ static kr_poll consumer_poll(kr_future *f, kr_context *cx, void *out) {
                    r->primes);
         }
     }
-    KR_RETURN(&c->co, out, long, c->next);
-    KR_ASYNC_END(&c->co);
+    KR_FN_RETURN(c->next);
 }
-static void consumer_drop(kr_future *f) { kr_coro_drop(&((consumer *)f)->co); }
-KR_FUTURE_VTABLE(consumer_vt, consumer, consumer_poll, consumer_drop,
-                 sizeof(long));
+KR_ASYNC_POLL_END
+KR_ASYNC_NO_DROP(consumer);
 
 static void usage(void) {
     fprintf(stderr, "usage: pipeline [--jobs N] [--workers W] [--work K] "
@@ -250,12 +225,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "pipeline: out of memory\n");
         return 1;
     }
-    producer p = {.base = {&producer_vt}, .co = KR_CORO_INIT, .tx = job_tx};
-    dispatcher d = {.base = {&dispatcher_vt}, .co = KR_CORO_INIT};
+    producer p = {KR_ASYNC_INIT(producer), .tx = job_tx};
+    dispatcher d = {KR_ASYNC_INIT(dispatcher)};
     d.jobs = job_rx;
     d.slots = slot_tx;
     d.results = res_tx;
-    consumer c = {.base = {&consumer_vt}, .co = KR_CORO_INIT};
+    consumer c = {KR_ASYNC_INIT(consumer)};
     c.results = res_rx;
     c.pending = calloc((size_t)jobs + 1, sizeof(result));
     c.have = calloc((size_t)jobs + 1, 1);

@@ -24,6 +24,7 @@
 #include "kairo/core.h"
 #include "kairo/error.h"
 #include "kairo/async.h"
+#include "kairo/async_fn.h"
 #include "kairo/runtime.h"
 #include "kairo/sync.h"
 #include "kairo/blocking.h"
@@ -35,5 +36,7 @@
 #include "kairo/fs.h"
 #include "kairo/stream.h"
 #include "kairo/bufio.h"
+#include "kairo/combinators.h"
+#include "kairo/join_set.h"
 
 #endif /* KAIRO_H */

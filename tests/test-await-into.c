@@ -251,6 +251,12 @@ static void await_into_table_matches_vtables(void **state) {
     MATCHES(tick);
     MATCHES(orc);
     MATCHES(ocl);
+    kr_select_fut sel = kr_select(NULL, 0, 0);
+    kr_join_fut jn = kr_join(NULL, 0, 0);
+    kr_try_join_fut tj = kr_try_join(NULL, 0, 0);
+    MATCHES(sel);
+    MATCHES(jn);
+    MATCHES(tj);
     /* Join handles are checked at run time: their output is their task's. */
     kr_join_handle jh;
     wide w = {{&wide_vt}};

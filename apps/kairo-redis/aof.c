@@ -211,7 +211,7 @@ int aof_init(kr_runtime *rt) {
     loader l = {client_new_fake(false), path};
     rd_aof_load_info info;
     server_lock();
-    int rc = rd_aof_load(path, true, load_one, &l, &info);
+    int rc = rd_aof_load(path, server.aof_load_truncated, load_one, &l, &info);
     client_free_fake(l.fake);
     server_unlock();
     if (rc != 0) {

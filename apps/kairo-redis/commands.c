@@ -213,6 +213,7 @@ void process_command(client *c) {
         return;
     }
     call(c, cmd);
+    handle_clients_blocked_on_keys();
 }
 
 void call(client *c, const redis_command *cmd) {

@@ -56,6 +56,8 @@ static config_param params[] = {
     {"hz", T_INT, &server.hz, 1, 500, NULL, false, ""},
     {"dir", T_STR, server.dir, 0, sizeof(server.dir), NULL, false, ""},
     {"appendonly", T_BOOL, &server.appendonly, 0, 0, NULL, false, ""},
+    {"aof-load-truncated", T_BOOL, &server.aof_load_truncated, 0, 0, NULL,
+     false, ""},
     {"appendfsync", T_ENUM, &server.appendfsync, 0, 0, fsync_names, false, ""},
     {"appendfilename", T_STR, server.appendfilename, 0,
      sizeof(server.appendfilename), NULL, true, ""},
@@ -111,6 +113,7 @@ void config_init_defaults(void) {
     server.pubsub_obuf_hard = 32ull * 1024 * 1024;
     server.pubsub_obuf_soft = 8ull * 1024 * 1024;
     server.pubsub_obuf_soft_s = 60;
+    server.aof_load_truncated = true;
 }
 
 /* Redis's memtoull: a number with an optional unit, k/kb/m/mb/g/gb (the

@@ -455,6 +455,13 @@ static void accept_drop(kr_future *f) {
 static const kr_future_vtable accept_vtable = {
     accept_poll, accept_drop, sizeof(accept_future), 0, "kairo-redis accept"};
 
+static kr_tcp_listener *listener; /* freed by server_close_listener */
+
+void server_close_listener(void) {
+    kr_tcp_listener_free(listener);
+    listener = NULL;
+}
+
 int server_listen_and_serve(kr_runtime *rt) {
     kr_sockaddr addr;
     int r = kr_sockaddr_from_ip(server.bind, server.port, &addr);
@@ -486,5 +493,6 @@ int server_listen_and_serve(kr_runtime *rt) {
         kr_tcp_listener_free(l);
         return r;
     }
+    listener = l;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "glob.h"
 #include "server.h"
 
 /* ------------------------------------------------------------------------ */
@@ -91,132 +92,12 @@ bool rslice_eqi(rslice a, const char *lit) {
     return a.len == n && strncasecmp(a.ptr, lit, n) == 0;
 }
 
-static int lower(int ch, bool nocase) {
-    return nocase ? tolower((unsigned char)ch) : (unsigned char)ch;
-}
-
-/* Matches with backtracking only on '*', bounded by the nesting depth so
- * a pattern like "a*a*a*...b" cannot take exponential time: after a '*'
- * fails at every position, the whole match fails (as Redis's
- * stringmatchlen_impl does with its skipLongerMatches flag). */
-static bool match_impl(const char *p, size_t plen, const char *s, size_t slen,
-                       bool nocase, bool *skip, int depth) {
-    if (depth > 1000)
-        return false;
-    while (plen > 0 && slen > 0) {
-        switch (p[0]) {
-        case '*':
-            while (plen > 1 && p[1] == '*') {
-                p++;
-                plen--;
-            }
-            if (plen == 1)
-                return true;
-            while (slen > 0) {
-                if (match_impl(p + 1, plen - 1, s, slen, nocase, skip,
-                               depth + 1))
-                    return true;
-                if (*skip)
-                    return false;
-                s++;
-                slen--;
-            }
-            *skip = true;
-            return false;
-        case '?':
-            s++;
-            slen--;
-            break;
-        case '[': {
-            p++;
-            plen--;
-            bool neg = plen > 0 && p[0] == '^';
-            if (neg) {
-                p++;
-                plen--;
-            }
-            bool hit = false;
-            for (;;) {
-                if (plen == 0)
-                    break;
-                if (p[0] == '\\' && plen >= 2) {
-                    p++;
-                    plen--;
-                    if (lower(p[0], nocase) == lower(s[0], nocase))
-                        hit = true;
-                } else if (p[0] == ']') {
-                    break;
-                } else if (plen >= 3 && p[1] == '-') {
-                    /* Signed chars, as Redis compares them. */
-                    int a = (signed char)p[0], b = (signed char)p[2];
-                    int ch = (signed char)s[0];
-                    if (nocase) {
-                        a = tolower(a & 0xff);
-                        b = tolower(b & 0xff);
-                        ch = tolower(ch & 0xff);
-                    }
-                    if (a > b) {
-                        int t = a;
-                        a = b;
-                        b = t;
-                    }
-                    if (ch >= a && ch <= b)
-                        hit = true;
-                    p += 2;
-                    plen -= 2;
-                } else if (lower(p[0], nocase) == lower(s[0], nocase)) {
-                    hit = true;
-                }
-                p++;
-                plen--;
-            }
-            if (plen == 0) {
-                /* An unterminated class: Redis treats the end as ']'. */
-                p--;
-                plen++;
-            }
-            if (neg)
-                hit = !hit;
-            if (!hit)
-                return false;
-            s++;
-            slen--;
-            break;
-        }
-        case '\\':
-            if (plen >= 2) {
-                p++;
-                plen--;
-            }
-            /* fall through */
-        default:
-            if (lower(p[0], nocase) != lower(s[0], nocase))
-                return false;
-            s++;
-            slen--;
-            break;
-        }
-        p++;
-        plen--;
-        if (slen == 0) {
-            while (plen > 0 && p[0] == '*') {
-                p++;
-                plen--;
-            }
-            break;
-        }
-    }
-    return plen == 0 && slen == 0;
-}
-
+/* glob.c's matcher: checked against Redis's stringmatchlen on millions of
+ * random cases (an empty string matches only an empty pattern, ranges
+ * compare signed chars, as Redis does). */
 bool string_match(const char *pat, size_t plen, const char *s, size_t slen,
                   bool nocase) {
-    bool skip = false;
-    /* As Redis's stringmatchlen: an empty string matches only an empty
-     * pattern (not even "*": callers special-case a lone "*"). */
-    if (plen == 0 || slen == 0)
-        return plen == 0 && slen == 0;
-    return match_impl(pat, plen, s, slen, nocase, &skip, 0);
+    return rd_glob_match(pat, plen, s, slen, nocase);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -315,6 +315,7 @@ int main(int argc, char **argv) {
     kr_signal_listener_free(m.sigint);
     kr_signal_listener_free(m.sigterm);
     kr_runtime_free(rt);
+    server_close_listener();
     server_log(LL_WARNING, "kairo-redis is now ready to exit, bye bye...");
     return 0;
 }

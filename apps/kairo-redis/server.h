@@ -518,6 +518,12 @@ void touch_all_watched_keys_in_db(int dbid);
 
 /* Blocked-list wake-up (t_list.c): a key was written. */
 void signal_key_as_ready(redis_db *db, rslice key);
+/* Serves the clients blocked on the keys made ready since the last call,
+ * in the order they blocked (blocking.c). process_command calls it after
+ * each command it ran (so after EXEC for pushes inside MULTI). */
+void handle_clients_blocked_on_keys(void);
+/* The number of blocked clients (INFO's blocked_clients). */
+size_t blocking_clients_count(void);
 
 /* Propagation (to the AOF). By default a write command that made the
  * server dirty (server.dirty grew during call()) is propagated as sent.
@@ -594,6 +600,7 @@ typedef struct redis_server {
     size_t pubsub_obuf_hard;
     size_t pubsub_obuf_soft;
     int pubsub_obuf_soft_s;
+    bool aof_load_truncated; /* load an AOF with a torn tail (default yes) */
     char config_file[1024];
 
     /* State. */
@@ -646,6 +653,9 @@ void config_command(client *c); /* CONFIG GET/SET/RESETSTAT/REWRITE */
 
 /* Networking (networking.c). */
 int server_listen_and_serve(kr_runtime *rt);
+/* After the runtime is freed (the accept task is gone): frees the
+ * listening socket. */
+void server_close_listener(void);
 void free_memory_if_needed_lru(void); /* allkeys-lru eviction (db.c) */
 /* Requests a clean shutdown (SHUTDOWN, signals). */
 void server_request_shutdown(void);

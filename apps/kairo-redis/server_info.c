@@ -525,11 +525,10 @@ void info_command(client *c) {
     }
     if (want(argc, argv, "persistence", true)) {
         SECTION("Persistence");
-        text_printf(&t,
-                    "loading:%d\r\nrdb_changes_since_last_save:%llu\r\n"
-                    "aof_enabled:%d\r\n",
-                    server.loading ? 1 : 0, (unsigned long long)server.dirty,
-                    server.appendonly ? 1 : 0);
+        char abuf[1024];
+        size_t an = aof_info(abuf, sizeof(abuf));
+        text_printf(&t, "rdb_changes_since_last_save:%llu\r\n%.*s",
+                    (unsigned long long)server.dirty, (int)an, abuf);
     }
     if (want(argc, argv, "stats", true)) {
         SECTION("Stats");

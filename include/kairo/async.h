@@ -75,6 +75,7 @@
 #include "core.h"
 /* The future types KR_AWAIT_INTO knows the outputs of, at compile time. */
 #include "bufio.h"
+#include "combinators.h"
 #include "fs.h"
 #include "io.h"
 #include "net.h"
@@ -209,6 +210,9 @@ struct kr__some_future {
         kr_sleep *: (size_t)0,                                                 \
         kr_oneshot_closed *: (size_t)0,                                        \
         kr_yield *: (size_t)0,                                                 \
+        kr_select_fut *: sizeof(int),                                          \
+        kr_try_join_fut *: sizeof(int),                                        \
+        kr_join_fut *: (size_t)0,                                              \
         default: KR__OUTPUT_UNKNOWN)
 /* clang-format on */
 

@@ -3,7 +3,7 @@
  * channels.
  *
  * Structure. One allocation per channel: a header and a small inline ring
- * of message slots. Everything in the header is guarded by one spinlock:
+ * of message slots. Everything in the header is guarded by one lock:
  *
  *   ring      buf/mask/head/len: a power-of-two ring of msg_size-byte
  *             slots. It starts inline (up to INLINE_BYTES) and doubles on
@@ -33,15 +33,19 @@
  * per message each, the critical section is shorter than Tokio's send path
  * (semaphore CAS, slot claim, ready-bit RMW, AtomicWaker handshake), and
  * one lock makes the waiting senders, the close and the permit accounting
- * exact by construction. The lock is a spinlock (util/spinlock.h) that
- * yields after a short spin, so a preempted holder does not stall a peer.
+ * exact by construction. The lock is the wait list's (util/parklock.h): it
+ * spins briefly, then sleeps, so a preempted holder does not stall a peer.
+ *
+ * Files: the state and the steps under the lock are in sync/mpsc_chan.h;
+ * permits and the reserve future in sync/mpsc_permit.c; weak senders in
+ * sync/mpsc_weak.c.
  */
 #include <limits.h>
 #include <string.h>
 
 #include "kairo.h"
 #include "core/coop.h"
-#include "sync/waitq.h"
+#include "sync/mpsc_chan.h"
 #include "util/abort.h"
 #include "util/alloc.h"
 
@@ -54,32 +58,9 @@
  * not pin its memory for the channel's life. */
 #define SHRINK_BYTES (256 * 1024)
 
-typedef struct chan {
-    kr__wait_list wl; /* its lock guards the whole channel */
-    bool bounded;
-    bool closed;   /* the receiver closed (or dropped) */
-    bool rx_alive; /* the receiver handle exists */
-    size_t msg_size;
-    size_t cap; /* bounded capacity; SIZE_MAX when unbounded */
-    size_t permits;
-    size_t reserved;
-    size_t senders;
-    size_t weak;
-    size_t refs; /* senders + weak senders + permits + the receiver */
-    unsigned char *buf;
-    size_t mask; /* slots - 1 */
-    size_t head;
-    size_t len;
-    size_t inline_slots;
-    size_t max_slots; /* the ring never grows beyond this */
-    kr_waker rx_waker;
-    _Alignas(16) unsigned char inline_buf[];
-} chan;
-
 _Static_assert(sizeof(chan) + INLINE_BYTES <= 1032,
                "a fresh channel fits malloc's thread cache");
 
-static chan *of_tx(const kr_mpsc_tx *tx) { return (chan *)tx; }
 static chan *of_rx(const kr_mpsc_rx *rx) { return (chan *)rx; }
 
 static size_t pow2_floor(size_t n) {
@@ -157,17 +138,17 @@ static void chan_free(chan *c) {
 
 /* ---- under the lock ----------------------------------------------------- */
 
-static bool ended(const chan *c) {
+bool kr__mpsc_ended(const chan *c) {
     return c->len == 0 && c->reserved == 0 && (c->closed || c->senders == 0);
 }
 
-static void rx_wake(chan *c, kr__wake_batch *b) {
+void kr__mpsc_rx_wake(chan *c, kr__wake_batch *b) {
     kr__chan_take_waker(b, &c->rx_waker);
 }
 
 /* A slot came free (a message received, a permit released): the first
  * waiting sender gets it, else it returns to `permits`. */
-static void release_slot(chan *c, kr__wake_batch *b) {
+void kr__mpsc_release_slot(chan *c, kr__wake_batch *b) {
     if (!c->bounded)
         return;
     if (kr__chan_pop(&c->wl.waiters, KR__W_GRANTED, b) != NULL)
@@ -221,7 +202,7 @@ static int grow(chan *c) {
 
 /* Appends a message (the caller holds a slot for it) and readies the
  * receiver. */
-static int enqueue(chan *c, const void *msg, kr__wake_batch *b) {
+int kr__mpsc_enqueue(chan *c, const void *msg, kr__wake_batch *b) {
     if (c->msg_size != 0) {
         if (c->buf == NULL || c->len == c->mask + 1) {
             int rc = grow(c);
@@ -229,10 +210,10 @@ static int enqueue(chan *c, const void *msg, kr__wake_batch *b) {
                 return rc;
         }
         size_t i = (c->head + c->len) & c->mask;
-        memcpy(c->buf + i * c->msg_size, msg, c->msg_size);
+        kr__mpsc_copy_msg(c->buf + i * c->msg_size, msg, c->msg_size);
     }
     c->len++;
-    rx_wake(c, b);
+    kr__mpsc_rx_wake(c, b);
     return 0;
 }
 
@@ -242,7 +223,9 @@ static void dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
     if (ms != 0) {
         size_t slots = c->mask + 1;
         size_t first = slots - c->head < n ? slots - c->head : n;
-        if (dst != NULL) {
+        if (dst != NULL && n == 1) {
+            kr__mpsc_copy_msg(dst, c->buf + c->head * ms, ms);
+        } else if (dst != NULL) {
             memcpy(dst, c->buf + c->head * ms, first * ms);
             memcpy((unsigned char *)dst + first * ms, c->buf, (n - first) * ms);
         }
@@ -267,8 +250,8 @@ static void dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
  * caller holds a slot (counted in `reserved`), 0 when it must wait (its
  * waiter is linked), or KR_ECLOSED.
  */
-static int acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
-                   kr__wake_batch *b) {
+int kr__mpsc_acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
+                     kr__wake_batch *b) {
     if (*phase == 1) {
         switch (w->state) {
         case KR__W_WAITING:
@@ -279,9 +262,9 @@ static int acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
             *phase = 0;
             if (c->closed) {
                 c->reserved--;
-                release_slot(c, b);
-                if (ended(c))
-                    rx_wake(c, b);
+                kr__mpsc_release_slot(c, b);
+                if (kr__mpsc_ended(c))
+                    kr__mpsc_rx_wake(c, b);
                 return KR_ECLOSED;
             }
             return 1;
@@ -307,7 +290,7 @@ static int acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
 
 /* A send or reserve future dropped while phase 1: unlink, or pass on the
  * slot it was granted. */
-static void acquire_drop(chan *c, kr__waiter *w) {
+void kr__mpsc_acquire_drop(chan *c, kr__waiter *w) {
     kr__wake_batch b;
     kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     kr__wait_lock(&c->wl);
@@ -316,9 +299,9 @@ static void acquire_drop(chan *c, kr__waiter *w) {
     } else if (w->state == KR__W_GRANTED) {
         w->state = KR__W_IDLE;
         c->reserved--;
-        release_slot(c, &b);
-        if (ended(c))
-            rx_wake(c, &b);
+        kr__mpsc_release_slot(c, &b);
+        if (kr__mpsc_ended(c))
+            kr__mpsc_rx_wake(c, &b);
     } else {
         w->state = KR__W_IDLE;
     }
@@ -340,7 +323,7 @@ kr_mpsc_tx *kr_mpsc_tx_clone(kr_mpsc_tx *tx) {
 }
 
 /* Drops one reference; frees the channel after the last. */
-static void unref_unlock(chan *c, kr__wake_batch *b) {
+void kr__mpsc_unref_unlock(chan *c, kr__wake_batch *b) {
     bool last = --c->refs == 0;
     kr__wait_unlock(&c->wl);
     kr__wake_batch_wake(b);
@@ -360,10 +343,10 @@ void kr_mpsc_tx_drop(kr_mpsc_tx *tx) {
         KR__REQUIRE(kr__list_empty(&c->wl.waiters),
                     "kr_mpsc: last sender dropped while one of its sends "
                     "waits on it");
-        if (ended(c))
-            rx_wake(c, &b);
+        if (kr__mpsc_ended(c))
+            kr__mpsc_rx_wake(c, &b);
     }
-    unref_unlock(c, &b);
+    kr__mpsc_unref_unlock(c, &b);
 }
 
 int kr_mpsc_try_send(kr_mpsc_tx *tx, const void *msg) {
@@ -381,7 +364,7 @@ int kr_mpsc_try_send(kr_mpsc_tx *tx, const void *msg) {
     } else if (c->bounded && c->permits == 0) {
         rc = KR_EFULL;
     } else {
-        rc = enqueue(c, msg, &b);
+        rc = kr__mpsc_enqueue(c, msg, &b);
         if (rc == 0 && c->bounded)
             c->permits--;
     }
@@ -404,17 +387,17 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
         kr__wake_batch b;
         kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
         kr__wait_lock(&c->wl);
-        rc = acquire(c, &s->w_, &s->phase_, cx, &b);
+        rc = kr__mpsc_acquire(c, &s->w_, &s->phase_, cx, &b);
         if (rc == 0) {
             kr__wait_unlock(&c->wl);
             kr__coop_refund();
             return KR_PENDING;
         }
         if (rc == 1) {
-            rc = enqueue(c, s->msg_, &b);
+            rc = kr__mpsc_enqueue(c, s->msg_, &b);
             c->reserved--;
             if (rc < 0)
-                release_slot(c, &b);
+                kr__mpsc_release_slot(c, &b);
         }
         kr__wait_unlock(&c->wl);
         kr__wake_batch_wake(&b);
@@ -428,132 +411,13 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
 static void send_drop(kr_future *f) {
     kr_mpsc_send *s = (kr_mpsc_send *)f;
     if (s->phase_ == 1)
-        acquire_drop(of_tx(s->tx_), &s->w_);
+        kr__mpsc_acquire_drop(of_tx(s->tx_), &s->w_);
 }
 
 const kr_future_vtable kr__mpsc_send_vtable = {
     send_poll, send_drop, sizeof(kr_mpsc_send), sizeof(int), "kr_mpsc_send"};
 
-/* ---- permits ------------------------------------------------------------ */
-
-int kr_mpsc_try_reserve(kr_mpsc_tx *tx, kr_mpsc_permit *permit) {
-    if (tx == NULL || permit == NULL)
-        return KR_EINVAL;
-    chan *c = of_tx(tx);
-    int rc = 0;
-    kr__wait_lock(&c->wl);
-    if (c->closed) {
-        rc = KR_ECLOSED;
-    } else if (c->bounded && c->permits == 0) {
-        rc = KR_EFULL;
-    } else {
-        if (c->bounded)
-            c->permits--;
-        c->reserved++;
-        c->refs++;
-        permit->chan_ = c;
-    }
-    kr__wait_unlock(&c->wl);
-    return rc;
-}
-
-static kr_poll reserve_poll(kr_future *f, kr_context *cx, void *out) {
-    kr_mpsc_reserve *r = (kr_mpsc_reserve *)f;
-    if (r->phase_ == 2)
-        kr__die("kr_mpsc_reserve polled after it returned READY");
-    int rc;
-    chan *c = of_tx(r->tx_);
-    if (c == NULL || r->permit_ == NULL) {
-        rc = KR_EINVAL;
-    } else {
-        if (!kr_coop_proceed(cx))
-            return KR_PENDING;
-        kr__wake_batch b;
-        kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
-        kr__wait_lock(&c->wl);
-        rc = acquire(c, &r->w_, &r->phase_, cx, &b);
-        if (rc == 0) {
-            kr__wait_unlock(&c->wl);
-            kr__coop_refund();
-            return KR_PENDING;
-        }
-        if (rc == 1) {
-            c->refs++;
-            r->permit_->chan_ = c;
-            rc = 0;
-        }
-        kr__wait_unlock(&c->wl);
-        kr__wake_batch_wake(&b);
-    }
-    r->phase_ = 2;
-    if (out != NULL)
-        *(int *)out = rc;
-    return KR_READY;
-}
-
-static void reserve_drop(kr_future *f) {
-    kr_mpsc_reserve *r = (kr_mpsc_reserve *)f;
-    if (r->phase_ == 1)
-        acquire_drop(of_tx(r->tx_), &r->w_);
-}
-
-const kr_future_vtable kr__mpsc_reserve_vtable = {
-    reserve_poll, reserve_drop, sizeof(kr_mpsc_reserve), sizeof(int),
-    "kr_mpsc_reserve"};
-
-int kr_mpsc_permit_send(kr_mpsc_permit *permit, const void *msg) {
-    if (permit == NULL || permit->chan_ == NULL)
-        return KR_EINVAL;
-    chan *c = permit->chan_;
-    permit->chan_ = NULL;
-    kr__wake_batch b;
-    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
-    int rc;
-    kr__wait_lock(&c->wl);
-    c->reserved--;
-    if (msg == NULL && c->msg_size != 0) {
-        rc = KR_EINVAL;
-        release_slot(c, &b);
-    } else if (!c->rx_alive) {
-        rc = KR_ECLOSED;
-    } else {
-        rc = enqueue(c, msg, &b);
-        if (rc < 0)
-            release_slot(c, &b);
-    }
-    if (ended(c))
-        rx_wake(c, &b);
-    unref_unlock(c, &b);
-    return rc;
-}
-
-void kr_mpsc_permit_drop(kr_mpsc_permit *permit) {
-    if (permit == NULL || permit->chan_ == NULL)
-        return;
-    chan *c = permit->chan_;
-    permit->chan_ = NULL;
-    kr__wake_batch b;
-    kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
-    kr__wait_lock(&c->wl);
-    c->reserved--;
-    release_slot(c, &b);
-    if (ended(c))
-        rx_wake(c, &b);
-    unref_unlock(c, &b);
-}
-
 /* ---- queries ------------------------------------------------------------ */
-
-/* The queries take the lock: the fields are plain, and a consistent
- * snapshot of several of them is what the caller asks for. */
-#define QUERY(c, expr)                                                         \
-    do {                                                                       \
-        chan *c_ = (chan *)(c);                                                \
-        kr__wait_lock(&c_->wl);                                                \
-        __typeof__(expr) v_ = (expr);                                          \
-        kr__wait_unlock(&c_->wl);                                              \
-        return v_;                                                             \
-    } while (0)
 
 static size_t free_slots(const chan *c) {
     return c->bounded ? c->permits : SIZE_MAX;
@@ -603,76 +467,13 @@ size_t kr_mpsc_rx_sender_count(const kr_mpsc_rx *rx) {
     return kr_mpsc_tx_count((const kr_mpsc_tx *)rx);
 }
 
-size_t kr_mpsc_rx_weak_count(const kr_mpsc_rx *rx) {
-    if (rx == NULL)
-        return 0;
-    QUERY(rx, c_->weak);
-}
-
-/* ---- weak senders ------------------------------------------------------- */
-
-kr_mpsc_weak_tx *kr_mpsc_tx_downgrade(kr_mpsc_tx *tx) {
-    if (tx == NULL)
-        return NULL;
-    chan *c = of_tx(tx);
-    kr__wait_lock(&c->wl);
-    c->weak++;
-    c->refs++;
-    kr__wait_unlock(&c->wl);
-    return (kr_mpsc_weak_tx *)c;
-}
-
-kr_mpsc_weak_tx *kr_mpsc_weak_clone(kr_mpsc_weak_tx *w) {
-    return w == NULL ? NULL : kr_mpsc_tx_downgrade((kr_mpsc_tx *)w);
-}
-
-kr_mpsc_tx *kr_mpsc_weak_upgrade(kr_mpsc_weak_tx *w) {
-    if (w == NULL)
-        return NULL;
-    chan *c = (chan *)w;
-    kr__wait_lock(&c->wl);
-    /* A permit is a sender too (Tokio's OwnedPermit holds one): while one
-     * is out the stream has not ended, and upgrading may revive it. */
-    bool alive = c->senders > 0 || c->reserved > 0;
-    if (alive) {
-        c->senders++;
-        c->refs++;
-    }
-    kr__wait_unlock(&c->wl);
-    return alive ? (kr_mpsc_tx *)c : NULL;
-}
-
-void kr_mpsc_weak_drop(kr_mpsc_weak_tx *w) {
-    if (w == NULL)
-        return;
-    chan *c = (chan *)w;
-    kr__wake_batch b;
-    kr__wake_batch_init(&b);
-    kr__wait_lock(&c->wl);
-    KR__REQUIRE(c->weak > 0, "kr_mpsc weak sender dropped once too often");
-    c->weak--;
-    unref_unlock(c, &b);
-}
-
-size_t kr_mpsc_tx_weak_count(const kr_mpsc_tx *tx) {
-    if (tx == NULL)
-        return 0;
-    QUERY(tx, c_->weak);
-}
-size_t kr_mpsc_weak_count(const kr_mpsc_weak_tx *w) {
-    return kr_mpsc_tx_weak_count((const kr_mpsc_tx *)w);
-}
-size_t kr_mpsc_weak_strong_count(const kr_mpsc_weak_tx *w) {
-    return kr_mpsc_tx_count((const kr_mpsc_tx *)w);
-}
-
 /* ---- the receiver ------------------------------------------------------- */
 
 /* Closes under the lock: every waiting sender completes with KR_ECLOSED.
  * Wakes in batches, dropping the lock between them. */
 static void close_locked(chan *c, kr__wake_batch *b) {
     c->closed = true;
-    rx_wake(c, b);
+    kr__mpsc_rx_wake(c, b);
     for (;;) {
         while (!kr__wake_batch_full(b) &&
                kr__chan_pop(&c->wl.waiters, KR__W_CLOSED, b) != NULL) {
@@ -714,7 +515,7 @@ void kr_mpsc_rx_drop(kr_mpsc_rx *rx) {
         c->permits += c->len;
     c->len = 0;
     c->head = 0;
-    unref_unlock(c, &b);
+    kr__mpsc_unref_unlock(c, &b);
 }
 
 int kr_mpsc_try_recv(kr_mpsc_rx *rx, void *dst) {
@@ -728,7 +529,7 @@ int kr_mpsc_try_recv(kr_mpsc_rx *rx, void *dst) {
     if (c->len > 0)
         dequeue(c, dst, 1, &b);
     else
-        rc = ended(c) ? KR_ECLOSED : KR_EEMPTY;
+        rc = kr__mpsc_ended(c) ? KR_ECLOSED : KR_EEMPTY;
     kr__wait_unlock(&c->wl);
     kr__wake_batch_wake(&b);
     return rc;
@@ -746,7 +547,7 @@ static int recv_step(chan *c, void *dst, size_t limit, int *waiting,
         size_t n = c->len < limit ? c->len : limit;
         dequeue(c, dst, n, &b);
         rc = (int)n;
-    } else if (ended(c)) {
+    } else if (kr__mpsc_ended(c)) {
         rc = KR_ECLOSED;
     } else {
         kr_waker_set(&c->rx_waker, cx->waker);

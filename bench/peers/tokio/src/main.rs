@@ -31,6 +31,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod copy;
+mod compose;
 mod fs;
 mod mem;
 mod os;
@@ -256,7 +257,7 @@ impl Watchdog {
 // ---------------------------------------------------------------------------------------
 
 /// rt_current_thread.rs: `new_current_thread()` with no drivers enabled.
-fn current_thread_rt() -> Runtime {
+pub(crate) fn current_thread_rt() -> Runtime {
     Builder::new_current_thread().build().expect("current_thread runtime")
 }
 
@@ -904,6 +905,11 @@ fn main() {
         ("process/spawn_wait", os::spawn_wait),
     ];
     for (name, bench) in plain.iter() {
+        if cfg.selected(name) {
+            bench(&cfg, name);
+        }
+    }
+    for (name, bench) in compose::BENCHES.iter() {
         if cfg.selected(name) {
             bench(&cfg, name);
         }

@@ -1,0 +1,87 @@
+/*
+ * sync/mpsc_chan.h: the mpsc channel's state and the steps under its lock,
+ * shared by the files of the channel: mpsc.c (the channel, senders, the
+ * receiver; its head comment has the protocol), mpsc_permit.c (permits and
+ * the reserve future), mpsc_weak.c (weak senders).
+ */
+#ifndef KR_SYNC_MPSC_CHAN_H
+#define KR_SYNC_MPSC_CHAN_H
+
+#include <string.h>
+
+#include "kairo.h"
+#include "sync/waitq.h"
+
+typedef struct chan {
+    kr__wait_list wl; /* its lock guards the whole channel */
+    bool bounded;
+    bool closed;   /* the receiver closed (or dropped) */
+    bool rx_alive; /* the receiver handle exists */
+    size_t msg_size;
+    size_t cap; /* bounded capacity; SIZE_MAX when unbounded */
+    size_t permits;
+    size_t reserved;
+    size_t senders;
+    size_t weak;
+    size_t refs; /* senders + weak senders + permits + the receiver */
+    unsigned char *buf;
+    size_t mask; /* slots - 1 */
+    size_t head;
+    size_t len;
+    size_t inline_slots;
+    size_t max_slots; /* the ring never grows beyond this */
+    kr_waker rx_waker;
+    _Alignas(16) unsigned char inline_buf[];
+} chan;
+
+static inline chan *of_tx(const kr_mpsc_tx *tx) { return (chan *)tx; }
+
+/* Copies one message. Word-sized ones (ints, pointers, the benchmarks'
+ * usize) by a fixed-size copy the compiler inlines: the memcpy calls of a
+ * size known only at run time were 12-17% of the mpsc rows' instructions
+ * (callgrind, uncontented_bounded, contention_unbounded). */
+static inline void kr__mpsc_copy_msg(void *dst, const void *src, size_t ms) {
+    if (ms == 8)
+        memcpy(dst, src, 8);
+    else if (ms == 4)
+        memcpy(dst, src, 4);
+    else
+        memcpy(dst, src, ms);
+}
+
+/* Under the lock. The stream has ended: nothing queued or reserved, and
+ * the receiver closed or every sender went. */
+bool kr__mpsc_ended(const chan *c);
+/* Under the lock: takes the receiver's waker into the batch. */
+void kr__mpsc_rx_wake(chan *c, kr__wake_batch *b);
+/* Under the lock: a slot came free (a message received, a permit
+ * released): the first waiting sender gets it, else it returns to
+ * `permits`. */
+void kr__mpsc_release_slot(chan *c, kr__wake_batch *b);
+/* Under the lock: appends a message (the caller holds a slot for it) and
+ * readies the receiver. 0 or KR_ENOMEM. */
+int kr__mpsc_enqueue(chan *c, const void *msg, kr__wake_batch *b);
+/* Under the lock: one step of a waiting acquisition (send or reserve).
+ * Returns 1 when the caller holds a slot (counted in `reserved`), 0 when
+ * it must wait (its waiter is linked), or KR_ECLOSED. */
+int kr__mpsc_acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
+                     kr__wake_batch *b);
+/* A send or reserve future dropped while waiting (phase 1): unlinks it, or
+ * passes on the slot it was granted. Takes the lock. */
+void kr__mpsc_acquire_drop(chan *c, kr__waiter *w);
+/* Under the lock: drops one reference, unlocks, wakes the batch, and frees
+ * the channel after the last reference. */
+void kr__mpsc_unref_unlock(chan *c, kr__wake_batch *b);
+
+/* The queries take the lock: the fields are plain, and a consistent
+ * snapshot of several of them is what the caller asks for. */
+#define QUERY(c, expr)                                                         \
+    do {                                                                       \
+        chan *c_ = (chan *)(c);                                                \
+        kr__wait_lock(&c_->wl);                                                \
+        __typeof__(expr) v_ = (expr);                                          \
+        kr__wait_unlock(&c_->wl);                                              \
+        return v_;                                                             \
+    } while (0)
+
+#endif
