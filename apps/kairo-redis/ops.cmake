@@ -61,7 +61,7 @@ if(KR_BUILD_TESTS)
 
   # The pub/sub and transaction cases of the differential suite: kairo-redis
   # (current-thread, and 2 workers) against redis-server, same run.
-  foreach(file pubsub multi)
+  foreach(file pubsub multi multi_more)
     foreach(mode ct mt)
       set(extra)
       if(mode STREQUAL "mt")
