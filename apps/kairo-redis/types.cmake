@@ -34,3 +34,16 @@ if(KR_BUILD_TESTS)
     endforeach()
   endforeach()
 endif()
+
+# The blocking pops against kairo-redis (one worker, then two) and
+# redis-server in the same run (tests/redis/blocking_test.py).
+if(KR_BUILD_TESTS)
+  add_test(NAME redis_blocking
+    COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/redis/blocking_test.py
+      --kairo $<TARGET_FILE:kairo-redis>)
+  add_test(NAME redis_blocking_mt
+    COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/redis/blocking_test.py
+      --kairo $<TARGET_FILE:kairo-redis> --kairo-args "--workers 2")
+  set_tests_properties(redis_blocking redis_blocking_mt PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS redis)
+endif()

@@ -381,7 +381,9 @@ static void run_job(kr__blocking_pool *p, kr__task *t) {
         cancel_job(t); /* shut down before it started */
         return;
     }
-    kr__task_run(t);      /* consumes NOTIFIED; fn runs, unless aborted */
+    /* Consumes NOTIFIED; fn runs, unless aborted. */
+    if (kr__task_run(t))
+        kr__die("a blocking job yielded (its poll always returns READY)");
     kr__task_drop_ref(t); /* OWNED */
 }
 
@@ -551,12 +553,6 @@ static void pool_schedule(kr__sched *s, kr__task *t) {
     cancel_list(orphans);
 }
 
-static void pool_yield(kr__sched *s, kr__task *t) {
-    (void)s;
-    (void)t;
-    kr__die("a blocking job yielded (its poll always returns READY)");
-}
-
 static bool pool_release(kr__sched *s, kr__task *t) {
     (void)s;
     (void)t;
@@ -565,8 +561,7 @@ static bool pool_release(kr__sched *s, kr__task *t) {
 
 static void pool_unpin(kr__sched *s) { pool_unref(POOL_OF(s)); }
 
-static const kr__sched_ops pool_ops = {pool_schedule, pool_yield, pool_release,
-                                       pool_unpin};
+static const kr__sched_ops pool_ops = {pool_schedule, pool_release, pool_unpin};
 
 /* ---- API ---------------------------------------------------------------- */
 

@@ -28,12 +28,12 @@ struct kr__reactor {
      * registration need not leave epoll first (see kr_async_fd_free). */
     _Atomic int gone;
     kr__spinlock lock; /* the fields below */
-    kr_async_fd live;  /* sentinel of the live registrations */
+    kr__list live;     /* the live registrations */
     /* A turn is between its start and its end: it may hold events naming
      * registrations (see reactor.h, "Deregistration"). */
     bool turning;
     /* Registrations freed while turning, freed by that turn's end. */
-    kr_async_fd *release;
+    kr__list release;
     unsigned nrelease;
     kr__io_event ev[KR__IO_EVENTS]; /* the turning thread's */
 };
@@ -45,14 +45,20 @@ static void reactor_unref(kr__reactor *r) {
     kr__free(r);
 }
 
-/* Frees a list of registrations taken off the release list. */
-static void free_list(kr__reactor *r, kr_async_fd *a) {
-    while (a != NULL) {
-        kr_async_fd *next = a->next;
-        kr__free(a);
+/* Frees the registrations on a list taken off the release list. */
+static void free_list(kr__reactor *r, kr__list *l) {
+    kr__list *node;
+    while ((node = kr__list_pop_front(l)) != NULL) {
+        kr__free(KR__CONTAINER_OF(node, kr_async_fd, link));
         reactor_unref(r); /* the registration's reference */
-        a = next;
     }
+}
+
+/* Under the lock: moves the release list to `to` (initialised here). */
+static void take_release(kr__reactor *r, kr__list *to) {
+    kr__list_init(to);
+    kr__list_splice_back(to, &r->release);
+    r->nrelease = 0;
 }
 
 int kr__reactor_new(kr__reactor **out) {
@@ -69,9 +75,9 @@ int kr__reactor_new(kr__reactor **out) {
     atomic_init(&r->shutdown, 0);
     atomic_init(&r->gone, 0);
     kr__spin_init(&r->lock);
-    r->live.next = r->live.prev = &r->live;
+    kr__list_init(&r->live);
     r->turning = false;
-    r->release = NULL;
+    kr__list_init(&r->release);
     r->nrelease = 0;
     *out = r;
     return 0;
@@ -135,11 +141,10 @@ int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
     /* The events are spent: what was freed meanwhile can go. */
     kr__spin_lock(&r->lock);
     r->turning = false;
-    kr_async_fd *rel = r->release;
-    r->release = NULL;
-    r->nrelease = 0;
+    kr__list rel;
+    take_release(r, &rel);
     kr__spin_unlock(&r->lock);
-    free_list(r, rel);
+    free_list(r, &rel);
     return n;
 }
 
@@ -159,7 +164,8 @@ void kr__reactor_shutdown(kr__reactor *r) {
         unsigned n = 0;
         bool more = false;
         kr__spin_lock(&r->lock);
-        for (kr_async_fd *a = r->live.next; a != &r->live; a = a->next) {
+        KR__LIST_FOR_EACH(it, tmp, &r->live) {
+            kr_async_fd *a = KR__CONTAINER_OF(it, kr_async_fd, link);
             if (kr__load_relaxed(&a->readiness) & KR__IO_SHUTDOWN)
                 continue; /* done in an earlier batch */
             if (n == 2 * BATCH) {
@@ -188,11 +194,10 @@ void kr__reactor_shutdown_free(kr__reactor *r) {
     kr__store_relaxed(&r->gone, 1);
     /* No turn runs any more: what the last one left is ours. */
     kr__spin_lock(&r->lock);
-    kr_async_fd *rel = r->release;
-    r->release = NULL;
-    r->nrelease = 0;
+    kr__list rel;
+    take_release(r, &rel);
     kr__spin_unlock(&r->lock);
-    free_list(r, rel);
+    free_list(r, &rel);
     reactor_unref(r);
 }
 
@@ -230,16 +235,13 @@ int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
         reactor_unref(r);
         return KR_ESHUTDOWN;
     }
-    a->next = r->live.next;
-    a->prev = &r->live;
-    r->live.next->prev = a;
-    r->live.next = a;
+    kr__list_node_init(&a->link);
+    kr__list_push_front(&r->live, &a->link);
     kr__spin_unlock(&r->lock);
     int rc = kr__backend_add(r->be, fd, a);
     if (rc < 0) {
         kr__spin_lock(&r->lock);
-        a->prev->next = a->next;
-        a->next->prev = a->prev;
+        kr__list_remove(&a->link);
         kr__spin_unlock(&r->lock);
         kr__free(a);
         reactor_unref(r);
@@ -282,13 +284,11 @@ void kr_async_fd_free(kr_async_fd *a) {
     if (wr.vtable != NULL)
         kr_waker_wake(wr);
     kr__spin_lock(&r->lock);
-    a->prev->next = a->next;
-    a->next->prev = a->prev;
+    kr__list_remove(&a->link);
     kr__fetch_sub_relaxed(&r->nregs, 1);
     if (r->turning) {
         /* The turn may hold an event for it: its end frees it. */
-        a->next = r->release;
-        r->release = a;
+        kr__list_push_front(&r->release, &a->link);
         bool unpark = ++r->nrelease == RELEASE_UNPARK;
         kr__spin_unlock(&r->lock);
         if (unpark)

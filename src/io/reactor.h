@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "kairo.h"
+#include "util/list.h"
 #include "util/spinlock.h"
 
 typedef struct kr__reactor kr__reactor;
@@ -53,8 +54,9 @@ struct kr_async_fd {
     kr_waker reader, writer;
     int fd;
     kr__reactor *reactor;
-    /* On the reactor's list of live registrations (under its lock). */
-    struct kr_async_fd *prev, *next;
+    /* On the reactor's list of live registrations, then, freed during a
+     * turn, on its release list (both under its lock). */
+    kr__list link;
 };
 
 /* The backend: one file per implementation (io/epoll.c). */

@@ -27,9 +27,10 @@ static char pool_closed_;
 
 /* Checks a future handed to spawn or block_on. */
 static bool kr__future_valid(const kr_future *f) {
+    /* sizeof(kr_future) <= size <= 2^30 as one unsigned comparison. */
     return f != NULL && f->vtable != NULL && f->vtable->poll != NULL &&
-           f->vtable->size >= sizeof(kr_future) &&
-           f->vtable->size <= ((size_t)1 << 30) &&
+           f->vtable->size - sizeof(kr_future) <=
+               ((size_t)1 << 30) - sizeof(kr_future) &&
            f->vtable->output_size <= ((size_t)1 << 30);
 }
 

@@ -216,10 +216,6 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
     kr__unpark(&ct->park);
 }
 
-static void ct_yield(kr__sched *s, kr__task *t) {
-    defer_push(CT_OF_SCHED(s), t);
-}
-
 static bool ct_release(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
     bump(&ct->n_completed);
@@ -228,8 +224,7 @@ static bool ct_release(kr__sched *s, kr__task *t) {
 
 static void ct_unpin(kr__sched *s) { ct_unref(CT_OF_SCHED(s)); }
 
-static const kr__sched_ops ct_sched_ops = {ct_schedule, ct_yield, ct_release,
-                                           ct_unpin};
+static const kr__sched_ops ct_sched_ops = {ct_schedule, ct_release, ct_unpin};
 
 /* ---- core hand-over --------------------------------------------------- */
 
@@ -361,7 +356,8 @@ static int64_t bo_work(void *arg) {
         if (t == NULL)
             break;
         kr__ctx.budget = budget;
-        kr__task_run(t);
+        if (kr__task_run(t))
+            defer_push(ct, t); /* a yield */
     }
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
     /* Single writer: a relaxed load and store, once per batch. */

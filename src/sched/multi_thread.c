@@ -88,18 +88,6 @@ static void mt_schedule(kr__sched *s, kr__task *t) {
     kr__mt_push_remote(rt, t, t); /* after shutdown: dropped there */
 }
 
-static void mt_yield(kr__sched *s, kr__task *t) {
-    mt_rt *rt = MT_OF_SCHED(s);
-    mt_worker *w = kr__ctx.rt == &rt->base ? (mt_worker *)kr__ctx.worker : NULL;
-    if (w != NULL) {
-        kr__mt_schedule_local(w, t, true);
-        return;
-    }
-    /* Polled off a worker: only the shutdown drain does that, and it
-     * never polls; keep the reference accounting right regardless. */
-    mt_schedule(s, t);
-}
-
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
     kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
@@ -108,8 +96,7 @@ static bool mt_release(kr__sched *s, kr__task *t) {
 
 static void mt_unpin(kr__sched *s) { mt_unref(MT_OF_SCHED(s)); }
 
-static const kr__sched_ops mt_sched_ops = {mt_schedule, mt_yield, mt_release,
-                                           mt_unpin};
+static const kr__sched_ops mt_sched_ops = {mt_schedule, mt_release, mt_unpin};
 
 /* ---- spawning ------------------------------------------------------- */
 

@@ -189,7 +189,8 @@ static void run_task(mt_worker *w, kr__task *t) {
     kr__ctx.budget = w->rt->base.cfg.budget;
     for (;;) {
         kr__store_relaxed(&w->n_polls, kr__load_relaxed(&w->n_polls) + 1);
-        kr__task_run(t);
+        if (kr__task_run(t))
+            kr__mt_schedule_local(w, t, true); /* a yield */
         if (kr__load_relaxed(&w->lifo) == NULL)
             break;
         if (++w->lifo_polls > KR__MT_MAX_LIFO_POLLS) {

@@ -108,10 +108,6 @@ typedef struct kr__sched_ops {
     /* The task became runnable through a wake; the caller passes its
      * NOTIFIED reference. Any thread. */
     void (*schedule)(kr__sched *s, kr__task *t);
-    /* The task woke itself while running (a yield): queue it behind the
-     * others after the next look at I/O (its NOTIFIED reference passes).
-     * Called on the thread that polled it. */
-    void (*yield)(kr__sched *s, kr__task *t);
     /* The task completed: take it off the list of live tasks. Returns true
      * if the list held it (the caller then drops the OWNED reference too). */
     bool (*release)(kr__sched *s, kr__task *t);
@@ -172,7 +168,7 @@ static inline uint32_t kr__task_home_off(const kr__task *t) {
 static inline kr__cell_home *kr__task_home(kr__task *t) {
     return kr__cell_home_of(t, kr__task_home_off(t));
 }
-/* The task's scheduler: the hooks a wake, a yield and a completion call. */
+/* The task's scheduler: the hooks a wake and a completion call. */
 static inline kr__sched *kr__task_sched(kr__task *t) {
     return kr__task_home(t)->sched;
 }
@@ -207,8 +203,14 @@ typedef struct kr__in_place {
 } kr__in_place;
 extern const kr_future_vtable kr__in_place_vtable;
 
-/* Runs one poll of `t`; consumes the caller's NOTIFIED reference. */
-void kr__task_run(kr__task *t);
+/* Runs one poll of `t`; consumes the caller's NOTIFIED reference.
+ * Returns true if the task was woken during the poll (a yield: it woke
+ * itself, or another thread woke it): the caller, the scheduler that
+ * polled it, queues it behind the others after its next look at I/O, and
+ * the NOTIFIED reference passes to that queue. (Returned rather than
+ * called back: the caller knows its scheduler without looking up the
+ * task's home.) */
+__attribute__((warn_unused_result)) bool kr__task_run(kr__task *t);
 
 /*
  * Shutdown: the caller holds the OWNED reference (it has taken the task off

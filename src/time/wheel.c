@@ -21,9 +21,13 @@ void kr__wheel_init(kr__wheel *w, uint64_t now_ms) {
     for (int l = 0; l < KR__WHEEL_LEVELS; l++) {
         w->occupied[l] = 0;
         for (int s = 0; s < KR__WHEEL_SLOTS; s++)
-            w->slot[l][s] = NULL;
+            kr__hlist_init(&w->slot[l][s]);
     }
-    w->pending = NULL;
+    kr__hlist_init(&w->pending);
+}
+
+static kr__timer *timer_of(kr__hnode *n) {
+    return KR__CONTAINER_OF(n, kr__timer, link);
 }
 
 /* The level whose slots separate `when` from `elapsed`: the highest 6-bit
@@ -48,41 +52,21 @@ static void link(kr__wheel *w, kr__timer *t) {
     int l = level_for(w->elapsed, when), s = slot_for(when, l);
     t->level = (uint16_t)l;
     t->slot = (uint16_t)s;
-    t->prev = NULL;
-    t->next = w->slot[l][s];
-    if (t->next != NULL)
-        t->next->prev = t;
-    w->slot[l][s] = t;
+    kr__hlist_push_front(&w->slot[l][s], &t->link);
     w->occupied[l] |= (uint64_t)1 << s;
 }
 
 static void push_pending(kr__wheel *w, kr__timer *t) {
     t->level = KR__WHEEL_PENDING;
-    t->prev = NULL;
-    t->next = w->pending;
-    if (t->next != NULL)
-        t->next->prev = t;
-    w->pending = t;
+    kr__hlist_push_front(&w->pending, &t->link);
 }
 
 static void unlink(kr__wheel *w, kr__timer *t) {
-    if (t->level == KR__WHEEL_PENDING) {
-        if (t->prev != NULL)
-            t->prev->next = t->next;
-        else
-            w->pending = t->next;
-        if (t->next != NULL)
-            t->next->prev = t->prev;
+    kr__hlist_remove(&t->link);
+    if (t->level == KR__WHEEL_PENDING)
         return;
-    }
     int l = t->level, s = t->slot;
-    if (t->prev != NULL)
-        t->prev->next = t->next;
-    else
-        w->slot[l][s] = t->next;
-    if (t->next != NULL)
-        t->next->prev = t->prev;
-    if (w->slot[l][s] == NULL)
+    if (kr__hlist_empty(&w->slot[l][s]))
         w->occupied[l] &= ~((uint64_t)1 << s);
 }
 
@@ -167,11 +151,8 @@ unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
          * pending list under the lock (unlink), so no pointer into it is
          * held across the unlock. */
         unsigned n = 0;
-        while (w->pending != NULL && n < WAKE_BATCH) {
-            kr__timer *t = w->pending;
-            w->pending = t->next;
-            if (t->next != NULL)
-                t->next->prev = NULL;
+        while (!kr__hlist_empty(&w->pending) && n < WAKE_BATCH) {
+            kr__timer *t = timer_of(kr__hlist_pop_front(&w->pending));
             if (t->waker.vtable != NULL) {
                 batch[n++] = t->waker;
                 t->waker.vtable = NULL;
@@ -190,7 +171,7 @@ unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
             kr__spin_lock(&w->lock);
             continue;
         }
-        if (w->pending != NULL)
+        if (!kr__hlist_empty(&w->pending))
             continue; /* entries without wakers: fired above, go on */
         /* Nothing pending: take the next due slot, advance time to it and
          * sort its entries into pending (due) or back into the wheel (a
@@ -201,13 +182,15 @@ unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
             !next_expiration(w, &l, &tick) || tick > now_ms)
             break;
         int s = slot_for(tick, l);
-        kr__timer *t = w->slot[l][s];
-        w->slot[l][s] = NULL;
+        kr__hlist due;
+        kr__hlist_init(&due);
+        kr__hlist_move(&due, &w->slot[l][s]);
         w->occupied[l] &= ~((uint64_t)1 << s);
         if (tick > w->elapsed)
             w->elapsed = tick;
-        while (t != NULL) {
-            kr__timer *next = t->next;
+        kr__hnode *node;
+        while ((node = kr__hlist_pop_front(&due)) != NULL) {
+            kr__timer *t = timer_of(node);
             /* Relaxed: a concurrent lock-free reset stores a later
              * deadline; either value is handled. */
             uint64_t deadline = kr__load_relaxed(&t->deadline);
@@ -217,7 +200,6 @@ unsigned kr__wheel_process(kr__wheel *w, uint64_t now_ms) {
             } else {
                 push_pending(w, t);
             }
-            t = next;
         }
     }
     if (now_ms > w->elapsed)
@@ -236,18 +218,19 @@ void kr__wheel_clear(kr__wheel *w) {
         kr__spin_unlock(&w->lock);
         return;
     }
-    for (kr__timer *t = w->pending; t != NULL; t = t->next) {
+    kr__hnode *node;
+    while ((node = kr__hlist_pop_front(&w->pending)) != NULL) {
+        kr__timer *t = timer_of(node);
         kr_waker_reset(&t->waker);
         kr__store_release(&t->wheel, NULL);
     }
-    w->pending = NULL;
     for (int l = 0; l < KR__WHEEL_LEVELS; l++) {
         for (int s = 0; s < KR__WHEEL_SLOTS; s++) {
-            for (kr__timer *t = w->slot[l][s]; t != NULL; t = t->next) {
+            while ((node = kr__hlist_pop_front(&w->slot[l][s])) != NULL) {
+                kr__timer *t = timer_of(node);
                 kr_waker_reset(&t->waker);
                 kr__store_release(&t->wheel, NULL); /* as when firing */
             }
-            w->slot[l][s] = NULL;
         }
         w->occupied[l] = 0;
     }

@@ -41,6 +41,7 @@
 
 #include "core/driver.h" /* KR__WHEEL_LEVELS, KR__WHEEL_SLOTS, kr__timers */
 #include "kairo.h"
+#include "util/list.h"
 #include "util/spinlock.h"
 
 /* KR__WHEEL_LEVELS and KR__WHEEL_SLOTS: core/driver.h. */
@@ -54,7 +55,7 @@ typedef struct kr__wheel kr__wheel;
 
 typedef struct kr__timer {
     _Atomic uint64_t deadline;
-    struct kr__timer *prev, *next;
+    kr__hnode link; /* in its slot, or on the pending list */
     kr__wheel *_Atomic wheel;
     kr_waker waker;
     uint64_t when;
@@ -74,11 +75,11 @@ struct kr__wheel {
      * look. */
     _Atomic uint64_t count;
     uint64_t occupied[KR__WHEEL_LEVELS];
-    kr__timer *slot[KR__WHEEL_LEVELS][KR__WHEEL_SLOTS];
+    kr__hlist slot[KR__WHEEL_LEVELS][KR__WHEEL_SLOTS];
     /* Due entries taken out of their slot and not fired yet (process
      * fires them in batches, unlocking in between; a drop meanwhile
      * unlinks from here). Entries on it have level KR__WHEEL_PENDING. */
-    kr__timer *pending;
+    kr__hlist pending;
 };
 
 #define KR__WHEEL_PENDING 0xffff

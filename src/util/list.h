@@ -112,4 +112,73 @@ static inline void kr__list_splice_back(kr__list *to, kr__list *from) {
     for (kr__list *it = (head)->next, *tmp = it->next; it != (head);           \
          it = tmp, tmp = it->next)
 
+/*
+ * The same list with a one-pointer head (Linux's hlist), for arrays of
+ * heads where a sentinel's second pointer would double the array (the
+ * timer wheel's 384 slots). Each node points at the pointer that points at
+ * it (`pprev`: the head's `first` or the previous node's `next`), so
+ * removal needs neither the head nor a branch on being first. Unordered
+ * but for push_front/pop_front (LIFO); no O(1) tail.
+ */
+typedef struct kr__hnode {
+    struct kr__hnode *next;
+    struct kr__hnode **pprev; /* NULL: on no list */
+} kr__hnode;
+
+typedef struct kr__hlist {
+    kr__hnode *first;
+} kr__hlist;
+
+static inline void kr__hlist_init(kr__hlist *h) { h->first = NULL; }
+
+static inline void kr__hnode_init(kr__hnode *n) {
+    n->next = NULL;
+    n->pprev = NULL;
+}
+
+static inline bool kr__hlist_empty(const kr__hlist *h) {
+    return h->first == NULL;
+}
+
+static inline bool kr__hnode_linked(const kr__hnode *n) {
+    return n->pprev != NULL;
+}
+
+static inline void kr__hlist_push_front(kr__hlist *h, kr__hnode *n) {
+    KR__REQUIRE(!kr__hnode_linked(n), "node %p is already on a list",
+                (void *)n);
+    n->next = h->first;
+    if (n->next != NULL)
+        n->next->pprev = &n->next;
+    h->first = n;
+    n->pprev = &h->first;
+}
+
+/* Requires: n is on a list. Leaves it unlinked. */
+static inline void kr__hlist_remove(kr__hnode *n) {
+    KR__REQUIRE(kr__hnode_linked(n), "node %p is on no list", (void *)n);
+    *n->pprev = n->next;
+    if (n->next != NULL)
+        n->next->pprev = n->pprev;
+    n->next = NULL;
+    n->pprev = NULL;
+}
+
+/* Unlinks and returns the first node, or NULL when empty. */
+static inline kr__hnode *kr__hlist_pop_front(kr__hlist *h) {
+    kr__hnode *n = h->first;
+    if (n != NULL)
+        kr__hlist_remove(n);
+    return n;
+}
+
+/* Moves every node of `from` to the empty `to`, leaving `from` empty. */
+static inline void kr__hlist_move(kr__hlist *to, kr__hlist *from) {
+    KR__REQUIRE(kr__hlist_empty(to), "moving a list onto a non-empty one");
+    to->first = from->first;
+    if (to->first != NULL)
+        to->first->pprev = &to->first;
+    from->first = NULL;
+}
+
 #endif /* KR_UTIL_LIST_H */
