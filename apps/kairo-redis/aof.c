@@ -144,7 +144,9 @@ bool aof_reply_ready(client *c, uint64_t offset, kr_context *cx) {
     if (c->aofw == NULL)
         c->aofw = zcalloc(sizeof(*c->aofw));
     struct aof_client *w = c->aofw;
-    if (w->active && w->wait.aof_ != a) {
+    /* A waiter for another file or offset is replaced (never changed in
+     * place: the writer reads a linked waiter's offset under its mutex). */
+    if (w->active && (w->wait.aof_ != a || w->wait.offset_ != offset)) {
         kr_future_drop(&w->wait.base);
         w->active = false;
     }
@@ -152,8 +154,6 @@ bool aof_reply_ready(client *c, uint64_t offset, kr_context *cx) {
         rd_aof_wait_init(&w->wait, a, offset);
         w->active = true;
     }
-    /* The offset only grows for a client's successive batches. */
-    w->wait.offset_ = offset;
     bool ready = kr_future_poll(&w->wait.base, cx, NULL) == KR_READY;
     if (ready) {
         kr_future_drop(&w->wait.base);

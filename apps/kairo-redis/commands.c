@@ -85,9 +85,9 @@ static bool arity_ok(const redis_command *cmd, int argc) {
 static void reject(client *c, const char *msg) {
     if (c->flags & CLIENT_MULTI)
         flag_transaction(c);
-    /* A rejected EXEC ends the transaction (Redis's execCommandAbort). */
-    if (c->cmd != NULL && strcmp(c->cmd->name, "exec") == 0 &&
-        (c->flags & CLIENT_MULTI)) {
+    /* A rejected EXEC ends the transaction (Redis's execCommandAbort),
+     * and says EXECABORT even outside MULTI, as Redis does. */
+    if (c->cmd != NULL && strcmp(c->cmd->name, "exec") == 0) {
         exec_abort(c, msg);
         return;
     }

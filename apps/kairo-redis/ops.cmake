@@ -61,7 +61,7 @@ if(KR_BUILD_TESTS)
 
   # The pub/sub and transaction cases of the differential suite: kairo-redis
   # (current-thread, and 2 workers) against redis-server, same run.
-  foreach(file pubsub multi)
+  foreach(file pubsub multi multi_more)
     foreach(mode ct mt)
       set(extra)
       if(mode STREQUAL "mt")
@@ -70,7 +70,7 @@ if(KR_BUILD_TESTS)
       add_test(NAME redis-diff/${mode}/${file}
                COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/diff_ops.py
                        ${extra} $<TARGET_FILE:kairo-redis>
-                       ${CMAKE_CURRENT_SOURCE_DIR}/tests/diff/${file}.txt)
+                       ${CMAKE_CURRENT_SOURCE_DIR}/tests/ops_cases/${file}.txt)
       set_tests_properties(redis-diff/${mode}/${file} PROPERTIES
         TIMEOUT ${KR_REDIS_TEST_TIMEOUT} SKIP_RETURN_CODE 77)
     endforeach()

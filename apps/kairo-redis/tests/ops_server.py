@@ -15,6 +15,17 @@ import time
 
 SKIP = 77  # ctest's SKIP_RETURN_CODE
 
+# Directories made for servers, removed by cleanup() (a passing case's;
+# a failing one keeps them for a person to read the logs).
+DIRS = []
+
+
+def cleanup():
+    import shutil
+    for d in DIRS:
+        shutil.rmtree(d, ignore_errors=True)
+    del DIRS[:]
+
 
 def free_port():
     s = socket.socket()
@@ -43,6 +54,8 @@ class Server:
         self.args = list(args or [])
         self.is_redis = os.path.basename(binary).startswith("redis-server")
         self.dir = workdir or tempfile.mkdtemp(prefix="kr-ops-")
+        if workdir is None:
+            DIRS.append(self.dir)
         self.port = port or free_port()
         self.conf = dict(conf or {})
         self.proc = None

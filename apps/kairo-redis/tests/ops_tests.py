@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ops_server import SKIP, Server, raise_nofile  # noqa: E402
+from ops_server import SKIP, Server, cleanup, raise_nofile  # noqa: E402
 
 try:
     import redis  # noqa: F401
@@ -559,6 +559,7 @@ def main():
     except AssertionError as e:
         print("FAIL: %s" % e)
         return 1
+    cleanup()
     print("PASS %s" % case)
     return 0
 
