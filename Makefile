@@ -153,6 +153,7 @@ format:
 .PHONY: fuzz
 FUZZ_SECONDS ?= 300
 fuzz: deps
+	@CLANG=$(CLANG) ./scripts/deps-fuzz.sh
 	@$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=$(CLANG) \
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKR_BUILD_TESTS=OFF \
 	    -DKR_BUILD_BENCH=OFF -DKR_BUILD_EXAMPLES=OFF -DKR_REDIS_FUZZ=ON \
