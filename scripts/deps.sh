@@ -10,13 +10,14 @@ command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 # kairo-redis's tests and benchmark (optional: without them those tests
 # skip): Debian's redis-server (the reference of the differential suite),
 # redis-cli and redis-benchmark, hiredis (the C client test), python3-redis
-# for /usr/bin/python3.
+# for /usr/bin/python3, tmux (drives redis-cli for its hint test).
 want=""
 command -v redis-server >/dev/null 2>&1 || want="$want redis-server"
 command -v redis-cli >/dev/null 2>&1 || want="$want redis-tools"
 [ -f /usr/include/hiredis/hiredis.h ] || want="$want libhiredis-dev"
 [ -x /usr/bin/python3 ] || want="$want python3"
 /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || want="$want python3-redis"
+command -v tmux >/dev/null 2>&1 || want="$want tmux"
 [ -z "$need$want" ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
     [ -n "$need" ] || {

@@ -479,6 +479,11 @@ typedef struct redis_command {
     uint64_t *calls_slot_;
 } redis_command;
 
+/* COMMAND DOCS "arguments": a command's synopsis (cmd_synopsis.c; NULL
+ * if it takes none) and the reply built from it (cmd_args.c). */
+const char *command_synopsis(const char *name);
+void reply_command_args(client *c, const char *synopsis);
+
 /* The family tables (each terminated by an entry with name NULL). */
 extern const redis_command server_commands[]; /* server_cmds.c */
 extern const redis_command key_commands[];    /* db.c */

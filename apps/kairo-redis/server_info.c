@@ -306,7 +306,8 @@ static void reply_command_docs(client *c, const redis_command *cmd) {
     if (cmd->subcommands)
         for (const redis_command *s = cmd->subcommands; s->name; s++)
             nsub++;
-    add_reply_map_len(c, fields + (nsub > 0));
+    const char *synopsis = command_synopsis(cmd->name);
+    add_reply_map_len(c, fields + (synopsis != NULL) + (nsub > 0));
     if (cmd->summary) {
         add_reply_bulk_cstr(c, "summary");
         add_reply_bulk_cstr(c, cmd->summary);
@@ -317,6 +318,10 @@ static void reply_command_docs(client *c, const redis_command *cmd) {
     }
     add_reply_bulk_cstr(c, "group");
     add_reply_bulk_cstr(c, cmd->group ? cmd->group : "generic");
+    if (synopsis != NULL) {
+        add_reply_bulk_cstr(c, "arguments");
+        reply_command_args(c, synopsis);
+    }
     if (nsub > 0) {
         add_reply_bulk_cstr(c, "subcommands");
         add_reply_map_len(c, nsub);
