@@ -327,7 +327,11 @@ static int write_tail(rd_aof *a, const char *p, size_t n) {
         lseek(a->fd, 0, SEEK_END);
         return rc;
     }
+    /* Under mu: INFO reads the size from a worker (rd_aof_size). Only this
+     * thread writes it, so its own reads above need no lock. */
+    pthread_mutex_lock(&a->mu);
     a->size += n;
+    pthread_mutex_unlock(&a->mu);
     return 0;
 }
 
