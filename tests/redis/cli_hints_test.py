@@ -25,27 +25,31 @@ TYPED = ["set k", "set k v ", "zadd z", "zrange z 0 1 ", "lmove a b ",
 
 def capture(cli, port, typed):
     sess = "kr-hints-%d-%d" % (os.getpid(), port)
-    subprocess.run(["tmux", "new-session", "-d", "-s", sess, "-x", "150",
+    # A tmux server of its own (-L) per capture: with the shared default
+    # server, the next new-session could reach the server that the last
+    # kill-session was shutting down ("server exited unexpectedly").
+    tmux = ["tmux", "-L", sess]
+    subprocess.run(tmux + ["new-session", "-d", "-s", sess, "-x", "150",
                     "-y", "10", "%s -p %d" % (cli, port)], check=True)
     try:
         lines = []
         # redis-cli fetches COMMAND DOCS at start; wait for its prompt.
         deadline = time.time() + 15
         while time.time() < deadline:
-            out = subprocess.run(["tmux", "capture-pane", "-p", "-t", sess],
+            out = subprocess.run(tmux + ["capture-pane", "-p", "-t", sess],
                                  capture_output=True, text=True).stdout
             if "> " in out:
                 break
             time.sleep(0.1)
         for t in typed:
-            subprocess.run(["tmux", "send-keys", "-t", sess, "-l", t],
+            subprocess.run(tmux + ["send-keys", "-t", sess, "-l", t],
                            check=True)
             want = "> " + t
             line = ""
             deadline = time.time() + 10
             while time.time() < deadline:
                 out = subprocess.run(
-                    ["tmux", "capture-pane", "-p", "-t", sess],
+                    tmux + ["capture-pane", "-p", "-t", sess],
                     capture_output=True, text=True).stdout
                 cur = [x for x in out.splitlines() if "> " in x]
                 line = cur[-1].rstrip() if cur else ""
@@ -53,18 +57,18 @@ def capture(cli, port, typed):
                     break
                 time.sleep(0.1)
             time.sleep(0.3)  # the hint is drawn with the last key
-            out = subprocess.run(["tmux", "capture-pane", "-p", "-t", sess],
+            out = subprocess.run(tmux + ["capture-pane", "-p", "-t", sess],
                                  capture_output=True, text=True).stdout
             cur = [x for x in out.splitlines() if "> " in x]
             line = cur[-1].rstrip() if cur else ""
             lines.append(line[line.index("> ") + 2:] if "> " in line
                          else line)
-            subprocess.run(["tmux", "send-keys", "-t", sess, "C-u"],
+            subprocess.run(tmux + ["send-keys", "-t", sess, "C-u"],
                            check=True)
             time.sleep(0.1)
         return lines
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", sess],
+        subprocess.run(tmux + ["kill-session", "-t", sess],
                        capture_output=True)
 
 
