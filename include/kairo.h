@@ -26,6 +26,7 @@
 #include "kairo/async.h"
 #include "kairo/async_fn.h"
 #include "kairo/runtime.h"
+#include "kairo/task.h"
 #include "kairo/sync.h"
 #include "kairo/blocking.h"
 #include "kairo/time.h"

@@ -18,6 +18,7 @@
 struct kr_runtime;
 struct kr__cache;
 struct kr__task;
+struct kr__handle;
 union kr__timers;
 
 /* The budget outside any task: unlimited. */
@@ -33,8 +34,12 @@ typedef struct kr__ctx_t {
     struct kr__task
         *current;            /* the task being polled on this thread, or NULL */
     union kr__timers *wheel; /* sleeps polled here register on this wheel */
-    uint32_t budget;         /* coop units left in the current poll */
-    uint32_t self_woken;     /* `current` woke itself during this poll */
+    struct kr__task *job;    /* the blocking job this pool thread runs */
+    /* The runtime this thread entered (kr_runtime_enter, or a blocking
+     * pool's thread): kr_spawn's runtime when `rt` is NULL. */
+    struct kr__handle *entered;
+    uint32_t budget;     /* coop units left in the current poll */
+    uint32_t self_woken; /* `current` woke itself during this poll */
 } kr__ctx_t;
 
 extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));
