@@ -139,8 +139,7 @@ static void spawn_from_blocking(void **state) {
     (void)state;
     kr_runtime *rt = test_runtime(0);
     kr_join_handle outer, inner;
-    assert_rc(kr_runtime_spawn_blocking(rt, spawn_task_job, &inner, &outer),
-              0);
+    assert_rc(kr_runtime_spawn_blocking(rt, spawn_task_job, &inner, &outer), 0);
     void *r = NULL;
     assert_rc(kr_runtime_block_on(rt, &outer.base, &r), 0);
     assert_ptr_equal(r, &inner);
@@ -165,8 +164,8 @@ static void spawn_blocking_from_blocking(void **state) {
     (void)state;
     kr_runtime *rt = test_runtime(0);
     kr_join_handle outer, inner;
-    assert_rc(
-        kr_runtime_spawn_blocking(rt, spawn_blocking_job, &inner, &outer), 0);
+    assert_rc(kr_runtime_spawn_blocking(rt, spawn_blocking_job, &inner, &outer),
+              0);
     void *r = NULL;
     assert_rc(kr_runtime_block_on(rt, &outer.base, &r), 0);
     assert_ptr_equal(r, &inner);
@@ -198,13 +197,10 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_READY;
 }
 
-static void send_drop(kr_future *f) {
-    kr_oneshot_tx_drop(((send_fut *)f)->tx);
-}
+static void send_drop(kr_future *f) { kr_oneshot_tx_drop(((send_fut *)f)->tx); }
 
-static const kr_future_vtable send_vt = {send_poll, send_drop,
-                                         sizeof(send_fut), sizeof(int),
-                                         "send_fut"};
+static const kr_future_vtable send_vt = {send_poll, send_drop, sizeof(send_fut),
+                                         sizeof(int), "send_fut"};
 
 static kr_poll spawn_sender_poll(kr_future *f, kr_context *cx, void *out) {
     (void)cx;
@@ -325,7 +321,7 @@ static void handle_outlives_runtime(void **state) {
     assert_rc(kr_runtime_handle(NULL, &h2), KR_EINVAL);
     assert_rc(kr_runtime_handle(rt, NULL), KR_EINVAL);
     kr_handle_drop(h);
-    kr_handle_drop(h);  /* the clone */
+    kr_handle_drop(h); /* the clone */
     kr_handle_drop(NULL);
 }
 

@@ -245,8 +245,8 @@ static kr_poll spawner_poll(kr_future *f, kr_context *cx, void *out) {
     return kr_future_poll(&s->jh.base, cx, out);
 }
 
-static const kr_future_vtable spawner_vt = {
-    spawner_poll, NULL, sizeof(spawner), sizeof(name_out), "spawner"};
+static const kr_future_vtable spawner_vt = {spawner_poll, NULL, sizeof(spawner),
+                                            sizeof(name_out), "spawner"};
 
 static void spawn_named_macro_inside_runtime(void **state) {
     (void)state;
@@ -273,8 +273,7 @@ static void builder_bad_arguments(void **state) {
     assert_rc(kr_task_spawn(&b, NULL, &jh), KR_EINVAL);
     kr_future bad = {NULL};
     assert_rc(kr_task_spawn(&b, &bad, &jh), KR_EINVAL);
-    assert_rc(kr_task_spawn_in_place(&b, &name_vt, NULL, NULL, &jh),
-              KR_EINVAL);
+    assert_rc(kr_task_spawn_in_place(&b, &name_vt, NULL, NULL, &jh), KR_EINVAL);
     assert_rc(kr_task_spawn_blocking(&b, NULL, NULL, &jh), KR_EINVAL);
     assert_rc(kr_task_spawn_blocking(NULL, blocking_name, NULL, &jh),
               KR_EINVAL);

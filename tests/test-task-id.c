@@ -132,9 +132,8 @@ static void match_drop(kr_future *f) {
     kr_oneshot_rx_drop(((match_fut *)f)->rx);
 }
 
-static const kr_future_vtable match_vt = {match_poll, match_drop,
-                                          sizeof(match_fut), sizeof(int),
-                                          "match_fut"};
+static const kr_future_vtable match_vt = {
+    match_poll, match_drop, sizeof(match_fut), sizeof(int), "match_fut"};
 
 /* tokio task_id.rs::task_ids_match_current_thread and
  * ::task_ids_match_multi_thread */
@@ -271,8 +270,7 @@ static void task_ids_unique_across_threads_and_runtimes(void **state) {
     pthread_t th[SPAWNERS];
     for (int i = 0; i < SPAWNERS; i++) {
         sp[i].rt = rt;
-        assert_int_equal(pthread_create(&th[i], NULL, spawner_main, &sp[i]),
-                         0);
+        assert_int_equal(pthread_create(&th[i], NULL, spawner_main, &sp[i]), 0);
     }
     for (int i = 0; i < SPAWNERS; i++)
         pthread_join(th[i], NULL);

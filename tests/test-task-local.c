@@ -59,9 +59,8 @@ static void reader_drop(kr_future *f) {
         kr_future_drop(&r->nap.base);
 }
 
-static const kr_future_vtable reader_vt = {reader_poll, reader_drop,
-                                           sizeof(reader), sizeof(reads),
-                                           "reader"};
+static const kr_future_vtable reader_vt = {
+    reader_poll, reader_drop, sizeof(reader), sizeof(reads), "reader"};
 
 static reader reader_make(int sleep_ms) {
     reader r;
@@ -106,9 +105,8 @@ static void scoped_drop(kr_future *f) {
         kr_future_drop(&s->inner.base);
 }
 
-static const kr_future_vtable scoped_vt = {scoped_poll, scoped_drop,
-                                           sizeof(scoped), sizeof(reads),
-                                           "scoped"};
+static const kr_future_vtable scoped_vt = {
+    scoped_poll, scoped_drop, sizeof(scoped), sizeof(reads), "scoped"};
 
 static scoped scoped_make(const kr_task_local *key, intptr_t value,
                           int sleep_ms) {
@@ -169,8 +167,7 @@ static void drop_reader_drop(kr_future *f) {
 }
 
 static const kr_future_vtable drop_reader_vt = {
-    drop_reader_poll, drop_reader_drop, sizeof(drop_reader), 0,
-    "drop_reader"};
+    drop_reader_poll, drop_reader_drop, sizeof(drop_reader), 0, "drop_reader"};
 
 typedef struct drop_scoped {
     kr_future base;
@@ -184,8 +181,8 @@ static kr_poll drop_scoped_poll(kr_future *f, kr_context *cx, void *out) {
     drop_scoped *s = (drop_scoped *)f;
     if (!s->started) {
         s->started = 1;
-        s->scope = kr_task_local_scope_new(&REQ_ID, (void *)42,
-                                           &s->inner.base, NULL);
+        s->scope =
+            kr_task_local_scope_new(&REQ_ID, (void *)42, &s->inner.base, NULL);
     }
     return kr_future_poll(&s->scope.base, cx, NULL);
 }
@@ -197,8 +194,7 @@ static void drop_scoped_drop(kr_future *f) {
 }
 
 static const kr_future_vtable drop_scoped_vt = {
-    drop_scoped_poll, drop_scoped_drop, sizeof(drop_scoped), 0,
-    "drop_scoped"};
+    drop_scoped_poll, drop_scoped_drop, sizeof(drop_scoped), 0, "drop_scoped"};
 
 /* tokio task_local.rs::task_local_available_on_abort */
 static void task_local_available_on_abort(void **state) {
@@ -207,7 +203,9 @@ static void task_local_available_on_abort(void **state) {
     test_latch polled;
     test_latch_init(&polled);
     atomic_long in_drop = 0;
-    drop_scoped s = {{&drop_scoped_vt}, 0, {{NULL}, NULL, NULL, NULL, NULL, 0},
+    drop_scoped s = {{&drop_scoped_vt},
+                     0,
+                     {{NULL}, NULL, NULL, NULL, NULL, 0},
                      {{&drop_reader_vt}, 1, &polled, &in_drop}};
     kr_join_handle jh;
     assert_rc(kr_runtime_spawn(rt, &s.base, &jh), 0);
@@ -226,7 +224,9 @@ static void task_local_available_on_completion_drop(void **state) {
     (void)state;
     kr_runtime *rt = test_runtime(0);
     atomic_long in_drop = 0;
-    drop_scoped s = {{&drop_scoped_vt}, 0, {{NULL}, NULL, NULL, NULL, NULL, 0},
+    drop_scoped s = {{&drop_scoped_vt},
+                     0,
+                     {{NULL}, NULL, NULL, NULL, NULL, 0},
                      {{&drop_reader_vt}, 0, NULL, &in_drop}};
     kr_join_handle jh;
     assert_rc(kr_runtime_spawn(rt, &s.base, &jh), 0);
@@ -334,10 +334,10 @@ static kr_poll nest_poll(kr_future *f, kr_context *cx, void *out) {
     nest *n = (nest *)f;
     if (!n->started) {
         n->started = 1;
-        n->inner = kr_task_local_scope_new(&REQ_ID, (void *)2, &n->r.base,
-                                           &n->got);
-        n->outer = kr_task_local_scope_new(&REQ_ID, (void *)1,
-                                           &n->inner.base, NULL);
+        n->inner =
+            kr_task_local_scope_new(&REQ_ID, (void *)2, &n->r.base, &n->got);
+        n->outer =
+            kr_task_local_scope_new(&REQ_ID, (void *)1, &n->inner.base, NULL);
     }
     kr_poll p = kr_future_poll(&n->outer.base, cx, NULL);
     n->outside = get_or(&REQ_ID, -1); /* gone after each poll */
@@ -350,8 +350,8 @@ static void nest_drop(kr_future *f) {
         kr_future_drop(&n->outer.base);
 }
 
-static const kr_future_vtable nest_vt = {nest_poll, nest_drop, sizeof(nest),
-                                         0, "nest"};
+static const kr_future_vtable nest_vt = {nest_poll, nest_drop, sizeof(nest), 0,
+                                         "nest"};
 
 static void task_local_scopes_nest(void **state) {
     (void)state;

@@ -156,8 +156,7 @@ typedef struct kr_task_local_scope {
 
 KR_API kr_task_local_scope kr_task_local_scope_new(const kr_task_local *key,
                                                    void *value,
-                                                   kr_future *inner,
-                                                   void *dst);
+                                                   kr_future *inner, void *dst);
 
 /*
  * Takes the value out of the scope (Tokio's TaskLocalFuture::take_value):

@@ -97,9 +97,9 @@ static void scope_drop(kr_future *fut) {
     release_inner((kr_task_local_scope *)fut);
 }
 
-static const kr_future_vtable scope_vtable = {
-    scope_poll, scope_drop, sizeof(kr_task_local_scope), 0,
-    "kr_task_local_scope"};
+static const kr_future_vtable scope_vtable = {scope_poll, scope_drop,
+                                              sizeof(kr_task_local_scope), 0,
+                                              "kr_task_local_scope"};
 
 kr_task_local_scope kr_task_local_scope_new(const kr_task_local *key,
                                             void *value, kr_future *inner,

@@ -9,9 +9,7 @@
 
 /* A kr_handle is the kr__handle itself: each one the user holds is a
  * reference. */
-static kr__handle *of(const kr_handle *h) {
-    return (kr__handle *)(uintptr_t)h;
-}
+static kr__handle *of(const kr_handle *h) { return (kr__handle *)(uintptr_t)h; }
 
 kr_runtime *kr_runtime_current(void) { return kr__current_runtime(); }
 
