@@ -51,9 +51,13 @@ typedef struct kr_runtime_config {
      * Tokio's driver-less runtime does), which wakes faster: a program
      * that only computes and uses kairo/sync.h needs nothing else. */
     unsigned disable_drivers;
-    /* The four fields above took the place of two of the four reserved
+    /* Current-thread only: the runtime's clock starts paused (kr_time_pause,
+     * kairo/time.h; Tokio's start_paused). kr_runtime_new returns KR_EINVAL
+     * for it on the multi-thread flavor or without timers. */
+    bool start_paused;
+    /* The five fields above took the place of three of the four reserved
      * pointers: the struct keeps its size (48 bytes on LP64). */
-    void *reserved_[2];
+    void *reserved_[1];
 } kr_runtime_config;
 
 /*

@@ -53,6 +53,10 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
         return KR_EINVAL;
     if ((c.disable_drivers & ~KR_DRIVERS_ALL) != 0)
         return KR_EINVAL;
+    /* A paused clock is the current-thread runtime's (kairo/time.h). */
+    if (c.start_paused && (c.flavor != KR_RUNTIME_CURRENT_THREAD ||
+                           (c.disable_drivers & KR_DRIVER_TIME)))
+        return KR_EINVAL;
     kr__driver *d;
     struct kr__reactor *reactor;
     int rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
