@@ -20,6 +20,7 @@ struct kr__cache;
 struct kr__task;
 struct kr__handle;
 union kr__timers;
+struct kr__vclock;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -38,6 +39,9 @@ typedef struct kr__ctx_t {
     /* The runtime this thread entered (kr_runtime_enter, or a blocking
      * pool's thread): kr_spawn's runtime when `rt` is NULL. */
     struct kr__handle *entered;
+    /* The runtime's pausable clock (core/vclock.h), or NULL: the time
+     * layer reads the monotonic clock then. */
+    struct kr__vclock *clock;
     uint32_t budget;     /* coop units left in the current poll */
     uint32_t self_woken; /* `current` woke itself during this poll */
 } kr__ctx_t;
