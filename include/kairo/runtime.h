@@ -42,6 +42,12 @@ typedef struct kr_task_meta {
     /* The task's id, as task dumps print it and kr_task_id returns
      * (kairo/task.h): unique in the process, never reused. */
     uint64_t id;
+    /* A builder's task (kr_task_spawn, kairo/task.h): its name (NULL if
+     * none) and its spawn site (Tokio's TaskMeta::spawned_at; NULL and 0
+     * for a plain kr_spawn, which records none). Valid during the call. */
+    const char *name;
+    const char *spawn_file;
+    int spawn_line;
 } kr_task_meta;
 
 /* A task hook: arg is kr_runtime_config.hook_arg. `task` is valid for the

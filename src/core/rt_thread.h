@@ -40,21 +40,17 @@ static inline void kr__rt_after_unpark(const kr_runtime_config *cfg) {
         cfg->on_thread_unpark(cfg->hook_arg);
 }
 
-/* The task hooks; `id` is the task's. */
-static inline void kr__rt_task_hook(const kr_runtime_config *cfg,
-                                    kr_task_hook hook, uint64_t id) {
-    kr_task_meta m = {id};
-    hook(&m, cfg->hook_arg);
-}
-#define KR__RT_ON_SPAWN(cfg, id)                                               \
+/* The task hooks. `meta` is an expression making the task's kr_task_meta
+ * (the scheduler's kr__task_hook_meta, task/task.h), evaluated only when
+ * the hook is set. */
+#define KR__RT_TASK_HOOK(cfg, hook, meta)                                      \
     do {                                                                       \
-        if (__builtin_expect((cfg)->on_task_spawn != NULL, 0))                 \
-            kr__rt_task_hook((cfg), (cfg)->on_task_spawn, (id));               \
+        if (__builtin_expect((cfg)->hook != NULL, 0)) {                        \
+            kr_task_meta m_ = (meta);                                          \
+            (cfg)->hook(&m_, (cfg)->hook_arg);                                 \
+        }                                                                      \
     } while (0)
-#define KR__RT_ON_TERMINATE(cfg, id)                                           \
-    do {                                                                       \
-        if (__builtin_expect((cfg)->on_task_terminate != NULL, 0))             \
-            kr__rt_task_hook((cfg), (cfg)->on_task_terminate, (id));           \
-    } while (0)
+#define KR__RT_ON_SPAWN(cfg, meta)     KR__RT_TASK_HOOK(cfg, on_task_spawn, meta)
+#define KR__RT_ON_TERMINATE(cfg, meta) KR__RT_TASK_HOOK(cfg, on_task_terminate, meta)
 
 #endif
