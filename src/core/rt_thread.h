@@ -50,7 +50,8 @@ static inline void kr__rt_after_unpark(const kr_runtime_config *cfg) {
             (cfg)->hook(&m_, (cfg)->hook_arg);                                 \
         }                                                                      \
     } while (0)
-#define KR__RT_ON_SPAWN(cfg, meta)     KR__RT_TASK_HOOK(cfg, on_task_spawn, meta)
-#define KR__RT_ON_TERMINATE(cfg, meta) KR__RT_TASK_HOOK(cfg, on_task_terminate, meta)
+#define KR__RT_ON_SPAWN(cfg, meta) KR__RT_TASK_HOOK(cfg, on_task_spawn, meta)
+#define KR__RT_ON_TERMINATE(cfg, meta)                                         \
+    KR__RT_TASK_HOOK(cfg, on_task_terminate, meta)
 
 #endif
