@@ -5,6 +5,8 @@
  * awaited inside a task, aborts).
  * KR_TEST_FLAVORS: ct mt
  */
+#include <time.h>
+
 #include "test-local-set.h"
 
 /* ---- spawn_wakes_localset ------------------------------------------------------ */
@@ -569,11 +571,41 @@ static void local_set_client_server_block_on(void **state) {
     run_client("hello");
 }
 
+/* Local tasks follow a paused clock: an hour's sleep in a local task ends
+ * at once, by auto-advance, an hour later on the clock (the current-thread
+ * runtime started paused, whatever the test flavor). */
+static void local_tasks_follow_the_paused_clock(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.start_paused = true;
+    kr_runtime *rt;
+    assert_rc(kr_runtime_new(&c, &rt), 0);
+    kr_local_set *ls;
+    assert_rc(kr_local_set_new(&ls), 0);
+    on_set_thread = true;
+    atomic_long count = 0;
+    for (int i = 1; i <= 3; i++) {
+        local_check lc = check_make(&count, 0, i * 3600 * 1000);
+        assert_rc(kr_local_set_spawn(ls, &lc.base, NULL), 0);
+    }
+    struct timespec r0, r1;
+    clock_gettime(CLOCK_MONOTONIC, &r0);
+    kr_local_set_wait_fut w = kr_local_set_wait(ls);
+    assert_rc(kr_runtime_block_on(rt, &w.base, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &r1);
+    assert_int_equal(atomic_load(&count), 3);
+    assert_true(r1.tv_sec - r0.tv_sec < 60); /* three virtual hours */
+    assert_rc(kr_local_set_free(ls), 0);
+    test_runtime_free(rt);
+    on_set_thread = false;
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spawn_wakes_localset),
         cmocka_unit_test(sleep_with_local_enter_guard),
         cmocka_unit_test(enter_guard_spawn),
+        cmocka_unit_test(local_tasks_follow_the_paused_clock),
         cmocka_unit_test(run_until_does_not_get_own_budget),
         cmocka_unit_test(spawn_local_outside_a_set),
         cmocka_unit_test(set_is_owned_by_its_thread),
