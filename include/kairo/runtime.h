@@ -19,7 +19,10 @@ typedef struct kr_runtime kr_runtime;
 
 typedef enum kr_runtime_flavor {
     KR_RUNTIME_CURRENT_THREAD = 0, /* every task runs on the block_on thread */
-    KR_RUNTIME_MULTI_THREAD = 1    /* work-stealing worker threads */
+    KR_RUNTIME_MULTI_THREAD = 1,   /* work-stealing worker threads */
+    /* Deterministic simulation (kairo/sim.h): one thread, a seeded
+     * scheduler, a virtual clock and an in-memory network. */
+    KR_RUNTIME_SIMULATION = 2
 } kr_runtime_flavor;
 
 typedef struct kr_runtime_config {
@@ -51,9 +54,13 @@ typedef struct kr_runtime_config {
      * Tokio's driver-less runtime does), which wakes faster: a program
      * that only computes and uses kairo/sync.h needs nothing else. */
     unsigned disable_drivers;
-    /* The four fields above took the place of two of the four reserved
+    /* KR_RUNTIME_SIMULATION only (kairo/sim.h): the seed of its scheduler
+     * and network. 0 means the environment's KAIRO_SEED, or else one taken
+     * from the clock (kr_sim_seed reports it either way). */
+    uint64_t seed;
+    /* The fields above took the place of three of the four reserved
      * pointers: the struct keeps its size (48 bytes on LP64). */
-    void *reserved_[2];
+    void *reserved_[1];
 } kr_runtime_config;
 
 /*

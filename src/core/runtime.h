@@ -45,6 +45,9 @@ struct kr_runtime {
      * (release) is its last touch of the runtime; free's acquire load pairs
      * with it. Zero-initialised by the flavors. */
     _Atomic int inside;
+    /* The simulated network (core/netsim.h) the net layer dispatches to,
+     * or NULL: the real one. Set by the simulation flavor. */
+    const struct kr__netsim_ops *netsim;
 };
 
 /* True if `rt` (NULL: none) was made without timers (KR_DRIVER_TIME). */

@@ -12,6 +12,7 @@
 #include "core/runtime.h"
 #include "rt/driver.h"
 #include "sched/sched.h"
+#include "sim/sim.h"
 #include "task/task.h"
 #include "core/context.h"
 #include "util/atomic.h"
@@ -49,10 +50,13 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     if (c.budget == 0)
         c.budget = KR__BUDGET_DEFAULT;
     if (c.flavor != KR_RUNTIME_CURRENT_THREAD &&
-        c.flavor != KR_RUNTIME_MULTI_THREAD)
+        c.flavor != KR_RUNTIME_MULTI_THREAD &&
+        c.flavor != KR_RUNTIME_SIMULATION)
         return KR_EINVAL;
     if ((c.disable_drivers & ~KR_DRIVERS_ALL) != 0)
         return KR_EINVAL;
+    if (c.flavor == KR_RUNTIME_SIMULATION)
+        return kr__sim_new(&c, out); /* its own driver (sim/driver.c) */
     kr__driver *d;
     struct kr__reactor *reactor;
     int rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
@@ -149,6 +153,8 @@ int kr_runtime_spawn_blocking(kr_runtime *rt, kr_blocking_fn fn, void *arg,
         kr__join_init(jh, NULL); /* empty until the spawn succeeds */
     if (rt == NULL || fn == NULL)
         return KR_EINVAL;
+    if (rt->cfg.flavor == KR_RUNTIME_SIMULATION)
+        return kr__sim_spawn_blocking(rt, fn, arg, jh); /* inline */
     kr__blocking_pool *p;
     int rc = blocking_pool(rt, &p);
     return rc != 0 ? rc : kr__blocking_spawn(p, fn, arg, jh);
