@@ -34,6 +34,12 @@
  * returns KR_EDEADLK. kr_sim_report prints the seed for the program's own
  * failures, so a failing seed can be replayed: KAIRO_SEED=<seed>.
  *
+ * Configuration: kr_runtime_config.seed and .budget apply; the
+ * task hooks (on_task_spawn, on_task_terminate) are called as on the other
+ * flavors, with the simulation's task ids (1, 2, ... per runtime); no
+ * thread is started, so the thread hooks and thread settings are unused,
+ * and the simulation never parks (on_thread_park is not called).
+ *
  * Not simulated: Unix sockets, kr_async_fd, pipes, signals and child
  * processes (they need the I/O driver: KR_ENOIO, as on a runtime made
  * without it); files run through the (inline) blocking pool and so touch

@@ -31,6 +31,7 @@
 
 #include "sim/sim.h"
 #include "core/context.h"
+#include "core/rt_thread.h"
 #include "sched/sched.h"
 #include "task/cache.h"
 #include "task/state.h"
@@ -118,6 +119,7 @@ static void bind(kr__sim *sim, kr__task *t) {
     kr__owned_bind(&sim->owned, 0, t);
     sim->live++;
     kr__sim_log(sim, "spawn #%" PRIu32, t->id);
+    KR__RT_ON_SPAWN(&sim->base.cfg, t->id);
 }
 
 static void pull_inject(kr__sim *sim) {
@@ -171,6 +173,7 @@ static bool sim_release(kr__sched *s, kr__task *t) {
     bump(&sim->n_completed);
     sim->live--;
     kr__sim_log(sim, "done #%" PRIu32, t->id);
+    KR__RT_ON_TERMINATE(&sim->base.cfg, t->id);
     return kr__owned_release(t);
 }
 
