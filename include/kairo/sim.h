@@ -45,7 +45,10 @@
  * without it); files run through the (inline) blocking pool and so touch
  * the real file system. Tasks woken from other threads are accepted but
  * make the run depend on those threads. kr_instant_now outside the
- * simulation thread reads the real clock.
+ * simulation thread reads the real clock, and so does a sleep or timeout
+ * made there (kr_sleep_for computes its deadline when it is made): make
+ * timers inside the simulation (in a task or the block_on future), or the
+ * run depends on the real time it was started at.
  *
  * Where kairo differs from Tokio: Tokio has no simulation mode (turmoil
  * and loom live outside it, with their own types); here the same program,
