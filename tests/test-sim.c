@@ -352,6 +352,50 @@ static void sim_timers_fire_in_order(void **state) {
     }
 }
 
+/* The simulation's clock is the paused clock of kairo/time.h. */
+typedef struct clock_probe {
+    kr_future base;
+    kr_coro co;
+    kr_instant t0;
+    kr_time_advance_fut adv;
+    int rc;
+} clock_probe;
+
+static kr_poll clock_probe_poll(kr_future *f, kr_context *cx, void *out) {
+    clock_probe *p = (clock_probe *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&p->co);
+    assert_true(kr_time_is_paused());
+    assert_rc(kr_time_pause(), KR_EALREADY);
+    assert_rc(kr_time_resume(), KR_EOPNOTSUPP);
+    p->t0 = kr_instant_now();
+    p->adv = kr_time_advance(kr_secs(10));
+    KR_AWAIT(&p->co, &p->adv.base, cx, &p->rc);
+    assert_rc(p->rc, 0);
+    assert_int_equal(kr_instant_since(kr_instant_now(), p->t0), kr_secs(10));
+    KR_RETURN_VOID(&p->co);
+    KR_ASYNC_END(&p->co);
+}
+
+static const kr_future_vtable clock_probe_vt = {
+    clock_probe_poll, NULL, sizeof(clock_probe), 0, "clock_probe"};
+
+static void sim_clock_is_the_paused_clock(void **state) {
+    (void)state;
+    kr_runtime *rt = sim_runtime(6);
+    clock_probe p;
+    memset(&p, 0, sizeof(p));
+    p.base.vtable = &clock_probe_vt;
+    assert_rc(kr_runtime_block_on(rt, &p.base, NULL), 0);
+    test_runtime_free(rt);
+    /* start_paused is accepted (it always is paused). */
+    kr_runtime_config c = kr_runtime_config_default();
+    c.flavor = KR_RUNTIME_SIMULATION;
+    c.start_paused = true;
+    assert_rc(kr_runtime_new(&c, &rt), 0);
+    test_runtime_free(rt);
+}
+
 /* ---- deadlock ------------------------------------------------------------- */
 
 static void sim_deadlock_reported(void **state) {
@@ -416,6 +460,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sim_api_misuse),
     cmocka_unit_test(sim_sleep_one_hour_is_instant),
     cmocka_unit_test(sim_timers_fire_in_order),
+    cmocka_unit_test(sim_clock_is_the_paused_clock),
     cmocka_unit_test(sim_deadlock_reported),
     cmocka_unit_test(sim_blocking_runs_inline),
 };

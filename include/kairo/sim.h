@@ -11,7 +11,10 @@
  *   - Time is virtual. kr_instant_now, sleeps, intervals and timeouts read
  *     the simulation's clock, which stands still while anything can run
  *     and, when nothing can, jumps to the next timer or network event. A
- *     one-hour sleep completes at once in real time.
+ *     one-hour sleep completes at once in real time. It is the paused
+ *     clock of kairo/time.h (kr_time_pause), paused from the start at a
+ *     fixed reading: kr_time_is_paused() is true, kr_time_advance moves
+ *     it, kr_time_resume is refused (KR_EOPNOTSUPP).
  *   - The network is in memory. kr_tcp_* and kr_udp_* on this runtime bind,
  *     connect, accept, read, write, shut down, send and receive on
  *     simulated addresses (any IP address and port: nothing reaches the

@@ -19,6 +19,7 @@ struct kr_runtime;
 struct kr__cache;
 struct kr__task;
 union kr__timers;
+struct kr__vclock;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -33,13 +34,11 @@ typedef struct kr__ctx_t {
     struct kr__task
         *current;            /* the task being polled on this thread, or NULL */
     union kr__timers *wheel; /* sleeps polled here register on this wheel */
-    uint32_t budget;         /* coop units left in the current poll */
-    uint32_t self_woken;     /* `current` woke itself during this poll */
-    /* A virtual clock (ns) this thread reads instead of CLOCK_MONOTONIC,
-     * or NULL: set by the simulation flavor (src/sim) while it runs. The
-     * time layer's two clock reads (kr_instant_now, kr__now_ms) test it:
-     * one thread-local load and a branch for the other flavors. */
-    const uint64_t *vclock;
+    /* The runtime's pausable clock (core/vclock.h), or NULL: the time
+     * layer reads the monotonic clock then. */
+    struct kr__vclock *clock;
+    uint32_t budget;     /* coop units left in the current poll */
+    uint32_t self_woken; /* `current` woke itself during this poll */
 } kr__ctx_t;
 
 extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));

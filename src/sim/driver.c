@@ -1,7 +1,7 @@
 /*
  * sim/driver.c: the simulation's driver (core/driver.h) and its event log.
  *
- * In place of epoll and CLOCK_MONOTONIC: the virtual clock (sim->now_ns)
+ * In place of epoll and CLOCK_MONOTONIC: the virtual clock (sim->clock)
  * and a queue of network events, a binary min-heap on (due time, sequence
  * number), the sequence breaking ties in the order the events were made.
  *
@@ -35,7 +35,7 @@
 
 void kr__sim_log(kr__sim *sim, const char *fmt, ...) {
     char line[256];
-    uint64_t t = sim->now_ns;
+    uint64_t t = sim->clock.base;
     int n = snprintf(line, sizeof(line), "%" PRIu64 ".%06" PRIu64 " ",
                      t / 1000000, t % 1000000);
     va_list ap;
@@ -153,12 +153,12 @@ static void turn(kr__driver *d, int64_t timeout_ns) {
         return;
     }
     uint64_t target =
-        timeout_ns < 0 ? ev->at : sim->now_ns + (uint64_t)timeout_ns;
+        timeout_ns < 0 ? ev->at : sim->clock.base + (uint64_t)timeout_ns;
     if (ev != NULL && ev->at < target)
         target = ev->at;
-    if (target > sim->now_ns)
-        sim->now_ns = target;
-    while ((ev = kr__sim_event_peek(sim)) != NULL && ev->at <= sim->now_ns) {
+    kr__vclock_advance_to(&sim->clock, target);
+    while ((ev = kr__sim_event_peek(sim)) != NULL &&
+           ev->at <= sim->clock.base) {
         kr__sim_event_pop(sim);
         kr__sim_net_apply(sim, ev);
         drop_ev(ev);
@@ -178,7 +178,7 @@ static kr__sim *sim_of_wheel(kr__timers *t) {
 }
 
 static uint64_t now_ms(kr__timers *t) {
-    return sim_of_wheel(t)->now_ns / 1000000;
+    return sim_of_wheel(t)->clock.base / 1000000;
 }
 
 static void timers_init(kr__timers *t) {

@@ -145,7 +145,7 @@ kr__sim_event *kr__sim_event_new(kr__sim *sim, int kind, size_t len) {
     memset(ev, 0, sizeof(*ev));
     ev->kind = kind;
     ev->len = len;
-    ev->at = sim->now_ns + kr__sim_latency(sim);
+    ev->at = sim->clock.base + kr__sim_latency(sim);
     return ev;
 }
 

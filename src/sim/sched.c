@@ -194,7 +194,7 @@ static bool core_take(kr__sim *sim, kr__ctx_t *saved) {
     kr__ctx.worker = sim;
     kr__ctx.wheel = &sim->wheel;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
-    kr__ctx.vclock = &sim->now_ns;
+    kr__ctx.clock = &sim->clock;
     return true;
 }
 
@@ -329,7 +329,7 @@ static int sim_block_on(kr_runtime *rt, kr_future *f, void *out) {
             "kairo-sim: deadlock at %" PRIu64
             " ms: nothing can run, no timer, no network event "
             "(seed %" PRIu64 "; replay with KAIRO_SEED=%" PRIu64 ")\n",
-            (sim->now_ns - SIM_EPOCH_NS) / 1000000, sim->seed, sim->seed);
+            (sim->clock.base - SIM_EPOCH_NS) / 1000000, sim->seed, sim->seed);
         if (n > 0 && write(2, line, (size_t)n) < 0) {
             /* stderr is gone: the return code still says it */
         }
@@ -455,7 +455,11 @@ int kr__sim_new(const kr_runtime_config *cfg, kr_runtime **out) {
     sim->seed = pick_seed(cfg);
     sim->base.cfg.seed = sim->seed;
     kr__rng_seed(&sim->rng, sim->seed);
-    sim->now_ns = SIM_EPOCH_NS;
+    /* Frozen from the start at a fixed reading: no real time enters. */
+    sim->clock.virt = true;
+    sim->clock.frozen = true;
+    sim->clock.base = SIM_EPOCH_NS;
+    sim->clock.since = 0;
     sim->opt = kr_sim_options_default();
     sim->next_port = 49152; /* the IANA ephemeral range */
     kr__owned_init(&sim->owned);

@@ -27,6 +27,7 @@
 #include "core/netsim.h"
 #include "core/park.h"
 #include "core/runtime.h"
+#include "core/vclock.h"
 #include "sched/block_on.h"
 #include "sched/inject.h"
 #include "sched/owned.h"
@@ -54,8 +55,12 @@ typedef struct kr__sim {
     /* Core: owned by the holder of `busy`. */
     kr__rng rng;
     uint64_t seed;
-    uint64_t now_ns; /* the virtual clock (kr__ctx.vclock points here) */
-    kr__task **run;  /* the runnable tasks, in no order that matters */
+    /* The virtual clock: the pausable clock of core/vclock.h, frozen for
+     * good (kr__ctx.clock points here on the simulation thread, so the
+     * time layer reads it as it reads a paused current-thread runtime's);
+     * the driver moves it with kr__vclock_advance_to. */
+    kr__vclock clock;
+    kr__task **run; /* the runnable tasks, in no order that matters */
     size_t nrun, run_cap;
     size_t live; /* tasks bound and not yet released: run_cap >= live */
     kr__owned owned;
@@ -111,7 +116,7 @@ int kr__sim_new(const kr_runtime_config *cfg, kr_runtime **out);
 int kr__sim_spawn_blocking(kr_runtime *rt, kr_blocking_fn fn, void *arg,
                            kr_join_handle *jh);
 
-/* driver.c: the driver's ops (the clock is sim->now_ns) and the log. */
+/* driver.c: the driver's ops (the clock is sim->clock) and the log. */
 extern const kr__driver_ops kr__sim_driver_ops;
 /* Appends one line (printf format, no newline) to the log. */
 void kr__sim_log(kr__sim *sim, const char *fmt, ...)
