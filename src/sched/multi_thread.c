@@ -92,7 +92,7 @@ static void mt_schedule(kr__sched *s, kr__task *t) {
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
     kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
-    KR__RT_ON_TERMINATE(&rt->base.cfg, t->id);
+    KR__RT_ON_TERMINATE(&rt->base.cfg, kr__task_id(t));
     return kr__owned_set_release(&rt->owned, t);
 }
 
@@ -117,7 +117,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         kr__store_relaxed(&w->n_spawned, kr__load_relaxed(&w->n_spawned) + 1);
         if (jh != NULL)
             kr__join_init(jh, t);
-        KR__RT_ON_SPAWN(&rt->base.cfg, t->id);
+        KR__RT_ON_SPAWN(&rt->base.cfg, kr__task_id(t));
         kr__mt_schedule_local(w, t, false);
         return 0;
     }
@@ -141,7 +141,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&rt->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
-    KR__RT_ON_SPAWN(&rt->base.cfg, t->id);
+    KR__RT_ON_SPAWN(&rt->base.cfg, kr__task_id(t));
     kr__mt_push_remote(rt, t, t);
     return 0;
 }

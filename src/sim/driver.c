@@ -79,7 +79,7 @@ static bool before(const kr__sim_event *a, const kr__sim_event *b) {
 static void drop_ev(kr__sim_event *ev) {
     int held = 1;
     if (ev->to != NULL)
-        kr__sock_unhold((kr__sock *)ev->to, &held);
+        kr__sock_unhold((kr__sock *)ev->to, &held, NULL);
     kr__free(ev);
 }
 

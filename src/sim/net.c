@@ -40,11 +40,38 @@ kr__sim_sock *kr__sim_sock_new(kr__sim *sim, int type) {
     ss->s.sim = &kr__sim_netsim_ops;
     ss->sim = sim;
     ss->type = type;
+    kr__list_init(&ss->waiters);
     kr__fetch_add_relaxed(&sim->refs, 1); /* released with the socket */
     return ss;
 }
 
-void kr__sim_sock_wake(kr__sim_sock *ss) { kr_waker_take_wake(&ss->waiter); }
+void kr__sim_wait(kr__sim_sock *ss, kr_io_waiter *w, kr_context *cx) {
+    if (!kr__list_linked(&w->node_)) {
+        kr__list_push_back(&ss->waiters, &w->node_);
+        w->linked_ = 1;
+    }
+    kr_waker_set(&w->waker_, kr_context_waker(cx));
+}
+
+void kr__sim_unwait(kr_io_waiter *w) {
+    if (kr__list_linked(&w->node_)) {
+        kr__list_remove(&w->node_);
+        kr__list_node_init(&w->node_);
+        w->linked_ = 0;
+    }
+    kr_waker_reset(&w->waker_);
+}
+
+void kr__sim_sock_wake(kr__sim_sock *ss) {
+    kr__list *n;
+    while ((n = kr__list_pop_front(&ss->waiters)) != NULL) {
+        kr_io_waiter *w = KR__CONTAINER_OF(n, kr_io_waiter, node_);
+        kr__list_node_init(n);
+        w->linked_ = 0;
+        kr_waker_take_wake(&w->waker_);
+    }
+    kr_waker_take_wake(&ss->connect_waker);
+}
 
 static bool is_any(const kr_sockaddr *a) {
     if (a->storage.family == AF_INET)
@@ -319,7 +346,7 @@ static kr_poll connect_poll(kr_future *f, kr_context *cx, void *out) {
         return connect_finish(c, out, 0);
     if (ss->state == CS_REFUSED)
         return connect_finish(c, out, KR_ECONNREFUSED);
-    kr_waker_set(&ss->waiter, kr_context_waker(cx));
+    kr_waker_set(&ss->connect_waker, kr_context_waker(cx));
     return KR_PENDING;
 }
 
@@ -369,11 +396,13 @@ static kr_poll accept_poll(kr_future *f, kr_context *cx, void *out) {
         kr__sim_log(l->sim, "accept c%" PRIu32, srv->conn);
         res = 0;
     } else {
-        kr_waker_set(&l->waiter, kr_context_waker(cx));
-        res = kr__sock_hold(&l->s, &a->held_);
-        if (res == 0)
+        res = kr__sock_hold(&l->s, &a->held_, NULL);
+        if (res == 0) {
+            kr__sim_wait(l, &a->w_, cx);
             return KR_PENDING;
+        }
     }
+    kr__sim_unwait(&a->w_);
     kr__sock_spend(l != NULL ? &l->s : NULL, &a->held_);
     if (out != NULL)
         *(int *)out = res;
@@ -382,8 +411,9 @@ static kr_poll accept_poll(kr_future *f, kr_context *cx, void *out) {
 
 static void accept_drop(kr_future *f) {
     kr_net_accept *a = (kr_net_accept *)f;
+    kr__sim_unwait(&a->w_);
     if (a->sock_ != NULL)
-        kr__sock_unhold(a->sock_, &a->held_);
+        kr__sock_unhold(a->sock_, &a->held_, NULL);
 }
 
 static const kr_future_vtable accept_vt = {accept_poll, accept_drop,
@@ -444,6 +474,7 @@ static int64_t write_some(kr__sim_sock *ss, const void *buf, size_t len) {
 }
 
 static kr_poll io_finish(kr_net_io *io, void *out, int64_t res) {
+    kr__sim_unwait(&io->w_); /* woken, or polled spuriously */
     kr__sock_spend(io->sock_, &io->held_);
     if (out != NULL)
         *(int64_t *)out = res;
@@ -452,9 +483,11 @@ static kr_poll io_finish(kr_net_io *io, void *out, int64_t res) {
 
 static kr_poll io_wait(kr_net_io *io, kr__sim_sock *ss, kr_context *cx,
                        void *out) {
-    kr_waker_set(&ss->waiter, kr_context_waker(cx));
-    int h = kr__sock_hold(&ss->s, &io->held_);
-    return h == 0 ? KR_PENDING : io_finish(io, out, h);
+    int h = kr__sock_hold(&ss->s, &io->held_, NULL);
+    if (h != 0)
+        return io_finish(io, out, h);
+    kr__sim_wait(ss, &io->w_, cx);
+    return KR_PENDING;
 }
 
 static kr_poll read_poll(kr_future *f, kr_context *cx, void *out) {
@@ -500,8 +533,9 @@ static kr_poll write_poll(kr_future *f, kr_context *cx, void *out) {
 
 static void io_drop(kr_future *f) {
     kr_net_io *io = (kr_net_io *)f;
+    kr__sim_unwait(&io->w_);
     if (io->sock_ != NULL)
-        kr__sock_unhold(io->sock_, &io->held_);
+        kr__sock_unhold(io->sock_, &io->held_, NULL);
 }
 
 static const kr_future_vtable read_vt = {read_poll, io_drop, sizeof(kr_net_io),
@@ -533,7 +567,7 @@ static kr_net_io sim_io(int op, kr__sock *s, void *buf, size_t len) {
     default:
         return kr__sim_dgram_io(op, s, buf, len);
     }
-    kr_net_io io = {{vt}, s, buf, len, 0, 0};
+    kr_net_io io = {{vt}, s, buf, len, 0, 0, KR_IO_WAITER_INIT};
     return io;
 }
 
@@ -581,7 +615,7 @@ done:
 static void writev_drop(kr_future *f) {
     kr_net_writev *w = (kr_net_writev *)f;
     if (w->sock_ != NULL)
-        kr__sock_unhold(w->sock_, &w->held_);
+        kr__sock_unhold(w->sock_, &w->held_, NULL);
 }
 
 static const kr_future_vtable writev_vt = {writev_poll, writev_drop,
@@ -590,7 +624,7 @@ static const kr_future_vtable writev_vt = {writev_poll, writev_drop,
 
 static kr_net_writev sim_writev(kr__sock *s, const struct iovec *iov,
                                 int iovcnt) {
-    kr_net_writev w = {{&writev_vt}, s, iov, iovcnt, 0};
+    kr_net_writev w = {{&writev_vt}, s, iov, iovcnt, 0, KR_IO_WAITER_INIT};
     return w;
 }
 
@@ -661,7 +695,8 @@ static void sim_release(kr__sock *s) {
     unbind(ss);
     if (ss->remote != NULL)
         ss->remote->remote = NULL;
-    kr_waker_reset(&ss->waiter);
+    kr__sim_sock_wake(ss); /* none should be left: a waiter holds a ref */
+    kr_waker_reset(&ss->connect_waker);
     kr__free(ss->rx);
     kr__sim_dgram_free(ss);
     kr__sim *sim = ss->sim;

@@ -20,6 +20,7 @@
 
 #include "net/sock.h"
 #include "sim/sim.h"
+#include "util/list.h"
 
 enum { SS_LISTEN, SS_STREAM, SS_DGRAM };
 enum { CS_CONNECTING, CS_OPEN, CS_REFUSED };
@@ -42,8 +43,12 @@ typedef struct kr__sim_sock {
     bool has_peer;
     bool on_bound; /* in sim->bound (listeners, datagram sockets) */
     struct kr__sim_sock *bound_next;
-    /* The one future waiting on it: a read, an accept, a connect, a recv. */
-    kr_waker waiter;
+    /* The futures waiting on it (reads, accepts, receives: any number, as
+     * on a real socket), linked through their kr_io_waiter nodes in the
+     * order they began to wait, and woken all at once on any event; and
+     * the connect future's waker (a connecting socket is its alone). */
+    kr__list waiters;
+    kr_waker connect_waker;
 
     /* Listener: connections arrived and not accepted, FIFO. */
     struct kr__sim_sock *acc_head, *acc_tail, *acc_next;
@@ -66,8 +71,13 @@ typedef struct kr__sim_sock {
 
 /* Makes a socket of `type` on `sim` (one reference: the owner's). */
 kr__sim_sock *kr__sim_sock_new(kr__sim *sim, int type);
-/* Wakes the waiting future, if any. */
+/* Wakes every waiting future (and the connect future), in order. */
 void kr__sim_sock_wake(kr__sim_sock *ss);
+/* Makes the future whose node is `w` wait on `ss` with the context's
+ * waker (linked once; the waker replaced on each poll). */
+void kr__sim_wait(kr__sim_sock *ss, kr_io_waiter *w, kr_context *cx);
+/* Stops waiting: unlinks `w` if linked and drops its waker. */
+void kr__sim_unwait(kr_io_waiter *w);
 /* A bound socket of `type` at `addr` (an exact match, or a wildcard
  * address of the same family and port), or NULL. */
 kr__sim_sock *kr__sim_lookup(kr__sim *sim, int type, const kr_sockaddr *addr);

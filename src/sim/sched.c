@@ -67,6 +67,7 @@ static void bump(_Atomic uint64_t *c) {
 void kr__sim_unref(kr__sim *sim) {
     if (kr__fetch_sub_acqrel(&sim->refs, 1) == 1) {
         kr__free(sim->run);
+        kr__free(sim->ids);
         kr__free(sim->log);
         kr__free(sim->ev);
         kr__free_aligned(sim);
@@ -111,15 +112,93 @@ static kr__task *run_pick(kr__sim *sim) {
     return t;
 }
 
-/* Binds a task to the live list and gives it its simulation id (1, 2, ...
- * per runtime: the log must not depend on the process's other runtimes,
- * which share the global id counter). */
+/* ---- task numbers (the log's): id -> number, linear probing ---------- */
+
+typedef struct kr__sim_id {
+    uint64_t id; /* 0: empty (task ids are never 0) */
+    uint32_t num;
+} kr__sim_id;
+
+static size_t id_slot(uint64_t id, size_t cap) {
+    return (size_t)((id * 0x9e3779b97f4a7c15u) >> 32) & (cap - 1);
+}
+
+static void id_put_in(kr__sim_id *tab, size_t cap, uint64_t id, uint32_t num) {
+    size_t i = id_slot(id, cap);
+    while (tab[i].id != 0)
+        i = (i + 1) & (cap - 1);
+    tab[i].id = id;
+    tab[i].num = num;
+}
+
+/* Room for `n` entries at a load of at most 1/2. */
+static bool ids_reserve(kr__sim *sim, size_t n) {
+    if (n * 2 <= sim->ids_cap)
+        return true;
+    size_t cap = sim->ids_cap ? sim->ids_cap * 2 : 64;
+    while (cap < n * 2)
+        cap *= 2;
+    kr__sim_id *tab = kr__calloc(cap, sizeof(*tab));
+    if (tab == NULL)
+        return false;
+    for (size_t i = 0; i < sim->ids_cap; i++)
+        if (sim->ids[i].id != 0)
+            id_put_in(tab, cap, sim->ids[i].id, sim->ids[i].num);
+    kr__free(sim->ids);
+    sim->ids = tab;
+    sim->ids_cap = cap;
+    return true;
+}
+
+static uint32_t id_num(kr__sim *sim, uint64_t id) {
+    if (sim->ids_cap == 0)
+        return 0;
+    for (size_t i = id_slot(id, sim->ids_cap); sim->ids[i].id != 0;
+         i = (i + 1) & (sim->ids_cap - 1))
+        if (sim->ids[i].id == id)
+            return sim->ids[i].num;
+    return 0; /* not bound here */
+}
+
+/* Removes `id`, shifting later entries of its run back (no tombstones).
+ * False if it was not there (a remote spawn never bound). */
+static bool id_del(kr__sim *sim, uint64_t id) {
+    size_t mask = sim->ids_cap - 1, i;
+    if (sim->ids_cap == 0)
+        return false;
+    for (i = id_slot(id, sim->ids_cap); sim->ids[i].id != id;
+         i = (i + 1) & mask)
+        if (sim->ids[i].id == 0)
+            return false;
+    for (size_t j = (i + 1) & mask; sim->ids[j].id != 0; j = (j + 1) & mask) {
+        size_t k = id_slot(sim->ids[j].id, sim->ids_cap);
+        /* Move j back to i unless its home k lies cyclically in (i, j]. */
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            sim->ids[i] = sim->ids[j];
+            i = j;
+        }
+    }
+    sim->ids[i].id = 0;
+    return true;
+}
+
+static uint32_t num_of(kr__sim *sim, kr__task *t) {
+    return id_num(sim, kr__task_id(t));
+}
+
+/* Binds a task to the live list and numbers it for the log. */
 static void bind(kr__sim *sim, kr__task *t) {
-    t->id = ++sim->next_id;
+    uint32_t num = ++sim->next_id;
+    if (!ids_reserve(sim, sim->ids_n + 1))
+        kr__die("simulation: no memory for the task table (seed %" PRIu64 ")",
+                sim->seed);
+    id_put_in(sim->ids, sim->ids_cap, kr__task_id(t), num);
+    sim->ids_n++;
     kr__owned_bind(&sim->owned, 0, t);
     sim->live++;
-    kr__sim_log(sim, "spawn #%" PRIu32, t->id);
-    KR__RT_ON_SPAWN(&sim->base.cfg, t->id);
+    kr__sim_log(sim, "spawn #%" PRIu32, num);
+    KR__RT_ON_SPAWN(&sim->base.cfg, kr__task_id(t));
 }
 
 static void pull_inject(kr__sim *sim) {
@@ -171,9 +250,12 @@ static void sim_schedule(kr__sched *s, kr__task *t) {
 static bool sim_release(kr__sched *s, kr__task *t) {
     kr__sim *sim = SIM_OF_SCHED(s);
     bump(&sim->n_completed);
-    sim->live--;
-    kr__sim_log(sim, "done #%" PRIu32, t->id);
-    KR__RT_ON_TERMINATE(&sim->base.cfg, t->id);
+    kr__sim_log(sim, "done #%" PRIu32, num_of(sim, t));
+    if (id_del(sim, kr__task_id(t))) { /* it was bound */
+        sim->ids_n--;
+        sim->live--;
+    }
+    KR__RT_ON_TERMINATE(&sim->base.cfg, kr__task_id(t));
     return kr__owned_release(t);
 }
 
@@ -244,7 +326,8 @@ static int sim_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     if (local && kr__ctx.worker == sim) {
         if (is_closed(sim))
             return KR_ESHUTDOWN;
-        if (!run_reserve(sim, sim->live + 1))
+        if (!run_reserve(sim, sim->live + 1) ||
+            !ids_reserve(sim, sim->ids_n + 1))
             return KR_ENOMEM;
         t = kr__task_new(&sim->sched, sim->cache, f, jh != NULL);
         if (t == NULL)
@@ -292,7 +375,7 @@ static int64_t bo_work(void *arg) {
     if (sim->nrun > 0) {
         kr__task *t = run_pick(sim);
         sim->steps++;
-        kr__sim_log(sim, "poll #%" PRIu32, t->id);
+        kr__sim_log(sim, "poll #%" PRIu32, num_of(sim, t));
         kr__ctx.budget = sim->base.cfg.budget;
         if (kr__task_run(t))
             run_push(sim, t); /* a yield */

@@ -67,6 +67,11 @@ typedef struct kr__sim {
     kr__cache *cache;
     kr__cache_pool pool;
     kr__timers wheel;
+    /* Task numbers for the log: 1, 2, ... in spawn order per runtime,
+     * found by the task's process-wide id (kr_task_id, which depends on
+     * what else the process spawned) in an open-addressing table. */
+    struct kr__sim_id *ids;
+    size_t ids_cap, ids_n;
     uint32_t next_id;
     int stalled; /* nothing could ever run again: block_on fails */
     /* kr_runtime_free has run: sockets freed later send nothing (each

@@ -98,7 +98,7 @@ static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
 static void send_to_drop(kr_future *f) {
     kr_udp_send_to *st = (kr_udp_send_to *)f;
     if (st->sock_ != NULL)
-        kr__sock_unhold(st->sock_, &st->held_);
+        kr__sock_unhold(st->sock_, &st->held_, NULL);
 }
 
 static const kr_future_vtable send_to_vt = {send_to_poll, send_to_drop,
@@ -107,7 +107,8 @@ static const kr_future_vtable send_to_vt = {send_to_poll, send_to_drop,
 
 kr_udp_send_to kr__sim_send_to(kr__sock *s, const void *buf, size_t len,
                                const kr_sockaddr *to) {
-    kr_udp_send_to st = {{&send_to_vt}, s, buf, len, 0, {{0}, 0}};
+    kr_udp_send_to st = {{&send_to_vt},    s, buf, len, 0, {{0}, 0},
+                         KR_IO_WAITER_INIT};
     if (to != NULL && to->len <= sizeof(to->storage))
         st.to_ = *to;
     return st;
@@ -146,12 +147,14 @@ static kr_poll recv_from_poll(kr_future *f, kr_context *cx, void *out) {
         kr__sim_sock *ss = rf->sock_;
         res = recv_one(ss, rf->buf_, rf->len_, rf->from_);
         if (res == KR_EAGAIN) {
-            kr_waker_set(&ss->waiter, kr_context_waker(cx));
-            res = kr__sock_hold(&ss->s, &rf->held_);
-            if (res == 0)
+            res = kr__sock_hold(&ss->s, &rf->held_, NULL);
+            if (res == 0) {
+                kr__sim_wait(ss, &rf->w_, cx);
                 return KR_PENDING;
+            }
         }
     }
+    kr__sim_unwait(&rf->w_);
     kr__sock_spend(rf->sock_, &rf->held_);
     if (out != NULL)
         *(int64_t *)out = res;
@@ -160,8 +163,9 @@ static kr_poll recv_from_poll(kr_future *f, kr_context *cx, void *out) {
 
 static void recv_from_drop(kr_future *f) {
     kr_udp_recv_from *rf = (kr_udp_recv_from *)f;
+    kr__sim_unwait(&rf->w_);
     if (rf->sock_ != NULL)
-        kr__sock_unhold(rf->sock_, &rf->held_);
+        kr__sock_unhold(rf->sock_, &rf->held_, NULL);
 }
 
 static const kr_future_vtable recv_from_vt = {
@@ -170,7 +174,8 @@ static const kr_future_vtable recv_from_vt = {
 
 kr_udp_recv_from kr__sim_recv_from(kr__sock *s, void *buf, size_t len,
                                    kr_sockaddr *from) {
-    kr_udp_recv_from rf = {{&recv_from_vt}, s, buf, len, from, 0};
+    kr_udp_recv_from rf = {{&recv_from_vt},  s, buf, len, from, 0,
+                           KR_IO_WAITER_INIT};
     return rf;
 }
 
@@ -184,6 +189,7 @@ int kr__sim_udp_connect(kr__sock *s, const kr_sockaddr *addr) {
 }
 
 static kr_poll dgram_finish(kr_net_io *io, void *out, int64_t res) {
+    kr__sim_unwait(&io->w_);
     kr__sock_spend(io->sock_, &io->held_);
     if (out != NULL)
         *(int64_t *)out = res;
@@ -211,15 +217,18 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
     int64_t res = recv_one(ss, io->buf_, io->len_, NULL);
     if (res != KR_EAGAIN)
         return dgram_finish(io, out, res);
-    kr_waker_set(&ss->waiter, kr_context_waker(cx));
-    res = kr__sock_hold(&ss->s, &io->held_);
-    return res == 0 ? KR_PENDING : dgram_finish(io, out, res);
+    res = kr__sock_hold(&ss->s, &io->held_, NULL);
+    if (res != 0)
+        return dgram_finish(io, out, res);
+    kr__sim_wait(ss, &io->w_, cx);
+    return KR_PENDING;
 }
 
 static void dgram_drop(kr_future *f) {
     kr_net_io *io = (kr_net_io *)f;
+    kr__sim_unwait(&io->w_);
     if (io->sock_ != NULL)
-        kr__sock_unhold(io->sock_, &io->held_);
+        kr__sock_unhold(io->sock_, &io->held_, NULL);
 }
 
 static const kr_future_vtable send_vt = {
@@ -228,7 +237,12 @@ static const kr_future_vtable recv_vt = {
     recv_poll, dgram_drop, sizeof(kr_net_io), sizeof(int64_t), "kr_net_recv"};
 
 kr_net_io kr__sim_dgram_io(int op, kr__sock *s, void *buf, size_t len) {
-    kr_net_io io = {
-        {op == KR__SIM_SEND ? &send_vt : &recv_vt}, s, buf, len, 0, 0};
+    kr_net_io io = {{op == KR__SIM_SEND ? &send_vt : &recv_vt},
+                    s,
+                    buf,
+                    len,
+                    0,
+                    0,
+                    KR_IO_WAITER_INIT};
     return io;
 }
