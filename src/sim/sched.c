@@ -198,7 +198,7 @@ static void bind(kr__sim *sim, kr__task *t) {
     kr__owned_bind(&sim->owned, 0, t);
     sim->live++;
     kr__sim_log(sim, "spawn #%" PRIu32, num);
-    KR__RT_ON_SPAWN(&sim->base.cfg, kr__task_id(t));
+    KR__RT_ON_SPAWN(&sim->base.cfg, kr__task_hook_meta(t));
 }
 
 static void pull_inject(kr__sim *sim) {
@@ -255,7 +255,7 @@ static bool sim_release(kr__sched *s, kr__task *t) {
         sim->ids_n--;
         sim->live--;
     }
-    KR__RT_ON_TERMINATE(&sim->base.cfg, kr__task_id(t));
+    KR__RT_ON_TERMINATE(&sim->base.cfg, kr__task_hook_meta(t));
     return kr__owned_release(t);
 }
 
