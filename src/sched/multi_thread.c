@@ -262,13 +262,12 @@ static void drain(mt_rt *rt) {
     }
 }
 
-static int mt_shutdown(kr_runtime *base) {
+/* Refuses spawns and tells every thread: workers leave their loops,
+ * block_on calls return. No lock but signals_lock (held briefly), so a
+ * worker may call it while another thread's mt_shutdown, holding
+ * shutdown_lock, joins that very worker. */
+static void mt_begin_shutdown(kr_runtime *base) {
     mt_rt *rt = (mt_rt *)base;
-    pthread_mutex_lock(&rt->shutdown_lock);
-    if (kr__load_acquire(&rt->drained)) {
-        pthread_mutex_unlock(&rt->shutdown_lock);
-        return 0;
-    }
     kr__store_seqcst(&rt->closed, 1);
     kr__store_release(&rt->shutdown, 1);
     kr__mt_unpark_all(rt);
@@ -276,10 +275,19 @@ static int mt_shutdown(kr_runtime *base) {
     KR__LIST_FOR_EACH(it, tmp, &rt->signals)
     kr__unpark(&KR__CONTAINER_OF(it, mt_signal, link)->park);
     pthread_mutex_unlock(&rt->signals_lock);
-    if (rt->monitor_started) {
-        kr__unpark(&rt->monitor_park);
-        pthread_join(rt->monitor, NULL);
+    kr__unpark(&rt->monitor_park);
+}
+
+static int mt_shutdown(kr_runtime *base) {
+    mt_rt *rt = (mt_rt *)base;
+    pthread_mutex_lock(&rt->shutdown_lock);
+    if (kr__load_acquire(&rt->drained)) {
+        pthread_mutex_unlock(&rt->shutdown_lock);
+        return 0;
     }
+    mt_begin_shutdown(base);
+    if (rt->monitor_started)
+        pthread_join(rt->monitor, NULL);
     for (unsigned i = 0; i < rt->n; i++)
         pthread_join(rt->workers[i]->thread, NULL);
     kr__mt_inject_close(&rt->inject);
@@ -331,8 +339,9 @@ static int mt_dump(kr_runtime *base, int fd) {
     return rc < 0 ? rc : n;
 }
 
-static const kr__rt_ops mt_ops = {mt_spawn, mt_block_on, mt_shutdown,
-                                  mt_free,  mt_metrics,  mt_dump};
+static const kr__rt_ops mt_ops = {
+    mt_spawn, mt_block_on, mt_shutdown,      mt_free,
+    mt_metrics, mt_dump,   mt_begin_shutdown};
 
 /* ---- creation ------------------------------------------------------- */
 
