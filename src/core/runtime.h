@@ -26,6 +26,9 @@ typedef struct kr__rt_ops {
      * and workers exit, without waiting for any of it. A later shutdown
      * does the rest. */
     void (*begin_shutdown)(kr_runtime *rt);
+    /* kr_block_in_place on a thread whose kr__ctx.rt is this runtime. */
+    int (*block_in_place)(kr_runtime *rt, kr_blocking_fn fn, void *arg,
+                          void **out);
 } kr__rt_ops;
 
 struct kr__blocking_pool;

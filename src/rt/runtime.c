@@ -201,6 +201,19 @@ int kr_spawn_blocking(kr_blocking_fn fn, void *arg, kr_join_handle *jh) {
     return kr_runtime_spawn_blocking(kr__ctx.rt, fn, arg, jh);
 }
 
+int kr_block_in_place(kr_blocking_fn fn, void *arg, void **out) {
+    if (fn == NULL)
+        return KR_EINVAL;
+    kr_runtime *rt = kr__ctx.rt;
+    if (rt != NULL)
+        return rt->ops->block_in_place(rt, fn, arg, out);
+    /* Outside any runtime blocking stalls nobody (Tokio's too). */
+    void *r = fn(arg);
+    if (out != NULL)
+        *out = r;
+    return 0;
+}
+
 /* ---- shutdown ------------------------------------------------------------ */
 
 /* The scheduler first (no task is left to spawn blocking jobs), then the

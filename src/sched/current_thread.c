@@ -551,8 +551,8 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
     if (!core_take(ct, &saved) && wait_turn(ct, f, out, &saved, &rc))
         return rc;
     ct->since_io = 0;
-    rc = kr__block_on_loop(&ct->signal, f, out, ct->base.cfg.budget,
-                               bo_closed, bo_work, bo_park, ct);
+    rc = kr__block_on_loop(&ct->signal, f, out, ct->base.cfg.budget, bo_closed,
+                           bo_work, bo_park, ct);
     if (is_closed(ct) && !ct->drained)
         drain(ct);
     core_give(ct, &saved);
@@ -630,9 +630,25 @@ static int ct_dump(kr_runtime *rt, int fd) {
  * to the holder already (try_drain cannot take the core). */
 static void ct_begin_shutdown(kr_runtime *rt) { (void)ct_shutdown(rt); }
 
+/* A task or block_on future of this runtime (the core's holder, or a
+ * block_on waiting for it: both poll with the core's wheel) cannot block
+ * in place: no other thread could run the tasks meanwhile (Tokio panics).
+ * Anywhere else (a thread merely entered in the runtime) fn runs in
+ * place. */
+static int ct_block_in_place(kr_runtime *rt, kr_blocking_fn fn, void *arg,
+                             void **out) {
+    ct_rt *ct = (ct_rt *)rt;
+    if (kr__ctx.wheel == &ct->wheel)
+        return KR_EINVAL;
+    void *r = fn(arg);
+    if (out != NULL)
+        *out = r;
+    return 0;
+}
+
 static const kr__rt_ops ct_ops = {
-    ct_spawn, ct_block_on, ct_shutdown,      ct_free,
-    ct_metrics, ct_dump,   ct_begin_shutdown};
+    ct_spawn,   ct_block_on, ct_shutdown,       ct_free,
+    ct_metrics, ct_dump,     ct_begin_shutdown, ct_block_in_place};
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
                            kr_runtime **out) {

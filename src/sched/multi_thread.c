@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/rt_thread.h"
+#include "sched/block_in_place.h"
 #include "sched/block_on.h"
 #include "sched/idle.h"
 #include "sched/monitor.h"
@@ -70,6 +71,7 @@ static void mt_unref(mt_rt *rt) {
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->shutdown_lock);
     pthread_mutex_destroy(&rt->signals_lock);
+    pthread_mutex_destroy(&rt->threads_lock);
     kr__free_aligned(rt);
 }
 
@@ -290,6 +292,7 @@ static int mt_shutdown(kr_runtime *base) {
         pthread_join(rt->monitor, NULL);
     for (unsigned i = 0; i < rt->n; i++)
         pthread_join(rt->workers[i]->thread, NULL);
+    kr__mt_join_handoff_threads(rt);
     kr__mt_inject_close(&rt->inject);
     drain(rt);
     kr__mt_inject_close_end(&rt->inject);
@@ -339,9 +342,14 @@ static int mt_dump(kr_runtime *base, int fd) {
     return rc < 0 ? rc : n;
 }
 
+static int mt_block_in_place(kr_runtime *base, kr_blocking_fn fn, void *arg,
+                             void **out) {
+    return kr__mt_block_in_place((mt_rt *)base, fn, arg, out);
+}
+
 static const kr__rt_ops mt_ops = {
-    mt_spawn, mt_block_on, mt_shutdown,      mt_free,
-    mt_metrics, mt_dump,   mt_begin_shutdown};
+    mt_spawn,   mt_block_on, mt_shutdown,       mt_free,
+    mt_metrics, mt_dump,     mt_begin_shutdown, mt_block_in_place};
 
 /* ---- creation ------------------------------------------------------- */
 
@@ -381,6 +389,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
     pthread_mutex_init(&rt->signals_lock, NULL);
+    pthread_mutex_init(&rt->threads_lock, NULL);
     kr__list_init(&rt->signals);
     atomic_init(&rt->closed, 0);
     atomic_init(&rt->driver_busy, 0);
