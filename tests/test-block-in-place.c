@@ -332,8 +332,8 @@ static void *inner_runtime(void *arg) {
 
 /* task_blocking.rs can_enter_current_thread_rt_from_within_block_in_place:
  * from the block_on future, and from a task. */
-static void can_enter_current_thread_rt_from_within_block_in_place(
-    void **state) {
+static void
+can_enter_current_thread_rt_from_within_block_in_place(void **state) {
     (void)state;
     need_mt();
     kr_runtime *rt = test_runtime(0);
@@ -529,8 +529,12 @@ static kr_poll churn_poll(kr_future *f, kr_context *cx, void *out) {
     for (c->i = 0; c->i < 5; c->i++) {
         assert_rc(kr_block_in_place(sleep1, NULL, NULL), 0);
         {
+            /* The last round is shut down under the tasks' feet. */
             test_value v = test_value_make(1, NULL);
-            assert_rc(kr_spawn(&v.base, &c->jh), 0);
+            int rc = kr_spawn(&v.base, &c->jh);
+            if (rc == KR_ESHUTDOWN)
+                break;
+            assert_rc(rc, 0);
         }
         KR_AWAIT(&c->co, &c->jh.base, cx, NULL);
         c->s = kr_sleep_for(kr_ms(1));
@@ -584,7 +588,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_nested_block_in_place_with_block_on_between),
         cmocka_unit_test(yield_now_in_block_in_place),
         cmocka_unit_test(mutex_in_block_in_place),
-        cmocka_unit_test(can_enter_current_thread_rt_from_within_block_in_place),
+        cmocka_unit_test(
+            can_enter_current_thread_rt_from_within_block_in_place),
         cmocka_unit_test(yield_after_block_in_place),
         cmocka_unit_test(coop_and_block_in_place),
         cmocka_unit_test(coop_disabled_in_block_in_place),

@@ -86,10 +86,8 @@ static bool offer(mt_rt *rt, mt_worker *w) {
     return ok;
 }
 
-int kr__mt_block_in_place(mt_rt *rt, kr_blocking_fn fn, void *arg,
-                          void **out) {
-    mt_worker *w =
-        kr__ctx.rt == &rt->base ? (mt_worker *)kr__ctx.worker : NULL;
+int kr__mt_block_in_place(mt_rt *rt, kr_blocking_fn fn, void *arg, void **out) {
+    mt_worker *w = kr__ctx.rt == &rt->base ? (mt_worker *)kr__ctx.worker : NULL;
     bool offered = w != NULL && offer(rt, w);
     kr__ctx_t saved = kr__ctx;
     memset(&kr__ctx, 0, sizeof(kr__ctx));

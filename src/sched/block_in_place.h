@@ -8,8 +8,7 @@
 /* Runs fn(arg) on the calling thread, a task's or block_on future's of
  * `rt`, handing its worker (if it is one) to a new thread meanwhile.
  * Writes the result to *out (if not NULL). Returns 0. */
-int kr__mt_block_in_place(mt_rt *rt, kr_blocking_fn fn, void *arg,
-                          void **out);
+int kr__mt_block_in_place(mt_rt *rt, kr_blocking_fn fn, void *arg, void **out);
 
 /* mt_shutdown, after the workers are told to stop: joins every thread
  * block_in_place started. None is started once `shutdown` is set. */

@@ -236,10 +236,18 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
     kr__unpark(&ct->park);
 }
 
+/* ct_release with on_task_terminate set: apart, so that the common case
+ * ends in a tail call with no stack frame. */
+__attribute__((noinline)) static bool release_hooked(ct_rt *ct, kr__task *t) {
+    kr__rt_task_hook_call(&ct->base.cfg, ct->base.cfg.on_task_terminate, t->id);
+    return kr__owned_release(t);
+}
+
 static bool ct_release(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
     bump(&ct->n_completed);
-    KR__RT_ON_TERMINATE(&ct->base.cfg, t->id);
+    if (__builtin_expect(ct->base.cfg.on_task_terminate != NULL, 0))
+        return release_hooked(ct, t);
     return kr__owned_release(t);
 }
 

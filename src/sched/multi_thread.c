@@ -91,10 +91,17 @@ static void mt_schedule(kr__sched *s, kr__task *t) {
     kr__mt_push_remote(rt, t, t); /* after shutdown: dropped there */
 }
 
+/* mt_release with on_task_terminate set (see ct_release). */
+__attribute__((noinline)) static bool release_hooked(mt_rt *rt, kr__task *t) {
+    kr__rt_task_hook_call(&rt->base.cfg, rt->base.cfg.on_task_terminate, t->id);
+    return kr__owned_set_release(&rt->owned, t);
+}
+
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
     kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
-    KR__RT_ON_TERMINATE(&rt->base.cfg, t->id);
+    if (__builtin_expect(rt->base.cfg.on_task_terminate != NULL, 0))
+        return release_hooked(rt, t);
     return kr__owned_set_release(&rt->owned, t);
 }
 
