@@ -136,6 +136,11 @@ typedef struct kr_runtime_config {
 
     /* ==== Fields added by other features go below this line, each with
      * 0 meaning its default, in the order they landed. ================= */
+
+    /* Current-thread only: the runtime's clock starts paused (kr_time_pause,
+     * kairo/time.h; Tokio's start_paused). kr_runtime_new returns KR_EINVAL
+     * for it on the multi-thread flavor or without timers. */
+    bool start_paused;
 } kr_runtime_config;
 
 /*

@@ -19,6 +19,7 @@ struct kr_runtime;
 struct kr__cache;
 struct kr__task;
 union kr__timers;
+struct kr__vclock;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -33,8 +34,11 @@ typedef struct kr__ctx_t {
     struct kr__task
         *current;            /* the task being polled on this thread, or NULL */
     union kr__timers *wheel; /* sleeps polled here register on this wheel */
-    uint32_t budget;         /* coop units left in the current poll */
-    uint32_t self_woken;     /* `current` woke itself during this poll */
+    /* The runtime's pausable clock (core/vclock.h), or NULL: the time
+     * layer reads the monotonic clock then. */
+    struct kr__vclock *clock;
+    uint32_t budget;     /* coop units left in the current poll */
+    uint32_t self_woken; /* `current` woke itself during this poll */
 } kr__ctx_t;
 
 extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));

@@ -85,6 +85,10 @@ static int resolve_config(kr_runtime_config *c) {
         if (c->thread_stack_size < (size_t)(min > 0 ? min : 16384))
             return KR_EINVAL;
     }
+    /* A paused clock is the current-thread runtime's (kairo/time.h). */
+    if (c->start_paused && (c->flavor != KR_RUNTIME_CURRENT_THREAD ||
+                            (c->disable_drivers & KR_DRIVER_TIME)))
+        return KR_EINVAL;
     return 0;
 }
 

@@ -52,6 +52,7 @@
 #include "core/driver.h"
 #include "core/park.h"
 #include "core/rt_thread.h"
+#include "core/vclock.h"
 #include "sched/block_on.h"
 #include "sched/inject.h"
 #include "sched/owned.h"
@@ -75,6 +76,7 @@ typedef struct ct_rt {
     kr__cache *cache;
     kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
     kr__timers wheel;      /* timers of this runtime (core/driver.h) */
+    kr__vclock clock;      /* its clock, pausable (core/vclock.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
     uint32_t evi;      /* event_interval: task polls per batch */
@@ -267,6 +269,7 @@ static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     kr__ctx.cache = ct->cache;
     kr__ctx.worker = ct;
     kr__ctx.wheel = &ct->wheel;
+    kr__ctx.clock = &ct->clock;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
     return true;
 }
@@ -443,6 +446,28 @@ static void bo_park(void *arg, int64_t timeout_ns) {
             kr__rt_after_unpark(cfg);
             return;
         }
+    }
+    if (timeout_ns > 0 && ct->clock.frozen) {
+        /* Paused clock, a timer registered (timeout_ns is its distance on
+         * the paused clock, from the last whole ms): auto-advance, as
+         * Tokio's time driver does. First a look at I/O that does not
+         * block (it also consumes a pending unpark); if nothing became
+         * runnable, jump to the timer's tick, which the next bo_work
+         * fires. The real clock is never waited on, so this cannot spin
+         * on a timeout computed from a clock that stands still. The
+         * peeks are the core's own fields, plus the inject queue and the
+         * block_on signal, whose pushers unpark us after pushing (so a
+         * push missed here wakes the next park). */
+        kr__park_driver(&ct->park, ct->base.driver, 0);
+        if (ct->q_head == NULL && ct->y_head == NULL &&
+            kr__inject_is_empty(&ct->inject) &&
+            !kr__load_relaxed(&ct->signal.woken)) {
+            uint64_t now = kr__vclock_now(&ct->clock);
+            uint64_t tick = now - now % 1000000 + (uint64_t)timeout_ns;
+            kr__vclock_advance_to(&ct->clock, tick);
+        }
+        kr__rt_after_unpark(cfg);
+        return;
     }
     kr__park_driver(&ct->park, ct->base.driver, timeout_ns);
     kr__rt_after_unpark(cfg);
@@ -672,6 +697,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->evi = cfg->event_interval;
     ct->gq_countdown = ct->gqi;
     driver->ops->timers_init(&ct->wheel);
+    kr__vclock_init(&ct->clock, cfg->start_paused);
     kr__inject_init(&ct->inject);
     atomic_init(&ct->gate, 0);
     atomic_init(&ct->signal.woken, 0);
