@@ -501,6 +501,25 @@ static void block_in_block(void **state) {
 
 /* ---- kairo's own --------------------------------------------------------- */
 
+/* Inside fn the thread has entered the runtime: kr_spawn spawns onto it
+ * (Tokio: Handle::current inside block_in_place). */
+static void *spawn_inside(void *arg) {
+    test_value v = test_value_make(1, arg);
+    return (void *)(intptr_t)kr_spawn(&v.base, NULL);
+}
+
+static void spawn_inside_block_in_place(void **state) {
+    (void)state;
+    need_mt();
+    kr_runtime *rt = test_runtime(0);
+    test_counts c = {0};
+    seen s = run_task_bip(rt, spawn_inside, &c);
+    assert_rc(s.rc, 0);
+    assert_int_equal((intptr_t)s.out, 0);
+    wait_for(&c.polls, 1);
+    test_runtime_free(rt);
+}
+
 /* Many tasks blocking in place at once, spawning and sleeping around it,
  * on two workers, with thread hooks: every thread started stops, and
  * nothing leaks (ASan). The last round is shut down while tasks still
@@ -596,6 +615,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(coop_disabled_in_block_in_place_in_block_on),
         cmocka_unit_test(block_in_blocking),
         cmocka_unit_test(block_in_block),
+        cmocka_unit_test(spawn_inside_block_in_place),
         cmocka_unit_test(block_in_place_churn),
     };
     if (argc > 1)

@@ -16,11 +16,13 @@
  * a job spawned while every thread is busy and the cap is reached waits in
  * a FIFO queue. A thread idle for blocking_keep_alive_ms exits.
  *
- * A pool thread is a plain thread, not one of the runtime's: inside the job
- * kr_spawn and kr_spawn_blocking return KR_EINVAL (there is no current
- * runtime), while kr_runtime_spawn(rt, ...),
- * kr_runtime_spawn_blocking(rt, ...) and kr_runtime_block_on work as on any
- * thread outside a runtime. The cooperative budget is unlimited there.
+ * A pool thread is not one of the runtime's workers, but it is inside the
+ * runtime, as a thread that entered it (kr_runtime_enter): inside the job
+ * kr_spawn and kr_spawn_blocking spawn onto the pool's runtime (as Tokio's
+ * Handle::current inside spawn_blocking; KR_ESHUTDOWN once that runtime
+ * was freed), kr_runtime_current returns it, kr_task_id the job's id, and
+ * kr_runtime_block_on works as on any thread outside a runtime. The
+ * cooperative budget is unlimited there.
  *
  * Cancellation: kr_join_handle_abort (or an abort handle) cancels a job that
  * has not started: `fn` never runs and the handle reads KR_ECANCELED, once a
@@ -52,8 +54,8 @@ typedef void *(*kr_blocking_fn)(void *arg);
  * `arg` is passed as is: what it points to must stay valid until fn has
  * run (or the job was cancelled: the handle then reads KR_ECANCELED).
  *
- * Returns 0; KR_EINVAL (NULL fn, or not called from inside a runtime: a
- * blocking job itself has none); KR_ESHUTDOWN (the runtime is shut down);
+ * Returns 0; KR_EINVAL (NULL fn, or not called from inside a runtime:
+ * kr_runtime_current is NULL); KR_ESHUTDOWN (the runtime is shut down);
  * KR_ENOMEM (no memory for the job or the pool, or no thread could be
  * started and none is running that would take the job). On failure the
  * handle is left empty and fn is never called.
@@ -80,9 +82,11 @@ KR_API int kr_runtime_spawn_blocking(kr_runtime *rt, kr_blocking_fn fn,
  * are remote ones) and exits once the poll returns, else it takes its
  * worker back. Writes fn's result to *out (if not NULL).
  *
- * Inside fn the thread is a plain thread, as a blocking job's: the budget
- * is unlimited, kr_runtime_block_on works (of any runtime, this one too),
- * kr_spawn returns KR_EINVAL (use kr_runtime_spawn). From a block_on
+ * Inside fn the thread is as a blocking job's: it has entered the runtime
+ * (kr_spawn spawns onto it), the budget is unlimited, kr_runtime_block_on
+ * works (of any runtime, this one too). If no thread can be started for
+ * the worker, fn runs with the worker held (the runtime's monitor then
+ * lets idle workers steal its queue). From a block_on
  * future of a multi-thread runtime, from inside fn of an outer
  * kr_block_in_place, from a blocking job or outside any runtime, fn just
  * runs: no worker is held up there (as in Tokio). Unlike

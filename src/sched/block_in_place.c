@@ -9,8 +9,9 @@
  * kr_block_in_place on the thread A that owns worker w:
  *   1. offers w: handoff = 1, with release (all A did to w is visible to
  *      the taker's acquire), and starts a thread N running handoff_main;
- *   2. runs fn as on a plain thread (kr__ctx cleared: kr_runtime_block_on
- *      of any runtime works there; no budget);
+ *   2. runs fn as on a blocking-pool thread (kr__ctx cleared but for the
+ *      runtime entered: kr_spawn spawns onto it, kr_runtime_block_on of
+ *      any runtime works; no budget);
  *   3. tries to take w back: CAS handoff 1 -> 0. N makes the same CAS
  *      first thing; exactly one of them wins.
  *      - N won: N runs the worker loop for w from then on (its queue, its
@@ -92,6 +93,9 @@ int kr__mt_block_in_place(mt_rt *rt, kr_blocking_fn fn, void *arg, void **out) {
     kr__ctx_t saved = kr__ctx;
     memset(&kr__ctx, 0, sizeof(kr__ctx));
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
+    /* Entered, as a blocking-pool thread: kr_spawn in fn spawns here (the
+     * runtime outlives the task that calls us). */
+    kr__ctx.entered = rt->base.handle;
     void *r = fn(arg);
     kr__ctx = saved;
     if (offered) {

@@ -241,7 +241,8 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
 /* ct_release with on_task_terminate set: apart, so that the common case
  * ends in a tail call with no stack frame. */
 __attribute__((noinline)) static bool release_hooked(ct_rt *ct, kr__task *t) {
-    kr__rt_task_hook_call(&ct->base.cfg, ct->base.cfg.on_task_terminate, t->id);
+    kr__rt_task_hook_call(&ct->base.cfg, ct->base.cfg.on_task_terminate,
+                          kr__task_id(t));
     return kr__owned_release(t);
 }
 
@@ -353,7 +354,7 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
         bump(&ct->n_spawned);
         if (jh != NULL)
             kr__join_init(jh, t);
-        KR__RT_ON_SPAWN(&ct->base.cfg, t->id);
+        KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
         local_push(ct, t);
         return 0;
     }
@@ -372,7 +373,7 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
-    KR__RT_ON_SPAWN(&ct->base.cfg, t->id);
+    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
     kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);

@@ -93,7 +93,8 @@ static void mt_schedule(kr__sched *s, kr__task *t) {
 
 /* mt_release with on_task_terminate set (see ct_release). */
 __attribute__((noinline)) static bool release_hooked(mt_rt *rt, kr__task *t) {
-    kr__rt_task_hook_call(&rt->base.cfg, rt->base.cfg.on_task_terminate, t->id);
+    kr__rt_task_hook_call(&rt->base.cfg, rt->base.cfg.on_task_terminate,
+                          kr__task_id(t));
     return kr__owned_set_release(&rt->owned, t);
 }
 
@@ -126,7 +127,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         kr__store_relaxed(&w->n_spawned, kr__load_relaxed(&w->n_spawned) + 1);
         if (jh != NULL)
             kr__join_init(jh, t);
-        KR__RT_ON_SPAWN(&rt->base.cfg, t->id);
+        KR__RT_ON_SPAWN(&rt->base.cfg, kr__task_id(t));
         kr__mt_schedule_local(w, t, false);
         return 0;
     }
@@ -150,7 +151,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&rt->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
-    KR__RT_ON_SPAWN(&rt->base.cfg, t->id);
+    KR__RT_ON_SPAWN(&rt->base.cfg, kr__task_id(t));
     kr__mt_push_remote(rt, t, t);
     return 0;
 }
