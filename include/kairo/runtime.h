@@ -19,7 +19,10 @@ typedef struct kr_runtime kr_runtime;
 
 typedef enum kr_runtime_flavor {
     KR_RUNTIME_CURRENT_THREAD = 0, /* every task runs on the block_on thread */
-    KR_RUNTIME_MULTI_THREAD = 1    /* work-stealing worker threads */
+    KR_RUNTIME_MULTI_THREAD = 1,   /* work-stealing worker threads */
+    /* Deterministic simulation (kairo/sim.h): one thread, a seeded
+     * scheduler, a virtual clock and an in-memory network. */
+    KR_RUNTIME_SIMULATION = 2
 } kr_runtime_flavor;
 
 /*
@@ -136,11 +139,15 @@ typedef struct kr_runtime_config {
 
     /* ==== Fields added by other features go below this line, each with
      * 0 meaning its default, in the order they landed. ================= */
-
     /* Current-thread only: the runtime's clock starts paused (kr_time_pause,
      * kairo/time.h; Tokio's start_paused). kr_runtime_new returns KR_EINVAL
      * for it on the multi-thread flavor or without timers. */
     bool start_paused;
+
+    /* KR_RUNTIME_SIMULATION only (kairo/sim.h): the seed of its scheduler
+     * and network. 0 means the environment's KAIRO_SEED, or else one taken
+     * from the clock (kr_sim_seed reports it either way). */
+    uint64_t seed;
 } kr_runtime_config;
 
 /*
