@@ -163,6 +163,25 @@ static void block_in_place_outside_runtime(void **state) {
     assert_rc(kr_block_in_place(noop, NULL, NULL), 0);
 }
 
+/* The simulation flavor runs every task on one thread too: refused from
+ * its block_on future and its tasks. */
+static void block_in_place_simulation(void **state) {
+    (void)state;
+    need_ct(); /* one run is enough */
+    kr_runtime_config c = kr_runtime_config_default();
+    c.flavor = KR_RUNTIME_SIMULATION;
+    kr_runtime *rt = NULL;
+    assert_rc(kr_runtime_new(&c, &rt), 0);
+    calls = 0;
+    bip_fut b = bip(noop, NULL);
+    assert_rc(kr_runtime_block_on(rt, &b.base, NULL), 0);
+    assert_rc(b.rc, KR_EINVAL);
+    seen s = run_task_bip(rt, noop, NULL);
+    assert_rc(s.rc, KR_EINVAL);
+    assert_int_equal(calls, 0);
+    test_runtime_free(rt);
+}
+
 /* ---- the hand-off ----------------------------------------------------- */
 
 /* With one worker, a task blocking in place must not hold the others up:
@@ -603,6 +622,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_block_in_place2),
         cmocka_unit_test(test_block_in_place4),
         cmocka_unit_test(block_in_place_outside_runtime),
+        cmocka_unit_test(block_in_place_simulation),
         cmocka_unit_test(wake_deferred_tasks_before_block_in_place),
         cmocka_unit_test(test_nested_block_in_place_with_block_on_between),
         cmocka_unit_test(yield_now_in_block_in_place),

@@ -112,6 +112,26 @@ static void shutdown_from_task(void **state) {
     test_alloc_uninstall();
 }
 
+/* The simulation flavor, from one of its tasks. */
+static void shutdown_from_task_simulation(void **state) {
+    (void)state;
+    if (test_flavor() != KR_RUNTIME_CURRENT_THREAD)
+        skip(); /* one run is enough */
+    kr_runtime_config cfg = kr_runtime_config_default();
+    cfg.flavor = KR_RUNTIME_SIMULATION;
+    kr_runtime *rt = NULL;
+    assert_rc(kr_runtime_new(&cfg, &rt), 0);
+    test_counts c = {0};
+    test_pending p = test_pending_make(&c, NULL);
+    assert_rc(kr_runtime_spawn(rt, &p.base, NULL), 0);
+    atomic_int rc = 1;
+    int brc = block_on_task_calling(rt, kr_runtime_shutdown, &rc);
+    assert_true(brc == 0 || brc == KR_ESHUTDOWN);
+    assert_rc(wait_rc(&rc), 0);
+    assert_rc(kr_runtime_free(rt), 0);
+    assert_int_equal(atomic_load(&c.drops), 1);
+}
+
 /* From the block_on future itself. */
 static void shutdown_from_block_on_future(void **state) {
     (void)state;
@@ -338,6 +358,7 @@ static void shutdown_background_no_thread(void **state) {
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shutdown_from_task),
+        cmocka_unit_test(shutdown_from_task_simulation),
         cmocka_unit_test(shutdown_from_block_on_future),
         cmocka_unit_test(can_shutdown_with_zero_timeout_in_runtime),
         cmocka_unit_test(useful_panic_message_when_dropping_rt_in_rt),

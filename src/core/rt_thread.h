@@ -50,5 +50,12 @@ kr__rt_task_hook_call(const kr_runtime_config *cfg, kr_task_hook hook,
         if (__builtin_expect((cfg)->on_task_spawn != NULL, 0))                 \
             kr__rt_task_hook_call((cfg), (cfg)->on_task_spawn, (id));          \
     } while (0)
+/* (ct_release and mt_release test on_task_terminate themselves, so that
+ * the hooked path is a tail call: see current_thread.c.) */
+#define KR__RT_ON_TERMINATE(cfg, id)                                           \
+    do {                                                                       \
+        if (__builtin_expect((cfg)->on_task_terminate != NULL, 0))             \
+            kr__rt_task_hook_call((cfg), (cfg)->on_task_terminate, (id));      \
+    } while (0)
 
 #endif
