@@ -308,74 +308,6 @@ static void error_names_the_task(void **state) {
 #endif
 }
 
-/* ---- the task hooks see the name and site -------------------------------- */
-
-typedef struct hook_seen {
-    pthread_mutex_t mu;
-    int spawns, terminates;
-    char name[64];
-    const char *file;
-    int line;
-    kr_task_id_t id, term_id;
-} hook_seen;
-
-static void on_spawn(const kr_task_meta *m, void *arg) {
-    hook_seen *h = arg;
-    pthread_mutex_lock(&h->mu);
-    h->spawns++;
-    if (m->name != NULL) {
-        snprintf(h->name, sizeof(h->name), "%s", m->name);
-        h->file = m->spawn_file;
-        h->line = m->spawn_line;
-        h->id = m->id;
-    }
-    pthread_mutex_unlock(&h->mu);
-}
-
-static void on_terminate(const kr_task_meta *m, void *arg) {
-    hook_seen *h = arg;
-    pthread_mutex_lock(&h->mu);
-    h->terminates++;
-    if (m->name != NULL && strcmp(m->name, "hooked") == 0)
-        h->term_id = m->id;
-    pthread_mutex_unlock(&h->mu);
-}
-
-/* kairo: the on_task_spawn / on_task_terminate hooks (kr_task_meta) get
- * a builder's name and spawn site, as Tokio's TaskMeta::spawned_at; a
- * plain spawn's meta has neither. */
-static void task_hooks_see_name_and_spawn_site(void **state) {
-    (void)state;
-    static hook_seen h = {PTHREAD_MUTEX_INITIALIZER, 0, 0, "", NULL, 0, 0, 0};
-    kr_runtime_config c = kr_runtime_config_default();
-    c.flavor = test_flavor();
-    c.workers = 2;
-    c.on_task_spawn = on_spawn;
-    c.on_task_terminate = on_terminate;
-    c.hook_arg = &h;
-    kr_runtime *rt = NULL;
-    assert_rc(kr_runtime_new(&c, &rt), 0);
-    name_fut f = {{&name_vt}, 0};
-    kr_join_handle jh;
-    int line = __LINE__ + 1;
-    kr_task_builder b = KR_TASK_BUILDER(.name = "hooked", .runtime = rt);
-    assert_rc(kr_task_spawn(&b, &f.base, &jh), 0);
-    kr_task_id_t id = kr_join_handle_id(&jh);
-    join(rt, &jh);
-    assert_rc(kr_runtime_spawn(rt, &f.base, &jh), 0);
-    join(rt, &jh);
-    test_runtime_free(rt);
-    pthread_mutex_lock(&h.mu);
-    assert_int_equal(h.spawns, 2);
-    assert_int_equal(h.terminates, 2);
-    assert_string_equal(h.name, "hooked");
-    assert_string_equal(h.file, __FILE__);
-    assert_int_equal(h.line, line);
-    assert_true(h.id == id);
-    assert_true(h.term_id == id);
-    pthread_mutex_unlock(&h.mu);
-}
-
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(spawn_with_name),
     cmocka_unit_test(spawn_without_name),
@@ -387,6 +319,5 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(spawn_named_macro_inside_runtime),
     cmocka_unit_test(builder_bad_arguments),
     cmocka_unit_test(error_names_the_task),
-    cmocka_unit_test(task_hooks_see_name_and_spawn_site),
 };
 KR_TEST_MAIN(tests)

@@ -203,18 +203,6 @@ static inline const char *kr__task_name(const kr__task *t) {
     return m != NULL && m->name_len != 0 ? m->name : NULL;
 }
 
-/* What the runtime's task hooks are told (kr_task_meta, kairo/runtime.h). */
-static inline kr_task_meta kr__task_hook_meta(const kr__task *t) {
-    const kr__task_meta *m = kr__task_meta_of(t);
-    kr_task_meta h = {kr__task_id(t), NULL, NULL, 0};
-    if (m != NULL) {
-        h.name = m->name_len != 0 ? m->name : NULL;
-        h.spawn_file = m->file;
-        h.spawn_line = m->line;
-    }
-    return h;
-}
-
 static inline uint32_t kr__task_home_off(const kr__task *t) {
     return (uint32_t)t->home_off << 4;
 }
