@@ -6,6 +6,7 @@
 #define KAIRO_RUNTIME_H
 
 #include "core.h"
+#include "observe.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,8 +53,27 @@ typedef struct kr_runtime_config {
      * that only computes and uses kairo/sync.h needs nothing else. */
     unsigned disable_drivers;
     /* The four fields above took the place of two of the four reserved
-     * pointers: the struct keeps its size (48 bytes on LP64). */
+     * pointers. */
     void *reserved_[2];
+
+    /* ---- Observability (kairo/observe.h, docs/observability.md) ---- */
+    /* Histograms of poll durations and of schedule latency (from the wake
+     * or spawn that queued a task to the poll that runs it), per worker:
+     * off (buckets 0) by default. Each on costs two clock reads per poll. */
+    kr_histogram_config poll_histogram;
+    kr_histogram_config latency_histogram;
+    /* Report every poll that runs longer than this (0: off, the default)
+     * through on_poll_report, after it returns. */
+    uint64_t slow_poll_ns;
+    /* Multi-thread: report a worker whose current poll has run longer than
+     * this (0: off) through on_poll_report, from the monitor thread, while
+     * the poll still runs (once per poll). Noticed within a few ms of the
+     * threshold. The current-thread runtime has no monitor: set
+     * slow_poll_ns to hear of its long polls after they return. */
+    uint64_t blocked_worker_ns;
+    /* The reporter (NULL: kr_poll_report_stderr) and its argument. */
+    kr_poll_report_fn on_poll_report;
+    void *on_poll_report_arg;
 } kr_runtime_config;
 
 /*
@@ -151,24 +171,17 @@ KR_API int kr_runtime_shutdown(kr_runtime *rt);
  */
 KR_API int kr_runtime_free(kr_runtime *rt);
 
-/* Counters, for tests and monitoring. */
-typedef struct kr_runtime_metrics {
-    uint64_t spawned;       /* tasks ever spawned */
-    uint64_t alive;         /* tasks spawned and not yet completed */
-    uint64_t polls;         /* task polls */
-    uint64_t remote_spawns; /* spawns that came from outside the runtime */
-    unsigned workers;
-    /* The blocking pool (all 0 until its first job). */
-    unsigned blocking_threads;    /* threads alive (busy or idle) */
-    unsigned blocking_idle;       /* of those, waiting for a job */
-    unsigned blocking_queued;     /* jobs waiting for a thread */
-    unsigned blocking_unfinished; /* jobs still running when the last
-                                     kr_runtime_shutdown returned
-                                     KR_ETIMEDOUT; else 0 */
-} kr_runtime_metrics;
-
-/* Fills `m`. Returns 0 or KR_EINVAL. */
+/* Fills `m` (kairo/observe.h): the sums over the workers and the
+ * runtime-wide counters. Any thread, at any time, without stopping the
+ * runtime; each counter is read once (relaxed), so the snapshot is not
+ * atomic across counters. Returns 0 or KR_EINVAL. */
 KR_API int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m);
+
+/* Fills `m` with worker `worker`'s counters (0 .. workers - 1; the
+ * current-thread runtime has worker 0). Any thread. Returns 0 or
+ * KR_EINVAL (NULL argument, no such worker). */
+KR_API int kr_runtime_worker_metrics_get(kr_runtime *rt, unsigned worker,
+                                         kr_worker_metrics *m);
 
 /*
  * Task dump: writes one line per live task to file descriptor `fd`:

@@ -19,6 +19,7 @@ struct kr_runtime;
 struct kr__cache;
 struct kr__task;
 union kr__timers;
+struct kr_await_site;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -35,6 +36,9 @@ typedef struct kr__ctx_t {
     union kr__timers *wheel; /* sleeps polled here register on this wheel */
     uint32_t budget;         /* coop units left in the current poll */
     uint32_t self_woken;     /* `current` woke itself during this poll */
+    /* The await the last poll on this thread stopped at (NULL: none, or
+     * the task completed): for the slow-poll report (sched/stats.c). */
+    const struct kr_await_site *poll_site;
 } kr__ctx_t;
 
 extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));

@@ -20,6 +20,8 @@ typedef struct kr__rt_ops {
     void (*free)(kr_runtime *rt);
     void (*metrics)(kr_runtime *rt, kr_runtime_metrics *m);
     int (*dump)(kr_runtime *rt, int fd);
+    /* Worker `i`'s counters into a zeroed `m`; KR_EINVAL: no such worker. */
+    int (*worker_metrics)(kr_runtime *rt, unsigned i, kr_worker_metrics *m);
 } kr__rt_ops;
 
 struct kr__blocking_pool;

@@ -36,6 +36,11 @@ struct kr__reactor {
     kr__list release;
     unsigned nrelease;
     kr__io_event ev[KR__IO_EVENTS]; /* the turning thread's */
+    /* Metrics: written by the turning thread with a relaxed load and
+     * store (turns are one at a time: the schedulers serialise them, and
+     * the `turning` lock section orders one turn's stores before the
+     * next's), read by anyone. */
+    _Atomic uint64_t n_events, n_ready;
 };
 
 static void reactor_unref(kr__reactor *r) {
@@ -98,7 +103,7 @@ static bool wakes_writer(uint32_t bits) {
 }
 
 /* Sets bits (and the next tick), then wakes the concerned wakers. */
-static void dispatch(kr_async_fd *a, uint32_t bits) {
+static bool dispatch(kr_async_fd *a, uint32_t bits) {
     uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
     for (;;) {
         uint64_t tick =
@@ -121,10 +126,12 @@ static void dispatch(kr_async_fd *a, uint32_t bits) {
         a->writer.vtable = NULL;
     }
     kr__spin_unlock(&a->lock);
+    bool woke = r.vtable != NULL || w.vtable != NULL;
     if (r.vtable != NULL)
         kr_waker_wake(r);
     if (w.vtable != NULL)
         kr_waker_wake(w);
+    return woke;
 }
 
 int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
@@ -135,9 +142,18 @@ int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
     r->turning = true;
     kr__spin_unlock(&r->lock);
     int n = kr__backend_wait(r->be, r->ev, KR__IO_EVENTS, timeout_ns);
-    for (int i = 0; i < n; i++)
-        if (r->ev[i].reg != NULL)
-            dispatch(r->ev[i].reg, r->ev[i].ready);
+    uint64_t events = 0, ready = 0;
+    for (int i = 0; i < n; i++) {
+        if (r->ev[i].reg != NULL) {
+            events++;
+            ready += dispatch(r->ev[i].reg, r->ev[i].ready);
+        }
+    }
+    if (events != 0) {
+        kr__store_relaxed(&r->n_events,
+                          kr__load_relaxed(&r->n_events) + events);
+        kr__store_relaxed(&r->n_ready, kr__load_relaxed(&r->n_ready) + ready);
+    }
     /* The events are spent: what was freed meanwhile can go. */
     kr__spin_lock(&r->lock);
     r->turning = false;
@@ -395,4 +411,9 @@ kr_readiness kr_async_fd_ready(kr_async_fd *afd, int interest) {
         interest = 0;
     kr_readiness r = {{&ready_vtable}, afd, interest};
     return r;
+}
+
+void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready) {
+    *events = kr__load_relaxed(&r->n_events);
+    *ready = kr__load_relaxed(&r->n_ready);
 }

@@ -16,10 +16,6 @@
 #include "core/context.h"
 #include "util/atomic.h"
 
-/* The struct grew three fields out of its reserved words (LP64). */
-_Static_assert(sizeof(void *) != 8 || sizeof(kr_runtime_config) == 48,
-               "kr_runtime_config changed size");
-
 /* rt->blocking of a runtime shut down before it made a pool: a later
  * spawn_blocking finds it and fails instead of making one. */
 static char pool_closed_;
@@ -213,7 +209,19 @@ int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {
     kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
     if (p != NULL && p != POOL_CLOSED)
         kr__blocking_metrics(p, m);
+    m->blocking_busy = m->blocking_threads > m->blocking_idle
+                           ? m->blocking_threads - m->blocking_idle
+                           : 0;
+    rt->driver->ops->io_counts(rt->driver, &m->io_events, &m->io_ready);
     return 0;
+}
+
+int kr_runtime_worker_metrics_get(kr_runtime *rt, unsigned worker,
+                                  kr_worker_metrics *m) {
+    if (rt == NULL || m == NULL)
+        return KR_EINVAL;
+    memset(m, 0, sizeof(*m));
+    return rt->ops->worker_metrics(rt, worker, m);
 }
 
 int kr_runtime_dump(kr_runtime *rt, int fd) {

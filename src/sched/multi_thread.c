@@ -85,12 +85,17 @@ static void mt_schedule(kr__sched *s, kr__task *t) {
         kr__mt_schedule_local(w, t, false);
         return;
     }
+    kr__fetch_add_relaxed(&rt->n_remote_schedules, 1); /* a counter only */
     kr__mt_push_remote(rt, t, t); /* after shutdown: dropped there */
 }
 
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
-    kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
+    mt_worker *w = kr__mt_current(rt);
+    if (w != NULL)
+        kr__stat_inc(&w->n_completed); /* the owner's: no RMW */
+    else
+        kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
     return kr__owned_set_release(&rt->owned, t);
 }
 
@@ -112,7 +117,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         if (t == NULL)
             return KR_ENOMEM;
         kr__owned_set_bind(&rt->owned, w->index, t);
-        kr__store_relaxed(&w->n_spawned, kr__load_relaxed(&w->n_spawned) + 1);
+        kr__stat_inc(&w->stats.spawned);
         if (jh != NULL)
             kr__join_init(jh, t);
         kr__mt_schedule_local(w, t, false);
@@ -299,19 +304,55 @@ static void mt_free(kr_runtime *base) {
     mt_unref(rt);
 }
 
+/* Worker i's record; the caller zeroed it. */
+static void worker_metrics(mt_rt *rt, unsigned i, kr_worker_metrics *m) {
+    mt_worker *w = rt->workers[i];
+    kr__wstats_read(&w->stats, m);
+    m->local_queue_depth =
+        kr__lq_len(&w->queue) + (kr__load_relaxed(&w->lifo) != NULL ? 1 : 0);
+}
+
 static void mt_metrics(kr_runtime *base, kr_runtime_metrics *m) {
     mt_rt *rt = (mt_rt *)base;
-    uint64_t spawned = kr__load_relaxed(&rt->n_remote), polls = 0;
+    uint64_t remote = kr__load_relaxed(&rt->n_remote);
+    uint64_t rsched = kr__load_relaxed(&rt->n_remote_schedules);
+    uint64_t spawned = remote, done = kr__load_relaxed(&rt->n_completed);
+    uint64_t pushed = remote + rsched, popped = 0;
     for (unsigned i = 0; i < rt->n; i++) {
-        spawned += kr__load_relaxed(&rt->workers[i]->n_spawned);
-        polls += kr__load_relaxed(&rt->workers[i]->n_polls);
+        mt_worker *w = rt->workers[i];
+        kr_worker_metrics wm;
+        memset(&wm, 0, sizeof(wm));
+        worker_metrics(rt, i, &wm);
+        kr__wstats_sum(m, &wm);
+        spawned += wm.spawned;
+        done += kr__load_relaxed(&w->n_completed);
+        pushed += kr__load_relaxed(&w->stats.overflow_tasks);
+        popped += kr__load_relaxed(&w->stats.inject_pops);
+        m->timer_entries += base->driver->ops->timers_count(&w->wheel);
     }
-    uint64_t done = kr__load_relaxed(&rt->n_completed);
     m->spawned = spawned;
+    m->completed = done;
     m->alive = spawned > done ? spawned - done : 0;
-    m->polls = polls;
-    m->remote_spawns = kr__load_relaxed(&rt->n_remote);
+    m->remote_spawns = remote;
+    m->remote_schedules = rsched;
+    /* Counted at both ends, each end read once: a snapshot may be off
+     * by the pushes and pops in flight, never negative. */
+    m->inject_queue_depth = pushed > popped ? pushed - popped : 0;
     m->workers = rt->n;
+    pthread_mutex_lock(&rt->signals_lock);
+    KR__LIST_FOR_EACH(it, tmp, &rt->signals)
+    m->timer_entries += base->driver->ops->timers_count(
+        &KR__CONTAINER_OF(it, mt_signal, link)->wheel);
+    pthread_mutex_unlock(&rt->signals_lock);
+}
+
+static int mt_worker_metrics(kr_runtime *base, unsigned i,
+                             kr_worker_metrics *m) {
+    mt_rt *rt = (mt_rt *)base;
+    if (i >= rt->n)
+        return KR_EINVAL;
+    worker_metrics(rt, i, m);
+    return 0;
 }
 
 static int mt_dump(kr_runtime *base, int fd) {
@@ -327,8 +368,9 @@ static int mt_dump(kr_runtime *base, int fd) {
     return rc < 0 ? rc : n;
 }
 
-static const kr__rt_ops mt_ops = {mt_spawn, mt_block_on, mt_shutdown,
-                                  mt_free,  mt_metrics,  mt_dump};
+static const kr__rt_ops mt_ops = {mt_spawn,         mt_block_on, mt_shutdown,
+                                  mt_free,          mt_metrics,  mt_dump,
+                                  mt_worker_metrics};
 
 /* ---- creation ------------------------------------------------------- */
 
@@ -377,6 +419,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&rt->drained, 0);
     atomic_init(&rt->bo_cache_busy, 0);
     atomic_init(&rt->spare_signal, NULL);
+    atomic_init(&rt->n_remote_schedules, 0);
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__CACHE_POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
@@ -410,6 +453,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->gq_countdown = rt->base.cfg.global_queue_interval;
         w->maint_countdown = KR__EVENT_INTERVAL;
         driver->ops->timers_init(&w->wheel);
+        kr__wstats_init(&w->stats, &rt->base.cfg, i);
+        atomic_init(&w->n_completed, 0);
         w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;
     }

@@ -50,6 +50,8 @@ static void push_back(mt_worker *w, kr__task *t) {
     uint32_t bn;
     if (!kr__lq_push(&w->queue, t, &bh, &bt, &bn)) {
         /* Overflow: the batch goes to the inject queue. */
+        kr__stat_inc(&w->stats.overflows);
+        kr__stat_add(&w->stats.overflow_tasks, bn);
         kr__mt_push_remote(w->rt, bh, bt);
     }
 }
@@ -118,8 +120,13 @@ void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
 /* Pops one task from the inject queue and moves up to `max` more into
  * the local queue. */
 static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
-    return kr__mt_inject_pop_batch(&w->rt->inject, &w->rt->owned, w->index,
-                                   &w->queue, max);
+    uint32_t before = kr__lq_len(&w->queue);
+    kr__task *t = kr__mt_inject_pop_batch(&w->rt->inject, &w->rt->owned,
+                                          w->index, &w->queue, max);
+    if (t != NULL)
+        kr__stat_add(&w->stats.inject_pops,
+                     1 + (kr__lq_len(&w->queue) - before));
+    return t;
 }
 
 /* How many tasks to take from the inject queue besides the one to run:
@@ -148,8 +155,10 @@ static kr__task *next_task(mt_worker *w) {
     }
     if (kr__load_relaxed(&w->lifo) != NULL) { /* relaxed peek */
         t = kr__swap_acqrel(&w->lifo, NULL);
-        if (t != NULL)
+        if (t != NULL) {
+            kr__stat_inc(&w->stats.lifo_hits);
             return t;
+        }
     }
     t = kr__lq_pop(&w->queue);
     if (t != NULL)
@@ -168,14 +177,22 @@ static kr__task *steal_work(mt_worker *w) {
         if (vi == w->index)
             continue;
         mt_worker *v = rt->workers[vi];
+        uint32_t before = kr__lq_len(&w->queue);
         kr__task *t = kr__lq_steal_into(&v->queue, &w->queue);
-        if (t != NULL)
+        if (t != NULL) {
+            kr__stat_inc(&w->stats.steal_ops);
+            kr__stat_add(&w->stats.stolen_tasks,
+                         1 + (kr__lq_len(&w->queue) - before));
             return t;
+        }
         if (rt->lifo_steal && kr__load_relaxed(&v->lifo) != NULL) {
             /* Acquire pairs with the owner's exchange that put it there. */
             t = kr__swap_acqrel(&v->lifo, NULL);
-            if (t != NULL)
+            if (t != NULL) {
+                kr__stat_inc(&w->stats.steal_ops);
+                kr__stat_inc(&w->stats.stolen_tasks);
                 return t;
+            }
         }
     }
     return inject_pop_batch(w, inject_batch(w));
@@ -188,9 +205,11 @@ static void run_task(mt_worker *w, kr__task *t) {
     w->lifo_polls = 0;
     kr__ctx.budget = w->rt->base.cfg.budget;
     for (;;) {
-        kr__store_relaxed(&w->n_polls, kr__load_relaxed(&w->n_polls) + 1);
-        if (kr__task_run(t))
+        if (kr__wstats_run(&w->stats, t)) {
+            if (kr__ctx.budget == 0) /* the budget forced it */
+                kr__stat_inc(&w->stats.budget_yields);
             kr__mt_schedule_local(w, t, true); /* a yield */
+        }
         if (kr__load_relaxed(&w->lifo) == NULL)
             break;
         if (++w->lifo_polls > KR__MT_MAX_LIFO_POLLS) {
@@ -212,6 +231,7 @@ static void run_task(mt_worker *w, kr__task *t) {
         t = kr__swap_acqrel(&w->lifo, NULL);
         if (t == NULL)
             break; /* stolen meanwhile */
+        kr__stat_inc(&w->stats.lifo_hits);
     }
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
 }
@@ -245,6 +265,8 @@ static void poll_io(mt_worker *w) {
     }
 }
 
+static void park_loop(mt_worker *w, int64_t timeout);
+
 static void park(mt_worker *w) {
     mt_rt *rt = w->rt;
     int64_t timeout = run_timers(w);
@@ -252,6 +274,14 @@ static void park(mt_worker *w) {
         return; /* a timer fired into our queue */
     if (kr__mt_to_parked(w))
         kr__mt_notify_if_work_pending(rt);
+    kr__wstats_park(&w->stats);
+    park_loop(w, timeout);
+    kr__wstats_unpark(&w->stats);
+}
+
+/* Parked (in the sleepers' stack) until notified, a timer, or shutdown. */
+static void park_loop(mt_worker *w, int64_t timeout) {
+    mt_rt *rt = w->rt;
     for (;;) {
         if (kr__load_acquire(&rt->shutdown))
             return;

@@ -199,7 +199,9 @@ bool kr__task_run(kr__task *t) {
     kr__ctx.current = NULL;
     /* Relaxed: a dump reads it as a hint; the pointee is static. */
     kr__store_relaxed(&t->site, site);
+    kr__ctx.poll_site = site;
     if (p == KR_READY) {
+        kr__ctx.poll_site = NULL;
         /* As in Rust, a finished future is dropped at once. */
         kr_future_drop(f);
         complete(t);
