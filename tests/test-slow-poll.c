@@ -104,7 +104,9 @@ static void slow_poll_reported(void **state) {
     assert_rc(kr_runtime_shutdown(rt), 0);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.last.kind, KR_REPORT_SLOW_POLL);
-    assert_true(s.last.duration_ns >= 50000000);
+    /* Without a histogram the multi-thread detector's clock is the
+     * monitor's 1 ms epoch: a few ms either way on a loaded machine. */
+    assert_true(s.last.duration_ns >= 40000000);
     assert_string_equal(s.last.name, "spinner");
     assert_true(s.last.task_id != 0);
     /* The poll resumed from the yield and completed. */
@@ -127,7 +129,8 @@ static void fast_poll_not_reported(void **state) {
     for (int i = 0; i < 5; i++)
         run_spinner(rt, 1000000, NULL, &line); /* 1 ms polls */
     assert_rc(kr_runtime_shutdown(rt), 0);
-    assert_int_equal(s.n, 0);
+    if (s.n != 0)
+        fail_msg("%d reports, the last: %s", s.n, s.line);
     pthread_mutex_destroy(&s.mu);
     test_runtime_free(rt);
 }

@@ -185,14 +185,36 @@ KR_API int kr_runtime_worker_metrics_get(kr_runtime *rt, unsigned worker,
 
 /*
  * Task dump: writes one line per live task to file descriptor `fd`:
- *   task <id> <future name> <state> at <file>:<line> (<function>)
+ *   task <id> <future name> <state> at <file>:<line> (<function>)[ on worker N]
  * where the site is the innermost KR_AWAIT the task was suspended at after
- * its last poll ("-" if it never awaited). Returns the number of tasks
- * listed, or KR_EINVAL (NULL runtime, negative fd), KR_EBUSY (a
- * current-thread runtime whose block_on runs on another thread: its task
- * list belongs to that thread), KR_EIO (a write failed).
+ * its last poll ("-" if it never awaited) and <state> is idle (waiting for
+ * a wake), scheduled (queued to run) or running (being polled, on worker
+ * N). Taken while the runtime runs, from any thread that is not the
+ * block_on thread of another current-thread runtime: no worker is
+ * stopped, and no lock is taken on the poll path (the lists of live tasks
+ * are walked one at a time under their own locks, which a completion on
+ * that list waits for; the text is written after). Each task is shown as
+ * it was at some instant during the call. Returns the number of tasks
+ * listed, or KR_EINVAL (NULL runtime, negative fd, unknown format),
+ * KR_EBUSY (a current-thread runtime whose block_on runs on another
+ * thread: its task list belongs to that thread), KR_ENOMEM, KR_EIO (a
+ * write failed).
  */
 KR_API int kr_runtime_dump(kr_runtime *rt, int fd);
+
+typedef enum kr_dump_format {
+    KR_DUMP_TEXT = 0, /* kr_runtime_dump's lines */
+    /* One JSON document:
+     *   {"flavor": "multi_thread", "workers": 2, "tasks": [
+     *     {"id": 5, "future": "conn", "state": "running", "worker": 1,
+     *      "await": {"file": "srv.c", "line": 88, "func": "serve"}}, ...]}
+     * ("worker" and "await" are null when they do not apply). */
+    KR_DUMP_JSON = 1
+} kr_dump_format;
+
+/* As kr_runtime_dump, in the given format. */
+KR_API int kr_runtime_dump_format(kr_runtime *rt, int fd,
+                                  kr_dump_format format);
 
 /* ------------------------------------------------------------------------ */
 /* Spawning and join handles                                                */

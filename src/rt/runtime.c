@@ -4,6 +4,7 @@
  * it is made here on first use and shut down here after the scheduler.
  */
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,7 @@
 #include "task/task.h"
 #include "core/context.h"
 #include "util/atomic.h"
+#include "util/clock.h"
 
 /* rt->blocking of a runtime shut down before it made a pool: a later
  * spawn_blocking finds it and fails instead of making one. */
@@ -224,10 +226,36 @@ int kr_runtime_worker_metrics_get(kr_runtime *rt, unsigned worker,
     return rt->ops->worker_metrics(rt, worker, m);
 }
 
-int kr_runtime_dump(kr_runtime *rt, int fd) {
-    if (rt == NULL || fd < 0)
+int kr_runtime_dump_format(kr_runtime *rt, int fd, kr_dump_format format) {
+    if (rt == NULL || fd < 0 ||
+        (format != KR_DUMP_TEXT && format != KR_DUMP_JSON))
         return KR_EINVAL;
-    return rt->ops->dump(rt, fd);
+    kr__dump d;
+    kr__dump_init(&d, fd, format == KR_DUMP_JSON, kr__now_ns());
+    if (d.json) {
+        char head[160];
+        snprintf(head, sizeof(head),
+                 "{\"flavor\": \"%s\", \"workers\": %u, \"tasks\": [",
+                 rt->cfg.flavor == KR_RUNTIME_MULTI_THREAD ? "multi_thread"
+                                                           : "current_thread",
+                 rt->cfg.flavor == KR_RUNTIME_MULTI_THREAD ? rt->cfg.workers
+                                                           : 1);
+        kr__dump_raw(&d, head);
+    }
+    int rc = rt->ops->dump(rt, &d);
+    if (rc != 0) {
+        d.err = rc;
+        kr__dump_flush(&d); /* frees the buffer, writes nothing */
+        return rc;
+    }
+    if (d.json)
+        kr__dump_raw(&d, d.count ? "\n]}\n" : "]}\n");
+    rc = kr__dump_flush(&d);
+    return rc != 0 ? rc : d.count;
+}
+
+int kr_runtime_dump(kr_runtime *rt, int fd) {
+    return kr_runtime_dump_format(rt, fd, KR_DUMP_TEXT);
 }
 
 static int spawn_on(kr_runtime *rt, const kr_future *f, kr_join_handle *jh) {

@@ -373,6 +373,7 @@ static int64_t bo_work(void *arg) {
         }
     }
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
+    kr__wstats_chain_break(&ct->stats); /* the block_on future, timers */
     /* Timers: an empty wheel costs no clock read. */
     int64_t timeout_ns = drv->ops->timers_fire(&ct->wheel);
     /* Yielded tasks run again only after a look at I/O (without
@@ -484,7 +485,12 @@ static int ct_worker_metrics(kr_runtime *rt, unsigned i, kr_worker_metrics *m) {
     return 0;
 }
 
-static int ct_dump(kr_runtime *rt, int fd) {
+static int ct_worker_of(void *arg, const kr__task *t) {
+    ct_rt *ct = arg;
+    return kr__load_relaxed(&ct->stats.running) == t ? 0 : -1;
+}
+
+static int ct_dump(kr_runtime *rt, kr__dump *d) {
     ct_rt *ct = (ct_rt *)rt;
     kr__ctx_t saved;
     bool took = false;
@@ -493,20 +499,19 @@ static int ct_dump(kr_runtime *rt, int fd) {
             return KR_EBUSY;
         took = true;
     }
-    int n = 0;
-    int rc = kr__owned_dump(&ct->owned, fd, &n);
+    d->worker_of = ct_worker_of;
+    d->arg = ct;
+    kr__owned_dump(&ct->owned, d);
     /* Remote spawns not yet bound wait in the inject queue; the core is
      * its consumer, so it may walk it. */
-    for (kr__task *t = kr__inject_peek_first(&ct->inject); t != NULL && rc == 0;
+    for (kr__task *t = kr__inject_peek_first(&ct->inject); t != NULL;
          t = kr__inject_peek_next(&ct->inject, t)) {
-        if (t->owner == KR__NO_OWNER) {
-            rc = kr__task_dump_line(fd, t);
-            n++;
-        }
+        if (t->owner == KR__NO_OWNER)
+            kr__task_dump(d, t);
     }
     if (took)
         core_give(ct, &saved);
-    return rc < 0 ? rc : n;
+    return 0;
 }
 
 static const kr__rt_ops ct_ops = {ct_spawn,         ct_block_on, ct_shutdown,
@@ -522,7 +527,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->base.cfg = *cfg;
     ct->base.driver = driver;
     ct->sched.ops = &ct_sched_ops;
-    kr__wstats_init(&ct->stats, &ct->base.cfg, 0);
+    kr__wstats_init(&ct->stats, &ct->base.cfg, 0, NULL);
     kr__owned_init(&ct->owned);
     ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
                                          : KR__GLOBAL_QUEUE_INTERVAL;

@@ -49,13 +49,19 @@ void *kr__mt_monitor_main(void *arg) {
     uint64_t *last = rt->monitor_last;
     int64_t interval = MONITOR_MIN_NS;
     uint64_t blocked_ns = rt->base.cfg.blocked_worker_ns;
+    /* While slow polls are watched, the workers' clock is this thread's
+     * epoch: tick every 1 ms, idle or not. */
+    bool keep_time =
+        rt->base.cfg.slow_poll_ns != 0 || rt->base.cfg.blocked_worker_ns != 0;
     while (!kr__load_acquire(&rt->shutdown)) {
         kr__park(&rt->monitor_park, interval);
         if (kr__load_acquire(&rt->shutdown))
             break;
         bool active = false, stuck = false;
         int64_t timer_ns = -1; /* earliest timer of a stuck worker */
-        uint64_t now = blocked_ns != 0 ? kr__now_ns() : 0;
+        uint64_t now = keep_time ? kr__now_ns() : 0;
+        if (keep_time)
+            kr__store_relaxed(&rt->epoch, now);
         for (unsigned i = 0; i < rt->n; i++) {
             mt_worker *w = rt->workers[i];
             if (blocked_ns != 0) {
@@ -85,6 +91,8 @@ void *kr__mt_monitor_main(void *arg) {
                        ? MONITOR_MIN_NS
                        : (interval * 2 > MONITOR_MAX_NS ? MONITOR_MAX_NS
                                                         : interval * 2);
+        if (keep_time)
+            interval = MONITOR_MIN_NS;
         if (timer_ns >= 0 && timer_ns < interval)
             interval = timer_ns < MONITOR_MIN_NS ? MONITOR_MIN_NS : timer_ns;
     }

@@ -38,6 +38,7 @@
 #include "task/state.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/clock.h"
 #include "util/thread.h"
 
 #define MAX_WORKERS 1024
@@ -355,17 +356,29 @@ static int mt_worker_metrics(kr_runtime *base, unsigned i,
     return 0;
 }
 
-static int mt_dump(kr_runtime *base, int fd) {
+/* The worker polling t now, or -1 (a dump's question: a pointer
+ * comparison, t is never dereferenced here). */
+static int mt_worker_of(void *arg, const kr__task *t) {
+    mt_rt *rt = arg;
+    for (unsigned i = 0; i < rt->n; i++)
+        if (kr__load_relaxed(&rt->workers[i]->stats.running) == t)
+            return (int)i;
+    return -1;
+}
+
+static int mt_dump(kr_runtime *base, kr__dump *d) {
     mt_rt *rt = (mt_rt *)base;
-    int n = 0;
+    d->worker_of = mt_worker_of;
+    d->arg = rt;
     /* Holding the inject queue's lock, every live task is on a list or in
-     * the queue, not yet bound (mt_inject.h). */
+     * the queue, not yet bound (mt_inject.h). The workers keep polling;
+     * only one that pops the inject queue or completes a task of the list
+     * being walked waits, for as long as that list's walk takes. */
     kr__mt_inject_lock(&rt->inject);
-    int rc = kr__mt_inject_dump_unbound(&rt->inject, fd, &n);
-    if (rc == 0)
-        rc = kr__owned_set_dump(&rt->owned, fd, &n);
+    kr__mt_inject_dump_unbound(&rt->inject, d);
+    kr__owned_set_dump(&rt->owned, d);
     kr__mt_inject_unlock(&rt->inject);
-    return rc < 0 ? rc : n;
+    return 0;
 }
 
 static const kr__rt_ops mt_ops = {mt_spawn,         mt_block_on, mt_shutdown,
@@ -420,6 +433,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&rt->bo_cache_busy, 0);
     atomic_init(&rt->spare_signal, NULL);
     atomic_init(&rt->n_remote_schedules, 0);
+    atomic_init(&rt->epoch, kr__now_ns());
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__CACHE_POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
@@ -453,7 +467,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->gq_countdown = rt->base.cfg.global_queue_interval;
         w->maint_countdown = KR__EVENT_INTERVAL;
         driver->ops->timers_init(&w->wheel);
-        kr__wstats_init(&w->stats, &rt->base.cfg, i);
+        kr__wstats_init(&w->stats, &rt->base.cfg, i, &rt->epoch);
         atomic_init(&w->n_completed, 0);
         w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;

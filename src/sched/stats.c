@@ -69,14 +69,21 @@ int kr_histogram_bucket_range(const kr_histogram_config *c, unsigned i,
 }
 
 void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
-                     unsigned index) {
+                     unsigned index, _Atomic uint64_t *epoch) {
     memset(s, 0, sizeof(*s));
     s->worker = index;
     hist_init(&s->poll, &cfg->poll_histogram);
     hist_init(&s->latency, &cfg->latency_histogram);
     s->slow_ns = cfg->slow_poll_ns;
     s->watch = cfg->blocked_worker_ns != 0;
-    s->timed = s->poll.n != 0 || s->slow_ns != 0 || s->watch;
+    s->timed =
+        s->poll.n != 0 || s->latency.n != 0 || s->slow_ns != 0 || s->watch;
+    /* Without an epoch (current-thread: no monitor) the detectors read
+     * the precise clock too: the kernel's coarse clock is not refreshed
+     * while the CPU idles (NOHZ), so after a park it can lag by tens of
+     * ms, which would make a 1 ms poll look slow. */
+    s->precise = s->poll.n != 0 || s->latency.n != 0 || epoch == NULL;
+    s->epoch = epoch;
     s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report
                                             : kr_poll_report_stderr;
     s->report_arg = cfg->on_poll_report_arg;
@@ -93,12 +100,24 @@ static void describe(kr__task *t, kr_poll_report *r) {
     r->resumed_from = kr__load_relaxed(&t->site);
 }
 
+/* The detectors' clock without a histogram: a load of the monitor's
+ * epoch (1 ms resolution, which thresholds of tens of ms can afford). */
+static uint64_t cheap_now(const kr__wstats *s) {
+    return kr__load_relaxed(s->epoch);
+}
+
 bool kr__wstats_run_timed(kr__wstats *s, kr__task *t) {
     kr_poll_report r;
     memset(&r, 0, sizeof(r));
     if (s->slow_ns != 0 || s->watch)
         describe(t, &r);
-    uint64_t t0 = kr__now_ns();
+    uint64_t t0;
+    if (!s->precise)
+        t0 = cheap_now(s);
+    else if (s->chain != 0)
+        t0 = s->chain;
+    else
+        t0 = kr__now_ns();
     if (s->watch) {
         kr__store_relaxed(&s->poll_start, 0);
         atomic_thread_fence(memory_order_release);
@@ -110,10 +129,11 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t) {
         kr__store_release(&s->poll_start, t0 | 1); /* never 0 */
     }
     bool again = kr__task_run(t);
-    uint64_t t1 = kr__now_ns();
+    uint64_t t1 = s->precise ? kr__now_ns() : cheap_now(s);
+    s->chain = s->precise ? t1 : 0;
     if (s->watch)
         kr__store_relaxed(&s->poll_start, 0);
-    uint64_t ns = t1 - t0;
+    uint64_t ns = t1 > t0 ? t1 - t0 : 0;
     hist_record(&s->poll, ns);
     if (s->slow_ns != 0 && ns >= s->slow_ns) {
         r.kind = KR_REPORT_SLOW_POLL;
@@ -126,6 +146,7 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t) {
 }
 
 void kr__wstats_park(kr__wstats *s) {
+    s->chain = 0;
     uint64_t now = kr__now_ns();
     uint64_t since = kr__load_relaxed(&s->busy_since);
     if (since != 0 && now > since)

@@ -55,11 +55,26 @@ typedef struct kr__wstats {
 
     /* Owner-only configuration, copied from the runtime's at creation. */
     unsigned worker;
-    unsigned timed; /* read the clock around each poll */
-    unsigned watch; /* keep the poll-in-progress record */
+    unsigned timed;   /* take the timed path (kr__wstats_run_timed) */
+    unsigned precise; /* a histogram is on: read the clock per poll */
+    unsigned watch;   /* keep the poll-in-progress record */
     uint64_t slow_ns;
+    /* The cheap clock of slow-poll and blocked-worker detection when no
+     * histogram asks for the precise one: the monitor's epoch (ns on
+     * CLOCK_MONOTONIC, stored each monitor tick), or NULL: none (the
+     * current-thread runtime), the precise clock then. */
+    _Atomic uint64_t *epoch;
+    /* Precise clock: the end of the previous poll, reused as the start
+     * of the next one when nothing but a queue pop came between
+     * (kr__wstats_chain_break clears it). Owner-only. */
+    uint64_t chain;
     kr_poll_report_fn report;
     void *report_arg;
+
+    /* The task being polled (NULL between polls): a relaxed store before
+     * and after each poll, for dumps to say which worker runs a task (a
+     * dump compares pointers, it never dereferences this). */
+    _Atomic(kr__task *) running;
 
     /* The poll in progress (protocol above). */
     _Atomic uint64_t poll_start;
@@ -73,9 +88,15 @@ typedef struct kr__wstats {
     kr__hist poll, latency;
 } KR__ALIGNED_CL kr__wstats;
 
-/* Sets up `s` for worker `index` under the runtime's configuration. */
+/* Sets up `s` for worker `index` under the runtime's configuration;
+ * `epoch` as above. */
 void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
-                     unsigned index);
+                     unsigned index, _Atomic uint64_t *epoch);
+
+/* Owner: the worker did something besides popping a task since its last
+ * poll (maintenance, I/O, timers, parking): the next poll reads the clock
+ * afresh instead of starting where the last one ended. */
+static inline void kr__wstats_chain_break(kr__wstats *s) { s->chain = 0; }
 
 /* Owner: adds `n` to a counter (a relaxed load and store). */
 static inline void kr__stat_add(_Atomic uint64_t *c, uint64_t n) {
@@ -91,9 +112,11 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t);
  * Owner. */
 static inline bool kr__wstats_run(kr__wstats *s, kr__task *t) {
     kr__stat_inc(&s->polls);
-    if (__builtin_expect(s->timed != 0, 0))
-        return kr__wstats_run_timed(s, t);
-    return kr__task_run(t);
+    kr__store_relaxed(&s->running, t);
+    bool again = __builtin_expect(s->timed != 0, 0) ? kr__wstats_run_timed(s, t)
+                                                    : kr__task_run(t);
+    kr__store_relaxed(&s->running, NULL);
+    return again;
 }
 
 /* Owner, around a park: busy time and the park/unpark counts. */

@@ -326,6 +326,7 @@ void *kr__mt_worker_main(void *arg) {
     while (!kr__load_acquire(&rt->shutdown)) {
         if (--w->maint_countdown == 0) {
             w->maint_countdown = KR__EVENT_INTERVAL;
+            kr__wstats_chain_break(&w->stats);
             run_timers(w);
             poll_io(w);
             if (w->defer_head != NULL)
@@ -336,6 +337,7 @@ void *kr__mt_worker_main(void *arg) {
             run_task(w, t);
             continue;
         }
+        kr__wstats_chain_break(&w->stats);
         if (w->defer_head != NULL) {
             /* Only yielded tasks left here: look at I/O, then run them. */
             poll_io(w);
