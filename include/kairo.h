@@ -6,6 +6,7 @@
  *   kairo/error.h    error codes and kr_strerror
  *   kairo/async.h    stackless async/await macros
  *   kairo/runtime.h  runtimes, spawn, join handles, yield, budget, allocator
+ *   kairo/local_set.h local task sets: tasks that stay on one thread
  *   kairo/sync.h     channels and synchronisation
  *   kairo/blocking.h the blocking pool: kr_spawn_blocking
  *   kairo/time.h     monotonic time, sleeps, intervals, timeouts
@@ -26,6 +27,7 @@
 #include "kairo/async.h"
 #include "kairo/async_fn.h"
 #include "kairo/runtime.h"
+#include "kairo/local_set.h"
 #include "kairo/sync.h"
 #include "kairo/blocking.h"
 #include "kairo/time.h"

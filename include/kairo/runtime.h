@@ -23,15 +23,62 @@ typedef enum kr_runtime_flavor {
     KR_RUNTIME_MULTI_THREAD = 1    /* work-stealing worker threads */
 } kr_runtime_flavor;
 
+/*
+ * KR_ZERO: asks for a literal zero in a field where 0 means "the default".
+ * Accepted by shutdown_timeout_ms (do not wait for running blocking jobs at
+ * all: Tokio's shutdown_timeout(0)) and blocking_keep_alive_ms (an idle
+ * blocking thread exits at once). In every other numeric field a zero is
+ * no valid setting and KR_ZERO makes kr_runtime_new return KR_EINVAL (as
+ * Tokio's builder panics on max_blocking_threads(0) or worker_threads(0)).
+ * The value UINT_MAX itself is so reserved: the largest timeout that can be
+ * asked for is UINT_MAX - 1 ms (49 days).
+ */
+#define KR_ZERO 0xffffffffu
+
+/* A thread hook: arg is kr_runtime_config.hook_arg. */
+typedef void (*kr_thread_hook)(void *arg);
+
+/* What a task hook is told about the task (Tokio's TaskMeta). May grow. */
+typedef struct kr_task_meta {
+    /* The task's id, as task dumps print it: unique among the tasks alive
+     * at once in the process. */
+    uint64_t id;
+} kr_task_meta;
+
+/* A task hook: arg is kr_runtime_config.hook_arg. `task` is valid for the
+ * duration of the call only. */
+typedef void (*kr_task_hook)(const kr_task_meta *task, void *arg);
+
+/* Names a thread the runtime starts (Tokio's thread_name_fn): writes a
+ * NUL-terminated name of at most size - 1 bytes into buf. Called on the
+ * new thread, before on_thread_start. */
+typedef void (*kr_thread_name_fn)(char *buf, size_t size, void *arg);
+
+/*
+ * How a runtime is made. Start from kr_runtime_config_default() (all
+ * zeroes but the flavor: every field's default) and set what differs; a
+ * zero field means its default, KR_ZERO a literal zero where one makes
+ * sense (above). The struct is not ABI-frozen: fields are added at the end
+ * (code that starts from kr_runtime_config_default() keeps compiling and
+ * keeps every new field's default); programs built against another
+ * version of the header must be rebuilt.
+ */
 typedef struct kr_runtime_config {
     kr_runtime_flavor flavor;
-    /* Multi-thread only: worker threads; 0 means the number of CPUs. */
+    /* Multi-thread only: worker threads; 0 means the number of CPUs (or
+     * the KR_WORKER_THREADS environment variable). */
     unsigned workers;
     /* Scheduler ticks between checks of the remote (injection) queue.
      * 0 means the default, 31 on both flavors: Tokio's current-thread value.
      * (Tokio's multi-thread scheduler adapts it around 61; measured here,
-     * 31 served remote spawns better: src/sched/multi_thread.c.) */
+     * 31 served remote spawns better: src/sched/multi_thread.c.) 1 checks it
+     * first at every tick. */
     unsigned global_queue_interval;
+    /* Scheduler ticks between maintenance passes: a non-blocking look at
+     * I/O and the timers while tasks keep the scheduler busy, and (current
+     * thread) polls of the block_on future. 0 means the default, 61
+     * (Tokio's event_interval). At most 1000000. */
+    unsigned event_interval;
     /* Polls a task may make of budget-consuming futures before it is forced
      * to yield. 0 means the default, 128 (Tokio's). */
     unsigned budget;
@@ -39,11 +86,12 @@ typedef struct kr_runtime_config {
      * 0 means the default, 512 (Tokio's). Jobs beyond it wait in a queue. */
     unsigned max_blocking_threads;
     /* How long a blocking-pool thread waits for a job before it exits, in
-     * milliseconds; 0 means the default, 10000 (Tokio's 10 s). */
+     * milliseconds; 0 means the default, 10000 (Tokio's 10 s); KR_ZERO: at
+     * once. */
     unsigned blocking_keep_alive_ms;
     /* How long kr_runtime_shutdown (and kr_runtime_free) waits for blocking
      * jobs that are still running, in milliseconds from the first shutdown
-     * call; 0 means the default, 10000. */
+     * call; 0 means the default, 10000; KR_ZERO: not at all. */
     unsigned shutdown_timeout_ms;
     /* Drivers to leave out: 0, the default, carries both; otherwise a set
      * of KR_DRIVER_IO and KR_DRIVER_TIME (below). Tokio's builder without
@@ -52,9 +100,48 @@ typedef struct kr_runtime_config {
      * Tokio's driver-less runtime does), which wakes faster: a program
      * that only computes and uses kairo/sync.h needs nothing else. */
     unsigned disable_drivers;
-    /* The four fields above took the place of two of the four reserved
-     * pointers. */
-    void *reserved_[2];
+
+    /* ---- threads the runtime starts: workers and blocking-pool threads */
+    /* Their name (Linux keeps 15 bytes of it); NULL: "kairo-worker" for
+     * workers, "kairo-blocking" for blocking-pool threads (Tokio names both
+     * "tokio-runtime-worker"). thread_name_fn, if set, takes precedence. */
+    const char *thread_name;
+    kr_thread_name_fn thread_name_fn;
+    /* Their stack size in bytes; 0 means the C library's default (8 MiB
+     * on glibc, or `ulimit -s`). Below PTHREAD_STACK_MIN: KR_EINVAL. */
+    size_t thread_stack_size;
+
+    /* ---- hooks (Tokio's Builder::on_*). Each is called with hook_arg;
+     * unset (NULL) costs one predictable branch where it would be called.
+     * Hooks must not block for long or call kr_runtime_free; they may
+     * spawn onto the runtime. After a kr_runtime_shutdown that timed out,
+     * blocking threads left running call on_thread_stop when they exit,
+     * which may be after kr_runtime_free: hook_arg must outlive them. */
+    void *hook_arg;
+    /* On each thread the runtime starts, first thing / last thing. */
+    kr_thread_hook on_thread_start;
+    kr_thread_hook on_thread_stop;
+    /* Before a scheduler thread (a multi-thread worker, or the block_on
+     * thread of a current-thread runtime) parks for lack of work, and
+     * after it wakes. If on_thread_park makes work (wakes a task or the
+     * block_on future), the thread does not park and on_thread_unpark
+     * follows at once (as in Tokio). */
+    kr_thread_hook on_thread_park;
+    kr_thread_hook on_thread_unpark;
+    /* A task was spawned (called on the spawning thread, before the task
+     * can first run) / completed or was cancelled (called on the thread
+     * that finished it, after its future was dropped). Not for blocking
+     * jobs (kairo/blocking.h), which are not tasks of the runtime. */
+    kr_task_hook on_task_spawn;
+    kr_task_hook on_task_terminate;
+
+    /* ==== Fields added by other features go below this line, each with
+     * 0 meaning its default, in the order they landed. ================= */
+
+    /* Current-thread only: the runtime's clock starts paused (kr_time_pause,
+     * kairo/time.h; Tokio's start_paused). kr_runtime_new returns KR_EINVAL
+     * for it on the multi-thread flavor or without timers. */
+    bool start_paused;
 
     /* ---- Observability (kairo/observe.h, docs/observability.md) ---- */
     /* Histograms of poll durations and of schedule latency (from the wake

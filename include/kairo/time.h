@@ -96,6 +96,11 @@ KR_API int kr_sleep_reset(kr_sleep *s, kr_instant deadline);
 /* The deadline, rounded up to the timer's 1 ms resolution (UINT64_MAX for
  * one past the last whole ms). A NULL `s` has none: the zero instant. */
 KR_API kr_instant kr_sleep_deadline(const kr_sleep *s);
+/* True once the sleep has elapsed: a poll returned READY, or its timer
+ * fired. A sleep never polled is not elapsed even when due, as Tokio's
+ * Sleep::is_elapsed; kr_sleep_reset makes it pending again. False for
+ * NULL. Same thread as the polls. */
+KR_API bool kr_sleep_is_elapsed(const kr_sleep *s);
 
 /* ------------------------------------------------------------------------ */
 /* Timeout                                                                  */
@@ -147,7 +152,28 @@ typedef struct kr_interval {
 
 /* period must be > 0 (a non-positive one is taken as 1 ms). */
 KR_API kr_interval kr_interval_new(kr_duration period, kr_missed_tick missed);
+/* As kr_interval_new, the first tick at `start` rather than at once
+ * (Tokio's interval_at); later ticks follow `period` from it. */
+KR_API kr_interval kr_interval_new_at(kr_instant start, kr_duration period,
+                                      kr_missed_tick missed);
 KR_API void kr_interval_drop(kr_interval *iv);
+/* The period (0 for NULL). */
+KR_API kr_duration kr_interval_period(const kr_interval *iv);
+
+/*
+ * Resets: the next tick is scheduled anew, and the ticks after it follow
+ * `period` from that one (Tokio's Interval::reset*). Same thread as the
+ * interval's ticks; a pending tick future stays valid and waits for the
+ * new deadline. Each returns 0, or KR_EINVAL for NULL.
+ *   kr_interval_reset:             a period from now
+ *   kr_interval_reset_immediately: now (the next tick is ready at once)
+ *   kr_interval_reset_after:       `after` from now
+ *   kr_interval_reset_at:          at `deadline` (the past: at once)
+ */
+KR_API int kr_interval_reset(kr_interval *iv);
+KR_API int kr_interval_reset_immediately(kr_interval *iv);
+KR_API int kr_interval_reset_after(kr_interval *iv, kr_duration after);
+KR_API int kr_interval_reset_at(kr_interval *iv, kr_instant deadline);
 
 /* A future for the next tick. Output: the kr_instant the tick was scheduled
  * for. Dropping a pending tick future is safe (the interval keeps its
@@ -158,6 +184,52 @@ typedef struct kr_interval_tick {
     kr_interval *iv_;
 } kr_interval_tick;
 KR_API kr_interval_tick kr_interval_tick_future(kr_interval *iv);
+
+/* ------------------------------------------------------------------------ */
+/* Pausing the clock (tests)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A current-thread runtime's clock can be paused, for tests that must not
+ * wait for real time (Tokio's time::pause, advance, resume and the
+ * builder's start_paused; kr_runtime_config.start_paused here). While
+ * paused, kr_instant_now on that runtime's thread (its block_on future,
+ * its tasks, local tasks run there) stands still, and sleeps, timeouts and
+ * intervals follow the paused clock:
+ *   - kr_time_advance(d) moves it forward by d in one jump: every timer
+ *     due by then fires, in any order, before the advancing task goes on;
+ *   - auto-advance: when the runtime has nothing to run and a timer is
+ *     registered, the clock jumps straight to that timer's deadline
+ *     instead of the thread waiting for it (after a look at I/O that found
+ *     nothing ready). With no timer it waits, without a timeout, for I/O
+ *     or a wake from another thread: a paused runtime never spins.
+ * Pausing rounds the clock up to the next whole millisecond (the timer's
+ * resolution), so advances of any size add up to exact ticks. Resuming
+ * lets it run again from where it stands (ahead of CLOCK_MONOTONIC by
+ * what was advanced). Instants taken outside the runtime read
+ * CLOCK_MONOTONIC, as do other threads (the blocking pool's included: it
+ * does not hold back the auto-advance as Tokio's does).
+ *
+ * Each call acts on the runtime of the calling thread and returns 0, or
+ * KR_EINVAL (outside any runtime; resume or advance while not paused; a
+ * negative duration), KR_EOPNOTSUPP (the multi-thread runtime: its workers
+ * share no one clock; Tokio panics there too), KR_ENOTIME (a runtime made
+ * without timers), KR_EALREADY (pause while paused; Tokio panics).
+ */
+KR_API int kr_time_pause(void);
+KR_API int kr_time_resume(void);
+/* True if the calling thread's runtime clock is paused. */
+KR_API bool kr_time_is_paused(void);
+
+/* A future that advances the paused clock by `d`, then yields once so the
+ * timers it made due run first (Tokio's `advance(d).await`). Output: an
+ * int, 0 or an error above. */
+typedef struct kr_time_advance_fut {
+    kr_future base;
+    kr_duration d_;
+    int state_;
+} kr_time_advance_fut;
+KR_API kr_time_advance_fut kr_time_advance(kr_duration d);
 
 #ifdef __cplusplus
 }

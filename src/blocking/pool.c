@@ -101,6 +101,7 @@
 #include "core/runtime.h"
 #include "core/context.h"
 #include "core/park.h"
+#include "core/rt_thread.h"
 #include "task/state.h"
 #include "util/abort.h"
 #include "util/alloc.h"
@@ -108,13 +109,6 @@
 #include "util/clock.h"
 #include "util/list.h"
 #include "util/thread.h"
-
-/* Tokio's defaults (reference/tokio.md §5): 512 threads, 10 s keep-alive.
- * Tokio's runtime drop waits for its blocking threads without a limit; 10 s
- * bounds a program's exit behind a stuck job. */
-#define DEFAULT_MAX_THREADS         512
-#define DEFAULT_KEEP_ALIVE_MS       10000
-#define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S  1000000000ull
@@ -148,6 +142,7 @@ struct kr__blocking_pool {
     _Atomic long refs;
 
     /* Constant. */
+    kr_runtime_config cfg; /* thread settings and hooks (core/rt_thread.h) */
     unsigned cap;
     uint64_t keep_alive_ns;
     uint64_t shutdown_timeout_ns;
@@ -431,8 +426,8 @@ static void *thread_main(void *arg);
  * at all, the queued jobs (which nobody would run) are moved to *orphans
  * for the caller to cancel or reclaim. Returns whether it started.
  *
- * The default stack size: a job may be any C code (getaddrinfo,
- * compression libraries), so no smaller stack than a plain thread's.
+ * The config's stack size, by default a plain thread's: a job may be any
+ * C code (getaddrinfo, compression libraries).
  */
 static bool start_thread(kr__blocking_pool *p, pool_thread *rec,
                          kr__task **orphans) {
@@ -447,15 +442,9 @@ static bool start_thread(kr__blocking_pool *p, pool_thread *rec,
         }
     }
     if (rec != NULL) {
-        pthread_attr_t a;
         pthread_t th;
-        if (pthread_attr_init(&a) == 0) {
-            pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-            int rc = kr__thread_start(&th, &a, thread_main, rec);
-            pthread_attr_destroy(&a);
-            if (rc == 0)
-                return true;
-        }
+        if (kr__rt_thread_start(&p->cfg, &th, true, thread_main, rec) == 0)
+            return true;
     }
     hands h = {0, {false}, {NULL}};
     pthread_mutex_lock(&p->mu);
@@ -493,6 +482,7 @@ static void *thread_main(void *arg) {
     kr__blocking_pool *p = self->pool;
     this_pool = p;
     bool waking = true; /* counted in n_waking by whoever started us */
+    kr__rt_thread_begin(&p->cfg, "kairo-blocking");
 
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -522,10 +512,29 @@ static void *thread_main(void *arg) {
         waking = r == WAIT_WOKEN;
     }
     this_pool = NULL;
+    if (p->cfg.on_thread_stop != NULL) {
+        /* The hook runs without mu, while the thread still counts in
+         * n_threads (a shutdown waits for it). Meanwhile a spawner may
+         * have found the cap reached and no idle thread: see below. */
+        pthread_mutex_unlock(&p->mu);
+        kr__rt_thread_end(&p->cfg);
+        pthread_mutex_lock(&p->mu);
+    }
     self->next = p->spare;
     p->spare = self;
-    bool free_it = thread_gone(p);
+    (void)thread_gone(p);
+    /* Keep the invariant for jobs queued while mu was let go above (or
+     * while this thread's slot counted against the cap). */
+    hands h = {0, {false}, {NULL}};
+    if (!p->shutdown)
+        h = more_hands(p, chain(p), true);
+    bool free_it = p->n_threads == 0 && p->orphaned;
     pthread_mutex_unlock(&p->mu);
+    if (h.n != 0) {
+        kr__task *orphans = NULL;
+        send_hands(p, h, &orphans);
+        cancel_list(orphans);
+    }
     if (free_it)
         pool_destroy(p);
     return NULL;
@@ -584,14 +593,11 @@ kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg) {
     pthread_mutex_init(&p->mu, NULL);
     kr__list_init(&p->idle);
     p->sched.ops = &pool_ops;
-    p->cap = cfg->max_blocking_threads ? cfg->max_blocking_threads
-                                       : DEFAULT_MAX_THREADS;
-    uint64_t keep = cfg->blocking_keep_alive_ms ? cfg->blocking_keep_alive_ms
-                                                : DEFAULT_KEEP_ALIVE_MS;
-    uint64_t timeout = cfg->shutdown_timeout_ms ? cfg->shutdown_timeout_ms
-                                                : DEFAULT_SHUTDOWN_TIMEOUT_MS;
-    p->keep_alive_ns = keep * NS_PER_MS;
-    p->shutdown_timeout_ns = timeout * NS_PER_MS;
+    /* Resolved by kr_runtime_new: a 0 here is a literal zero (KR_ZERO). */
+    p->cfg = *cfg;
+    p->cap = cfg->max_blocking_threads;
+    p->keep_alive_ns = (uint64_t)cfg->blocking_keep_alive_ms * NS_PER_MS;
+    p->shutdown_timeout_ns = (uint64_t)cfg->shutdown_timeout_ms * NS_PER_MS;
     atomic_init(&p->closed, 0);
     atomic_init(&p->refs, 1); /* the runtime's */
     return p;

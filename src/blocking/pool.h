@@ -14,7 +14,17 @@
 
 typedef struct kr__blocking_pool kr__blocking_pool;
 
-/* Makes a pool with the config's limits (0 fields mean the defaults).
+/* Tokio's defaults (reference/tokio.md §5): 512 threads, 10 s keep-alive.
+ * Tokio's runtime drop waits for its blocking threads without a limit; 10 s
+ * bounds a program's exit behind a stuck job. kr_runtime_new fills them in
+ * for zero fields. */
+#define KR__BLOCKING_MAX_THREADS         512
+#define KR__BLOCKING_KEEP_ALIVE_MS       10000
+#define KR__BLOCKING_SHUTDOWN_TIMEOUT_MS 10000
+
+/* Makes a pool with the config's limits (resolved by kr_runtime_new: no
+ * 0-means-default left), thread settings and hooks, copied: threads a
+ * timed-out shutdown left running may outlive the runtime.
  * Starts no thread. Returns NULL when out of memory. */
 kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg);
 

@@ -20,6 +20,7 @@ struct kr__cache;
 struct kr__task;
 union kr__timers;
 struct kr_await_site;
+struct kr__vclock;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -34,8 +35,11 @@ typedef struct kr__ctx_t {
     struct kr__task
         *current;            /* the task being polled on this thread, or NULL */
     union kr__timers *wheel; /* sleeps polled here register on this wheel */
-    uint32_t budget;         /* coop units left in the current poll */
-    uint32_t self_woken;     /* `current` woke itself during this poll */
+    /* The runtime's pausable clock (core/vclock.h), or NULL: the time
+     * layer reads the monotonic clock then. */
+    struct kr__vclock *clock;
+    uint32_t budget;     /* coop units left in the current poll */
+    uint32_t self_woken; /* `current` woke itself during this poll */
     /* The await the last poll on this thread stopped at (NULL: none, or
      * the task completed): for the slow-poll report (sched/stats.c). */
     const struct kr_await_site *poll_site;

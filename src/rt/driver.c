@@ -7,6 +7,7 @@
 #include "io/reactor.h"
 #include "time/wheel.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 typedef struct rt_driver {
     kr__driver base;
@@ -33,7 +34,10 @@ static void shutdown(kr__driver *d) {
 }
 
 static void timers_init(kr__timers *t) {
-    kr__wheel_init(kr__wheel_of(t), kr__now_ms());
+    /* The monotonic clock, not the caller's runtime's (kr__now_ms): a
+     * runtime made inside another whose clock was advanced starts on its
+     * own clock, which reads the monotonic one until paused. */
+    kr__wheel_init(kr__wheel_of(t), kr__now_ns() / 1000000);
 }
 
 static int64_t ns_of_ms(int64_t ms) { return ms < 0 ? -1 : ms * 1000000; }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "blocking/pool.h"
 #include "io/reactor.h"
@@ -39,21 +40,69 @@ kr_runtime_config kr_runtime_config_default(void) {
     return c;
 }
 
+/* One numeric field: 0 becomes `dflt`; KR_ZERO becomes 0 where
+ * `zero_ok`, else is refused; anything above `max` is refused. */
+static bool resolve(unsigned *field, unsigned dflt, bool zero_ok,
+                    unsigned max) {
+    if (*field == 0)
+        *field = dflt;
+    else if (*field == KR_ZERO) {
+        if (!zero_ok)
+            return false;
+        *field = 0;
+    } else if (*field > max) {
+        return false;
+    }
+    return true;
+}
+
+/* Every default is filled in here, once: the flavors and the blocking
+ * pool read the resolved config and never see 0-means-default (a 0 there
+ * is a literal zero, asked for with KR_ZERO). `workers` stays 0 for the
+ * multi-thread flavor to count the CPUs. */
+static int resolve_config(kr_runtime_config *c) {
+    if (c->flavor != KR_RUNTIME_CURRENT_THREAD &&
+        c->flavor != KR_RUNTIME_MULTI_THREAD)
+        return KR_EINVAL;
+    if ((c->disable_drivers & ~KR_DRIVERS_ALL) != 0)
+        return KR_EINVAL;
+    if (c->workers == KR_ZERO)
+        return KR_EINVAL;
+    bool ok = resolve(&c->global_queue_interval, KR__GLOBAL_QUEUE_INTERVAL,
+                      false, KR_ZERO - 1) &&
+              resolve(&c->event_interval, KR__EVENT_INTERVAL, false, 1000000) &&
+              resolve(&c->budget, KR__BUDGET_DEFAULT, false, KR_ZERO - 1) &&
+              resolve(&c->max_blocking_threads, KR__BLOCKING_MAX_THREADS, false,
+                      KR_ZERO - 1) &&
+              resolve(&c->blocking_keep_alive_ms, KR__BLOCKING_KEEP_ALIVE_MS,
+                      true, KR_ZERO - 1) &&
+              resolve(&c->shutdown_timeout_ms, KR__BLOCKING_SHUTDOWN_TIMEOUT_MS,
+                      true, KR_ZERO - 1);
+    if (!ok)
+        return KR_EINVAL;
+    if (c->thread_stack_size != 0) {
+        long min = sysconf(_SC_THREAD_STACK_MIN);
+        if (c->thread_stack_size < (size_t)(min > 0 ? min : 16384))
+            return KR_EINVAL;
+    }
+    /* A paused clock is the current-thread runtime's (kairo/time.h). */
+    if (c->start_paused && (c->flavor != KR_RUNTIME_CURRENT_THREAD ||
+                            (c->disable_drivers & KR_DRIVER_TIME)))
+        return KR_EINVAL;
+    return 0;
+}
+
 int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     if (out == NULL)
         return KR_EINVAL;
     *out = NULL;
     kr_runtime_config c = config ? *config : kr_runtime_config_default();
-    if (c.budget == 0)
-        c.budget = KR__BUDGET_DEFAULT;
-    if (c.flavor != KR_RUNTIME_CURRENT_THREAD &&
-        c.flavor != KR_RUNTIME_MULTI_THREAD)
-        return KR_EINVAL;
-    if ((c.disable_drivers & ~KR_DRIVERS_ALL) != 0)
-        return KR_EINVAL;
+    int rc = resolve_config(&c);
+    if (rc != 0)
+        return rc;
     kr__driver *d;
     struct kr__reactor *reactor;
-    int rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
+    rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
     if (rc != 0)
         return rc;
     rc = c.flavor == KR_RUNTIME_CURRENT_THREAD

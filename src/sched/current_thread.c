@@ -39,6 +39,8 @@
 #include "core/context.h"
 #include "core/driver.h"
 #include "core/park.h"
+#include "core/rt_thread.h"
+#include "core/vclock.h"
 #include "sched/block_on.h"
 #include "sched/inject.h"
 #include "sched/owned.h"
@@ -62,8 +64,10 @@ typedef struct ct_rt {
     kr__cache *cache;
     kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
     kr__timers wheel;      /* timers of this runtime (core/driver.h) */
+    kr__vclock clock;      /* its clock, pausable (core/vclock.h) */
     uint32_t gq_countdown; /* ticks until the inject queue goes first */
     uint32_t gqi;
+    uint32_t evi;      /* event_interval: task polls per batch */
     uint32_t since_io; /* task polls since I/O was last looked at */
     int drained;
 
@@ -229,6 +233,7 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
 static bool ct_release(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
     bump(&ct->n_completed);
+    KR__RT_ON_TERMINATE(&ct->base.cfg, t->id);
     return kr__owned_release(t);
 }
 
@@ -248,6 +253,7 @@ static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     kr__ctx.cache = ct->cache;
     kr__ctx.worker = ct;
     kr__ctx.wheel = &ct->wheel;
+    kr__ctx.clock = &ct->clock;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
     return true;
 }
@@ -326,6 +332,7 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
         bump(&ct->stats.spawned);
         if (jh != NULL)
             kr__join_init(jh, t);
+        KR__RT_ON_SPAWN(&ct->base.cfg, t->id);
         local_push(ct, t);
         return 0;
     }
@@ -344,6 +351,7 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
+    KR__RT_ON_SPAWN(&ct->base.cfg, t->id);
     kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);
@@ -354,14 +362,15 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
 static bool bo_closed(void *arg) { return is_closed(arg); }
 
 /* Between polls of the block_on future: a batch of at most
- * KR__EVENT_INTERVAL task polls, the timers, and the yielded tasks after a
+ * event_interval (KR__EVENT_INTERVAL) task polls, the timers, and the yielded tasks after a
  * look at I/O. Returns 0 while busy, else how long to park. */
 static int64_t bo_work(void *arg) {
     ct_rt *ct = arg;
     kr__driver *drv = ct->base.driver;
     int n;
     uint32_t budget = ct->base.cfg.budget;
-    for (n = 0; n < KR__EVENT_INTERVAL; n++) {
+    uint32_t evi = ct->evi;
+    for (n = 0; n < (int)evi; n++) {
         kr__task *t = next_task(ct);
         if (t == NULL)
             break;
@@ -386,12 +395,12 @@ static int64_t bo_work(void *arg) {
         }
         defer_release(ct);
     }
-    if (n == KR__EVENT_INTERVAL || ct->q_head != NULL ||
+    if (n == (int)evi || ct->q_head != NULL ||
         !kr__inject_is_empty(&ct->inject) || timeout_ns == 0) {
-        /* Busy: still look at I/O every KR__EVENT_INTERVAL polls, without
+        /* Busy: still look at I/O every event_interval polls, without
          * blocking, when anything is registered. */
         ct->since_io += (uint32_t)n + 1;
-        if (ct->since_io >= KR__EVENT_INTERVAL && drv->ops->has_sources(drv)) {
+        if (ct->since_io >= evi && drv->ops->has_sources(drv)) {
             ct->since_io = 0;
             drv->ops->turn(drv, 0);
         }
@@ -406,9 +415,45 @@ static int64_t bo_work(void *arg) {
 static void bo_park(void *arg, int64_t timeout_ns) {
     ct_rt *ct = arg;
     ct->since_io = 0;
+    const kr_runtime_config *cfg = &ct->base.cfg;
+    if (__builtin_expect(cfg->on_thread_park != NULL, 0)) {
+        kr__rt_before_park(cfg);
+        /* The hook may have made work (Tokio's before_park_yields): a task
+         * or the block_on future woken from this thread sets no unpark,
+         * so look before sleeping. */
+        if (ct->q_head != NULL || ct->y_head != NULL ||
+            !kr__inject_is_empty(&ct->inject) ||
+            kr__load_relaxed(&ct->signal.woken)) {
+            kr__rt_after_unpark(cfg);
+            return;
+        }
+    }
+    if (timeout_ns > 0 && ct->clock.frozen) {
+        /* Paused clock, a timer registered (timeout_ns is its distance on
+         * the paused clock, from the last whole ms): auto-advance, as
+         * Tokio's time driver does. First a look at I/O that does not
+         * block (it also consumes a pending unpark); if nothing became
+         * runnable, jump to the timer's tick, which the next bo_work
+         * fires. The real clock is never waited on, so this cannot spin
+         * on a timeout computed from a clock that stands still. The
+         * peeks are the core's own fields, plus the inject queue and the
+         * block_on signal, whose pushers unpark us after pushing (so a
+         * push missed here wakes the next park). */
+        kr__park_driver(&ct->park, ct->base.driver, 0);
+        if (ct->q_head == NULL && ct->y_head == NULL &&
+            kr__inject_is_empty(&ct->inject) &&
+            !kr__load_relaxed(&ct->signal.woken)) {
+            uint64_t now = kr__vclock_now(&ct->clock);
+            uint64_t tick = now - now % 1000000 + (uint64_t)timeout_ns;
+            kr__vclock_advance_to(&ct->clock, tick);
+        }
+        kr__rt_after_unpark(cfg);
+        return;
+    }
     kr__wstats_park(&ct->stats);
     kr__park_driver(&ct->park, ct->base.driver, timeout_ns);
     kr__wstats_unpark(&ct->stats);
+    kr__rt_after_unpark(cfg);
 }
 
 static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
@@ -529,10 +574,11 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->sched.ops = &ct_sched_ops;
     kr__wstats_init(&ct->stats, &ct->base.cfg, 0, NULL);
     kr__owned_init(&ct->owned);
-    ct->gqi = cfg->global_queue_interval ? cfg->global_queue_interval
-                                         : KR__GLOBAL_QUEUE_INTERVAL;
+    ct->gqi = cfg->global_queue_interval; /* resolved by kr_runtime_new */
+    ct->evi = cfg->event_interval;
     ct->gq_countdown = ct->gqi;
     driver->ops->timers_init(&ct->wheel);
+    kr__vclock_init(&ct->clock, cfg->start_paused);
     kr__inject_init(&ct->inject);
     atomic_init(&ct->gate, 0);
     atomic_init(&ct->signal.woken, 0);

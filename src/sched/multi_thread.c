@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/rt_thread.h"
 #include "sched/block_on.h"
 #include "sched/idle.h"
 #include "sched/monitor.h"
@@ -97,6 +98,7 @@ static bool mt_release(kr__sched *s, kr__task *t) {
         kr__stat_inc(&w->n_completed); /* the owner's: no RMW */
     else
         kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
+    KR__RT_ON_TERMINATE(&rt->base.cfg, t->id);
     return kr__owned_set_release(&rt->owned, t);
 }
 
@@ -121,6 +123,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         kr__stat_inc(&w->stats.spawned);
         if (jh != NULL)
             kr__join_init(jh, t);
+        KR__RT_ON_SPAWN(&rt->base.cfg, t->id);
         kr__mt_schedule_local(w, t, false);
         return 0;
     }
@@ -144,6 +147,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&rt->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
+    KR__RT_ON_SPAWN(&rt->base.cfg, t->id);
     kr__mt_push_remote(rt, t, t);
     return 0;
 }
@@ -415,8 +419,6 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->base.cfg = *cfg;
     rt->base.cfg.workers = n;
     rt->base.driver = driver;
-    if (rt->base.cfg.global_queue_interval == 0)
-        rt->base.cfg.global_queue_interval = KR__GLOBAL_QUEUE_INTERVAL;
     rt->sched.ops = &mt_sched_ops;
     rt->n = n;
     rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
@@ -465,7 +467,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->rand = 0x9e3779b9u * (i + 1);
         w->lifo_enabled = 1;
         w->gq_countdown = rt->base.cfg.global_queue_interval;
-        w->maint_countdown = KR__EVENT_INTERVAL;
+        w->maint_countdown = rt->base.cfg.event_interval;
         driver->ops->timers_init(&w->wheel);
         kr__wstats_init(&w->stats, &rt->base.cfg, i, &rt->epoch);
         atomic_init(&w->n_completed, 0);
@@ -477,8 +479,9 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
      * exactly those. */
     unsigned started = 0;
     while (ok && started < n) {
-        int e = kr__thread_start(&rt->workers[started]->thread, NULL,
-                                 kr__mt_worker_main, rt->workers[started]);
+        int e = kr__rt_thread_start(&rt->base.cfg,
+                                    &rt->workers[started]->thread, false,
+                                    kr__mt_worker_main, rt->workers[started]);
         if (e != 0) {
             ok = false;
             rc = -e;

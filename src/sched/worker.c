@@ -2,7 +2,8 @@
  * sched/worker.c: a worker thread of the multi-thread runtime.
  *
  * Loop (Tokio's, reference/tokio.md §2.4):
- *   tick; every KR__EVENT_INTERVAL ticks check for shutdown;
+ *   tick; every event_interval (KR__EVENT_INTERVAL) ticks check for
+ *   shutdown;
  *   next task: the inject queue first every global_queue_interval ticks,
  *   else the LIFO slot, the local queue, then a batch from inject;
  *   none: become a searcher (at most half the workers) and steal half of
@@ -25,6 +26,7 @@
  */
 
 #include "sched/worker.h"
+#include "core/rt_thread.h"
 #include "sched/idle.h"
 #include "sched/sched.h"
 #include "task/state.h"
@@ -272,14 +274,25 @@ static void park(mt_worker *w) {
     int64_t timeout = run_timers(w);
     if (timeout == 0 || has_local_work(w))
         return; /* a timer fired into our queue */
+    const kr_runtime_config *cfg = &rt->base.cfg;
+    if (__builtin_expect(cfg->on_thread_park != NULL, 0)) {
+        kr__rt_before_park(cfg);
+        /* The hook may have made work here (a spawn, a wake). */
+        if (has_local_work(w)) {
+            kr__rt_after_unpark(cfg);
+            return;
+        }
+    }
     if (kr__mt_to_parked(w))
         kr__mt_notify_if_work_pending(rt);
     kr__wstats_park(&w->stats);
     park_loop(w, timeout);
     kr__wstats_unpark(&w->stats);
+    kr__rt_after_unpark(cfg);
 }
 
-/* Parked (in the sleepers' stack) until notified, a timer, or shutdown. */
+/* Parked (on the sleepers): waits for a notify, I/O, a timer or the
+ * shutdown. */
 static void park_loop(mt_worker *w, int64_t timeout) {
     mt_rt *rt = w->rt;
     for (;;) {
@@ -323,9 +336,10 @@ void *kr__mt_worker_main(void *arg) {
     kr__ctx.worker = w;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
     kr__ctx.wheel = &w->wheel;
+    kr__rt_thread_begin(&rt->base.cfg, "kairo-worker");
     while (!kr__load_acquire(&rt->shutdown)) {
         if (--w->maint_countdown == 0) {
-            w->maint_countdown = KR__EVENT_INTERVAL;
+            w->maint_countdown = rt->base.cfg.event_interval;
             kr__wstats_chain_break(&w->stats);
             run_timers(w);
             poll_io(w);
@@ -352,6 +366,7 @@ void *kr__mt_worker_main(void *arg) {
         if (!has_local_work(w))
             park(w);
     }
+    kr__rt_thread_end(&rt->base.cfg);
     /* Leave the cache to the cells still out; the drain frees them. */
     kr__cache_orphan(w->cache);
     kr__ctx.wheel = NULL;

@@ -13,10 +13,10 @@
 #include "core/runtime.h"
 #include "time/wheel.h"
 #include "util/abort.h"
-#include "util/clock.h"
+#include "core/vclock.h"
 
 kr_instant kr_instant_now(void) {
-    kr_instant t = {kr__now_ns()};
+    kr_instant t = {kr__clock_now_ns()}; /* paused: core/vclock.h */
     return t;
 }
 
@@ -39,8 +39,7 @@ static void unregister(kr__timer *t) {
         kr_waker_drop(old);
 }
 
-static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
-    kr__timer *t = entry_of((kr_sleep *)f);
+static kr_poll sleep_poll_inner(kr__timer *t, kr_context *cx) {
     uint64_t deadline = kr__load_relaxed(&t->deadline); /* owner's field */
     kr__wheel *w = kr__load_acquire(&t->wheel);         /* see unregister */
     if (w != NULL) {
@@ -71,10 +70,26 @@ static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
     kr__spin_lock(&w->lock);
     kr__wheel_insert(w, t, cx->waker);
     kr__spin_unlock(&w->lock);
+    t->state |= KR__TIMER_REGISTERED;
     return KR_PENDING;
 }
 
-static void sleep_drop(kr_future *f) { unregister(entry_of((kr_sleep *)f)); }
+static kr_poll sleep_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    kr__timer *t = entry_of((kr_sleep *)f);
+    if (t->state & KR__TIMER_DONE)
+        return KR_READY;
+    kr_poll p = sleep_poll_inner(t, cx);
+    if (p == KR_READY)
+        t->state |= KR__TIMER_DONE;
+    return p;
+}
+
+static void sleep_drop(kr_future *f) {
+    kr__timer *t = entry_of((kr_sleep *)f);
+    unregister(t);
+    t->state &= (uint8_t)~KR__TIMER_REGISTERED; /* off the wheel, not fired */
+}
 
 static const kr_future_vtable sleep_vtable = {sleep_poll, sleep_drop,
                                               sizeof(kr_sleep), 0, "kr_sleep"};
@@ -99,10 +114,12 @@ int kr_sleep_reset(kr_sleep *s, kr_instant deadline) {
          * under its lock when the slot comes up; any value it sees is at
          * least the old one. */
         kr__store_relaxed(&t->deadline, now);
+        t->state = KR__TIMER_REGISTERED; /* pending again */
         return 0;
     }
     unregister(t); /* earlier, or not registered: the next poll files it */
     kr__store_relaxed(&t->deadline, now);
+    t->state = 0;
     return 0;
 }
 
@@ -114,4 +131,18 @@ kr_instant kr_sleep_deadline(const kr_sleep *s) {
     /* Saturates: the last ms, rounded up, is past UINT64_MAX ns. */
     t.ns = ms > UINT64_MAX / 1000000 ? UINT64_MAX : ms * 1000000;
     return t;
+}
+
+/* As Tokio's: elapsed once it completed or its registered entry fired;
+ * a sleep never polled is not elapsed, even if due (Tokio's
+ * immediate_sleep test). */
+bool kr_sleep_is_elapsed(const kr_sleep *s) {
+    if (s == NULL)
+        return false;
+    kr__timer *t = (kr__timer *)(void *)&s->entry_;
+    if (t->state & KR__TIMER_DONE)
+        return true;
+    /* Acquire: pairs with the release that cleared it when it fired. */
+    return (t->state & KR__TIMER_REGISTERED) &&
+           kr__load_acquire(&t->wheel) == NULL;
 }

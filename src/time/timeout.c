@@ -1,4 +1,4 @@
-/* time/timeout.c: kr_timeout and kr_interval, built on kr_sleep. */
+/* time/timeout.c: kr_timeout, built on kr_sleep. */
 #include "kairo.h"
 #include "core/context.h"
 #include "core/runtime.h"
@@ -50,65 +50,4 @@ kr_timeout kr_timeout_new(kr_future *inner, kr_duration d, void *dst) {
     to.dst_ = dst;
     to.sleep_ = kr_sleep_for(d);
     return to;
-}
-
-/* ---- interval --------------------------------------------------------- */
-
-/* Tokio treats a tick as missed when it is more than 5 ms late: within
- * that, timer resolution and scheduling jitter, not a missed tick. */
-#define MISSED_SLACK kr_ms(5)
-
-kr_interval kr_interval_new(kr_duration period, kr_missed_tick missed) {
-    kr_interval iv;
-    iv.period_ = period > 0 ? period : kr_ms(1);
-    iv.missed_ = missed;
-    iv.sleep_ = kr_sleep_until(kr_instant_now()); /* first tick at once */
-    return iv;
-}
-
-void kr_interval_drop(kr_interval *iv) {
-    if (iv != NULL)
-        kr_future_drop(&iv->sleep_.base);
-}
-
-static kr_instant next_tick(const kr_interval *iv, kr_instant tick,
-                            kr_instant now) {
-    if (kr_instant_since(now, tick) <= MISSED_SLACK)
-        return kr_instant_add(tick, iv->period_);
-    switch (iv->missed_) {
-    case KR_MISSED_TICK_DELAY:
-        return kr_instant_add(now, iv->period_);
-    case KR_MISSED_TICK_SKIP: {
-        kr_duration late = kr_instant_since(now, tick);
-        return kr_instant_add(now, iv->period_ - late % iv->period_);
-    }
-    case KR_MISSED_TICK_BURST:
-    default:
-        return kr_instant_add(tick, iv->period_);
-    }
-}
-
-static kr_poll tick_poll(kr_future *f, kr_context *cx, void *out) {
-    kr_interval *iv = ((kr_interval_tick *)f)->iv_;
-    if (iv == NULL) { /* documented in time.h */
-        if (out != NULL)
-            ((kr_instant *)out)->ns = 0;
-        return KR_READY;
-    }
-    if (kr_future_poll(&iv->sleep_.base, cx, NULL) == KR_PENDING)
-        return KR_PENDING;
-    kr_instant tick = kr_sleep_deadline(&iv->sleep_);
-    kr_sleep_reset(&iv->sleep_, next_tick(iv, tick, kr_instant_now()));
-    if (out != NULL)
-        *(kr_instant *)out = tick;
-    return KR_READY;
-}
-
-static const kr_future_vtable tick_vtable = {
-    tick_poll, NULL, sizeof(kr_interval_tick), sizeof(kr_instant),
-    "kr_interval_tick"};
-
-kr_interval_tick kr_interval_tick_future(kr_interval *iv) {
-    kr_interval_tick t = {{&tick_vtable}, iv};
-    return t;
 }

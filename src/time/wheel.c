@@ -2,7 +2,7 @@
 #include <time.h>
 
 #include "time/wheel.h"
-#include "util/clock.h"
+#include "core/vclock.h"
 
 /* Wakers are woken in batches of this many, the lock dropped in between
  * (Tokio's WakeList size): bounded stack, few lock round trips. */
@@ -12,7 +12,9 @@
  * UINT64_MAX and turn the farthest deadline into 0. */
 uint64_t kr__ms_ceil(uint64_t ns) { return ns / 1000000 + (ns % 1000000 != 0); }
 
-uint64_t kr__now_ms(void) { return kr__now_ns() / 1000000; }
+/* The runtime's clock: paused and advanced by kr_time_pause and
+ * kr_time_advance on a current-thread runtime (core/vclock.h). */
+uint64_t kr__now_ms(void) { return kr__clock_now_ns() / 1000000; }
 
 void kr__wheel_init(kr__wheel *w, uint64_t now_ms) {
     kr__spin_init(&w->lock);

@@ -33,6 +33,9 @@
  *             where, so unlinking needs no recomputation.
  *   wheel     the wheel it is registered on; NULL before the first poll.
  *   fired     set (under the lock) when it fires; the next poll reads it.
+ *   state     the owner's alone (polls, resets, kr_sleep_is_elapsed, all
+ *             on the future's thread): REGISTERED once the entry was
+ *             filed, DONE once a poll returned READY; a reset clears both.
  */
 #ifndef KR_TIME_WHEEL_H
 #define KR_TIME_WHEEL_H
@@ -60,7 +63,11 @@ typedef struct kr__timer {
     kr_waker waker;
     uint64_t when;
     uint16_t level, slot; /* where it is linked */
+    uint8_t state;        /* KR__TIMER_REGISTERED | KR__TIMER_DONE */
 } kr__timer;
+
+#define KR__TIMER_REGISTERED 1u
+#define KR__TIMER_DONE       2u
 
 _Static_assert(sizeof(kr__timer) <= sizeof(kr_timer_entry),
                "kr_timer_entry too small for kr__timer");
