@@ -24,11 +24,20 @@
  * the next edge, EINTR is retried, and a stream read that returns less
  * than asked clears it too (the socket is drained, as Tokio does).
  *
- * Sharing. A socket serves one reading and one writing future at a time
- * (its registration keeps one waker per direction, io.h): a reader task
- * and a writer task may share a stream, but two tasks reading one socket
- * at once may leave one of them without a wake-up. Accept and connect
- * count as reading and writing.
+ * Sharing. Any number of futures may wait on one socket in the same
+ * direction (each carries its own waiter node, io.h): several tasks may
+ * read, write, accept or wait for readiness on one socket at once, and
+ * each readiness event wakes all of them (as Tokio's). The poll-style
+ * calls (kr_tcp_stream_poll_read, ...: Tokio's AsyncRead / AsyncWrite)
+ * have no future to carry a node and keep one waker per direction: one
+ * task per direction there, as in Tokio.
+ *
+ * Readiness and try_*. kr_*_ready(sock, interest) waits until the socket
+ * is ready (Tokio's ready / readable / writable); try_read / try_write /
+ * try_send / ... then make one system call without waiting: the bytes, or
+ * KR_EAGAIN without a call when no readiness was seen, or KR_EAGAIN after
+ * a call that met EAGAIN (the readiness is cleared then: wait again). The
+ * readiness stays set until that EAGAIN, even across a short read.
  *
  * Cancellation. Dropping a read, write, writev, accept, recv or send
  * future before it completes loses nothing (as in Tokio: no byte was taken
@@ -53,6 +62,7 @@
 #define KAIRO_NET_H
 
 #include "core.h"
+#include "io.h"
 #include "runtime.h"
 #include "time.h"
 
@@ -152,6 +162,7 @@ typedef struct kr_net_io {
     size_t len_;
     size_t done_;
     int held_;
+    kr_io_waiter w_;
 } kr_net_io;
 
 typedef struct kr_net_writev {
@@ -160,6 +171,7 @@ typedef struct kr_net_writev {
     const struct iovec *iov_;
     int iovcnt_;
     int held_;
+    kr_io_waiter w_;
 } kr_net_writev;
 
 /* accept: `sleep_` is the back-off when the process is out of fds. */
@@ -171,6 +183,7 @@ typedef struct kr_net_accept {
     int held_;
     int backoff_;
     kr_sleep sleep_;
+    kr_io_waiter w_;
 } kr_net_accept;
 
 typedef struct kr_net_connect {
@@ -179,11 +192,23 @@ typedef struct kr_net_connect {
     void **out_;
     int state_;
     int err_;
+    int prefd_; /* a kr_tcp_socket's fd + 1, or 0 */
     kr_sockaddr addr_;
     kr_sleep sleep_;
 } kr_net_connect;
 
-typedef kr_net_io kr_tcp_read, kr_tcp_write, kr_tcp_read_exact,
+/* ready / readable / writable: output an int, the ready bits (io.h's
+ * KR_READABLE, ...) or a negative code. */
+typedef struct kr_net_ready {
+    kr_future base;
+    void *sock_;
+    int interest_;
+    int held_;
+    kr_io_waiter w_;
+} kr_net_ready;
+typedef kr_net_ready kr_tcp_ready, kr_udp_ready, kr_unix_ready;
+
+typedef kr_net_io kr_tcp_peek, kr_tcp_read, kr_tcp_write, kr_tcp_read_exact,
     kr_tcp_write_all, kr_unix_read, kr_unix_write, kr_unix_read_exact,
     kr_unix_write_all, kr_udp_send, kr_udp_recv;
 typedef kr_net_writev kr_tcp_writev, kr_unix_writev;
@@ -348,6 +373,60 @@ KR_API int kr_tcp_stream_local_addr(const kr_tcp_stream *s, kr_sockaddr *out);
 /* The descriptor, or -1 for NULL. Still the stream's: do not close it. */
 KR_API int kr_tcp_stream_fd(const kr_tcp_stream *s);
 
+/*
+ * Waits until the stream is ready for `interest` (KR_READABLE,
+ * KR_WRITABLE, KR_PRIORITY, KR_IO_ERROR, or'ed: Tokio's
+ * TcpStream::ready). Output: an int, the ready bits (> 0), or KR_EINVAL
+ * (NULL, no interest, bits outside KR_INTEREST_MASK), KR_EBADF,
+ * KR_ESHUTDOWN. readable / writable are ready(KR_READABLE) /
+ * ready(KR_WRITABLE). Cancel-safe; any number may wait at once.
+ */
+KR_API kr_tcp_ready kr_tcp_stream_ready(kr_tcp_stream *s, int interest);
+KR_API kr_tcp_ready kr_tcp_stream_readable(kr_tcp_stream *s);
+KR_API kr_tcp_ready kr_tcp_stream_writable(kr_tcp_stream *s);
+
+/*
+ * One recv / send (recvmsg / sendmsg for the vectored ones, iovcnt
+ * 0..1024) without waiting (see "Readiness and try_*"). Returns the bytes
+ * (0 for read: end of stream, or len 0), KR_EAGAIN, KR_EINVAL (NULL, NULL
+ * buffer with a length, bad iovcnt), KR_EBADF (freed), KR_ESHUTDOWN, or
+ * the call's error (KR_EPIPE, KR_ECONNRESET...).
+ */
+KR_API int64_t kr_tcp_stream_try_read(kr_tcp_stream *s, void *buf, size_t len);
+KR_API int64_t kr_tcp_stream_try_write(kr_tcp_stream *s, const void *buf,
+                                       size_t len);
+KR_API int64_t kr_tcp_stream_try_read_vectored(kr_tcp_stream *s,
+                                               const struct iovec *iov,
+                                               int iovcnt);
+KR_API int64_t kr_tcp_stream_try_write_vectored(kr_tcp_stream *s,
+                                                const struct iovec *iov,
+                                                int iovcnt);
+
+/*
+ * Reads at most len bytes without taking them (MSG_PEEK): the next read
+ * sees them again. Output as for read (0 at end of stream; a peek of len 0
+ * waits for data and outputs 0). Cancel-safe.
+ */
+KR_API kr_tcp_peek kr_tcp_stream_peek(kr_tcp_stream *s, void *buf, size_t len);
+
+/*
+ * Poll-style read / write / writev for futures of your own (Tokio's
+ * AsyncRead::poll_read, AsyncWrite::poll_write): one step of the read /
+ * write future's loop. KR_READY with *res set as the future's output, or
+ * KR_PENDING with the context's waker stored in the direction's single
+ * slot (one task per direction: see "Sharing"). Nothing is held while
+ * pending: do not free the stream while a task may still call these.
+ * NULL cx or res: KR_READY with KR_EINVAL (where res can hold it).
+ */
+KR_API kr_poll kr_tcp_stream_poll_read(kr_tcp_stream *s, kr_context *cx,
+                                       void *buf, size_t len, int64_t *res);
+KR_API kr_poll kr_tcp_stream_poll_write(kr_tcp_stream *s, kr_context *cx,
+                                        const void *buf, size_t len,
+                                        int64_t *res);
+KR_API kr_poll kr_tcp_stream_poll_writev(kr_tcp_stream *s, kr_context *cx,
+                                         const struct iovec *iov, int iovcnt,
+                                         int64_t *res);
+
 /* ------------------------------------------------------------------------ */
 /* UDP                                                                      */
 /* ------------------------------------------------------------------------ */
@@ -361,6 +440,7 @@ typedef struct kr_udp_send_to {
     size_t len_;
     int held_;
     kr_sockaddr to_;
+    kr_io_waiter w_;
 } kr_udp_send_to;
 
 typedef struct kr_udp_recv_from {
@@ -370,6 +450,7 @@ typedef struct kr_udp_recv_from {
     size_t len_;
     kr_sockaddr *from_;
     int held_;
+    kr_io_waiter w_;
 } kr_udp_recv_from;
 
 /*
@@ -427,6 +508,35 @@ KR_API int kr_udp_socket_peer_addr(const kr_udp_socket *u, kr_sockaddr *out);
 
 /* The descriptor, or -1 for NULL. Still the socket's: do not close it. */
 KR_API int kr_udp_socket_fd(const kr_udp_socket *u);
+
+/* As kr_tcp_stream_ready / readable / writable. */
+KR_API kr_udp_ready kr_udp_socket_ready(kr_udp_socket *u, int interest);
+KR_API kr_udp_ready kr_udp_socket_readable(kr_udp_socket *u);
+KR_API kr_udp_ready kr_udp_socket_writable(kr_udp_socket *u);
+
+/*
+ * As recv_from / recv, without taking the datagram (MSG_PEEK): the next
+ * receive gets it again. Output as theirs. Cancel-safe.
+ */
+KR_API kr_udp_recv_from kr_udp_socket_peek_from(kr_udp_socket *u, void *buf,
+                                                size_t len, kr_sockaddr *from);
+KR_API kr_udp_recv kr_udp_socket_peek(kr_udp_socket *u, void *buf, size_t len);
+
+/*
+ * One send / recv / sendto / recvfrom (peek_from: with MSG_PEEK) without
+ * waiting (see "Readiness and try_*"). Returns the bytes, KR_EAGAIN,
+ * KR_EINVAL (NULL, NULL buffer with a length, `to` not IP), KR_EBADF,
+ * KR_ESHUTDOWN, or the call's error (as the futures of the same names).
+ */
+KR_API int64_t kr_udp_socket_try_send(kr_udp_socket *u, const void *buf,
+                                      size_t len);
+KR_API int64_t kr_udp_socket_try_recv(kr_udp_socket *u, void *buf, size_t len);
+KR_API int64_t kr_udp_socket_try_send_to(kr_udp_socket *u, const void *buf,
+                                         size_t len, const kr_sockaddr *to);
+KR_API int64_t kr_udp_socket_try_recv_from(kr_udp_socket *u, void *buf,
+                                           size_t len, kr_sockaddr *from);
+KR_API int64_t kr_udp_socket_try_peek_from(kr_udp_socket *u, void *buf,
+                                           size_t len, kr_sockaddr *from);
 
 /* ------------------------------------------------------------------------ */
 /* Unix-domain stream sockets                                               */
@@ -512,6 +622,27 @@ KR_API int kr_unix_stream_shutdown(kr_unix_stream *s, int how);
 KR_API int kr_unix_stream_peer_addr(const kr_unix_stream *s, kr_sockaddr *out);
 KR_API int kr_unix_stream_local_addr(const kr_unix_stream *s, kr_sockaddr *out);
 KR_API int kr_unix_stream_fd(const kr_unix_stream *s);
+KR_API kr_unix_ready kr_unix_stream_ready(kr_unix_stream *s, int interest);
+KR_API kr_unix_ready kr_unix_stream_readable(kr_unix_stream *s);
+KR_API kr_unix_ready kr_unix_stream_writable(kr_unix_stream *s);
+KR_API int64_t kr_unix_stream_try_read(kr_unix_stream *s, void *buf,
+                                       size_t len);
+KR_API int64_t kr_unix_stream_try_write(kr_unix_stream *s, const void *buf,
+                                        size_t len);
+KR_API int64_t kr_unix_stream_try_read_vectored(kr_unix_stream *s,
+                                                const struct iovec *iov,
+                                                int iovcnt);
+KR_API int64_t kr_unix_stream_try_write_vectored(kr_unix_stream *s,
+                                                 const struct iovec *iov,
+                                                 int iovcnt);
+KR_API kr_poll kr_unix_stream_poll_read(kr_unix_stream *s, kr_context *cx,
+                                        void *buf, size_t len, int64_t *res);
+KR_API kr_poll kr_unix_stream_poll_write(kr_unix_stream *s, kr_context *cx,
+                                         const void *buf, size_t len,
+                                         int64_t *res);
+KR_API kr_poll kr_unix_stream_poll_writev(kr_unix_stream *s, kr_context *cx,
+                                          const struct iovec *iov, int iovcnt,
+                                          int64_t *res);
 
 /* ------------------------------------------------------------------------ */
 /* Name resolution                                                          */

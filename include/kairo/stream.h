@@ -30,8 +30,9 @@
  *                stream); NULL if the stream has none. Returns 0 or a
  *                negative code.
  *
- * Each direction serves one task at a time (net.h's "Sharing": one waker
- * per direction), so one task may read a stream while another writes it.
+ * Each direction serves one task at a time (the sockets' adapters use the
+ * poll-style calls: net.h's "Sharing", one waker per direction), so one
+ * task may read a stream while another writes it.
  *
  * Files (kr_io_file) run each read and write on the blocking pool (fs.h).
  * An operation started there runs to its end even if its poller goes away,

@@ -3,12 +3,13 @@
  * registered fds, files) and the read / write / write_all futures on any
  * stream.
  *
- * The socket and pipe adapters make the object's own read or write future
- * on the stack, poll it once and drop it. That is sound because those
- * futures are cancel-safe (net.h, process.h): a PENDING poll took nothing
- * and left the task's waker with the reactor (one waker per direction),
- * and dropping it only gives back the reference it held. The cost of a
- * step is the future's construction, a few stores.
+ * The socket adapters use the poll-style calls (kr_tcp_stream_poll_read,
+ * ...: Tokio's AsyncRead / AsyncWrite), which keep the task's waker in the
+ * direction's single slot. The pipe adapters make the pipe's own read or
+ * write future on the stack, poll it once and drop it. That is sound
+ * because those futures are cancel-safe (process.h): a PENDING poll took
+ * nothing and left the task's waker with the reactor (one waker per
+ * direction), and dropping it only gives back the reference it held.
  */
 #include <errno.h>
 #include <sys/uio.h>
@@ -26,18 +27,15 @@ static kr_poll poll_once(kr_future *f, kr_context *cx, int64_t *res) {
 
 kr_poll kr__io_tcp_read(void *o, kr_context *cx, void *buf, size_t len,
                         int64_t *res) {
-    kr_tcp_read f = kr_tcp_stream_read(o, buf, len);
-    return poll_once(&f.base, cx, res);
+    return kr_tcp_stream_poll_read(o, cx, buf, len, res);
 }
 kr_poll kr__io_tcp_write(void *o, kr_context *cx, const void *buf, size_t len,
                          int64_t *res) {
-    kr_tcp_write f = kr_tcp_stream_write(o, buf, len);
-    return poll_once(&f.base, cx, res);
+    return kr_tcp_stream_poll_write(o, cx, buf, len, res);
 }
 kr_poll kr__io_tcp_writev(void *o, kr_context *cx, const struct iovec *iov,
                           int n, int64_t *res) {
-    kr_tcp_writev f = kr_tcp_stream_writev(o, iov, n);
-    return poll_once(&f.base, cx, res);
+    return kr_tcp_stream_poll_writev(o, cx, iov, n, res);
 }
 int kr__io_tcp_shutdown(void *o) {
     return kr_tcp_stream_shutdown(o, KR_SHUT_WRITE);
@@ -48,18 +46,15 @@ static const kr_io_stream_ops tcp_ops = {kr__io_tcp_read, kr__io_tcp_write,
 
 static kr_poll unix_read(void *o, kr_context *cx, void *buf, size_t len,
                          int64_t *res) {
-    kr_unix_read f = kr_unix_stream_read(o, buf, len);
-    return poll_once(&f.base, cx, res);
+    return kr_unix_stream_poll_read(o, cx, buf, len, res);
 }
 static kr_poll unix_write(void *o, kr_context *cx, const void *buf, size_t len,
                           int64_t *res) {
-    kr_unix_write f = kr_unix_stream_write(o, buf, len);
-    return poll_once(&f.base, cx, res);
+    return kr_unix_stream_poll_write(o, cx, buf, len, res);
 }
 static kr_poll unix_writev(void *o, kr_context *cx, const struct iovec *iov,
                            int n, int64_t *res) {
-    kr_unix_writev f = kr_unix_stream_writev(o, iov, n);
-    return poll_once(&f.base, cx, res);
+    return kr_unix_stream_poll_writev(o, cx, iov, n, res);
 }
 static int unix_shutdown(void *o) {
     return kr_unix_stream_shutdown(o, KR_SHUT_WRITE);

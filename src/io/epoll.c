@@ -1,7 +1,9 @@
 /*
  * io/epoll.c: the epoll backend. Every fd is registered once for both
  * directions, edge-triggered (as mio does): EPOLLIN | EPOLLOUT | EPOLLRDHUP
- * | EPOLLET. A reactor wake-up is an eventfd registered with a NULL
+ * | EPOLLPRI | EPOLLET. (mio asks for EPOLLPRI only with Interest::PRIORITY;
+ * kairo registers once, and EPOLLPRI only fires on urgent data or an fd's
+ * priority event, so asking always costs nothing else.) A reactor wake-up is an eventfd registered with a NULL
  * pointer.
  */
 #include <errno.h>
@@ -51,7 +53,7 @@ void kr__backend_free(kr__backend *b) {
 
 int kr__backend_add(kr__backend *b, int fd, kr_async_fd *reg) {
     struct epoll_event e = {
-        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
         .data.ptr = reg,
     };
     return epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
@@ -67,6 +69,8 @@ static uint32_t map_events(uint32_t e) {
         r |= KR_READABLE;
     if (e & EPOLLOUT)
         r |= KR_WRITABLE;
+    if (e & EPOLLPRI)
+        r |= KR_PRIORITY;
     if (e & EPOLLRDHUP)
         r |= KR_READABLE | KR_READ_CLOSED;
     if (e & EPOLLHUP)

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "io/reactor.h"
 #include "core/runtime.h"
@@ -102,6 +104,82 @@ static bool wakes_writer(uint32_t bits) {
     return bits & (KR_WRITABLE | KR_WRITE_CLOSED | KR_IO_ERROR);
 }
 
+/* Wakers collected under a registration's lock and woken after it. */
+#define WAKE_BATCH 32 /* Tokio's WakeList: a stack array, no allocation */
+
+static _Atomic uint32_t *waiter_linked(kr_io_waiter *w) {
+    /* linked_ is a plain uint32_t in the public header (no <stdatomic.h>
+     * there); it is only ever accessed through this. */
+    return (_Atomic uint32_t *)(void *)&w->linked_;
+}
+_Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t) &&
+                   _Alignof(_Atomic uint32_t) == _Alignof(uint32_t),
+               "kr_io_waiter.linked_ cannot be accessed atomically");
+
+/* Under a->lock: unlinks up to `room` waiters whose mask meets `bits`,
+ * moving their wakers to out[]. Returns how many; *more says whether a
+ * concerned waiter was left for lack of room. */
+static inline unsigned take_waiters(kr_async_fd *a, uint32_t bits,
+                                    kr_waker *out, unsigned room, bool *more) {
+    unsigned n = 0;
+    *more = false;
+    KR__LIST_FOR_EACH(it, tmp, &a->waiters) {
+        kr_io_waiter *w = KR__CONTAINER_OF(it, kr_io_waiter, node_);
+        if ((w->mask_ & bits) == 0)
+            continue;
+        if (n == room) {
+            *more = true;
+            break;
+        }
+        kr__list_remove(&w->node_);
+        out[n++] = w->waker_;
+        w->waker_.vtable = NULL;
+        w->waker_.data = NULL;
+        /* Release: the owner's acquire load of 0 sees the node and waker
+         * as left here; nothing here touches the node after this. */
+        kr__store_release(waiter_linked(w), 0);
+    }
+    return n;
+}
+
+/* Under a->lock: moves the wakers that `bits` concern (the slots', then
+ * the waiters') to out[], at most `room` (>= 2). Returns how many; *more
+ * says whether a concerned waiter is left for lack of room. */
+static inline unsigned collect(kr_async_fd *a, uint32_t bits, kr_waker *out,
+                               unsigned room, bool *more) {
+    unsigned n = 0;
+    if (wakes_reader(bits) && a->reader.vtable != NULL) {
+        out[n++] = a->reader;
+        a->reader.vtable = NULL;
+    }
+    if (wakes_writer(bits) && a->writer.vtable != NULL) {
+        out[n++] = a->writer;
+        a->writer.vtable = NULL;
+    }
+    *more = false;
+    /* The common case, no waiter or one, costs a test or one unlink. */
+    if (!kr__list_empty(&a->waiters))
+        n += take_waiters(a, bits, out + n, room - n, more);
+    return n;
+}
+
+/* Wakes, outside the lock, every waker that `bits` concern; returns how
+ * many (for the metrics' ready count). */
+static inline unsigned wake_concerned(kr_async_fd *a, uint32_t bits) {
+    kr_waker batch[WAKE_BATCH];
+    bool more;
+    unsigned total = 0;
+    do {
+        kr__spin_lock(&a->lock);
+        unsigned n = collect(a, bits, batch, WAKE_BATCH, &more);
+        kr__spin_unlock(&a->lock);
+        for (unsigned i = 0; i < n; i++)
+            kr_waker_wake(batch[i]);
+        total += n;
+    } while (more);
+    return total;
+}
+
 /* Sets bits (and the next tick), then wakes the concerned wakers. */
 static bool dispatch(kr_async_fd *a, uint32_t bits) {
     uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
@@ -115,23 +193,7 @@ static bool dispatch(kr_async_fd *a, uint32_t bits) {
         if (kr__cas_weak_acqrel(&a->readiness, &cur, next))
             break;
     }
-    kr_waker r = {NULL, NULL}, w = {NULL, NULL};
-    kr__spin_lock(&a->lock);
-    if (wakes_reader(bits)) {
-        r = a->reader;
-        a->reader.vtable = NULL;
-    }
-    if (wakes_writer(bits)) {
-        w = a->writer;
-        a->writer.vtable = NULL;
-    }
-    kr__spin_unlock(&a->lock);
-    bool woke = r.vtable != NULL || w.vtable != NULL;
-    if (r.vtable != NULL)
-        kr_waker_wake(r);
-    if (w.vtable != NULL)
-        kr_waker_wake(w);
-    return woke;
+    return wake_concerned(a, bits) != 0;
 }
 
 int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
@@ -174,32 +236,36 @@ void kr__reactor_shutdown(kr__reactor *r) {
      * futures then see KR_ESHUTDOWN). Wakers are collected under the lock
      * and woken after it, in batches; the walk restarts after each batch,
      * so no pointer into the list is held while it is unlocked. */
-    enum { BATCH = 32 };
-    kr_waker batch[2 * BATCH];
+    /* Mark every registration shut down and wake its wakers (their
+     * futures then see KR_ESHUTDOWN). Wakers are collected under the lock
+     * and woken after it, in batches; the walk restarts after each batch,
+     * so no pointer into the list is held while it is unlocked. A
+     * registration stays in the walk until it is marked and has no waker
+     * left (a long waiter list may take several batches). */
+    kr_waker batch[2 * WAKE_BATCH];
     for (;;) {
         unsigned n = 0;
         bool more = false;
         kr__spin_lock(&r->lock);
         KR__LIST_FOR_EACH(it, tmp, &r->live) {
             kr_async_fd *a = KR__CONTAINER_OF(it, kr_async_fd, link);
-            if (kr__load_relaxed(&a->readiness) & KR__IO_SHUTDOWN)
-                continue; /* done in an earlier batch */
-            if (n == 2 * BATCH) {
+            if (n + WAKE_BATCH > 2 * WAKE_BATCH) {
                 more = true;
                 break;
             }
             kr__fetch_or_acqrel(&a->readiness, KR__IO_SHUTDOWN);
+            bool left;
             kr__spin_lock(&a->lock);
-            batch[n] = a->reader;
-            batch[n + 1] = a->writer;
-            a->reader.vtable = a->writer.vtable = NULL;
+            n += collect(a, ~0u, batch + n, WAKE_BATCH, &left);
             kr__spin_unlock(&a->lock);
-            n += 2;
+            if (left) {
+                more = true;
+                break;
+            }
         }
         kr__spin_unlock(&r->lock);
         for (unsigned i = 0; i < n; i++)
-            if (batch[i].vtable != NULL)
-                kr_waker_wake(batch[i]);
+            kr_waker_wake(batch[i]);
         if (!more)
             break;
     }
@@ -240,6 +306,7 @@ int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
         return KR_ENOMEM;
     atomic_init(&a->readiness, 0);
     kr__spin_init(&a->lock);
+    kr__list_init(&a->waiters);
     a->fd = fd;
     a->reactor = r;
     kr__fetch_add_relaxed(&r->refs, 1); /* the caller holds the runtime's */
@@ -290,15 +357,10 @@ void kr_async_fd_free(kr_async_fd *a) {
      * then either way. */
     if (!kr__load_relaxed(&r->gone))
         kr__backend_del(r->be, a->fd); /* a closed fd left epoll already */
-    /* Wake and drop the wakers: their owners must not poll again. */
-    kr__spin_lock(&a->lock);
-    kr_waker rd = a->reader, wr = a->writer;
-    a->reader.vtable = a->writer.vtable = NULL;
-    kr__spin_unlock(&a->lock);
-    if (rd.vtable != NULL)
-        kr_waker_wake(rd);
-    if (wr.vtable != NULL)
-        kr_waker_wake(wr);
+    /* Wake the wakers and unlink the waiters: their owners must not poll
+     * again (net's sockets free a registration only once no future holds
+     * it, so for them there are none). */
+    (void)wake_concerned(a, ~0u);
     kr__spin_lock(&r->lock);
     kr__list_remove(&a->link);
     kr__fetch_sub_relaxed(&r->nregs, 1);
@@ -325,7 +387,15 @@ static uint32_t interest_bits(int interest) {
         m |= KR_READABLE | KR_READ_CLOSED | KR_IO_ERROR;
     if (interest & KR_WRITABLE)
         m |= KR_WRITABLE | KR_WRITE_CLOSED | KR_IO_ERROR;
+    if (interest & KR_PRIORITY)
+        m |= KR_PRIORITY | KR_READ_CLOSED;
+    if (interest & KR_IO_ERROR)
+        m |= KR_IO_ERROR;
     return m;
+}
+
+static bool interest_ok(int interest) {
+    return interest != 0 && (interest & ~KR_INTEREST_MASK) == 0;
 }
 
 static int ready_now(kr_async_fd *a, uint32_t mask, kr_ready_event *ev) {
@@ -365,6 +435,81 @@ int kr_async_fd_poll_ready(kr_async_fd *a, kr_context *cx, int interest,
     return r;
 }
 
+/* The slow half of a cancel: the node may still be linked. */
+static __attribute__((noinline)) void waiter_unlink(kr_async_fd *a,
+                                                    kr_io_waiter *w) {
+    kr__spin_lock(&a->lock);
+    if (kr__load_relaxed(waiter_linked(w))) { /* under the lock */
+        kr__list_remove(&w->node_);
+        kr__store_relaxed(waiter_linked(w), 0);
+    }
+    kr__spin_unlock(&a->lock);
+}
+
+static inline void waiter_cancel(kr_async_fd *a, kr_io_waiter *w) {
+    /* Acquire pairs with take_waiters' release: 0 means the reactor is
+     * done with the node (or never had it). */
+    if (kr__load_acquire(waiter_linked(w)))
+        waiter_unlink(a, w);
+    if (w->waker_.vtable != NULL) /* ours now, lock or not */
+        kr_waker_reset(&w->waker_);
+}
+
+void kr_async_fd_waiter_cancel(kr_async_fd *a, kr_io_waiter *w) {
+    if (a != NULL && w != NULL)
+        waiter_cancel(a, w);
+}
+
+/* The pending half of kr_async_fd_poll_ready_waiter, out of line so the
+ * ready path (a woken future finding its bits) stays a short function. */
+static __attribute__((noinline)) int waiter_link(kr_async_fd *a, kr_context *cx,
+                                                 uint32_t mask,
+                                                 kr_ready_event *ev,
+                                                 kr_io_waiter *w) {
+    kr__spin_lock(&a->lock);
+    w->mask_ = mask;
+    kr_waker_set(&w->waker_, cx->waker);
+    if (!kr__load_relaxed(waiter_linked(w))) { /* under the lock */
+        kr__list_node_init(&w->node_);
+        kr__list_push_back(&a->waiters, &w->node_);
+        kr__store_relaxed(waiter_linked(w), 1);
+    }
+    kr__spin_unlock(&a->lock);
+    int r = ready_now(a, mask, ev); /* the re-check: see reactor.h */
+    if (r != 0)
+        waiter_cancel(a, w); /* ready after all: leave the list */
+    return r;
+}
+
+int kr_async_fd_poll_ready_waiter(kr_async_fd *a, kr_context *cx, int interest,
+                                  kr_ready_event *ev, kr_io_waiter *w) {
+    if (a == NULL || cx == NULL || ev == NULL || w == NULL ||
+        !interest_ok(interest))
+        return KR_EINVAL;
+    uint32_t mask = interest_bits(interest);
+    int r = ready_now(a, mask, ev);
+    if (r == 0) {
+        r = waiter_link(a, cx, mask, ev, w);
+        if (r == 0)
+            return 0;
+    } else if (kr__load_acquire(waiter_linked(w)) || w->waker_.vtable != NULL) {
+        /* Ready without a wake through the node (an earlier poll linked
+         * it): leave the list, so the future may complete and go. The
+         * acquire pairs with take_waiters' release. */
+        waiter_cancel(a, w);
+    }
+    if (r > 0 && !kr_coop_proceed(cx))
+        return 0; /* budget spent: woken, try again later */
+    return r;
+}
+
+int kr_async_fd_readiness(kr_async_fd *a, int interest, kr_ready_event *ev) {
+    if (a == NULL || ev == NULL || !interest_ok(interest))
+        return KR_EINVAL;
+    int r = ready_now(a, interest_bits(interest), ev);
+    return r > 0 ? (int)ev->ready : r;
+}
+
 void kr_async_fd_clear_ready(kr_async_fd *a, kr_ready_event ev) {
     if (a == NULL)
         return;
@@ -372,7 +517,8 @@ void kr_async_fd_clear_ready(kr_async_fd *a, kr_ready_event ev) {
      * bits, as in Tokio: the call that met EAGAIN consumed it (SO_ERROR),
      * and a later one is a new EPOLLERR edge. Kept, one ICMP error on a
      * UDP socket would make every later wait ready at once: a spin. */
-    uint64_t clear = ev.ready & (KR_READABLE | KR_WRITABLE | KR_IO_ERROR);
+    uint64_t clear =
+        ev.ready & (KR_READABLE | KR_WRITABLE | KR_IO_ERROR | KR_PRIORITY);
     uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
     for (;;) {
         uint32_t tick =
@@ -384,8 +530,74 @@ void kr_async_fd_clear_ready(kr_async_fd *a, kr_ready_event ev) {
     }
 }
 
+/* ---- try_read, try_write ------------------------------------------------ */
+
+/* Linux's UIO_MAXIOV. */
+#define MAX_IOV 1024
+
+enum { OP_READ, OP_WRITE, OP_READV, OP_WRITEV };
+
+static int64_t try_op(kr_async_fd *a, int op, void *buf, size_t len) {
+    if (a == NULL || (buf == NULL && len > 0))
+        return KR_EINVAL;
+    if ((op == OP_READV || op == OP_WRITEV) && len > MAX_IOV)
+        return KR_EINVAL;
+    int interest = op == OP_READ || op == OP_READV ? KR_READABLE : KR_WRITABLE;
+    kr_ready_event ev;
+    int r = ready_now(a, interest_bits(interest), &ev);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return KR_EAGAIN; /* Tokio's try_io: no call without readiness */
+    for (;;) {
+        ssize_t n;
+        switch (op) {
+        case OP_READ:
+            n = read(a->fd, buf, len);
+            break;
+        case OP_WRITE:
+            n = write(a->fd, buf, len);
+            break;
+        case OP_READV:
+            n = readv(a->fd, buf, (int)len);
+            break;
+        default:
+            n = writev(a->fd, buf, (int)len);
+            break;
+        }
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            kr_async_fd_clear_ready(a, ev);
+            return KR_EAGAIN;
+        }
+        return -errno;
+    }
+}
+
+int64_t kr_async_fd_try_read(kr_async_fd *a, void *buf, size_t len) {
+    return try_op(a, OP_READ, buf, len);
+}
+int64_t kr_async_fd_try_write(kr_async_fd *a, const void *buf, size_t len) {
+    return try_op(a, OP_WRITE, (void *)buf, len);
+}
+int64_t kr_async_fd_try_read_vectored(kr_async_fd *a, const struct iovec *iov,
+                                      int iovcnt) {
+    if (iovcnt < 0)
+        return KR_EINVAL;
+    return try_op(a, OP_READV, (void *)iov, (size_t)iovcnt);
+}
+int64_t kr_async_fd_try_write_vectored(kr_async_fd *a, const struct iovec *iov,
+                                       int iovcnt) {
+    if (iovcnt < 0)
+        return KR_EINVAL;
+    return try_op(a, OP_WRITEV, (void *)iov, (size_t)iovcnt);
+}
+
 /* interest_ once the output is written; kr_async_fd_ready stores no
- * interest without a direction, so no caller's value looks like it. */
+ * interest outside the mask, so no caller's value looks like it. */
 #define READY_SPENT INT_MIN
 
 static kr_poll ready_poll(kr_future *f, kr_context *cx, void *out) {
@@ -393,7 +605,8 @@ static kr_poll ready_poll(kr_future *f, kr_context *cx, void *out) {
     kr_ready_event ev;
     if (rd->interest_ == READY_SPENT)
         kr__die("kr_readiness polled after it returned READY");
-    int r = kr_async_fd_poll_ready(rd->afd_, cx, rd->interest_, &ev);
+    int r = kr_async_fd_poll_ready_waiter(rd->afd_, cx, rd->interest_, &ev,
+                                          &rd->w_);
     if (r == 0)
         return KR_PENDING;
     rd->interest_ = READY_SPENT;
@@ -402,14 +615,19 @@ static kr_poll ready_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_READY;
 }
 
+static void ready_drop(kr_future *f) {
+    kr_readiness *rd = (kr_readiness *)f;
+    kr_async_fd_waiter_cancel(rd->afd_, &rd->w_);
+}
+
 static const kr_future_vtable ready_vtable = {
-    ready_poll, NULL, sizeof(kr_readiness), sizeof(int), "kr_readiness"};
+    ready_poll, ready_drop, sizeof(kr_readiness), sizeof(int), "kr_readiness"};
 
 kr_readiness kr_async_fd_ready(kr_async_fd *afd, int interest) {
-    /* No direction: 0, which the poll answers with KR_EINVAL. */
-    if ((interest & (KR_READABLE | KR_WRITABLE)) == 0)
+    /* Outside the mask: 0, which the poll answers with KR_EINVAL. */
+    if (!interest_ok(interest))
         interest = 0;
-    kr_readiness r = {{&ready_vtable}, afd, interest};
+    kr_readiness r = {{&ready_vtable}, afd, interest, KR_IO_WAITER_INIT};
     return r;
 }
 

@@ -12,11 +12,27 @@
  *              (ready &= ~bits, only if the tick is unchanged), both CAS.
  *              Pollers load it with acquire, pairing with the dispatch's
  *              release, so data that arrived before the event is visible.
- *   lock       guards reader and writer (the waker slots).
- * No lost wakeup: a poller stores its waker under the lock and then loads
- * readiness again; dispatch stores readiness and then takes the lock to
- * take the waker. Whichever order the two critical sections run in, either
- * dispatch finds the waker or the poller's second load finds the bits.
+ *   lock       guards reader and writer (the waker slots of
+ *              kr_async_fd_poll_ready) and `waiters`.
+ *   waiters    the kr_io_waiter nodes of futures waiting through
+ *              kr_async_fd_poll_ready_waiter, oldest first, any number,
+ *              each with the ready bits that concern it (mask_). Dispatch
+ *              unlinks every waiter its bits concern, moves its waker out,
+ *              and then stores the node's linked_ = 0 (release), all under
+ *              the lock; after that store it never touches the node. The
+ *              owner loads linked_ with acquire: 0 means the node is its
+ *              own again, without the lock (the fast path of a woken
+ *              future); 1 means it takes the lock to unlink it (a drop, or
+ *              a poll that found readiness without a wake). Wakers are
+ *              woken after the lock is released, in batches of
+ *              KR__WAKE_BATCH; the walk restarts after each batch.
+ *              Readiness itself stays in the word: a waiter is handed no
+ *              token, so a cancelled waiter passes nothing on.
+ * No lost wakeup: a poller stores its waker (or links its node) under the
+ * lock and then loads readiness again; dispatch stores readiness and then
+ * takes the lock to take the wakers. Whichever order the two critical
+ * sections run in, either dispatch finds the waker or the poller's second
+ * load finds the bits.
  *
  * Deregistration: kr_async_fd_free removes the fd from epoll, wakes and
  * drops its wakers and unlinks it. A turn in progress may still hold an
@@ -52,6 +68,7 @@ struct kr_async_fd {
     _Atomic uint64_t readiness;
     kr__spinlock lock;
     kr_waker reader, writer;
+    kr__list waiters; /* kr_io_waiter.node_, under `lock` */
     int fd;
     kr__reactor *reactor;
     /* On the reactor's list of live registrations, then, freed during a

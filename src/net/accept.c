@@ -71,13 +71,13 @@ static kr_poll accept_poll(kr_future *f, kr_context *cx, void *out) {
             a->backoff_ = 0;
         }
         kr_sockaddr peer;
-        if (kr__sock_poll(s, &a->held_, cx, KR_READABLE, accept_op, &peer, 0,
-                          &res) == KR_PENDING)
+        if (kr__sock_poll(s, &a->held_, &a->w_, cx, KR_READABLE, accept_op,
+                          &peer, 0, &res) == KR_PENDING)
             return KR_PENDING;
         if (out_of_resources(res)) {
             /* Pending on the sleep: hold the listener as a pending
              * readiness wait does. */
-            res = kr__sock_hold(s, &a->held_);
+            res = kr__sock_hold(s, &a->held_, &a->w_);
             if (res < 0)
                 goto done;
             a->sleep_ = kr_sleep_for(kr_ms(KR__NET_BACKOFF_MS));
@@ -112,7 +112,7 @@ static void accept_drop(kr_future *f) {
         a->backoff_ = 0;
     }
     if (a->sock_ != NULL)
-        kr__sock_unhold(a->sock_, &a->held_);
+        kr__sock_unhold(a->sock_, &a->held_, &a->w_);
 }
 
 static const kr_future_vtable accept_vt = {accept_poll, accept_drop,
@@ -127,6 +127,7 @@ kr_net_accept kr__accept(kr__sock *s, void **out, kr_sockaddr *peer) {
     a.peer_ = peer;
     a.held_ = 0;
     a.backoff_ = 0;
+    memset(&a.w_, 0, sizeof(a.w_));
     memset(&a.sleep_, 0, sizeof(a.sleep_)); /* set when backing off */
     return a;
 }

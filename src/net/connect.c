@@ -19,7 +19,10 @@
  * The socket is registered only after connect(2) has started it (see
  * sock.h, "Registration order"), with the runtime that polls the future.
  * Until the future outputs it, the socket is the future's alone: its drop
- * closes it, which is how kr_timeout cancels a connect.
+ * closes it, which is how kr_timeout cancels a connect. A connect made
+ * from a kr_tcp_socket (kr__connect_fd) starts with that socket (prefd_,
+ * the fd + 1, so that a zeroed future has none) and closes it the same
+ * way if dropped or failed before START took it.
  */
 #include <errno.h>
 #include <string.h>
@@ -35,7 +38,13 @@ enum { START = 0, WAIT = 1, BACKOFF = 2, SPENT = 3 };
 static int start(kr_net_connect *c) {
     const kr_sockaddr *a = &c->addr_;
     int family = a->storage.family;
-    int fd = kr__sock_socket(family, SOCK_STREAM);
+    int fd;
+    if (c->prefd_ > 0) { /* a kr_tcp_socket's, set up by the user */
+        fd = c->prefd_ - 1;
+        c->prefd_ = 0;
+    } else {
+        fd = kr__sock_socket(family, SOCK_STREAM);
+    }
     if (fd < 0)
         return fd;
     int r;
@@ -100,10 +109,15 @@ static kr_poll connect_poll(kr_future *f, kr_context *cx, void *out) {
     kr_net_connect *c = (kr_net_connect *)f;
     if (c->state_ == SPENT)
         kr__net_polled_after_ready(f);
-    if (c->err_ != 0)
+    if (c->err_ == 0 && (c->out_ == NULL || kr__ctx.rt == NULL))
+        c->err_ = KR_EINVAL;
+    if (c->err_ != 0) {
+        if (c->prefd_ > 0) {
+            close(c->prefd_ - 1);
+            c->prefd_ = 0;
+        }
         return finish(c, out, c->err_);
-    if (c->out_ == NULL || kr__ctx.rt == NULL)
-        return finish(c, out, KR_EINVAL);
+    }
     for (;;) {
         if (c->state_ == BACKOFF) {
             if (kr_future_poll(&c->sleep_.base, cx, NULL) == KR_PENDING)
@@ -139,6 +153,10 @@ static void connect_drop(kr_future *f) {
     if (c->state_ == BACKOFF)
         kr_future_drop(&c->sleep_.base);
     c->state_ = START;
+    if (c->prefd_ > 0) { /* never started: the socket is still ours */
+        close(c->prefd_ - 1);
+        c->prefd_ = 0;
+    }
     kr__sock_close(c->sock_); /* NULL-safe */
     c->sock_ = NULL;
 }
@@ -146,6 +164,13 @@ static void connect_drop(kr_future *f) {
 static const kr_future_vtable connect_vt = {connect_poll, connect_drop,
                                             sizeof(kr_net_connect), sizeof(int),
                                             "kr_net_connect"};
+
+kr_net_connect kr__connect_fd(int fd, const kr_sockaddr *addr, int err,
+                              void **out) {
+    kr_net_connect c = kr__connect(addr, err, out);
+    c.prefd_ = fd + 1;
+    return c;
+}
 
 kr_net_connect kr__connect(const kr_sockaddr *addr, int err, void **out) {
     kr_net_connect c;

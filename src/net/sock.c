@@ -92,16 +92,22 @@ void kr__sock_close(kr__sock *s) {
     unref(s);
 }
 
-void kr__sock_unhold(kr__sock *s, int *held) {
+void kr__sock_unhold(kr__sock *s, int *held, kr_io_waiter *w) {
     if (*held != 1)
         return; /* none held, or spent */
     *held = 0;
+    /* While the reference keeps the registration alive. */
+    if (w != NULL)
+        kr_async_fd_waiter_cancel(s->afd, w);
     unref(s);
 }
 
 void kr__sock_spend(kr__sock *s, int *held) {
+    /* No waiter to unlink: every READY path of kr__sock_poll and of the
+     * readiness future leaves it unlinked (the fast path of a completed
+     * operation pays no cancel). */
     if (s != NULL)
-        kr__sock_unhold(s, held);
+        kr__sock_unhold(s, held, NULL);
     *held = KR__NET_SPENT;
 }
 
@@ -109,32 +115,42 @@ void kr__net_polled_after_ready(const kr_future *f) {
     kr__die("%s polled after it returned READY", f->vtable->name);
 }
 
-int kr__sock_hold(kr__sock *s, int *held) {
+int kr__sock_hold(kr__sock *s, int *held, kr_io_waiter *w) {
     if (!*held) {
         /* Seq-cst add then load, against kr__sock_close (sock.h). */
         kr__fetch_add_seqcst(&s->refs, 1);
         *held = 1;
     }
     if (kr__load_seqcst(&s->closed)) {
-        kr__sock_unhold(s, held);
+        kr__sock_unhold(s, held, w);
         return KR_EBADF;
     }
     return 0;
 }
 
-kr_poll kr__sock_poll(kr__sock *s, int *held, kr_context *cx, int interest,
-                      kr__sock_op op, void *arg, size_t drain_below,
-                      int64_t *res) {
+kr_poll kr__sock_poll(kr__sock *s, int *held, kr_io_waiter *w, kr_context *cx,
+                      int interest, kr__sock_op op, void *arg,
+                      size_t drain_below, int64_t *res) {
     for (;;) {
         /* Acquire: a cheap early look; the hold below settles races. */
         if (kr__load_acquire(&s->closed)) {
+            /* Polled while linked (woken by a free's shutdown, or for
+             * another reason): leave the list before completing. */
+            if (w != NULL)
+                kr_async_fd_waiter_cancel(s->afd, w);
             *res = KR_EBADF;
             return KR_READY;
         }
         kr_ready_event ev;
-        int r = kr_async_fd_poll_ready(s->afd, cx, interest, &ev);
+        /* No waiter: the poll-style calls (kr_tcp_stream_poll_read...),
+         * which keep the waker in the direction's slot and hold nothing. */
+        int r = w != NULL ? kr_async_fd_poll_ready_waiter(s->afd, cx, interest,
+                                                          &ev, w)
+                          : kr_async_fd_poll_ready(s->afd, cx, interest, &ev);
         if (r == 0) {
-            int h = kr__sock_hold(s, held);
+            if (held == NULL)
+                return KR_PENDING;
+            int h = kr__sock_hold(s, held, w);
             if (h < 0) {
                 *res = h;
                 return KR_READY;
@@ -155,6 +171,23 @@ kr_poll kr__sock_poll(kr__sock *s, int *held, kr_context *cx, int interest,
         *res = n;
         return KR_READY;
     }
+}
+
+int64_t kr__sock_try(kr__sock *s, int interest, kr__sock_op op, void *arg) {
+    if (s == NULL)
+        return KR_EINVAL;
+    if (kr__load_acquire(&s->closed))
+        return KR_EBADF;
+    kr_ready_event ev;
+    int r = kr_async_fd_readiness(s->afd, interest, &ev);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return KR_EAGAIN; /* Tokio's try_io: no call without readiness */
+    int64_t n = op(s, arg);
+    if (n == KR_EAGAIN) /* EWOULDBLOCK is EAGAIN on Linux */
+        kr_async_fd_clear_ready(s->afd, ev);
+    return n;
 }
 
 int kr__sock_name(const kr__sock *s, bool peer, kr_sockaddr *out) {

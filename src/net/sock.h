@@ -116,8 +116,9 @@ int kr__sock_adopt(kr_runtime *rt, int fd, int type, bool listening,
  * owner's reference. NULL is ignored. */
 void kr__sock_close(kr__sock *s);
 
-/* Drops a future's reference, if it holds one (held: its flag). */
-void kr__sock_unhold(kr__sock *s, int *held);
+/* Drops a future's reference, if it holds one (held: its flag), after
+ * unlinking its waiter `w` (linked only while it holds one). */
+void kr__sock_unhold(kr__sock *s, int *held, kr_io_waiter *w);
 
 /*
  * Polled after READY. A socket future's held_ flag (its accept's, its
@@ -128,6 +129,8 @@ void kr__sock_unhold(kr__sock *s, int *held);
  * otherwise send its data again or take a second connection.
  */
 #define KR__NET_SPENT (-1)
+/* Requires: the future's waiter is unlinked (kr__sock_poll's READY and
+ * kr_async_fd_poll_ready_waiter's non-zero returns leave it so). */
 void kr__sock_spend(kr__sock *s, int *held);
 void kr__net_polled_after_ready(const kr_future *f) __attribute__((noreturn));
 static inline void kr__net_check_live(const kr_future *f, int held) {
@@ -138,7 +141,7 @@ static inline void kr__net_check_live(const kr_future *f, int held) {
 /* Takes a future's reference before it returns PENDING (once: the flag
  * says). Returns 0, or KR_EBADF if the socket was closed meanwhile (the
  * reference is then dropped again). */
-int kr__sock_hold(kr__sock *s, int *held);
+int kr__sock_hold(kr__sock *s, int *held, kr_io_waiter *w);
 
 /*
  * One system call on the socket, with the sign convention of the futures:
@@ -148,16 +151,25 @@ int kr__sock_hold(kr__sock *s, int *held);
 typedef int64_t (*kr__sock_op)(kr__sock *s, void *arg);
 
 /*
- * io.h's loop: waits until `s` is ready for `interest`, runs `op`, and on
+ * io.h's loop: waits (on the future's node `w`, so any number of futures
+ * may wait on one socket) until `s` is ready for `interest`, runs `op`, and on
  * KR_EAGAIN clears the readiness and goes round again. Returns KR_READY
  * with op's result (or KR_EBADF / KR_ESHUTDOWN) in *res, or KR_PENDING
  * after taking the future's reference. A result 0 < n < drain_below
  * clears the readiness as well (a stream read that came up short drained
  * the socket); pass 0 where that does not hold (datagrams, writes).
  */
-kr_poll kr__sock_poll(kr__sock *s, int *held, kr_context *cx, int interest,
-                      kr__sock_op op, void *arg, size_t drain_below,
-                      int64_t *res);
+kr_poll kr__sock_poll(kr__sock *s, int *held, kr_io_waiter *w, kr_context *cx,
+                      int interest, kr__sock_op op, void *arg,
+                      size_t drain_below, int64_t *res);
+
+/* held and w NULL: a poll-style call (no future): the waker goes to the
+ * direction's single slot and no reference is taken. */
+
+/* A try_* call: `op` once if the last readiness seen for `interest` is
+ * set, else KR_EAGAIN at once; an op's KR_EAGAIN clears that readiness
+ * (Tokio's try_io). KR_EINVAL (NULL), KR_EBADF (freed). */
+int64_t kr__sock_try(kr__sock *s, int interest, kr__sock_op op, void *arg);
 
 /* getsockname / getpeername into a kr_sockaddr: 0 or a negated errno. */
 int kr__sock_name(const kr__sock *s, bool peer, kr_sockaddr *out);
@@ -173,12 +185,32 @@ kr_net_io kr__stream_read_exact(kr__sock *s, void *buf, size_t len);
 kr_net_io kr__stream_write_all(kr__sock *s, const void *buf, size_t len);
 kr_net_writev kr__stream_writev(kr__sock *s, const struct iovec *iov,
                                 int iovcnt);
+kr_net_io kr__stream_peek(kr__sock *s, void *buf, size_t len);
 kr_net_io kr__dgram_recv(kr__sock *s, void *buf, size_t len);
+/* Poll-style calls (no future; the direction's single waker slot). */
+kr_poll kr__stream_poll_read(kr__sock *s, kr_context *cx, void *buf, size_t len,
+                             int64_t *res);
+kr_poll kr__stream_poll_write(kr__sock *s, kr_context *cx, const void *buf,
+                              size_t len, int64_t *res);
+kr_poll kr__stream_poll_writev(kr__sock *s, kr_context *cx,
+                               const struct iovec *iov, int iovcnt,
+                               int64_t *res);
+/* try_* (kr__sock_try): recv (or peek), send, recvmsg, sendmsg. */
+int64_t kr__sock_try_recv(kr__sock *s, void *buf, size_t len, bool peek);
+int64_t kr__sock_try_send(kr__sock *s, const void *buf, size_t len);
+int64_t kr__sock_try_recvv(kr__sock *s, const struct iovec *iov, int iovcnt);
+int64_t kr__sock_try_sendv(kr__sock *s, const struct iovec *iov, int iovcnt);
+/* The readiness future of every socket type (net/ready.c). */
+kr_net_ready kr__sock_ready(kr__sock *s, int interest);
 kr_net_io kr__dgram_send(kr__sock *s, const void *buf, size_t len);
 kr_net_accept kr__accept(kr__sock *s, void **out, kr_sockaddr *peer);
 /* `err` != 0 makes a future that outputs it (an address that failed to
  * build). */
 kr_net_connect kr__connect(const kr_sockaddr *addr, int err, void **out);
+/* As kr__connect, with the (unregistered, non-blocking) socket `fd`, which
+ * the future owns from here: closed if it never connects. */
+kr_net_connect kr__connect_fd(int fd, const kr_sockaddr *addr, int err,
+                              void **out);
 
 /* Whether an address is an IP one of a consistent length. */
 bool kr__sockaddr_is_ip(const kr_sockaddr *a);

@@ -29,6 +29,31 @@ static int64_t recv_op(kr__sock *s, void *arg) {
     }
 }
 
+static int64_t peek_op(kr__sock *s, void *arg) {
+    span *sp = arg;
+    for (;;) {
+        ssize_t n = recv(s->fd, sp->buf, sp->len, MSG_PEEK);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int64_t recvmsg_op(kr__sock *s, void *arg) {
+    kr_net_writev *w = arg; /* an iovec array and count */
+    struct msghdr mh = {0};
+    mh.msg_iov = (struct iovec *)w->iov_;
+    mh.msg_iovlen = (size_t)w->iovcnt_;
+    for (;;) {
+        ssize_t n = recvmsg(s->fd, &mh, 0);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
 static int64_t send_op(kr__sock *s, void *arg) {
     span *sp = arg;
     for (;;) {
@@ -63,8 +88,8 @@ static kr_poll once_poll(kr_net_io *io, kr_context *cx, void *out, int interest,
         return finish(io, out, 0);
     span sp = {io->buf_, io->len_};
     size_t drain_below = stream && interest == KR_READABLE ? io->len_ : 0;
-    if (kr__sock_poll(io->sock_, &io->held_, cx, interest, op, &sp, drain_below,
-                      &res) == KR_PENDING)
+    if (kr__sock_poll(io->sock_, &io->held_, &io->w_, cx, interest, op, &sp,
+                      drain_below, &res) == KR_PENDING)
         return KR_PENDING;
     return finish(io, out, res);
 }
@@ -75,6 +100,12 @@ static kr_poll read_poll(kr_future *f, kr_context *cx, void *out) {
 
 static kr_poll write_poll(kr_future *f, kr_context *cx, void *out) {
     return once_poll((kr_net_io *)f, cx, out, KR_WRITABLE, send_op, true);
+}
+
+static kr_poll peek_poll(kr_future *f, kr_context *cx, void *out) {
+    /* Not a drain: what was peeked is still there. Made for any length
+     * (a peek of 0 waits for data), which also serves datagrams. */
+    return once_poll((kr_net_io *)f, cx, out, KR_READABLE, peek_op, false);
 }
 
 static kr_poll dgram_recv_poll(kr_future *f, kr_context *cx, void *out) {
@@ -96,8 +127,8 @@ static kr_poll read_exact_poll(kr_future *f, kr_context *cx, void *out) {
     while (io->done_ < io->len_) {
         span sp = {(char *)io->buf_ + io->done_, io->len_ - io->done_};
         int64_t n;
-        if (kr__sock_poll(io->sock_, &io->held_, cx, KR_READABLE, recv_op, &sp,
-                          sp.len, &n) == KR_PENDING)
+        if (kr__sock_poll(io->sock_, &io->held_, &io->w_, cx, KR_READABLE,
+                          recv_op, &sp, sp.len, &n) == KR_PENDING)
             return KR_PENDING;
         if (n <= 0)
             return finish(io, out, n == 0 ? KR_EOF : n);
@@ -114,8 +145,8 @@ static kr_poll write_all_poll(kr_future *f, kr_context *cx, void *out) {
     while (io->done_ < io->len_) {
         span sp = {(char *)io->buf_ + io->done_, io->len_ - io->done_};
         int64_t n;
-        if (kr__sock_poll(io->sock_, &io->held_, cx, KR_WRITABLE, send_op, &sp,
-                          0, &n) == KR_PENDING)
+        if (kr__sock_poll(io->sock_, &io->held_, &io->w_, cx, KR_WRITABLE,
+                          send_op, &sp, 0, &n) == KR_PENDING)
             return KR_PENDING;
         if (n < 0)
             return finish(io, out, n);
@@ -128,13 +159,15 @@ static kr_poll write_all_poll(kr_future *f, kr_context *cx, void *out) {
 static void io_drop(kr_future *f) {
     kr_net_io *io = (kr_net_io *)f;
     if (io->sock_ != NULL)
-        kr__sock_unhold(io->sock_, &io->held_);
+        kr__sock_unhold(io->sock_, &io->held_, &io->w_);
 }
 
 static const kr_future_vtable read_vt = {read_poll, io_drop, sizeof(kr_net_io),
                                          sizeof(int64_t), "kr_net_read"};
 static const kr_future_vtable write_vt = {
     write_poll, io_drop, sizeof(kr_net_io), sizeof(int64_t), "kr_net_write"};
+static const kr_future_vtable peek_vt = {peek_poll, io_drop, sizeof(kr_net_io),
+                                         sizeof(int64_t), "kr_net_peek"};
 static const kr_future_vtable dgram_recv_vt = {dgram_recv_poll, io_drop,
                                                sizeof(kr_net_io),
                                                sizeof(int64_t), "kr_net_recv"};
@@ -150,7 +183,7 @@ static const kr_future_vtable write_all_vt = {
 
 static kr_net_io make_io(const kr_future_vtable *vt, kr__sock *s,
                          const void *buf, size_t len) {
-    kr_net_io io = {{vt}, s, (void *)buf, len, 0, 0};
+    kr_net_io io = {{vt}, s, (void *)buf, len, 0, 0, KR_IO_WAITER_INIT};
     return io;
 }
 
@@ -165,6 +198,9 @@ kr_net_io kr__stream_read_exact(kr__sock *s, void *buf, size_t len) {
 }
 kr_net_io kr__stream_write_all(kr__sock *s, const void *buf, size_t len) {
     return make_io(&write_all_vt, s, buf, len);
+}
+kr_net_io kr__stream_peek(kr__sock *s, void *buf, size_t len) {
+    return make_io(&peek_vt, s, buf, len);
 }
 kr_net_io kr__dgram_recv(kr__sock *s, void *buf, size_t len) {
     return make_io(&dgram_recv_vt, s, buf, len);
@@ -211,8 +247,8 @@ static kr_poll writev_poll(kr_future *f, kr_context *cx, void *out) {
     }
     if (total == 0)
         goto done; /* nothing to send: 0 at once, as write */
-    if (kr__sock_poll(w->sock_, &w->held_, cx, KR_WRITABLE, sendmsg_op, w, 0,
-                      &res) == KR_PENDING)
+    if (kr__sock_poll(w->sock_, &w->held_, &w->w_, cx, KR_WRITABLE, sendmsg_op,
+                      w, 0, &res) == KR_PENDING)
         return KR_PENDING;
 done:
     kr__sock_spend(w->sock_, &w->held_);
@@ -224,7 +260,7 @@ done:
 static void writev_drop(kr_future *f) {
     kr_net_writev *w = (kr_net_writev *)f;
     if (w->sock_ != NULL)
-        kr__sock_unhold(w->sock_, &w->held_);
+        kr__sock_unhold(w->sock_, &w->held_, &w->w_);
 }
 
 static const kr_future_vtable writev_vt = {writev_poll, writev_drop,
@@ -233,6 +269,93 @@ static const kr_future_vtable writev_vt = {writev_poll, writev_drop,
 
 kr_net_writev kr__stream_writev(kr__sock *s, const struct iovec *iov,
                                 int iovcnt) {
-    kr_net_writev w = {{&writev_vt}, s, iov, iovcnt, 0};
+    kr_net_writev w = {{&writev_vt}, s, iov, iovcnt, 0, KR_IO_WAITER_INIT};
     return w;
+}
+
+static bool iov_ok(const struct iovec *iov, int iovcnt) {
+    if (iovcnt < 0 || iovcnt > MAX_IOV || (iov == NULL && iovcnt > 0))
+        return false;
+    for (int i = 0; i < iovcnt; i++)
+        if (iov[i].iov_base == NULL && iov[i].iov_len > 0)
+            return false;
+    return true;
+}
+
+/* ---- poll-style calls (Tokio's poll_read / poll_write) -----------------
+ * No future: the waker goes to the direction's single slot (io.h), so one
+ * task per direction, as Tokio's AsyncRead / AsyncWrite impls. */
+
+kr_poll kr__stream_poll_read(kr__sock *s, kr_context *cx, void *buf, size_t len,
+                             int64_t *res) {
+    if (s == NULL || cx == NULL || res == NULL || (buf == NULL && len > 0)) {
+        if (res != NULL)
+            *res = KR_EINVAL;
+        return KR_READY;
+    }
+    if (len == 0) {
+        *res = 0;
+        return KR_READY;
+    }
+    span sp = {buf, len};
+    return kr__sock_poll(s, NULL, NULL, cx, KR_READABLE, recv_op, &sp, len,
+                         res);
+}
+
+kr_poll kr__stream_poll_write(kr__sock *s, kr_context *cx, const void *buf,
+                              size_t len, int64_t *res) {
+    if (s == NULL || cx == NULL || res == NULL || (buf == NULL && len > 0)) {
+        if (res != NULL)
+            *res = KR_EINVAL;
+        return KR_READY;
+    }
+    if (len == 0) {
+        *res = 0;
+        return KR_READY;
+    }
+    span sp = {(void *)buf, len};
+    return kr__sock_poll(s, NULL, NULL, cx, KR_WRITABLE, send_op, &sp, 0, res);
+}
+
+kr_poll kr__stream_poll_writev(kr__sock *s, kr_context *cx,
+                               const struct iovec *iov, int iovcnt,
+                               int64_t *res) {
+    if (s == NULL || cx == NULL || res == NULL || !iov_ok(iov, iovcnt)) {
+        if (res != NULL)
+            *res = KR_EINVAL;
+        return KR_READY;
+    }
+    kr_net_writev w = {{NULL}, s, iov, iovcnt, 0, KR_IO_WAITER_INIT};
+    return kr__sock_poll(s, NULL, NULL, cx, KR_WRITABLE, sendmsg_op, &w, 0,
+                         res);
+}
+
+/* ---- try_* ------------------------------------------------------------- */
+
+int64_t kr__sock_try_recv(kr__sock *s, void *buf, size_t len, bool peek) {
+    if (buf == NULL && len > 0)
+        return KR_EINVAL;
+    span sp = {buf, len};
+    return kr__sock_try(s, KR_READABLE, peek ? peek_op : recv_op, &sp);
+}
+
+int64_t kr__sock_try_send(kr__sock *s, const void *buf, size_t len) {
+    if (buf == NULL && len > 0)
+        return KR_EINVAL;
+    span sp = {(void *)buf, len};
+    return kr__sock_try(s, KR_WRITABLE, send_op, &sp);
+}
+
+int64_t kr__sock_try_recvv(kr__sock *s, const struct iovec *iov, int iovcnt) {
+    if (!iov_ok(iov, iovcnt))
+        return KR_EINVAL;
+    kr_net_writev w = {{NULL}, s, iov, iovcnt, 0, KR_IO_WAITER_INIT};
+    return kr__sock_try(s, KR_READABLE, recvmsg_op, &w);
+}
+
+int64_t kr__sock_try_sendv(kr__sock *s, const struct iovec *iov, int iovcnt) {
+    if (!iov_ok(iov, iovcnt))
+        return KR_EINVAL;
+    kr_net_writev w = {{NULL}, s, iov, iovcnt, 0, KR_IO_WAITER_INIT};
+    return kr__sock_try(s, KR_WRITABLE, sendmsg_op, &w);
 }

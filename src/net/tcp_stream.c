@@ -84,3 +84,45 @@ int kr_tcp_stream_local_addr(const kr_tcp_stream *s, kr_sockaddr *out) {
 int kr_tcp_stream_fd(const kr_tcp_stream *s) {
     return s != NULL ? s->s.fd : -1;
 }
+
+/* ---- readiness, try_*, peek, poll-style --------------------------------- */
+
+kr_tcp_ready kr_tcp_stream_ready(kr_tcp_stream *s, int interest) {
+    return kr__sock_ready(SOCK(s), interest);
+}
+kr_tcp_ready kr_tcp_stream_readable(kr_tcp_stream *s) {
+    return kr__sock_ready(SOCK(s), KR_READABLE);
+}
+kr_tcp_ready kr_tcp_stream_writable(kr_tcp_stream *s) {
+    return kr__sock_ready(SOCK(s), KR_WRITABLE);
+}
+int64_t kr_tcp_stream_try_read(kr_tcp_stream *s, void *buf, size_t len) {
+    return kr__sock_try_recv(SOCK(s), buf, len, false);
+}
+int64_t kr_tcp_stream_try_write(kr_tcp_stream *s, const void *buf, size_t len) {
+    return kr__sock_try_send(SOCK(s), buf, len);
+}
+int64_t kr_tcp_stream_try_read_vectored(kr_tcp_stream *s,
+                                        const struct iovec *iov, int iovcnt) {
+    return kr__sock_try_recvv(SOCK(s), iov, iovcnt);
+}
+int64_t kr_tcp_stream_try_write_vectored(kr_tcp_stream *s,
+                                         const struct iovec *iov, int iovcnt) {
+    return kr__sock_try_sendv(SOCK(s), iov, iovcnt);
+}
+kr_tcp_peek kr_tcp_stream_peek(kr_tcp_stream *s, void *buf, size_t len) {
+    return kr__stream_peek(SOCK(s), buf, len);
+}
+kr_poll kr_tcp_stream_poll_read(kr_tcp_stream *s, kr_context *cx, void *buf,
+                                size_t len, int64_t *res) {
+    return kr__stream_poll_read(SOCK(s), cx, buf, len, res);
+}
+kr_poll kr_tcp_stream_poll_write(kr_tcp_stream *s, kr_context *cx,
+                                 const void *buf, size_t len, int64_t *res) {
+    return kr__stream_poll_write(SOCK(s), cx, buf, len, res);
+}
+kr_poll kr_tcp_stream_poll_writev(kr_tcp_stream *s, kr_context *cx,
+                                  const struct iovec *iov, int iovcnt,
+                                  int64_t *res) {
+    return kr__stream_poll_writev(SOCK(s), cx, iov, iovcnt, res);
+}

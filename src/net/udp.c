@@ -79,8 +79,8 @@ static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
     if (st->sock_ == NULL || (st->buf_ == NULL && st->len_ > 0) ||
         !kr__sockaddr_is_ip(&st->to_))
         res = KR_EINVAL;
-    else if (kr__sock_poll(st->sock_, &st->held_, cx, KR_WRITABLE, send_to_op,
-                           st, 0, &res) == KR_PENDING)
+    else if (kr__sock_poll(st->sock_, &st->held_, &st->w_, cx, KR_WRITABLE,
+                           send_to_op, st, 0, &res) == KR_PENDING)
         return KR_PENDING;
     kr__sock_spend(st->sock_, &st->held_);
     if (out != NULL)
@@ -91,7 +91,7 @@ static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
 static void send_to_drop(kr_future *f) {
     kr_udp_send_to *st = (kr_udp_send_to *)f;
     if (st->sock_ != NULL)
-        kr__sock_unhold(st->sock_, &st->held_);
+        kr__sock_unhold(st->sock_, &st->held_, &st->w_);
 }
 
 static const kr_future_vtable send_to_vt = {send_to_poll, send_to_drop,
@@ -100,18 +100,18 @@ static const kr_future_vtable send_to_vt = {send_to_poll, send_to_drop,
 
 kr_udp_send_to kr_udp_socket_send_to(kr_udp_socket *u, const void *buf,
                                      size_t len, const kr_sockaddr *to) {
-    kr_udp_send_to st = {{&send_to_vt}, SOCK(u), buf, len, 0, {{0}, 0}};
+    kr_udp_send_to st = {{&send_to_vt}, SOCK(u),          buf, len, 0,
+                         {{0}, 0},      KR_IO_WAITER_INIT};
     if (to != NULL && to->len <= sizeof(to->storage))
         st.to_ = *to; /* else empty: the poll says KR_EINVAL */
     return st;
 }
 
-static int64_t recv_from_op(kr__sock *s, void *arg) {
-    kr_udp_recv_from *rf = arg;
+static int64_t recv_from_flags(kr__sock *s, kr_udp_recv_from *rf, int flags) {
     for (;;) {
         kr_sockaddr from;
         from.len = sizeof(from.storage);
-        ssize_t n = recvfrom(s->fd, rf->buf_, rf->len_, 0,
+        ssize_t n = recvfrom(s->fd, rf->buf_, rf->len_, flags,
                              (struct sockaddr *)&from.storage, &from.len);
         if (n >= 0) {
             if (rf->from_ != NULL)
@@ -123,13 +123,25 @@ static int64_t recv_from_op(kr__sock *s, void *arg) {
     }
 }
 
+static int64_t recv_from_op(kr__sock *s, void *arg) {
+    return recv_from_flags(s, arg, 0);
+}
+
+static const kr_future_vtable peek_from_vt; /* defined below */
+
+static int64_t peek_from_op(kr__sock *s, void *arg) {
+    return recv_from_flags(s, arg, MSG_PEEK);
+}
+
 static kr_poll recv_from_poll(kr_future *f, kr_context *cx, void *out) {
     kr_udp_recv_from *rf = (kr_udp_recv_from *)f;
+    kr__sock_op op =
+        rf->base.vtable == &peek_from_vt ? peek_from_op : recv_from_op;
     int64_t res;
     kr__net_check_live(f, rf->held_);
     if (rf->sock_ == NULL || (rf->buf_ == NULL && rf->len_ > 0))
         res = KR_EINVAL;
-    else if (kr__sock_poll(rf->sock_, &rf->held_, cx, KR_READABLE, recv_from_op,
+    else if (kr__sock_poll(rf->sock_, &rf->held_, &rf->w_, cx, KR_READABLE, op,
                            rf, 0, &res) == KR_PENDING)
         return KR_PENDING;
     kr__sock_spend(rf->sock_, &rf->held_);
@@ -141,16 +153,28 @@ static kr_poll recv_from_poll(kr_future *f, kr_context *cx, void *out) {
 static void recv_from_drop(kr_future *f) {
     kr_udp_recv_from *rf = (kr_udp_recv_from *)f;
     if (rf->sock_ != NULL)
-        kr__sock_unhold(rf->sock_, &rf->held_);
+        kr__sock_unhold(rf->sock_, &rf->held_, &rf->w_);
 }
 
 static const kr_future_vtable recv_from_vt = {
     recv_from_poll, recv_from_drop, sizeof(kr_udp_recv_from), sizeof(int64_t),
     "kr_udp_recv_from"};
 
+static const kr_future_vtable peek_from_vt = {
+    recv_from_poll, recv_from_drop, sizeof(kr_udp_recv_from), sizeof(int64_t),
+    "kr_udp_peek_from"};
+
+kr_udp_recv_from kr_udp_socket_peek_from(kr_udp_socket *u, void *buf,
+                                         size_t len, kr_sockaddr *from) {
+    kr_udp_recv_from rf = {{&peek_from_vt},  SOCK(u), buf, len, from, 0,
+                           KR_IO_WAITER_INIT};
+    return rf;
+}
+
 kr_udp_recv_from kr_udp_socket_recv_from(kr_udp_socket *u, void *buf,
                                          size_t len, kr_sockaddr *from) {
-    kr_udp_recv_from rf = {{&recv_from_vt}, SOCK(u), buf, len, from, 0};
+    kr_udp_recv_from rf = {{&recv_from_vt},  SOCK(u), buf, len, from, 0,
+                           KR_IO_WAITER_INIT};
     return rf;
 }
 
@@ -174,4 +198,48 @@ int kr_udp_socket_peer_addr(const kr_udp_socket *u, kr_sockaddr *out) {
 
 int kr_udp_socket_fd(const kr_udp_socket *u) {
     return u != NULL ? u->s.fd : -1;
+}
+
+/* ---- readiness, try_*, peek ---------------------------------------------- */
+
+kr_udp_ready kr_udp_socket_ready(kr_udp_socket *u, int interest) {
+    return kr__sock_ready(SOCK(u), interest);
+}
+kr_udp_ready kr_udp_socket_readable(kr_udp_socket *u) {
+    return kr__sock_ready(SOCK(u), KR_READABLE);
+}
+kr_udp_ready kr_udp_socket_writable(kr_udp_socket *u) {
+    return kr__sock_ready(SOCK(u), KR_WRITABLE);
+}
+kr_udp_recv kr_udp_socket_peek(kr_udp_socket *u, void *buf, size_t len) {
+    return kr__stream_peek(SOCK(u), buf, len);
+}
+int64_t kr_udp_socket_try_send(kr_udp_socket *u, const void *buf, size_t len) {
+    return kr__sock_try_send(SOCK(u), buf, len);
+}
+int64_t kr_udp_socket_try_recv(kr_udp_socket *u, void *buf, size_t len) {
+    return kr__sock_try_recv(SOCK(u), buf, len, false);
+}
+int64_t kr_udp_socket_try_send_to(kr_udp_socket *u, const void *buf, size_t len,
+                                  const kr_sockaddr *to) {
+    if ((buf == NULL && len > 0) || !kr__sockaddr_is_ip(to))
+        return KR_EINVAL;
+    kr_udp_send_to st = {{NULL}, SOCK(u), buf, len, 0, *to, KR_IO_WAITER_INIT};
+    return kr__sock_try(SOCK(u), KR_WRITABLE, send_to_op, &st);
+}
+static int64_t try_recv_from(kr_udp_socket *u, void *buf, size_t len,
+                             kr_sockaddr *from, kr__sock_op op) {
+    if (buf == NULL && len > 0)
+        return KR_EINVAL;
+    kr_udp_recv_from rf = {{NULL}, SOCK(u),          buf, len, from,
+                           0,      KR_IO_WAITER_INIT};
+    return kr__sock_try(SOCK(u), KR_READABLE, op, &rf);
+}
+int64_t kr_udp_socket_try_recv_from(kr_udp_socket *u, void *buf, size_t len,
+                                    kr_sockaddr *from) {
+    return try_recv_from(u, buf, len, from, recv_from_op);
+}
+int64_t kr_udp_socket_try_peek_from(kr_udp_socket *u, void *buf, size_t len,
+                                    kr_sockaddr *from) {
+    return try_recv_from(u, buf, len, from, peek_from_op);
 }

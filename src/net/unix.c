@@ -132,3 +132,43 @@ int kr_unix_stream_local_addr(const kr_unix_stream *s, kr_sockaddr *out) {
 int kr_unix_stream_fd(const kr_unix_stream *s) {
     return s != NULL ? s->s.fd : -1;
 }
+
+/* ---- readiness, try_*, poll-style --------------------------------------- */
+
+kr_unix_ready kr_unix_stream_ready(kr_unix_stream *s, int interest) {
+    return kr__sock_ready(SOCK(s), interest);
+}
+kr_unix_ready kr_unix_stream_readable(kr_unix_stream *s) {
+    return kr__sock_ready(SOCK(s), KR_READABLE);
+}
+kr_unix_ready kr_unix_stream_writable(kr_unix_stream *s) {
+    return kr__sock_ready(SOCK(s), KR_WRITABLE);
+}
+int64_t kr_unix_stream_try_read(kr_unix_stream *s, void *buf, size_t len) {
+    return kr__sock_try_recv(SOCK(s), buf, len, false);
+}
+int64_t kr_unix_stream_try_write(kr_unix_stream *s, const void *buf,
+                                 size_t len) {
+    return kr__sock_try_send(SOCK(s), buf, len);
+}
+int64_t kr_unix_stream_try_read_vectored(kr_unix_stream *s,
+                                         const struct iovec *iov, int iovcnt) {
+    return kr__sock_try_recvv(SOCK(s), iov, iovcnt);
+}
+int64_t kr_unix_stream_try_write_vectored(kr_unix_stream *s,
+                                          const struct iovec *iov, int iovcnt) {
+    return kr__sock_try_sendv(SOCK(s), iov, iovcnt);
+}
+kr_poll kr_unix_stream_poll_read(kr_unix_stream *s, kr_context *cx, void *buf,
+                                 size_t len, int64_t *res) {
+    return kr__stream_poll_read(SOCK(s), cx, buf, len, res);
+}
+kr_poll kr_unix_stream_poll_write(kr_unix_stream *s, kr_context *cx,
+                                  const void *buf, size_t len, int64_t *res) {
+    return kr__stream_poll_write(SOCK(s), cx, buf, len, res);
+}
+kr_poll kr_unix_stream_poll_writev(kr_unix_stream *s, kr_context *cx,
+                                   const struct iovec *iov, int iovcnt,
+                                   int64_t *res) {
+    return kr__stream_poll_writev(SOCK(s), cx, iov, iovcnt, res);
+}
