@@ -27,6 +27,7 @@
 #include "kairo/async.h"
 #include "kairo/async_fn.h"
 #include "kairo/runtime.h"
+#include "kairo/task.h"
 #include "kairo/local_set.h"
 #include "kairo/sync.h"
 #include "kairo/blocking.h"

@@ -366,15 +366,19 @@ typedef struct inside {
     kr_runtime *rt;
     int spawn_rc, spawn_blocking_rc, remote_rc, remote_blocking_rc;
     bool unlimited;
-    kr_join_handle task, nested;
+    kr_join_handle task, nested, current_task, current_blocking;
+    kr_runtime *current;
 } inside;
 
 static void *inside_job(void *arg) {
     inside *in = arg;
     test_value v = test_value_make(7, NULL);
-    /* No current runtime on a pool thread. */
-    in->spawn_rc = kr_spawn(&v.base, NULL);
-    in->spawn_blocking_rc = kr_spawn_blocking(plus_one, NULL, NULL);
+    /* A pool thread is inside its runtime: kr_spawn spawns onto it
+     * (issue 12; it used to return KR_EINVAL here). */
+    in->current = kr_runtime_current();
+    in->spawn_rc = kr_spawn(&v.base, &in->current_task);
+    in->spawn_blocking_rc =
+        kr_spawn_blocking(plus_one, (void *)9, &in->current_blocking);
     /* An explicit one works, as from any thread. */
     in->remote_rc = kr_runtime_spawn(in->rt, &v.base, &in->task);
     in->remote_blocking_rc =
@@ -397,8 +401,14 @@ static void spawn_inside_blocking_fn(void **state) {
     void *r = NULL;
     assert_rc(kr_runtime_block_on(rt, &h.base, &r), 0);
     assert_ptr_equal(r, &in);
-    assert_rc(in.spawn_rc, KR_EINVAL);
-    assert_rc(in.spawn_blocking_rc, KR_EINVAL);
+    assert_ptr_equal(in.current, rt);
+    assert_rc(in.spawn_rc, 0);
+    assert_rc(in.spawn_blocking_rc, 0);
+    uint64_t cv = 0;
+    assert_rc(kr_runtime_block_on(rt, &in.current_task.base, &cv), 0);
+    assert_int_equal(cv, 7);
+    assert_rc(kr_runtime_block_on(rt, &in.current_blocking.base, &r), 0);
+    assert_ptr_equal(r, (void *)10);
     assert_rc(in.remote_rc, 0);
     assert_rc(in.remote_blocking_rc, 0);
     assert_true(in.unlimited);

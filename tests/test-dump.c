@@ -13,6 +13,7 @@
 static bool is_mt(void) { return test_flavor() == KR_RUNTIME_MULTI_THREAD; }
 
 static atomic_int parked_line;
+static int spawn_line;
 
 /* Parks forever at a known await. */
 typedef struct parked {
@@ -62,7 +63,9 @@ static const char *read_all(int fd) {
 static void spawn_parked(kr_runtime *rt, test_latch *started, int n) {
     for (int i = 0; i < n; i++) {
         parked p = {.base = {&parked_vt}, .started = started};
-        assert_rc(kr_runtime_spawn(rt, &p.base, NULL), 0);
+        spawn_line = __LINE__ + 1;
+        kr_task_builder b = KR_TASK_BUILDER(.name = "park", .runtime = rt);
+        assert_rc(kr_task_spawn(&b, &p.base, NULL), 0);
     }
     test_latch_wait w = test_latch_wait_for(started, n);
     assert_rc(kr_runtime_block_on(rt, &w.base, NULL), 0);
@@ -114,6 +117,9 @@ static void dump_json_parses(void **state) {
              "ids = set()\n"
              "for x in t:\n"
              "    assert x[\"future\"] == \"parked\", x\n"
+             "    assert x[\"name\"] == \"park\", x\n"
+             "    assert x[\"spawn\"][\"file\"].endswith(\"test-dump.c\"), x\n"
+             "    assert x[\"spawn\"][\"line\"] == %d, x\n"
              "    assert x[\"state\"] == \"idle\", x\n"
              "    assert x[\"worker\"] is None, x\n"
              "    a = x[\"await\"]\n"
@@ -123,7 +129,7 @@ static void dump_json_parses(void **state) {
              "    assert x[\"id\"] > 0 and x[\"id\"] not in ids, x\n"
              "    ids.add(x[\"id\"])\n",
              is_mt() ? "multi_thread" : "current_thread", is_mt() ? 2 : 1,
-             atomic_load(&parked_line));
+             spawn_line, atomic_load(&parked_line));
     check_json(rt, 3, py);
     assert_rc(kr_runtime_shutdown(rt), 0);
     check_json(rt, 0, "assert t == [], t\n");
@@ -151,7 +157,8 @@ static void dump_names_running_worker(void **state) {
                "assert x[\"future\"] == \"hog\", x\n"
                "assert x[\"state\"] == \"running\", x\n"
                "assert x[\"worker\"] in (0, 1), x\n"
-               "assert x[\"await\"] is None, x\n");
+               "assert x[\"await\"] is None, x\n"
+               "assert x[\"name\"] is None and x[\"spawn\"] is None, x\n");
     int fd = memfd_create("d", 0);
     assert_int_equal(kr_runtime_dump(rt, fd), 1);
     const char *text = read_all(fd);

@@ -290,6 +290,161 @@ static void oneshot_closed_future_dropped_pending(void **state) {
     end();
 }
 
+/* ---- is_terminated / is_empty (tokio/tests/sync_oneshot.rs) ------------- */
+
+/* Polls a receive once by hand (Tokio's task.enter(|cx| rx.poll(cx))):
+ * returns its output, or 1 if it was pending. */
+static int poll_recv_once(kr_oneshot_rx *rx, int *dst) {
+    kr_waker w = kr_waker_noop();
+    kr_context cx = kr_context_from_waker(&w);
+    kr_oneshot_recv r = kr_oneshot_recv_future(rx, dst);
+    int rc = 12345;
+    if (kr_future_poll(&r.base, &cx, &rc) == KR_PENDING) {
+        kr_future_drop(&r.base);
+        return 1;
+    }
+    kr_future_drop(&r.base);
+    return rc;
+}
+
+/* tokio sync_oneshot.rs::receiver_is_terminated_send */
+static void receiver_is_terminated_send(void **state) {
+    (void)state;
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    assert_false(kr_oneshot_rx_is_terminated(rx));
+    int v = 17, got = 0;
+    assert_rc(kr_oneshot_send(tx, &v), 0);
+    assert_false(kr_oneshot_rx_is_terminated(rx));
+    assert_rc(poll_recv_once(rx, &got), 0);
+    assert_int_equal(got, 17);
+    assert_true(kr_oneshot_rx_is_terminated(rx));
+    kr_oneshot_rx_drop(rx);
+}
+
+/* tokio sync_oneshot.rs::receiver_is_terminated_try_recv */
+static void receiver_is_terminated_try_recv(void **state) {
+    (void)state;
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    assert_false(kr_oneshot_rx_is_terminated(rx));
+    int v = 17, got = 0;
+    assert_rc(kr_oneshot_try_recv(rx, &got), KR_EEMPTY);
+    assert_false(kr_oneshot_rx_is_terminated(rx)); /* empty: not yet */
+    assert_rc(kr_oneshot_send(tx, &v), 0);
+    assert_false(kr_oneshot_rx_is_terminated(rx));
+    assert_rc(kr_oneshot_try_recv(rx, &got), 0);
+    assert_int_equal(got, 17);
+    assert_true(kr_oneshot_rx_is_terminated(rx));
+    kr_oneshot_rx_drop(rx);
+}
+
+/* tokio sync_oneshot.rs::receiver_is_terminated_drop */
+static void receiver_is_terminated_drop(void **state) {
+    (void)state;
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    assert_false(kr_oneshot_rx_is_terminated(rx));
+    kr_oneshot_tx_drop(tx);
+    assert_false(kr_oneshot_rx_is_terminated(rx));
+    int got = 0;
+    assert_rc(poll_recv_once(rx, &got), KR_ECLOSED);
+    assert_true(kr_oneshot_rx_is_terminated(rx));
+    kr_oneshot_rx_drop(rx);
+}
+
+/* tokio sync_oneshot.rs::receiver_is_terminated_rx_close */
+static void receiver_is_terminated_rx_close(void **state) {
+    (void)state;
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    assert_false(kr_oneshot_rx_is_terminated(rx));
+    kr_oneshot_rx_close(rx);
+    assert_false(kr_oneshot_rx_is_terminated(rx));
+    int got = 0;
+    assert_rc(poll_recv_once(rx, &got), KR_ECLOSED);
+    assert_true(kr_oneshot_rx_is_terminated(rx));
+    kr_oneshot_tx_drop(tx);
+    kr_oneshot_rx_drop(rx);
+}
+
+/* tokio sync_oneshot.rs::receiver_is_empty_send */
+static void receiver_is_empty_send(void **state) {
+    (void)state;
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    int v = 17, got = 0;
+    assert_rc(kr_oneshot_send(tx, &v), 0);
+    assert_false(kr_oneshot_rx_is_empty(rx));
+    assert_rc(poll_recv_once(rx, &got), 0);
+    assert_int_equal(got, 17);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    kr_oneshot_rx_drop(rx);
+}
+
+/* tokio sync_oneshot.rs::receiver_is_empty_try_recv */
+static void receiver_is_empty_try_recv(void **state) {
+    (void)state;
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    int v = 17, got = 0;
+    assert_rc(kr_oneshot_send(tx, &v), 0);
+    assert_false(kr_oneshot_rx_is_empty(rx));
+    assert_rc(kr_oneshot_try_recv(rx, &got), 0);
+    assert_int_equal(got, 17);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    kr_oneshot_rx_drop(rx);
+}
+
+/* tokio sync_oneshot.rs::receiver_is_empty_drop */
+static void receiver_is_empty_drop(void **state) {
+    (void)state;
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    kr_oneshot_tx_drop(tx);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    int got = 0;
+    assert_rc(poll_recv_once(rx, &got), KR_ECLOSED);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    kr_oneshot_rx_drop(rx);
+}
+
+/* tokio sync_oneshot.rs::receiver_is_empty_rx_close */
+static void receiver_is_empty_rx_close(void **state) {
+    (void)state;
+    kr_oneshot_tx *tx;
+    kr_oneshot_rx *rx;
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    kr_oneshot_rx_close(rx);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    /* kairo: a value sent before the close stays receivable, and the
+     * receiver is not empty until it is taken. */
+    kr_oneshot_tx_drop(tx);
+    kr_oneshot_rx_drop(rx);
+    assert_rc(kr_oneshot_new(sizeof(int), &tx, &rx), 0);
+    int v = 5, got = 0;
+    assert_rc(kr_oneshot_send(tx, &v), 0);
+    kr_oneshot_rx_close(rx);
+    assert_false(kr_oneshot_rx_is_empty(rx));
+    assert_rc(kr_oneshot_try_recv(rx, &got), 0);
+    assert_true(kr_oneshot_rx_is_empty(rx));
+    assert_true(kr_oneshot_rx_is_terminated(rx));
+    assert_true(kr_oneshot_rx_is_empty(NULL));
+    assert_true(kr_oneshot_rx_is_terminated(NULL));
+    kr_oneshot_rx_drop(rx);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(oneshot_send_then_recv),
     cmocka_unit_test(oneshot_recv_then_send_from_thread_1000),
@@ -302,5 +457,13 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(oneshot_tx_closed_when_rx_closed),
     cmocka_unit_test(oneshot_recv_cancel_safe),
     cmocka_unit_test(oneshot_closed_future_dropped_pending),
+    cmocka_unit_test(receiver_is_terminated_send),
+    cmocka_unit_test(receiver_is_terminated_try_recv),
+    cmocka_unit_test(receiver_is_terminated_drop),
+    cmocka_unit_test(receiver_is_terminated_rx_close),
+    cmocka_unit_test(receiver_is_empty_send),
+    cmocka_unit_test(receiver_is_empty_try_recv),
+    cmocka_unit_test(receiver_is_empty_drop),
+    cmocka_unit_test(receiver_is_empty_rx_close),
 };
 KR_TEST_MAIN(tests)

@@ -84,12 +84,16 @@ static kr_poll spinner_poll(kr_future *f, kr_context *cx, void *out) {
 }
 KR_FUTURE_VTABLE(spinner_vt, spinner, spinner_poll, NULL, sizeof(int));
 
+static int spawn_line;
+
 static void run_spinner(kr_runtime *rt, uint64_t spin_ns, atomic_int *until,
                         int *line) {
     spinner s = {{&spinner_vt}, KR_CORO_INIT, {{NULL}, 0},
                  spin_ns,       until,        line};
     kr_join_handle jh;
-    assert_rc(kr_runtime_spawn(rt, &s.base, &jh), 0);
+    spawn_line = __LINE__ + 1;
+    kr_task_builder b = KR_TASK_BUILDER(.name = "spin", .runtime = rt);
+    assert_rc(kr_task_spawn(&b, &s.base, &jh), 0);
     int out = -1;
     assert_rc(kr_runtime_block_on(rt, &jh.base, &out), 0);
     assert_int_equal(out, 0);
@@ -107,7 +111,10 @@ static void slow_poll_reported(void **state) {
     /* Without a histogram the multi-thread detector's clock is the
      * monitor's 1 ms epoch: a few ms either way on a loaded machine. */
     assert_true(s.last.duration_ns >= 40000000);
-    assert_string_equal(s.last.name, "spinner");
+    assert_string_equal(s.last.future, "spinner");
+    assert_string_equal(s.last.name, "spin");
+    assert_non_null(strstr(s.last.spawn_file, "test-slow-poll.c"));
+    assert_int_equal(s.last.spawn_line, spawn_line);
     assert_true(s.last.task_id != 0);
     /* The poll resumed from the yield and completed. */
     assert_non_null(s.last.resumed_from);
@@ -115,7 +122,7 @@ static void slow_poll_reported(void **state) {
     assert_string_equal(s.last.resumed_from->func, "spinner_poll");
     assert_null(s.last.stopped_at);
     assert_non_null(strstr(s.line, "slow poll: task"));
-    assert_non_null(strstr(s.line, "(spinner)"));
+    assert_non_null(strstr(s.line, "\"spin\" (spinner)"));
     assert_non_null(strstr(s.line, "test-slow-poll.c"));
     pthread_mutex_destroy(&s.mu);
     test_runtime_free(rt);
@@ -164,7 +171,9 @@ static void blocked_worker_reported_while_running(void **state) {
     assert_int_equal(s.n, 1); /* once per stuck poll */
     assert_int_equal(s.last.kind, KR_REPORT_WORKER_BLOCKED);
     assert_true(s.last.duration_ns >= 50000000);
-    assert_string_equal(s.last.name, "spinner");
+    assert_string_equal(s.last.future, "spinner");
+    assert_null(s.last.name); /* not readable from the monitor */
+    assert_int_equal(s.last.spawn_line, spawn_line);
     assert_non_null(s.last.resumed_from);
     assert_int_equal(s.last.resumed_from->line, line);
     assert_true(s.last.worker < 2);
@@ -182,7 +191,7 @@ static void report_format(void **state) {
     r.kind = KR_REPORT_SLOW_POLL;
     r.worker = 2;
     r.task_id = 17;
-    r.name = "handler";
+    r.future = "handler";
     r.spawn_file = "srv.c";
     r.spawn_line = 40;
     r.resumed_from = &site;
@@ -193,6 +202,10 @@ static void report_format(void **state) {
     assert_string_equal(buf, "kairo: slow poll: task 17 (handler) on worker 2 "
                              "ran 52.1 ms, spawned at srv.c:40, resumed from "
                              "srv.c:88 (serve), stopped at -");
+    r.name = "conn";
+    kr_poll_report_format(&r, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "task 17 \"conn\" (handler) on worker 2"));
+    r.name = NULL;
     r.kind = KR_REPORT_WORKER_BLOCKED;
     r.duration_ns = 1200000000;
     r.queued = 3;

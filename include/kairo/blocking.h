@@ -16,11 +16,13 @@
  * a job spawned while every thread is busy and the cap is reached waits in
  * a FIFO queue. A thread idle for blocking_keep_alive_ms exits.
  *
- * A pool thread is a plain thread, not one of the runtime's: inside the job
- * kr_spawn and kr_spawn_blocking return KR_EINVAL (there is no current
- * runtime), while kr_runtime_spawn(rt, ...),
- * kr_runtime_spawn_blocking(rt, ...) and kr_runtime_block_on work as on any
- * thread outside a runtime. The cooperative budget is unlimited there.
+ * A pool thread is not one of the runtime's workers, but it is inside the
+ * runtime, as a thread that entered it (kr_runtime_enter): inside the job
+ * kr_spawn and kr_spawn_blocking spawn onto the pool's runtime (as Tokio's
+ * Handle::current inside spawn_blocking; KR_ESHUTDOWN once that runtime
+ * was freed), kr_runtime_current returns it, kr_task_id the job's id, and
+ * kr_runtime_block_on works as on any thread outside a runtime. The
+ * cooperative budget is unlimited there.
  *
  * Cancellation: kr_join_handle_abort (or an abort handle) cancels a job that
  * has not started: `fn` never runs and the handle reads KR_ECANCELED, once a
@@ -52,8 +54,8 @@ typedef void *(*kr_blocking_fn)(void *arg);
  * `arg` is passed as is: what it points to must stay valid until fn has
  * run (or the job was cancelled: the handle then reads KR_ECANCELED).
  *
- * Returns 0; KR_EINVAL (NULL fn, or not called from inside a runtime: a
- * blocking job itself has none); KR_ESHUTDOWN (the runtime is shut down);
+ * Returns 0; KR_EINVAL (NULL fn, or not called from inside a runtime:
+ * kr_runtime_current is NULL); KR_ESHUTDOWN (the runtime is shut down);
  * KR_ENOMEM (no memory for the job or the pool, or no thread could be
  * started and none is running that would take the job). On failure the
  * handle is left empty and fn is never called.

@@ -144,10 +144,14 @@ typedef enum kr_poll_report_kind {
 
 typedef struct kr_poll_report {
     kr_poll_report_kind kind;
-    unsigned worker;        /* the worker's index (0 on current-thread) */
-    uint64_t task_id;       /* the task's id, as in the dump */
-    const char *name;       /* the task's name: its future's vtable name */
-    const char *spawn_file; /* where it was spawned, or NULL if unknown */
+    unsigned worker;    /* the worker's index (0 on current-thread) */
+    uint64_t task_id;   /* the task's id, as in the dump */
+    const char *future; /* its future's vtable name */
+    /* The task's name (kr_task_builder), or NULL: unnamed, or a blocked
+     * worker's report (the monitor reads only static strings). */
+    const char *name;
+    /* Where it was spawned (a builder's spawn, kairo/task.h), or NULL. */
+    const char *spawn_file;
     int spawn_line;
     /* The await the poll resumed from (NULL: its first poll, or no await
      * site was recorded), and for a slow poll the one it stopped at (NULL
@@ -168,7 +172,7 @@ typedef void (*kr_poll_report_fn)(const kr_poll_report *r, void *arg);
 
 /*
  * The default reporter: one line on stderr, e.g.
- *   kairo: slow poll: task 17 (handler) on worker 2 ran 52.1 ms,
+ *   kairo: slow poll: task 17 "conn" (handler) on worker 2 ran 52.1 ms,
  *     spawned at srv.c:40, resumed from srv.c:88 (serve), stopped at -
  *   kairo: worker 1 blocked: task 9 (cruncher) running for 1.20 s,
  *     spawned at -, resumed from -, 3 tasks queued behind it

@@ -40,8 +40,8 @@ typedef void (*kr_thread_hook)(void *arg);
 
 /* What a task hook is told about the task (Tokio's TaskMeta). May grow. */
 typedef struct kr_task_meta {
-    /* The task's id, as task dumps print it: unique among the tasks alive
-     * at once in the process. */
+    /* The task's id, as task dumps print it and kr_task_id returns
+     * (kairo/task.h): unique in the process, never reused. */
     uint64_t id;
 } kr_task_meta;
 
@@ -332,11 +332,14 @@ typedef struct kr_join_handle {
 
 /*
  * Spawns `future` (copying its vtable->size bytes) onto the runtime the
- * calling thread is running, i.e. from inside a task or a block_on future.
+ * calling thread is inside (kr_runtime_current): from a task or a block_on
+ * future, a blocking job (onto the pool's runtime), or a thread that
+ * entered a runtime (kr_runtime_enter).
  * If `join` is not NULL it receives the task's handle; otherwise the task is
  * detached.
  * Returns 0; KR_EINVAL (NULL future or vtable, or not called from inside a
- * runtime); KR_ESHUTDOWN (the runtime is shut down); KR_ENOMEM.
+ * runtime); KR_ESHUTDOWN (the runtime is shut down, or freed under an
+ * entered thread or a blocking job); KR_ENOMEM.
  */
 KR_API int kr_spawn(const kr_future *future, kr_join_handle *join);
 
@@ -408,6 +411,90 @@ KR_API bool kr_join_handle_is_finished(const kr_join_handle *join);
 /* After the handle yielded: 0, or KR_ECANCELED if the task was cancelled.
  * Before: KR_EAGAIN. On an empty handle: KR_EINVAL. */
 KR_API int kr_join_handle_error(const kr_join_handle *join);
+
+/* ------------------------------------------------------------------------ */
+/* The current runtime, handles, entering a runtime                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The runtime the calling thread is inside: the one it runs (a task, a
+ * block_on future, a worker), else the one it entered (kr_runtime_enter)
+ * or whose blocking pool it belongs to (a kr_spawn_blocking job); NULL
+ * anywhere else, and once that runtime was freed (Tokio's
+ * Handle::try_current). Borrowed: valid until kr_runtime_free, which
+ * must not race with its use; hold a kr_handle to outlive the runtime.
+ */
+KR_API kr_runtime *kr_runtime_current(void);
+
+/* A runtime's id (Tokio's runtime::Id): unique in the process, never
+ * reused, never 0. 0 for NULL. */
+KR_API uint64_t kr_runtime_id(const kr_runtime *rt);
+
+/*
+ * A handle: a refcounted reference to a runtime that may outlive it
+ * (Tokio's Handle). Spawn and block_on through it work while the runtime
+ * lives, and return KR_ESHUTDOWN once it was shut down or freed; the
+ * handle itself stays valid until its last kr_handle_drop. Any thread.
+ */
+typedef struct kr_handle kr_handle;
+
+/* A new handle of `rt`. Returns 0, or KR_EINVAL (NULL argument). */
+KR_API int kr_runtime_handle(kr_runtime *rt, kr_handle **out);
+
+/* A new handle of kr_runtime_current()'s runtime (Tokio's
+ * Handle::current). Returns 0; KR_ESRCH (the thread is inside no runtime,
+ * *out is NULL); KR_EINVAL (NULL out). */
+KR_API int kr_handle_current(kr_handle **out);
+
+/* Another reference to the same handle; NULL for NULL. */
+KR_API kr_handle *kr_handle_clone(kr_handle *h);
+
+/* Releases a reference. NULL is ignored. */
+KR_API void kr_handle_drop(kr_handle *h);
+
+/* As kr_runtime_spawn on the handle's runtime. Returns its codes, and
+ * KR_ESHUTDOWN once the runtime was freed; KR_EINVAL for a NULL handle. */
+KR_API int kr_handle_spawn(kr_handle *h, const kr_future *future,
+                           kr_join_handle *join);
+
+/* As kr_runtime_block_on on the handle's runtime (it drives the runtime
+ * on this thread, as kr_runtime_block_on does, unlike Tokio's
+ * Handle::block_on on a current-thread runtime). KR_ESHUTDOWN once the
+ * runtime was freed (the future is left untouched then). */
+KR_API int kr_handle_block_on(kr_handle *h, kr_future *future, void *out);
+
+/* The id of the handle's runtime, also after it was freed; 0 for NULL. */
+KR_API uint64_t kr_handle_runtime_id(const kr_handle *h);
+
+/*
+ * Entering a runtime from a plain thread (Tokio's Runtime::enter /
+ * Handle::enter and its EnterGuard): until kr_runtime_exit, kr_spawn,
+ * kr_spawn_in_place, kr_spawn_blocking and kr_task_spawn without a
+ * runtime spawn onto it, sockets and fds made here register with its
+ * reactor, and kr_runtime_current returns it. Enters nest; each exit
+ * restores what the matching enter found, and must come in reverse
+ * order, on the same thread. The guard holds a handle reference: after
+ * the runtime is freed, spawns there return KR_ESHUTDOWN. Sockets made
+ * on an entered thread while kr_runtime_free runs are not supported (as
+ * anywhere: free the runtime after its users).
+ * Timers are not entered: a kr_sleep must still be polled by a task or
+ * block_on of a runtime.
+ */
+typedef struct kr_enter_guard {
+    void *handle_;
+    void *prev_;
+    const void *thread_;
+    unsigned long depth_;
+} kr_enter_guard;
+
+/* Returns 0, or KR_EINVAL (NULL argument). */
+KR_API int kr_runtime_enter(kr_runtime *rt, kr_enter_guard *guard);
+KR_API int kr_handle_enter(kr_handle *h, kr_enter_guard *guard);
+
+/* Leaves what `guard` entered. Returns 0, or KR_EINVAL: NULL, already
+ * exited, another thread's guard, or not the innermost enter of this
+ * thread (Tokio panics there); nothing is changed then. */
+KR_API int kr_runtime_exit(kr_enter_guard *guard);
 
 /* ------------------------------------------------------------------------ */
 /* Yield and cooperative budget                                             */

@@ -87,6 +87,24 @@ KR_API void kr_oneshot_rx_drop(kr_oneshot_rx *rx);
 KR_API int kr_oneshot_try_recv(kr_oneshot_rx *rx, void *dst);
 
 /*
+ * True once the receiver has had its answer: a receive (try_recv or the
+ * future) returned the value or KR_ECLOSED (Tokio's
+ * Receiver::is_terminated). A value sent, the sender dropped or the
+ * receiver closed do not terminate it by themselves: the receive that
+ * reports them does. Receiver's thread only (the one that receives); true
+ * for NULL.
+ */
+KR_API bool kr_oneshot_rx_is_terminated(const kr_oneshot_rx *rx);
+
+/*
+ * True unless a value is waiting to be received (Tokio's
+ * Receiver::is_empty): before the send, after the value was taken, and
+ * when the sender went without sending or the receiver closed. True for
+ * NULL.
+ */
+KR_API bool kr_oneshot_rx_is_empty(const kr_oneshot_rx *rx);
+
+/*
  * A future receiving the value into `dst` (NULL discards). Output: an int,
  * 0 or KR_ECLOSED (the sender was dropped without sending, or the value was
  * already taken). Cancel-safe: dropping the future before it completes

@@ -100,6 +100,7 @@
 #include "blocking/pool.h"
 #include "core/runtime.h"
 #include "core/context.h"
+#include "core/handle.h"
 #include "core/park.h"
 #include "core/rt_thread.h"
 #include "task/state.h"
@@ -140,6 +141,9 @@ struct kr__blocking_pool {
      * job racing with the shutdown may go either way. */
     _Atomic int closed;
     _Atomic long refs;
+    /* The runtime's handle, entered by every pool thread (kr__ctx.entered)
+     * so that kr_spawn in a job spawns onto the runtime; referenced. */
+    kr__handle *handle;
 
     /* Constant. */
     kr_runtime_config cfg; /* thread settings and hooks (core/rt_thread.h) */
@@ -186,9 +190,12 @@ static kr_poll job_poll(kr_future *f, kr_context *cx, void *out) {
     /* fn runs as on a plain thread: the harness named the job `current`
      * for self-wakes, which fn cannot make (the job's waker never leaves
      * this poll); the rest of the context is empty and the budget
-     * unlimited, as on any thread outside a runtime. */
+     * unlimited, as on any thread outside a runtime. `job` keeps the
+     * job's id readable (kr_task_id, as Tokio's inside spawn_blocking). */
+    kr__ctx.job = kr__ctx.current; /* for kr_task_id inside fn */
     kr__ctx.current = NULL;
     void *r = j->fn(j->arg);
+    kr__ctx.job = NULL;
     if (out != NULL)
         memcpy(out, &r, sizeof(r));
     return KR_READY;
@@ -207,6 +214,7 @@ static void pool_destroy(kr__blocking_pool *p) {
     }
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->mu);
+    kr__handle_unref(p->handle);
     kr__free(p);
 }
 
@@ -481,6 +489,7 @@ static void *thread_main(void *arg) {
     pool_thread *self = arg;
     kr__blocking_pool *p = self->pool;
     this_pool = p;
+    kr__ctx.entered = p->handle;
     bool waking = true; /* counted in n_waking by whoever started us */
     kr__rt_thread_begin(&p->cfg, "kairo-blocking");
 
@@ -512,6 +521,7 @@ static void *thread_main(void *arg) {
         waking = r == WAIT_WOKEN;
     }
     this_pool = NULL;
+    kr__ctx.entered = NULL;
     if (p->cfg.on_thread_stop != NULL) {
         /* The hook runs without mu, while the thread still counts in
          * n_threads (a shutdown waits for it). Meanwhile a spawner may
@@ -574,7 +584,8 @@ static const kr__sched_ops pool_ops = {pool_schedule, pool_release, pool_unpin};
 
 /* ---- API ---------------------------------------------------------------- */
 
-kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg) {
+kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg,
+                                    kr__handle *handle) {
     kr__blocking_pool *p = kr__calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
@@ -600,17 +611,24 @@ kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg) {
     p->shutdown_timeout_ns = (uint64_t)cfg->shutdown_timeout_ms * NS_PER_MS;
     atomic_init(&p->closed, 0);
     atomic_init(&p->refs, 1); /* the runtime's */
+    p->handle = handle;
+    if (handle != NULL)
+        kr__handle_ref(handle);
     return p;
 }
 
 int kr__blocking_spawn(kr__blocking_pool *p, kr_blocking_fn fn, void *arg,
-                       kr_join_handle *jh) {
+                       const kr_task_builder *b, kr_join_handle *jh) {
     blocking_job j = {{&job_vtable}, fn, arg};
+    /* A builder's job is copied in through the in-place record, which
+     * carries the name and site (task/task.h). */
+    kr__in_place ip = {{&kr__in_place_vtable}, &job_vtable, NULL, &j, 0, b};
     /* The calling thread's own task cache if it drives a runtime (a
      * worker, a block_on): no malloc, and the cell pins that cache rather
      * than the pool. */
     kr__cache *c = kr__ctx.cache;
-    kr__task *t = kr__task_new(&p->sched, c, &j.base, jh != NULL);
+    kr__task *t =
+        kr__task_new(&p->sched, c, b != NULL ? &ip.base : &j.base, jh != NULL);
     if (t == NULL)
         return KR_ENOMEM;
     if (c == NULL)

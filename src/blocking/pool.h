@@ -25,16 +25,21 @@ typedef struct kr__blocking_pool kr__blocking_pool;
 /* Makes a pool with the config's limits (resolved by kr_runtime_new: no
  * 0-means-default left), thread settings and hooks, copied: threads a
  * timed-out shutdown left running may outlive the runtime.
- * Starts no thread. Returns NULL when out of memory. */
-kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg);
+ * Its threads run inside the runtime of `handle` (core/handle.h: kr_spawn
+ * there spawns onto it), of which the pool holds a reference until its
+ * memory goes. Starts no thread. Returns NULL when out of memory. */
+struct kr__handle;
+kr__blocking_pool *kr__blocking_new(const kr_runtime_config *cfg,
+                                    struct kr__handle *handle);
 
 /*
  * Queues fn(arg) as a job (a task whose scheduler is the pool), handing it
- * to an idle thread or starting one if the cap allows. `jh` (may be NULL)
- * receives the handle. Any thread. Returns 0, KR_ESHUTDOWN, KR_ENOMEM.
+ * to an idle thread or starting one if the cap allows. `b` (may be NULL)
+ * names it (kr_task_spawn_blocking). `jh` (may be NULL) receives the
+ * handle. Any thread. Returns 0, KR_ESHUTDOWN, KR_ENOMEM.
  */
 int kr__blocking_spawn(kr__blocking_pool *p, kr_blocking_fn fn, void *arg,
-                       kr_join_handle *jh);
+                       const kr_task_builder *b, kr_join_handle *jh);
 
 /*
  * Shuts the pool down: refuses new jobs, cancels the queued ones, and waits

@@ -18,6 +18,7 @@
 struct kr_runtime;
 struct kr__cache;
 struct kr__task;
+struct kr__handle;
 union kr__timers;
 struct kr_await_site;
 struct kr__vclock;
@@ -35,6 +36,10 @@ typedef struct kr__ctx_t {
     struct kr__task
         *current;            /* the task being polled on this thread, or NULL */
     union kr__timers *wheel; /* sleeps polled here register on this wheel */
+    struct kr__task *job;    /* the blocking job this pool thread runs */
+    /* The runtime this thread entered (kr_runtime_enter, or a blocking
+     * pool's thread): kr_spawn's runtime when `rt` is NULL. */
+    struct kr__handle *entered;
     /* The runtime's pausable clock (core/vclock.h), or NULL: the time
      * layer reads the monotonic clock then. */
     struct kr__vclock *clock;

@@ -29,6 +29,7 @@ typedef struct kr__rt_ops {
 
 struct kr__blocking_pool;
 struct kr__driver;
+struct kr__handle;
 
 struct kr_runtime {
     const kr__rt_ops *ops;
@@ -50,6 +51,9 @@ struct kr_runtime {
      * (release) is its last touch of the runtime; free's acquire load pairs
      * with it. Zero-initialised by the flavors. */
     _Atomic int inside;
+    /* The runtime's handle (core/handle.h): set by rt/runtime.c before
+     * kr_runtime_new returns; closed and released by kr_runtime_free. */
+    struct kr__handle *handle;
 };
 
 /* True if `rt` (NULL: none) was made without timers (KR_DRIVER_TIME). */

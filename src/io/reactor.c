@@ -8,6 +8,7 @@
 #include "io/reactor.h"
 #include "core/runtime.h"
 #include "core/context.h"
+#include "core/handle.h"
 #include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
@@ -336,12 +337,13 @@ int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
 }
 
 int kr_async_fd_new(int fd, kr_async_fd **out) {
-    if (kr__ctx.rt == NULL) {
+    kr_runtime *rt = kr__current_runtime(); /* running or entered */
+    if (rt == NULL) {
         if (out != NULL)
             *out = NULL;
         return KR_EINVAL;
     }
-    return kr_runtime_async_fd_new(kr__ctx.rt, fd, out);
+    return kr_runtime_async_fd_new(rt, fd, out);
 }
 
 int kr_async_fd_fd(const kr_async_fd *a) { return a != NULL ? a->fd : -1; }

@@ -4,12 +4,15 @@
 
 #include "net/sock.h"
 #include "core/context.h"
+#include "core/handle.h"
 #include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
 
+/* The runtime a socket call names, or the one this thread is inside
+ * (running or entered: kr_runtime_enter). */
 kr_runtime *kr__net_runtime(kr_runtime *rt) {
-    return rt != NULL ? rt : kr__ctx.rt;
+    return rt != NULL ? rt : kr__current_runtime();
 }
 
 int kr__sock_socket(int family, int type) {

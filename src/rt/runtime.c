@@ -11,11 +11,13 @@
 
 #include "blocking/pool.h"
 #include "io/reactor.h"
+#include "core/handle.h"
 #include "core/runtime.h"
 #include "rt/driver.h"
 #include "sched/sched.h"
 #include "task/task.h"
 #include "core/context.h"
+#include "util/alloc.h"
 #include "util/atomic.h"
 #include "util/clock.h"
 
@@ -100,19 +102,31 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     int rc = resolve_config(&c);
     if (rc != 0)
         return rc;
+    kr__handle *h = kr__calloc(1, sizeof(*h));
+    if (h == NULL)
+        return KR_ENOMEM;
     kr__driver *d;
     struct kr__reactor *reactor;
     rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
-    if (rc != 0)
+    if (rc != 0) {
+        kr__free(h);
         return rc;
+    }
     rc = c.flavor == KR_RUNTIME_CURRENT_THREAD
              ? kr__current_thread_new(&c, d, out)
              : kr__multi_thread_new(&c, d, out);
     if (rc != 0) {
         d->ops->shutdown(d);
+        kr__free(h);
         return rc;
     }
     (*out)->reactor = reactor;
+    /* Runtime ids, as task ids: unique in the process, never 0. */
+    static _Atomic uint64_t next_rt_id = 1;
+    atomic_init(&h->refs, 1); /* the runtime's */
+    h->rt = *out;
+    h->id = kr__fetch_add_relaxed(&next_rt_id, 1);
+    (*out)->handle = h;
     return 0;
 }
 
@@ -146,6 +160,36 @@ static void wait_for_callers(kr_runtime *rt) {
     }
 }
 
+/* Closes the handle: later calls through it fail with KR_ESHUTDOWN; waits
+ * for those in flight (core/handle.h), each of which the shutdown before
+ * has ended or will end soon. */
+static void kr__handle_close(kr__handle *h) {
+    kr__store_seqcst(&h->closed, 1);
+    for (unsigned turn = 0; kr__load_seqcst(&h->users) != 0; turn++) {
+        if (turn < 64) {
+            sched_yield();
+        } else {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+    }
+}
+
+/* The runtime a spawn that names none goes to on a thread that does not
+ * run one: the one it entered (kr_runtime_enter, a blocking-pool thread),
+ * through a use of its handle, which the caller gives back (*used). */
+static int entered_runtime(kr_runtime **rt, kr__handle **used) {
+    kr__handle *h = kr__ctx.entered;
+    *used = NULL;
+    if (h == NULL)
+        return KR_EINVAL;
+    if (!kr__handle_use(h))
+        return KR_ESHUTDOWN;
+    *used = h;
+    *rt = h->rt;
+    return 0;
+}
+
 int kr_runtime_block_on(kr_runtime *rt, kr_future *f, void *out) {
     if (rt == NULL || !kr__future_valid(f))
         return KR_EINVAL;
@@ -164,7 +208,7 @@ static int blocking_pool(kr_runtime *rt, kr__blocking_pool **out) {
     /* Acquire pairs with the CAS that published the pool. */
     kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
     if (p == NULL) {
-        kr__blocking_pool *mine = kr__blocking_new(&rt->cfg);
+        kr__blocking_pool *mine = kr__blocking_new(&rt->cfg, rt->handle);
         if (mine == NULL)
             return KR_ENOMEM;
         /* Release publishes the new pool; on failure the acquire reads the
@@ -198,11 +242,47 @@ int kr_runtime_spawn_blocking(kr_runtime *rt, kr_blocking_fn fn, void *arg,
         return KR_EINVAL;
     kr__blocking_pool *p;
     int rc = blocking_pool(rt, &p);
-    return rc != 0 ? rc : kr__blocking_spawn(p, fn, arg, jh);
+    return rc != 0 ? rc : kr__blocking_spawn(p, fn, arg, NULL, jh);
+}
+
+int kr_task_spawn_blocking(const kr_task_builder *b, kr_blocking_fn fn,
+                           void *arg, kr_join_handle *jh) {
+    if (jh != NULL)
+        kr__join_init(jh, NULL);
+    if (b == NULL)
+        return KR_EINVAL;
+    if (fn == NULL)
+        return KR_EINVAL;
+    kr_runtime *rt = b->runtime != NULL ? b->runtime : kr__ctx.rt;
+    kr__handle *used = NULL;
+    if (rt == NULL) {
+        int rc = entered_runtime(&rt, &used);
+        if (rc != 0)
+            return rc;
+    }
+    kr__blocking_pool *p;
+    int rc = blocking_pool(rt, &p);
+    if (rc == 0)
+        rc = kr__blocking_spawn(p, fn, arg, b, jh);
+    if (used != NULL)
+        kr__handle_unuse(used);
+    return rc;
 }
 
 int kr_spawn_blocking(kr_blocking_fn fn, void *arg, kr_join_handle *jh) {
-    return kr_runtime_spawn_blocking(kr__ctx.rt, fn, arg, jh);
+    kr_runtime *rt = kr__ctx.rt;
+    if (rt != NULL)
+        return kr_runtime_spawn_blocking(rt, fn, arg, jh);
+    kr__handle *used;
+    int rc = entered_runtime(&rt, &used);
+    if (rc != 0) {
+        if (jh != NULL)
+            kr__join_init(jh, NULL);
+        return rc;
+    }
+    rc = kr_runtime_spawn_blocking(rt, fn, arg, jh);
+    kr__handle_unuse(used);
+    return rc;
 }
 
 /* ---- shutdown ------------------------------------------------------------ */
@@ -244,11 +324,14 @@ int kr_runtime_free(kr_runtime *rt) {
      * which frees `rt`; its memory lives on while threads a timed-out
      * shutdown left behind still run (blocking/pool.c). */
     (void)shutdown_all(rt);
+    kr__handle_close(rt->handle);
     wait_for_callers(rt);
     kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
     if (p != POOL_CLOSED)
         kr__blocking_release(p);
+    kr__handle *h = rt->handle;
     rt->ops->free(rt);
+    kr__handle_unref(h);
     return 0;
 }
 
@@ -315,8 +398,28 @@ static int spawn_on(kr_runtime *rt, const kr_future *f, kr_join_handle *jh) {
     return rt->ops->spawn(rt, f, jh, kr__ctx.rt == rt);
 }
 
+/* kr_spawn outside a runtime's threads. Out of line: the path from inside
+ * one stays as it was. */
+static __attribute__((noinline)) int spawn_entered(const kr_future *f,
+                                                   kr_join_handle *jh) {
+    kr_runtime *rt;
+    kr__handle *used;
+    int rc = entered_runtime(&rt, &used);
+    if (rc != 0) {
+        if (jh != NULL)
+            kr__join_init(jh, NULL);
+        return rc;
+    }
+    rc = spawn_on(rt, f, jh);
+    kr__handle_unuse(used);
+    return rc;
+}
+
 int kr_spawn(const kr_future *f, kr_join_handle *jh) {
-    return spawn_on(kr__ctx.rt, f, jh);
+    kr_runtime *rt = kr__ctx.rt;
+    if (__builtin_expect(rt == NULL, 0))
+        return spawn_entered(f, jh);
+    return spawn_on(rt, f, jh);
 }
 
 int kr_runtime_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh) {
@@ -333,12 +436,74 @@ int kr_runtime_spawn_in_place(kr_runtime *rt, const kr_future_vtable *vt,
     kr_future probe = {vt};
     if (rt == NULL || !kr__future_valid(&probe))
         return KR_EINVAL;
-    kr__in_place ip = {{&kr__in_place_vtable}, vt, init, arg, 0};
+    kr__in_place ip = {{&kr__in_place_vtable}, vt, init, arg, 0, NULL};
     int rc = rt->ops->spawn(rt, &ip.base, jh, kr__ctx.rt == rt);
     return rc == KR_ENOMEM && ip.err != 0 ? ip.err : rc;
 }
 
+/* ---- the spawn builder (kairo/task.h) ------------------------------------ */
+
+/* A builder's spawn is an in-place spawn: the record carries the builder
+ * and either an init or (NULL init) the future to copy, so kr__task_new's
+ * plain path gains nothing but its one vtable comparison, as before. */
+static int builder_spawn_on(kr_runtime *rt, const kr_task_builder *b,
+                            const kr_future_vtable *vt, kr_future_init_fn init,
+                            void *arg, kr_join_handle *jh) {
+    kr_future probe = {vt};
+    if (!kr__future_valid(&probe))
+        return KR_EINVAL;
+    kr__in_place ip = {{&kr__in_place_vtable}, vt, init, arg, 0, b};
+    int rc = rt->ops->spawn(rt, &ip.base, jh, kr__ctx.rt == rt);
+    return rc == KR_ENOMEM && ip.err != 0 ? ip.err : rc;
+}
+
+static int builder_spawn(const kr_task_builder *b, const kr_future_vtable *vt,
+                         kr_future_init_fn init, void *arg,
+                         kr_join_handle *jh) {
+    kr_runtime *rt = b->runtime != NULL ? b->runtime : kr__ctx.rt;
+    if (rt != NULL)
+        return builder_spawn_on(rt, b, vt, init, arg, jh);
+    kr__handle *used;
+    int rc = entered_runtime(&rt, &used);
+    if (rc != 0)
+        return rc;
+    rc = builder_spawn_on(rt, b, vt, init, arg, jh);
+    kr__handle_unuse(used);
+    return rc;
+}
+
+int kr_task_spawn(const kr_task_builder *b, const kr_future *f,
+                  kr_join_handle *jh) {
+    if (jh != NULL)
+        kr__join_init(jh, NULL);
+    if (b == NULL || f == NULL || f->vtable == NULL)
+        return KR_EINVAL;
+    return builder_spawn(b, f->vtable, NULL, (void *)(uintptr_t)f, jh);
+}
+
+int kr_task_spawn_in_place(const kr_task_builder *b, const kr_future_vtable *vt,
+                           kr_future_init_fn init, void *arg,
+                           kr_join_handle *jh) {
+    if (jh != NULL)
+        kr__join_init(jh, NULL);
+    if (b == NULL || vt == NULL || init == NULL)
+        return KR_EINVAL;
+    return builder_spawn(b, vt, init, arg, jh);
+}
+
 int kr_spawn_in_place(const kr_future_vtable *vt, kr_future_init_fn init,
                       void *arg, kr_join_handle *jh) {
-    return kr_runtime_spawn_in_place(kr__ctx.rt, vt, init, arg, jh);
+    kr_runtime *rt = kr__ctx.rt;
+    if (rt != NULL)
+        return kr_runtime_spawn_in_place(rt, vt, init, arg, jh);
+    kr__handle *used;
+    int rc = entered_runtime(&rt, &used);
+    if (rc != 0) {
+        if (jh != NULL)
+            kr__join_init(jh, NULL);
+        return rc;
+    }
+    rc = kr_runtime_spawn_in_place(rt, vt, init, arg, jh);
+    kr__handle_unuse(used);
+    return rc;
 }

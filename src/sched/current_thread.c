@@ -233,7 +233,7 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
 static bool ct_release(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
     bump(&ct->n_completed);
-    KR__RT_ON_TERMINATE(&ct->base.cfg, t->id);
+    KR__RT_ON_TERMINATE(&ct->base.cfg, kr__task_id(t));
     return kr__owned_release(t);
 }
 
@@ -332,7 +332,7 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
         bump(&ct->stats.spawned);
         if (jh != NULL)
             kr__join_init(jh, t);
-        KR__RT_ON_SPAWN(&ct->base.cfg, t->id);
+        KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
         local_push(ct, t);
         return 0;
     }
@@ -351,7 +351,7 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
-    KR__RT_ON_SPAWN(&ct->base.cfg, t->id);
+    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
     kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);

@@ -98,7 +98,7 @@ static bool mt_release(kr__sched *s, kr__task *t) {
         kr__stat_inc(&w->n_completed); /* the owner's: no RMW */
     else
         kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
-    KR__RT_ON_TERMINATE(&rt->base.cfg, t->id);
+    KR__RT_ON_TERMINATE(&rt->base.cfg, kr__task_id(t));
     return kr__owned_set_release(&rt->owned, t);
 }
 
@@ -123,7 +123,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         kr__stat_inc(&w->stats.spawned);
         if (jh != NULL)
             kr__join_init(jh, t);
-        KR__RT_ON_SPAWN(&rt->base.cfg, t->id);
+        KR__RT_ON_SPAWN(&rt->base.cfg, kr__task_id(t));
         kr__mt_schedule_local(w, t, false);
         return 0;
     }
@@ -147,7 +147,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     kr__fetch_add_relaxed(&rt->n_remote, 1); /* a counter only */
     if (jh != NULL)
         kr__join_init(jh, t);
-    KR__RT_ON_SPAWN(&rt->base.cfg, t->id);
+    KR__RT_ON_SPAWN(&rt->base.cfg, kr__task_id(t));
     kr__mt_push_remote(rt, t, t);
     return 0;
 }

@@ -93,10 +93,12 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
 /* What a report says about a task: read before its poll, while the
  * caller's reference keeps it alive. */
 static void describe(kr__task *t, kr_poll_report *r) {
-    r->task_id = t->id;
-    r->name = kr__task_future(t)->vtable->name;
-    r->spawn_file = NULL;
-    r->spawn_line = 0;
+    const kr__task_meta *m = kr__task_meta_of(t);
+    r->task_id = kr__task_id(t);
+    r->future = kr__task_future(t)->vtable->name;
+    r->name = m != NULL && m->name_len != 0 ? m->name : NULL;
+    r->spawn_file = m != NULL ? m->file : NULL;
+    r->spawn_line = m != NULL ? m->line : 0;
     r->resumed_from = kr__load_relaxed(&t->site);
 }
 
@@ -122,7 +124,7 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t) {
         kr__store_relaxed(&s->poll_start, 0);
         atomic_thread_fence(memory_order_release);
         kr__store_relaxed(&s->cur_id, r.task_id);
-        kr__store_relaxed(&s->cur_name, r.name);
+        kr__store_relaxed(&s->cur_name, r.future);
         kr__store_relaxed(&s->cur_file, r.spawn_file);
         kr__store_relaxed(&s->cur_line, r.spawn_line);
         kr__store_relaxed(&s->cur_site, r.resumed_from);
@@ -213,7 +215,7 @@ bool kr__wstats_check_blocked(kr__wstats *s, uint64_t threshold_ns,
     r.kind = KR_REPORT_WORKER_BLOCKED;
     r.worker = s->worker;
     r.task_id = kr__load_relaxed(&s->cur_id);
-    r.name = kr__load_relaxed(&s->cur_name);
+    r.future = kr__load_relaxed(&s->cur_name);
     r.spawn_file = kr__load_relaxed(&s->cur_file);
     r.spawn_line = kr__load_relaxed(&s->cur_line);
     r.resumed_from = kr__load_relaxed(&s->cur_site);
@@ -250,19 +252,25 @@ int kr_poll_report_format(const kr_poll_report *r, char *buf, size_t size) {
         snprintf(dur, sizeof(dur), "%.2f s", ms / 1000.0);
     else
         snprintf(dur, sizeof(dur), "%.1f ms", ms);
-    const char *name = r->name != NULL ? r->name : "?";
+    /* (future) or "name" (future). */
+    char who[320];
+    const char *fut = r->future != NULL ? r->future : "?";
+    if (r->name != NULL)
+        snprintf(who, sizeof(who), "\"%.255s\" (%s)", r->name, fut);
+    else
+        snprintf(who, sizeof(who), "(%s)", fut);
     if (r->kind == KR_REPORT_WORKER_BLOCKED)
         return snprintf(buf, size,
                         "kairo: worker %u blocked: task %" PRIu64
-                        " (%s) running for %s, spawned at %s, resumed from "
+                        " %s running for %s, spawned at %s, resumed from "
                         "%s, %u tasks queued behind it",
-                        r->worker, r->task_id, name, dur, spawn, from,
+                        r->worker, r->task_id, who, dur, spawn, from,
                         r->queued);
     return snprintf(buf, size,
                     "kairo: slow poll: task %" PRIu64
-                    " (%s) on worker %u ran %s, spawned at %s, resumed from "
+                    " %s on worker %u ran %s, spawned at %s, resumed from "
                     "%s, stopped at %s",
-                    r->task_id, name, r->worker, dur, spawn, from, to);
+                    r->task_id, who, r->worker, dur, spawn, from, to);
 }
 
 void kr_poll_report_stderr(const kr_poll_report *r, void *arg) {

@@ -10,6 +10,10 @@
  *   TX_TASK_SET  8   tx_waker holds the waker of a closed() future
  *   VALUE       16   a value is in the slot (set with COMPLETE; cleared by
  *                    the receiver when it takes the value)
+ *   RX_DONE     32   the receiver has had its answer (a value, or
+ *                    KR_ECLOSED): Tokio's is_terminated. Written and read
+ *                    by the receiver only (set once, by an RMW that keeps
+ *                    the other bits; nothing is published with it).
  *
  * Protocol (Tokio's, sync/oneshot.rs, with the value bit made explicit):
  *   - The sender writes the value, then sets COMPLETE|VALUE with an acq_rel
@@ -47,6 +51,7 @@
 #define CLOSED      4u
 #define TX_TASK_SET 8u
 #define VALUE       16u
+#define RX_DONE     32u
 
 #define MAX_VALUE_SIZE ((size_t)1 << 20)
 
@@ -164,16 +169,36 @@ void kr_oneshot_rx_drop(kr_oneshot_rx *rx) {
     unref(of_rx(rx));
 }
 
+/* The receiver had its answer: from now on it is terminated. */
+static int finish(oneshot *o, int rc) {
+    if (!(kr__load_relaxed(&o->state) & RX_DONE))
+        kr__fetch_or_acqrel(&o->state, RX_DONE);
+    return rc;
+}
+
 /* Takes the value if COMPLETE is set in `s`. */
 static int take(oneshot *o, uint32_t s, void *dst) {
     if (!(s & VALUE))
-        return KR_ECLOSED;
+        return finish(o, KR_ECLOSED);
     if (dst != NULL && o->size != 0)
         memcpy(dst, o->value, o->size);
     /* Only the receiver clears VALUE; relaxed is enough (nobody reads the
      * slot after, and the RMW keeps the other bits intact). */
-    kr__fetch_and_relaxed(&o->state, ~VALUE);
-    return 0;
+    kr__fetch_and_relaxed(&o->state, ~(uint32_t)VALUE);
+    return finish(o, 0);
+}
+
+bool kr_oneshot_rx_is_terminated(const kr_oneshot_rx *rx) {
+    if (rx == NULL)
+        return true;
+    return (kr__load_relaxed(&of_rx(rx)->state) & RX_DONE) != 0;
+}
+
+bool kr_oneshot_rx_is_empty(const kr_oneshot_rx *rx) {
+    if (rx == NULL)
+        return true;
+    /* Acquire: a receiver that sees VALUE and then receives reads it. */
+    return (kr__load_acquire(&of_rx(rx)->state) & VALUE) == 0;
 }
 
 int kr_oneshot_try_recv(kr_oneshot_rx *rx, void *dst) {
@@ -183,7 +208,7 @@ int kr_oneshot_try_recv(kr_oneshot_rx *rx, void *dst) {
     uint32_t s = kr__load_acquire(&o->state); /* pairs with complete() */
     if (s & COMPLETE)
         return take(o, s, dst);
-    return (s & CLOSED) ? KR_ECLOSED : KR_EEMPTY;
+    return (s & CLOSED) ? finish(o, KR_ECLOSED) : KR_EEMPTY;
 }
 
 /* Stores the waker in a slot guarded by `bit`, unless `done` is set first.
@@ -235,7 +260,7 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
             return KR_PENDING;
         }
         s = kr__load_acquire(&o->state);
-        rc = (s & COMPLETE) ? take(o, s, r->dst_) : KR_ECLOSED;
+        rc = (s & COMPLETE) ? take(o, s, r->dst_) : finish(o, KR_ECLOSED);
     }
     r->done_ = 1;
     if (out != NULL)

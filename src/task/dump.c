@@ -1,6 +1,7 @@
 /*
  * task/dump.c: one task of a task dump, as a text line or a JSON object,
- * into the dump's buffer (task.h, kr__dump).
+ * into the dump's buffer (task.h, kr__dump); and a task named for an
+ * error message (kr__task_describe).
  *
  * A dump is taken while the runtime runs. The scheduler walks its lists of
  * live tasks under each list's own lock (which keeps every task on it
@@ -121,12 +122,25 @@ void kr__task_dump(kr__dump *d, kr__task *t) {
     const char *what = state_of(d, t, &worker);
     const kr_await_site *site = kr__load_relaxed(&t->site);
     const char *future = kr__task_future(t)->vtable->name;
-    unsigned long long id = (unsigned long long)t->id;
+    const kr__task_meta *m = kr__task_meta_of(t);
+    const char *name = m != NULL && m->name_len != 0 ? m->name : NULL;
+    const char *file = m != NULL ? m->file : NULL;
+    unsigned long long id = (unsigned long long)kr__task_id(t);
     if (future == NULL)
         future = "?";
     if (d->json) {
         put(d, "%s\n  {\"id\": %llu, \"future\": ", d->count ? "," : "", id);
         put_json_str(d, future);
+        put(d, ", \"name\": ");
+        put_json_str(d, name);
+        put(d, ", \"spawn\": ");
+        if (file != NULL) {
+            put(d, "{\"file\": ");
+            put_json_str(d, file);
+            put(d, ", \"line\": %d}", m->line);
+        } else {
+            put(d, "null");
+        }
         put(d, ", \"state\": \"%s\", \"worker\": ", what);
         if (worker >= 0)
             put(d, "%d", worker);
@@ -149,9 +163,31 @@ void kr__task_dump(kr__dump *d, kr__task *t) {
                 site->file, site->line, site->func);
         else
             put(d, "task %llu %s %s at -", id, future, what);
+        if (name != NULL)
+            put(d, " \"%s\"", name);
+        if (file != NULL)
+            put(d, " spawned at %s:%d", file, m->line);
         if (worker >= 0)
             put(d, " on worker %d", worker);
         put(d, "\n");
     }
     d->count++;
+}
+
+const char *kr__task_describe(const kr__task *t, char *buf, size_t n) {
+    if (n == 0)
+        return buf;
+    const kr__task_meta *m = kr__task_meta_of(t);
+    const char *fut = kr__task_future((kr__task *)(uintptr_t)t)->vtable->name;
+    int k = snprintf(buf, n, "task %llu", (unsigned long long)kr__task_id(t));
+    if (k >= 0 && (size_t)k < n && m != NULL && m->name_len != 0)
+        k += snprintf(buf + k, n - (size_t)k, " \"%s\"", m->name);
+    if (k >= 0 && (size_t)k < n)
+        k += snprintf(buf + k, n - (size_t)k, " (%s", fut ? fut : "?");
+    if (k >= 0 && (size_t)k < n && m != NULL && m->file != NULL)
+        k += snprintf(buf + k, n - (size_t)k, ", spawned at %s:%d", m->file,
+                      m->line);
+    if (k >= 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, ")");
+    return buf;
 }

@@ -12,8 +12,10 @@
 #include "util/debug.h"
 #include "util/alloc.h"
 
-/* Task ids: unique, not dense. Each thread takes a block of 2^20 ids at a
- * time from a global counter, so a spawn costs no shared atomic. */
+/* Task ids: unique, not dense, never reused (64 bits: at a billion spawns
+ * a second, 2^63 lasts 292 years). Each thread takes a block of 2^20 ids
+ * at a time from a global counter, so a spawn costs no shared atomic. The
+ * first block starts at 2^20: no task has id 0. */
 #define ID_BLOCK ((uint64_t)1 << 20)
 static _Atomic uint64_t next_id_block = ID_BLOCK;
 static __thread uint64_t id_next, id_end;
@@ -36,14 +38,23 @@ const kr_future_vtable kr__in_place_vtable = {
     in_place_poll, NULL, sizeof(kr__in_place), 0, "kr_spawn_in_place"};
 
 /* Builds an in-place future in `t` (task.h, kr__in_place); on failure
- * frees the cell, which nothing else has seen yet. */
-static kr__task *build_in_place(kr__task *t, kr__cache *cache,
-                                uint32_t home_off, kr__in_place *ip) {
+ * frees the cell, which nothing else has seen yet. Out of line, as the
+ * builder's helpers below: kr__task_new is flattened, and a plain spawn
+ * should not pay for their registers. */
+static __attribute__((noinline)) kr__task *build_in_place(kr__task *t,
+                                                          kr__cache *cache,
+                                                          uint32_t home_off,
+                                                          kr__in_place *ip) {
     kr_future *f = kr__task_future(t);
+    if (ip->init == NULL) { /* a builder's copy spawn */
+        memcpy(f, ip->arg, ip->vt->size);
+        return t;
+    }
     f->vtable = ip->vt;
     int rc = ip->init(f, ip->arg);
+    KR__DEBUG_ONLY(char who[KR_TASK_NAME_MAX + 200];)
     KR__REQUIRE(f->vtable == ip->vt, "init changed the vtable of %s",
-                ip->vt->name);
+                kr__task_describe(t, who, sizeof(who)));
     if (rc == 0)
         return t;
     ip->err = rc;
@@ -54,21 +65,52 @@ static kr__task *build_in_place(kr__task *t, kr__cache *cache,
     return NULL;
 }
 
+/* Bytes a builder's name takes in the tail (task.h), cut at the maximum. */
+static uint32_t name_len(const kr_task_builder *b) {
+    return b->name != NULL ? (uint32_t)strnlen(b->name, KR_TASK_NAME_MAX) : 0;
+}
+
+/* Bytes the builder of `ip`, if any, adds after the id word. */
+static __attribute__((noinline)) size_t meta_size(const kr__in_place *ip) {
+    if (ip->builder == NULL)
+        return 0;
+    return sizeof(kr__task_meta) + name_len(ip->builder) + 1;
+}
+
+/* Writes a builder's kr__task_meta after the id word. */
+static __attribute__((noinline)) void fill_meta(kr__task *t,
+                                                const kr_task_builder *b) {
+    uint32_t len = name_len(b);
+    uint64_t *tail = kr__task_tail(t);
+    *tail |= KR__TAIL_NAMED;
+    kr__task_meta *m = (kr__task_meta *)(tail + 1);
+    m->file = b->file;
+    m->line = b->line;
+    m->name_len = len;
+    if (len != 0)
+        memcpy(m->name, b->name, len);
+    m->name[len] = '\0';
+}
+
 /* Flattened: the cache's allocation fast path is inlined here (with LTO),
  * which saves a call and a second set of saved registers per spawn
  * (callgrind: about 16 instructions of ~500 per ct/spawn_many_local
- * task). */
+ * task). A plain spawn pays for its id with two stores (tail_off and the
+ * id word); everything a builder adds is on the in-place branch. */
 __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
                                                 kr__cache *cache,
                                                 const kr_future *f, bool join) {
     const kr_future_vtable *vt = f->vtable;
     kr__in_place *ip = NULL;
+    size_t extra = 0;
     if (vt == &kr__in_place_vtable) {
         ip = (kr__in_place *)(void *)f;
         vt = ip->vt;
+        extra = meta_size(ip);
     }
     size_t fsize = vt->size;
-    size_t total = kr__task_out_off(fsize) + vt->output_size;
+    size_t tail = kr__task_tail_off(fsize, vt->output_size);
+    size_t total = tail + sizeof(uint64_t) + extra;
     uint32_t home_off = KR__LOOSE_OFF;
     kr__task *t = cache != NULL
                       ? kr__cache_alloc(cache, total, sched, &home_off)
@@ -77,7 +119,8 @@ __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
         return NULL;
     atomic_init(&t->state, KR__INITIAL_STATE(join));
     atomic_init(&t->next, NULL);
-    t->id = (uint32_t)new_id();
+    t->tail_off = (uint32_t)tail;
+    *kr__task_tail(t) = new_id() << 1;
     t->home_off = (uint16_t)(home_off >> 4);
     t->owner = KR__NO_OWNER;
     t->flags = 0;
@@ -85,8 +128,11 @@ __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
     t->join_waker.data = NULL;
     t->join_waker.vtable = NULL;
     atomic_init(&t->site, NULL);
-    if (ip != NULL)
+    if (ip != NULL) {
+        if (ip->builder != NULL)
+            fill_meta(t, ip->builder);
         return build_in_place(t, cache, home_off, ip);
+    }
     if (fsize <= 64 && fsize % 8 == 0) {
         /* Most futures are a few words: copy them inline rather than call
          * memcpy through the PLT. */
@@ -124,7 +170,13 @@ static void cancel_task(kr__task *t) {
     kr_future *f = kr__task_future(t);
     size_t out_size = f->vtable->output_size; /* read before the drop */
     void *out = kr__task_output(t);
+    /* The drop runs as the task (kr_task_id, task-locals' restore): a
+     * wake it makes of its own waker is a self-wake, ignored since the
+     * task completes. */
+    kr__task *prev = kr__ctx.current;
+    kr__ctx.current = t;
     kr_future_drop(f);
+    kr__ctx.current = prev;
     memset(out, 0, out_size);
     t->flags |= KR__TASK_CANCELLED;
 }
@@ -165,9 +217,10 @@ bool kr__task_run(kr__task *t) {
          * HELD is the only flag of a task not yet cancelled: a store. */
         t->flags = 0;
         uint64_t s = kr__load_acquire(&t->state);
-        KR__REQUIRE(s & KR__RUNNING,
-                    "task %p: queued as held without RUNNING (state %#llx)",
-                    (void *)t, (unsigned long long)s);
+        KR__DEBUG_ONLY(char who[KR_TASK_NAME_MAX + 200];)
+        KR__REQUIRE(
+            s & KR__RUNNING, "%s: queued as held without RUNNING (state %#llx)",
+            kr__task_describe(t, who, sizeof(who)), (unsigned long long)s);
         if (s & KR__CANCELLED) {
             cancel_task(t);
             complete(t);
@@ -196,17 +249,19 @@ bool kr__task_run(kr__task *t) {
     kr__ctx.current = t;
     kr__ctx.self_woken = 0;
     kr_poll p = f->vtable->poll(f, &cx, kr__task_output(t));
+    if (p == KR_READY) {
+        kr__ctx.poll_site = NULL; /* the slow-poll report's: completed */
+        /* As in Rust, a finished future is dropped at once, still as the
+         * task (kr_task_id works in its drop, as Tokio's). */
+        kr_future_drop(f);
+        kr__ctx.current = NULL;
+        complete(t);
+        return false;
+    }
     kr__ctx.current = NULL;
     /* Relaxed: a dump reads it as a hint; the pointee is static. */
     kr__store_relaxed(&t->site, site);
     kr__ctx.poll_site = site;
-    if (p == KR_READY) {
-        kr__ctx.poll_site = NULL;
-        /* As in Rust, a finished future is dropped at once. */
-        kr_future_drop(f);
-        complete(t);
-        return false;
-    }
     if (kr__ctx.self_woken) {
         t->flags = KR__TASK_HELD; /* see "Self-wakes" in task.h */
         return true;

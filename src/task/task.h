@@ -10,7 +10,7 @@
  *   | header                                        |
  *   |   state        _Atomic u64  flags + refcount  |
  *   |   next         queue link (run/inject queues) |
- *   |   id u32, home_off u16, owner u8, flags u8    |
+ *   |   tail_off u32, home_off u16, owner u8, flags |
  *   |   owned        owner's list of live tasks    |
  *   |   join_waker   the JoinHandle's waker         |
  *   |   site         innermost pending await        |
@@ -18,9 +18,19 @@
  *   | future         vtable->size bytes             |
  *   +-----------------------------------------------+  64 + size, 16-aligned
  *   | output slot    vtable->output_size bytes      |
+ *   +-----------------------------------------------+  tail_off, 8-aligned
+ *   | tail           id << 1 | NAMED (u64)          |
+ *   |   if NAMED:    spawn file, line, name bytes   |
  *   +-----------------------------------------------+
  *
- * 64 bytes in all beside the future and its output, and no more: the cell
+ * The tail is cold: written once at the spawn, read by kr_task_id, dumps
+ * and error messages. The id is 64 bits so that it is never reused in the
+ * life of a process (Tokio's task::Id); the 32 bits the header had room for
+ * wrap after 2^32 spawns, minutes for a busy server. The spawn site and the
+ * name are there only for a task spawned through a builder (kr_task_spawn);
+ * a plain kr_spawn writes the id word and nothing more.
+ *
+ * 72 bytes in all beside the future and its output, and no more: the cell
  * comes from a slab of cells of its size class (task/cache.h), with no
  * allocator header of its own. What the cell does not hold it finds in its
  * home, 16 x `home_off` bytes before it (the slab's header, or a loose cell's
@@ -80,7 +90,8 @@
  *   - site: written by the poller after each poll; read by dumps.
  *   - flags (HELD, CANCELLED): only the holder of RUNNING; CANCELLED is
  *     read by the join handle after COMPLETE.
- *   - id, home_off: written at creation, read-only after; owner: written
+ *   - tail_off, home_off, the tail: written at creation, read-only after;
+ *     owner: written
  *     once by the scheduler before the task can complete.
  *
  * Every transition is one atomic read-modify-write (or CAS loop) in
@@ -123,9 +134,9 @@ struct kr__sched {
 struct kr__task {
     _Atomic uint64_t state;
     _Atomic(kr__task *) next;
-    /* Task id, for dumps: unique among the tasks alive at once, and over
-     * time until 2^32 spawns have gone by. */
-    uint32_t id;
+    /* Offset of the tail (the id word, and a builder's name and spawn
+     * site) from the cell, past the output slot. */
+    uint32_t tail_off;
     /* Distance back from the cell to its home (task/cache.h), in units of
      * 16 bytes. */
     uint16_t home_off;
@@ -162,6 +173,36 @@ static inline size_t kr__task_out_off(size_t future_size) {
 static inline void *kr__task_output(kr__task *t) {
     return (char *)t + kr__task_out_off(kr__task_future(t)->vtable->size);
 }
+/* The tail's first word: the id shifted left by one, bit 0 KR__TAIL_NAMED
+ * when a kr__task_meta follows. */
+#define KR__TAIL_NAMED 1u
+static inline size_t kr__task_tail_off(size_t future_size, size_t out_size) {
+    return (kr__task_out_off(future_size) + out_size + 7) & ~(size_t)7;
+}
+static inline uint64_t *kr__task_tail(const kr__task *t) {
+    return (uint64_t *)(void *)((char *)(uintptr_t)t + t->tail_off);
+}
+/* The task's id (kr_task_id): unique in the process, never 0. */
+static inline uint64_t kr__task_id(const kr__task *t) {
+    return *kr__task_tail(t) >> 1;
+}
+/* A builder's spawn: where and under what name (kr_task_builder). */
+typedef struct kr__task_meta {
+    const char *file; /* static, or NULL */
+    int line;
+    uint32_t name_len; /* bytes of `name`, without its NUL; 0: unnamed */
+    char name[];       /* copied from the builder, NUL-terminated */
+} kr__task_meta;
+static inline const kr__task_meta *kr__task_meta_of(const kr__task *t) {
+    const uint64_t *tail = kr__task_tail(t);
+    return (*tail & KR__TAIL_NAMED) ? (const kr__task_meta *)(tail + 1) : NULL;
+}
+/* The task's name: the builder's, or NULL. */
+static inline const char *kr__task_name(const kr__task *t) {
+    const kr__task_meta *m = kr__task_meta_of(t);
+    return m != NULL && m->name_len != 0 ? m->name : NULL;
+}
+
 static inline uint32_t kr__task_home_off(const kr__task *t) {
     return (uint32_t)t->home_off << 4;
 }
@@ -197,9 +238,13 @@ kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
 typedef struct kr__in_place {
     kr_future base; /* &kr__in_place_vtable */
     const kr_future_vtable *vt;
+    /* NULL: copy `arg`, a future of `vt` (a builder's kr_task_spawn). */
     int (*init)(kr_future *f, void *arg);
     void *arg;
     int err;
+    /* A builder's (kairo/runtime.h, kr_task_builder), or NULL: the task
+     * gets a kr__task_meta in its tail. */
+    const kr_task_builder *builder;
 } kr__in_place;
 extern const kr_future_vtable kr__in_place_vtable;
 
@@ -263,6 +308,10 @@ void kr__dump_raw(kr__dump *d, const char *text);
 void kr__task_dump(kr__dump *d, kr__task *t);
 /* Writes the buffer out and frees it. Returns 0, KR_ENOMEM or KR_EIO. */
 int kr__dump_flush(kr__dump *d);
+
+/* Describes a task for an error message (task/dump.c): `task 12 "name"
+ * (future, spawned at file:line)`, as much as is known. Returns `buf`. */
+const char *kr__task_describe(const kr__task *t, char *buf, size_t n);
 
 /* Makes `h` the handle of task `task` (join.c). */
 void kr__join_init(kr_join_handle *h, void *task);
