@@ -73,15 +73,32 @@ KR_API int kr_local_set_spawn(kr_local_set *ls, const kr_future *future,
 
 /*
  * Spawns `future` into the set being run on this thread: from a local task
- * or from the future a kr_local_set_run_until runs (Tokio's
- * task::spawn_local). Returns 0, KR_EINVAL (bad future, or no set is being
+ * or from the future a kr_local_set_run_until runs, or into the set a
+ * kr_local_set_enter guard entered (Tokio's task::spawn_local). Returns 0, KR_EINVAL (bad future, or no set is being
  * run here: Tokio panics "spawn_local called from outside of a
  * task::LocalSet"), KR_ENOMEM.
  */
 KR_API int kr_spawn_local(const kr_future *future, kr_join_handle *join);
 
-/* True if a set is being run on this thread (kr_spawn_local would work). */
+/* True if a set is being run or entered on this thread (kr_spawn_local
+ * would work). */
 KR_API bool kr_local_set_is_entered(void);
+
+/*
+ * Enters the set on its thread without running it (Tokio's
+ * LocalSet::enter): until kr_local_set_exit, kr_spawn_local spawns into
+ * it, and the tasks run when the set is next run. Guards nest; exit them
+ * in reverse order (checked in debug builds). A wake under a guard alone
+ * wakes the set's runner as any wake from outside its run does. Returns
+ * 0, KR_EINVAL (NULL), KR_EPERM (not the owner thread). kr_local_set_free
+ * of an entered set returns KR_EBUSY.
+ */
+typedef struct kr_local_enter {
+    kr_local_set *set_, *prev_;
+} kr_local_enter;
+KR_API int kr_local_set_enter(kr_local_set *ls, kr_local_enter *guard);
+/* Leaves what kr_local_set_enter entered. NULL or an empty guard: none. */
+KR_API void kr_local_set_exit(kr_local_enter *guard);
 
 /*
  * A future that runs `inner` with the set entered (kr_spawn_local works in

@@ -164,9 +164,10 @@ static inline unsigned collect(kr_async_fd *a, uint32_t bits, kr_waker *out,
     return n;
 }
 
-/* Wakes, outside the lock, every waker that `bits` concern; returns how
- * many (for the metrics' ready count). */
-static inline unsigned wake_concerned(kr_async_fd *a, uint32_t bits) {
+/* Wakes, outside the lock, every waker that `bits` concern: the batched
+ * loop for long lists (and for shutdown and free). Returns how many (for
+ * the metrics' ready count). */
+static unsigned wake_concerned(kr_async_fd *a, uint32_t bits) {
     kr_waker batch[WAKE_BATCH];
     bool more;
     unsigned total = 0;
@@ -179,6 +180,39 @@ static inline unsigned wake_concerned(kr_async_fd *a, uint32_t bits) {
         total += n;
     } while (more);
     return total;
+}
+
+/* Dispatch's wake: the common cases (no waiter on the list, or one, a
+ * single task per direction) without the batch loop; more go to
+ * wake_concerned. */
+static inline unsigned dispatch_wake(kr_async_fd *a, uint32_t bits) {
+    kr_waker out[3];
+    unsigned n = 0;
+    kr__spin_lock(&a->lock);
+    if (wakes_reader(bits) && a->reader.vtable != NULL) {
+        out[n++] = a->reader;
+        a->reader.vtable = NULL;
+    }
+    if (wakes_writer(bits) && a->writer.vtable != NULL) {
+        out[n++] = a->writer;
+        a->writer.vtable = NULL;
+    }
+    kr__list *first = a->waiters.next;
+    bool rest = false;
+    if (first != &a->waiters) {
+        if (first->next == &a->waiters) { /* exactly one */
+            bool more;
+            n += take_waiters(a, bits, out + n, 1, &more);
+        } else {
+            rest = true;
+        }
+    }
+    kr__spin_unlock(&a->lock);
+    for (unsigned i = 0; i < n; i++)
+        kr_waker_wake(out[i]);
+    if (rest)
+        n += wake_concerned(a, bits);
+    return n;
 }
 
 /* Sets bits (and the next tick), then wakes the concerned wakers. */
@@ -194,7 +228,7 @@ static bool dispatch(kr_async_fd *a, uint32_t bits) {
         if (kr__cas_weak_acqrel(&a->readiness, &cur, next))
             break;
     }
-    return wake_concerned(a, bits) != 0;
+    return dispatch_wake(a, bits) != 0;
 }
 
 int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {

@@ -7,6 +7,8 @@
  * does (kr__sock_poll).
  */
 #include <errno.h>
+#include <stddef.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "net/sock.h"
@@ -114,6 +116,13 @@ static int64_t recv_from_flags(kr__sock *s, kr_udp_recv_from *rf, int flags) {
         ssize_t n = recvfrom(s->fd, rf->buf_, rf->len_, flags,
                              (struct sockaddr *)&from.storage, &from.len);
         if (n >= 0) {
+            /* An unbound Unix sender comes with no address at all (len
+             * 0); std and Tokio call it unnamed: say so (AF_UNIX, an
+             * empty path), which IP sockets never produce. */
+            if (from.len == 0) {
+                from.storage.family = AF_UNIX;
+                from.len = offsetof(struct sockaddr_un, sun_path);
+            }
             if (rf->from_ != NULL)
                 *rf->from_ = from;
             return n;

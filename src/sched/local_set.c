@@ -12,10 +12,16 @@
  *   q_head/q_tail  the local run queue (linked through kr__task.next)
  *   owned, alive   the live tasks (sched/owned.h) and their number
  *   entered        how many polls of the set are running on this thread
- *                  (nested: a local task may run the set's run_until...
- *                  of another set; of this one it may not, see below)
- *   tls_current    (thread-local) the set whose tasks are being run here,
- *                  or NULL; kr_spawn_local spawns into it
+ *                  (its run_until or wait futures; nested runs of other
+ *                  sets may sit inside them)
+ *   tls_current    (thread-local) the set kr_spawn_local spawns into
+ *                  here, or NULL: the set being run, or the one a
+ *                  kr_local_set_enter guard entered. Only while `entered`
+ *                  is non-zero too is a wake on this thread a plain local
+ *                  push (the run ticks the queue before it returns); under
+ *                  a guard alone wakes and spawns take the remote path and
+ *                  wake the runner (Tokio #5020: a wake under an enter
+ *                  guard was lost).
  *
  * Shared state:
  *   inject  the remote queue (sched/inject.h, MPSC): every wake that is
@@ -51,6 +57,7 @@
 #include "task/task.h"
 #include "util/abort.h"
 #include "util/alloc.h"
+#include "util/debug.h"
 #include "util/spinlock.h"
 
 #define GATE_CLOSED     1u
@@ -155,7 +162,7 @@ static void register_waker(kr_local_set *ls, const kr_waker *w) {
 static void ls_schedule(kr__sched *s, kr__task *t) {
     kr_local_set *ls = LS_OF(s);
 #ifndef KR_TORTURE
-    if (tls_current == ls) { /* the owner, inside the set's run */
+    if (tls_current == ls && ls->entered != 0) { /* inside the set's run */
         local_push(ls, t);
         return;
     }
@@ -271,7 +278,7 @@ static int spawn_into(kr_local_set *ls, const kr_future *f,
     if (jh != NULL)
         kr__join_init(jh, t);
     local_push(ls, t); /* its NOTIFIED reference */
-    if (tls_current != ls)
+    if (tls_current != ls || ls->entered == 0)
         wake_runner(ls); /* a runner waiting elsewhere on this thread */
     return 0;
 }
@@ -300,6 +307,32 @@ int kr_spawn_local(const kr_future *f, kr_join_handle *jh) {
 
 bool kr_local_set_is_entered(void) { return tls_current != NULL; }
 
+int kr_local_set_enter(kr_local_set *ls, kr_local_enter *guard) {
+    if (guard == NULL)
+        return KR_EINVAL;
+    guard->set_ = NULL;
+    guard->prev_ = NULL;
+    if (ls == NULL)
+        return KR_EINVAL;
+    if (!on_owner(ls))
+        return KR_EPERM;
+    guard->set_ = ls;
+    guard->prev_ = tls_current;
+    tls_current = ls;
+    return 0;
+}
+
+void kr_local_set_exit(kr_local_enter *guard) {
+    if (guard == NULL || guard->set_ == NULL)
+        return;
+    KR__REQUIRE(tls_current == guard->set_,
+                "kr_local_set_exit: guards exited out of order (set %p, "
+                "entered %p)",
+                (void *)guard->set_, (void *)tls_current);
+    tls_current = guard->prev_;
+    guard->set_ = NULL;
+}
+
 size_t kr_local_set_len(const kr_local_set *ls) {
     return ls != NULL ? ls->alive : 0;
 }
@@ -309,7 +342,7 @@ int kr_local_set_free(kr_local_set *ls) {
         return 0;
     if (!on_owner(ls))
         return KR_EPERM;
-    if (ls->entered != 0)
+    if (ls->entered != 0 || tls_current == ls)
         return KR_EBUSY;
     kr__fetch_or_seqcst(&ls->gate, GATE_CLOSED);
     /* Wait out remote pushers that got through the gate before CLOSED. */
