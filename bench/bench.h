@@ -80,7 +80,7 @@ typedef struct bench_cfg {
  * option on (bench_observe_config); kairo-bench runs each of those rows
  * twice, off then on, round after round. */
 extern int bench_observe;
-/* Turns on in `c` what --observe measures: both histograms, slow-poll and
+/* Turns on in `c` what --observe measures: the poll histogram, slow-poll and
  * blocked-worker detection (thresholds no poll reaches), if bench_observe
  * is set. */
 void bench_observe_config(kr_runtime_config *c);

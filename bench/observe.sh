@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The cost of observability: kairo-bench's ct/* and mt/* rows with metrics
-# and histograms off vs on (histograms of poll time and schedule latency,
+# and histograms off vs on (the poll-time histogram,
 # slow-poll and blocked-worker detection all on; the counters are always
 # on), in one process, interleaved: each row runs off then on, ROUNDS
 # times. A row's figure is the median over the rounds of its per-round

@@ -41,5 +41,6 @@
 #include "kairo/bufio.h"
 #include "kairo/combinators.h"
 #include "kairo/join_set.h"
+#include "kairo/sim.h"
 
 #endif /* KAIRO_H */

@@ -11,8 +11,11 @@
 
 kr_runtime_flavor test_flavor(void) {
     const char *f = getenv("KR_TEST_FLAVOR");
-    return (f != NULL && strcmp(f, "mt") == 0) ? KR_RUNTIME_MULTI_THREAD
-                                               : KR_RUNTIME_CURRENT_THREAD;
+    if (f != NULL && strcmp(f, "mt") == 0)
+        return KR_RUNTIME_MULTI_THREAD;
+    if (f != NULL && strcmp(f, "sim") == 0)
+        return KR_RUNTIME_SIMULATION; /* kairo/sim.h; seed: KAIRO_SEED */
+    return KR_RUNTIME_CURRENT_THREAD;
 }
 
 kr_runtime *test_runtime(unsigned workers) {

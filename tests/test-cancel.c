@@ -3,7 +3,7 @@
  * ported (same names), then kairo's own: a dropped waiter loses nothing,
  * cancellation across more than one wake batch, and a hammer of child
  * creation and drops from 8 plain threads racing a cancel, with waiting
- * tasks on every worker. KR_TEST_FLAVORS: ct mt
+ * tasks on every worker. KR_TEST_FLAVORS: ct mt sim
  *
  * Where the port differs: cancelled_owned has no C counterpart (the
  * future borrows a reference; take a clone to "own" one), so the _owned

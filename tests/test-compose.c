@@ -3,7 +3,7 @@
  * order, every winner, losers dropped exactly once at every await point of
  * theirs, cancellation of the combinator itself, fair and biased order,
  * the select-in-a-loop pattern (KR_SELECT_KEEP), and the same on a runtime
- * with real wakers. KR_TEST_FLAVORS: ct mt
+ * with real wakers. KR_TEST_FLAVORS: ct mt sim
  *
  * Ported from Tokio (tokio/tests/macros_join.rs, macros_try_join.rs,
  * macros_select.rs), named macros_join__*, macros_try_join__*,

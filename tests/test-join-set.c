@@ -2,7 +2,7 @@
  * kr_join_set (kairo/join_set.h): joining in completion order, len,
  * abort_all, detach_all, freeing a set with tasks pending (each future
  * dropped once, nothing leaks), 10,000 tasks, the cooperative budget, and
- * misuse. KR_TEST_FLAVORS: ct mt
+ * misuse. KR_TEST_FLAVORS: ct mt sim
  *
  * Ported from Tokio's tokio/tests/task_join_set.rs as task_join_set__*.
  * Left out, and why:

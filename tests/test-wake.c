@@ -1,7 +1,7 @@
 /*
  * Wakes and re-polls: a wake from another thread while the task runs
  * re-queues it exactly once; a task waking itself N times is polled N+1
- * times; waking a completed task is a no-op. KR_TEST_FLAVORS: ct mt
+ * times; waking a completed task is a no-op. KR_TEST_FLAVORS: ct mt sim
  */
 #include <sched.h>
 

@@ -1,6 +1,6 @@
 /*
- * kairo/observe.h: the types of runtime observability - histograms of poll
- * durations and of schedule latency, the per-worker and runtime-wide
+ * kairo/observe.h: the types of runtime observability - a histogram of
+ * poll durations, the per-worker and runtime-wide
  * metrics, and slow-poll / blocked-worker reports. The calls that read them
  * (kr_runtime_metrics_get, kr_runtime_worker_metrics_get, kr_runtime_dump)
  * and the configuration fields that switch them on are in kairo/runtime.h;
@@ -15,8 +15,7 @@
  *
  * Where kairo differs from Tokio: Tokio's RuntimeMetrics are mostly
  * unstable (tokio_unstable) and read one value per call; here one call
- * fills a struct. Tokio has no schedule-latency histogram (tokio-metrics
- * instruments tasks for it) and no slow-poll or blocked-worker detector
+ * fills a struct. Tokio has no slow-poll or blocked-worker detector
  * (proposed in tokio#4730 and declined).
  */
 #ifndef KAIRO_OBSERVE_H
@@ -79,21 +78,20 @@ KR_API int kr_histogram_bucket_range(const kr_histogram_config *c, unsigned i,
  * thread in block_on). All counts are since the runtime was made.
  */
 typedef struct kr_worker_metrics {
-    uint64_t polls;                /* task polls */
-    uint64_t spawned;              /* tasks spawned from this worker */
-    uint64_t steal_ops;            /* successful steals from another worker */
-    uint64_t stolen_tasks;         /* tasks those steals took (their sum) */
-    uint64_t overflows;            /* times the local queue overflowed into the
+    uint64_t polls;             /* task polls */
+    uint64_t spawned;           /* tasks spawned from this worker */
+    uint64_t steal_ops;         /* successful steals from another worker */
+    uint64_t stolen_tasks;      /* tasks those steals took (their sum) */
+    uint64_t overflows;         /* times the local queue overflowed into the
                                inject queue (half of it moved) */
-    uint64_t parks;                /* times the worker went to sleep */
-    uint64_t unparks;              /* times it woke up from that sleep */
-    uint64_t budget_yields;        /* polls that ended because the cooperative
+    uint64_t parks;             /* times the worker went to sleep */
+    uint64_t unparks;           /* times it woke up from that sleep */
+    uint64_t budget_yields;     /* polls that ended because the cooperative
                                budget ran out (a forced yield) */
-    uint64_t lifo_hits;            /* tasks taken from the LIFO slot */
-    uint64_t busy_ns;              /* time not parked, so far */
-    unsigned local_queue_depth;    /* tasks in its run queue now (+ LIFO) */
-    kr_histogram poll_time;        /* poll durations */
-    kr_histogram schedule_latency; /* wake (or spawn) to the poll */
+    uint64_t lifo_hits;         /* tasks taken from the LIFO slot */
+    uint64_t busy_ns;           /* time not parked, so far */
+    unsigned local_queue_depth; /* tasks in its run queue now (+ LIFO) */
+    kr_histogram poll_time;     /* poll durations */
 } kr_worker_metrics;
 
 /* Counters, for tests and monitoring: the sums over the workers, and the
@@ -125,7 +123,6 @@ typedef struct kr_runtime_metrics {
     uint64_t io_events, io_ready;
     uint64_t timer_entries; /* sleeps registered on the timer wheels now */
     kr_histogram poll_time; /* summed over the workers */
-    kr_histogram schedule_latency; /* summed over the workers */
 } kr_runtime_metrics;
 
 /* ------------------------------------------------------------------------ */

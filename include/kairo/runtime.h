@@ -20,7 +20,10 @@ typedef struct kr_runtime kr_runtime;
 
 typedef enum kr_runtime_flavor {
     KR_RUNTIME_CURRENT_THREAD = 0, /* every task runs on the block_on thread */
-    KR_RUNTIME_MULTI_THREAD = 1    /* work-stealing worker threads */
+    KR_RUNTIME_MULTI_THREAD = 1,   /* work-stealing worker threads */
+    /* Deterministic simulation (kairo/sim.h): one thread, a seeded
+     * scheduler, a virtual clock and an in-memory network. */
+    KR_RUNTIME_SIMULATION = 2
 } kr_runtime_flavor;
 
 /*
@@ -137,18 +140,21 @@ typedef struct kr_runtime_config {
 
     /* ==== Fields added by other features go below this line, each with
      * 0 meaning its default, in the order they landed. ================= */
-
     /* Current-thread only: the runtime's clock starts paused (kr_time_pause,
      * kairo/time.h; Tokio's start_paused). kr_runtime_new returns KR_EINVAL
      * for it on the multi-thread flavor or without timers. */
     bool start_paused;
 
+    /* KR_RUNTIME_SIMULATION only (kairo/sim.h): the seed of its scheduler
+     * and network. 0 means the environment's KAIRO_SEED, or else one taken
+     * from the clock (kr_sim_seed reports it either way). */
+    uint64_t seed;
+
     /* ---- Observability (kairo/observe.h, docs/observability.md) ---- */
-    /* Histograms of poll durations and of schedule latency (from the wake
-     * or spawn that queued a task to the poll that runs it), per worker:
-     * off (buckets 0) by default. Each on costs two clock reads per poll. */
+    /* A histogram of poll durations, per worker: off (buckets 0) by
+     * default. On, it costs a clock read per poll (consecutive polls on a
+     * worker share one). */
     kr_histogram_config poll_histogram;
-    kr_histogram_config latency_histogram;
     /* Report every poll that runs longer than this (0: off, the default)
      * through on_poll_report, after it returns. */
     uint64_t slow_poll_ns;
@@ -293,9 +299,12 @@ typedef enum kr_dump_format {
     KR_DUMP_TEXT = 0, /* kr_runtime_dump's lines */
     /* One JSON document:
      *   {"flavor": "multi_thread", "workers": 2, "tasks": [
-     *     {"id": 5, "future": "conn", "state": "running", "worker": 1,
+     *     {"id": 5, "future": "conn", "name": "client 7",
+     *      "spawn": {"file": "srv.c", "line": 40}, "state": "running",
+     *      "worker": 1,
      *      "await": {"file": "srv.c", "line": 88, "func": "serve"}}, ...]}
-     * ("worker" and "await" are null when they do not apply). */
+     * ("name", "spawn", "worker" and "await" are null when they do not
+     * apply: a name and spawn site come from a kr_task_builder). */
     KR_DUMP_JSON = 1
 } kr_dump_format;
 

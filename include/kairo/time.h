@@ -215,6 +215,10 @@ KR_API kr_interval_tick kr_interval_tick_future(kr_interval *iv);
  * negative duration), KR_EOPNOTSUPP (the multi-thread runtime: its workers
  * share no one clock; Tokio panics there too), KR_ENOTIME (a runtime made
  * without timers), KR_EALREADY (pause while paused; Tokio panics).
+ *
+ * A simulation runtime (kairo/sim.h) runs on this same clock, paused from
+ * the start and never resumed: pause returns KR_EALREADY, advance moves
+ * virtual time on as above, resume returns KR_EOPNOTSUPP.
  */
 KR_API int kr_time_pause(void);
 KR_API int kr_time_resume(void);

@@ -54,6 +54,9 @@ struct kr_runtime {
     /* The runtime's handle (core/handle.h): set by rt/runtime.c before
      * kr_runtime_new returns; closed and released by kr_runtime_free. */
     struct kr__handle *handle;
+    /* The simulated network (core/netsim.h) the net layer dispatches to,
+     * or NULL: the real one. Set by the simulation flavor. */
+    const struct kr__netsim_ops *netsim;
 };
 
 /* True if `rt` (NULL: none) was made without timers (KR_DRIVER_TIME). */

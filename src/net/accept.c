@@ -120,6 +120,8 @@ static const kr_future_vtable accept_vt = {accept_poll, accept_drop,
                                            "kr_net_accept"};
 
 kr_net_accept kr__accept(kr__sock *s, void **out, kr_sockaddr *peer) {
+    if (s != NULL && s->sim != NULL)
+        return s->sim->accept(s, out, peer);
     kr_net_accept a;
     a.base.vtable = &accept_vt;
     a.sock_ = s;

@@ -4,6 +4,7 @@
 
 #include "net/sock.h"
 #include "core/context.h"
+#include "core/runtime.h"
 #include "core/handle.h"
 #include "util/abort.h"
 #include "util/alloc.h"
@@ -13,6 +14,11 @@
  * (running or entered: kr_runtime_enter). */
 kr_runtime *kr__net_runtime(kr_runtime *rt) {
     return rt != NULL ? rt : kr__current_runtime();
+}
+
+const kr__netsim_ops *kr__netsim_of(kr_runtime *rt) {
+    rt = kr__net_runtime(rt);
+    return rt != NULL ? rt->netsim : NULL;
 }
 
 int kr__sock_socket(int family, int type) {
@@ -36,6 +42,7 @@ int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
     atomic_init(&s->closed, 0);
     s->fd = fd;
     s->rt = rt;
+    s->sim = NULL;
     *out = s;
     return 0;
 }
@@ -80,6 +87,10 @@ static void unref(kr__sock *s) {
     /* Acq-rel: the last one sees every other holder's accesses. */
     if (kr__fetch_sub_acqrel(&s->refs, 1) != 1)
         return;
+    if (s->sim != NULL) {
+        s->sim->release(s);
+        return;
+    }
     kr_async_fd_free(s->afd); /* before close: it leaves epoll by fd */
     close(s->fd);             /* no retry on EINTR: Linux closed it */
     kr__free(s);
@@ -90,7 +101,9 @@ void kr__sock_close(kr__sock *s) {
         return;
     /* Seq-cst store then load, against kr__sock_hold (sock.h). */
     kr__store_seqcst(&s->closed, 1);
-    if (kr__load_seqcst(&s->refs) > 1)
+    if (s->sim != NULL)
+        s->sim->close(s); /* wakes its waiters */
+    else if (kr__load_seqcst(&s->refs) > 1)
         shutdown(s->fd, SHUT_RDWR); /* a hang-up wakes the waiters */
     unref(s);
 }
@@ -196,6 +209,8 @@ int64_t kr__sock_try(kr__sock *s, int interest, kr__sock_op op, void *arg) {
 int kr__sock_name(const kr__sock *s, bool peer, kr_sockaddr *out) {
     if (s == NULL || out == NULL)
         return KR_EINVAL;
+    if (s->sim != NULL)
+        return s->sim->name(s, peer, out);
     out->len = sizeof(out->storage);
     int r =
         peer ? getpeername(s->fd, (struct sockaddr *)&out->storage, &out->len)
@@ -210,6 +225,8 @@ int kr__sock_name(const kr__sock *s, bool peer, kr_sockaddr *out) {
 int kr__sock_shutdown(kr__sock *s, int how) {
     if (s == NULL)
         return KR_EINVAL;
+    if (s->sim != NULL)
+        return s->sim->shutdown(s, how);
     int h;
     switch (how) {
     case KR_SHUT_READ:

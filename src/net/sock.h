@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "core/netsim.h"
 #include "kairo.h"
 
 /* Tokio's default backlog (TcpListener::bind uses 1024), for TCP and Unix
@@ -64,7 +65,14 @@ typedef struct kr__sock {
     kr_async_fd *afd;
     /* The runtime it was registered with: accepted sockets join it. */
     kr_runtime *rt;
+    /* A simulated socket's network (core/netsim.h; fd -1, afd NULL), or
+     * NULL for a real one. Every operation tests it first. */
+    const kr__netsim_ops *sim;
 } kr__sock;
+
+/* The simulated network of `rt` (NULL: the calling thread's runtime), or
+ * NULL when it is the real one. */
+const kr__netsim_ops *kr__netsim_of(kr_runtime *rt);
 
 /* Every public socket type is a kr__sock. */
 struct kr_tcp_listener {

@@ -188,24 +188,36 @@ static kr_net_io make_io(const kr_future_vtable *vt, kr__sock *s,
 }
 
 kr_net_io kr__stream_read(kr__sock *s, void *buf, size_t len) {
+    if (s != NULL && s->sim != NULL)
+        return s->sim->io(KR__SIM_READ, s, (void *)buf, len);
     return make_io(&read_vt, s, buf, len);
 }
 kr_net_io kr__stream_write(kr__sock *s, const void *buf, size_t len) {
+    if (s != NULL && s->sim != NULL)
+        return s->sim->io(KR__SIM_WRITE, s, (void *)buf, len);
     return make_io(&write_vt, s, buf, len);
 }
 kr_net_io kr__stream_read_exact(kr__sock *s, void *buf, size_t len) {
+    if (s != NULL && s->sim != NULL)
+        return s->sim->io(KR__SIM_READ_EXACT, s, (void *)buf, len);
     return make_io(&read_exact_vt, s, buf, len);
 }
 kr_net_io kr__stream_write_all(kr__sock *s, const void *buf, size_t len) {
+    if (s != NULL && s->sim != NULL)
+        return s->sim->io(KR__SIM_WRITE_ALL, s, (void *)buf, len);
     return make_io(&write_all_vt, s, buf, len);
 }
 kr_net_io kr__stream_peek(kr__sock *s, void *buf, size_t len) {
     return make_io(&peek_vt, s, buf, len);
 }
 kr_net_io kr__dgram_recv(kr__sock *s, void *buf, size_t len) {
+    if (s != NULL && s->sim != NULL)
+        return s->sim->io(KR__SIM_RECV, s, buf, len);
     return make_io(&dgram_recv_vt, s, buf, len);
 }
 kr_net_io kr__dgram_send(kr__sock *s, const void *buf, size_t len) {
+    if (s != NULL && s->sim != NULL)
+        return s->sim->io(KR__SIM_SEND, s, (void *)buf, len);
     return make_io(&dgram_send_vt, s, buf, len);
 }
 
@@ -269,6 +281,8 @@ static const kr_future_vtable writev_vt = {writev_poll, writev_drop,
 
 kr_net_writev kr__stream_writev(kr__sock *s, const struct iovec *iov,
                                 int iovcnt) {
+    if (s != NULL && s->sim != NULL)
+        return s->sim->writev(s, iov, iovcnt);
     kr_net_writev w = {{&writev_vt}, s, iov, iovcnt, 0, KR_IO_WAITER_INIT};
     return w;
 }

@@ -20,6 +20,10 @@ int kr_tcp_listener_bind(kr_runtime *rt, const kr_sockaddr *addr,
         return KR_EINVAL;
     if (backlog == 0)
         backlog = KR__LISTEN_BACKLOG;
+    const kr__netsim_ops *sim = kr__netsim_of(rt);
+    if (sim != NULL)
+        return sim->bind(kr__net_runtime(rt), SOCK_STREAM, addr, backlog,
+                         (kr__sock **)out);
     int fd = kr__sock_socket(addr->storage.family, SOCK_STREAM);
     if (fd < 0)
         return fd;

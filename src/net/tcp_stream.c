@@ -12,6 +12,9 @@
 
 kr_tcp_connect kr_tcp_stream_connect(const kr_sockaddr *addr,
                                      kr_tcp_stream **out) {
+    const kr__netsim_ops *sim = kr__netsim_of(NULL);
+    if (sim != NULL && kr__sockaddr_is_ip(addr))
+        return sim->connect(addr, (void **)out);
     return kr__connect(addr, kr__sockaddr_is_ip(addr) ? 0 : KR_EINVAL,
                        (void **)out);
 }
@@ -58,6 +61,8 @@ int kr_tcp_stream_shutdown(kr_tcp_stream *s, int how) {
 int kr_tcp_stream_set_nodelay(kr_tcp_stream *s, bool on) {
     if (s == NULL)
         return KR_EINVAL;
+    if (s->s.sim != NULL)
+        return 0; /* no Nagle in the simulation */
     int v = on;
     return setsockopt(s->s.fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) < 0
                ? -errno
@@ -67,6 +72,8 @@ int kr_tcp_stream_set_nodelay(kr_tcp_stream *s, bool on) {
 int kr_tcp_stream_set_linger(kr_tcp_stream *s, int seconds) {
     if (s == NULL || seconds < -1)
         return KR_EINVAL;
+    if (s->s.sim != NULL)
+        return 0;
     struct linger l = {seconds >= 0, seconds >= 0 ? seconds : 0};
     return setsockopt(s->s.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0
                ? -errno

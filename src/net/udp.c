@@ -22,6 +22,10 @@ int kr_udp_socket_bind(kr_runtime *rt, const kr_sockaddr *addr,
     *out = NULL;
     if (!kr__sockaddr_is_ip(addr) || kr__net_runtime(rt) == NULL)
         return KR_EINVAL;
+    const kr__netsim_ops *sim = kr__netsim_of(rt);
+    if (sim != NULL)
+        return sim->bind(kr__net_runtime(rt), SOCK_DGRAM, addr, 0,
+                         (kr__sock **)out);
     int fd = kr__sock_socket(addr->storage.family, SOCK_DGRAM);
     if (fd < 0)
         return fd;
@@ -50,6 +54,8 @@ void kr_udp_socket_free(kr_udp_socket *u) { kr__sock_close(SOCK(u)); }
 int kr_udp_socket_connect(kr_udp_socket *u, const kr_sockaddr *addr) {
     if (u == NULL || !kr__sockaddr_is_ip(addr))
         return KR_EINVAL;
+    if (u->s.sim != NULL)
+        return u->s.sim->udp_connect(&u->s, addr);
     for (;;) {
         if (connect(u->s.fd, (const struct sockaddr *)&addr->storage,
                     addr->len) == 0)
@@ -102,6 +108,8 @@ static const kr_future_vtable send_to_vt = {send_to_poll, send_to_drop,
 
 kr_udp_send_to kr_udp_socket_send_to(kr_udp_socket *u, const void *buf,
                                      size_t len, const kr_sockaddr *to) {
+    if (u != NULL && u->s.sim != NULL)
+        return u->s.sim->send_to(&u->s, buf, len, to);
     kr_udp_send_to st = {{&send_to_vt}, SOCK(u),          buf, len, 0,
                          {{0}, 0},      KR_IO_WAITER_INIT};
     if (to != NULL && to->len <= sizeof(to->storage))
@@ -182,6 +190,8 @@ kr_udp_recv_from kr_udp_socket_peek_from(kr_udp_socket *u, void *buf,
 
 kr_udp_recv_from kr_udp_socket_recv_from(kr_udp_socket *u, void *buf,
                                          size_t len, kr_sockaddr *from) {
+    if (u != NULL && u->s.sim != NULL)
+        return u->s.sim->recv_from(&u->s, buf, len, from);
     kr_udp_recv_from rf = {{&recv_from_vt},  SOCK(u), buf, len, from, 0,
                            KR_IO_WAITER_INIT};
     return rf;

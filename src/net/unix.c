@@ -18,6 +18,8 @@ int kr_unix_listener_bind(kr_runtime *rt, const char *path, int backlog,
     *out = NULL;
     if (backlog < 0 || kr__net_runtime(rt) == NULL)
         return KR_EINVAL;
+    if (kr__netsim_of(rt) != NULL)
+        return KR_ENOIO; /* not simulated: no file is made (kairo/sim.h) */
     kr_sockaddr a;
     int rc = kr_sockaddr_unix(path, &a);
     if (rc < 0)
@@ -55,6 +57,8 @@ kr_unix_accept kr_unix_listener_accept(kr_unix_listener *l,
 kr_unix_connect kr_unix_stream_connect(const char *path, kr_unix_stream **out) {
     kr_sockaddr a;
     int rc = kr_sockaddr_unix(path, &a);
+    if (rc == 0 && kr__netsim_of(NULL) != NULL)
+        rc = KR_ENOIO; /* not simulated: never reaches the host's sockets */
     return kr__connect(&a, rc, (void **)out);
 }
 
@@ -65,6 +69,8 @@ int kr_unix_stream_pair(kr_runtime *rt, kr_unix_stream **a,
     *a = *b = NULL;
     if (kr__net_runtime(rt) == NULL)
         return KR_EINVAL;
+    if (kr__netsim_of(rt) != NULL)
+        return KR_ENOIO;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) <
         0)

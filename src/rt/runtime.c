@@ -15,6 +15,7 @@
 #include "core/runtime.h"
 #include "rt/driver.h"
 #include "sched/sched.h"
+#include "sim/sim.h"
 #include "task/task.h"
 #include "core/context.h"
 #include "util/alloc.h"
@@ -64,7 +65,8 @@ static bool resolve(unsigned *field, unsigned dflt, bool zero_ok,
  * multi-thread flavor to count the CPUs. */
 static int resolve_config(kr_runtime_config *c) {
     if (c->flavor != KR_RUNTIME_CURRENT_THREAD &&
-        c->flavor != KR_RUNTIME_MULTI_THREAD)
+        c->flavor != KR_RUNTIME_MULTI_THREAD &&
+        c->flavor != KR_RUNTIME_SIMULATION)
         return KR_EINVAL;
     if ((c->disable_drivers & ~KR_DRIVERS_ALL) != 0)
         return KR_EINVAL;
@@ -87,8 +89,10 @@ static int resolve_config(kr_runtime_config *c) {
         if (c->thread_stack_size < (size_t)(min > 0 ? min : 16384))
             return KR_EINVAL;
     }
-    /* A paused clock is the current-thread runtime's (kairo/time.h). */
-    if (c->start_paused && (c->flavor != KR_RUNTIME_CURRENT_THREAD ||
+    /* A paused clock is the current-thread runtime's (kairo/time.h), and
+     * the simulation's, which is always paused (kairo/sim.h). */
+    if (c->start_paused && ((c->flavor != KR_RUNTIME_CURRENT_THREAD &&
+                             c->flavor != KR_RUNTIME_SIMULATION) ||
                             (c->disable_drivers & KR_DRIVER_TIME)))
         return KR_EINVAL;
     return 0;
@@ -105,22 +109,30 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     kr__handle *h = kr__calloc(1, sizeof(*h));
     if (h == NULL)
         return KR_ENOMEM;
-    kr__driver *d;
-    struct kr__reactor *reactor;
-    rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
-    if (rc != 0) {
-        kr__free(h);
-        return rc;
+    if (c.flavor == KR_RUNTIME_SIMULATION) {
+        rc = kr__sim_new(&c, out); /* its own driver (sim/driver.c) */
+        if (rc != 0) {
+            kr__free(h);
+            return rc;
+        }
+    } else {
+        kr__driver *d;
+        struct kr__reactor *reactor;
+        rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
+        if (rc != 0) {
+            kr__free(h);
+            return rc;
+        }
+        rc = c.flavor == KR_RUNTIME_CURRENT_THREAD
+                 ? kr__current_thread_new(&c, d, out)
+                 : kr__multi_thread_new(&c, d, out);
+        if (rc != 0) {
+            d->ops->shutdown(d);
+            kr__free(h);
+            return rc;
+        }
+        (*out)->reactor = reactor;
     }
-    rc = c.flavor == KR_RUNTIME_CURRENT_THREAD
-             ? kr__current_thread_new(&c, d, out)
-             : kr__multi_thread_new(&c, d, out);
-    if (rc != 0) {
-        d->ops->shutdown(d);
-        kr__free(h);
-        return rc;
-    }
-    (*out)->reactor = reactor;
     /* Runtime ids, as task ids: unique in the process, never 0. */
     static _Atomic uint64_t next_rt_id = 1;
     atomic_init(&h->refs, 1); /* the runtime's */
@@ -240,6 +252,8 @@ int kr_runtime_spawn_blocking(kr_runtime *rt, kr_blocking_fn fn, void *arg,
         kr__join_init(jh, NULL); /* empty until the spawn succeeds */
     if (rt == NULL || fn == NULL)
         return KR_EINVAL;
+    if (rt->cfg.flavor == KR_RUNTIME_SIMULATION)
+        return kr__sim_spawn_blocking(rt, fn, arg, jh); /* inline */
     kr__blocking_pool *p;
     int rc = blocking_pool(rt, &p);
     return rc != 0 ? rc : kr__blocking_spawn(p, fn, arg, NULL, jh);

@@ -73,16 +73,14 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
     memset(s, 0, sizeof(*s));
     s->worker = index;
     hist_init(&s->poll, &cfg->poll_histogram);
-    hist_init(&s->latency, &cfg->latency_histogram);
     s->slow_ns = cfg->slow_poll_ns;
     s->watch = cfg->blocked_worker_ns != 0;
-    s->timed =
-        s->poll.n != 0 || s->latency.n != 0 || s->slow_ns != 0 || s->watch;
+    s->timed = s->poll.n != 0 || s->slow_ns != 0 || s->watch;
     /* Without an epoch (current-thread: no monitor) the detectors read
      * the precise clock too: the kernel's coarse clock is not refreshed
      * while the CPU idles (NOHZ), so after a park it can lag by tens of
      * ms, which would make a 1 ms poll look slow. */
-    s->precise = s->poll.n != 0 || s->latency.n != 0 || epoch == NULL;
+    s->precise = s->poll.n != 0 || epoch == NULL;
     s->epoch = epoch;
     s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report
                                             : kr_poll_report_stderr;
@@ -180,7 +178,6 @@ void kr__wstats_read(kr__wstats *s, kr_worker_metrics *m) {
         busy += now - since;
     m->busy_ns += busy;
     hist_read(&s->poll, &m->poll_time);
-    hist_read(&s->latency, &m->schedule_latency);
 }
 
 static void hist_sum(kr_histogram *to, const kr_histogram *from) {
@@ -201,7 +198,6 @@ void kr__wstats_sum(kr_runtime_metrics *m, const kr_worker_metrics *w) {
     m->busy_ns += w->busy_ns;
     m->local_queue_depth += w->local_queue_depth;
     hist_sum(&m->poll_time, &w->poll_time);
-    hist_sum(&m->schedule_latency, &w->schedule_latency);
 }
 
 bool kr__wstats_check_blocked(kr__wstats *s, uint64_t threshold_ns,

@@ -85,7 +85,7 @@ typedef struct kr__wstats {
     _Atomic(const kr_await_site *) cur_site;
     uint64_t reported_start; /* the monitor's: last poll it reported */
 
-    kr__hist poll, latency;
+    kr__hist poll;
 } KR__ALIGNED_CL kr__wstats;
 
 /* Sets up `s` for worker `index` under the runtime's configuration;

@@ -39,6 +39,8 @@ int kr_time_resume(void) {
     int rc = clock_here(&c);
     if (rc != 0)
         return rc;
+    if (kr__ctx.rt != NULL && kr__ctx.rt->cfg.flavor == KR_RUNTIME_SIMULATION)
+        return KR_EOPNOTSUPP; /* its clock is virtual for good (kairo/sim.h) */
     if (!c->frozen)
         return KR_EINVAL;
     kr__vclock_resume(c);
