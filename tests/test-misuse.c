@@ -108,7 +108,7 @@ static void misuse_join_handle_null_and_empty(void **state) {
 
 typedef struct inside_result {
     int spawn_null, spawn_bad[NBAD], spawn_good;
-    int block_on_same, block_on_other, shutdown;
+    int block_on_same, block_on_other, free_other;
 } inside_result;
 
 typedef struct {
@@ -128,7 +128,9 @@ static kr_poll inside_poll(kr_future *f, kr_context *cx, void *out) {
     in->r->spawn_good = kr_spawn(&good, NULL);
     in->r->block_on_same = kr_runtime_block_on(in->rt, &good, NULL);
     in->r->block_on_other = kr_runtime_block_on(in->other, &good, NULL);
-    in->r->shutdown = kr_runtime_shutdown(in->rt);
+    /* A shutdown from inside is allowed (tests/test-rt-shutdown.c); a free
+     * of any runtime is not, as Tokio panics dropping one there. */
+    in->r->free_other = kr_runtime_free(in->other);
     return KR_READY;
 }
 KR_FUTURE_VTABLE(inside_vt, inside, inside_poll, NULL, 0);
@@ -140,7 +142,7 @@ static void check_inside(const inside_result *r) {
     assert_rc(r->spawn_good, 0);
     assert_rc(r->block_on_same, KR_EBUSY);
     assert_rc(r->block_on_other, KR_EBUSY);
-    assert_rc(r->shutdown, KR_EBUSY);
+    assert_rc(r->free_other, KR_EBUSY);
 }
 
 typedef struct {
@@ -226,7 +228,11 @@ static void misuse_concurrent_block_on_current_thread(void **state) {
     spin_fut s = {{&spin_vt}, &p};
     assert_rc(kr_runtime_block_on(p.rt, &s.base, NULL), 0);
     pthread_join(th, NULL);
-    assert_rc(p.rc, KR_EBUSY);
+    /* The second block_on does not get KR_EBUSY: it waits for its turn,
+     * polling its own future meanwhile, which completes on its first poll
+     * while the first block_on still holds the core (Tokio's behaviour;
+     * tests/test-rt-turns.c). */
+    assert_rc(p.rc, 0);
     test_runtime_free(p.rt);
 }
 

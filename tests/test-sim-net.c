@@ -337,6 +337,108 @@ static void sim_tcp_reset_injection(void **state) {
     test_runtime_free(rt);
 }
 
+/* ---- several readers on one socket --------------------------------------- */
+
+/* Reads one byte from a shared stream. Output: int64_t. */
+typedef struct reader1 {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_stream *s;
+    kr_tcp_read rd;
+    int64_t n;
+    char c;
+} reader1;
+
+static kr_poll reader1_poll(kr_future *f, kr_context *cx, void *out) {
+    reader1 *r = (reader1 *)f;
+    KR_ASYNC_BEGIN(&r->co);
+    r->rd = kr_tcp_stream_read(r->s, &r->c, 1);
+    KR_AWAIT(&r->co, &r->rd.base, cx, &r->n);
+    KR_RETURN(&r->co, out, int64_t, r->n);
+    KR_ASYNC_END(&r->co);
+}
+
+static void reader1_drop(kr_future *f) {
+    reader1 *r = (reader1 *)f;
+    kr_coro_drop(&r->co); /* an aborted reader drops its pending read */
+}
+
+static const kr_future_vtable reader1_vt = {
+    reader1_poll, reader1_drop, sizeof(reader1), sizeof(int64_t), "reader1"};
+
+/* Three tasks wait to read one socket at once (real sockets allow it);
+ * one is aborted while it waits. The two bytes the peer sends then wake
+ * the other two, one byte each: no waiter is lost, none is left linked. */
+typedef struct readers {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_listener *l;
+    kr_tcp_stream *srv, *cli;
+    kr_sockaddr addr;
+    kr_tcp_accept acc;
+    kr_tcp_connect conn;
+    kr_tcp_write_all wr;
+    kr_sleep nap;
+    kr_join_handle h[3];
+    int rc, i;
+    int64_t n, got[3];
+} readers;
+
+static kr_poll readers_poll(kr_future *f, kr_context *cx, void *out) {
+    readers *t = (readers *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    t->addr = addr_of("127.0.0.1", 4000);
+    assert_rc(kr_tcp_listener_bind(NULL, &t->addr, NULL, &t->l), 0);
+    t->conn = kr_tcp_stream_connect(&t->addr, &t->cli);
+    KR_AWAIT(&t->co, &t->conn.base, cx, &t->rc);
+    assert_rc(t->rc, 0);
+    t->acc = kr_tcp_listener_accept(t->l, &t->srv, NULL);
+    KR_AWAIT(&t->co, &t->acc.base, cx, &t->rc);
+    assert_rc(t->rc, 0);
+    for (t->i = 0; t->i < 3; t->i++) {
+        reader1 r;
+        memset(&r, 0, sizeof(r));
+        r.base.vtable = &reader1_vt;
+        r.s = t->srv;
+        assert_rc(kr_spawn(&r.base, &t->h[t->i]), 0);
+    }
+    /* Let all three start waiting, then abort the middle one. */
+    t->nap = kr_sleep_for(kr_ms(1));
+    KR_AWAIT(&t->co, &t->nap.base, cx, NULL);
+    assert_rc(kr_join_handle_abort(&t->h[1]), 0);
+    t->nap = kr_sleep_for(kr_ms(1));
+    KR_AWAIT(&t->co, &t->nap.base, cx, NULL);
+    t->wr = kr_tcp_stream_write_all(t->cli, "ab", 2);
+    KR_AWAIT(&t->co, &t->wr.base, cx, &t->n);
+    assert_int_equal(t->n, 2);
+    for (t->i = 0; t->i < 3; t->i++)
+        KR_AWAIT(&t->co, &t->h[t->i].base, cx, &t->got[t->i]);
+    assert_int_equal(t->got[0], 1);
+    assert_rc(kr_join_handle_error(&t->h[1]), KR_ECANCELED);
+    assert_int_equal(t->got[2], 1);
+    kr_tcp_stream_free(t->cli);
+    kr_tcp_stream_free(t->srv);
+    kr_tcp_listener_free(t->l);
+    KR_RETURN_VOID(&t->co);
+    KR_ASYNC_END(&t->co);
+}
+
+static const kr_future_vtable readers_vt = {readers_poll, NULL, sizeof(readers),
+                                            0, "readers"};
+
+static void sim_tcp_many_readers_one_socket(void **state) {
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        kr_runtime *rt = sim_runtime(seed, NULL);
+        readers r;
+        memset(&r, 0, sizeof(r));
+        r.base.vtable = &readers_vt;
+        assert_rc(kr_runtime_block_on(rt, &r.base, NULL), 0);
+        test_runtime_free(rt);
+    }
+}
+
 /* ---- UDP ---------------------------------------------------------------------------- */
 
 #define NDGRAMS 400
@@ -437,6 +539,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sim_tcp_echo),
     cmocka_unit_test(sim_tcp_refused_and_addr_in_use),
     cmocka_unit_test(sim_tcp_reset_injection),
+    cmocka_unit_test(sim_tcp_many_readers_one_socket),
     cmocka_unit_test(sim_udp_delivery_and_reordering),
     cmocka_unit_test(sim_udp_seeded_drops),
 };

@@ -71,6 +71,35 @@ KR_API int kr_spawn_blocking(kr_blocking_fn fn, void *arg,
 KR_API int kr_runtime_spawn_blocking(kr_runtime *rt, kr_blocking_fn fn,
                                      void *arg, kr_join_handle *join);
 
+/*
+ * Runs fn(arg) on the calling thread, here and now, without stalling the
+ * runtime (Tokio's block_in_place): called from a task of a multi-thread
+ * runtime, it first hands the worker the thread was running (its run
+ * queue, its LIFO task, its timers, its share of the I/O driver) to a new
+ * thread, which runs the other tasks meanwhile. When fn returns, the
+ * calling task's poll goes on; if the new thread has taken the worker
+ * over, the calling thread is no longer a worker (its spawns and wakes
+ * are remote ones) and exits once the poll returns, else it takes its
+ * worker back. Writes fn's result to *out (if not NULL).
+ *
+ * Inside fn the thread is as a blocking job's: it has entered the runtime
+ * (kr_spawn spawns onto it), the budget is unlimited, kr_runtime_block_on
+ * works (of any runtime, this one too). If no thread can be started for
+ * the worker, fn runs with the worker held (the runtime's monitor then
+ * lets idle workers steal its queue). From a block_on
+ * future of a multi-thread runtime, from inside fn of an outer
+ * kr_block_in_place, from a blocking job or outside any runtime, fn just
+ * runs: no worker is held up there (as in Tokio). Unlike
+ * kr_spawn_blocking, the task's borrowed state (its stack, the future's
+ * fields) may be used by fn directly.
+ *
+ * Returns 0; KR_EINVAL (NULL fn; or called from a task or the block_on
+ * future of a current-thread runtime, where the only thread that runs its
+ * tasks would block: Tokio panics "can call blocking only when running on
+ * the multi-threaded runtime"): fn was not called then.
+ */
+KR_API int kr_block_in_place(kr_blocking_fn fn, void *arg, void **out);
+
 #ifdef __cplusplus
 }
 #endif

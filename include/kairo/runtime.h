@@ -209,21 +209,43 @@ KR_API int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out);
  * fails before polling it (KR_EINVAL, KR_EBUSY) it is left untouched.
  * Inside it, kr_spawn spawns onto this runtime.
  *
+ * Several threads may be in block_on on one runtime at once. On the
+ * multi-thread runtime each polls its own future while the workers run
+ * the tasks. On the current-thread runtime they take turns, as Tokio's
+ * do: one holds the runtime's core and runs the tasks; each other one
+ * polls its own future on its own thread whenever that future is woken
+ * (its spawns are remote spawns, its sleeps the runtime's timers), and
+ * takes the core over when the holder returns. A waiting block_on whose
+ * future completes returns without ever having held the core.
+ *
  * Returns 0 when the future completed; KR_EINVAL (NULL runtime or future);
- * KR_EBUSY (a block_on is already running on this current-thread runtime, or
- * the caller is itself a task of a runtime); KR_ENOMEM (multi-thread only:
- * no memory for this call's wake-up signal; the future is left untouched,
- * as for KR_EINVAL and KR_EBUSY); KR_ESHUTDOWN (the runtime was shut down
- * before or while the future ran; the future is dropped then).
+ * KR_EBUSY (the caller is itself a task or a block_on future of a
+ * runtime); KR_ENOMEM (no memory for this call's wake-up signal, which the
+ * multi-thread runtime, and a current-thread one whose core is taken,
+ * make; the future is left untouched, as for KR_EINVAL and KR_EBUSY);
+ * KR_ESHUTDOWN (the runtime was shut down before or while the future ran;
+ * the future is dropped then).
  */
 KR_API int kr_runtime_block_on(kr_runtime *rt, kr_future *future, void *out);
 
 /*
  * Shuts the runtime down: no new tasks are accepted, and every task still
  * alive has its future dropped exactly once (its join handle then reads
- * KR_ECANCELED). May be called from any thread that is not one of the
- * runtime's tasks; idempotent. If a block_on is running on another thread,
- * that thread does the dropping and its block_on returns KR_ESHUTDOWN.
+ * KR_ECANCELED). May be called from any thread; idempotent. If a block_on
+ * is running on another thread, that thread does the dropping and its
+ * block_on returns KR_ESHUTDOWN.
+ *
+ * From inside one of this runtime's own tasks (or, current-thread, its
+ * block_on future) it cannot wait for the tasks, the caller's among them
+ * (Tokio panics there): it begins the shutdown and returns 0 at once. No
+ * new task is accepted, no task is polled after its current poll, every
+ * block_on returns KR_ESHUTDOWN, queued blocking jobs are cancelled; the
+ * futures are dropped by the current-thread block_on as it returns, on
+ * the multi-thread runtime by the next kr_runtime_shutdown made from
+ * outside its tasks or by kr_runtime_free, which also waits for running
+ * blocking jobs then. From a task or a block_on future of another runtime
+ * it shuts this one down fully, blocking that runtime's thread meanwhile
+ * (up to shutdown_timeout_ms): kr_runtime_shutdown_background does not.
  *
  * Then the blocking pool (kairo/blocking.h): jobs still queued are
  * cancelled (their handles read KR_ECANCELED; fn never runs), and jobs
@@ -237,7 +259,7 @@ KR_API int kr_runtime_block_on(kr_runtime *rt, kr_future *future, void *out);
  * KR_ESHUTDOWN. Sockets made before may still be freed, before or after
  * kr_runtime_free.
  *
- * Returns 0; KR_EINVAL (NULL); KR_EBUSY (called from inside a task);
+ * Returns 0; KR_EINVAL (NULL);
  * KR_ETIMEDOUT (blocking jobs were still running at the timeout: the
  * runtime is shut down all the same, and kr_runtime_metrics_get reports
  * their number in blocking_unfinished; a later call returns KR_ETIMEDOUT
@@ -259,10 +281,36 @@ KR_API int kr_runtime_shutdown(kr_runtime *rt);
  * call on `rt` may begin once kr_runtime_free has been called.
  *
  * Returns 0 (also for NULL, which is ignored), or KR_EBUSY: called from
- * inside a task or a block_on future (of any runtime); nothing was done
- * then. Call it from outside, after block_on has returned.
+ * inside a task or a block_on future (of any runtime; Tokio panics
+ * "Cannot drop a runtime in a context where blocking is not allowed");
+ * nothing was done then. Call it from outside, after block_on has
+ * returned, or use kr_runtime_shutdown_background.
  */
 KR_API int kr_runtime_free(kr_runtime *rt);
+
+/*
+ * Shuts the runtime down and frees it without waiting for anything
+ * (Tokio's shutdown_background): returns at once. Before it returns, no
+ * new task is accepted, every block_on is told to return KR_ESHUTDOWN and
+ * queued blocking jobs are cancelled; then a thread of its own finishes
+ * the shutdown (the workers joined, every task's future dropped, as
+ * kr_runtime_shutdown) and frees the runtime, once every call still
+ * inside it has returned, as kr_runtime_free does. Blocking jobs still
+ * running are not waited for: they finish on their own threads, which
+ * then exit and free the pool. Nothing is left allocated once they have.
+ *
+ * It consumes the runtime as kr_runtime_free does: no call on `rt` may
+ * begin after it. Unlike kr_runtime_free it may be called from anywhere:
+ * a task or block_on future of this runtime (the caller's own poll then
+ * finishes first) or of another, a blocking job, any thread.
+ *
+ * Returns 0 (also for NULL, which is ignored); KR_EAGAIN: no thread could
+ * be started for the rest, and the caller is inside a runtime, where it
+ * cannot be done in place: the runtime is shut down (as above) but not
+ * freed; call kr_runtime_free from outside. (Outside a runtime, it is
+ * then done in place: the workers are joined before it returns.)
+ */
+KR_API int kr_runtime_shutdown_background(kr_runtime *rt);
 
 /* Fills `m` (kairo/observe.h): the sums over the workers and the
  * runtime-wide counters. Any thread, at any time, without stopping the

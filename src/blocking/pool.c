@@ -668,7 +668,7 @@ int kr__blocking_spawn(kr__blocking_pool *p, kr_blocking_fn fn, void *arg,
     return 0;
 }
 
-int kr__blocking_shutdown(kr__blocking_pool *p) {
+int kr__blocking_shutdown(kr__blocking_pool *p, bool wait) {
     kr__task *queued = NULL;
     pthread_mutex_lock(&p->mu);
     if (!p->shutdown) {
@@ -683,6 +683,8 @@ int kr__blocking_shutdown(kr__blocking_pool *p) {
     }
     pthread_mutex_unlock(&p->mu);
     cancel_list(queued); /* wakes join wakers: outside mu */
+    if (!wait)
+        return 0;
 
     /* A shutdown from inside one of our jobs does not wait for itself. */
     unsigned self = this_pool == p ? 1 : 0;

@@ -42,12 +42,13 @@ int kr__blocking_spawn(kr__blocking_pool *p, kr_blocking_fn fn, void *arg,
                        const kr_task_builder *b, kr_join_handle *jh);
 
 /*
- * Shuts the pool down: refuses new jobs, cancels the queued ones, and waits
- * for the running ones until the shutdown timeout after the first call.
- * Returns 0, or KR_ETIMEDOUT if jobs are still running. Any thread; may be
- * called again (later calls wait out the rest of the same timeout).
+ * Shuts the pool down: refuses new jobs, cancels the queued ones, and, if
+ * `wait`, waits for the running ones until the shutdown timeout after the
+ * first call. Returns 0, or KR_ETIMEDOUT if jobs are still running (only
+ * when waiting). Any thread; may be called again (later calls wait out
+ * the rest of the same timeout).
  */
-int kr__blocking_shutdown(kr__blocking_pool *p);
+int kr__blocking_shutdown(kr__blocking_pool *p, bool wait);
 
 /* Adds the pool's counters to `m` (the blocking_* fields). */
 void kr__blocking_metrics(kr__blocking_pool *p, kr_runtime_metrics *m);

@@ -41,3 +41,9 @@ void kr__rt_thread_begin(const kr_runtime_config *cfg, const char *dflt) {
     if (__builtin_expect(cfg->on_thread_start != NULL, 0))
         cfg->on_thread_start(cfg->hook_arg);
 }
+
+void kr__rt_task_hook_call(const kr_runtime_config *cfg, kr_task_hook hook,
+                           uint64_t id) {
+    kr_task_meta m = {id};
+    hook(&m, cfg->hook_arg);
+}

@@ -25,6 +25,15 @@ typedef struct kr__rt_ops {
     int (*dump)(kr_runtime *rt, struct kr__dump *d);
     /* Worker `i`'s counters into a zeroed `m`; KR_EINVAL: no such worker. */
     int (*worker_metrics)(kr_runtime *rt, unsigned i, kr_worker_metrics *m);
+    /* The first half of shutdown, safe on one of the runtime's own
+     * scheduler threads (inside a task): refuses new spawns and wakes
+     * every thread that drives the runtime, so that block_on calls return
+     * and workers exit, without waiting for any of it. A later shutdown
+     * does the rest. */
+    void (*begin_shutdown)(kr_runtime *rt);
+    /* kr_block_in_place on a thread whose kr__ctx.rt is this runtime. */
+    int (*block_in_place)(kr_runtime *rt, kr_blocking_fn fn, void *arg,
+                          void **out);
 } kr__rt_ops;
 
 struct kr__blocking_pool;

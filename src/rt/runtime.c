@@ -3,6 +3,7 @@
  * runtime's blocking pool (blocking/pool.h), which no flavor knows about:
  * it is made here on first use and shut down here after the scheduler.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "util/alloc.h"
 #include "util/atomic.h"
 #include "util/clock.h"
+#include "util/thread.h"
 
 /* rt->blocking of a runtime shut down before it made a pool: a later
  * spawn_blocking finds it and fails instead of making one. */
@@ -237,13 +239,13 @@ static int blocking_pool(kr_runtime *rt, kr__blocking_pool **out) {
 }
 
 /* Shuts the pool down (after the scheduler, so that no task is left to
- * spawn more jobs), or marks that there will be none. Returns 0 or
- * KR_ETIMEDOUT. */
-static int blocking_shutdown(kr_runtime *rt) {
+ * spawn more jobs), or marks that there will be none; waits for running
+ * jobs if `wait`. Returns 0 or KR_ETIMEDOUT. */
+static int blocking_shutdown(kr_runtime *rt, bool wait) {
     kr__blocking_pool *p = NULL;
     if (kr__cas_acqrel(&rt->blocking, &p, POOL_CLOSED) || p == POOL_CLOSED)
         return 0;
-    return kr__blocking_shutdown(p);
+    return kr__blocking_shutdown(p, wait);
 }
 
 int kr_runtime_spawn_blocking(kr_runtime *rt, kr_blocking_fn fn, void *arg,
@@ -299,45 +301,64 @@ int kr_spawn_blocking(kr_blocking_fn fn, void *arg, kr_join_handle *jh) {
     return rc;
 }
 
+int kr_block_in_place(kr_blocking_fn fn, void *arg, void **out) {
+    if (fn == NULL)
+        return KR_EINVAL;
+    kr_runtime *rt = kr__ctx.rt;
+    if (rt != NULL)
+        return rt->ops->block_in_place(rt, fn, arg, out);
+    /* Outside any runtime blocking stalls nobody (Tokio's too). */
+    void *r = fn(arg);
+    if (out != NULL)
+        *out = r;
+    return 0;
+}
+
 /* ---- shutdown ------------------------------------------------------------ */
 
 /* The scheduler first (no task is left to spawn blocking jobs), then the
- * pool, then the I/O driver: sockets bound or futures polled from now on
- * get KR_ESHUTDOWN rather than waiting for events no turn will deliver.
- * Idempotent; safe from several threads at once. */
-static int shutdown_all(kr_runtime *rt) {
+ * pool (waiting for its running jobs if `wait`), then the I/O driver:
+ * sockets bound or futures polled from now on get KR_ESHUTDOWN rather
+ * than waiting for events no turn will deliver. Idempotent; safe from
+ * several threads at once. */
+static int shutdown_all(kr_runtime *rt, bool wait) {
     int rc = rt->ops->shutdown(rt);
-    int brc = blocking_shutdown(rt);
+    int brc = blocking_shutdown(rt, wait);
     if (rt->reactor != NULL) /* NULL: a runtime without I/O */
         kr__reactor_shutdown(rt->reactor);
     return rc != 0 ? rc : brc;
 }
 
+/* The calling thread is one of rt's scheduler threads: the holder of a
+ * current-thread runtime's core (a task or the block_on future there) or
+ * a multi-thread worker (a task). A shutdown cannot wait there: it would
+ * wait for the caller's own task, or join the caller's own thread. */
+static bool on_scheduler_thread(const kr_runtime *rt) {
+    return kr__ctx.rt == rt && kr__ctx.worker != NULL;
+}
+
 int kr_runtime_shutdown(kr_runtime *rt) {
     if (rt == NULL)
         return KR_EINVAL;
-    if (kr__ctx.rt != NULL)
-        return KR_EBUSY;
     enter(rt);
-    int rc = shutdown_all(rt);
+    int rc = 0;
+    if (on_scheduler_thread(rt)) {
+        /* Begun here, finished by the runtime's threads as they leave
+         * and by whoever shuts down or frees it from outside. */
+        rt->ops->begin_shutdown(rt);
+        (void)blocking_shutdown(rt, false);
+    } else {
+        rc = shutdown_all(rt, true);
+    }
     leave(rt);
     return rc;
 }
 
-int kr_runtime_free(kr_runtime *rt) {
-    if (rt == NULL)
-        return 0;
-    /* From a task or a block_on future: freeing the runtime under the
-     * caller's own feet (its task, its block_on loop) cannot be made safe;
-     * refuse as kr_runtime_shutdown does. */
-    if (kr__ctx.rt != NULL)
-        return KR_EBUSY;
-    /* Shut down as kr_runtime_shutdown, which ends every block_on; then
-     * wait for the threads still inside a block_on or a shutdown to leave
-     * before freeing what they use. The pool is released before ops->free,
-     * which frees `rt`; its memory lives on while threads a timed-out
-     * shutdown left behind still run (blocking/pool.c). */
-    (void)shutdown_all(rt);
+/* Frees `rt` once every thread still inside a call on it has left. The
+ * pool is released before ops->free, which frees `rt`; its memory lives on
+ * while threads a timed-out shutdown left behind still run
+ * (blocking/pool.c). */
+static void free_after_shutdown(kr_runtime *rt) {
     kr__handle_close(rt->handle);
     wait_for_callers(rt);
     kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
@@ -346,6 +367,60 @@ int kr_runtime_free(kr_runtime *rt) {
     kr__handle *h = rt->handle;
     rt->ops->free(rt);
     kr__handle_unref(h);
+}
+
+int kr_runtime_free(kr_runtime *rt) {
+    if (rt == NULL)
+        return 0;
+    /* From a task or a block_on future: freeing the runtime under the
+     * caller's own feet (its task, its block_on loop) cannot be made safe;
+     * refuse as Tokio panics dropping a runtime inside one (use
+     * kr_runtime_shutdown_background there). */
+    if (kr__ctx.rt != NULL)
+        return KR_EBUSY;
+    /* Shut down as kr_runtime_shutdown, which ends every block_on; then
+     * wait for the threads still inside a block_on or a shutdown to leave
+     * before freeing what they use. */
+    (void)shutdown_all(rt, true);
+    free_after_shutdown(rt);
+    return 0;
+}
+
+/* The thread kr_runtime_shutdown_background leaves the rest to: the
+ * shutdown without waiting for blocking jobs, then the free. */
+static void *reaper_main(void *arg) {
+    kr_runtime *rt = arg;
+    (void)shutdown_all(rt, false);
+    free_after_shutdown(rt);
+    return NULL;
+}
+
+int kr_runtime_shutdown_background(kr_runtime *rt) {
+    if (rt == NULL)
+        return 0;
+    /* Now, on the caller's thread: no task is polled any more once its
+     * current poll returns, every block_on returns, queued blocking jobs
+     * are cancelled. Nothing here waits. */
+    enter(rt);
+    rt->ops->begin_shutdown(rt);
+    (void)blocking_shutdown(rt, false);
+    leave(rt);
+    pthread_attr_t a;
+    pthread_t th;
+    int e = pthread_attr_init(&a);
+    if (e == 0) {
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        e = kr__thread_start(&th, &a, reaper_main, rt);
+        pthread_attr_destroy(&a);
+    }
+    if (e == 0)
+        return 0;
+    /* No thread: do it here if this thread may wait (joins of workers
+     * that are already leaving; running blocking jobs are not waited
+     * for), else leave the free to the caller. */
+    if (kr__ctx.rt != NULL)
+        return KR_EAGAIN;
+    reaper_main(rt);
     return 0;
 }
 

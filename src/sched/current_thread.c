@@ -26,12 +26,25 @@
  *
  * Live tasks: one list (sched/owned.h), the core's.
  *
+ * Several block_on calls at once (from different threads) take turns, as
+ * Tokio's do: the one that holds the core drives the runtime; the others
+ * wait on `waiters`, each polling its own future on its own thread
+ * whenever that future's waker fires (spawns from there are remote
+ * spawns; sleeps go on the core's wheel, and each such poll unparks the
+ * core so that it sees them), and each tries to take the core whenever it
+ * is let go. A waiter whose future completes returns without ever having
+ * had the core. The waiters list is locked; core_give looks at
+ * `n_waiters` (seq_cst, as the waiter's increment before its core_take,
+ * so either the waiter's CAS sees the core free or the giver sees the
+ * waiter) and only then takes the lock.
+ *
  * Scheduling order: local FIFO; the inject queue is checked first every
  * `global_queue_interval` ticks (31, Tokio's) and whenever the local queue
  * is empty. Yielded tasks wait off the queue until the next look at I/O
  * (defer_push). The block_on future is polled when woken, between batches of at
  * most KR__EVENT_INTERVAL task polls.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 
@@ -49,6 +62,7 @@
 #include "task/cache_pool.h"
 #include "task/state.h"
 #include "util/alloc.h"
+#include "util/list.h"
 
 #define GATE_CLOSED 1u
 #define GATE_ONE    2u
@@ -78,6 +92,10 @@ typedef struct ct_rt {
     _Atomic int busy;
     _Atomic long refs;
     kr__parker park;
+    /* block_on calls waiting for the core (ct_waiter, below). */
+    _Atomic unsigned n_waiters;
+    pthread_mutex_t waiters_lock;
+    kr__list waiters;
 
     /* Metrics: single-writer counters (the core holder) read by anyone, so
      * relaxed loads and stores (sched/stats.h); the remote ones are RMWs,
@@ -230,10 +248,19 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
     kr__unpark(&ct->park);
 }
 
+/* ct_release with on_task_terminate set: apart, so that the common case
+ * ends in a tail call with no stack frame. */
+__attribute__((noinline)) static bool release_hooked(ct_rt *ct, kr__task *t) {
+    kr__rt_task_hook_call(&ct->base.cfg, ct->base.cfg.on_task_terminate,
+                          kr__task_id(t));
+    return kr__owned_release(t);
+}
+
 static bool ct_release(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
     bump(&ct->n_completed);
-    KR__RT_ON_TERMINATE(&ct->base.cfg, kr__task_id(t));
+    if (__builtin_expect(ct->base.cfg.on_task_terminate != NULL, 0))
+        return release_hooked(ct, t);
     return kr__owned_release(t);
 }
 
@@ -258,11 +285,16 @@ static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     return true;
 }
 
+static void wake_waiters(ct_rt *ct);
+
 static void core_give(ct_rt *ct, const kr__ctx_t *saved) {
     kr__ctx = *saved;
     /* Seq_cst: ordered against the shutdown's store of CLOSED (see
-     * try_drain). */
+     * try_drain), and against a waiter's increment of n_waiters (see the
+     * file top). */
     kr__store_seqcst(&ct->busy, 0);
+    if (kr__load_seqcst(&ct->n_waiters) != 0)
+        wake_waiters(ct);
 }
 
 /* With the core: cancels every task and empties every queue. */
@@ -375,7 +407,7 @@ static int64_t bo_work(void *arg) {
         if (t == NULL)
             break;
         kr__ctx.budget = budget;
-        if (kr__wstats_run(&ct->stats, t)) {
+        if (kr__wstats_run(&ct->stats, t, ct)) {
             if (kr__ctx.budget == 0) /* the budget forced it */
                 bump(&ct->stats.budget_yields);
             defer_push(ct, t); /* a yield */
@@ -456,14 +488,119 @@ static void bo_park(void *arg, int64_t timeout_ns) {
     kr__rt_after_unpark(cfg);
 }
 
+/* ---- block_on calls waiting for the core ------------------------------ */
+
+/* One waiting block_on: its future's waker's signal (refcounted: a clone
+ * of the waker may outlive the call) and its place on `waiters`. */
+typedef struct ct_waiter {
+    kr__bo_signal bo;
+    _Atomic long refs; /* bo.refs points here */
+    kr__parker park;
+    kr__list link; /* on ct->waiters, under waiters_lock */
+} ct_waiter;
+
+static void waiter_release(kr__bo_signal *s) {
+    kr__free(KR__CONTAINER_OF(s, ct_waiter, bo));
+}
+
+/* The core was let go, or the runtime shut down: every waiter looks. The
+ * unparks happen under the lock, so no waiter leaves (and drops its
+ * signal) meanwhile. */
+static void wake_waiters(ct_rt *ct) {
+    pthread_mutex_lock(&ct->waiters_lock);
+    KR__LIST_FOR_EACH(it, tmp, &ct->waiters)
+    kr__unpark(&KR__CONTAINER_OF(it, ct_waiter, link)->park);
+    pthread_mutex_unlock(&ct->waiters_lock);
+}
+
+/* The calling thread in the runtime's context without the core: spawns
+ * are remote, sleeps go on the core's wheel. */
+static void waiter_context(ct_rt *ct) {
+    kr__ctx.rt = &ct->base;
+    kr__ctx.cache = NULL;
+    kr__ctx.worker = NULL;
+    kr__ctx.current = NULL;
+    kr__ctx.wheel = &ct->wheel;
+    kr__ctx.budget = KR__BUDGET_UNLIMITED;
+}
+
+/* A block_on that found the core taken: polls `f` here whenever its waker
+ * fires, until it completes (returns true, *rc = 0), the runtime is shut
+ * down (true, KR_ESHUTDOWN, the future dropped), or the core is free
+ * (false: the core is ours, *saved holds the caller's context, and `f`
+ * goes on in the core's loop). KR_ENOMEM: true, the future untouched. */
+static bool wait_turn(ct_rt *ct, kr_future *f, void *out, kr__ctx_t *saved,
+                      int *rc) {
+    ct_waiter *w = kr__malloc(sizeof(*w));
+    if (w == NULL) {
+        *rc = KR_ENOMEM;
+        return true;
+    }
+    atomic_init(&w->refs, 1);
+    atomic_init(&w->bo.woken, 1); /* poll once to start */
+    kr__parker_init(&w->park);
+    w->bo.park = &w->park;
+    w->bo.self = NULL; /* always unpark */
+    w->bo.refs = &w->refs;
+    w->bo.release = waiter_release;
+    pthread_mutex_lock(&ct->waiters_lock);
+    kr__list_node_init(&w->link);
+    kr__list_push_back(&ct->waiters, &w->link);
+    kr__fetch_add_seqcst(&ct->n_waiters, 1);
+    pthread_mutex_unlock(&ct->waiters_lock);
+
+    kr_waker wk = {&w->bo, &kr__bo_waker_vtable}; /* borrowed */
+    kr_context cx = kr_context_from_waker(&wk);
+    const kr__ctx_t mine = kr__ctx;
+    bool done = true;
+    *rc = 0;
+    for (;;) {
+        if (is_closed(ct)) {
+            waiter_context(ct); /* drops run in the runtime's context */
+            kr_future_drop(f);
+            kr__ctx = mine;
+            *rc = KR_ESHUTDOWN;
+            break;
+        }
+        if (core_take(ct, saved)) {
+            done = false;
+            break;
+        }
+        /* Acquire pairs with the waker's release store. */
+        if (kr__swap_acquire(&w->bo.woken, 0)) {
+            waiter_context(ct);
+            kr__ctx.budget = ct->base.cfg.budget;
+            kr_poll p = kr_future_poll(f, &cx, out);
+            if (p == KR_READY)
+                kr_future_drop(f);
+            kr__ctx = mine;
+            if (p == KR_READY)
+                break;
+            /* The poll may have filed a sleep on the core's wheel: the
+             * core's holder recomputes its park timeout. */
+            kr__unpark(&ct->park);
+            continue;
+        }
+        kr__park(&w->park, -1);
+    }
+    pthread_mutex_lock(&ct->waiters_lock);
+    kr__list_remove(&w->link);
+    kr__fetch_sub_seqcst(&ct->n_waiters, 1);
+    pthread_mutex_unlock(&ct->waiters_lock);
+    if (kr__fetch_sub_acqrel(&w->refs, 1) == 1)
+        kr__free(w);
+    return done;
+}
+
 static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
     ct_rt *ct = (ct_rt *)rt;
     kr__ctx_t saved;
-    if (!core_take(ct, &saved))
-        return KR_EBUSY;
+    int rc;
+    if (!core_take(ct, &saved) && wait_turn(ct, f, out, &saved, &rc))
+        return rc;
     ct->since_io = 0;
-    int rc = kr__block_on_loop(&ct->signal, f, out, ct->base.cfg.budget,
-                               bo_closed, bo_work, bo_park, ct);
+    rc = kr__block_on_loop(&ct->signal, f, out, ct->base.cfg.budget, bo_closed,
+                           bo_work, bo_park, ct);
     if (is_closed(ct) && !ct->drained)
         drain(ct);
     core_give(ct, &saved);
@@ -475,6 +612,8 @@ static int ct_shutdown(kr_runtime *rt) {
     ct_rt *ct = (ct_rt *)rt;
     kr__fetch_or_seqcst(&ct->gate, GATE_CLOSED);
     kr__unpark(&ct->park);
+    if (kr__load_seqcst(&ct->n_waiters) != 0)
+        wake_waiters(ct);
     try_drain(ct);
     return 0;
 }
@@ -494,6 +633,7 @@ static void ct_free(kr_runtime *rt) {
     core_give(ct, &saved);
     kr__cache_pool_orphan(&ct->pool);
     ct->base.driver->ops->shutdown(ct->base.driver);
+    pthread_mutex_destroy(&ct->waiters_lock); /* no block_on is left */
     ct_unref(ct);
 }
 
@@ -559,9 +699,30 @@ static int ct_dump(kr_runtime *rt, kr__dump *d) {
     return 0;
 }
 
-static const kr__rt_ops ct_ops = {ct_spawn,         ct_block_on, ct_shutdown,
-                                  ct_free,          ct_metrics,  ct_dump,
-                                  ct_worker_metrics};
+/* Shutdown from the core's holder (a task): ct_shutdown leaves the drain
+ * to the holder already (try_drain cannot take the core). */
+static void ct_begin_shutdown(kr_runtime *rt) { (void)ct_shutdown(rt); }
+
+/* A task or block_on future of this runtime (the core's holder, or a
+ * block_on waiting for it: both poll with the core's wheel) cannot block
+ * in place: no other thread could run the tasks meanwhile (Tokio panics).
+ * Anywhere else (a thread merely entered in the runtime) fn runs in
+ * place. */
+static int ct_block_in_place(kr_runtime *rt, kr_blocking_fn fn, void *arg,
+                             void **out) {
+    ct_rt *ct = (ct_rt *)rt;
+    if (kr__ctx.wheel == &ct->wheel)
+        return KR_EINVAL;
+    void *r = fn(arg);
+    if (out != NULL)
+        *out = r;
+    return 0;
+}
+
+static const kr__rt_ops ct_ops = {
+    ct_spawn,          ct_block_on,       ct_shutdown,
+    ct_free,           ct_metrics,        ct_dump,
+    ct_worker_metrics, ct_begin_shutdown, ct_block_in_place};
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
                            kr_runtime **out) {
@@ -587,6 +748,9 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->signal.refs = &ct->refs;
     ct->signal.release = signal_release;
     atomic_init(&ct->busy, 0);
+    atomic_init(&ct->n_waiters, 0);
+    pthread_mutex_init(&ct->waiters_lock, NULL);
+    kr__list_init(&ct->waiters);
     /* The handle, the core's cache, the pool's caches. */
     atomic_init(&ct->refs, 2 + KR__CACHE_POOL_SLOTS);
     kr__parker_init(&ct->park);

@@ -106,13 +106,16 @@ static uint32_t steal_into2(kr__lq *src, kr__lq *dst, uint32_t dst_tail) {
         /* Acquire pairs with the owner's release of tail: the slots below
          * it are filled. */
         uint32_t src_tail = kr__load_acquire(&src->tail);
-        REQUIRE_ORDER(src, steal, real, src_tail);
+        /* `prev` may be stale by now (the owner popped and pushed since):
+         * then n is meaningless, but the CAS below fails and we retry. The
+         * order is only required of a snapshot the CAS proved current. */
         n = src_tail - real;
         n -= n / 2;
         if (n == 0)
             return 0;
         next = kr__lq_pack(steal, real + n);
         if (kr__cas_acqrel(&src->head, &prev, next)) {
+            REQUIRE_ORDER(src, steal, real, src_tail);
             first = real;
             break;
         }

@@ -46,7 +46,7 @@ typedef struct mt_worker {
     int lifo_enabled;
     unsigned lifo_polls;
     kr__cache *cache;
-    pthread_t thread;
+    pthread_t thread; /* the thread it started on (block_in_place.c) */
     kr__timers wheel; /* timers first polled on this worker */
     /* Yielded tasks, waiting for the next look at I/O (worker.c). Not
      * stealable: released into the queue within a maintenance interval. */
@@ -56,7 +56,18 @@ typedef struct mt_worker {
      * stats.polls is the monitor's sign of progress too. */
     kr__wstats stats;
     _Atomic uint64_t n_completed; /* completions on this worker (owner) */
+
+    /* block_in_place (block_in_place.c): 1 while the worker is offered to
+     * a new thread; whoever turns it back to 0 owns the worker. */
+    _Atomic int handoff KR__ALIGNED_CL;
 } mt_worker;
+
+/* A thread started by block_in_place to take a worker over, on
+ * mt_rt.threads until mt_shutdown joins it. */
+typedef struct mt_thread {
+    pthread_t th;
+    struct mt_thread *next;
+} mt_thread;
 
 struct mt_rt {
     struct kr_runtime base;
@@ -98,6 +109,10 @@ struct mt_rt {
 
     int lifo_steal; /* stealers may take a busy worker's LIFO task */
     int lifo_off;   /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
+
+    /* Threads block_in_place started (block_in_place.c). */
+    pthread_mutex_t threads_lock;
+    mt_thread *threads;
 
     /* The monitor thread (monitor.c). */
     pthread_t monitor;

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/rt_thread.h"
+#include "sched/block_in_place.h"
 #include "sched/block_on.h"
 #include "sched/idle.h"
 #include "sched/monitor.h"
@@ -71,6 +72,7 @@ static void mt_unref(mt_rt *rt) {
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->shutdown_lock);
     pthread_mutex_destroy(&rt->signals_lock);
+    pthread_mutex_destroy(&rt->threads_lock);
     kr__free_aligned(rt);
 }
 
@@ -91,6 +93,13 @@ static void mt_schedule(kr__sched *s, kr__task *t) {
     kr__mt_push_remote(rt, t, t); /* after shutdown: dropped there */
 }
 
+/* mt_release with on_task_terminate set (see ct_release). */
+__attribute__((noinline)) static bool release_hooked(mt_rt *rt, kr__task *t) {
+    kr__rt_task_hook_call(&rt->base.cfg, rt->base.cfg.on_task_terminate,
+                          kr__task_id(t));
+    return kr__owned_set_release(&rt->owned, t);
+}
+
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
     mt_worker *w = kr__mt_current(rt);
@@ -98,7 +107,8 @@ static bool mt_release(kr__sched *s, kr__task *t) {
         kr__stat_inc(&w->n_completed); /* the owner's: no RMW */
     else
         kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
-    KR__RT_ON_TERMINATE(&rt->base.cfg, kr__task_id(t));
+    if (__builtin_expect(rt->base.cfg.on_task_terminate != NULL, 0))
+        return release_hooked(rt, t);
     return kr__owned_set_release(&rt->owned, t);
 }
 
@@ -268,13 +278,12 @@ static void drain(mt_rt *rt) {
     }
 }
 
-static int mt_shutdown(kr_runtime *base) {
+/* Refuses spawns and tells every thread: workers leave their loops,
+ * block_on calls return. No lock but signals_lock (held briefly), so a
+ * worker may call it while another thread's mt_shutdown, holding
+ * shutdown_lock, joins that very worker. */
+static void mt_begin_shutdown(kr_runtime *base) {
     mt_rt *rt = (mt_rt *)base;
-    pthread_mutex_lock(&rt->shutdown_lock);
-    if (kr__load_acquire(&rt->drained)) {
-        pthread_mutex_unlock(&rt->shutdown_lock);
-        return 0;
-    }
     kr__store_seqcst(&rt->closed, 1);
     kr__store_release(&rt->shutdown, 1);
     kr__mt_unpark_all(rt);
@@ -282,12 +291,22 @@ static int mt_shutdown(kr_runtime *base) {
     KR__LIST_FOR_EACH(it, tmp, &rt->signals)
     kr__unpark(&KR__CONTAINER_OF(it, mt_signal, link)->park);
     pthread_mutex_unlock(&rt->signals_lock);
-    if (rt->monitor_started) {
-        kr__unpark(&rt->monitor_park);
-        pthread_join(rt->monitor, NULL);
+    kr__unpark(&rt->monitor_park);
+}
+
+static int mt_shutdown(kr_runtime *base) {
+    mt_rt *rt = (mt_rt *)base;
+    pthread_mutex_lock(&rt->shutdown_lock);
+    if (kr__load_acquire(&rt->drained)) {
+        pthread_mutex_unlock(&rt->shutdown_lock);
+        return 0;
     }
+    mt_begin_shutdown(base);
+    if (rt->monitor_started)
+        pthread_join(rt->monitor, NULL);
     for (unsigned i = 0; i < rt->n; i++)
         pthread_join(rt->workers[i]->thread, NULL);
+    kr__mt_join_handoff_threads(rt);
     kr__mt_inject_close(&rt->inject);
     drain(rt);
     kr__mt_inject_close_end(&rt->inject);
@@ -385,9 +404,15 @@ static int mt_dump(kr_runtime *base, kr__dump *d) {
     return 0;
 }
 
-static const kr__rt_ops mt_ops = {mt_spawn,         mt_block_on, mt_shutdown,
-                                  mt_free,          mt_metrics,  mt_dump,
-                                  mt_worker_metrics};
+static int mt_block_in_place(kr_runtime *base, kr_blocking_fn fn, void *arg,
+                             void **out) {
+    return kr__mt_block_in_place((mt_rt *)base, fn, arg, out);
+}
+
+static const kr__rt_ops mt_ops = {
+    mt_spawn,          mt_block_on,       mt_shutdown,
+    mt_free,           mt_metrics,        mt_dump,
+    mt_worker_metrics, mt_begin_shutdown, mt_block_in_place};
 
 /* ---- creation ------------------------------------------------------- */
 
@@ -427,6 +452,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
     pthread_mutex_init(&rt->signals_lock, NULL);
+    pthread_mutex_init(&rt->threads_lock, NULL);
     kr__list_init(&rt->signals);
     atomic_init(&rt->closed, 0);
     atomic_init(&rt->driver_busy, 0);

@@ -106,7 +106,7 @@ static uint64_t cheap_now(const kr__wstats *s) {
     return kr__load_relaxed(s->epoch);
 }
 
-bool kr__wstats_run_timed(kr__wstats *s, kr__task *t) {
+bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
     kr_poll_report r;
     memset(&r, 0, sizeof(r));
     if (s->slow_ns != 0 || s->watch)
@@ -129,6 +129,9 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t) {
         kr__store_release(&s->poll_start, t0 | 1); /* never 0 */
     }
     bool again = kr__task_run(t);
+    if (kr__ctx.worker != owner)
+        return again; /* handed over (block_in_place): not ours now */
+    kr__store_relaxed(&s->running, NULL);
     uint64_t t1 = s->precise ? kr__now_ns() : cheap_now(s);
     s->chain = s->precise ? t1 : 0;
     if (s->watch)

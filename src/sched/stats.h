@@ -31,6 +31,7 @@
 #ifndef KR_SCHED_STATS_H
 #define KR_SCHED_STATS_H
 
+#include "core/context.h"
 #include "core/runtime.h"
 #include "task/task.h"
 #include "util/atomic.h"
@@ -106,16 +107,22 @@ static inline void kr__stat_inc(_Atomic uint64_t *c) { kr__stat_add(c, 1); }
 
 /* The timed poll: kr__task_run with the clock read around it, the
  * histogram, the slow-poll report and the record the monitor reads. */
-bool kr__wstats_run_timed(kr__wstats *s, kr__task *t);
+bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner);
 
 /* Runs one poll of t (kr__task_run), counting it, and timing it if asked.
- * Owner. */
-static inline bool kr__wstats_run(kr__wstats *s, kr__task *t) {
+ * Owner: `owner` is the scheduler's kr__ctx.worker value for `s`. */
+static inline bool kr__wstats_run(kr__wstats *s, kr__task *t,
+                                  const void *owner) {
     kr__stat_inc(&s->polls);
     kr__store_relaxed(&s->running, t);
-    bool again = __builtin_expect(s->timed != 0, 0) ? kr__wstats_run_timed(s, t)
-                                                    : kr__task_run(t);
-    kr__store_relaxed(&s->running, NULL);
+    if (__builtin_expect(s->timed != 0, 0))
+        return kr__wstats_run_timed(s, t, owner);
+    bool again = kr__task_run(t);
+    /* block_in_place may have handed the worker (and `s`) to another
+     * thread during the poll (kr__ctx.worker moved): then `s` is that
+     * thread's to write. */
+    if (__builtin_expect(kr__ctx.worker == owner, 1))
+        kr__store_relaxed(&s->running, NULL);
     return again;
 }
 

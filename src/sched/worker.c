@@ -200,14 +200,26 @@ static kr__task *steal_work(mt_worker *w) {
     return inject_pop_batch(w, inject_batch(w));
 }
 
-static void run_task(mt_worker *w, kr__task *t) {
+/* Runs t, and LIFO tasks after it. Returns false if a poll gave the
+ * worker away (kr_block_in_place, block_in_place.c): the thread must not
+ * touch w again. */
+static bool run_task(mt_worker *w, kr__task *t) {
     if (w->is_searching)
         kr__mt_from_searching(w);
     w->lifo_enabled = 1; /* a task from a queue: LIFO chains may start */
     w->lifo_polls = 0;
     kr__ctx.budget = w->rt->base.cfg.budget;
     for (;;) {
-        if (kr__wstats_run(&w->stats, t)) {
+        bool yielded = kr__wstats_run(&w->stats, t, w);
+        if (__builtin_expect(kr__ctx.worker != w, 0)) {
+            /* Another thread runs w now (block_in_place): a yield goes
+             * remote, and w's counters are that thread's to write. */
+            if (yielded)
+                kr__mt_push_remote(w->rt, t, t);
+            kr__ctx.budget = KR__BUDGET_UNLIMITED;
+            return false;
+        }
+        if (yielded) {
             if (kr__ctx.budget == 0) /* the budget forced it */
                 kr__stat_inc(&w->stats.budget_yields);
             kr__mt_schedule_local(w, t, true); /* a yield */
@@ -236,6 +248,7 @@ static void run_task(mt_worker *w, kr__task *t) {
         kr__stat_inc(&w->stats.lifo_hits);
     }
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
+    return true;
 }
 
 static bool has_local_work(mt_worker *w) {
@@ -315,14 +328,14 @@ static void park_loop(mt_worker *w, int64_t timeout) {
             kr__mt_unpark_self(w);
             return;
         }
-        if (timeout >= 0) {
-            /* Woken by the clock (or spuriously): if a timer is due, leave
-             * the sleepers and fire it. */
-            timeout = rt->base.driver->ops->timers_next(&w->wheel);
-            if (timeout == 0) {
-                kr__mt_unpark_self(w);
-                return;
-            }
+        /* Woken by the clock (or spuriously, or by a thread that filed a
+         * sleep on this wheel: block_in_place.c): if a timer is due,
+         * leave the sleepers and fire it; else sleep until the next. An
+         * empty wheel reads no clock. */
+        timeout = rt->base.driver->ops->timers_next(&w->wheel);
+        if (timeout == 0) {
+            kr__mt_unpark_self(w);
+            return;
         }
         /* Spurious: stay parked (a notify will take us off the stack). */
     }
@@ -348,7 +361,8 @@ void *kr__mt_worker_main(void *arg) {
         }
         kr__task *t = next_task(w);
         if (t != NULL) {
-            run_task(w, t);
+            if (!run_task(w, t))
+                goto gave_away;
             continue;
         }
         kr__wstats_chain_break(&w->stats);
@@ -360,7 +374,8 @@ void *kr__mt_worker_main(void *arg) {
         }
         t = steal_work(w);
         if (t != NULL) {
-            run_task(w, t);
+            if (!run_task(w, t))
+                goto gave_away;
             continue;
         }
         if (!has_local_work(w))
@@ -371,6 +386,16 @@ void *kr__mt_worker_main(void *arg) {
     kr__cache_orphan(w->cache);
     kr__ctx.wheel = NULL;
     kr__ctx.cache = NULL;
+    kr__ctx.worker = NULL;
+    kr__ctx.rt = NULL;
+    return NULL;
+
+gave_away:
+    /* The last poll may have filed a sleep on w's wheel: its new owner
+     * looks again (w lives until the shutdown has joined this thread). */
+    kr__unpark(&w->park);
+    kr__rt_thread_end(&rt->base.cfg);
+    kr__ctx.wheel = NULL;
     kr__ctx.worker = NULL;
     kr__ctx.rt = NULL;
     return NULL;

@@ -492,9 +492,28 @@ static int sim_dump(kr_runtime *rt, kr__dump *d) {
     return 0;
 }
 
+/* Shutdown from the core's holder (a task): sim_shutdown leaves the drain
+ * to the holder (try_drain cannot take the core), as ct_shutdown does. */
+static void sim_begin_shutdown(kr_runtime *rt) { (void)sim_shutdown(rt); }
+
+/* One thread runs every task: a task or the block_on future cannot block
+ * in place (KR_EINVAL, as on the current-thread runtime); elsewhere fn
+ * just runs. */
+static int sim_block_in_place(kr_runtime *rt, kr_blocking_fn fn, void *arg,
+                              void **out) {
+    kr__sim *sim = (kr__sim *)rt;
+    if (kr__ctx.wheel == &sim->wheel)
+        return KR_EINVAL;
+    void *r = fn(arg);
+    if (out != NULL)
+        *out = r;
+    return 0;
+}
+
 static const kr__rt_ops sim_ops = {
-    sim_spawn,   sim_block_on, sim_shutdown,      sim_free,
-    sim_metrics, sim_dump,     sim_worker_metrics};
+    sim_spawn,          sim_block_on,       sim_shutdown,
+    sim_free,           sim_metrics,        sim_dump,
+    sim_worker_metrics, sim_begin_shutdown, sim_block_in_place};
 
 /* ---- the blocking pool, inline ------------------------------------------- */
 
