@@ -17,7 +17,9 @@
 
 static kr_runtime *ct_runtime(void) {
     kr_runtime *rt = NULL;
-    BENCH_OK(kr_runtime_new(NULL, &rt)); /* the default: current-thread */
+    kr_runtime_config c = kr_runtime_config_default(); /* current-thread */
+    bench_observe_config(&c);
+    BENCH_OK(kr_runtime_new(&c, &rt));
     return rt;
 }
 

@@ -27,6 +27,7 @@ static kr_runtime *mt_runtime(const bench_cfg *cfg, const char *name) {
     c.flavor = KR_RUNTIME_MULTI_THREAD;
     c.workers = cfg->workers;
     c.global_queue_interval = cfg->gqi; /* 0: the runtime's default */
+    bench_observe_config(&c);
     kr_runtime *rt = NULL;
     int rc = kr_runtime_new(&c, &rt);
     if (rc != 0) {

@@ -76,6 +76,15 @@ typedef struct bench_cfg {
     uint64_t fixed_iters; /* BENCH_ITERS: one run of exactly this many */
 } bench_cfg;
 
+/* --observe: the ct/ and mt/ runtimes are made with every observability
+ * option on (bench_observe_config); kairo-bench runs each of those rows
+ * twice, off then on, round after round. */
+extern int bench_observe;
+/* Turns on in `c` what --observe measures: the poll histogram, slow-poll and
+ * blocked-worker detection (thresholds no poll reaches), if bench_observe
+ * is set. */
+void bench_observe_config(kr_runtime_config *c);
+
 /* A monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 uint64_t bench_now_ns(void);
 

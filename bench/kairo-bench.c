@@ -1,7 +1,7 @@
 /*
  * kairo-bench: Tokio's runtime benchmarks on kairo.
  *
- *     kairo-bench [--workers N] [filter...]
+ *     kairo-bench [--workers N] [--observe ROUNDS] [filter...]
  *
  * A benchmark runs when its name contains any of the filters (all of them
  * when there is none); a filter ending in '$' matches only the name that
@@ -55,6 +55,21 @@ void bench_fail(const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     abort();
+}
+
+/* ---- --observe ---------------------------------------------------------- */
+
+int bench_observe;
+
+void bench_observe_config(kr_runtime_config *c) {
+    if (!bench_observe)
+        return;
+    /* 1 us doubling to ~16 s: every poll lands in a bucket. */
+    c->poll_histogram.buckets = 24;
+    c->poll_histogram.scale = KR_HISTOGRAM_LOG2;
+    c->poll_histogram.width_ns = 1000;
+    c->slow_poll_ns = 1000000000;      /* 1 s: on, never reached */
+    c->blocked_worker_ns = 2000000000; /* 2 s */
 }
 
 /* ---- timing loop ------------------------------------------------------ */
@@ -275,7 +290,7 @@ static int selected(char **filters, int nfilters, const char *name) {
 int main(int argc, char **argv) {
     bench_cfg cfg = {.workers = BENCH_DEFAULT_WORKERS, .reps = DEFAULT_REPS};
     char **filters = calloc((size_t)argc, sizeof(char *));
-    int nfilters = 0;
+    int nfilters = 0, observe_rounds = 0;
     if (filters == NULL)
         bench_fail("out of memory");
     for (int i = 1; i < argc; i++) {
@@ -288,10 +303,15 @@ int main(int argc, char **argv) {
             if (++i >= argc)
                 usage("--gqi needs a positive integer", "");
             cfg.gqi = parse_workers(argv[i]); /* same syntax */
+        } else if (strcmp(a, "--observe") == 0) {
+            if (++i >= argc)
+                usage("--observe needs a positive integer (rounds)", "");
+            observe_rounds = (int)parse_workers(argv[i]); /* same syntax */
         } else if (strncmp(a, "--workers=", 10) == 0) {
             cfg.workers = parse_workers(a + 10);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            printf("usage: kairo-bench [--workers N] [--gqi N] [filter...]\n");
+            printf("usage: kairo-bench [--workers N] [--gqi N] "
+                   "[--observe ROUNDS] [filter...]\n");
             return 0;
         } else if (strncmp(a, "--", 2) == 0) {
             usage("unknown option ", a);
@@ -305,6 +325,28 @@ int main(int argc, char **argv) {
     cfg.target_ns = (uint64_t)(ms < 1 ? 1 : ms) * 1000000u;
     cfg.fixed_iters = (uint64_t)env_number("BENCH_ITERS", 0);
 
+    if (observe_rounds > 0) {
+        /* Metrics and histograms off vs on, same process, interleaved:
+         * each selected ct/ and mt/ row runs off then on (name+obs),
+         * round after round; bench/observe.sh makes the table. */
+        for (int r = 0; r < observe_rounds; r++) {
+            for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
+                const char *n = benches[i].name;
+                if ((strncmp(n, "ct/", 3) != 0 && strncmp(n, "mt/", 3) != 0) ||
+                    !selected(filters, nfilters, n))
+                    continue;
+                char on[96];
+                snprintf(on, sizeof(on), "%s+obs", n);
+                bench_observe = 0;
+                benches[i].fn(&cfg, n);
+                bench_observe = 1;
+                benches[i].fn(&cfg, on);
+                bench_observe = 0;
+            }
+        }
+        free(filters);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
         if (selected(filters, nfilters, benches[i].name))
             benches[i].fn(&cfg, benches[i].name);

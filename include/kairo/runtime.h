@@ -6,6 +6,7 @@
 #define KAIRO_RUNTIME_H
 
 #include "core.h"
+#include "observe.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -148,6 +149,24 @@ typedef struct kr_runtime_config {
      * and network. 0 means the environment's KAIRO_SEED, or else one taken
      * from the clock (kr_sim_seed reports it either way). */
     uint64_t seed;
+
+    /* ---- Observability (kairo/observe.h, docs/observability.md) ---- */
+    /* A histogram of poll durations, per worker: off (buckets 0) by
+     * default. On, it costs a clock read per poll (consecutive polls on a
+     * worker share one). */
+    kr_histogram_config poll_histogram;
+    /* Report every poll that runs longer than this (0: off, the default)
+     * through on_poll_report, after it returns. */
+    uint64_t slow_poll_ns;
+    /* Multi-thread: report a worker whose current poll has run longer than
+     * this (0: off) through on_poll_report, from the monitor thread, while
+     * the poll still runs (once per poll). Noticed within a few ms of the
+     * threshold. The current-thread runtime has no monitor: set
+     * slow_poll_ns to hear of its long polls after they return. */
+    uint64_t blocked_worker_ns;
+    /* The reporter (NULL: kr_poll_report_stderr) and its argument. */
+    kr_poll_report_fn on_poll_report;
+    void *on_poll_report_arg;
 } kr_runtime_config;
 
 /*
@@ -293,35 +312,53 @@ KR_API int kr_runtime_free(kr_runtime *rt);
  */
 KR_API int kr_runtime_shutdown_background(kr_runtime *rt);
 
-/* Counters, for tests and monitoring. */
-typedef struct kr_runtime_metrics {
-    uint64_t spawned;       /* tasks ever spawned */
-    uint64_t alive;         /* tasks spawned and not yet completed */
-    uint64_t polls;         /* task polls */
-    uint64_t remote_spawns; /* spawns that came from outside the runtime */
-    unsigned workers;
-    /* The blocking pool (all 0 until its first job). */
-    unsigned blocking_threads;    /* threads alive (busy or idle) */
-    unsigned blocking_idle;       /* of those, waiting for a job */
-    unsigned blocking_queued;     /* jobs waiting for a thread */
-    unsigned blocking_unfinished; /* jobs still running when the last
-                                     kr_runtime_shutdown returned
-                                     KR_ETIMEDOUT; else 0 */
-} kr_runtime_metrics;
-
-/* Fills `m`. Returns 0 or KR_EINVAL. */
+/* Fills `m` (kairo/observe.h): the sums over the workers and the
+ * runtime-wide counters. Any thread, at any time, without stopping the
+ * runtime; each counter is read once (relaxed), so the snapshot is not
+ * atomic across counters. Returns 0 or KR_EINVAL. */
 KR_API int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m);
+
+/* Fills `m` with worker `worker`'s counters (0 .. workers - 1; the
+ * current-thread runtime has worker 0). Any thread. Returns 0 or
+ * KR_EINVAL (NULL argument, no such worker). */
+KR_API int kr_runtime_worker_metrics_get(kr_runtime *rt, unsigned worker,
+                                         kr_worker_metrics *m);
 
 /*
  * Task dump: writes one line per live task to file descriptor `fd`:
- *   task <id> <future name> <state> at <file>:<line> (<function>)
+ *   task <id> <future name> <state> at <file>:<line> (<function>)[ on worker N]
  * where the site is the innermost KR_AWAIT the task was suspended at after
- * its last poll ("-" if it never awaited). Returns the number of tasks
- * listed, or KR_EINVAL (NULL runtime, negative fd), KR_EBUSY (a
- * current-thread runtime whose block_on runs on another thread: its task
- * list belongs to that thread), KR_EIO (a write failed).
+ * its last poll ("-" if it never awaited) and <state> is idle (waiting for
+ * a wake), scheduled (queued to run) or running (being polled, on worker
+ * N). Taken while the runtime runs, from any thread that is not the
+ * block_on thread of another current-thread runtime: no worker is
+ * stopped, and no lock is taken on the poll path (the lists of live tasks
+ * are walked one at a time under their own locks, which a completion on
+ * that list waits for; the text is written after). Each task is shown as
+ * it was at some instant during the call. Returns the number of tasks
+ * listed, or KR_EINVAL (NULL runtime, negative fd, unknown format),
+ * KR_EBUSY (a current-thread runtime whose block_on runs on another
+ * thread: its task list belongs to that thread), KR_ENOMEM, KR_EIO (a
+ * write failed).
  */
 KR_API int kr_runtime_dump(kr_runtime *rt, int fd);
+
+typedef enum kr_dump_format {
+    KR_DUMP_TEXT = 0, /* kr_runtime_dump's lines */
+    /* One JSON document:
+     *   {"flavor": "multi_thread", "workers": 2, "tasks": [
+     *     {"id": 5, "future": "conn", "name": "client 7",
+     *      "spawn": {"file": "srv.c", "line": 40}, "state": "running",
+     *      "worker": 1,
+     *      "await": {"file": "srv.c", "line": 88, "func": "serve"}}, ...]}
+     * ("name", "spawn", "worker" and "await" are null when they do not
+     * apply: a name and spawn site come from a kr_task_builder). */
+    KR_DUMP_JSON = 1
+} kr_dump_format;
+
+/* As kr_runtime_dump, in the given format. */
+KR_API int kr_runtime_dump_format(kr_runtime *rt, int fd,
+                                  kr_dump_format format);
 
 /* ------------------------------------------------------------------------ */
 /* Spawning and join handles                                                */

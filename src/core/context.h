@@ -20,6 +20,7 @@ struct kr__cache;
 struct kr__task;
 struct kr__handle;
 union kr__timers;
+struct kr_await_site;
 struct kr__vclock;
 
 /* The budget outside any task: unlimited. */
@@ -44,6 +45,9 @@ typedef struct kr__ctx_t {
     struct kr__vclock *clock;
     uint32_t budget;     /* coop units left in the current poll */
     uint32_t self_woken; /* `current` woke itself during this poll */
+    /* The await the last poll on this thread stopped at (NULL: none, or
+     * the task completed): for the slow-poll report (sched/stats.c). */
+    const struct kr_await_site *poll_site;
 } kr__ctx_t;
 
 extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));

@@ -77,6 +77,12 @@ typedef struct kr__driver_ops {
     /* Drops the waker of every timer still registered on `t` and marks it
      * fired (after every task that could poll it was cancelled). */
     void (*timers_clear)(kr__timers *t);
+
+    /* Metrics (kr_runtime_metrics): entries registered on `t` now (a
+     * relaxed read, any thread), and the I/O events the turns returned
+     * and those that woke a waiting task so far (0 without I/O). */
+    uint64_t (*timers_count)(kr__timers *t);
+    void (*io_counts)(kr__driver *d, uint64_t *events, uint64_t *ready);
 } kr__driver_ops;
 
 struct kr__driver {

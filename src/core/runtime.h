@@ -11,6 +11,8 @@
 
 #include "kairo.h"
 
+struct kr__dump;
+
 typedef struct kr__rt_ops {
     /* `local`: the caller is running this runtime (kr__ctx.rt == rt). */
     int (*spawn)(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
@@ -19,7 +21,10 @@ typedef struct kr__rt_ops {
     int (*shutdown)(kr_runtime *rt);
     void (*free)(kr_runtime *rt);
     void (*metrics)(kr_runtime *rt, kr_runtime_metrics *m);
-    int (*dump)(kr_runtime *rt, int fd);
+    /* Adds every live task to the dump (task/task.h); 0 or KR_EBUSY. */
+    int (*dump)(kr_runtime *rt, struct kr__dump *d);
+    /* Worker `i`'s counters into a zeroed `m`; KR_EINVAL: no such worker. */
+    int (*worker_metrics)(kr_runtime *rt, unsigned i, kr_worker_metrics *m);
     /* The first half of shutdown, safe on one of the runtime's own
      * scheduler threads (inside a task): refuses new spawns and wakes
      * every thread that drives the runtime, so that block_on calls return

@@ -39,6 +39,11 @@ struct kr__reactor {
     kr__list release;
     unsigned nrelease;
     kr__io_event ev[KR__IO_EVENTS]; /* the turning thread's */
+    /* Metrics: written by the turning thread with a relaxed load and
+     * store (turns are one at a time: the schedulers serialise them, and
+     * the `turning` lock section orders one turn's stores before the
+     * next's), read by anyone. */
+    _Atomic uint64_t n_events, n_ready;
 };
 
 static void reactor_unref(kr__reactor *r) {
@@ -160,23 +165,27 @@ static inline unsigned collect(kr_async_fd *a, uint32_t bits, kr_waker *out,
 }
 
 /* Wakes, outside the lock, every waker that `bits` concern: the batched
- * loop for long lists (and for shutdown and free). */
-static void wake_concerned(kr_async_fd *a, uint32_t bits) {
+ * loop for long lists (and for shutdown and free). Returns how many (for
+ * the metrics' ready count). */
+static unsigned wake_concerned(kr_async_fd *a, uint32_t bits) {
     kr_waker batch[WAKE_BATCH];
     bool more;
+    unsigned total = 0;
     do {
         kr__spin_lock(&a->lock);
         unsigned n = collect(a, bits, batch, WAKE_BATCH, &more);
         kr__spin_unlock(&a->lock);
         for (unsigned i = 0; i < n; i++)
             kr_waker_wake(batch[i]);
+        total += n;
     } while (more);
+    return total;
 }
 
 /* Dispatch's wake: the common cases (no waiter on the list, or one, a
  * single task per direction) without the batch loop; more go to
  * wake_concerned. */
-static inline void dispatch_wake(kr_async_fd *a, uint32_t bits) {
+static inline unsigned dispatch_wake(kr_async_fd *a, uint32_t bits) {
     kr_waker out[3];
     unsigned n = 0;
     kr__spin_lock(&a->lock);
@@ -202,11 +211,12 @@ static inline void dispatch_wake(kr_async_fd *a, uint32_t bits) {
     for (unsigned i = 0; i < n; i++)
         kr_waker_wake(out[i]);
     if (rest)
-        wake_concerned(a, bits);
+        n += wake_concerned(a, bits);
+    return n;
 }
 
 /* Sets bits (and the next tick), then wakes the concerned wakers. */
-static void dispatch(kr_async_fd *a, uint32_t bits) {
+static bool dispatch(kr_async_fd *a, uint32_t bits) {
     uint64_t cur = kr__load_relaxed(&a->readiness); /* the CAS re-reads */
     for (;;) {
         uint64_t tick =
@@ -218,7 +228,7 @@ static void dispatch(kr_async_fd *a, uint32_t bits) {
         if (kr__cas_weak_acqrel(&a->readiness, &cur, next))
             break;
     }
-    dispatch_wake(a, bits);
+    return dispatch_wake(a, bits) != 0;
 }
 
 int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
@@ -229,9 +239,18 @@ int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
     r->turning = true;
     kr__spin_unlock(&r->lock);
     int n = kr__backend_wait(r->be, r->ev, KR__IO_EVENTS, timeout_ns);
-    for (int i = 0; i < n; i++)
-        if (r->ev[i].reg != NULL)
-            dispatch(r->ev[i].reg, r->ev[i].ready);
+    uint64_t events = 0, ready = 0;
+    for (int i = 0; i < n; i++) {
+        if (r->ev[i].reg != NULL) {
+            events++;
+            ready += dispatch(r->ev[i].reg, r->ev[i].ready);
+        }
+    }
+    if (events != 0) {
+        kr__store_relaxed(&r->n_events,
+                          kr__load_relaxed(&r->n_events) + events);
+        kr__store_relaxed(&r->n_ready, kr__load_relaxed(&r->n_ready) + ready);
+    }
     /* The events are spent: what was freed meanwhile can go. */
     kr__spin_lock(&r->lock);
     r->turning = false;
@@ -377,7 +396,7 @@ void kr_async_fd_free(kr_async_fd *a) {
     /* Wake the wakers and unlink the waiters: their owners must not poll
      * again (net's sockets free a registration only once no future holds
      * it, so for them there are none). */
-    wake_concerned(a, ~0u);
+    (void)wake_concerned(a, ~0u);
     kr__spin_lock(&r->lock);
     kr__list_remove(&a->link);
     kr__fetch_sub_relaxed(&r->nregs, 1);
@@ -646,4 +665,9 @@ kr_readiness kr_async_fd_ready(kr_async_fd *afd, int interest) {
         interest = 0;
     kr_readiness r = {{&ready_vtable}, afd, interest, KR_IO_WAITER_INIT};
     return r;
+}
+
+void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready) {
+    *events = kr__load_relaxed(&r->n_events);
+    *ready = kr__load_relaxed(&r->n_ready);
 }

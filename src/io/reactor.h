@@ -108,6 +108,9 @@ void kr__reactor_shutdown_free(kr__reactor *r);
 /* Waits for events up to timeout_ns and dispatches them. Returns the
  * number of events. One thread at a time. */
 int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns);
+/* Events the turns returned, and of those the ones that woke a waker, so
+ * far. Any thread (relaxed reads). */
+void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready);
 /* Wakes a thread blocked in kr__reactor_turn. Any thread. */
 void kr__reactor_unpark(kr__reactor *r);
 /* Registrations alive (a hint: zero means a turn would find nothing). */

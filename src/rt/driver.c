@@ -57,9 +57,17 @@ static int64_t timers_next(kr__timers *t) {
 
 static void timers_clear(kr__timers *t) { kr__wheel_clear(kr__wheel_of(t)); }
 
-static const kr__driver_ops ops = {turn,        unpark,      has_sources,
-                                   shutdown,    timers_init, timers_fire,
-                                   timers_next, timers_clear};
+static uint64_t timers_count(kr__timers *t) {
+    return kr__load_relaxed(&kr__wheel_of(t)->count);
+}
+
+static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
+    kr__reactor_counts(reactor_of(d), events, ready);
+}
+
+static const kr__driver_ops ops = {
+    turn,        unpark,      has_sources,  shutdown,     timers_init,
+    timers_fire, timers_next, timers_clear, timers_count, io_counts};
 
 /* Without the I/O driver: nothing to turn (a parked thread sleeps on its
  * futex, core/park.c), never a source; the timer ops are the same. */
@@ -70,9 +78,14 @@ static bool no_sources(kr__driver *d) {
 
 static void shutdown_bare(kr__driver *d) { kr__free(d); }
 
+static void no_io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
+    (void)d;
+    *events = *ready = 0;
+}
+
 static const kr__driver_ops ops_no_io = {
-    NULL,        NULL,        no_sources,  shutdown_bare,
-    timers_init, timers_fire, timers_next, timers_clear};
+    NULL,        NULL,        no_sources,   shutdown_bare, timers_init,
+    timers_fire, timers_next, timers_clear, timers_count,  no_io_counts};
 
 int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io) {
     *out = NULL;

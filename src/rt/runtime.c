@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "core/context.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/clock.h"
 #include "util/thread.h"
 
 /* rt->blocking of a runtime shut down before it made a pool: a later
@@ -430,13 +432,51 @@ int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {
     kr__blocking_pool *p = kr__load_acquire(&rt->blocking);
     if (p != NULL && p != POOL_CLOSED)
         kr__blocking_metrics(p, m);
+    m->blocking_busy = m->blocking_threads > m->blocking_idle
+                           ? m->blocking_threads - m->blocking_idle
+                           : 0;
+    rt->driver->ops->io_counts(rt->driver, &m->io_events, &m->io_ready);
     return 0;
 }
 
-int kr_runtime_dump(kr_runtime *rt, int fd) {
-    if (rt == NULL || fd < 0)
+int kr_runtime_worker_metrics_get(kr_runtime *rt, unsigned worker,
+                                  kr_worker_metrics *m) {
+    if (rt == NULL || m == NULL)
         return KR_EINVAL;
-    return rt->ops->dump(rt, fd);
+    memset(m, 0, sizeof(*m));
+    return rt->ops->worker_metrics(rt, worker, m);
+}
+
+int kr_runtime_dump_format(kr_runtime *rt, int fd, kr_dump_format format) {
+    if (rt == NULL || fd < 0 ||
+        (format != KR_DUMP_TEXT && format != KR_DUMP_JSON))
+        return KR_EINVAL;
+    kr__dump d;
+    kr__dump_init(&d, fd, format == KR_DUMP_JSON, kr__now_ns());
+    if (d.json) {
+        char head[160];
+        snprintf(head, sizeof(head),
+                 "{\"flavor\": \"%s\", \"workers\": %u, \"tasks\": [",
+                 rt->cfg.flavor == KR_RUNTIME_MULTI_THREAD ? "multi_thread"
+                                                           : "current_thread",
+                 rt->cfg.flavor == KR_RUNTIME_MULTI_THREAD ? rt->cfg.workers
+                                                           : 1);
+        kr__dump_raw(&d, head);
+    }
+    int rc = rt->ops->dump(rt, &d);
+    if (rc != 0) {
+        d.err = rc;
+        kr__dump_flush(&d); /* frees the buffer, writes nothing */
+        return rc;
+    }
+    if (d.json)
+        kr__dump_raw(&d, d.count ? "\n]}\n" : "]}\n");
+    rc = kr__dump_flush(&d);
+    return rc != 0 ? rc : d.count;
+}
+
+int kr_runtime_dump(kr_runtime *rt, int fd) {
+    return kr_runtime_dump_format(rt, fd, KR_DUMP_TEXT);
 }
 
 static int spawn_on(kr_runtime *rt, const kr_future *f, kr_join_handle *jh) {

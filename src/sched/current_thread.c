@@ -46,6 +46,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 
 #include "sched/sched.h"
 #include "core/context.h"
@@ -56,6 +57,7 @@
 #include "sched/block_on.h"
 #include "sched/inject.h"
 #include "sched/owned.h"
+#include "sched/stats.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
 #include "task/state.h"
@@ -96,8 +98,10 @@ typedef struct ct_rt {
     kr__list waiters;
 
     /* Metrics: single-writer counters (the core holder) read by anyone, so
-     * relaxed loads and stores; remote_spawns is an RMW. */
-    _Atomic uint64_t n_spawned, n_completed, n_polls, n_remote;
+     * relaxed loads and stores (sched/stats.h); the remote ones are RMWs,
+     * on the remote paths that take one anyway. */
+    kr__wstats stats;
+    _Atomic uint64_t n_completed, n_queued, n_remote, n_remote_schedules;
 } ct_rt;
 
 #define CT_OF_SCHED(s) ((ct_rt *)((char *)(s)-offsetof(ct_rt, sched)))
@@ -124,6 +128,7 @@ static void cache_destroyed(void *arg) { ct_unref(arg); }
 /* ---- the core's queues ---------------------------------------------- */
 
 static void local_push(ct_rt *ct, kr__task *t) {
+    bump(&ct->n_queued);
     /* Relaxed: `next` is core-private while the task is in this queue. */
     kr__store_relaxed(&t->next, NULL);
     if (ct->q_tail != NULL)
@@ -142,6 +147,7 @@ static void local_push(ct_rt *ct, kr__task *t) {
  * a reactor turn: the order is the plain FIFO's, at the cost of one check
  * per batch. */
 static void defer_push(ct_rt *ct, kr__task *t) {
+    bump(&ct->n_queued);
     kr__store_relaxed(&t->next, NULL);
     if (ct->y_tail != NULL)
         kr__store_relaxed(&ct->y_tail->next, t);
@@ -163,6 +169,7 @@ static void defer_release(ct_rt *ct) {
 static kr__task *local_pop(ct_rt *ct) {
     kr__task *t = ct->q_head;
     if (t != NULL) {
+        kr__store_relaxed(&ct->n_queued, kr__load_relaxed(&ct->n_queued) - 1);
         ct->q_head = kr__load_relaxed(&t->next);
         if (ct->q_head == NULL)
             ct->q_tail = NULL;
@@ -177,6 +184,8 @@ static void bind(ct_rt *ct, kr__task *t) { kr__owned_bind(&ct->owned, 0, t); }
 
 static kr__task *inject_pop(ct_rt *ct) {
     kr__task *t = kr__inject_pop(&ct->inject);
+    if (t != NULL)
+        kr__stat_inc(&ct->stats.inject_pops);
     /* A remote spawn reaching the core for the first time. */
     if (t != NULL && t->owner == KR__NO_OWNER)
         bind(ct, t);
@@ -233,6 +242,7 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
         kr__task_drop_ref(t);
         return;
     }
+    kr__fetch_add_relaxed(&ct->n_remote_schedules, 1); /* a counter only */
     kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);
@@ -351,7 +361,7 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
         if (t == NULL)
             return KR_ENOMEM;
         bind(ct, t);
-        bump(&ct->n_spawned);
+        bump(&ct->stats.spawned);
         if (jh != NULL)
             kr__join_init(jh, t);
         KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
@@ -397,12 +407,14 @@ static int64_t bo_work(void *arg) {
         if (t == NULL)
             break;
         kr__ctx.budget = budget;
-        if (kr__task_run(t))
+        if (kr__wstats_run(&ct->stats, t, ct)) {
+            if (kr__ctx.budget == 0) /* the budget forced it */
+                bump(&ct->stats.budget_yields);
             defer_push(ct, t); /* a yield */
+        }
     }
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
-    /* Single writer: a relaxed load and store, once per batch. */
-    kr__store_relaxed(&ct->n_polls, kr__load_relaxed(&ct->n_polls) + n);
+    kr__wstats_chain_break(&ct->stats); /* the block_on future, timers */
     /* Timers: an empty wheel costs no clock read. */
     int64_t timeout_ns = drv->ops->timers_fire(&ct->wheel);
     /* Yielded tasks run again only after a look at I/O (without
@@ -470,7 +482,9 @@ static void bo_park(void *arg, int64_t timeout_ns) {
         kr__rt_after_unpark(cfg);
         return;
     }
+    kr__wstats_park(&ct->stats);
     kr__park_driver(&ct->park, ct->base.driver, timeout_ns);
+    kr__wstats_unpark(&ct->stats);
     kr__rt_after_unpark(cfg);
 }
 
@@ -623,19 +637,45 @@ static void ct_free(kr_runtime *rt) {
     ct_unref(ct);
 }
 
+static void ct_worker_read(ct_rt *ct, kr_worker_metrics *m) {
+    kr__wstats_read(&ct->stats, m);
+    m->local_queue_depth = (unsigned)kr__load_relaxed(&ct->n_queued);
+}
+
 static void ct_metrics(kr_runtime *rt, kr_runtime_metrics *m) {
     ct_rt *ct = (ct_rt *)rt;
-    uint64_t local = kr__load_relaxed(&ct->n_spawned);
+    kr_worker_metrics wm;
+    memset(&wm, 0, sizeof(wm));
+    ct_worker_read(ct, &wm);
+    kr__wstats_sum(m, &wm);
     uint64_t remote = kr__load_relaxed(&ct->n_remote);
-    m->spawned = local + remote;
+    uint64_t rsched = kr__load_relaxed(&ct->n_remote_schedules);
+    m->spawned = wm.spawned + remote;
     uint64_t done = kr__load_relaxed(&ct->n_completed);
+    m->completed = done;
     m->alive = m->spawned > done ? m->spawned - done : 0;
-    m->polls = kr__load_relaxed(&ct->n_polls);
     m->remote_spawns = remote;
+    m->remote_schedules = rsched;
+    uint64_t popped = kr__load_relaxed(&ct->stats.inject_pops);
+    m->inject_queue_depth =
+        remote + rsched > popped ? remote + rsched - popped : 0;
+    m->timer_entries = rt->driver->ops->timers_count(&ct->wheel);
     m->workers = 1;
 }
 
-static int ct_dump(kr_runtime *rt, int fd) {
+static int ct_worker_metrics(kr_runtime *rt, unsigned i, kr_worker_metrics *m) {
+    if (i != 0)
+        return KR_EINVAL;
+    ct_worker_read((ct_rt *)rt, m);
+    return 0;
+}
+
+static int ct_worker_of(void *arg, const kr__task *t) {
+    ct_rt *ct = arg;
+    return kr__load_relaxed(&ct->stats.running) == t ? 0 : -1;
+}
+
+static int ct_dump(kr_runtime *rt, kr__dump *d) {
     ct_rt *ct = (ct_rt *)rt;
     kr__ctx_t saved;
     bool took = false;
@@ -644,20 +684,19 @@ static int ct_dump(kr_runtime *rt, int fd) {
             return KR_EBUSY;
         took = true;
     }
-    int n = 0;
-    int rc = kr__owned_dump(&ct->owned, fd, &n);
+    d->worker_of = ct_worker_of;
+    d->arg = ct;
+    kr__owned_dump(&ct->owned, d);
     /* Remote spawns not yet bound wait in the inject queue; the core is
      * its consumer, so it may walk it. */
-    for (kr__task *t = kr__inject_peek_first(&ct->inject); t != NULL && rc == 0;
+    for (kr__task *t = kr__inject_peek_first(&ct->inject); t != NULL;
          t = kr__inject_peek_next(&ct->inject, t)) {
-        if (t->owner == KR__NO_OWNER) {
-            rc = kr__task_dump_line(fd, t);
-            n++;
-        }
+        if (t->owner == KR__NO_OWNER)
+            kr__task_dump(d, t);
     }
     if (took)
         core_give(ct, &saved);
-    return rc < 0 ? rc : n;
+    return 0;
 }
 
 /* Shutdown from the core's holder (a task): ct_shutdown leaves the drain
@@ -681,8 +720,9 @@ static int ct_block_in_place(kr_runtime *rt, kr_blocking_fn fn, void *arg,
 }
 
 static const kr__rt_ops ct_ops = {
-    ct_spawn,   ct_block_on, ct_shutdown,       ct_free,
-    ct_metrics, ct_dump,     ct_begin_shutdown, ct_block_in_place};
+    ct_spawn,          ct_block_on,       ct_shutdown,
+    ct_free,           ct_metrics,        ct_dump,
+    ct_worker_metrics, ct_begin_shutdown, ct_block_in_place};
 
 int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
                            kr_runtime **out) {
@@ -693,6 +733,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->base.cfg = *cfg;
     ct->base.driver = driver;
     ct->sched.ops = &ct_sched_ops;
+    kr__wstats_init(&ct->stats, &ct->base.cfg, 0, NULL);
     kr__owned_init(&ct->owned);
     ct->gqi = cfg->global_queue_interval; /* resolved by kr_runtime_new */
     ct->evi = cfg->event_interval;

@@ -19,6 +19,12 @@
  * parked peer runs the woken tasks. While a stuck worker has timers, the
  * monitor also sleeps no longer than until the earliest of them.
  *
+ * Blocked workers (kr_runtime_config.blocked_worker_ns). A worker keeps a
+ * record of the poll it is in (sched/stats.h: when it began, the task's
+ * id, future name, spawn site and the await it resumed from, under a
+ * seqlock); the monitor reports a poll older than the threshold once,
+ * while it still runs, with the number of tasks queued behind it.
+ *
  * Interval: 1 ms while it finds work going on, doubling to 10 ms while
  * every worker is idle, so an idle runtime costs ~100 wake-ups a second.
  * A stuck poll is thus noticed within 1-2 ms (10 ms after a long idle).
@@ -26,6 +32,7 @@
 
 #include "sched/monitor.h"
 #include "sched/idle.h"
+#include "util/clock.h"
 #include "util/atomic.h"
 
 #define MONITOR_MIN_NS 1000000LL  /* 1 ms */
@@ -41,17 +48,30 @@ void *kr__mt_monitor_main(void *arg) {
     mt_rt *rt = arg;
     uint64_t *last = rt->monitor_last;
     int64_t interval = MONITOR_MIN_NS;
+    uint64_t blocked_ns = rt->base.cfg.blocked_worker_ns;
+    /* While slow polls are watched, the workers' clock is this thread's
+     * epoch: tick every 1 ms, idle or not. */
+    bool keep_time =
+        rt->base.cfg.slow_poll_ns != 0 || rt->base.cfg.blocked_worker_ns != 0;
     while (!kr__load_acquire(&rt->shutdown)) {
         kr__park(&rt->monitor_park, interval);
         if (kr__load_acquire(&rt->shutdown))
             break;
         bool active = false, stuck = false;
         int64_t timer_ns = -1; /* earliest timer of a stuck worker */
+        uint64_t now = keep_time ? kr__now_ns() : 0;
+        if (keep_time)
+            kr__store_relaxed(&rt->epoch, now);
         for (unsigned i = 0; i < rt->n; i++) {
             mt_worker *w = rt->workers[i];
+            if (blocked_ns != 0) {
+                unsigned queued = kr__lq_len(&w->queue) +
+                                  (kr__load_relaxed(&w->lifo) != NULL ? 1 : 0);
+                kr__wstats_check_blocked(&w->stats, blocked_ns, now, queued);
+            }
             /* Relaxed: a heuristic; a stale read delays a notify by one
              * interval at worst. */
-            uint64_t polls = kr__load_relaxed(&w->n_polls);
+            uint64_t polls = kr__load_relaxed(&w->stats.polls);
             bool parked = kr__load_relaxed(&w->in_sleepers) != 0;
             if (polls != last[i]) {
                 active = true;
@@ -71,6 +91,8 @@ void *kr__mt_monitor_main(void *arg) {
                        ? MONITOR_MIN_NS
                        : (interval * 2 > MONITOR_MAX_NS ? MONITOR_MAX_NS
                                                         : interval * 2);
+        if (keep_time)
+            interval = MONITOR_MIN_NS;
         if (timer_ns >= 0 && timer_ns < interval)
             interval = timer_ns < MONITOR_MIN_NS ? MONITOR_MIN_NS : timer_ns;
     }

@@ -21,6 +21,7 @@
 #include "sched/local_queue.h"
 #include "sched/mt_inject.h"
 #include "sched/owned.h"
+#include "sched/stats.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
 #include "util/list.h"
@@ -51,9 +52,10 @@ typedef struct mt_worker {
      * stealable: released into the queue within a maintenance interval. */
     kr__task *defer_head, *defer_tail;
 
-    /* Counters: single writer, relaxed (metrics; n_polls is the
-     * monitor's progress sign too). */
-    _Atomic uint64_t n_polls, n_spawned;
+    /* Counters and histograms (sched/stats.h): single writer, relaxed;
+     * stats.polls is the monitor's sign of progress too. */
+    kr__wstats stats;
+    _Atomic uint64_t n_completed; /* completions on this worker (owner) */
 
     /* block_in_place (block_in_place.c): 1 while the worker is offered to
      * a new thread; whoever turns it back to 0 owns the worker. */
@@ -115,10 +117,17 @@ struct mt_rt {
     /* The monitor thread (monitor.c). */
     pthread_t monitor;
     kr__parker monitor_park;
-    uint64_t *monitor_last; /* monitor-private: n_polls at the last look */
+    uint64_t *monitor_last; /* monitor-private: polls at the last look */
     int monitor_started;
+    /* The monitor's clock (ns, CLOCK_MONOTONIC), stored every tick: the
+     * workers' cheap clock for slow-poll detection (sched/stats.h). */
+    _Atomic uint64_t epoch;
     _Atomic long refs; /* memory lifetime, as in current_thread.c */
+    /* Counters of work arriving from outside the workers: RMWs, on paths
+     * that already take one (the inject queue's push). */
     _Atomic uint64_t n_remote;
+    _Atomic uint64_t n_remote_schedules;
+    /* Completions off the workers (a shutdown's cancellations). */
     _Atomic uint64_t n_completed KR__ALIGNED_CL;
 };
 

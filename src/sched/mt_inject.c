@@ -72,14 +72,10 @@ void kr__mt_inject_close_end(kr__mt_inject *in) {
     kr__spin_unlock(&in->lock);
 }
 
-int kr__mt_inject_dump_unbound(kr__mt_inject *in, int fd, int *n) {
-    int rc = 0;
-    for (kr__task *t = kr__inject_peek_first(&in->q); t != NULL && rc == 0;
+void kr__mt_inject_dump_unbound(kr__mt_inject *in, kr__dump *d) {
+    for (kr__task *t = kr__inject_peek_first(&in->q); t != NULL;
          t = kr__inject_peek_next(&in->q, t)) {
-        if (t->owner == KR__NO_OWNER) {
-            rc = kr__task_dump_line(fd, t);
-            (*n)++;
-        }
+        if (t->owner == KR__NO_OWNER)
+            kr__task_dump(d, t);
     }
-    return rc;
 }

@@ -75,6 +75,6 @@ static inline void kr__mt_inject_lock(kr__mt_inject *in) {
 static inline void kr__mt_inject_unlock(kr__mt_inject *in) {
     kr__spin_unlock(&in->lock);
 }
-int kr__mt_inject_dump_unbound(kr__mt_inject *in, int fd, int *n);
+void kr__mt_inject_dump_unbound(kr__mt_inject *in, kr__dump *d);
 
 #endif

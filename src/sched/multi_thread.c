@@ -40,6 +40,7 @@
 #include "task/state.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/clock.h"
 #include "util/thread.h"
 
 #define MAX_WORKERS 1024
@@ -88,6 +89,7 @@ static void mt_schedule(kr__sched *s, kr__task *t) {
         kr__mt_schedule_local(w, t, false);
         return;
     }
+    kr__fetch_add_relaxed(&rt->n_remote_schedules, 1); /* a counter only */
     kr__mt_push_remote(rt, t, t); /* after shutdown: dropped there */
 }
 
@@ -100,7 +102,11 @@ __attribute__((noinline)) static bool release_hooked(mt_rt *rt, kr__task *t) {
 
 static bool mt_release(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
-    kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
+    mt_worker *w = kr__mt_current(rt);
+    if (w != NULL)
+        kr__stat_inc(&w->n_completed); /* the owner's: no RMW */
+    else
+        kr__fetch_add_relaxed(&rt->n_completed, 1); /* a counter only */
     if (__builtin_expect(rt->base.cfg.on_task_terminate != NULL, 0))
         return release_hooked(rt, t);
     return kr__owned_set_release(&rt->owned, t);
@@ -124,7 +130,7 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         if (t == NULL)
             return KR_ENOMEM;
         kr__owned_set_bind(&rt->owned, w->index, t);
-        kr__store_relaxed(&w->n_spawned, kr__load_relaxed(&w->n_spawned) + 1);
+        kr__stat_inc(&w->stats.spawned);
         if (jh != NULL)
             kr__join_init(jh, t);
         KR__RT_ON_SPAWN(&rt->base.cfg, kr__task_id(t));
@@ -322,32 +328,80 @@ static void mt_free(kr_runtime *base) {
     mt_unref(rt);
 }
 
-static void mt_metrics(kr_runtime *base, kr_runtime_metrics *m) {
-    mt_rt *rt = (mt_rt *)base;
-    uint64_t spawned = kr__load_relaxed(&rt->n_remote), polls = 0;
-    for (unsigned i = 0; i < rt->n; i++) {
-        spawned += kr__load_relaxed(&rt->workers[i]->n_spawned);
-        polls += kr__load_relaxed(&rt->workers[i]->n_polls);
-    }
-    uint64_t done = kr__load_relaxed(&rt->n_completed);
-    m->spawned = spawned;
-    m->alive = spawned > done ? spawned - done : 0;
-    m->polls = polls;
-    m->remote_spawns = kr__load_relaxed(&rt->n_remote);
-    m->workers = rt->n;
+/* Worker i's record; the caller zeroed it. */
+static void worker_metrics(mt_rt *rt, unsigned i, kr_worker_metrics *m) {
+    mt_worker *w = rt->workers[i];
+    kr__wstats_read(&w->stats, m);
+    m->local_queue_depth =
+        kr__lq_len(&w->queue) + (kr__load_relaxed(&w->lifo) != NULL ? 1 : 0);
 }
 
-static int mt_dump(kr_runtime *base, int fd) {
+static void mt_metrics(kr_runtime *base, kr_runtime_metrics *m) {
     mt_rt *rt = (mt_rt *)base;
-    int n = 0;
+    uint64_t remote = kr__load_relaxed(&rt->n_remote);
+    uint64_t rsched = kr__load_relaxed(&rt->n_remote_schedules);
+    uint64_t spawned = remote, done = kr__load_relaxed(&rt->n_completed);
+    uint64_t pushed = remote + rsched, popped = 0;
+    for (unsigned i = 0; i < rt->n; i++) {
+        mt_worker *w = rt->workers[i];
+        kr_worker_metrics wm;
+        memset(&wm, 0, sizeof(wm));
+        worker_metrics(rt, i, &wm);
+        kr__wstats_sum(m, &wm);
+        spawned += wm.spawned;
+        done += kr__load_relaxed(&w->n_completed);
+        pushed += kr__load_relaxed(&w->stats.overflow_tasks);
+        popped += kr__load_relaxed(&w->stats.inject_pops);
+        m->timer_entries += base->driver->ops->timers_count(&w->wheel);
+    }
+    m->spawned = spawned;
+    m->completed = done;
+    m->alive = spawned > done ? spawned - done : 0;
+    m->remote_spawns = remote;
+    m->remote_schedules = rsched;
+    /* Counted at both ends, each end read once: a snapshot may be off
+     * by the pushes and pops in flight, never negative. */
+    m->inject_queue_depth = pushed > popped ? pushed - popped : 0;
+    m->workers = rt->n;
+    pthread_mutex_lock(&rt->signals_lock);
+    KR__LIST_FOR_EACH(it, tmp, &rt->signals)
+    m->timer_entries += base->driver->ops->timers_count(
+        &KR__CONTAINER_OF(it, mt_signal, link)->wheel);
+    pthread_mutex_unlock(&rt->signals_lock);
+}
+
+static int mt_worker_metrics(kr_runtime *base, unsigned i,
+                             kr_worker_metrics *m) {
+    mt_rt *rt = (mt_rt *)base;
+    if (i >= rt->n)
+        return KR_EINVAL;
+    worker_metrics(rt, i, m);
+    return 0;
+}
+
+/* The worker polling t now, or -1 (a dump's question: a pointer
+ * comparison, t is never dereferenced here). */
+static int mt_worker_of(void *arg, const kr__task *t) {
+    mt_rt *rt = arg;
+    for (unsigned i = 0; i < rt->n; i++)
+        if (kr__load_relaxed(&rt->workers[i]->stats.running) == t)
+            return (int)i;
+    return -1;
+}
+
+static int mt_dump(kr_runtime *base, kr__dump *d) {
+    mt_rt *rt = (mt_rt *)base;
+    d->worker_of = mt_worker_of;
+    d->arg = rt;
     /* Holding the inject queue's lock, every live task is on a list or in
-     * the queue, not yet bound (mt_inject.h). */
+     * the queue, not yet bound (mt_inject.h). The workers keep polling;
+     * only one that pops the inject queue or completes a task of the list
+     * being walked waits, for as long as that list's walk takes. */
     kr__mt_inject_lock(&rt->inject);
-    int rc = kr__mt_inject_dump_unbound(&rt->inject, fd, &n);
-    if (rc == 0)
-        rc = kr__owned_set_dump(&rt->owned, fd, &n);
+    kr__mt_inject_dump_unbound(&rt->inject, d);
+    kr__owned_set_dump(&rt->owned, d);
     kr__mt_inject_unlock(&rt->inject);
-    return rc < 0 ? rc : n;
+    return 0;
 }
 
 static int mt_block_in_place(kr_runtime *base, kr_blocking_fn fn, void *arg,
@@ -356,8 +410,9 @@ static int mt_block_in_place(kr_runtime *base, kr_blocking_fn fn, void *arg,
 }
 
 static const kr__rt_ops mt_ops = {
-    mt_spawn,   mt_block_on, mt_shutdown,       mt_free,
-    mt_metrics, mt_dump,     mt_begin_shutdown, mt_block_in_place};
+    mt_spawn,          mt_block_on,       mt_shutdown,
+    mt_free,           mt_metrics,        mt_dump,
+    mt_worker_metrics, mt_begin_shutdown, mt_block_in_place};
 
 /* ---- creation ------------------------------------------------------- */
 
@@ -405,6 +460,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&rt->drained, 0);
     atomic_init(&rt->bo_cache_busy, 0);
     atomic_init(&rt->spare_signal, NULL);
+    atomic_init(&rt->n_remote_schedules, 0);
+    atomic_init(&rt->epoch, kr__now_ns());
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__CACHE_POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
@@ -438,6 +495,8 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->gq_countdown = rt->base.cfg.global_queue_interval;
         w->maint_countdown = rt->base.cfg.event_interval;
         driver->ops->timers_init(&w->wheel);
+        kr__wstats_init(&w->stats, &rt->base.cfg, i, &rt->epoch);
+        atomic_init(&w->n_completed, 0);
         w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;
     }

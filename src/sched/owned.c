@@ -13,15 +13,9 @@ bool kr__owned_shutdown_all(kr__owned *o) {
     return any;
 }
 
-int kr__owned_dump(kr__owned *o, int fd, int *n) {
-    int rc = 0;
-    KR__LIST_FOR_EACH(it, tmp, &o->head) {
-        rc = kr__task_dump_line(fd, kr__owned_task(it));
-        if (rc != 0)
-            break;
-        (*n)++;
-    }
-    return rc;
+void kr__owned_dump(kr__owned *o, kr__dump *d) {
+    KR__LIST_FOR_EACH(it, tmp, &o->head)
+    kr__task_dump(d, kr__owned_task(it));
 }
 
 bool kr__owned_set_init(kr__owned_set *s, unsigned n) {
@@ -50,12 +44,10 @@ bool kr__owned_set_shutdown_all(kr__owned_set *s) {
     return any;
 }
 
-int kr__owned_set_dump(kr__owned_set *s, int fd, int *n) {
-    int rc = 0;
-    for (unsigned i = 0; i < s->n && rc == 0; i++) {
+void kr__owned_set_dump(kr__owned_set *s, kr__dump *d) {
+    for (unsigned i = 0; i < s->n; i++) {
         kr__spin_lock(&s->shard[i].lock);
-        rc = kr__owned_dump(&s->shard[i].list, fd, n);
+        kr__owned_dump(&s->shard[i].list, d);
         kr__spin_unlock(&s->shard[i].lock);
     }
-    return rc;
 }

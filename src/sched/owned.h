@@ -63,9 +63,8 @@ static inline bool kr__owned_release(kr__task *t) {
  * consumes the OWNED reference). Returns true if there was any. */
 bool kr__owned_shutdown_all(kr__owned *o);
 
-/* Writes a dump line for every task on the list; adds their number to *n.
- * Returns 0 or KR_EIO. */
-int kr__owned_dump(kr__owned *o, int fd, int *n);
+/* Adds every task on the list to the dump. */
+void kr__owned_dump(kr__owned *o, kr__dump *d);
 
 /* ---- the multi-thread runtime's lists: one per worker ------------------ */
 
@@ -109,7 +108,8 @@ static inline bool kr__owned_set_release(kr__owned_set *s, kr__task *t) {
 /* Shutdown, every worker stopped: kr__owned_shutdown_all on each list. */
 bool kr__owned_set_shutdown_all(kr__owned_set *s);
 
-/* kr__owned_dump of each list, under its lock. */
-int kr__owned_set_dump(kr__owned_set *s, int fd, int *n);
+/* kr__owned_dump of each list, under its lock (one list at a time: a
+ * completion on another list is never held up). */
+void kr__owned_set_dump(kr__owned_set *s, kr__dump *d);
 
 #endif

@@ -52,6 +52,8 @@ static void push_back(mt_worker *w, kr__task *t) {
     uint32_t bn;
     if (!kr__lq_push(&w->queue, t, &bh, &bt, &bn)) {
         /* Overflow: the batch goes to the inject queue. */
+        kr__stat_inc(&w->stats.overflows);
+        kr__stat_add(&w->stats.overflow_tasks, bn);
         kr__mt_push_remote(w->rt, bh, bt);
     }
 }
@@ -120,8 +122,13 @@ void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
 /* Pops one task from the inject queue and moves up to `max` more into
  * the local queue. */
 static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
-    return kr__mt_inject_pop_batch(&w->rt->inject, &w->rt->owned, w->index,
-                                   &w->queue, max);
+    uint32_t before = kr__lq_len(&w->queue);
+    kr__task *t = kr__mt_inject_pop_batch(&w->rt->inject, &w->rt->owned,
+                                          w->index, &w->queue, max);
+    if (t != NULL)
+        kr__stat_add(&w->stats.inject_pops,
+                     1 + (kr__lq_len(&w->queue) - before));
+    return t;
 }
 
 /* How many tasks to take from the inject queue besides the one to run:
@@ -150,8 +157,10 @@ static kr__task *next_task(mt_worker *w) {
     }
     if (kr__load_relaxed(&w->lifo) != NULL) { /* relaxed peek */
         t = kr__swap_acqrel(&w->lifo, NULL);
-        if (t != NULL)
+        if (t != NULL) {
+            kr__stat_inc(&w->stats.lifo_hits);
             return t;
+        }
     }
     t = kr__lq_pop(&w->queue);
     if (t != NULL)
@@ -170,14 +179,22 @@ static kr__task *steal_work(mt_worker *w) {
         if (vi == w->index)
             continue;
         mt_worker *v = rt->workers[vi];
+        uint32_t before = kr__lq_len(&w->queue);
         kr__task *t = kr__lq_steal_into(&v->queue, &w->queue);
-        if (t != NULL)
+        if (t != NULL) {
+            kr__stat_inc(&w->stats.steal_ops);
+            kr__stat_add(&w->stats.stolen_tasks,
+                         1 + (kr__lq_len(&w->queue) - before));
             return t;
+        }
         if (rt->lifo_steal && kr__load_relaxed(&v->lifo) != NULL) {
             /* Acquire pairs with the owner's exchange that put it there. */
             t = kr__swap_acqrel(&v->lifo, NULL);
-            if (t != NULL)
+            if (t != NULL) {
+                kr__stat_inc(&w->stats.steal_ops);
+                kr__stat_inc(&w->stats.stolen_tasks);
                 return t;
+            }
         }
     }
     return inject_pop_batch(w, inject_batch(w));
@@ -193,17 +210,20 @@ static bool run_task(mt_worker *w, kr__task *t) {
     w->lifo_polls = 0;
     kr__ctx.budget = w->rt->base.cfg.budget;
     for (;;) {
-        kr__store_relaxed(&w->n_polls, kr__load_relaxed(&w->n_polls) + 1);
-        bool yielded = kr__task_run(t);
+        bool yielded = kr__wstats_run(&w->stats, t, w);
         if (__builtin_expect(kr__ctx.worker != w, 0)) {
-            /* Another thread runs w now: a yield goes remote. */
+            /* Another thread runs w now (block_in_place): a yield goes
+             * remote, and w's counters are that thread's to write. */
             if (yielded)
                 kr__mt_push_remote(w->rt, t, t);
             kr__ctx.budget = KR__BUDGET_UNLIMITED;
             return false;
         }
-        if (yielded)
+        if (yielded) {
+            if (kr__ctx.budget == 0) /* the budget forced it */
+                kr__stat_inc(&w->stats.budget_yields);
             kr__mt_schedule_local(w, t, true); /* a yield */
+        }
         if (kr__load_relaxed(&w->lifo) == NULL)
             break;
         if (++w->lifo_polls > KR__MT_MAX_LIFO_POLLS) {
@@ -225,6 +245,7 @@ static bool run_task(mt_worker *w, kr__task *t) {
         t = kr__swap_acqrel(&w->lifo, NULL);
         if (t == NULL)
             break; /* stolen meanwhile */
+        kr__stat_inc(&w->stats.lifo_hits);
     }
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
     return true;
@@ -277,7 +298,9 @@ static void park(mt_worker *w) {
     }
     if (kr__mt_to_parked(w))
         kr__mt_notify_if_work_pending(rt);
+    kr__wstats_park(&w->stats);
     park_loop(w, timeout);
+    kr__wstats_unpark(&w->stats);
     kr__rt_after_unpark(cfg);
 }
 
@@ -330,6 +353,7 @@ void *kr__mt_worker_main(void *arg) {
     while (!kr__load_acquire(&rt->shutdown)) {
         if (--w->maint_countdown == 0) {
             w->maint_countdown = rt->base.cfg.event_interval;
+            kr__wstats_chain_break(&w->stats);
             run_timers(w);
             poll_io(w);
             if (w->defer_head != NULL)
@@ -341,6 +365,7 @@ void *kr__mt_worker_main(void *arg) {
                 goto gave_away;
             continue;
         }
+        kr__wstats_chain_break(&w->stats);
         if (w->defer_head != NULL) {
             /* Only yielded tasks left here: look at I/O, then run them. */
             poll_io(w);

@@ -204,6 +204,16 @@ static int64_t timers_next(kr__timers *t) {
 
 static void timers_clear(kr__timers *t) { kr__wheel_clear(kr__wheel_of(t)); }
 
+static uint64_t timers_count(kr__timers *t) {
+    return kr__load_relaxed(&kr__wheel_of(t)->count);
+}
+
+/* The in-memory network has no I/O driver events to count. */
+static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
+    (void)d;
+    *events = *ready = 0;
+}
+
 const kr__driver_ops kr__sim_driver_ops = {
-    turn,        unpark,      has_sources, drv_shutdown,
-    timers_init, timers_fire, timers_next, timers_clear};
+    turn,        unpark,      has_sources,  drv_shutdown, timers_init,
+    timers_fire, timers_next, timers_clear, timers_count, io_counts};

@@ -458,12 +458,26 @@ static void sim_metrics(kr_runtime *rt, kr_runtime_metrics *m) {
     m->spawned = local + remote;
     uint64_t done = kr__load_relaxed(&sim->n_completed);
     m->alive = m->spawned > done ? m->spawned - done : 0;
+    m->completed = done;
     m->polls = kr__load_relaxed(&sim->n_polls);
     m->remote_spawns = remote;
     m->workers = 1;
+    m->timer_entries = sim->driver.ops->timers_count(&sim->wheel);
 }
 
-static int sim_dump(kr_runtime *rt, int fd) {
+/* The simulation keeps the basic counters only (its one thread, its own
+ * scheduler): polls and spawns. */
+static int sim_worker_metrics(kr_runtime *rt, unsigned i,
+                              kr_worker_metrics *m) {
+    kr__sim *sim = (kr__sim *)rt;
+    if (i != 0)
+        return KR_EINVAL;
+    m->polls = kr__load_relaxed(&sim->n_polls);
+    m->spawned = kr__load_relaxed(&sim->n_spawned);
+    return 0;
+}
+
+static int sim_dump(kr_runtime *rt, kr__dump *d) {
     kr__sim *sim = (kr__sim *)rt;
     kr__ctx_t saved;
     bool took = false;
@@ -472,11 +486,10 @@ static int sim_dump(kr_runtime *rt, int fd) {
             return KR_EBUSY;
         took = true;
     }
-    int n = 0;
-    int rc = kr__owned_dump(&sim->owned, fd, &n);
+    kr__owned_dump(&sim->owned, d);
     if (took)
         core_give(sim, &saved);
-    return rc < 0 ? rc : n;
+    return 0;
 }
 
 /* Shutdown from the core's holder (a task): sim_shutdown leaves the drain
@@ -498,8 +511,9 @@ static int sim_block_in_place(kr_runtime *rt, kr_blocking_fn fn, void *arg,
 }
 
 static const kr__rt_ops sim_ops = {
-    sim_spawn,   sim_block_on, sim_shutdown,       sim_free,
-    sim_metrics, sim_dump,     sim_begin_shutdown, sim_block_in_place};
+    sim_spawn,          sim_block_on,       sim_shutdown,
+    sim_free,           sim_metrics,        sim_dump,
+    sim_worker_metrics, sim_begin_shutdown, sim_block_in_place};
 
 /* ---- the blocking pool, inline ------------------------------------------- */
 

@@ -253,6 +253,7 @@ bool kr__task_run(kr__task *t) {
     /* Relaxed: a dump reads it as a hint; the pointee is static. */
     kr__store_relaxed(&t->site, site);
     if (p == KR_READY) {
+        kr__ctx.poll_site = NULL; /* the slow-poll report's: completed */
         /* As in Rust, a finished future is dropped at once, still as the
          * task (kr_task_id works in its drop, as Tokio's). Set again here
          * rather than cleared after: the pending path stays as it was. */
@@ -262,6 +263,7 @@ bool kr__task_run(kr__task *t) {
         complete(t);
         return false;
     }
+    kr__ctx.poll_site = site;
     if (kr__ctx.self_woken) {
         t->flags = KR__TASK_HELD; /* see "Self-wakes" in task.h */
         return true;

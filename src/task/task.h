@@ -283,8 +283,31 @@ static inline kr_waker kr__task_waker_ref(kr__task *t) {
     return w;
 }
 
-/* Writes one task's dump line (task/dump.c). Returns 0 or KR_EIO. */
-int kr__task_dump_line(int fd, void *task);
+/*
+ * A task dump in progress (task/dump.c): text lines or JSON objects
+ * gathered in a buffer while the scheduler holds its list locks, written
+ * to `fd` by kr__dump_flush after.
+ */
+typedef struct kr__dump {
+    int fd;
+    int json;
+    int count; /* tasks so far */
+    int err;   /* 0, KR_ENOMEM or KR_EIO: the first failure */
+    uint64_t now;
+    /* The scheduler's: the worker polling `t` right now, or -1. */
+    int (*worker_of)(void *arg, const kr__task *t);
+    void *arg;
+    char *buf;
+    size_t len, cap;
+} kr__dump;
+
+void kr__dump_init(kr__dump *d, int fd, int json, uint64_t now);
+/* Appends `text` as it is (the JSON document's frame). */
+void kr__dump_raw(kr__dump *d, const char *text);
+/* Adds one task. Requires: t stays allocated (its list's lock is held). */
+void kr__task_dump(kr__dump *d, kr__task *t);
+/* Writes the buffer out and frees it. Returns 0, KR_ENOMEM or KR_EIO. */
+int kr__dump_flush(kr__dump *d);
 
 /* Describes a task for an error message (task/dump.c): `task 12 "name"
  * (future, spawned at file:line)`, as much as is known. Returns `buf`. */

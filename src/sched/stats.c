@@ -1,0 +1,287 @@
+/*
+ * sched/stats.c: a worker's counters and histograms, the timed poll, and
+ * the slow-poll and blocked-worker reports (protocols in stats.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/context.h"
+#include "sched/stats.h"
+#include "util/clock.h"
+
+/* A histogram's default bucket width: 1 us. */
+#define DEFAULT_WIDTH_NS 1000u
+
+static void hist_init(kr__hist *h, const kr_histogram_config *c) {
+    memset(h, 0, sizeof(*h));
+    if (c->buckets == 0)
+        return;
+    h->n = c->buckets > KR_HISTOGRAM_MAX_BUCKETS ? KR_HISTOGRAM_MAX_BUCKETS
+                                                 : c->buckets;
+    h->linear = c->scale == KR_HISTOGRAM_LINEAR;
+    h->width = c->width_ns != 0 ? c->width_ns : DEFAULT_WIDTH_NS;
+}
+
+static unsigned hist_index(const kr__hist *h, uint64_t ns) {
+    uint64_t q = ns / h->width;
+    uint64_t i;
+    if (h->linear)
+        i = q;
+    else
+        i = q == 0 ? 0 : (uint64_t)(64 - __builtin_clzll(q));
+    return i >= h->n ? h->n - 1 : (unsigned)i;
+}
+
+static void hist_record(kr__hist *h, uint64_t ns) {
+    if (h->n != 0)
+        kr__stat_inc(&h->count[hist_index(h, ns)]);
+}
+
+static void hist_read(const kr__hist *h, kr_histogram *out) {
+    out->buckets = h->n;
+    for (unsigned i = 0; i < h->n; i++)
+        out->count[i] += kr__load_relaxed(&h->count[i]);
+}
+
+int kr_histogram_bucket_range(const kr_histogram_config *c, unsigned i,
+                              uint64_t *lo, uint64_t *hi) {
+    if (c == NULL || i >= c->buckets || i >= KR_HISTOGRAM_MAX_BUCKETS ||
+        c->scale > KR_HISTOGRAM_LINEAR)
+        return KR_EINVAL;
+    uint64_t w = c->width_ns != 0 ? c->width_ns : DEFAULT_WIDTH_NS;
+    uint64_t l, h;
+    if (c->scale == KR_HISTOGRAM_LINEAR) {
+        l = (uint64_t)i * w;
+        h = l + w;
+    } else {
+        l = i == 0 ? 0 : w << (i - 1);
+        h = w << i;
+    }
+    if (i + 1 == c->buckets || i + 1 == KR_HISTOGRAM_MAX_BUCKETS)
+        h = UINT64_MAX;
+    if (lo != NULL)
+        *lo = l;
+    if (hi != NULL)
+        *hi = h;
+    return 0;
+}
+
+void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
+                     unsigned index, _Atomic uint64_t *epoch) {
+    memset(s, 0, sizeof(*s));
+    s->worker = index;
+    hist_init(&s->poll, &cfg->poll_histogram);
+    s->slow_ns = cfg->slow_poll_ns;
+    s->watch = cfg->blocked_worker_ns != 0;
+    s->timed = s->poll.n != 0 || s->slow_ns != 0 || s->watch;
+    /* Without an epoch (current-thread: no monitor) the detectors read
+     * the precise clock too: the kernel's coarse clock is not refreshed
+     * while the CPU idles (NOHZ), so after a park it can lag by tens of
+     * ms, which would make a 1 ms poll look slow. */
+    s->precise = s->poll.n != 0 || epoch == NULL;
+    s->epoch = epoch;
+    s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report
+                                            : kr_poll_report_stderr;
+    s->report_arg = cfg->on_poll_report_arg;
+    atomic_init(&s->busy_since, kr__now_ns());
+}
+
+/* What a report says about a task: read before its poll, while the
+ * caller's reference keeps it alive. */
+static void describe(kr__task *t, kr_poll_report *r) {
+    const kr__task_meta *m = kr__task_meta_of(t);
+    r->task_id = kr__task_id(t);
+    r->future = kr__task_future(t)->vtable->name;
+    r->name = m != NULL && m->name_len != 0 ? m->name : NULL;
+    r->spawn_file = m != NULL ? m->file : NULL;
+    r->spawn_line = m != NULL ? m->line : 0;
+    r->resumed_from = kr__load_relaxed(&t->site);
+}
+
+/* The detectors' clock without a histogram: a load of the monitor's
+ * epoch (1 ms resolution, which thresholds of tens of ms can afford). */
+static uint64_t cheap_now(const kr__wstats *s) {
+    return kr__load_relaxed(s->epoch);
+}
+
+bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
+    kr_poll_report r;
+    memset(&r, 0, sizeof(r));
+    if (s->slow_ns != 0 || s->watch)
+        describe(t, &r);
+    uint64_t t0;
+    if (!s->precise)
+        t0 = cheap_now(s);
+    else if (s->chain != 0)
+        t0 = s->chain;
+    else
+        t0 = kr__now_ns();
+    if (s->watch) {
+        kr__store_relaxed(&s->poll_start, 0);
+        atomic_thread_fence(memory_order_release);
+        kr__store_relaxed(&s->cur_id, r.task_id);
+        kr__store_relaxed(&s->cur_name, r.future);
+        kr__store_relaxed(&s->cur_file, r.spawn_file);
+        kr__store_relaxed(&s->cur_line, r.spawn_line);
+        kr__store_relaxed(&s->cur_site, r.resumed_from);
+        kr__store_release(&s->poll_start, t0 | 1); /* never 0 */
+    }
+    bool again = kr__task_run(t);
+    if (kr__ctx.worker != owner)
+        return again; /* handed over (block_in_place): not ours now */
+    kr__store_relaxed(&s->running, NULL);
+    uint64_t t1 = s->precise ? kr__now_ns() : cheap_now(s);
+    s->chain = s->precise ? t1 : 0;
+    if (s->watch)
+        kr__store_relaxed(&s->poll_start, 0);
+    uint64_t ns = t1 > t0 ? t1 - t0 : 0;
+    hist_record(&s->poll, ns);
+    if (s->slow_ns != 0 && ns >= s->slow_ns) {
+        r.kind = KR_REPORT_SLOW_POLL;
+        r.worker = s->worker;
+        r.stopped_at = kr__ctx.poll_site;
+        r.duration_ns = ns;
+        s->report(&r, s->report_arg);
+    }
+    return again;
+}
+
+void kr__wstats_park(kr__wstats *s) {
+    s->chain = 0;
+    uint64_t now = kr__now_ns();
+    uint64_t since = kr__load_relaxed(&s->busy_since);
+    if (since != 0 && now > since)
+        kr__stat_add(&s->busy_ns, now - since);
+    kr__store_relaxed(&s->busy_since, 0);
+    kr__stat_inc(&s->parks);
+}
+
+void kr__wstats_unpark(kr__wstats *s) {
+    kr__store_relaxed(&s->busy_since, kr__now_ns());
+    kr__stat_inc(&s->unparks);
+}
+
+void kr__wstats_read(kr__wstats *s, kr_worker_metrics *m) {
+    m->polls += kr__load_relaxed(&s->polls);
+    m->spawned += kr__load_relaxed(&s->spawned);
+    m->steal_ops += kr__load_relaxed(&s->steal_ops);
+    m->stolen_tasks += kr__load_relaxed(&s->stolen_tasks);
+    m->overflows += kr__load_relaxed(&s->overflows);
+    m->parks += kr__load_relaxed(&s->parks);
+    m->unparks += kr__load_relaxed(&s->unparks);
+    m->budget_yields += kr__load_relaxed(&s->budget_yields);
+    m->lifo_hits += kr__load_relaxed(&s->lifo_hits);
+    /* Busy time: what was counted, plus the current busy stretch. */
+    uint64_t busy = kr__load_relaxed(&s->busy_ns);
+    uint64_t since = kr__load_relaxed(&s->busy_since);
+    uint64_t now = kr__now_ns();
+    if (since != 0 && now > since)
+        busy += now - since;
+    m->busy_ns += busy;
+    hist_read(&s->poll, &m->poll_time);
+}
+
+static void hist_sum(kr_histogram *to, const kr_histogram *from) {
+    to->buckets = from->buckets;
+    for (unsigned i = 0; i < from->buckets; i++)
+        to->count[i] += from->count[i];
+}
+
+void kr__wstats_sum(kr_runtime_metrics *m, const kr_worker_metrics *w) {
+    m->polls += w->polls;
+    m->steal_ops += w->steal_ops;
+    m->stolen_tasks += w->stolen_tasks;
+    m->overflows += w->overflows;
+    m->parks += w->parks;
+    m->unparks += w->unparks;
+    m->budget_yields += w->budget_yields;
+    m->lifo_hits += w->lifo_hits;
+    m->busy_ns += w->busy_ns;
+    m->local_queue_depth += w->local_queue_depth;
+    hist_sum(&m->poll_time, &w->poll_time);
+}
+
+bool kr__wstats_check_blocked(kr__wstats *s, uint64_t threshold_ns,
+                              uint64_t now, unsigned queued) {
+    uint64_t s1 = kr__load_acquire(&s->poll_start);
+    if (s1 == 0 || s1 == s->reported_start || now < s1 ||
+        now - s1 < threshold_ns)
+        return false;
+    kr_poll_report r;
+    memset(&r, 0, sizeof(r));
+    r.kind = KR_REPORT_WORKER_BLOCKED;
+    r.worker = s->worker;
+    r.task_id = kr__load_relaxed(&s->cur_id);
+    r.future = kr__load_relaxed(&s->cur_name);
+    r.spawn_file = kr__load_relaxed(&s->cur_file);
+    r.spawn_line = kr__load_relaxed(&s->cur_line);
+    r.resumed_from = kr__load_relaxed(&s->cur_site);
+    atomic_thread_fence(memory_order_acquire);
+    if (kr__load_relaxed(&s->poll_start) != s1)
+        return false; /* the poll ended meanwhile: nothing to report */
+    s->reported_start = s1;
+    r.duration_ns = now - s1;
+    r.queued = queued;
+    s->report(&r, s->report_arg);
+    return true;
+}
+
+/* ---- the default reporter --------------------------------------------- */
+
+static int site_text(char *buf, size_t n, const kr_await_site *site) {
+    if (site == NULL)
+        return snprintf(buf, n, "-");
+    return snprintf(buf, n, "%s:%d (%s)", site->file, site->line, site->func);
+}
+
+int kr_poll_report_format(const kr_poll_report *r, char *buf, size_t size) {
+    char from[256], to[256], spawn[256], dur[32];
+    if (r == NULL || (buf == NULL && size != 0))
+        return KR_EINVAL;
+    site_text(from, sizeof(from), r->resumed_from);
+    site_text(to, sizeof(to), r->stopped_at);
+    if (r->spawn_file != NULL)
+        snprintf(spawn, sizeof(spawn), "%s:%d", r->spawn_file, r->spawn_line);
+    else
+        snprintf(spawn, sizeof(spawn), "-");
+    double ms = (double)r->duration_ns / 1e6;
+    if (ms >= 1000.0)
+        snprintf(dur, sizeof(dur), "%.2f s", ms / 1000.0);
+    else
+        snprintf(dur, sizeof(dur), "%.1f ms", ms);
+    /* (future) or "name" (future). */
+    char who[320];
+    const char *fut = r->future != NULL ? r->future : "?";
+    if (r->name != NULL)
+        snprintf(who, sizeof(who), "\"%.255s\" (%s)", r->name, fut);
+    else
+        snprintf(who, sizeof(who), "(%s)", fut);
+    if (r->kind == KR_REPORT_WORKER_BLOCKED)
+        return snprintf(buf, size,
+                        "kairo: worker %u blocked: task %" PRIu64
+                        " %s running for %s, spawned at %s, resumed from "
+                        "%s, %u tasks queued behind it",
+                        r->worker, r->task_id, who, dur, spawn, from,
+                        r->queued);
+    return snprintf(buf, size,
+                    "kairo: slow poll: task %" PRIu64
+                    " %s on worker %u ran %s, spawned at %s, resumed from "
+                    "%s, stopped at %s",
+                    r->task_id, who, r->worker, dur, spawn, from, to);
+}
+
+void kr_poll_report_stderr(const kr_poll_report *r, void *arg) {
+    (void)arg;
+    char line[1024];
+    int n = kr_poll_report_format(r, line, sizeof(line) - 1);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof(line) - 2)
+        n = (int)sizeof(line) - 2;
+    line[n] = '\n';
+    /* One write, so lines from several threads do not interleave. */
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n + 1);
+    (void)w;
+}

@@ -1,0 +1,146 @@
+/*
+ * sched/stats.h: a worker's counters and histograms (kairo/observe.h), and
+ * the timed poll behind the histograms and the slow-poll and
+ * blocked-worker reports. Both flavors keep one kr__wstats per worker (the
+ * current-thread runtime: one, the core's).
+ *
+ * Protocol (counters). Every field is written by one thread only, the
+ * worker that owns the struct (for the current-thread runtime, the holder
+ * of the core), with a relaxed load and a relaxed store: no atomic
+ * read-modify-write, no lock prefix, and the struct sits on lines of its
+ * own so no other writer shares them. Readers (kr_runtime_metrics_get, the
+ * monitor) load each field relaxed: they see some value the owner stored,
+ * which is all a counter promises. Nothing is published through a counter,
+ * so nothing needs acquire or release - except the poll-in-progress record
+ * below.
+ *
+ * Protocol (the poll in progress, a seqlock keyed by `poll_start`). Kept
+ * only while blocked-worker detection is on. The owner, before a poll:
+ *   store poll_start = 0 (relaxed); release fence; store cur_* (relaxed);
+ *   store poll_start = t0 (release);
+ * and after it: store poll_start = 0 (relaxed). A reader (the monitor):
+ *   s1 = poll_start (acquire); read cur_* (relaxed); acquire fence;
+ *   s2 = poll_start (relaxed); the record is that poll's if s1 == s2 != 0.
+ * If the reader saw any cur_* of a later poll, the fences order the
+ * owner's store of 0 before it, so s2 != s1 (t0 values never repeat: the
+ * clock is monotonic and a poll takes time). cur_* hold only an id and
+ * pointers to static strings (vtable names, await sites, spawn files):
+ * nothing the reader dereferences can be freed under it. A task's name
+ * (the builder's copy, in the cell) could be, so it is not recorded here.
+ */
+#ifndef KR_SCHED_STATS_H
+#define KR_SCHED_STATS_H
+
+#include "core/context.h"
+#include "core/runtime.h"
+#include "task/task.h"
+#include "util/atomic.h"
+
+typedef struct kr__hist {
+    unsigned n;      /* buckets in use; 0: off */
+    unsigned linear; /* KR_HISTOGRAM_LINEAR */
+    uint64_t width;
+    _Atomic uint64_t count[KR_HISTOGRAM_MAX_BUCKETS];
+} kr__hist;
+
+typedef struct kr__wstats {
+    _Atomic uint64_t polls; /* also the monitor's sign of progress */
+    _Atomic uint64_t spawned;
+    _Atomic uint64_t steal_ops, stolen_tasks;
+    _Atomic uint64_t overflows, overflow_tasks; /* to the inject queue */
+    _Atomic uint64_t inject_pops;               /* tasks taken from it */
+    _Atomic uint64_t parks, unparks;
+    _Atomic uint64_t budget_yields, lifo_hits;
+    _Atomic uint64_t busy_ns;    /* busy time up to busy_since */
+    _Atomic uint64_t busy_since; /* clock when it last woke; 0: parked */
+
+    /* Owner-only configuration, copied from the runtime's at creation. */
+    unsigned worker;
+    unsigned timed;   /* take the timed path (kr__wstats_run_timed) */
+    unsigned precise; /* a histogram is on: read the clock per poll */
+    unsigned watch;   /* keep the poll-in-progress record */
+    uint64_t slow_ns;
+    /* The cheap clock of slow-poll and blocked-worker detection when no
+     * histogram asks for the precise one: the monitor's epoch (ns on
+     * CLOCK_MONOTONIC, stored each monitor tick), or NULL: none (the
+     * current-thread runtime), the precise clock then. */
+    _Atomic uint64_t *epoch;
+    /* Precise clock: the end of the previous poll, reused as the start
+     * of the next one when nothing but a queue pop came between
+     * (kr__wstats_chain_break clears it). Owner-only. */
+    uint64_t chain;
+    kr_poll_report_fn report;
+    void *report_arg;
+
+    /* The task being polled (NULL between polls): a relaxed store before
+     * and after each poll, for dumps to say which worker runs a task (a
+     * dump compares pointers, it never dereferences this). */
+    _Atomic(kr__task *) running;
+
+    /* The poll in progress (protocol above). */
+    _Atomic uint64_t poll_start;
+    _Atomic uint64_t cur_id;
+    _Atomic(const char *) cur_name;
+    _Atomic(const char *) cur_file;
+    _Atomic int cur_line;
+    _Atomic(const kr_await_site *) cur_site;
+    uint64_t reported_start; /* the monitor's: last poll it reported */
+
+    kr__hist poll;
+} KR__ALIGNED_CL kr__wstats;
+
+/* Sets up `s` for worker `index` under the runtime's configuration;
+ * `epoch` as above. */
+void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
+                     unsigned index, _Atomic uint64_t *epoch);
+
+/* Owner: the worker did something besides popping a task since its last
+ * poll (maintenance, I/O, timers, parking): the next poll reads the clock
+ * afresh instead of starting where the last one ended. */
+static inline void kr__wstats_chain_break(kr__wstats *s) { s->chain = 0; }
+
+/* Owner: adds `n` to a counter (a relaxed load and store). */
+static inline void kr__stat_add(_Atomic uint64_t *c, uint64_t n) {
+    kr__store_relaxed(c, kr__load_relaxed(c) + n);
+}
+static inline void kr__stat_inc(_Atomic uint64_t *c) { kr__stat_add(c, 1); }
+
+/* The timed poll: kr__task_run with the clock read around it, the
+ * histogram, the slow-poll report and the record the monitor reads. */
+bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner);
+
+/* Runs one poll of t (kr__task_run), counting it, and timing it if asked.
+ * Owner: `owner` is the scheduler's kr__ctx.worker value for `s`. */
+static inline bool kr__wstats_run(kr__wstats *s, kr__task *t,
+                                  const void *owner) {
+    kr__stat_inc(&s->polls);
+    kr__store_relaxed(&s->running, t);
+    if (__builtin_expect(s->timed != 0, 0))
+        return kr__wstats_run_timed(s, t, owner);
+    bool again = kr__task_run(t);
+    /* block_in_place may have handed the worker (and `s`) to another
+     * thread during the poll (kr__ctx.worker moved): then `s` is that
+     * thread's to write. */
+    if (__builtin_expect(kr__ctx.worker == owner, 1))
+        kr__store_relaxed(&s->running, NULL);
+    return again;
+}
+
+/* Owner, around a park: busy time and the park/unpark counts. */
+void kr__wstats_park(kr__wstats *s);
+void kr__wstats_unpark(kr__wstats *s);
+
+/* Any thread: adds s's counters into a worker metrics record (the
+ * scheduler fills in the queue depth). */
+void kr__wstats_read(kr__wstats *s, kr_worker_metrics *m);
+
+/* Adds a worker record into the runtime-wide sums. */
+void kr__wstats_sum(kr_runtime_metrics *m, const kr_worker_metrics *w);
+
+/* The monitor: if s's worker has been in one poll for at least
+ * `threshold_ns` (and that poll was not reported yet), reports it, with
+ * `queued` tasks behind it. Returns true if it reported. */
+bool kr__wstats_check_blocked(kr__wstats *s, uint64_t threshold_ns,
+                              uint64_t now, unsigned queued);
+
+#endif

@@ -1,0 +1,656 @@
+/*
+ * Runtime metrics (kairo/observe.h): each counter against a workload that
+ * makes a known number of polls, spawns, steals, parks and yields. Most
+ * cases follow Tokio's tokio/tests/rt_metrics.rs and rt_unstable_metrics.rs
+ * and carry their names. KR_TEST_FLAVORS: ct mt
+ */
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static bool is_mt(void) { return test_flavor() == KR_RUNTIME_MULTI_THREAD; }
+
+static kr_runtime *runtime_with(kr_runtime_config *c) {
+    c->flavor = test_flavor();
+    if (c->workers == 0)
+        c->workers = 2;
+    kr_runtime *rt = NULL;
+    assert_rc(kr_runtime_new(c, &rt), 0);
+    return rt;
+}
+
+static kr_runtime_metrics metrics(kr_runtime *rt) {
+    kr_runtime_metrics m;
+    assert_rc(kr_runtime_metrics_get(rt, &m), 0);
+    return m;
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void spin_ns(uint64_t ns) {
+    uint64_t end = now_ns() + ns;
+    while (now_ns() < end) {
+    }
+}
+
+/* ---- futures ------------------------------------------------------------ */
+
+/* Ready at once; optionally spins first and records what the runtime's
+ * metrics said during its poll. */
+typedef struct quick {
+    kr_future base;
+    kr_runtime *rt;
+    uint64_t spin_ns;
+    kr_runtime_metrics *seen;
+} quick;
+
+static kr_poll quick_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    quick *q = (quick *)f;
+    if (q->spin_ns != 0)
+        spin_ns(q->spin_ns);
+    if (q->seen != NULL)
+        *q->seen = metrics(q->rt);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(quick_vt, quick, quick_poll, NULL, 0);
+
+static quick quick_make(kr_runtime *rt, uint64_t spin, kr_runtime_metrics *s) {
+    quick q = {{&quick_vt}, rt, spin, s};
+    return q;
+}
+
+/* block_on: spawns n quick tasks one after another, awaiting each. */
+typedef struct serial {
+    kr_future base;
+    int n, i, waiting;
+    uint64_t spin_ns;
+    kr_join_handle jh;
+} serial;
+
+static kr_poll serial_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    serial *s = (serial *)f;
+    for (;;) {
+        if (s->waiting) {
+            if (kr_future_poll(&s->jh.base, cx, NULL) == KR_PENDING)
+                return KR_PENDING;
+            s->waiting = 0;
+            s->i++;
+        }
+        if (s->i == s->n)
+            return KR_READY;
+        quick q = quick_make(NULL, s->spin_ns, NULL);
+        assert_rc(kr_spawn(&q.base, &s->jh), 0);
+        s->waiting = 1;
+    }
+}
+static void serial_drop(kr_future *f) {
+    serial *s = (serial *)f;
+    if (s->waiting)
+        kr_join_handle_drop(&s->jh);
+}
+KR_FUTURE_VTABLE(serial_vt, serial, serial_poll, serial_drop, 0);
+
+static void run_serial(kr_runtime *rt, int n, uint64_t spin) {
+    serial s = {{&serial_vt}, n, 0, 0, spin, {{NULL}, NULL, 0, 0}};
+    assert_rc(kr_runtime_block_on(rt, &s.base, NULL), 0);
+}
+
+/* A task that blocks its worker until `release` is set (or 20 s pass). */
+typedef struct blocker {
+    kr_future base;
+    atomic_int *started, *release;
+} blocker;
+
+static kr_poll blocker_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    blocker *b = (blocker *)f;
+    atomic_fetch_add(b->started, 1);
+    uint64_t end = now_ns() + 20000000000ull;
+    while (!atomic_load(b->release) && now_ns() < end)
+        test_sleep_ms(1);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(blocker_vt, blocker, blocker_poll, NULL, 0);
+
+static bool wait_flag(atomic_int *flag, int target) {
+    for (int i = 0; i < 20000; i++) {
+        if (atomic_load(flag) >= target)
+            return true;
+        test_sleep_ms(1);
+    }
+    return false;
+}
+
+/* ---- Tokio: rt_metrics.rs --------------------------------------------- */
+
+static void num_workers(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    assert_int_equal(metrics(rt).workers, is_mt() ? 2 : 1);
+    kr_worker_metrics wm;
+    assert_rc(kr_runtime_worker_metrics_get(rt, is_mt() ? 1 : 0, &wm), 0);
+    assert_rc(kr_runtime_worker_metrics_get(rt, is_mt() ? 2 : 1, &wm),
+              KR_EINVAL);
+    assert_rc(kr_runtime_worker_metrics_get(NULL, 0, &wm), KR_EINVAL);
+    assert_rc(kr_runtime_worker_metrics_get(rt, 0, NULL), KR_EINVAL);
+    assert_rc(kr_runtime_metrics_get(rt, NULL), KR_EINVAL);
+    test_runtime_free(rt);
+}
+
+/* Polls a quick task to completion from block_on. */
+static void block_on_task(kr_runtime *rt, quick *q) {
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &q->base, &jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+}
+
+/* Tokio's num_alive_tasks and spawned_tasks_count (rt_unstable_metrics). */
+static void num_alive_tasks(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    kr_runtime_metrics seen, m = metrics(rt);
+    assert_int_equal(m.alive, 0);
+    assert_int_equal(m.spawned, 0);
+    quick q = quick_make(rt, 0, &seen);
+    block_on_task(rt, &q);
+    assert_int_equal(seen.alive, 1);
+    assert_int_equal(seen.spawned, 1);
+    /* The join handle's wake can come before the completion's count
+     * (Tokio's test waits for it the same way). */
+    for (int i = 0; i < 10000 && metrics(rt).alive != 0; i++)
+        test_sleep_ms(1);
+    m = metrics(rt);
+    assert_int_equal(m.alive, 0);
+    assert_int_equal(m.spawned, 1);
+    assert_int_equal(m.completed, 1);
+    test_runtime_free(rt);
+}
+
+static void spawned_tasks_count(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    run_serial(rt, 7, 0);
+    assert_int_equal(metrics(rt).spawned, 7);
+    test_runtime_free(rt);
+}
+
+static void global_queue_depth(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    atomic_int started = 0, release = 0;
+    int nblock = is_mt() ? 2 : 0;
+    for (int i = 0; i < nblock; i++) {
+        blocker b = {{&blocker_vt}, &started, &release};
+        assert_rc(kr_runtime_spawn(rt, &b.base, NULL), 0);
+    }
+    assert_true(wait_flag(&started, nblock));
+    /* Every worker is stuck (or, on current-thread, nothing drives the
+     * runtime): remote spawns stay in the inject queue. */
+    for (unsigned i = 0; i < 10; i++) {
+        assert_int_equal(metrics(rt).inject_queue_depth, i);
+        quick q = quick_make(NULL, 0, NULL);
+        assert_rc(kr_runtime_spawn(rt, &q.base, NULL), 0);
+    }
+    atomic_store(&release, 1);
+    run_serial(rt, 1, 0); /* current-thread: runs them */
+    for (int i = 0; i < 10000 && metrics(rt).inject_queue_depth != 0; i++)
+        test_sleep_ms(1);
+    assert_int_equal(metrics(rt).inject_queue_depth, 0);
+    test_runtime_free(rt);
+}
+
+static void worker_total_busy_duration(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    run_serial(rt, 5, 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    for (unsigned i = 0; i < metrics(rt).workers; i++) {
+        kr_worker_metrics wm;
+        assert_rc(kr_runtime_worker_metrics_get(rt, i, &wm), 0);
+        assert_true(wm.busy_ns > 0);
+    }
+    test_runtime_free(rt);
+}
+
+typedef struct napper {
+    kr_future base;
+    kr_sleep nap;
+} napper;
+
+static kr_poll napper_poll(kr_future *f, kr_context *cx, void *out) {
+    return kr_future_poll(&((napper *)f)->nap.base, cx, out);
+}
+static void napper_drop(kr_future *f) {
+    kr_future_drop(&((napper *)f)->nap.base);
+}
+KR_FUTURE_VTABLE(napper_vt, napper, napper_poll, napper_drop, 0);
+
+static void worker_park_count(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    /* A task sleeping 1 ms: its worker parks with the timer. */
+    napper n = {{&napper_vt}, kr_sleep_for(kr_ms(1))};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &n.base, &jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    if (is_mt()) /* the idle workers park at start-up */
+        for (int i = 0; i < 10000; i++) {
+            kr_worker_metrics a, b;
+            kr_runtime_worker_metrics_get(rt, 0, &a);
+            kr_runtime_worker_metrics_get(rt, 1, &b);
+            if (a.parks >= 1 && b.parks >= 1)
+                break;
+            test_sleep_ms(1);
+        }
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    for (unsigned i = 0; i < metrics(rt).workers; i++) {
+        kr_worker_metrics wm;
+        assert_rc(kr_runtime_worker_metrics_get(rt, i, &wm), 0);
+        assert_true(wm.parks >= 1);
+    }
+    test_runtime_free(rt);
+}
+
+static void worker_park_unpark_count(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    run_serial(rt, 3, 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    /* Every park is followed by its unpark, shutdown included. */
+    for (unsigned i = 0; i < metrics(rt).workers; i++) {
+        kr_worker_metrics wm;
+        assert_rc(kr_runtime_worker_metrics_get(rt, i, &wm), 0);
+        assert_int_equal(wm.parks, wm.unparks);
+    }
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.parks, m.unparks);
+    test_runtime_free(rt);
+}
+
+/* ---- Tokio: rt_unstable_metrics.rs ------------------------------------ */
+
+/* Waits on a latch a plain thread bumps: one wake from outside. */
+static void *bump_later(void *arg) {
+    test_sleep_ms(20);
+    test_latch_add(arg, 1);
+    return NULL;
+}
+
+static void remote_schedule_count(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    test_latch l;
+    test_latch_init(&l);
+    test_latch_wait w = test_latch_wait_for(&l, 1);
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &w.base, &jh), 0);
+    pthread_t th;
+    pthread_create(&th, NULL, bump_later, &l);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    pthread_join(th, NULL);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.remote_spawns, 1);
+    /* The latch's wake, unless the task had not parked yet by then. */
+    assert_true(m.remote_schedules <= 1);
+    test_latch_destroy(&l);
+    test_runtime_free(rt);
+}
+
+static void worker_poll_count_and_time(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    run_serial(rt, 5, 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.polls, 5); /* block_on's future is not a task */
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < m.workers; i++) {
+        kr_worker_metrics wm;
+        assert_rc(kr_runtime_worker_metrics_get(rt, i, &wm), 0);
+        sum += wm.polls;
+        /* Off unless configured. */
+        assert_int_equal(wm.poll_time.buckets, 0);
+    }
+    assert_int_equal(sum, 5);
+    assert_int_equal(m.poll_time.buckets, 0);
+    test_runtime_free(rt);
+}
+
+static void log_histogram(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.poll_histogram.buckets = 3;
+    c.poll_histogram.scale = KR_HISTOGRAM_LOG2;
+    c.poll_histogram.width_ns = 50000000; /* 50 ms, 100 ms, above */
+    kr_runtime *rt = runtime_with(&c);
+    run_serial(rt, 20, 0); /* quick polls: all in bucket 0 */
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.poll_time.buckets, 3);
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < 3; i++)
+        sum += m.poll_time.count[i];
+    assert_int_equal(sum, 20);
+    /* No quick poll reaches 50 ms unless the machine stalls it: most are
+     * in bucket 0. */
+    assert_true(m.poll_time.count[0] >= 15);
+    uint64_t lo, hi;
+    assert_rc(kr_histogram_bucket_range(&c.poll_histogram, 0, &lo, &hi), 0);
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, 50000000);
+    assert_rc(kr_histogram_bucket_range(&c.poll_histogram, 1, &lo, &hi), 0);
+    assert_int_equal(lo, 50000000);
+    assert_int_equal(hi, 100000000);
+    assert_rc(kr_histogram_bucket_range(&c.poll_histogram, 2, &lo, &hi), 0);
+    assert_int_equal(lo, 100000000);
+    assert_true(hi == UINT64_MAX);
+    assert_rc(kr_histogram_bucket_range(&c.poll_histogram, 3, &lo, &hi),
+              KR_EINVAL);
+    test_runtime_free(rt);
+}
+
+static void worker_poll_count_histogram(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.poll_histogram.buckets = 3;
+    c.poll_histogram.scale = KR_HISTOGRAM_LINEAR;
+    c.poll_histogram.width_ns = 20000000; /* 0-20 ms, 20-40 ms, above */
+    kr_runtime *rt = runtime_with(&c);
+    run_serial(rt, 5, 0);
+    run_serial(rt, 2, 60000000); /* two polls of 60 ms: the last bucket */
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < 3; i++)
+        sum += m.poll_time.count[i];
+    assert_int_equal(sum, 7);
+    assert_int_equal(m.poll_time.count[2], 2);
+    uint64_t lo, hi;
+    assert_rc(kr_histogram_bucket_range(&c.poll_histogram, 1, &lo, &hi), 0);
+    assert_int_equal(lo, 20000000);
+    assert_int_equal(hi, 40000000);
+    test_runtime_free(rt);
+}
+
+static void
+worker_poll_count_histogram_disabled_without_explicit_enable(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.poll_histogram.width_ns = 1000; /* buckets 0: still off */
+    kr_runtime *rt = runtime_with(&c);
+    run_serial(rt, 3, 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.poll_time.buckets, 0);
+    for (unsigned i = 0; i < KR_HISTOGRAM_MAX_BUCKETS; i++)
+        assert_int_equal(m.poll_time.count[i], 0);
+    test_runtime_free(rt);
+}
+
+/* A task that uses up its budget once, then completes. */
+typedef struct greedy {
+    kr_future base;
+    int yielded;
+} greedy;
+
+static kr_poll greedy_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    greedy *g = (greedy *)f;
+    if (g->yielded)
+        return KR_READY;
+    while (kr_coop_proceed(cx)) {
+    }
+    g->yielded = 1;
+    return KR_PENDING; /* kr_coop_proceed woke us */
+}
+KR_FUTURE_VTABLE(greedy_vt, greedy, greedy_poll, NULL, 0);
+
+/* Tokio counts the block_on future's forced yields too; kairo counts
+ * tasks' (a block_on future is not polled by a worker). */
+static void budget_exhaustion_yield(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    assert_int_equal(metrics(rt).budget_yields, 0);
+    greedy g = {{&greedy_vt}, 0};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &g.base, &jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.budget_yields, 1);
+    assert_int_equal(m.polls, 2);
+    test_runtime_free(rt);
+}
+
+/* A task spawning 300 tasks while the other worker is blocked: its queue
+ * (256) overflows into the inject queue once. */
+typedef struct spawner {
+    kr_future base;
+    int n;
+    atomic_int *started;
+    int need_started;
+} spawner;
+
+static kr_poll spawner_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    spawner *s = (spawner *)f;
+    if (s->need_started)
+        assert_true(wait_flag(s->started, s->need_started));
+    for (int i = 0; i < s->n; i++) {
+        quick q = quick_make(NULL, 0, NULL);
+        assert_rc(kr_spawn(&q.base, NULL), 0);
+    }
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(spawner_vt, spawner, spawner_poll, NULL, 0);
+
+static void worker_overflow_count(void **state) {
+    (void)state;
+    if (!is_mt())
+        skip(); /* the current-thread queue is unbounded */
+    kr_runtime *rt = test_runtime(2);
+    atomic_int started = 0, release = 0;
+    spawner s = {{&spawner_vt}, 300, &started, 1};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &s.base, &jh), 0);
+    /* Remote, so a worker other than the spawner's takes it. */
+    for (int i = 0; i < 1000 && metrics(rt).polls == 0; i++)
+        test_sleep_ms(1);
+    blocker b = {{&blocker_vt}, &started, &release};
+    assert_rc(kr_runtime_spawn(rt, &b.base, NULL), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    atomic_store(&release, 1);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.overflows, 1);
+    test_runtime_free(rt);
+}
+
+/* block_on (current-thread): spawns n tasks, then reads the depth. */
+typedef struct fill {
+    kr_future base;
+    kr_runtime *rt;
+    int n;
+    unsigned depth;
+} fill;
+
+static kr_poll fill_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    fill *s = (fill *)f;
+    for (int i = 0; i < s->n; i++) {
+        quick q = quick_make(NULL, 0, NULL);
+        assert_rc(kr_spawn(&q.base, NULL), 0);
+    }
+    kr_worker_metrics wm;
+    assert_rc(kr_runtime_worker_metrics_get(s->rt, 0, &wm), 0);
+    s->depth = wm.local_queue_depth;
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(fill_vt, fill, fill_poll, NULL, 0);
+
+static void worker_local_queue_depth(void **state) {
+    (void)state;
+    if (is_mt())
+        skip(); /* block_on's spawns are remote there; see overflow_count */
+    kr_runtime *rt = test_runtime(2);
+    /* From block_on, on the current-thread runtime, spawns are local. */
+    fill s = {{&fill_vt}, rt, 100, 0};
+    assert_rc(kr_runtime_block_on(rt, &s.base, NULL), 0);
+    assert_int_equal(s.depth, 100);
+    run_serial(rt, 1, 0); /* runs them */
+    kr_worker_metrics wm;
+    assert_rc(kr_runtime_worker_metrics_get(rt, 0, &wm), 0);
+    assert_int_equal(wm.local_queue_depth, 0);
+    test_runtime_free(rt);
+}
+
+/* A task whose worker steals: the spawner blocks its worker until the
+ * child ran elsewhere (the monitor wakes a peer to steal it). */
+typedef struct steal_parent {
+    kr_future base;
+    atomic_int *child_ran;
+} steal_parent;
+
+typedef struct steal_child {
+    kr_future base;
+    atomic_int *ran;
+} steal_child;
+
+static kr_poll steal_child_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    atomic_store(((steal_child *)f)->ran, 1);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(steal_child_vt, steal_child, steal_child_poll, NULL, 0);
+
+static kr_poll steal_parent_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    steal_parent *p = (steal_parent *)f;
+    steal_child c = {{&steal_child_vt}, p->child_ran};
+    assert_rc(kr_spawn(&c.base, NULL), 0);
+    assert_true(wait_flag(p->child_ran, 1));
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(steal_parent_vt, steal_parent, steal_parent_poll, NULL, 0);
+
+static void worker_steal_count(void **state) {
+    (void)state;
+    if (!is_mt())
+        skip();
+    kr_runtime *rt = test_runtime(2);
+    atomic_int ran = 0;
+    steal_parent p = {{&steal_parent_vt}, &ran};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &p.base, &jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_true(m.steal_ops >= 1);
+    assert_true(m.stolen_tasks >= m.steal_ops);
+    test_runtime_free(rt);
+}
+
+/* ---- kairo's own -------------------------------------------------------- */
+
+static void timer_entries_count_sleeps(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    napper n = {{&napper_vt}, kr_sleep_for(kr_ms(60000))};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &n.base, &jh), 0);
+    run_serial(rt, 1, 0); /* drives the current-thread runtime a little */
+    for (int i = 0; i < 10000 && metrics(rt).timer_entries != 1; i++) {
+        run_serial(rt, 1, 0);
+        test_sleep_ms(1);
+    }
+    assert_int_equal(metrics(rt).timer_entries, 1);
+    assert_rc(kr_join_handle_abort(&jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    assert_int_equal(metrics(rt).timer_entries, 0);
+    test_runtime_free(rt);
+}
+
+typedef struct reader {
+    kr_future base;
+    kr_readiness r;
+} reader;
+
+static kr_poll reader_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    int bits;
+    return kr_future_poll(&((reader *)f)->r.base, cx, &bits);
+}
+KR_FUTURE_VTABLE(reader_vt, reader, reader_poll, NULL, 0);
+
+static void *write_later(void *arg) {
+    test_sleep_ms(20);
+    ssize_t n = write(*(int *)arg, "x", 1);
+    (void)n;
+    return NULL;
+}
+
+/* Tokio's io_driver_ready_count, on a socket pair instead of google.com. */
+static void io_driver_ready_count(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    kr_async_fd *afd;
+    assert_rc(kr_runtime_async_fd_new(rt, sv[0], &afd), 0);
+    reader r = {{&reader_vt}, kr_async_fd_ready(afd, KR_READABLE)};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &r.base, &jh), 0);
+    pthread_t th;
+    pthread_create(&th, NULL, write_later, &sv[1]);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    pthread_join(th, NULL);
+    kr_runtime_metrics m = metrics(rt);
+    assert_true(m.io_events >= 1);
+    assert_true(m.io_ready <= m.io_events);
+    kr_async_fd_free(afd);
+    close(sv[0]);
+    close(sv[1]);
+    test_runtime_free(rt);
+}
+
+static void blocking_busy_threads(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.blocking_busy, 0);
+    assert_int_equal(m.blocking_threads, 0);
+    test_runtime_free(rt);
+}
+
+int main(int argc, char **argv) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(num_workers),
+        cmocka_unit_test(num_alive_tasks),
+        cmocka_unit_test(spawned_tasks_count),
+        cmocka_unit_test(global_queue_depth),
+        cmocka_unit_test(worker_total_busy_duration),
+        cmocka_unit_test(worker_park_count),
+        cmocka_unit_test(worker_park_unpark_count),
+        cmocka_unit_test(remote_schedule_count),
+        cmocka_unit_test(worker_poll_count_and_time),
+        cmocka_unit_test(log_histogram),
+        cmocka_unit_test(worker_poll_count_histogram),
+        cmocka_unit_test(
+            worker_poll_count_histogram_disabled_without_explicit_enable),
+        cmocka_unit_test(budget_exhaustion_yield),
+        cmocka_unit_test(worker_overflow_count),
+        cmocka_unit_test(worker_local_queue_depth),
+        cmocka_unit_test(worker_steal_count),
+        cmocka_unit_test(timer_entries_count_sleeps),
+        cmocka_unit_test(io_driver_ready_count),
+        cmocka_unit_test(blocking_busy_threads),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
