@@ -338,7 +338,7 @@ static void tcp_stream__many_readers(void **state) {
      * one takes it, the others meet EAGAIN and wait again. */
     int64_t out[NW];
     for (int i = 0; i < NW; i++) {
-        kr_tcp_write_all wa = kr_tcp_stream_write_all(a, "abcdefgh" + i, 1);
+        kr_tcp_write_all wa = kr_tcp_stream_write_all(a, &"abcdefgh"[i], 1);
         assert_int_equal(block_on_i64(rt, &wa.base), 1);
     }
     join_i64 j = {{&join_i64_vt}, h, out, NW, 0};
