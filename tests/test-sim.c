@@ -418,7 +418,7 @@ static pthread_t sim_thread;
 
 static void *job(void *arg) {
     assert_true(pthread_equal(pthread_self(), sim_thread));
-    return (char *)arg + 1;
+    return (void *)((uintptr_t)arg + 1);
 }
 
 typedef struct blocker {
@@ -433,7 +433,7 @@ static kr_poll blocker_poll(kr_future *f, kr_context *cx, void *out) {
     (void)out;
     KR_ASYNC_BEGIN(&b->co);
     sim_thread = pthread_self();
-    assert_rc(kr_spawn_blocking(job, (char *)NULL + 41, &b->jh), 0);
+    assert_rc(kr_spawn_blocking(job, (void *)(uintptr_t)41, &b->jh), 0);
     KR_AWAIT(&b->co, &b->jh.base, cx, &b->res);
     KR_RETURN_VOID(&b->co);
     KR_ASYNC_END(&b->co);
@@ -449,7 +449,7 @@ static void sim_blocking_runs_inline(void **state) {
     memset(&b, 0, sizeof(b));
     b.base.vtable = &blocker_vt;
     assert_rc(kr_runtime_block_on(rt, &b.base, NULL), 0);
-    assert_ptr_equal(b.res, (char *)NULL + 42);
+    assert_ptr_equal(b.res, (void *)(uintptr_t)42);
     test_runtime_free(rt);
 }
 
