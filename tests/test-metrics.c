@@ -10,6 +10,8 @@
 
 #include "test.h"
 
+#include "sched/local_queue.h"
+
 static bool is_mt(void) { return test_flavor() == KR_RUNTIME_MULTI_THREAD; }
 
 static kr_runtime *runtime_with(kr_runtime_config *c) {
@@ -467,7 +469,12 @@ static void worker_overflow_count(void **state) {
     assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
     atomic_store(&release, 1);
     kr_runtime_metrics m = metrics(rt);
-    assert_int_equal(m.overflows, 1);
+    /* 300 spawns overflow a 256-slot queue once (Tokio's figure); the
+     * torture build's 4-slot queue overflows on most of them. */
+    if (KR__LQ_CAP == 256)
+        assert_int_equal(m.overflows, 1);
+    else
+        assert_true(m.overflows > 1);
     test_runtime_free(rt);
 }
 

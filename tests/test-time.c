@@ -223,9 +223,10 @@ static void timers_cancelled_at_random(void **state) {
     atomic_store(&drops, 0);
     for (long i = 0; i < n; i++) {
         /* Long enough to still be sleeping when the aborter runs, even in
-         * a sanitizer build (where the spawns alone take ~100 ms). */
+         * a sanitizer build on a loaded machine (under TSan at load 2 the
+         * spawns took over 400 ms, and too few were still asleep). */
         napper p = {.base = {&counted_napper_vt},
-                    .d = kr_ms(400 + i % 100),
+                    .d = kr_ms(3000 + i % 100),
                     .order = &order,
                     .rank = &rank[i],
                     .woke = &woke[i]};
