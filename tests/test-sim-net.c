@@ -4,6 +4,8 @@
  * reset injection, UDP delivery, reordering and seeded drops, and the
  * determinism of all of it.
  */
+#include <unistd.h>
+
 #include "test.h"
 
 static kr_runtime *sim_runtime(uint64_t seed, const kr_sim_options *o) {
@@ -296,6 +298,13 @@ static void sim_tcp_refused_and_addr_in_use(void **state) {
     /* Unix sockets are not simulated: no I/O driver. */
     kr_unix_listener *ul;
     assert_rc(kr_unix_listener_bind(rt, "/tmp/kr-sim-nope", 0, &ul), KR_ENOIO);
+    /* Nor are Unix datagram sockets: no host socket, no file. */
+    kr_unix_datagram *ud, *ud2;
+    assert_rc(kr_unix_datagram_unbound(rt, &ud), KR_ENOIO);
+    assert_rc(kr_unix_datagram_bind(rt, "/tmp/kr-sim-nope-dgram", &ud),
+              KR_ENOIO);
+    assert_int_equal(access("/tmp/kr-sim-nope-dgram", F_OK), -1);
+    assert_rc(kr_unix_datagram_pair(rt, &ud, &ud2), KR_ENOIO);
     test_runtime_free(rt);
 }
 
