@@ -45,6 +45,8 @@ int kr_unix_datagram_unbound(kr_runtime *rt, kr_unix_datagram **out) {
     *out = NULL;
     if (kr__net_runtime(rt) == NULL)
         return KR_EINVAL;
+    if (kr__netsim_of(rt) != NULL)
+        return KR_ENOIO; /* not simulated (kairo/sim.h) */
     int fd;
     return make(rt, &fd, (kr__sock **)out);
 }
@@ -56,6 +58,8 @@ int kr_unix_datagram_bind(kr_runtime *rt, const char *path,
     *out = NULL;
     if (kr__net_runtime(rt) == NULL)
         return KR_EINVAL;
+    if (kr__netsim_of(rt) != NULL)
+        return KR_ENOIO; /* not simulated: no file is made (kairo/sim.h) */
     kr_sockaddr a;
     int rc = kr_sockaddr_unix(path, &a);
     if (rc < 0)
@@ -81,6 +85,8 @@ int kr_unix_datagram_pair(kr_runtime *rt, kr_unix_datagram **a,
     *a = *b = NULL;
     if (kr__net_runtime(rt) == NULL)
         return KR_EINVAL;
+    if (kr__netsim_of(rt) != NULL)
+        return KR_ENOIO;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) <
         0)
