@@ -1,5 +1,6 @@
 /* net/sock.c: the socket object and the shared readiness loop (sock.h). */
 #include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/sock.h"
@@ -45,6 +46,25 @@ int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
     s->sim = NULL;
     *out = s;
     return 0;
+}
+
+int kr__sock_pair(kr_runtime *rt, int type, kr__sock **a, kr__sock **b) {
+    int sv[2];
+    if (socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    int rc = kr__sock_wrap(rt, sv[0], a);
+    if (rc < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return rc;
+    }
+    rc = kr__sock_wrap(rt, sv[1], b);
+    if (rc < 0) {
+        kr__sock_close(*a);
+        *a = NULL;
+        close(sv[1]);
+    }
+    return rc;
 }
 
 int kr__sock_listen(kr_runtime *rt, int fd, const kr_sockaddr *addr,

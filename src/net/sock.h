@@ -115,6 +115,10 @@ int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out);
 int kr__sock_listen(kr_runtime *rt, int fd, const kr_sockaddr *addr,
                     int backlog, kr__sock **out);
 
+/* A connected pair of Unix sockets of `type` (SOCK_STREAM, SOCK_DGRAM),
+ * both registered with `rt`; on failure neither is left open. */
+int kr__sock_pair(kr_runtime *rt, int type, kr__sock **a, kr__sock **b);
+
 /* As kr__sock_wrap, for an fd from the user: checks it is a socket of
  * `type` (and listening, if `listening`). */
 int kr__sock_adopt(kr_runtime *rt, int fd, int type, bool listening,
@@ -211,6 +215,12 @@ int64_t kr__sock_try_sendv(kr__sock *s, const struct iovec *iov, int iovcnt);
 /* The readiness future of every socket type (net/ready.c). */
 kr_net_ready kr__sock_ready(kr__sock *s, int interest);
 kr_net_io kr__dgram_send(kr__sock *s, const void *buf, size_t len);
+/* The send_to future of both datagram families (net/udp.c): its sendto,
+ * its poll (`addr_ok`: the family's check of to_), its drop. */
+int64_t kr__dgram_send_to_op(kr__sock *s, void *arg);
+kr_poll kr__dgram_send_to_poll(kr_udp_send_to *st, kr_context *cx, void *out,
+                               bool addr_ok);
+void kr__dgram_send_to_drop(kr_future *f);
 kr_net_accept kr__accept(kr__sock *s, void **out, kr_sockaddr *peer);
 /* `err` != 0 makes a future that outputs it (an address that failed to
  * build). */

@@ -67,7 +67,7 @@ int kr_udp_socket_connect(kr_udp_socket *u, const kr_sockaddr *addr) {
 
 /* ---- send_to, recv_from ----------------------------------------------- */
 
-static int64_t send_to_op(kr__sock *s, void *arg) {
+int64_t kr__dgram_send_to_op(kr__sock *s, void *arg) {
     kr_udp_send_to *st = arg;
     for (;;) {
         ssize_t n =
@@ -80,15 +80,14 @@ static int64_t send_to_op(kr__sock *s, void *arg) {
     }
 }
 
-static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
-    kr_udp_send_to *st = (kr_udp_send_to *)f;
+kr_poll kr__dgram_send_to_poll(kr_udp_send_to *st, kr_context *cx, void *out,
+                               bool addr_ok) {
     int64_t res;
-    kr__net_check_live(f, st->held_);
-    if (st->sock_ == NULL || (st->buf_ == NULL && st->len_ > 0) ||
-        !kr__sockaddr_is_ip(&st->to_))
+    kr__net_check_live(&st->base, st->held_);
+    if (st->sock_ == NULL || (st->buf_ == NULL && st->len_ > 0) || !addr_ok)
         res = KR_EINVAL;
     else if (kr__sock_poll(st->sock_, &st->held_, &st->w_, cx, KR_WRITABLE,
-                           send_to_op, st, 0, &res) == KR_PENDING)
+                           kr__dgram_send_to_op, st, 0, &res) == KR_PENDING)
         return KR_PENDING;
     kr__sock_spend(st->sock_, &st->held_);
     if (out != NULL)
@@ -96,15 +95,20 @@ static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_READY;
 }
 
-static void send_to_drop(kr_future *f) {
+static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_udp_send_to *st = (kr_udp_send_to *)f;
+    return kr__dgram_send_to_poll(st, cx, out, kr__sockaddr_is_ip(&st->to_));
+}
+
+void kr__dgram_send_to_drop(kr_future *f) {
     kr_udp_send_to *st = (kr_udp_send_to *)f;
     if (st->sock_ != NULL)
         kr__sock_unhold(st->sock_, &st->held_, &st->w_);
 }
 
-static const kr_future_vtable send_to_vt = {send_to_poll, send_to_drop,
-                                            sizeof(kr_udp_send_to),
-                                            sizeof(int64_t), "kr_udp_send_to"};
+static const kr_future_vtable send_to_vt = {
+    send_to_poll, kr__dgram_send_to_drop, sizeof(kr_udp_send_to),
+    sizeof(int64_t), "kr_udp_send_to"};
 
 kr_udp_send_to kr_udp_socket_send_to(kr_udp_socket *u, const void *buf,
                                      size_t len, const kr_sockaddr *to) {
@@ -244,7 +248,7 @@ int64_t kr_udp_socket_try_send_to(kr_udp_socket *u, const void *buf, size_t len,
     if ((buf == NULL && len > 0) || !kr__sockaddr_is_ip(to))
         return KR_EINVAL;
     kr_udp_send_to st = {{NULL}, SOCK(u), buf, len, 0, *to, KR_IO_WAITER_INIT};
-    return kr__sock_try(SOCK(u), KR_WRITABLE, send_to_op, &st);
+    return kr__sock_try(SOCK(u), KR_WRITABLE, kr__dgram_send_to_op, &st);
 }
 static int64_t try_recv_from(kr_udp_socket *u, void *buf, size_t len,
                              kr_sockaddr *from, kr__sock_op op) {

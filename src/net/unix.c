@@ -71,23 +71,10 @@ int kr_unix_stream_pair(kr_runtime *rt, kr_unix_stream **a,
         return KR_EINVAL;
     if (kr__netsim_of(rt) != NULL)
         return KR_ENOIO;
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) <
-        0)
-        return -errno;
     kr__sock *x, *y;
-    int rc = kr__sock_wrap(rt, sv[0], &x);
-    if (rc < 0) {
-        close(sv[0]);
-        close(sv[1]);
+    int rc = kr__sock_pair(rt, SOCK_STREAM, &x, &y);
+    if (rc < 0)
         return rc;
-    }
-    rc = kr__sock_wrap(rt, sv[1], &y);
-    if (rc < 0) {
-        kr__sock_close(x);
-        close(sv[1]);
-        return rc;
-    }
     *a = (kr_unix_stream *)x;
     *b = (kr_unix_stream *)y;
     return 0;

@@ -87,23 +87,10 @@ int kr_unix_datagram_pair(kr_runtime *rt, kr_unix_datagram **a,
         return KR_EINVAL;
     if (kr__netsim_of(rt) != NULL)
         return KR_ENOIO;
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) <
-        0)
-        return -errno;
     kr__sock *x, *y;
-    int rc = kr__sock_wrap(rt, sv[0], &x);
-    if (rc < 0) {
-        close(sv[0]);
-        close(sv[1]);
+    int rc = kr__sock_pair(rt, SOCK_DGRAM, &x, &y);
+    if (rc < 0)
         return rc;
-    }
-    rc = kr__sock_wrap(rt, sv[1], &y);
-    if (rc < 0) {
-        kr__sock_close(x);
-        close(sv[1]);
-        return rc;
-    }
     *a = (kr_unix_datagram *)x;
     *b = (kr_unix_datagram *)y;
     return 0;
@@ -137,44 +124,16 @@ int kr_unix_datagram_connect(kr_unix_datagram *u, const char *path) {
 
 /* ---- send_to ------------------------------------------------------------ */
 
-static int64_t send_to_op(kr__sock *s, void *arg) {
-    kr_udp_send_to *st = arg;
-    for (;;) {
-        ssize_t n =
-            sendto(s->fd, st->buf_, st->len_, MSG_NOSIGNAL,
-                   (const struct sockaddr *)&st->to_.storage, st->to_.len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return -errno;
-    }
-}
-
+/* UDP's future (net/udp.c) with the Unix address check: a bad path made an
+ * empty address. */
 static kr_poll send_to_poll(kr_future *f, kr_context *cx, void *out) {
     kr_udp_send_to *st = (kr_udp_send_to *)f;
-    int64_t res;
-    kr__net_check_live(f, st->held_);
-    if (st->sock_ == NULL || (st->buf_ == NULL && st->len_ > 0) ||
-        st->to_.len == 0) /* a bad path made an empty address */
-        res = KR_EINVAL;
-    else if (kr__sock_poll(st->sock_, &st->held_, &st->w_, cx, KR_WRITABLE,
-                           send_to_op, st, 0, &res) == KR_PENDING)
-        return KR_PENDING;
-    kr__sock_spend(st->sock_, &st->held_);
-    if (out != NULL)
-        *(int64_t *)out = res;
-    return KR_READY;
-}
-
-static void send_to_drop(kr_future *f) {
-    kr_udp_send_to *st = (kr_udp_send_to *)f;
-    if (st->sock_ != NULL)
-        kr__sock_unhold(st->sock_, &st->held_, &st->w_);
+    return kr__dgram_send_to_poll(st, cx, out, st->to_.len != 0);
 }
 
 static const kr_future_vtable send_to_vt = {
-    send_to_poll, send_to_drop, sizeof(kr_udp_send_to), sizeof(int64_t),
-    "kr_unix_datagram_send_to"};
+    send_to_poll, kr__dgram_send_to_drop, sizeof(kr_udp_send_to),
+    sizeof(int64_t), "kr_unix_datagram_send_to"};
 
 /* The address for `path`, or an empty one (the poll says KR_EINVAL; the
  * error code of a bad path is kept in *err for try_send_to). */
@@ -242,7 +201,7 @@ int64_t kr_unix_datagram_try_send_to(kr_unix_datagram *u, const void *buf,
         return err;
     if (buf == NULL && len > 0)
         return KR_EINVAL;
-    return kr__sock_try(SOCK(u), KR_WRITABLE, send_to_op, &st);
+    return kr__sock_try(SOCK(u), KR_WRITABLE, kr__dgram_send_to_op, &st);
 }
 int64_t kr_unix_datagram_try_recv_from(kr_unix_datagram *u, void *buf,
                                        size_t len, kr_sockaddr *from) {
