@@ -127,7 +127,17 @@ static void waiter_unlink(rd_aof *a, rd_aof_wait *w) {
     if (w->next_)
         w->next_->prev_ = w->prev_;
     w->next_ = w->prev_ = NULL;
-    w->linked_ = false;
+}
+
+/* The node is the future's again: everything the lock holder did to it
+ * (the unlink, the waker moved out) before this, for wait_drop's acquire
+ * load without the lock. */
+static void waiter_release(rd_aof_wait *w) {
+    atomic_store_explicit(&w->linked_, false, memory_order_release);
+}
+
+static bool waiter_linked(rd_aof_wait *w) { /* under mu */
+    return atomic_load_explicit(&w->linked_, memory_order_relaxed);
 }
 
 /* Publishes `off` as durable and wakes the waiters it covers. Called by
@@ -147,6 +157,7 @@ static void publish_durable(rd_aof *a, uint64_t off) {
                 batch[n++] = w->waker_;
                 w->waker_.vtable = NULL;
                 w->waker_.data = NULL;
+                waiter_release(w);
             }
             w = next;
         }
@@ -170,19 +181,21 @@ static kr_poll wait_poll(kr_future *f, kr_context *cx, void *out) {
     pthread_mutex_lock(&a->mu);
     if (atomic_load_explicit(&a->durable, memory_order_relaxed) >= w->offset_ ||
         a->stopped || a->policy != RD_FSYNC_ALWAYS) {
-        if (w->linked_)
+        if (waiter_linked(w)) {
             waiter_unlink(a, w);
+            waiter_release(w);
+        }
         pthread_mutex_unlock(&a->mu);
         goto ready;
     }
     kr_waker_set(&w->waker_, kr_context_waker(cx));
-    if (!w->linked_) {
+    if (!waiter_linked(w)) {
         w->next_ = a->waiters;
         w->prev_ = NULL;
         if (a->waiters)
             a->waiters->prev_ = w;
         a->waiters = w;
-        w->linked_ = true;
+        atomic_store_explicit(&w->linked_, true, memory_order_relaxed);
     }
     pthread_mutex_unlock(&a->mu);
     return KR_PENDING;
@@ -194,10 +207,14 @@ ready:
 
 static void wait_drop(kr_future *f) {
     rd_aof_wait *w = (rd_aof_wait *)f;
-    if (w->aof_ && w->linked_) {
+    /* Acquire pairs with waiter_release: false means the writer is done
+     * with the node (and moved its waker out), so no lock is needed. */
+    if (w->aof_ && atomic_load_explicit(&w->linked_, memory_order_acquire)) {
         pthread_mutex_lock(&w->aof_->mu);
-        if (w->linked_)
+        if (waiter_linked(w)) {
             waiter_unlink(w->aof_, w);
+            waiter_release(w);
+        }
         pthread_mutex_unlock(&w->aof_->mu);
     }
     kr_waker_reset(&w->waker_);

@@ -44,6 +44,7 @@
 #ifndef KAIRO_REDIS_AOF_FILE_H
 #define KAIRO_REDIS_AOF_FILE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -156,7 +157,10 @@ typedef struct rd_aof_wait {
     rd_aof *aof_;
     uint64_t offset_;
     struct rd_aof_wait *next_, *prev_;
-    bool linked_;
+    /* On a->waiters. Written under a->mu only; the writer clears it with
+     * release after it has moved waker_ out, so a drop that reads false
+     * with acquire (no lock) owns the node and its waker again. */
+    _Atomic bool linked_;
     kr_waker waker_;
 } rd_aof_wait;
 

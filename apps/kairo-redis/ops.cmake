@@ -48,12 +48,6 @@ if(KR_BUILD_TESTS)
   set(KR_REDIS_OPS_CASES kill9_always kill9_everysec torn_tail
       rewrite_under_load shutdown_flushes many_clients slowloris
       slow_subscriber huge_bulk_header random_bytes)
-  # The rewrite forks a process that has threads, which TSan does not
-  # support (the server died at BGREWRITEAOF once in five TSan runs at
-  # load); every other build runs it.
-  if(KR_SANITIZE STREQUAL "thread")
-    list(REMOVE_ITEM KR_REDIS_OPS_CASES rewrite_under_load)
-  endif()
   foreach(case ${KR_REDIS_OPS_CASES})
     add_test(NAME redis-ops/${case}
              COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/ops_tests.py
