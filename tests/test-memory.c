@@ -12,6 +12,7 @@
 
 #include "test.h"
 #include "task/cache.h"
+#include "task/state.h"
 #include "task/task.h"
 #include "util/alloc.h"
 
@@ -363,12 +364,56 @@ static void memory_idle_task_is_its_header_and_future(void **state) {
     kr__cache_orphan(c); /* nothing out: destroys it */
 }
 
+/*
+ * The id is split between the header and the state word's middle bits
+ * (task.h); it reads back whole, whatever its size, and the transitions,
+ * which only touch flags and count, leave it as it was.
+ */
+static void memory_task_id_split_survives_transitions(void **state) {
+    (void)state;
+    static const uint64_t ids[] = {
+        (uint64_t)1 << 20,    (((uint64_t)1 << 31) - 1),
+        (uint64_t)1 << 31,    ((uint64_t)1 << 32) + 5,
+        0x123456789abcdefull, ((uint64_t)1 << 63) - 1,
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        uint64_t id = ids[i];
+        kr__task t;
+        memset(&t, 0, sizeof t);
+        atomic_init(&t.state,
+                    KR__INITIAL_STATE(true) | kr__task_id_hi_bits(id));
+        t.id_lo = kr__task_id_lo(id);
+        assert_int_equal(kr__task_id(&t), id);
+        t.id_lo |= KR__TASK_NAMED;
+        assert_int_equal(kr__task_id(&t), id);
+        /* OWNED + NOTIFIED + JOIN: polled, woken while running, parked
+         * and re-queued, polled again, completed, joined. */
+        assert_int_equal(kr__state_to_running(&t), KR__RUN_SUCCESS);
+        assert_int_equal(kr__state_notified_by_ref(&t), KR__NOTIFY_NOTHING);
+        assert_int_equal(kr__state_to_idle(&t), KR__IDLE_NOTIFIED);
+        assert_int_equal(kr__task_id(&t), id);
+        assert_int_equal(kr__state_to_running(&t), KR__RUN_SUCCESS);
+        kr__ref_inc(&t); /* a waker clone */
+        assert_false(kr__ref_dec(&t));
+        assert_int_equal(kr__task_id(&t), id);
+        bool dealloc = true;
+        assert_true(kr__state_complete_fast(&t, 2, &dealloc));
+        assert_false(dealloc);
+        assert_int_equal(kr__task_id(&t), id);
+        uint64_t prev = kr__state_drop_join_complete(&t);
+        assert_int_equal(kr__refs(prev), 1);
+        assert_int_equal(kr__refs(kr__load_relaxed(&t.state)), 0);
+        assert_int_equal(kr__task_id(&t), id);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(memory_big_task_churn_stays_bounded),
     cmocka_unit_test(memory_aligned_blocks_from_a_replaced_allocator),
     cmocka_unit_test(memory_runtime_runs_on_a_misaligning_allocator),
     cmocka_unit_test(memory_cells_are_packed_and_find_their_home),
     cmocka_unit_test(memory_idle_task_is_its_header_and_future),
+    cmocka_unit_test(memory_task_id_split_survives_transitions),
 };
 
 KR_TEST_MAIN(tests)

@@ -5,11 +5,11 @@
  *
  * Cells are carved from 1 MiB slabs, one size class per slab, the classes
  * 16 bytes apart up to 512 and four per doubling up to 4 KiB: a 16-byte
- * future's task takes a 96-byte cell, a 64-byte one's 144 bytes (the
- * header, the future and the 8-byte id tail, task.h, rounded up), with no
- * allocator header or alignment padding per cell. Larger cells, and cells
- * for a scheduler other than the cache's, are "loose": one allocation
- * each, behind a 16-byte prefix.
+ * future's task takes an 80-byte cell, a 64-byte one's 128 bytes (the
+ * 64-byte header and the future, task.h), with no allocator header or
+ * alignment padding per cell. Larger cells, and cells for a scheduler
+ * other than the cache's, are "loose": one allocation each, behind a
+ * 16-byte prefix.
  *
  * Every cell has a home, found `home_off` bytes before it: its slab's
  * header or its loose prefix. The home names the cell's scheduler and its

@@ -12,10 +12,10 @@
 #include "util/debug.h"
 #include "util/alloc.h"
 
-/* Task ids: unique, not dense, never reused (64 bits: at a billion spawns
- * a second, 2^63 lasts 292 years). Each thread takes a block of 2^20 ids
- * at a time from a global counter, so a spawn costs no shared atomic. The
- * first block starts at 2^20: no task has id 0. */
+/* Task ids: unique, not dense, never reused (63 bits, task.h: at a
+ * billion spawns a second, 2^63 lasts 292 years). Each thread takes a
+ * block of 2^20 ids at a time from a global counter, so a spawn costs no
+ * shared atomic. The first block starts at 2^20: no task has id 0. */
 #define ID_BLOCK ((uint64_t)1 << 20)
 static _Atomic uint64_t next_id_block = ID_BLOCK;
 static __thread uint64_t id_next, id_end;
@@ -37,6 +37,20 @@ static kr_poll in_place_poll(kr_future *f, kr_context *cx, void *out) {
 const kr_future_vtable kr__in_place_vtable = {
     in_place_poll, NULL, sizeof(kr__in_place), 0, "kr_spawn_in_place"};
 
+#if defined(KR_DEBUG) && KR_DEBUG
+/* kr__task_describe of a task whose init replaced its vtable `vt`: the
+ * meta's place follows from the vtable, so it is put back to read it. */
+static const char *describe_built(kr__task *t, const kr_future_vtable *vt,
+                                  char *buf, size_t n) {
+    kr_future *f = kr__task_future(t);
+    const kr_future_vtable *bad = f->vtable;
+    f->vtable = vt;
+    kr__task_describe(t, buf, n);
+    f->vtable = bad;
+    return buf;
+}
+#endif
+
 /* Builds an in-place future in `t` (task.h, kr__in_place); on failure
  * frees the cell, which nothing else has seen yet. Out of line, as the
  * builder's helpers below: kr__task_new is flattened, and a plain spawn
@@ -54,7 +68,7 @@ static __attribute__((noinline)) kr__task *build_in_place(kr__task *t,
     int rc = ip->init(f, ip->arg);
     KR__DEBUG_ONLY(char who[KR_TASK_NAME_MAX + 200];)
     KR__REQUIRE(f->vtable == ip->vt, "init changed the vtable of %s",
-                kr__task_describe(t, who, sizeof(who)));
+                describe_built(t, ip->vt, who, sizeof(who)));
     if (rc == 0)
         return t;
     ip->err = rc;
@@ -70,20 +84,19 @@ static uint32_t name_len(const kr_task_builder *b) {
     return b->name != NULL ? (uint32_t)strnlen(b->name, KR_TASK_NAME_MAX) : 0;
 }
 
-/* Bytes the builder of `ip`, if any, adds after the id word. */
+/* Bytes the builder of `ip`, if any, adds after the output. */
 static __attribute__((noinline)) size_t meta_size(const kr__in_place *ip) {
     if (ip->builder == NULL)
         return 0;
     return sizeof(kr__task_meta) + name_len(ip->builder) + 1;
 }
 
-/* Writes a builder's kr__task_meta after the id word. */
-static __attribute__((noinline)) void fill_meta(kr__task *t,
+/* Writes a builder's kr__task_meta at `meta_off` (task.h). */
+static __attribute__((noinline)) void fill_meta(kr__task *t, size_t meta_off,
                                                 const kr_task_builder *b) {
     uint32_t len = name_len(b);
-    uint64_t *tail = kr__task_tail(t);
-    *tail |= KR__TAIL_NAMED;
-    kr__task_meta *m = (kr__task_meta *)(tail + 1);
+    t->id_lo |= KR__TASK_NAMED;
+    kr__task_meta *m = (kr__task_meta *)(void *)((char *)t + meta_off);
     m->file = b->file;
     m->line = b->line;
     m->name_len = len;
@@ -95,8 +108,9 @@ static __attribute__((noinline)) void fill_meta(kr__task *t,
 /* Flattened: the cache's allocation fast path is inlined here (with LTO),
  * which saves a call and a second set of saved registers per spawn
  * (callgrind: about 16 instructions of ~500 per ct/spawn_many_local
- * task). A plain spawn pays for its id with two stores (tail_off and the
- * id word); everything a builder adds is on the in-place branch. */
+ * task). A plain spawn pays for its id with one store (id_lo) and two
+ * instructions merging the high half into the state word; everything a
+ * builder adds is on the in-place branch. */
 __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
                                                 kr__cache *cache,
                                                 const kr_future *f, bool join) {
@@ -109,18 +123,19 @@ __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
         extra = meta_size(ip);
     }
     size_t fsize = vt->size;
-    size_t tail = kr__task_tail_off(fsize, vt->output_size);
-    size_t total = tail + sizeof(uint64_t) + extra;
+    size_t total = kr__task_out_off(fsize) + vt->output_size;
+    if (extra != 0)
+        total = kr__task_meta_off(fsize, vt->output_size) + extra;
     uint32_t home_off = KR__LOOSE_OFF;
     kr__task *t = cache != NULL
                       ? kr__cache_alloc(cache, total, sched, &home_off)
                       : kr__loose_alloc(total, sched);
     if (t == NULL)
         return NULL;
-    atomic_init(&t->state, KR__INITIAL_STATE(join));
+    uint64_t id = new_id();
+    atomic_init(&t->state, KR__INITIAL_STATE(join) | kr__task_id_hi_bits(id));
     atomic_init(&t->next, NULL);
-    t->tail_off = (uint32_t)tail;
-    *kr__task_tail(t) = new_id() << 1;
+    t->id_lo = kr__task_id_lo(id);
     t->home_off = (uint16_t)(home_off >> 4);
     t->owner = KR__NO_OWNER;
     t->flags = 0;
@@ -130,7 +145,8 @@ __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
     atomic_init(&t->site, NULL);
     if (ip != NULL) {
         if (ip->builder != NULL)
-            fill_meta(t, ip->builder);
+            fill_meta(t, kr__task_meta_off(fsize, vt->output_size),
+                      ip->builder);
         return build_in_place(t, cache, home_off, ip);
     }
     if (fsize <= 64 && fsize % 8 == 0) {
