@@ -105,6 +105,29 @@ static __attribute__((noinline)) void fill_meta(kr__task *t, size_t meta_off,
     m->name[len] = '\0';
 }
 
+/* A tracked cell's size: `total` (the untracked cell) 8-aligned, and the
+ * record (task.h, kr__task_track). */
+static __attribute__((noinline)) size_t track_size(size_t total) {
+    return ((total + 7) & ~(size_t)7) + sizeof(kr__task_track);
+}
+
+/* Fills a tracked cell's record. The vtable is `vt`'s until an in-place
+ * init has run, so the offset is computed from it, not read back. */
+static __attribute__((noinline)) void fill_track(kr__task *t,
+                                                 const kr_future_vtable *vt) {
+    size_t off = kr__task_meta_off(vt->size, vt->output_size);
+    if (t->id_lo & KR__TASK_NAMED) {
+        const kr__task_meta *m =
+            (const kr__task_meta *)(const void *)((const char *)t + off);
+        off = (off + sizeof(kr__task_meta) + m->name_len + 1 + 7) & ~(size_t)7;
+    }
+    kr__task_track *tr = (kr__task_track *)(void *)((char *)t + off);
+    atomic_init(&tr->polls, 0);
+    atomic_init(&tr->last_poll, 0);
+    atomic_init(&tr->woken, 0);
+    tr->parent = kr__ctx.current != NULL ? kr__task_id(kr__ctx.current) : 0;
+}
+
 /* Flattened: the cache's allocation fast path is inlined here (with LTO),
  * which saves a call and a second set of saved registers per spawn
  * (callgrind: about 16 instructions of ~500 per ct/spawn_many_local
@@ -113,7 +136,9 @@ static __attribute__((noinline)) void fill_meta(kr__task *t, size_t meta_off,
  * builder adds is on the in-place branch. */
 __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
                                                 kr__cache *cache,
-                                                const kr_future *f, bool join) {
+                                                const kr_future *f,
+                                                unsigned how) {
+    bool join = (how & KR__NEW_JOIN) != 0;
     const kr_future_vtable *vt = f->vtable;
     kr__in_place *ip = NULL;
     size_t extra = 0;
@@ -126,6 +151,8 @@ __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
     size_t total = kr__task_out_off(fsize) + vt->output_size;
     if (extra != 0)
         total = kr__task_meta_off(fsize, vt->output_size) + extra;
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+        total = track_size(total);
     uint32_t home_off = KR__LOOSE_OFF;
     kr__task *t = cache != NULL
                       ? kr__cache_alloc(cache, total, sched, &home_off)
@@ -147,8 +174,12 @@ __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
         if (ip->builder != NULL)
             fill_meta(t, kr__task_meta_off(fsize, vt->output_size),
                       ip->builder);
+        if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+            fill_track(t, vt);
         return build_in_place(t, cache, home_off, ip);
     }
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+        fill_track(t, vt);
     if (fsize <= 64 && fsize % 8 == 0) {
         /* Most futures are a few words: copy them inline rather than call
          * memcpy through the PLT. */
