@@ -491,14 +491,21 @@ static void teardown_removes_the_socket_and_joins_the_thread(void **state) {
     (void)state;
     place p;
     place_make(&p);
-    int before = threads_now();
     kr_runtime_config c = kr_runtime_config_default();
     c.flavor = KR_RUNTIME_MULTI_THREAD;
     c.workers = 2;
     kr_runtime *plain = NULL;
+    /* A first runtime starts whatever helper threads the process has
+     * (TSan's); the counts are taken after it. */
+    assert_rc(kr_runtime_new(&c, &plain), 0);
+    test_runtime_free(plain);
+    int before = threads_now();
     assert_rc(kr_runtime_new(&c, &plain), 0);
     int without = threads_now() - before;
     test_runtime_free(plain);
+    uint64_t deadline = now_ms() + 30000;
+    while (threads_now() != before && now_ms() < deadline)
+        nap_ms(10);
     kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
     /* One thread more than the same runtime without a console. */
     assert_int_equal(threads_now() - before, without + 1);
@@ -514,7 +521,7 @@ static void teardown_removes_the_socket_and_joins_the_thread(void **state) {
     close(fd);
     assert_int_equal(conn(p.path), -1);
     /* Threads are joined, not just told: back to the count before. */
-    uint64_t deadline = now_ms() + 30000;
+    deadline = now_ms() + 30000;
     while (threads_now() != before && now_ms() < deadline)
         nap_ms(10);
     assert_int_equal(threads_now(), before);
@@ -626,6 +633,20 @@ static void run_slow(kr_runtime *rt, unsigned ms) {
     assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
 }
 
+/* The warnings once `n` were recorded: the worker reports a slow poll
+ * after the poll returned, which may be after the join handle woke. */
+static void wait_warnings(int fd, uint64_t n, json *s) {
+    uint64_t deadline = now_ms() + 30000;
+    for (;;) {
+        ask(fd, "warnings\n", s);
+        if (json_get_u64(json_get(s, "warnings"), "seq", 0) >= n ||
+            now_ms() > deadline)
+            return;
+        json_free(s);
+        nap_ms(5);
+    }
+}
+
 static void slow_poll_reaches_the_console_and_the_reporter(void **state) {
     (void)state;
     place p;
@@ -642,7 +663,7 @@ static void slow_poll_reaches_the_console_and_the_reporter(void **state) {
     run_slow(rt, 60);
     int fd = conn(p.path);
     json s;
-    ask(fd, "warnings\n", &s);
+    wait_warnings(fd, 1, &s);
     const json *w = json_get(&s, "warnings");
     assert_int_equal(json_get_u64(w, "seq", 0), 1);
     const json *e = json_at(json_get(w, "entries"), 0);
@@ -654,6 +675,8 @@ static void slow_poll_reaches_the_console_and_the_reporter(void **state) {
     assert_non_null(strstr(text, "\"sluggish\" (slow)"));
     json_free(&s);
     close(fd);
+    /* The workers are joined: every report call has returned. */
+    assert_rc(kr_runtime_shutdown(rt), 0);
     assert_int_equal(atomic_load(&user_reports), 1);
     test_runtime_free(rt);
     place_clean(&p);
@@ -674,10 +697,12 @@ static void console_defaults_stay_out_of_the_reporter(void **state) {
     run_slow(rt, 60); /* over the console's 10 ms */
     int fd = conn(p.path);
     json s;
-    ask(fd, "warnings\n", &s);
+    wait_warnings(fd, 1, &s);
     assert_int_equal(json_get_u64(json_get(&s, "warnings"), "seq", 0), 1);
     json_free(&s);
     close(fd);
+    /* The workers are joined: every report call has returned. */
+    assert_rc(kr_runtime_shutdown(rt), 0);
     assert_int_equal(atomic_load(&user_reports), 0);
     test_runtime_free(rt);
     place_clean(&p);
