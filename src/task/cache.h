@@ -60,6 +60,13 @@ kr__cache *kr__cache_new(kr__sched *sched, void (*on_destroy)(void *),
 void *kr__cache_alloc(kr__cache *c, size_t size, kr__sched *sched,
                       uint32_t *home_off);
 
+/* Owner only. kr__cache_alloc's fast path alone: a recycled cell of a
+ * small class for the cache's own scheduler, or NULL (nothing changed:
+ * call kr__cache_alloc). Calls nothing, so that a caller inlining it
+ * (kr__task_new) can stay a leaf. */
+void *kr__cache_alloc_fast(kr__cache *c, size_t size, kr__sched *sched,
+                           uint32_t *home_off);
+
 /* Any thread. `owner` is true when the caller is the cache's owner. */
 void kr__cache_free(kr__cache *c, void *cell, uint32_t home_off, int owner);
 
