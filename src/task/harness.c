@@ -340,20 +340,19 @@ bool kr__task_run(kr__task *t) {
     kr__ctx.current = t;
     kr__ctx.self_woken = 0;
     kr_poll p = f->vtable->poll(f, &cx, kr__task_output(t));
-    kr__ctx.current = NULL;
     /* Relaxed: a dump reads it as a hint; the pointee is static. */
     kr__store_relaxed(&t->site, site);
     if (p == KR_READY) {
         kr__ctx.poll_site = NULL; /* the slow-poll report's: completed */
         /* As in Rust, a finished future is dropped at once, still as the
-         * task (kr_task_id works in its drop, as Tokio's). Set again here
-         * rather than cleared after: the pending path stays as it was. */
-        kr__ctx.current = t;
+         * task (kr_task_id works in its drop, as Tokio's): `current` is
+         * cleared after it. */
         kr_future_drop(f);
         kr__ctx.current = NULL;
         complete(t);
         return false;
     }
+    kr__ctx.current = NULL;
     kr__ctx.poll_site = site;
     if (kr__ctx.self_woken) {
         t->flags = KR__TASK_HELD; /* see "Self-wakes" in task.h */
