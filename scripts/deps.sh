@@ -13,7 +13,8 @@ want_uring=""
 # kairo-redis's tests and benchmark (optional: without them those tests
 # skip): Debian's redis-server (the reference of the differential suite),
 # redis-cli and redis-benchmark, hiredis (the C client test), python3-redis
-# for /usr/bin/python3, tmux (drives redis-cli for its hint test).
+# for /usr/bin/python3, tmux (drives redis-cli for its hint test, and
+# kairo-console for its screen test, tests/console/screen_test.py).
 want=""
 command -v redis-server >/dev/null 2>&1 || want="$want redis-server"
 command -v redis-cli >/dev/null 2>&1 || want="$want redis-tools"

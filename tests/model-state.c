@@ -28,8 +28,10 @@
  * holder of RUNNING and never after it was dropped; the future dropped at
  * most once; the join waker slot touched only by its owner (task.h), never
  * overwritten while holding a waker, and woken only while holding one; at
- * most one queue entry (one NOTIFIED reference); every "Requires:" line of
- * state.h (KR__REQUIRE, checked here whatever the build).
+ * most one queue entry (one NOTIFIED reference); the id's high half in the
+ * word left as the spawn wrote it, and the count never below zero; every
+ * "Requires:" line of state.h (KR__REQUIRE, checked here whatever the
+ * build).
  * Checked when everything is quiet, before the runtime's shutdown: no lost
  * wake (a wake, self-wake or abort after the last poll began, yet nothing
  * queued and the future still alive).
@@ -112,14 +114,14 @@ typedef struct {
 typedef struct {
     uint16_t kind, mode, pc, ret; /* ret: where complete() returns to */
     uint16_t refs;                /* complete()'s reference count */
-    uint16_t val;                 /* a state word the program keeps */
+    uint16_t val;                 /* a state word the program keeps (packed) */
     uint16_t choice;              /* the poll's outcome, for the steps after */
     uint16_t log_n;
     m_entry log[MAXLOG];
 } m_thread;
 
 typedef struct {
-    uint16_t word;
+    uint16_t word; /* packed (m_pack) */
     uint16_t deallocs, fut_drops, out_stored, out_reads, polls;
     uint16_t wake_pending; /* a wake no poll has started after yet */
     uint16_t self_wakes, on_list, queued, queued_held, aborted;
@@ -142,6 +144,26 @@ static kr__task m_task; /* only its state word is used */
 
 /* ---- the model's atomics ---------------------------------------------- */
 
+/* The world keeps the word packed in 16 bits, the flags then the count.
+ * The real word (task.h) also holds the id's high half between them: a
+ * fixed pattern here, with bits set and clear, that every operation must
+ * leave as it found it. */
+#define M_FLAGS 0x3fu
+#define M_ID_HI (((uint64_t)0xa5c3f00fu << KR__ID_SHIFT) & KR__ID_HI)
+static uint64_t m_unpack(uint16_t w) {
+    return (w & M_FLAGS) | M_ID_HI | (uint64_t)(w >> 6) << KR__REF_SHIFT;
+}
+static uint16_t m_pack(uint64_t s, const char *fn) {
+    if ((s & KR__ID_HI) != M_ID_HI)
+        m_violation("%s: the id's high half changed (word %#llx)", fn,
+                    (unsigned long long)s);
+    if (kr__refs(s) > 0x3ff)
+        m_violation("%s: the reference count went below zero (word %#llx)", fn,
+                    (unsigned long long)s);
+    return (uint16_t)((s & M_FLAGS) | kr__refs(s) << 6);
+}
+static unsigned m_refs(uint16_t w) { return w >> 6; }
+
 static uint64_t m_op(int op, _Atomic uint64_t *p, uint64_t arg,
                      uint64_t *expected, const char *fn) {
     if (p != &m_task.state)
@@ -150,17 +172,17 @@ static uint64_t m_op(int op, _Atomic uint64_t *p, uint64_t arg,
         m_entry e = T->log[m_pos++];
         if (op == OP_CAS) {
             if (!e.ok)
-                *expected = e.v;
+                *expected = m_unpack(e.v);
             return e.ok;
         }
-        return e.v;
+        return m_unpack(e.v);
     }
     if (m_stepped)
         longjmp(m_jb, 1); /* the next step starts here */
     m_stepped = 1;
     if (W->deallocs)
         m_violation("%s: the state word used after the cell was freed", fn);
-    uint64_t cur = W->word, next = cur, r = cur;
+    uint64_t cur = m_unpack(W->word), next = cur, r = cur;
     int ok = 0;
     switch (op) {
     case OP_LOAD:
@@ -189,18 +211,16 @@ static uint64_t m_op(int op, _Atomic uint64_t *p, uint64_t arg,
         r = ok;
         break;
     }
-    if (next > 0xffff)
-        m_violation("%s: the reference count went below zero (word %#llx)", fn,
-                    (unsigned long long)next);
+    uint16_t packed = m_pack(next, fn);
     if (kr__refs(cur) != 0 && kr__refs(next) == 0 && W->zeros++)
         m_violation("%s: the reference count reached zero a second time", fn);
     if (T->log_n == MAXLOG)
         m_violation("%s: more than %d operations in one call", fn, MAXLOG);
-    T->log[T->log_n].v = (uint16_t)cur;
+    T->log[T->log_n].v = W->word;
     T->log[T->log_n].ok = (uint16_t)ok;
     T->log_n++;
     m_pos++;
-    W->word = (uint16_t)next;
+    W->word = packed;
     atomic_store_explicit(&m_task.state, next, memory_order_relaxed);
     return r;
 }
@@ -213,7 +233,8 @@ static uint64_t m_op(int op, _Atomic uint64_t *p, uint64_t arg,
         m_pos = 0;                                                             \
         if (setjmp(m_jb))                                                      \
             return;                                                            \
-        atomic_store_explicit(&m_task.state, W->word, memory_order_relaxed);   \
+        atomic_store_explicit(&m_task.state, m_unpack(W->word),                \
+                              memory_order_relaxed);                           \
         stmt;                                                                  \
         T->log_n = 0;                                                          \
         memset(T->log, 0, sizeof T->log);                                      \
@@ -230,9 +251,9 @@ static uint64_t m_op(int op, _Atomic uint64_t *p, uint64_t arg,
 static void dealloc(void) {
     if (W->deallocs)
         m_violation("the cell was freed twice");
-    if (kr__refs(W->word) != 0)
-        m_violation("the cell was freed with %llu references left",
-                    (unsigned long long)kr__refs(W->word));
+    if (m_refs(W->word) != 0)
+        m_violation("the cell was freed with %u references left",
+                    m_refs(W->word));
     W->deallocs = 1;
 }
 
@@ -607,7 +628,7 @@ static void join_step(void) {
         case JH_LOAD: { /* join_poll */
             uint64_t s;
             CALL(s = kr__load_acquire(&m_task.state));
-            T->val = (uint16_t)s;
+            T->val = m_pack(s, "join_poll");
             T->pc = (s & KR__COMPLETE) ? JH_READ : JH_REG;
             break;
         }
@@ -681,7 +702,7 @@ static void join_step(void) {
         case JH_DROP_COMPLETE: {
             uint64_t prev;
             CALL(prev = kr__state_drop_join_complete(&m_task));
-            T->val = (uint16_t)prev;
+            T->val = m_pack(prev, "drop_join_complete");
             T->pc = JH_AFTER_READ;
             break;
         }
@@ -691,14 +712,14 @@ static void join_step(void) {
                 slot_access(0, "emptied");
                 W->jw_slot = 0;
             }
-            if (kr__refs(T->val) == 1)
+            if (m_refs(T->val) == 1)
                 dealloc();
             T->pc = JH_DONE;
             break;
         case JH_RELEASE: { /* release_task */
             uint64_t after;
             CALL(after = kr__state_drop_join(&m_task));
-            T->val = (uint16_t)after;
+            T->val = m_pack(after, "drop_join");
             T->pc = JH_RELEASE_RESET;
             break;
         }
@@ -812,7 +833,7 @@ static const char *pc_name(int kind, int pc) {
 static void print_word(uint16_t s) {
     static const char *bits[] = {"RUNNING",       "COMPLETE",   "NOTIFIED",
                                  "JOIN_INTEREST", "JOIN_WAKER", "CANCELLED"};
-    printf("refs %u", (unsigned)kr__refs(s));
+    printf("refs %u", m_refs(s));
     for (int b = 0; b < 6; b++)
         if (s & (1u << b))
             printf(" %s", bits[b]);
@@ -899,7 +920,7 @@ static void final_checks(const m_world *w) {
     if (!w->deallocs)
         m_violation("the cell was never freed: %llu references left "
                     "(word %#x)",
-                    (unsigned long long)kr__refs(w->word), w->word);
+                    (unsigned long long)m_refs(w->word), w->word);
     if (w->zeros != 1)
         m_violation("the reference count reached zero %u times", w->zeros);
     if (w->fut_drops != 1)
@@ -992,7 +1013,8 @@ static double run(const char *name, int k1, int m1, int k2, int m2) {
     uint64_t s = KR__INITIAL_STATE(join);
     if (k1 == K_ABORT || k2 == K_ABORT)
         s += KR__REF_ONE; /* the abort handle's reference */
-    w.word = (uint16_t)s;
+    W = &w;               /* m_pack may report */
+    w.word = m_pack(s | M_ID_HI, "spawn");
     w.queued = 1;
     w.on_list = 1;
     add_thread(&w, K_POLLER, 0);

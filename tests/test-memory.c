@@ -12,6 +12,7 @@
 
 #include "test.h"
 #include "task/cache.h"
+#include "task/state.h"
 #include "task/task.h"
 #include "util/alloc.h"
 
@@ -297,11 +298,122 @@ static void memory_cells_are_packed_and_find_their_home(void **state) {
     assert_rc(kr_set_allocator(NULL), 0);
 }
 
+typedef struct {
+    kr_future base;
+    uint64_t x;
+} fut16;
+typedef struct {
+    kr_future base;
+    uint64_t x[7];
+} fut64;
+static kr_poll never_ready(kr_future *f, kr_context *cx, void *out) {
+    (void)f, (void)cx, (void)out;
+    return KR_PENDING;
+}
+KR_FUTURE_VTABLE(fut16_vt, fut16, never_ready, NULL, 0);
+KR_FUTURE_VTABLE(fut64_vt, fut64, never_ready, NULL, 0);
+
+/*
+ * An idle task costs its 64-byte header beside its future and nothing
+ * more (issue 8: at most 64 bytes, never more than Tokio's 112 and 96):
+ * tasks of a 16-byte and of a 64-byte future lie 80 and 128 bytes apart
+ * in their slab. Only a builder's task is bigger, by its name and spawn
+ * site, which read back.
+ */
+static void memory_idle_task_is_its_header_and_future(void **state) {
+    (void)state;
+    kr__sched sched = {NULL};
+    kr__cache *c = kr__cache_new(&sched, NULL, NULL);
+    assert_non_null(c);
+    static const fut16 p16 = {{&fut16_vt}, 0};
+    static const fut64 p64 = {{&fut64_vt}, {0}};
+    const kr_future *protos[2] = {&p16.base, &p64.base};
+    enum { N = 64 };
+    static kr__task *t[2][N];
+    uint64_t last_id = 0;
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < N; i++) {
+            t[k][i] = kr__task_new(&sched, c, protos[k], false);
+            assert_non_null(t[k][i]);
+            assert_null(kr__task_meta_of(t[k][i]));
+            assert_null(kr__task_name(t[k][i]));
+            assert_true(kr__task_id(t[k][i]) > last_id); /* one thread */
+            last_id = kr__task_id(t[k][i]);
+        }
+        long adjacent = 0;
+        size_t cell = KR__TASK_HEADER_SIZE + protos[k]->vtable->size;
+        for (int i = 1; i < N; i++)
+            adjacent += (char *)t[k][i] - (char *)t[k][i - 1] == (long)cell;
+        assert_true(adjacent >= N - 2); /* a slab boundary, at most */
+    }
+
+    kr_task_builder b = KR_TASK_BUILDER(.name = "idle-named");
+    kr__in_place ip = {{&kr__in_place_vtable},  &fut16_vt, NULL,
+                       (void *)(uintptr_t)&p16, 0,         &b};
+    kr__task *named = kr__task_new(&sched, c, &ip.base, false);
+    assert_non_null(named);
+    assert_string_equal(kr__task_name(named), "idle-named");
+    assert_string_equal(kr__task_meta_of(named)->file, __FILE__);
+    assert_int_equal(kr__task_meta_of(named)->line, b.line);
+    assert_true(kr__task_id(named) > last_id);
+
+    kr__task_dealloc(named);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < N; i++)
+            kr__task_dealloc(t[k][i]);
+    kr__cache_orphan(c); /* nothing out: destroys it */
+}
+
+/*
+ * The id is split between the header and the state word's middle bits
+ * (task.h); it reads back whole, whatever its size, and the transitions,
+ * which only touch flags and count, leave it as it was.
+ */
+static void memory_task_id_split_survives_transitions(void **state) {
+    (void)state;
+    static const uint64_t ids[] = {
+        (uint64_t)1 << 20,    (((uint64_t)1 << 31) - 1),
+        (uint64_t)1 << 31,    ((uint64_t)1 << 32) + 5,
+        0x123456789abcdefull, ((uint64_t)1 << 63) - 1,
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        uint64_t id = ids[i];
+        kr__task t;
+        memset(&t, 0, sizeof t);
+        atomic_init(&t.state,
+                    KR__INITIAL_STATE(true) | kr__task_id_hi_bits(id));
+        t.id_lo = kr__task_id_lo(id);
+        assert_int_equal(kr__task_id(&t), id);
+        t.id_lo |= KR__TASK_NAMED;
+        assert_int_equal(kr__task_id(&t), id);
+        /* OWNED + NOTIFIED + JOIN: polled, woken while running, parked
+         * and re-queued, polled again, completed, joined. */
+        assert_int_equal(kr__state_to_running(&t), KR__RUN_SUCCESS);
+        assert_int_equal(kr__state_notified_by_ref(&t), KR__NOTIFY_NOTHING);
+        assert_int_equal(kr__state_to_idle(&t), KR__IDLE_NOTIFIED);
+        assert_int_equal(kr__task_id(&t), id);
+        assert_int_equal(kr__state_to_running(&t), KR__RUN_SUCCESS);
+        kr__ref_inc(&t); /* a waker clone */
+        assert_false(kr__ref_dec(&t));
+        assert_int_equal(kr__task_id(&t), id);
+        bool dealloc = true;
+        assert_true(kr__state_complete_fast(&t, 2, &dealloc));
+        assert_false(dealloc);
+        assert_int_equal(kr__task_id(&t), id);
+        uint64_t prev = kr__state_drop_join_complete(&t);
+        assert_int_equal(kr__refs(prev), 1);
+        assert_int_equal(kr__refs(kr__load_relaxed(&t.state)), 0);
+        assert_int_equal(kr__task_id(&t), id);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(memory_big_task_churn_stays_bounded),
     cmocka_unit_test(memory_aligned_blocks_from_a_replaced_allocator),
     cmocka_unit_test(memory_runtime_runs_on_a_misaligning_allocator),
     cmocka_unit_test(memory_cells_are_packed_and_find_their_home),
+    cmocka_unit_test(memory_idle_task_is_its_header_and_future),
+    cmocka_unit_test(memory_task_id_split_survives_transitions),
 };
 
 KR_TEST_MAIN(tests)

@@ -188,6 +188,28 @@ typedef struct kr_runtime_config {
     kr_poll_report_fn on_poll_report;
     void *on_poll_report_arg;
 
+    /* ---- The live console (docs/observability.md, "The live console") */
+    /* Serve the metrics, histograms, task dump and recent slow-poll and
+     * blocked-worker reports on a Unix socket at this path, for
+     * kairo-console or any client of its line protocol. NULL (the
+     * default): the path in the KAIRO_CONSOLE environment variable, else
+     * no console, at no cost (no thread, no socket, no clock read).
+     * The console runs on a thread of its own, so it answers while every
+     * worker is stuck in a poll; it replaces a stale socket file at the
+     * path, and removes its own when the runtime is freed. It turns on
+     * what it shows where these fields are 0: slow_poll_ns 10 ms,
+     * blocked_worker_ns 1 s (multi-thread), poll_histogram 20 LOG2 buckets
+     * from 1 us; the reports only the console asked for go to the console
+     * alone, the others to on_poll_report as well. kr_runtime_new returns
+     * KR_EINVAL for an empty path or one longer than a Unix socket
+     * address holds (107 bytes), KR_EADDRINUSE if another process serves
+     * there, KR_EEXIST if the path is not a socket; a console that
+     * KAIRO_CONSOLE asked for and that cannot be opened is left out with
+     * one line on stderr. The current-thread runtime's task list belongs
+     * to the thread in block_on: while one runs, the console's snapshots
+     * carry its metrics but no tasks ("dump_error": "EBUSY"). */
+    const char *console_path;
+
     /* The I/O driver's backend (kr_io_driver above); 0, AUTO, by default.
      * Ignored by a runtime without the I/O driver and by the simulation. */
     kr_io_driver io_driver;

@@ -5,11 +5,11 @@
  *
  * Cells are carved from 1 MiB slabs, one size class per slab, the classes
  * 16 bytes apart up to 512 and four per doubling up to 4 KiB: a 16-byte
- * future's task takes a 96-byte cell, a 64-byte one's 144 bytes (the
- * header, the future and the 8-byte id tail, task.h, rounded up), with no
- * allocator header or alignment padding per cell. Larger cells, and cells
- * for a scheduler other than the cache's, are "loose": one allocation
- * each, behind a 16-byte prefix.
+ * future's task takes an 80-byte cell, a 64-byte one's 128 bytes (the
+ * 64-byte header and the future, task.h), with no allocator header or
+ * alignment padding per cell. Larger cells, and cells for a scheduler
+ * other than the cache's, are "loose": one allocation each, behind a
+ * 16-byte prefix.
  *
  * Every cell has a home, found `home_off` bytes before it: its slab's
  * header or its loose prefix. The home names the cell's scheduler and its
@@ -59,6 +59,13 @@ kr__cache *kr__cache_new(kr__sched *sched, void (*on_destroy)(void *),
  * failure. */
 void *kr__cache_alloc(kr__cache *c, size_t size, kr__sched *sched,
                       uint32_t *home_off);
+
+/* Owner only. kr__cache_alloc's fast path alone: a recycled cell of a
+ * small class for the cache's own scheduler, or NULL (nothing changed:
+ * call kr__cache_alloc). Calls nothing, so that a caller inlining it
+ * (kr__task_new) can stay a leaf. */
+void *kr__cache_alloc_fast(kr__cache *c, size_t size, kr__sched *sched,
+                           uint32_t *home_off);
 
 /* Any thread. `owner` is true when the caller is the cache's owner. */
 void kr__cache_free(kr__cache *c, void *cell, uint32_t home_off, int owner);

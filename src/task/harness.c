@@ -12,13 +12,18 @@
 #include "util/debug.h"
 #include "util/alloc.h"
 
-/* Task ids: unique, not dense, never reused (64 bits: at a billion spawns
- * a second, 2^63 lasts 292 years). Each thread takes a block of 2^20 ids
- * at a time from a global counter, so a spawn costs no shared atomic. The
- * first block starts at 2^20: no task has id 0. */
+/* Task ids: unique, not dense, never reused (63 bits, task.h: at a
+ * billion spawns a second, 2^63 lasts 292 years). Each thread takes a
+ * block of 2^20 ids at a time from a global counter, so a spawn costs no
+ * shared atomic. The first block starts at 2^20: no task has id 0. */
 #define ID_BLOCK ((uint64_t)1 << 20)
 static _Atomic uint64_t next_id_block = ID_BLOCK;
-static __thread uint64_t id_next, id_end;
+/* Initial-exec, as kr__ctx: the general-dynamic model of a PIC build
+ * makes every access a call to __tls_get_addr as far as the compiler
+ * knows (the linker relaxes it later), which costs kr__task_new's fast
+ * path its leaf status and six saved registers. */
+static __thread uint64_t id_next __attribute__((tls_model("initial-exec")));
+static __thread uint64_t id_end __attribute__((tls_model("initial-exec")));
 
 static uint64_t new_id(void) {
     if (id_next == id_end) {
@@ -37,6 +42,20 @@ static kr_poll in_place_poll(kr_future *f, kr_context *cx, void *out) {
 const kr_future_vtable kr__in_place_vtable = {
     in_place_poll, NULL, sizeof(kr__in_place), 0, "kr_spawn_in_place"};
 
+#if defined(KR_DEBUG) && KR_DEBUG
+/* kr__task_describe of a task whose init replaced its vtable `vt`: the
+ * meta's place follows from the vtable, so it is put back to read it. */
+static const char *describe_built(kr__task *t, const kr_future_vtable *vt,
+                                  char *buf, size_t n) {
+    kr_future *f = kr__task_future(t);
+    const kr_future_vtable *bad = f->vtable;
+    f->vtable = vt;
+    kr__task_describe(t, buf, n);
+    f->vtable = bad;
+    return buf;
+}
+#endif
+
 /* Builds an in-place future in `t` (task.h, kr__in_place); on failure
  * frees the cell, which nothing else has seen yet. Out of line, as the
  * builder's helpers below: kr__task_new is flattened, and a plain spawn
@@ -54,7 +73,7 @@ static __attribute__((noinline)) kr__task *build_in_place(kr__task *t,
     int rc = ip->init(f, ip->arg);
     KR__DEBUG_ONLY(char who[KR_TASK_NAME_MAX + 200];)
     KR__REQUIRE(f->vtable == ip->vt, "init changed the vtable of %s",
-                kr__task_describe(t, who, sizeof(who)));
+                describe_built(t, ip->vt, who, sizeof(who)));
     if (rc == 0)
         return t;
     ip->err = rc;
@@ -70,20 +89,19 @@ static uint32_t name_len(const kr_task_builder *b) {
     return b->name != NULL ? (uint32_t)strnlen(b->name, KR_TASK_NAME_MAX) : 0;
 }
 
-/* Bytes the builder of `ip`, if any, adds after the id word. */
+/* Bytes the builder of `ip`, if any, adds after the output. */
 static __attribute__((noinline)) size_t meta_size(const kr__in_place *ip) {
     if (ip->builder == NULL)
         return 0;
     return sizeof(kr__task_meta) + name_len(ip->builder) + 1;
 }
 
-/* Writes a builder's kr__task_meta after the id word. */
-static __attribute__((noinline)) void fill_meta(kr__task *t,
+/* Writes a builder's kr__task_meta at `meta_off` (task.h). */
+static __attribute__((noinline)) void fill_meta(kr__task *t, size_t meta_off,
                                                 const kr_task_builder *b) {
     uint32_t len = name_len(b);
-    uint64_t *tail = kr__task_tail(t);
-    *tail |= KR__TAIL_NAMED;
-    kr__task_meta *m = (kr__task_meta *)(tail + 1);
+    t->id_lo |= KR__TASK_NAMED;
+    kr__task_meta *m = (kr__task_meta *)(void *)((char *)t + meta_off);
     m->file = b->file;
     m->line = b->line;
     m->name_len = len;
@@ -92,14 +110,27 @@ static __attribute__((noinline)) void fill_meta(kr__task *t,
     m->name[len] = '\0';
 }
 
-/* Flattened: the cache's allocation fast path is inlined here (with LTO),
- * which saves a call and a second set of saved registers per spawn
- * (callgrind: about 16 instructions of ~500 per ct/spawn_many_local
- * task). A plain spawn pays for its id with two stores (tail_off and the
- * id word); everything a builder adds is on the in-place branch. */
-__attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
-                                                kr__cache *cache,
-                                                const kr_future *f, bool join) {
+/* Fills the header of a new cell (task.h). */
+static inline void init_header(kr__task *t, uint32_t home_off, bool join) {
+    uint64_t id = new_id();
+    atomic_init(&t->state, KR__INITIAL_STATE(join) | kr__task_id_hi_bits(id));
+    atomic_init(&t->next, NULL);
+    t->id_lo = kr__task_id_lo(id);
+    t->home_off = (uint16_t)(home_off >> 4);
+    t->owner = KR__NO_OWNER;
+    t->flags = 0;
+    kr__list_node_init(&t->owned);
+    t->join_waker.data = NULL;
+    t->join_waker.vtable = NULL;
+    atomic_init(&t->site, NULL);
+}
+
+/* Every spawn kr__task_new's fast path does not take: in place (with a
+ * builder's meta or not), loose, a cache that must find new memory, a
+ * future too big or odd to copy by words. */
+static __attribute__((noinline, flatten)) kr__task *
+task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
+              bool join) {
     const kr_future_vtable *vt = f->vtable;
     kr__in_place *ip = NULL;
     size_t extra = 0;
@@ -109,39 +140,84 @@ __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
         extra = meta_size(ip);
     }
     size_t fsize = vt->size;
-    size_t tail = kr__task_tail_off(fsize, vt->output_size);
-    size_t total = tail + sizeof(uint64_t) + extra;
+    size_t total = kr__task_out_off(fsize) + vt->output_size;
+    if (extra != 0)
+        total = kr__task_meta_off(fsize, vt->output_size) + extra;
     uint32_t home_off = KR__LOOSE_OFF;
     kr__task *t = cache != NULL
                       ? kr__cache_alloc(cache, total, sched, &home_off)
                       : kr__loose_alloc(total, sched);
     if (t == NULL)
         return NULL;
-    atomic_init(&t->state, KR__INITIAL_STATE(join));
-    atomic_init(&t->next, NULL);
-    t->tail_off = (uint32_t)tail;
-    *kr__task_tail(t) = new_id() << 1;
-    t->home_off = (uint16_t)(home_off >> 4);
-    t->owner = KR__NO_OWNER;
-    t->flags = 0;
-    kr__list_node_init(&t->owned);
-    t->join_waker.data = NULL;
-    t->join_waker.vtable = NULL;
-    atomic_init(&t->site, NULL);
+    init_header(t, home_off, join);
     if (ip != NULL) {
         if (ip->builder != NULL)
-            fill_meta(t, ip->builder);
+            fill_meta(t, kr__task_meta_off(fsize, vt->output_size),
+                      ip->builder);
         return build_in_place(t, cache, home_off, ip);
     }
-    if (fsize <= 64 && fsize % 8 == 0) {
-        /* Most futures are a few words: copy them inline rather than call
-         * memcpy through the PLT. */
-        uint64_t *dst = (uint64_t *)kr__task_future(t);
-        const uint64_t *src = (const uint64_t *)(const void *)f;
-        for (size_t i = 0; i < fsize / 8; i++)
-            dst[i] = src[i];
-    } else {
-        memcpy(kr__task_future(t), f, fsize);
+    memcpy(kr__task_future(t), f, fsize);
+    return t;
+}
+
+/* kr__task_new's copy of a future of more than 64 bytes, or not of
+ * whole words. Returns t. */
+static __attribute__((noinline)) kr__task *
+copy_future(kr__task *t, const kr_future *f, size_t fsize) {
+    memcpy(kr__task_future(t), f, fsize);
+    return t;
+}
+
+/* The fast path: a plain spawn into a cell its cache has ready.
+ * Flattened, the cache's fast path is inlined here (with LTO) and nothing
+ * is called but in tail calls, so that the function is a leaf that saves
+ * no registers; everything else goes to task_new_slow (callgrind: 105 ->
+ * ~75 instructions per ct/spawn_many_local task). A plain spawn pays for
+ * its id with one store (id_lo) and two instructions merging the high
+ * half into the state word. */
+__attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
+                                                kr__cache *cache,
+                                                const kr_future *f, bool join) {
+    const kr_future_vtable *vt = f->vtable;
+    size_t fsize = vt->size;
+    if (__builtin_expect(vt == &kr__in_place_vtable || cache == NULL, 0))
+        return task_new_slow(sched, cache, f, join);
+    uint32_t home_off;
+    kr__task *t = kr__cache_alloc_fast(
+        cache, kr__task_out_off(fsize) + vt->output_size, sched, &home_off);
+    if (__builtin_expect(t == NULL, 0))
+        return task_new_slow(sched, cache, f, join);
+    init_header(t, home_off, join);
+    if (__builtin_expect(fsize > 64 || fsize % 8 != 0, 0))
+        return copy_future(t, f, fsize); /* a tail call: still a leaf */
+    /* Most futures are a few words: copied inline rather than by memcpy
+     * through the PLT (a jump into the run of word copies). */
+    uint64_t *dst = (uint64_t *)kr__task_future(t);
+    const uint64_t *src = (const uint64_t *)(const void *)f;
+    switch (fsize / 8) {
+    case 8:
+        dst[7] = src[7];
+        __attribute__((fallthrough));
+    case 7:
+        dst[6] = src[6];
+        __attribute__((fallthrough));
+    case 6:
+        dst[5] = src[5];
+        __attribute__((fallthrough));
+    case 5:
+        dst[4] = src[4];
+        __attribute__((fallthrough));
+    case 4:
+        dst[3] = src[3];
+        __attribute__((fallthrough));
+    case 3:
+        dst[2] = src[2];
+        __attribute__((fallthrough));
+    case 2:
+        dst[1] = src[1];
+        __attribute__((fallthrough));
+    default:
+        dst[0] = src[0];
     }
     return t;
 }
@@ -210,6 +286,13 @@ static void complete(kr__task *t) {
         kr__task_dealloc(t);
 }
 
+/* Out of line and cold: kr__task_run's poll path then keeps few values
+ * in saved registers (callgrind: its prologue had six pushes). */
+static __attribute__((noinline, cold)) void cancel_and_complete(kr__task *t) {
+    cancel_task(t);
+    complete(t);
+}
+
 bool kr__task_run(kr__task *t) {
     if (t->flags & KR__TASK_HELD) {
         /* Re-queued by a self-wake still RUNNING: ours already. Acquire
@@ -222,8 +305,7 @@ bool kr__task_run(kr__task *t) {
             s & KR__RUNNING, "%s: queued as held without RUNNING (state %#llx)",
             kr__task_describe(t, who, sizeof(who)), (unsigned long long)s);
         if (s & KR__CANCELLED) {
-            cancel_task(t);
-            complete(t);
+            cancel_and_complete(t);
             return false;
         }
     } else {
@@ -231,8 +313,7 @@ bool kr__task_run(kr__task *t) {
         case KR__RUN_SUCCESS:
             break;
         case KR__RUN_CANCELLED:
-            cancel_task(t);
-            complete(t);
+            cancel_and_complete(t);
             return false;
         case KR__RUN_FAILED:
             return false;
@@ -277,8 +358,7 @@ bool kr__task_run(kr__task *t) {
     case KR__IDLE_NOTIFIED:
         return true;
     case KR__IDLE_CANCELLED:
-        cancel_task(t);
-        complete(t);
+        cancel_and_complete(t);
         return false;
     }
     return false;
@@ -287,8 +367,7 @@ bool kr__task_run(kr__task *t) {
 void kr__task_drop_queued(kr__task *t) {
     if (t->flags & KR__TASK_HELD) {
         t->flags = 0;
-        cancel_task(t);
-        complete(t); /* drops the reference the queue held */
+        cancel_and_complete(t); /* drops the reference the queue held */
     } else {
         kr__task_drop_ref(t);
     }
@@ -296,8 +375,7 @@ void kr__task_drop_queued(kr__task *t) {
 
 void kr__task_shutdown(kr__task *t) {
     if (kr__state_to_shutdown(t)) {
-        cancel_task(t);
-        complete(t); /* not on the list any more: drops our OWNED ref */
+        cancel_and_complete(t); /* not on the list: drops our OWNED ref */
     } else {
         kr__task_drop_ref(t);
     }

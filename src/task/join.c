@@ -58,6 +58,11 @@ static void release_task(kr_join_handle *h) {
     kr__task_drop_ref(t);
 }
 
+static __attribute__((noinline)) void copy_output_n(void *out, const void *src,
+                                                    size_t n) {
+    memcpy(out, src, n);
+}
+
 /* Most outputs are an int, a word or nothing: a call to memcpy through
  * the PLT would cost more than the copy. */
 static inline void copy_output(void *out, kr__task *t) {
@@ -73,8 +78,24 @@ static inline void copy_output(void *out, kr__task *t) {
         __builtin_memcpy(out, src, 8);
         return;
     default:
-        memcpy(out, src, n);
+        copy_output_n(out, src, n);
     }
+}
+
+static kr_poll read_output(kr_join_handle *h, kr__task *t, void *out);
+
+/* The task is not complete yet: register the waker, or read the output
+ * if it completed meanwhile. Out of line, as read_output's memcpy: the
+ * common poll, of a task already complete, then saves few registers. */
+static __attribute__((noinline)) kr_poll join_pending(kr_join_handle *h,
+                                                      kr__task *t, uint64_t s,
+                                                      kr_context *cx,
+                                                      void *out) {
+    if (register_waker(t, s, cx->waker)) {
+        kr__coop_refund(); /* no progress: give the unit back */
+        return KR_PENDING;
+    }
+    return read_output(h, t, out);
 }
 
 static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
@@ -92,10 +113,13 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
         return KR_PENDING;
     /* Acquire pairs with to_complete's release: the output is visible. */
     uint64_t s = kr__load_acquire(&t->state);
-    if (!(s & KR__COMPLETE) && register_waker(t, s, cx->waker)) {
-        kr__coop_refund(); /* no progress: give the unit back */
-        return KR_PENDING;
-    }
+    if (!(s & KR__COMPLETE))
+        return join_pending(h, t, s, cx, out);
+    return read_output(h, t, out);
+}
+
+/* Reads the output of the complete task `t` and lets it go. */
+static inline kr_poll read_output(kr_join_handle *h, kr__task *t, void *out) {
     if (out != NULL)
         copy_output(out, t);
     h->err_ = (t->flags & KR__TASK_CANCELLED) ? KR_ECANCELED : 0;

@@ -34,11 +34,18 @@
 #define KR__JOIN_WAKER    ((uint64_t)0x10)
 #define KR__CANCELLED     ((uint64_t)0x20)
 #define KR__LIFECYCLE     (KR__RUNNING | KR__COMPLETE)
-#define KR__REF_SHIFT     6
+/* The id's high half sits between the flags and the count (task.h). */
 #define KR__REF_ONE       ((uint64_t)1 << KR__REF_SHIFT)
-/* Refcounts past this are a leak of references; abort rather than wrap. */
-#define KR__REF_MAX       ((uint64_t)1 << 62)
+/* 2^24 references are a leak of references; abort long before the 26
+ * bits of the count wrap (2^26: the threads racing past the check would
+ * have to number 2^25). */
+#define KR__REF_MAX       (KR__REF_ONE << 24)
+_Static_assert(KR__ID_HI >> KR__ID_SHIFT == 0xffffffff &&
+                   (KR__ID_HI & (KR__REF_ONE - 1)) == KR__ID_HI &&
+                   (KR__ID_HI & 0x3f) == 0,
+               "the id's high half lies between the flags and the count");
 
+/* The word a spawn starts with, less the id (kr__task_new adds it). */
 #define KR__INITIAL_STATE(join)                                                \
     ((join) ? (3 * KR__REF_ONE | KR__NOTIFIED | KR__JOIN_INTEREST)             \
             : (2 * KR__REF_ONE | KR__NOTIFIED))
@@ -99,6 +106,10 @@ static inline KR__MUST_USE kr__to_running kr__state_to_running(kr__task *t) {
                     (void *)t, (unsigned long long)cur);
         if (kr__is_idle(cur)) {
             next = (cur | KR__RUNNING) & ~KR__NOTIFIED;
+            /* Broken 7: the word rebuilt from flags and count, losing the
+             * id's high half. */
+            if (KR__BROKEN(7))
+                next &= ~KR__ID_HI;
             r = (cur & KR__CANCELLED) ? KR__RUN_CANCELLED : KR__RUN_SUCCESS;
         } else {
             next = cur - KR__REF_ONE;

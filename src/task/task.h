@@ -8,9 +8,10 @@
  *
  *   +-----------------------------------------------+  0
  *   | header                                        |
- *   |   state        _Atomic u64  flags + refcount  |
+ *   |   state        _Atomic u64  flags, id's high  |
+ *   |                half, refcount                 |
  *   |   next         queue link (run/inject queues) |
- *   |   tail_off u32, home_off u16, owner u8, flags |
+ *   |   id_lo u32, home_off u16, owner u8, flags    |
  *   |   owned        owner's list of live tasks    |
  *   |   join_waker   the JoinHandle's waker         |
  *   |   site         innermost pending await        |
@@ -18,27 +19,31 @@
  *   | future         vtable->size bytes             |
  *   +-----------------------------------------------+  64 + size, 16-aligned
  *   | output slot    vtable->output_size bytes      |
- *   +-----------------------------------------------+  tail_off, 8-aligned
- *   | tail           id << 1 | NAMED (u64)          |
- *   |   if NAMED:    spawn file, line, name bytes   |
+ *   +-----------------------------------------------+  8-aligned
+ *   | meta (only if id_lo has KR__TASK_NAMED):      |
+ *   |                spawn file, line, name bytes   |
  *   +-----------------------------------------------+
  *
- * The tail is cold: written once at the spawn, read by kr_task_id, dumps
- * and error messages. The id is 64 bits so that it is never reused in the
- * life of a process (Tokio's task::Id); the 32 bits the header had room for
- * wrap after 2^32 spawns, minutes for a busy server. The spawn site and the
- * name are there only for a task spawned through a builder (kr_task_spawn);
- * a plain kr_spawn writes the id word and nothing more.
+ * The id is 63 bits, so that it is never reused in the life of a process
+ * (Tokio's task::Id; 32 bits wrap after 2^32 spawns, minutes for a busy
+ * server). It lives in the header, split: its high 32 bits in the state
+ * word (bits 6..37, written at the spawn and preserved by every
+ * transition: they are neither flags nor count, and a transition only
+ * sets or clears flags and adds or subtracts multiples of REF_ONE), its
+ * low 31 bits in `id_lo`, above the NAMED bit. The meta (kr__task_meta)
+ * is there only for a task spawned through a builder (kr_task_spawn); a
+ * plain kr_spawn's cell is the header, the future and the output, no
+ * more: 64 bytes beside the future for a task with no output.
  *
- * 72 bytes in all beside the future and its output, and no more: the cell
- * comes from a slab of cells of its size class (task/cache.h), with no
- * allocator header of its own. What the cell does not hold it finds in its
- * home, 16 x `home_off` bytes before it (the slab's header, or a loose cell's
- * prefix): its scheduler and its cache. The output slot's offset follows
- * from the future's size, read from the future's vtable, which stays in
- * place after the future is dropped (a drop must not clear `vtable`).
+ * The cell comes from a slab of cells of its size class (task/cache.h),
+ * with no allocator header of its own. What the cell does not hold it
+ * finds in its home, 16 x `home_off` bytes before it (the slab's header,
+ * or a loose cell's prefix): its scheduler and its cache. The offsets of
+ * the output slot and of the meta follow from the future's sizes, read
+ * from the future's vtable, which stays in place after the future is
+ * dropped (a drop must not clear or change `vtable`).
  *
- * References. The refcount (state >> 6) counts:
+ * References. The refcount (state >> 38) counts:
  *   - the OWNED reference: held by the scheduler's list of live tasks from
  *     spawn until the task completes (released in kr__task_complete);
  *   - the NOTIFIED reference: held by whoever will run the task next (a run
@@ -73,7 +78,13 @@
  *   3    JOIN_INTEREST  a join handle exists
  *   4    JOIN_WAKER     the header's join_waker is owned by the runtime
  *   5    CANCELLED      cancel at the next opportunity
- *   6..  refcount       in units of REF_ONE = 64
+ *   6-37 id's high half fixed at the spawn (kr__task_id)
+ *   38.. refcount       in units of REF_ONE = 2^38: 26 bits, and
+ *                       kr__ref_inc aborts at 2^24 references
+ *
+ * The count is in the top bits so that kr__refs is one shift and a count
+ * taken below zero (a bug the debug build reports) wraps without touching
+ * the id.
  *
  * Who touches what:
  *   - future, output slot: only the holder of RUNNING, except that after
@@ -90,9 +101,9 @@
  *   - site: written by the poller after each poll; read by dumps.
  *   - flags (HELD, CANCELLED): only the holder of RUNNING; CANCELLED is
  *     read by the join handle after COMPLETE.
- *   - tail_off, home_off, the tail: written at creation, read-only after;
- *     owner: written
- *     once by the scheduler before the task can complete.
+ *   - id_lo, home_off, the meta, the id bits of the state: written at
+ *     creation, read-only after; owner: written once by the scheduler
+ *     before the task can complete.
  *
  * Every transition is one atomic read-modify-write (or CAS loop) in
  * state.h, and returns what the caller must do next; the results are
@@ -134,9 +145,9 @@ struct kr__sched {
 struct kr__task {
     _Atomic uint64_t state;
     _Atomic(kr__task *) next;
-    /* Offset of the tail (the id word, and a builder's name and spawn
-     * site) from the cell, past the output slot. */
-    uint32_t tail_off;
+    /* The id's low 31 bits, shifted left by one; bit 0 is
+     * KR__TASK_NAMED (a kr__task_meta follows the output). */
+    uint32_t id_lo;
     /* Distance back from the cell to its home (task/cache.h), in units of
      * 16 bytes. */
     uint16_t home_off;
@@ -173,18 +184,27 @@ static inline size_t kr__task_out_off(size_t future_size) {
 static inline void *kr__task_output(kr__task *t) {
     return (char *)t + kr__task_out_off(kr__task_future(t)->vtable->size);
 }
-/* The tail's first word: the id shifted left by one, bit 0 KR__TAIL_NAMED
- * when a kr__task_meta follows. */
-#define KR__TAIL_NAMED 1u
-static inline size_t kr__task_tail_off(size_t future_size, size_t out_size) {
-    return (kr__task_out_off(future_size) + out_size + 7) & ~(size_t)7;
+/* The state word's fields beside the flags (state.h has the flags). */
+#define KR__ID_SHIFT   6
+#define KR__ID_HI      ((uint64_t)0xffffffff << KR__ID_SHIFT)
+#define KR__REF_SHIFT  38
+/* id_lo's bit 0: a builder spawned it, a kr__task_meta follows the output. */
+#define KR__TASK_NAMED 1u
+/* A new task's id, split: the bits it adds to the state word and its
+ * id_lo (NAMED clear). Requires: id < 2^63. */
+static inline uint64_t kr__task_id_hi_bits(uint64_t id) {
+    return id >> 31 << KR__ID_SHIFT & KR__ID_HI;
 }
-static inline uint64_t *kr__task_tail(const kr__task *t) {
-    return (uint64_t *)(void *)((char *)(uintptr_t)t + t->tail_off);
-}
-/* The task's id (kr_task_id): unique in the process, never 0. */
+static inline uint32_t kr__task_id_lo(uint64_t id) { return (uint32_t)id << 1; }
+/* The task's id (kr_task_id): unique in the process, never 0, < 2^63. */
 static inline uint64_t kr__task_id(const kr__task *t) {
-    return *kr__task_tail(t) >> 1;
+    /* Relaxed: the id bits never change after the spawn. */
+    uint64_t s = kr__load_relaxed(&((kr__task *)(uintptr_t)t)->state);
+    return ((s & KR__ID_HI) >> KR__ID_SHIFT) << 31 | t->id_lo >> 1;
+}
+/* Offset of a named task's meta: past the output slot, 8-aligned. */
+static inline size_t kr__task_meta_off(size_t future_size, size_t out_size) {
+    return (kr__task_out_off(future_size) + out_size + 7) & ~(size_t)7;
 }
 /* A builder's spawn: where and under what name (kr_task_builder). */
 typedef struct kr__task_meta {
@@ -194,8 +214,14 @@ typedef struct kr__task_meta {
     char name[];       /* copied from the builder, NUL-terminated */
 } kr__task_meta;
 static inline const kr__task_meta *kr__task_meta_of(const kr__task *t) {
-    const uint64_t *tail = kr__task_tail(t);
-    return (*tail & KR__TAIL_NAMED) ? (const kr__task_meta *)(tail + 1) : NULL;
+    if (!(t->id_lo & KR__TASK_NAMED))
+        return NULL;
+    const kr_future_vtable *vt =
+        kr__task_future((kr__task *)(uintptr_t)t)->vtable;
+    return (
+        const kr__task_meta *)(const void *)((const char *)t +
+                                             kr__task_meta_off(
+                                                 vt->size, vt->output_size));
 }
 /* The task's name: the builder's, or NULL. */
 static inline const char *kr__task_name(const kr__task *t) {
@@ -243,7 +269,7 @@ typedef struct kr__in_place {
     void *arg;
     int err;
     /* A builder's (kairo/runtime.h, kr_task_builder), or NULL: the task
-     * gets a kr__task_meta in its tail. */
+     * gets a kr__task_meta after its output. */
     const kr_task_builder *builder;
 } kr__in_place;
 extern const kr_future_vtable kr__in_place_vtable;
