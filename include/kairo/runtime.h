@@ -178,15 +178,29 @@ typedef struct kr_runtime_config {
     /* Report every poll that runs longer than this (0: off, the default)
      * through on_poll_report, after it returns. */
     uint64_t slow_poll_ns;
-    /* Multi-thread: report a worker whose current poll has run longer than
-     * this (0: off) through on_poll_report, from the monitor thread, while
-     * the poll still runs (once per poll). Noticed within a few ms of the
-     * threshold. The current-thread runtime has no monitor: set
-     * slow_poll_ns to hear of its long polls after they return. */
+    /* Report a worker whose current poll has run longer than this (0:
+     * off) through on_poll_report, from a monitor thread, while the poll
+     * still runs (once per poll). Noticed within a few ms of the
+     * threshold. Multi-thread: its monitor does it. Current-thread: a
+     * watchdog thread is started for it (only when this is set), so
+     * kr_runtime_new may then also fail with KR_EAGAIN. */
     uint64_t blocked_worker_ns;
     /* The reporter (NULL: kr_poll_report_stderr) and its argument. */
     kr_poll_report_fn on_poll_report;
     void *on_poll_report_arg;
+    /* A histogram of schedule latencies, per worker: the time from the
+     * wake (or spawn, or yield) that queued a task to the start of the
+     * poll it led to (Tokio's "scheduling delay"). Off (buckets 0) by
+     * default; on, it costs a clock read per wake and implies
+     * track_tasks. Multi-thread and current-thread runtimes. */
+    kr_histogram_config sched_latency_histogram;
+    /* Track each task: its polls so far, when its last poll began and the
+     * task it was spawned from, shown by task dumps ("polls",
+     * "since_poll_ns", "parent"). Off by default: on, each task's cell is
+     * 32 bytes larger and each poll reads the clock (shared with the
+     * histograms) and stores two words. Multi-thread and current-thread
+     * runtimes. */
+    bool track_tasks;
 
     /* ---- The live console (docs/observability.md, "The live console") */
     /* Serve the metrics, histograms, task dump and recent slow-poll and
@@ -240,8 +254,8 @@ KR_API kr_runtime_config kr_runtime_config_default(void);
  * Returns 0, or KR_EINVAL (NULL `out`, unknown flavor, more than 1024
  * workers, an unknown bit in disable_drivers); KR_ENOMEM; KR_EMFILE,
  * KR_ENFILE (no file descriptor for the I/O driver's epoll instance and
- * eventfd); KR_EAGAIN (multi-thread: a
- * worker thread could not be started). Both flavors report the same cause
+ * eventfd); KR_EAGAIN (a thread could not be started: multi-thread, a
+ * worker or the monitor; current-thread, the blocked_worker_ns watchdog). Both flavors report the same cause
  * with the same code; on failure nothing is left allocated or running.
  */
 KR_API int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out);
