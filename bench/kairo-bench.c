@@ -68,6 +68,7 @@ void bench_observe_config(kr_runtime_config *c) {
     c->poll_histogram.buckets = 24;
     c->poll_histogram.scale = KR_HISTOGRAM_LOG2;
     c->poll_histogram.width_ns = 1000;
+    c->sched_latency_histogram = c->poll_histogram;
     c->slow_poll_ns = 1000000000;      /* 1 s: on, never reached */
     c->blocked_worker_ns = 2000000000; /* 2 s */
 }

@@ -170,6 +170,169 @@ static void dump_names_running_worker(void **state) {
     test_runtime_free(rt);
 }
 
+/* ---- tracked tasks: polls, time since the last poll, parent ---------- */
+
+/* Polled exactly `n` times: the first poll spawns a parked child, the next
+ * n - 2 wake themselves, the last parks forever. */
+typedef struct family {
+    kr_future base;
+    int polls, n;
+    test_pending p;
+    test_latch *started;
+    kr_task_id_t *id;
+} family;
+
+static kr_poll family_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    family *c = (family *)f;
+    if (++c->polls == 1) {
+        *c->id = kr_task_id();
+        parked child = {.base = {&parked_vt}, .started = c->started};
+        assert_rc(kr_spawn(&child.base, NULL), 0);
+        c->p = test_pending_make(NULL, c->started);
+    }
+    if (c->polls < c->n) {
+        kr_waker_wake_by_ref(kr_context_waker(cx));
+        return KR_PENDING;
+    }
+    return kr_future_poll(&c->p.base, cx, NULL);
+}
+KR_FUTURE_VTABLE(family_vt, family, family_poll, NULL, 0);
+
+static kr_runtime *tracked_runtime(void) {
+    kr_runtime_config c = kr_runtime_config_default();
+    c.flavor = test_flavor();
+    c.workers = 2;
+    c.track_tasks = true;
+    kr_runtime *rt = NULL;
+    assert_rc(kr_runtime_new(&c, &rt), 0);
+    return rt;
+}
+
+/* Writes a JSON dump to `path` (a mkstemp template, filled in). */
+static void dump_to(kr_runtime *rt, char *path, int expect) {
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(kr_runtime_dump_format(rt, fd, KR_DUMP_JSON), expect);
+    close(fd);
+}
+
+/* The parent polled exactly 5 times, its child once and spawned from it;
+ * the idle tasks' time since their last poll grows between two dumps by
+ * at least the time between them. */
+static void dump_polls_parent_since_poll(void **state) {
+    (void)state;
+    test_latch started;
+    test_latch_init(&started);
+    kr_runtime *rt = tracked_runtime();
+    kr_task_id_t pid = 0;
+    family fam = {
+        .base = {&family_vt}, .n = 5, .started = &started, .id = &pid};
+    assert_rc(kr_runtime_spawn(rt, &fam.base, NULL), 0);
+    test_latch_wait w = test_latch_wait_for(&started, 2);
+    assert_rc(kr_runtime_block_on(rt, &w.base, NULL), 0);
+    /* Both have parked; on multi-thread the last poll may still be
+     * returning: polls and the poll's start are recorded before it. */
+    char p1[] = "/tmp/kr-dump-XXXXXX", p2[] = "/tmp/kr-dump-XXXXXX";
+    dump_to(rt, p1, 2);
+    test_sleep_ms(60);
+    dump_to(rt, p2, 2);
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             "/usr/bin/python3 -c 'import json,sys\n"
+             "a = json.load(open(sys.argv[1]))[\"tasks\"]\n"
+             "b = json.load(open(sys.argv[2]))[\"tasks\"]\n"
+             "def by(t, f): return [x for x in t if x[\"future\"] == f][0]\n"
+             "p, c = by(a, \"family\"), by(a, \"parked\")\n"
+             "assert p[\"id\"] == %llu, p\n"
+             "assert p[\"polls\"] == 5 and c[\"polls\"] == 1, a\n"
+             "assert p[\"parent\"] == 0, p\n"
+             "assert c[\"parent\"] == p[\"id\"], c\n"
+             "for f in (\"family\", \"parked\"):\n"
+             "    x, y = by(a, f), by(b, f)\n"
+             "    assert x[\"since_poll_ns\"] >= 0, x\n"
+             "    assert y[\"polls\"] == x[\"polls\"], (x, y)\n"
+             "    assert y[\"since_poll_ns\"] >= x[\"since_poll_ns\"] + "
+             "59000000, (x, y)\n"
+             "' %s %s",
+             (unsigned long long)pid, p1, p2);
+    int rc = system(cmd);
+    if (rc != 0) {
+        int fd = open(p1, O_RDONLY);
+        fail_msg("JSON check failed (%d):\n%s", rc, read_all(fd));
+    }
+    /* The text form says the same. */
+    int fd = memfd_create("d", 0);
+    assert_int_equal(kr_runtime_dump(rt, fd), 2);
+    const char *text = read_all(fd);
+    close(fd);
+    char want[128];
+    snprintf(want, sizeof(want), ", 1 polls, last ");
+    if (strstr(text, " family idle at ") == NULL ||
+        strstr(text, ", 5 polls, last ") == NULL || strstr(text, want) == NULL)
+        fail_msg("unexpected dump: %s", text);
+    snprintf(want, sizeof(want), ", parent %llu\n", (unsigned long long)pid);
+    if (strstr(text, want) == NULL)
+        fail_msg("no parent in dump: %s", text);
+    unlink(p1);
+    unlink(p2);
+    test_runtime_free(rt);
+    test_latch_destroy(&started);
+}
+
+/* A builder's task keeps its meta (name, spawn site) before the record. */
+static void dump_tracked_named_tasks(void **state) {
+    (void)state;
+    test_latch started;
+    test_latch_init(&started);
+    kr_runtime *rt = tracked_runtime();
+    spawn_parked(rt, &started, 3);
+    char py[1024];
+    snprintf(py, sizeof(py),
+             "assert len(t) == 3, t\n"
+             "for x in t:\n"
+             "    assert x[\"name\"] == \"park\", x\n"
+             "    assert x[\"spawn\"][\"line\"] == %d, x\n"
+             "    assert x[\"polls\"] == 1 and x[\"parent\"] == 0, x\n"
+             "    assert x[\"since_poll_ns\"] >= 0, x\n",
+             spawn_line);
+    check_json(rt, 3, py);
+    test_runtime_free(rt);
+    test_latch_destroy(&started);
+}
+
+/* A task not polled yet says so (null), and without track_tasks the
+ * fields are absent. */
+static void dump_untracked_has_no_poll_fields(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    test_latch started;
+    test_latch_init(&started);
+    spawn_parked(rt, &started, 1);
+    check_json(rt, 1,
+               "assert len(t) == 1, t\n"
+               "assert \"polls\" not in t[0] and \"parent\" not in t[0], t\n"
+               "assert \"since_poll_ns\" not in t[0], t\n");
+    test_runtime_free(rt);
+    test_latch_destroy(&started);
+}
+
+static void dump_tracked_never_polled(void **state) {
+    (void)state;
+    if (is_mt())
+        skip(); /* a worker would poll it before the dump */
+    kr_runtime *rt = tracked_runtime();
+    parked p = {.base = {&parked_vt}, .started = NULL};
+    assert_rc(kr_runtime_spawn(rt, &p.base, NULL), 0);
+    check_json(rt, 1,
+               "assert len(t) == 1, t\n"
+               "x = t[0]\n"
+               "assert x[\"state\"] == \"scheduled\", x\n"
+               "assert x[\"polls\"] == 0 and x[\"parent\"] == 0, x\n"
+               "assert x[\"since_poll_ns\"] is None, x\n");
+    test_runtime_free(rt);
+}
+
 static void dump_format_errors(void **state) {
     (void)state;
     kr_runtime *rt = test_runtime(2);
@@ -192,6 +355,10 @@ int main(int argc, char **argv) {
         cmocka_unit_test(dump_json_parses),
         cmocka_unit_test(dump_names_running_worker),
         cmocka_unit_test(dump_format_errors),
+        cmocka_unit_test(dump_polls_parent_since_poll),
+        cmocka_unit_test(dump_untracked_has_no_poll_fields),
+        cmocka_unit_test(dump_tracked_named_tasks),
+        cmocka_unit_test(dump_tracked_never_polled),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -562,7 +562,178 @@ static void worker_steal_count(void **state) {
     test_runtime_free(rt);
 }
 
+/* ---- Tokio: schedule latency (rt_unstable_metrics.rs) ------------------ */
+
+static uint64_t hist_total(const kr_histogram *h) {
+    uint64_t n = 0;
+    for (unsigned i = 0; i < h->buckets; i++)
+        n += h->count[i];
+    return n;
+}
+
+static void schedule_latency_counts(void **state) {
+    (void)state;
+    enum { N = 50 };
+    kr_runtime_config c = kr_runtime_config_default();
+    c.sched_latency_histogram.buckets = 3;
+    c.sched_latency_histogram.scale = KR_HISTOGRAM_LINEAR;
+    c.sched_latency_histogram.width_ns = 50000000; /* 50 ms */
+    kr_runtime *rt = runtime_with(&c);
+    run_serial(rt, N, 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.sched_latency.buckets, 3);
+    assert_int_equal(hist_total(&m.sched_latency), N);
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < m.workers; i++) {
+        kr_worker_metrics wm;
+        assert_rc(kr_runtime_worker_metrics_get(rt, i, &wm), 0);
+        assert_int_equal(wm.sched_latency.buckets, 3);
+        sum += hist_total(&wm.sched_latency);
+    }
+    assert_int_equal(sum, N);
+    test_runtime_free(rt);
+}
+
+/* Spawns a child (into the LIFO slot on multi-thread) and then keeps the
+ * worker 50 ms: the child waits behind it. */
+typedef struct lifo_parent {
+    kr_future base;
+} lifo_parent;
+
+static kr_poll lifo_parent_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)f, (void)cx, (void)out;
+    quick q = quick_make(NULL, 0, NULL);
+    assert_rc(kr_spawn(&q.base, NULL), 0);
+    spin_ns(50000000);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(lifo_parent_vt, lifo_parent, lifo_parent_poll, NULL, 0);
+
+/* Tokio's asserts one poll on the worker (its LIFO poll is counted apart);
+ * kairo counts both polls, each with its own latency and poll time. */
+static void
+schedule_latency_lifo_polls_are_recorded_individually(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.workers = 1;
+    c.sched_latency_histogram.buckets = 3;
+    c.sched_latency_histogram.scale = KR_HISTOGRAM_LINEAR;
+    c.sched_latency_histogram.width_ns = 10000000; /* 10 ms */
+    c.poll_histogram.buckets = 3;
+    kr_runtime *rt = runtime_with(&c);
+    lifo_parent p = {{&lifo_parent_vt}};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &p.base, &jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_worker_metrics wm;
+    assert_rc(kr_runtime_worker_metrics_get(rt, 0, &wm), 0);
+    assert_int_equal(hist_total(&wm.sched_latency), 2);
+    /* The child waited the parent's 50 ms: the last bucket (>= 20 ms). */
+    assert_true(wm.sched_latency.count[2] >= 1);
+    assert_int_equal(wm.polls, 2);
+    assert_int_equal(hist_total(&wm.poll_time), 2);
+    test_runtime_free(rt);
+}
+
 /* ---- kairo's own -------------------------------------------------------- */
+
+/* Waits for the latch after noting its first poll. */
+typedef struct sleeper {
+    kr_future base;
+    atomic_int *polled;
+    test_latch_wait w;
+} sleeper;
+
+static kr_poll sleeper_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    sleeper *s = (sleeper *)f;
+    atomic_fetch_add(s->polled, 1);
+    return kr_future_poll(&s->w.base, cx, NULL);
+}
+KR_FUTURE_VTABLE(sleeper_vt, sleeper, sleeper_poll, NULL, 0);
+
+/* Wakes the sleeper from its worker, then keeps that worker 60 ms. */
+typedef struct busy_waker {
+    kr_future base;
+    test_latch *l;
+} busy_waker;
+
+static kr_poll busy_waker_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    test_latch_add(((busy_waker *)f)->l, 1);
+    spin_ns(60000000);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(busy_waker_vt, busy_waker, busy_waker_poll, NULL, 0);
+
+/* Every poll has one latency, counted once; a task woken and then kept
+ * waiting behind a busy task lands in the top bucket. One worker, so the
+ * woken task cannot be stolen. */
+static void sched_latency_woken_behind_busy_task(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.workers = 1;
+    c.sched_latency_histogram.buckets = 4;
+    c.sched_latency_histogram.scale = KR_HISTOGRAM_LINEAR;
+    c.sched_latency_histogram.width_ns = 15000000; /* 15 ms; top >= 45 ms */
+    kr_runtime *rt = runtime_with(&c);
+    test_latch l;
+    test_latch_init(&l);
+    atomic_int polled = 0;
+    sleeper s = {{&sleeper_vt}, &polled, test_latch_wait_for(&l, 1)};
+    kr_join_handle sj, bj;
+    assert_rc(kr_runtime_spawn(rt, &s.base, &sj), 0);
+    for (int i = 0; i < 20000 && atomic_load(&polled) == 0; i++)
+        run_serial(rt, 1, 0); /* drives the current-thread runtime */
+    assert_int_equal(atomic_load(&polled), 1);
+    kr_runtime_metrics before = metrics(rt);
+    uint64_t top_before = before.sched_latency.count[3];
+    busy_waker b = {{&busy_waker_vt}, &l};
+    assert_rc(kr_runtime_spawn(rt, &b.base, &bj), 0);
+    assert_rc(kr_runtime_block_on(rt, &sj.base, NULL), 0);
+    assert_rc(kr_runtime_block_on(rt, &bj.base, NULL), 0);
+    assert_int_equal(atomic_load(&polled), 2);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(hist_total(&m.sched_latency), m.polls);
+    assert_true(m.sched_latency.count[3] >= top_before + 1);
+    uint64_t lo, hi;
+    assert_rc(
+        kr_histogram_bucket_range(&c.sched_latency_histogram, 3, &lo, &hi), 0);
+    assert_int_equal(lo, 45000000);
+    test_latch_destroy(&l);
+    test_runtime_free(rt);
+}
+
+/* Yields are wakes too: a task yielding k times has k + 1 latencies. */
+static void sched_latency_counts_yields(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.sched_latency_histogram.buckets = 8;
+    kr_runtime *rt = runtime_with(&c);
+    greedy g = {{&greedy_vt}, 0};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &g.base, &jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.polls, 2);
+    assert_int_equal(hist_total(&m.sched_latency), 2);
+    test_runtime_free(rt);
+}
+
+static void sched_latency_off_by_default(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    run_serial(rt, 3, 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.sched_latency.buckets, 0);
+    for (unsigned i = 0; i < KR_HISTOGRAM_MAX_BUCKETS; i++)
+        assert_int_equal(m.sched_latency.count[i], 0);
+    test_runtime_free(rt);
+}
 
 static void timer_entries_count_sleeps(void **state) {
     (void)state;
@@ -656,6 +827,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test(timer_entries_count_sleeps),
         cmocka_unit_test(io_driver_ready_count),
         cmocka_unit_test(blocking_busy_threads),
+        cmocka_unit_test(schedule_latency_counts),
+        cmocka_unit_test(schedule_latency_lifo_polls_are_recorded_individually),
+        cmocka_unit_test(sched_latency_woken_behind_busy_task),
+        cmocka_unit_test(sched_latency_counts_yields),
+        cmocka_unit_test(sched_latency_off_by_default),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

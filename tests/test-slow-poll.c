@@ -10,6 +10,8 @@
 
 #include "test.h"
 
+#include "util/thread.h"
+
 static bool is_mt(void) { return test_flavor() == KR_RUNTIME_MULTI_THREAD; }
 
 static uint64_t now_ns(void) {
@@ -64,6 +66,7 @@ typedef struct spinner {
     uint64_t spin_ns;
     atomic_int *until;
     int *yield_line;
+    int spawn_k; /* tasks to spawn before spinning (queued behind it) */
 } spinner;
 
 static kr_poll spinner_poll(kr_future *f, kr_context *cx, void *out) {
@@ -72,6 +75,10 @@ static kr_poll spinner_poll(kr_future *f, kr_context *cx, void *out) {
     s->y = kr_yield_now();
     *s->yield_line = __LINE__ + 1;
     KR_AWAIT(&s->co, &s->y.base, cx, NULL);
+    for (int i = 0; i < s->spawn_k; i++) {
+        test_value v = test_value_make(0, NULL);
+        assert_rc(kr_spawn(&v.base, NULL), 0);
+    }
     {
         uint64_t end = now_ns() + s->spin_ns;
         while (now_ns() < end) {
@@ -86,10 +93,10 @@ KR_FUTURE_VTABLE(spinner_vt, spinner, spinner_poll, NULL, sizeof(int));
 
 static int spawn_line;
 
-static void run_spinner(kr_runtime *rt, uint64_t spin_ns, atomic_int *until,
-                        int *line) {
-    spinner s = {{&spinner_vt}, KR_CORO_INIT, {{NULL}, 0},
-                 spin_ns,       until,        line};
+static void run_spinner_k(kr_runtime *rt, uint64_t spin_ns, atomic_int *until,
+                          int *line, int spawn_k) {
+    spinner s = {{&spinner_vt}, KR_CORO_INIT, {{NULL}, 0}, spin_ns,
+                 until,         line,         spawn_k};
     kr_join_handle jh;
     spawn_line = __LINE__ + 1;
     kr_task_builder b = KR_TASK_BUILDER(.name = "spin", .runtime = rt);
@@ -97,6 +104,11 @@ static void run_spinner(kr_runtime *rt, uint64_t spin_ns, atomic_int *until,
     int out = -1;
     assert_rc(kr_runtime_block_on(rt, &jh.base, &out), 0);
     assert_int_equal(out, 0);
+}
+
+static void run_spinner(kr_runtime *rt, uint64_t spin_ns, atomic_int *until,
+                        int *line) {
+    run_spinner_k(rt, spin_ns, until, line, 0);
 }
 
 static void slow_poll_reported(void **state) {
@@ -151,17 +163,17 @@ static void slow_poll_off_by_default(void **state) {
     assert_int_equal(c.poll_histogram.buckets, 0);
 }
 
-/* The monitor reports a worker stuck in one poll while the poll still
- * runs: the spinner spins until the report arrives (at most 20 s). */
+/* The monitor (current-thread: the watchdog thread) reports a worker
+ * stuck in one poll while the poll still runs: the spinner spins until the
+ * report arrives (at most 20 s), with three tasks it spawned queued
+ * behind it. */
 static void blocked_worker_reported_while_running(void **state) {
     (void)state;
-    if (!is_mt())
-        skip(); /* the current-thread runtime has no monitor */
     seen s;
     kr_runtime *rt = runtime_reporting(&s, 0, 50000000); /* 50 ms */
     int line = 0;
     uint64_t t0 = now_ns();
-    run_spinner(rt, 20000000000ull, &s.blocked, &line);
+    run_spinner_k(rt, 20000000000ull, &s.blocked, &line, 3);
     uint64_t took = now_ns() - t0;
     assert_rc(kr_runtime_shutdown(rt), 0);
     /* The spinner stopped because of the report, long before 20 s. */
@@ -176,9 +188,30 @@ static void blocked_worker_reported_while_running(void **state) {
     assert_non_null(s.last.resumed_from);
     assert_int_equal(s.last.resumed_from->line, line);
     assert_true(s.last.worker < 2);
+    if (!is_mt()) /* on multi-thread the other worker may take them */
+        assert_int_equal(s.last.queued, 3);
     assert_non_null(strstr(s.line, "blocked: task"));
     assert_non_null(strstr(s.line, "queued behind it"));
     pthread_mutex_destroy(&s.mu);
+    test_runtime_free(rt);
+}
+
+/* Current-thread: no watchdog thread unless blocked_worker_ns is set, and
+ * none left after the free (thread starts are counted by failing them). */
+static void blocked_worker_watchdog_only_when_set(void **state) {
+    (void)state;
+    if (is_mt())
+        skip(); /* its monitor thread always runs */
+    kr_runtime_config c = kr_runtime_config_default();
+    c.slow_poll_ns = 1000000000;
+    kr_runtime *rt = NULL;
+    kr__thread_fail_after(0); /* any thread start fails */
+    assert_rc(kr_runtime_new(&c, &rt), 0);
+    test_runtime_free(rt);
+    c.blocked_worker_ns = 1000000000;
+    assert_rc(kr_runtime_new(&c, &rt), KR_EAGAIN);
+    kr__thread_fail_after(-1);
+    assert_rc(kr_runtime_new(&c, &rt), 0);
     test_runtime_free(rt);
 }
 
@@ -222,6 +255,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(fast_poll_not_reported),
         cmocka_unit_test(slow_poll_off_by_default),
         cmocka_unit_test(blocked_worker_reported_while_running),
+        cmocka_unit_test(blocked_worker_watchdog_only_when_set),
         cmocka_unit_test(report_format),
     };
     if (argc > 1)

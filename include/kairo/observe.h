@@ -1,6 +1,6 @@
 /*
- * kairo/observe.h: the types of runtime observability - a histogram of
- * poll durations, the per-worker and runtime-wide
+ * kairo/observe.h: the types of runtime observability - histograms of
+ * poll durations and schedule latencies, the per-worker and runtime-wide
  * metrics, and slow-poll / blocked-worker reports. The calls that read them
  * (kr_runtime_metrics_get, kr_runtime_worker_metrics_get, kr_runtime_dump)
  * and the configuration fields that switch them on are in kairo/runtime.h;
@@ -92,6 +92,9 @@ typedef struct kr_worker_metrics {
     uint64_t busy_ns;           /* time not parked, so far */
     unsigned local_queue_depth; /* tasks in its run queue now (+ LIFO) */
     kr_histogram poll_time;     /* poll durations */
+    /* Schedule latencies of its polls: wake (spawn, yield) to poll
+     * (kr_runtime_config.sched_latency_histogram). */
+    kr_histogram sched_latency;
 } kr_worker_metrics;
 
 /* Counters, for tests and monitoring: the sums over the workers, and the
@@ -121,8 +124,9 @@ typedef struct kr_runtime_metrics {
     /* The I/O driver: events its turns returned, and of those, the ones
      * that found a waiting task to wake. */
     uint64_t io_events, io_ready;
-    uint64_t timer_entries; /* sleeps registered on the timer wheels now */
-    kr_histogram poll_time; /* summed over the workers */
+    uint64_t timer_entries;     /* sleeps registered on the timer wheels now */
+    kr_histogram poll_time;     /* summed over the workers */
+    kr_histogram sched_latency; /* summed over the workers */
 } kr_runtime_metrics;
 
 /* ------------------------------------------------------------------------ */
@@ -134,8 +138,10 @@ typedef enum kr_poll_report_kind {
      * the worker that ran it, right after the poll. */
     KR_REPORT_SLOW_POLL = 0,
     /* A worker's poll has run longer than blocked_worker_ns and has not
-     * returned yet. Reported by the monitor thread (multi-thread runtime),
-     * once per stuck poll, while the poll still runs. */
+     * returned yet. Reported by the monitor thread (the multi-thread
+     * runtime's; the current-thread runtime starts one when
+     * blocked_worker_ns is set), once per stuck poll, while the poll still
+     * runs. */
     KR_REPORT_WORKER_BLOCKED = 1
 } kr_poll_report_kind;
 

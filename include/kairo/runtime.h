@@ -27,6 +27,26 @@ typedef enum kr_runtime_flavor {
 } kr_runtime_flavor;
 
 /*
+ * The I/O driver's backend (kr_runtime_config.io_driver).
+ *   KR_IO_DRIVER_AUTO: the environment variable KAIRO_IO ("epoll" or
+ *     "uring") if it is set, else epoll (the default: see docs/io_uring.md
+ *     for the measurements behind it).
+ *   KR_IO_DRIVER_EPOLL: epoll, edge-triggered.
+ *   KR_IO_DRIVER_URING: io_uring (multishot poll requests; Linux 5.13 or
+ *     later, built with liburing). Where io_uring cannot be had (not
+ *     built in, an old kernel, ENOSYS, EPERM from seccomp or the
+ *     kernel.io_uring_disabled sysctl, no memory for the ring) the runtime
+ *     falls back to epoll and writes one line to stderr saying why.
+ * Every future behaves the same on both; kr_runtime_io_driver says which
+ * one a runtime got. An explicit EPOLL or URING here wins over KAIRO_IO.
+ */
+typedef enum kr_io_driver {
+    KR_IO_DRIVER_AUTO = 0,
+    KR_IO_DRIVER_EPOLL = 1,
+    KR_IO_DRIVER_URING = 2,
+} kr_io_driver;
+
+/*
  * KR_ZERO: asks for a literal zero in a field where 0 means "the default".
  * Accepted by shutdown_timeout_ms (do not wait for running blocking jobs at
  * all: Tokio's shutdown_timeout(0)) and blocking_keep_alive_ms (an idle
@@ -158,15 +178,55 @@ typedef struct kr_runtime_config {
     /* Report every poll that runs longer than this (0: off, the default)
      * through on_poll_report, after it returns. */
     uint64_t slow_poll_ns;
-    /* Multi-thread: report a worker whose current poll has run longer than
-     * this (0: off) through on_poll_report, from the monitor thread, while
-     * the poll still runs (once per poll). Noticed within a few ms of the
-     * threshold. The current-thread runtime has no monitor: set
-     * slow_poll_ns to hear of its long polls after they return. */
+    /* Report a worker whose current poll has run longer than this (0:
+     * off) through on_poll_report, from a monitor thread, while the poll
+     * still runs (once per poll). Noticed within a few ms of the
+     * threshold. Multi-thread: its monitor does it. Current-thread: a
+     * watchdog thread is started for it (only when this is set), so
+     * kr_runtime_new may then also fail with KR_EAGAIN. */
     uint64_t blocked_worker_ns;
     /* The reporter (NULL: kr_poll_report_stderr) and its argument. */
     kr_poll_report_fn on_poll_report;
     void *on_poll_report_arg;
+    /* A histogram of schedule latencies, per worker: the time from the
+     * wake (or spawn, or yield) that queued a task to the start of the
+     * poll it led to (Tokio's "scheduling delay"). Off (buckets 0) by
+     * default; on, it costs a clock read per wake and implies
+     * track_tasks. Multi-thread and current-thread runtimes. */
+    kr_histogram_config sched_latency_histogram;
+    /* Track each task: its polls so far, when its last poll began and the
+     * task it was spawned from, shown by task dumps ("polls",
+     * "since_poll_ns", "parent"). Off by default: on, each task's cell is
+     * 32 bytes larger and each poll reads the clock (shared with the
+     * histograms) and stores two words. Multi-thread and current-thread
+     * runtimes. */
+    bool track_tasks;
+
+    /* ---- The live console (docs/observability.md, "The live console") */
+    /* Serve the metrics, histograms, task dump and recent slow-poll and
+     * blocked-worker reports on a Unix socket at this path, for
+     * kairo-console or any client of its line protocol. NULL (the
+     * default): the path in the KAIRO_CONSOLE environment variable, else
+     * no console, at no cost (no thread, no socket, no clock read).
+     * The console runs on a thread of its own, so it answers while every
+     * worker is stuck in a poll; it replaces a stale socket file at the
+     * path, and removes its own when the runtime is freed. It turns on
+     * what it shows where these fields are 0: slow_poll_ns 10 ms,
+     * blocked_worker_ns 1 s (multi-thread), poll_histogram 20 LOG2 buckets
+     * from 1 us; the reports only the console asked for go to the console
+     * alone, the others to on_poll_report as well. kr_runtime_new returns
+     * KR_EINVAL for an empty path or one longer than a Unix socket
+     * address holds (107 bytes), KR_EADDRINUSE if another process serves
+     * there, KR_EEXIST if the path is not a socket; a console that
+     * KAIRO_CONSOLE asked for and that cannot be opened is left out with
+     * one line on stderr. The current-thread runtime's task list belongs
+     * to the thread in block_on: while one runs, the console's snapshots
+     * carry its metrics but no tasks ("dump_error": "EBUSY"). */
+    const char *console_path;
+
+    /* The I/O driver's backend (kr_io_driver above); 0, AUTO, by default.
+     * Ignored by a runtime without the I/O driver and by the simulation. */
+    kr_io_driver io_driver;
 } kr_runtime_config;
 
 /*
@@ -194,8 +254,8 @@ KR_API kr_runtime_config kr_runtime_config_default(void);
  * Returns 0, or KR_EINVAL (NULL `out`, unknown flavor, more than 1024
  * workers, an unknown bit in disable_drivers); KR_ENOMEM; KR_EMFILE,
  * KR_ENFILE (no file descriptor for the I/O driver's epoll instance and
- * eventfd); KR_EAGAIN (multi-thread: a
- * worker thread could not be started). Both flavors report the same cause
+ * eventfd); KR_EAGAIN (a thread could not be started: multi-thread, a
+ * worker or the monitor; current-thread, the blocked_worker_ns watchdog). Both flavors report the same cause
  * with the same code; on failure nothing is left allocated or running.
  */
 KR_API int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out);
@@ -317,6 +377,11 @@ KR_API int kr_runtime_shutdown_background(kr_runtime *rt);
  * runtime; each counter is read once (relaxed), so the snapshot is not
  * atomic across counters. Returns 0 or KR_EINVAL. */
 KR_API int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m);
+
+/* The backend the runtime's I/O driver runs on: KR_IO_DRIVER_EPOLL or
+ * KR_IO_DRIVER_URING; KR_IO_DRIVER_AUTO for a runtime without one (made
+ * without KR_DRIVER_IO, or the simulation) or a NULL rt. */
+KR_API kr_io_driver kr_runtime_io_driver(const kr_runtime *rt);
 
 /* Fills `m` with worker `worker`'s counters (0 .. workers - 1; the
  * current-thread runtime has worker 0). Any thread. Returns 0 or

@@ -66,6 +66,9 @@ struct kr_runtime {
     /* The simulated network (core/netsim.h) the net layer dispatches to,
      * or NULL: the real one. Set by the simulation flavor. */
     const struct kr__netsim_ops *netsim;
+    /* The live console (console/console.h), or NULL: none. Set by
+     * rt/runtime.c, closed first by kr_runtime_free. */
+    struct kr__console *console;
 };
 
 /* True if `rt` (NULL: none) was made without timers (KR_DRIVER_TIME). */

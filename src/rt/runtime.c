@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "blocking/pool.h"
+#include "console/console.h"
 #include "io/reactor.h"
 #include "core/handle.h"
 #include "core/runtime.h"
@@ -72,6 +73,8 @@ static int resolve_config(kr_runtime_config *c) {
         return KR_EINVAL;
     if ((c->disable_drivers & ~KR_DRIVERS_ALL) != 0)
         return KR_EINVAL;
+    if ((unsigned)c->io_driver > KR_IO_DRIVER_URING)
+        return KR_EINVAL;
     if (c->workers == KR_ZERO)
         return KR_EINVAL;
     bool ok = resolve(&c->global_queue_interval, KR__GLOBAL_QUEUE_INTERVAL,
@@ -111,17 +114,28 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     kr__handle *h = kr__calloc(1, sizeof(*h));
     if (h == NULL)
         return KR_ENOMEM;
+    /* The console first (it may change the reporter and thresholds the
+     * flavor copies); it serves nobody until the runtime exists. */
+    kr__console *con;
+    rc = kr__console_open(&c, &con);
+    if (rc != 0) {
+        kr__free(h);
+        return rc;
+    }
     if (c.flavor == KR_RUNTIME_SIMULATION) {
         rc = kr__sim_new(&c, out); /* its own driver (sim/driver.c) */
         if (rc != 0) {
+            kr__console_close(con);
             kr__free(h);
             return rc;
         }
     } else {
         kr__driver *d;
         struct kr__reactor *reactor;
-        rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
+        rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO),
+                            c.io_driver);
         if (rc != 0) {
+            kr__console_close(con);
             kr__free(h);
             return rc;
         }
@@ -130,6 +144,7 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
                  : kr__multi_thread_new(&c, d, out);
         if (rc != 0) {
             d->ops->shutdown(d);
+            kr__console_close(con);
             kr__free(h);
             return rc;
         }
@@ -141,6 +156,10 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     h->rt = *out;
     h->id = kr__fetch_add_relaxed(&next_rt_id, 1);
     (*out)->handle = h;
+    if (con != NULL) {
+        (*out)->console = con;
+        kr__console_serve(con, *out);
+    }
     return 0;
 }
 
@@ -369,6 +388,14 @@ static void free_after_shutdown(kr_runtime *rt) {
     kr__handle_unref(h);
 }
 
+/* The console goes first: it reads the runtime through calls that stop
+ * being valid once the free begins. Its thread never waits for the
+ * runtime, so joining it cannot wait for a stuck worker. */
+static void close_console(kr_runtime *rt) {
+    kr__console_close(rt->console);
+    rt->console = NULL;
+}
+
 int kr_runtime_free(kr_runtime *rt) {
     if (rt == NULL)
         return 0;
@@ -378,6 +405,7 @@ int kr_runtime_free(kr_runtime *rt) {
      * kr_runtime_shutdown_background there). */
     if (kr__ctx.rt != NULL)
         return KR_EBUSY;
+    close_console(rt);
     /* Shut down as kr_runtime_shutdown, which ends every block_on; then
      * wait for the threads still inside a block_on or a shutdown to leave
      * before freeing what they use. */
@@ -390,6 +418,7 @@ int kr_runtime_free(kr_runtime *rt) {
  * shutdown without waiting for blocking jobs, then the free. */
 static void *reaper_main(void *arg) {
     kr_runtime *rt = arg;
+    close_console(rt);
     (void)shutdown_all(rt, false);
     free_after_shutdown(rt);
     return NULL;
@@ -422,6 +451,12 @@ int kr_runtime_shutdown_background(kr_runtime *rt) {
         return KR_EAGAIN;
     reaper_main(rt);
     return 0;
+}
+
+kr_io_driver kr_runtime_io_driver(const kr_runtime *rt) {
+    if (rt == NULL || rt->reactor == NULL)
+        return KR_IO_DRIVER_AUTO;
+    return kr__reactor_kind(rt->reactor);
 }
 
 int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {

@@ -58,6 +58,7 @@
 #include "sched/inject.h"
 #include "sched/owned.h"
 #include "sched/stats.h"
+#include "sched/watchdog.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
 #include "task/state.h"
@@ -84,6 +85,11 @@ typedef struct ct_rt {
     uint32_t evi;      /* event_interval: task polls per batch */
     uint32_t since_io; /* task polls since I/O was last looked at */
     int drained;
+    /* Observability, fixed at creation (sched/stats.h): kr__task_new's
+     * KR__NEW_TRACK or 0, and whether wakes are stamped. Read by any
+     * thread (spawns, wakes). */
+    unsigned track_how;
+    int stamp;
 
     /* Shared. */
     kr__inject inject;
@@ -102,6 +108,9 @@ typedef struct ct_rt {
      * on the remote paths that take one anyway. */
     kr__wstats stats;
     _Atomic uint64_t n_completed, n_queued, n_remote, n_remote_schedules;
+    /* Blocked-worker reports (blocked_worker_ns): the thread that watches
+     * stats' poll-in-progress record (sched/watchdog.h). */
+    kr__watchdog watchdog;
 } ct_rt;
 
 #define CT_OF_SCHED(s) ((ct_rt *)((char *)(s)-offsetof(ct_rt, sched)))
@@ -232,6 +241,8 @@ static bool on_core(ct_rt *ct) {
 
 static void ct_schedule(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
+    if (__builtin_expect(ct->stamp, 0))
+        kr__wstats_stamp(t);
     if (on_core(ct)) {
         local_push(ct, t);
         return;
@@ -359,13 +370,16 @@ ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
     if (!gate_enter(ct))
         return KR_ESHUTDOWN;
     kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
-    t = kr__task_new(&ct->sched, slot ? slot->cache : NULL, f, jh != NULL);
+    t = kr__task_new(&ct->sched, slot ? slot->cache : NULL, f,
+                     (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
     if (slot != NULL)
         kr__cache_pool_give(slot);
     if (t == NULL) {
         gate_exit(ct);
         return KR_ENOMEM;
     }
+    if (__builtin_expect(ct->stamp, 0))
+        kr__wstats_stamp(t);
     if (slot == NULL)
         kr__fetch_add_relaxed(&ct->refs, 1); /* the cell pins us; see top */
     kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
@@ -385,9 +399,12 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
         return ct_spawn_remote(ct, f, jh);
     if (is_closed(ct))
         return KR_ESHUTDOWN;
-    kr__task *t = kr__task_new(&ct->sched, ct->cache, f, jh != NULL);
+    kr__task *t = kr__task_new(&ct->sched, ct->cache, f,
+                               (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
     if (t == NULL)
         return KR_ENOMEM;
+    if (__builtin_expect(ct->stamp, 0))
+        kr__wstats_stamp(t);
     bind(ct, t);
     bump(&ct->stats.spawned);
     if (jh != NULL)
@@ -417,6 +434,8 @@ static int64_t bo_work(void *arg) {
         if (kr__wstats_run_pinned(&ct->stats, t, ct)) {
             if (kr__ctx.budget == 0) /* the budget forced it */
                 bump(&ct->stats.budget_yields);
+            if (__builtin_expect(ct->stamp, 0))
+                kr__wstats_stamp(t);
             defer_push(ct, t); /* a yield */
         }
     }
@@ -629,6 +648,7 @@ static void ct_free(kr_runtime *rt) {
     ct_rt *ct = (ct_rt *)rt;
     kr__ctx_t saved;
     ct_shutdown(rt);
+    kr__watchdog_stop(&ct->watchdog);
     /* kr_runtime_free waited for every block_on to return, so the core is
      * free; a dump racing the free (misuse) would hold it: leak rather than
      * crash. */
@@ -642,6 +662,20 @@ static void ct_free(kr_runtime *rt) {
     ct->base.driver->ops->shutdown(ct->base.driver);
     pthread_mutex_destroy(&ct->waiters_lock); /* no block_on is left */
     ct_unref(ct);
+}
+
+/* The inject queue's depth: pushes minus pops (each side counts its own). */
+static uint64_t inject_depth(ct_rt *ct) {
+    uint64_t in = kr__load_relaxed(&ct->n_remote) +
+                  kr__load_relaxed(&ct->n_remote_schedules);
+    uint64_t popped = kr__load_relaxed(&ct->stats.inject_pops);
+    return in > popped ? in - popped : 0;
+}
+
+/* The watchdog's: tasks waiting behind the poll in progress. */
+static unsigned queued_behind(void *arg) {
+    ct_rt *ct = arg;
+    return (unsigned)(kr__load_relaxed(&ct->n_queued) + inject_depth(ct));
 }
 
 static void ct_worker_read(ct_rt *ct, kr_worker_metrics *m) {
@@ -663,9 +697,7 @@ static void ct_metrics(kr_runtime *rt, kr_runtime_metrics *m) {
     m->alive = m->spawned > done ? m->spawned - done : 0;
     m->remote_spawns = remote;
     m->remote_schedules = rsched;
-    uint64_t popped = kr__load_relaxed(&ct->stats.inject_pops);
-    m->inject_queue_depth =
-        remote + rsched > popped ? remote + rsched - popped : 0;
+    m->inject_queue_depth = inject_depth(ct);
     m->timer_entries = rt->driver->ops->timers_count(&ct->wheel);
     m->workers = 1;
 }
@@ -693,6 +725,7 @@ static int ct_dump(kr_runtime *rt, kr__dump *d) {
     }
     d->worker_of = ct_worker_of;
     d->arg = ct;
+    d->track = ct->track_how != 0;
     kr__owned_dump(&ct->owned, d);
     /* Remote spawns not yet bound wait in the inject queue; the core is
      * its consumer, so it may walk it. */
@@ -741,6 +774,8 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->base.driver = driver;
     ct->sched.ops = &ct_sched_ops;
     kr__wstats_init(&ct->stats, &ct->base.cfg, 0, NULL);
+    ct->track_how = kr__cfg_track(cfg) ? KR__NEW_TRACK : 0;
+    ct->stamp = kr__cfg_stamp(cfg);
     kr__owned_init(&ct->owned);
     ct->gqi = cfg->global_queue_interval; /* resolved by kr_runtime_new */
     ct->evi = cfg->event_interval;
@@ -761,17 +796,28 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     /* The handle, the core's cache, the pool's caches. */
     atomic_init(&ct->refs, 2 + KR__CACHE_POOL_SLOTS);
     kr__parker_init(&ct->park);
+    if (cfg->blocked_worker_ns != 0) {
+        int rc = kr__watchdog_start(&ct->watchdog, &ct->stats,
+                                    cfg->blocked_worker_ns, queued_behind, ct);
+        if (rc != 0) {
+            pthread_mutex_destroy(&ct->waiters_lock);
+            kr__free_aligned(ct);
+            return rc;
+        }
+    }
     unsigned pooled;
     if (!kr__cache_pool_init(&ct->pool, &ct->sched, cache_destroyed, ct,
                              &pooled)) {
         /* The made caches were destroyed (one unref each); drop the rest
          * but the handle's and the core cache's, then free by hand. */
+        kr__watchdog_stop(&ct->watchdog);
         kr__fetch_sub_relaxed(&ct->refs, KR__CACHE_POOL_SLOTS - pooled);
         kr__free_aligned(ct);
         return KR_ENOMEM;
     }
     ct->cache = kr__cache_new(&ct->sched, cache_destroyed, ct);
     if (ct->cache == NULL) {
+        kr__watchdog_stop(&ct->watchdog);
         kr__cache_pool_orphan(&ct->pool);
         kr__free_aligned(ct);
         return KR_ENOMEM;

@@ -108,7 +108,11 @@ struct mt_rt {
     _Atomic(struct mt_signal *) spare_signal;
 
     int lifo_steal; /* stealers may take a busy worker's LIFO task */
-    int lifo_off;   /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
+    /* Observability, fixed at creation (sched/stats.h): kr__task_new's
+     * KR__NEW_TRACK or 0, and whether wakes are stamped. */
+    unsigned track_how;
+    int stamp;
+    int lifo_off; /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
 
     /* Threads block_in_place started (block_in_place.c). */
     pthread_mutex_t threads_lock;

@@ -73,14 +73,16 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
     memset(s, 0, sizeof(*s));
     s->worker = index;
     hist_init(&s->poll, &cfg->poll_histogram);
+    hist_init(&s->lat, &cfg->sched_latency_histogram);
     s->slow_ns = cfg->slow_poll_ns;
     s->watch = cfg->blocked_worker_ns != 0;
-    s->timed = s->poll.n != 0 || s->slow_ns != 0 || s->watch;
+    s->track = kr__cfg_track(cfg);
+    s->timed = s->poll.n != 0 || s->slow_ns != 0 || s->watch || s->track;
     /* Without an epoch (current-thread: no monitor) the detectors read
      * the precise clock too: the kernel's coarse clock is not refreshed
      * while the CPU idles (NOHZ), so after a park it can lag by tens of
      * ms, which would make a 1 ms poll look slow. */
-    s->precise = s->poll.n != 0 || epoch == NULL;
+    s->precise = s->poll.n != 0 || s->track || epoch == NULL;
     s->epoch = epoch;
     s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report
                                             : kr_poll_report_stderr;
@@ -118,6 +120,16 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
         t0 = s->chain;
     else
         t0 = kr__now_ns();
+    if (s->track) {
+        /* Before the poll: after it the cell may be gone. */
+        kr__task_track *tr = kr__task_track_of(t);
+        kr__stat_inc(&tr->polls);
+        kr__store_relaxed(&tr->last_poll, t0);
+        if (s->lat.n != 0) {
+            uint64_t w = kr__load_relaxed(&tr->woken);
+            hist_record(&s->lat, t0 > w ? t0 - w : 0);
+        }
+    }
     if (s->watch) {
         kr__store_relaxed(&s->poll_start, 0);
         atomic_thread_fence(memory_order_release);
@@ -146,6 +158,10 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
         s->report(&r, s->report_arg);
     }
     return again;
+}
+
+void kr__wstats_stamp(kr__task *t) {
+    kr__store_relaxed(&kr__task_track_of(t)->woken, kr__now_ns());
 }
 
 void kr__wstats_park(kr__wstats *s) {
@@ -181,6 +197,7 @@ void kr__wstats_read(kr__wstats *s, kr_worker_metrics *m) {
         busy += now - since;
     m->busy_ns += busy;
     hist_read(&s->poll, &m->poll_time);
+    hist_read(&s->lat, &m->sched_latency);
 }
 
 static void hist_sum(kr_histogram *to, const kr_histogram *from) {
@@ -201,6 +218,7 @@ void kr__wstats_sum(kr_runtime_metrics *m, const kr_worker_metrics *w) {
     m->busy_ns += w->busy_ns;
     m->local_queue_depth += w->local_queue_depth;
     hist_sum(&m->poll_time, &w->poll_time);
+    hist_sum(&m->sched_latency, &w->sched_latency);
 }
 
 bool kr__wstats_check_blocked(kr__wstats *s, uint64_t threshold_ns,

@@ -59,6 +59,7 @@ typedef struct kr__wstats {
     unsigned timed;   /* take the timed path (kr__wstats_run_timed) */
     unsigned precise; /* a histogram is on: read the clock per poll */
     unsigned watch;   /* keep the poll-in-progress record */
+    unsigned track;   /* the tasks have a kr__task_track (task.h) */
     uint64_t slow_ns;
     /* The cheap clock of slow-poll and blocked-worker detection when no
      * histogram asks for the precise one: the monitor's epoch (ns on
@@ -87,7 +88,23 @@ typedef struct kr__wstats {
     uint64_t reported_start; /* the monitor's: last poll it reported */
 
     kr__hist poll;
+    kr__hist lat; /* schedule latency: kr__task_track.woken to poll */
 } KR__ALIGNED_CL kr__wstats;
+
+/* Whether the runtime under `cfg` tracks its tasks (kr__task_track), and
+ * whether it stamps their wakes (a schedule-latency histogram is on). */
+static inline bool kr__cfg_track(const kr_runtime_config *cfg) {
+    return cfg->track_tasks || cfg->sched_latency_histogram.buckets != 0;
+}
+static inline bool kr__cfg_stamp(const kr_runtime_config *cfg) {
+    return cfg->sched_latency_histogram.buckets != 0;
+}
+
+/* A wake's stamp (any thread, before the push that queues t; the pop
+ * orders it before the poller's read). The scheduler calls it only when
+ * its wakes are stamped: no clock read and no store otherwise. Out of
+ * line: the wake path's code stays as it was. */
+void kr__wstats_stamp(kr__task *t);
 
 /* Sets up `s` for worker `index` under the runtime's configuration;
  * `epoch` as above. */

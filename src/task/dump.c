@@ -8,7 +8,9 @@
  * allocated: a task leaves its list before it can be freed) and calls
  * kr__task_dump for each; nothing here takes a lock or stops a worker.
  * What it reads of a task it reads once, relaxed: the state word, the
- * await site (a pointer to static storage), the counters. A task polled
+ * await site (a pointer to static storage), and for a runtime that tracks
+ * its tasks the record at the cell's end (task.h, kr__task_track: polls,
+ * when the last poll began, the parent's id). A task polled
  * meanwhile is shown as it was at some instant during the dump.
  *
  * The text goes to a memory buffer first and to the file descriptor after
@@ -117,7 +119,27 @@ static const char *state_of(kr__dump *d, const kr__task *t, int *worker) {
     return (s & KR__NOTIFIED) ? "scheduled" : "idle";
 }
 
+/* A tracked task's record, read once (relaxed; task.h). since is
+ * UINT64_MAX for a task never polled. */
+typedef struct track_view {
+    uint64_t polls, since, parent;
+} track_view;
+
+static void track_read(const kr__dump *d, kr__task *t, track_view *v) {
+    kr__task_track *tr = kr__task_track_of(t);
+    uint64_t last = kr__load_relaxed(&tr->last_poll);
+    v->polls = kr__load_relaxed(&tr->polls);
+    v->parent = tr->parent;
+    if (last == 0)
+        v->since = UINT64_MAX;
+    else
+        v->since = d->now > last ? d->now - last : 0; /* polled meanwhile */
+}
+
 void kr__task_dump(kr__dump *d, kr__task *t) {
+    track_view tv = {0, UINT64_MAX, 0};
+    if (d->track)
+        track_read(d, t, &tv);
     int worker;
     const char *what = state_of(d, t, &worker);
     const kr_await_site *site = kr__load_relaxed(&t->site);
@@ -156,6 +178,15 @@ void kr__task_dump(kr__dump *d, kr__task *t) {
         } else {
             put(d, "null");
         }
+        if (d->track) {
+            put(d, ", \"polls\": %llu, \"since_poll_ns\": ",
+                (unsigned long long)tv.polls);
+            if (tv.since != UINT64_MAX)
+                put(d, "%llu", (unsigned long long)tv.since);
+            else
+                put(d, "null");
+            put(d, ", \"parent\": %llu", (unsigned long long)tv.parent);
+        }
         put(d, "}");
     } else {
         if (site != NULL)
@@ -169,6 +200,13 @@ void kr__task_dump(kr__dump *d, kr__task *t) {
             put(d, " spawned at %s:%d", file, m->line);
         if (worker >= 0)
             put(d, " on worker %d", worker);
+        if (d->track) {
+            put(d, ", %llu polls", (unsigned long long)tv.polls);
+            if (tv.since != UINT64_MAX)
+                put(d, ", last %.3f ms ago", (double)tv.since / 1e6);
+            if (tv.parent != 0)
+                put(d, ", parent %llu", (unsigned long long)tv.parent);
+        }
         put(d, "\n");
     }
     d->count++;

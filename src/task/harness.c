@@ -110,6 +110,29 @@ static __attribute__((noinline)) void fill_meta(kr__task *t, size_t meta_off,
     m->name[len] = '\0';
 }
 
+/* A tracked cell's size: `total` (the untracked cell) 8-aligned, and the
+ * record (task.h, kr__task_track). */
+static __attribute__((noinline)) size_t track_size(size_t total) {
+    return ((total + 7) & ~(size_t)7) + sizeof(kr__task_track);
+}
+
+/* Fills a tracked cell's record. The vtable is `vt`'s until an in-place
+ * init has run, so the offset is computed from it, not read back. */
+static __attribute__((noinline)) void fill_track(kr__task *t,
+                                                 const kr_future_vtable *vt) {
+    size_t off = kr__task_meta_off(vt->size, vt->output_size);
+    if (t->id_lo & KR__TASK_NAMED) {
+        const kr__task_meta *m =
+            (const kr__task_meta *)(const void *)((const char *)t + off);
+        off = (off + sizeof(kr__task_meta) + m->name_len + 1 + 7) & ~(size_t)7;
+    }
+    kr__task_track *tr = (kr__task_track *)(void *)((char *)t + off);
+    atomic_init(&tr->polls, 0);
+    atomic_init(&tr->last_poll, 0);
+    atomic_init(&tr->woken, 0);
+    tr->parent = kr__ctx.current != NULL ? kr__task_id(kr__ctx.current) : 0;
+}
+
 /* Fills the header of a new cell (task.h). */
 static inline void init_header(kr__task *t, uint32_t home_off, bool join) {
     uint64_t id = new_id();
@@ -126,11 +149,12 @@ static inline void init_header(kr__task *t, uint32_t home_off, bool join) {
 }
 
 /* Every spawn kr__task_new's fast path does not take: in place (with a
- * builder's meta or not), loose, a cache that must find new memory, a
- * future too big or odd to copy by words. */
+ * builder's meta or not), tracked (KR__NEW_TRACK), loose, a cache that
+ * must find new memory. */
 static __attribute__((noinline, flatten)) kr__task *
 task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
-              bool join) {
+              unsigned how) {
+    bool join = (how & KR__NEW_JOIN) != 0;
     const kr_future_vtable *vt = f->vtable;
     kr__in_place *ip = NULL;
     size_t extra = 0;
@@ -143,6 +167,8 @@ task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
     size_t total = kr__task_out_off(fsize) + vt->output_size;
     if (extra != 0)
         total = kr__task_meta_off(fsize, vt->output_size) + extra;
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+        total = track_size(total);
     uint32_t home_off = KR__LOOSE_OFF;
     kr__task *t = cache != NULL
                       ? kr__cache_alloc(cache, total, sched, &home_off)
@@ -154,8 +180,12 @@ task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
         if (ip->builder != NULL)
             fill_meta(t, kr__task_meta_off(fsize, vt->output_size),
                       ip->builder);
+        if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+            fill_track(t, vt);
         return build_in_place(t, cache, home_off, ip);
     }
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+        fill_track(t, vt);
     memcpy(kr__task_future(t), f, fsize);
     return t;
 }
@@ -177,16 +207,20 @@ copy_future(kr__task *t, const kr_future *f, size_t fsize) {
  * half into the state word. */
 __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
                                                 kr__cache *cache,
-                                                const kr_future *f, bool join) {
+                                                const kr_future *f,
+                                                unsigned how) {
     const kr_future_vtable *vt = f->vtable;
     size_t fsize = vt->size;
-    if (__builtin_expect(vt == &kr__in_place_vtable || cache == NULL, 0))
-        return task_new_slow(sched, cache, f, join);
+    bool join = (how & KR__NEW_JOIN) != 0;
+    if (__builtin_expect(vt == &kr__in_place_vtable || cache == NULL ||
+                             (how & KR__NEW_TRACK) != 0,
+                         0))
+        return task_new_slow(sched, cache, f, how);
     uint32_t home_off;
     kr__task *t = kr__cache_alloc_fast(
         cache, kr__task_out_off(fsize) + vt->output_size, sched, &home_off);
     if (__builtin_expect(t == NULL, 0))
-        return task_new_slow(sched, cache, f, join);
+        return task_new_slow(sched, cache, f, how);
     init_header(t, home_off, join);
     if (__builtin_expect(fsize > 64 || fsize % 8 != 0, 0))
         return copy_future(t, f, fsize); /* a tail call: still a leaf */

@@ -229,6 +229,45 @@ static inline const char *kr__task_name(const kr__task *t) {
     return m != NULL && m->name_len != 0 ? m->name : NULL;
 }
 
+/*
+ * A tracked task's record (kr_runtime_config.track_tasks, or a
+ * schedule-latency histogram): the last word of the cell, past the output
+ * and the meta, only in the cells of a runtime that asked for it (the
+ * runtime knows; the cell does not say), so an untracked task's cell is
+ * as small as ever.
+ *   polls, last_poll: written by the poller before each poll (relaxed; one
+ *     poller at a time, ordered by the RUNNING transitions), read by dumps
+ *     on any thread (relaxed, a snapshot for humans).
+ *   woken: the clock when the wake that queued it happened (spawn, wake,
+ *     yield), stored by the waker before the queue push and read by the
+ *     poller after the pop (the queue orders the two); only while a
+ *     schedule-latency histogram is on.
+ *   parent: the spawning task's id (0: spawned from outside a task);
+ *     written at creation, read-only after.
+ */
+typedef struct kr__task_track {
+    _Atomic uint64_t polls;
+    _Atomic uint64_t last_poll; /* ns (kr__now_ns) its last poll began; 0 */
+    _Atomic uint64_t woken;
+    uint64_t parent;
+} kr__task_track;
+/* Offset of the tracking record: where the cell would end untracked,
+ * 8-aligned. Requires: the cell was made with KR__NEW_TRACK. */
+static inline size_t kr__task_track_off(const kr__task *t) {
+    const kr_future_vtable *vt =
+        kr__task_future((kr__task *)(uintptr_t)t)->vtable;
+    size_t off = kr__task_meta_off(vt->size, vt->output_size);
+    if (t->id_lo & KR__TASK_NAMED) {
+        const kr__task_meta *m =
+            (const kr__task_meta *)(const void *)((const char *)t + off);
+        off = (off + sizeof(kr__task_meta) + m->name_len + 1 + 7) & ~(size_t)7;
+    }
+    return off;
+}
+static inline kr__task_track *kr__task_track_of(kr__task *t) {
+    return (kr__task_track *)(void *)((char *)t + kr__task_track_off(t));
+}
+
 static inline uint32_t kr__task_home_off(const kr__task *t) {
     return (uint32_t)t->home_off << 4;
 }
@@ -244,13 +283,20 @@ static inline kr__sched *kr__task_sched(kr__task *t) {
 /* Lifecycle (harness.c, waker.c, cache.c)                                  */
 /* ------------------------------------------------------------------------ */
 
+/* kr__task_new's `how`: a join handle will exist; the cell gets a
+ * kr__task_track (the runtime tracks its tasks). */
+#define KR__NEW_JOIN  1u
+#define KR__NEW_TRACK 2u
+
 /*
  * Allocates and fills a cell for `f` owned by `sched`, from `cache` (NULL:
  * the general allocator). State: NOTIFIED, refs OWNED + NOTIFIED (+ JOIN if
- * `join`). Returns NULL on allocation failure.
+ * `how` has KR__NEW_JOIN; a bool true is KR__NEW_JOIN). With KR__NEW_TRACK
+ * the cell ends in a zeroed kr__task_track whose parent is the task being
+ * polled on this thread, if any. Returns NULL on allocation failure.
  */
 kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
-                       bool join);
+                       unsigned how);
 
 /*
  * Spawn in place (kr_spawn_in_place). The schedulers' spawn takes a
@@ -317,9 +363,10 @@ static inline kr_waker kr__task_waker_ref(kr__task *t) {
 typedef struct kr__dump {
     int fd;
     int json;
-    int count; /* tasks so far */
-    int err;   /* 0, KR_ENOMEM or KR_EIO: the first failure */
-    uint64_t now;
+    int count;    /* tasks so far */
+    int err;      /* 0, KR_ENOMEM or KR_EIO: the first failure */
+    int track;    /* the scheduler's tasks have a kr__task_track */
+    uint64_t now; /* kr__now_ns() when the dump began */
     /* The scheduler's: the worker polling `t` right now, or -1. */
     int (*worker_of)(void *arg, const kr__task *t);
     void *arg;
