@@ -7,6 +7,9 @@ command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+# The io_uring driver (optional: without liburing kairo builds epoll only).
+want_uring=""
+[ -f /usr/include/liburing.h ] || want_uring=" liburing-dev"
 # kairo-redis's tests and benchmark (optional: without them those tests
 # skip): Debian's redis-server (the reference of the differential suite),
 # redis-cli and redis-benchmark, hiredis (the C client test), python3-redis
@@ -19,10 +22,13 @@ command -v redis-cli >/dev/null 2>&1 || want="$want redis-tools"
 [ -x /usr/bin/python3 ] || want="$want python3"
 /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || want="$want python3-redis"
 command -v tmux >/dev/null 2>&1 || want="$want tmux"
-[ -z "$need$want" ] && exit 0
+[ -z "$need$want$want_uring" ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
     [ -n "$need" ] || {
-        echo "kairo-redis's tests want:$want (they skip without)" >&2
+        [ -z "$want_uring" ] ||
+            echo "kairo's io_uring driver wants:$want_uring (epoll only without)" >&2
+        [ -z "$want" ] ||
+            echo "kairo-redis's tests want:$want (they skip without)" >&2
         exit 0
     }
     echo "kairo needs:$need (install them with your package manager)" >&2
@@ -34,6 +40,12 @@ $SUDO apt-get update -qq || true
 if [ -n "$need" ]; then
     echo "installing:$need"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+fi
+if [ -n "$want_uring" ]; then
+    echo "installing (for the io_uring driver):$want_uring"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $want_uring \
+        >/dev/null ||
+        echo "could not install$want_uring: kairo builds with epoll only" >&2
 fi
 if [ -n "$want" ]; then
     echo "installing (for kairo-redis's tests):$want"

@@ -27,6 +27,26 @@ typedef enum kr_runtime_flavor {
 } kr_runtime_flavor;
 
 /*
+ * The I/O driver's backend (kr_runtime_config.io_driver).
+ *   KR_IO_DRIVER_AUTO: the environment variable KAIRO_IO ("epoll" or
+ *     "uring") if it is set, else epoll (the default: see docs/io_uring.md
+ *     for the measurements behind it).
+ *   KR_IO_DRIVER_EPOLL: epoll, edge-triggered.
+ *   KR_IO_DRIVER_URING: io_uring (multishot poll requests; Linux 5.13 or
+ *     later, built with liburing). Where io_uring cannot be had (not
+ *     built in, an old kernel, ENOSYS, EPERM from seccomp or the
+ *     kernel.io_uring_disabled sysctl, no memory for the ring) the runtime
+ *     falls back to epoll and writes one line to stderr saying why.
+ * Every future behaves the same on both; kr_runtime_io_driver says which
+ * one a runtime got. An explicit EPOLL or URING here wins over KAIRO_IO.
+ */
+typedef enum kr_io_driver {
+    KR_IO_DRIVER_AUTO = 0,
+    KR_IO_DRIVER_EPOLL = 1,
+    KR_IO_DRIVER_URING = 2,
+} kr_io_driver;
+
+/*
  * KR_ZERO: asks for a literal zero in a field where 0 means "the default".
  * Accepted by shutdown_timeout_ms (do not wait for running blocking jobs at
  * all: Tokio's shutdown_timeout(0)) and blocking_keep_alive_ms (an idle
@@ -203,6 +223,10 @@ typedef struct kr_runtime_config {
      * to the thread in block_on: while one runs, the console's snapshots
      * carry its metrics but no tasks ("dump_error": "EBUSY"). */
     const char *console_path;
+
+    /* The I/O driver's backend (kr_io_driver above); 0, AUTO, by default.
+     * Ignored by a runtime without the I/O driver and by the simulation. */
+    kr_io_driver io_driver;
 } kr_runtime_config;
 
 /*
@@ -353,6 +377,11 @@ KR_API int kr_runtime_shutdown_background(kr_runtime *rt);
  * runtime; each counter is read once (relaxed), so the snapshot is not
  * atomic across counters. Returns 0 or KR_EINVAL. */
 KR_API int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m);
+
+/* The backend the runtime's I/O driver runs on: KR_IO_DRIVER_EPOLL or
+ * KR_IO_DRIVER_URING; KR_IO_DRIVER_AUTO for a runtime without one (made
+ * without KR_DRIVER_IO, or the simulation) or a NULL rt. */
+KR_API kr_io_driver kr_runtime_io_driver(const kr_runtime *rt);
 
 /* Fills `m` with worker `worker`'s counters (0 .. workers - 1; the
  * current-thread runtime has worker 0). Any thread. Returns 0 or

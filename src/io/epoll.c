@@ -15,14 +15,19 @@
 #include "io/reactor.h"
 #include "util/alloc.h"
 
-struct kr__backend {
+typedef struct epoll_backend {
+    kr__backend base;
     int epfd;
     int evfd;
     struct epoll_event ev[KR__IO_EVENTS];
-};
+} epoll_backend;
 
-int kr__backend_new(kr__backend **out) {
-    kr__backend *b = kr__malloc(sizeof(*b));
+static const kr__backend_ops epoll_ops;
+
+static epoll_backend *eb(kr__backend *b) { return (epoll_backend *)b; }
+
+int kr__epoll_new(kr__backend **out) {
+    epoll_backend *b = kr__malloc(sizeof(*b));
     if (b == NULL)
         return KR_ENOMEM;
     b->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -41,26 +46,29 @@ int kr__backend_new(kr__backend **out) {
         kr__free(b);
         return err;
     }
-    *out = b;
+    b->base.ops = &epoll_ops;
+    *out = &b->base;
     return 0;
 }
 
-void kr__backend_free(kr__backend *b) {
+static void epoll_free(kr__backend *base) {
+    epoll_backend *b = eb(base);
     close(b->evfd);
     close(b->epfd);
     kr__free(b);
 }
 
-int kr__backend_add(kr__backend *b, int fd, kr_async_fd *reg) {
+static int epoll_add(kr__backend *b, kr_async_fd *reg) {
     struct epoll_event e = {
         .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
         .data.ptr = reg,
     };
-    return epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
+    return epoll_ctl(eb(b)->epfd, EPOLL_CTL_ADD, reg->fd, &e) < 0 ? -errno : 0;
 }
 
-int kr__backend_del(kr__backend *b, int fd) {
-    return epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+static void epoll_del(kr__backend *b, kr_async_fd *reg) {
+    /* ENOENT or EBADF: a closed fd left epoll already. */
+    (void)epoll_ctl(eb(b)->epfd, EPOLL_CTL_DEL, reg->fd, NULL);
 }
 
 static uint32_t map_events(uint32_t e) {
@@ -80,8 +88,9 @@ static uint32_t map_events(uint32_t e) {
     return r;
 }
 
-int kr__backend_wait(kr__backend *b, kr__io_event *out, int max,
-                     int64_t timeout_ns) {
+static int epoll_wait_ev(kr__backend *base, kr__io_event *out, int max,
+                         int64_t timeout_ns) {
+    epoll_backend *b = eb(base);
     int ms;
     if (timeout_ns < 0)
         ms = -1;
@@ -113,9 +122,13 @@ int kr__backend_wait(kr__backend *b, kr__io_event *out, int max,
     return n;
 }
 
-void kr__backend_wake(kr__backend *b) {
+static void epoll_wake(kr__backend *b) {
     uint64_t one = 1;
     /* EAGAIN (counter saturated) still leaves it readable: fine. */
-    ssize_t r = write(b->evfd, &one, sizeof(one));
+    ssize_t r = write(eb(b)->evfd, &one, sizeof(one));
     (void)r;
 }
+
+static const kr__backend_ops epoll_ops = {epoll_free, epoll_add,
+                                          epoll_del,  epoll_wait_ev,
+                                          epoll_wake, KR_IO_DRIVER_EPOLL};

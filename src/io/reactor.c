@@ -49,7 +49,7 @@ struct kr__reactor {
 static void reactor_unref(kr__reactor *r) {
     if (kr__fetch_sub_acqrel(&r->refs, 1) != 1)
         return;
-    kr__backend_free(r->be);
+    r->be->ops->free(r->be);
     kr__free(r);
 }
 
@@ -69,11 +69,11 @@ static void take_release(kr__reactor *r, kr__list *to) {
     r->nrelease = 0;
 }
 
-int kr__reactor_new(kr__reactor **out) {
+int kr__reactor_new(kr__reactor **out, kr_io_driver want) {
     kr__reactor *r = kr__calloc(1, sizeof(*r));
     if (r == NULL)
         return KR_ENOMEM;
-    int rc = kr__backend_new(&r->be);
+    int rc = kr__backend_new(&r->be, want);
     if (rc < 0) {
         kr__free(r);
         return rc;
@@ -95,7 +95,9 @@ long kr__reactor_nregs(kr__reactor *r) {
     return kr__load_relaxed(&r->nregs); /* a hint */
 }
 
-void kr__reactor_unpark(kr__reactor *r) { kr__backend_wake(r->be); }
+void kr__reactor_unpark(kr__reactor *r) { r->be->ops->wake(r->be); }
+
+kr_io_driver kr__reactor_kind(kr__reactor *r) { return r->be->ops->kind; }
 
 /* Which waker slots a set of ready bits concerns. */
 static bool wakes_reader(uint32_t bits) {
@@ -238,7 +240,7 @@ int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
     kr__spin_lock(&r->lock);
     r->turning = true;
     kr__spin_unlock(&r->lock);
-    int n = kr__backend_wait(r->be, r->ev, KR__IO_EVENTS, timeout_ns);
+    int n = r->be->ops->wait(r->be, r->ev, KR__IO_EVENTS, timeout_ns);
     uint64_t events = 0, ready = 0;
     for (int i = 0; i < n; i++) {
         if (r->ev[i].reg != NULL) {
@@ -356,7 +358,7 @@ int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
     kr__list_node_init(&a->link);
     kr__list_push_front(&r->live, &a->link);
     kr__spin_unlock(&r->lock);
-    int rc = kr__backend_add(r->be, fd, a);
+    int rc = r->be->ops->add(r->be, a);
     if (rc < 0) {
         kr__spin_lock(&r->lock);
         kr__list_remove(&a->link);
@@ -392,7 +394,7 @@ void kr_async_fd_free(kr_async_fd *a) {
      * turn runs; the registration's reference keeps the epoll open till
      * then either way. */
     if (!kr__load_relaxed(&r->gone))
-        kr__backend_del(r->be, a->fd); /* a closed fd left epoll already */
+        r->be->ops->del(r->be, a); /* a closed fd left epoll already */
     /* Wake the wakers and unlink the waiters: their owners must not poll
      * again (net's sockets free a registration only once no future holds
      * it, so for them there are none). */
@@ -406,7 +408,7 @@ void kr_async_fd_free(kr_async_fd *a) {
         bool unpark = ++r->nrelease == RELEASE_UNPARK;
         kr__spin_unlock(&r->lock);
         if (unpark)
-            kr__backend_wake(r->be);
+            r->be->ops->wake(r->be);
         return;
     }
     kr__spin_unlock(&r->lock);

@@ -71,32 +71,59 @@ struct kr_async_fd {
     kr__list waiters; /* kr_io_waiter.node_, under `lock` */
     int fd;
     kr__reactor *reactor;
+    void *be; /* the backend's (io/uring.c: its slot) */
     /* On the reactor's list of live registrations, then, freed during a
      * turn, on its release list (both under its lock). */
     kr__list link;
 };
 
-/* The backend: one file per implementation (io/epoll.c). */
+/* The backend: one file per implementation (io/epoll.c, io/uring.c),
+ * chosen when the reactor is made (io/backend.c). Every op but `wake` runs
+ * on the thread that turns the reactor or, for add and del, on any thread;
+ * each implementation says how it serialises them. */
 typedef struct kr__io_event {
     kr_async_fd *reg; /* NULL: the reactor's own wake-up */
     uint32_t ready;   /* KR_READABLE | ... */
 } kr__io_event;
 
 typedef struct kr__backend kr__backend;
-int kr__backend_new(kr__backend **out);
-void kr__backend_free(kr__backend *b);
-int kr__backend_add(kr__backend *b, int fd, kr_async_fd *reg);
-int kr__backend_del(kr__backend *b, int fd);
-/* Waits up to timeout_ns (-1: forever, 0: poll); fills at most max events.
- * Returns the count, 0 on timeout or EINTR. */
-int kr__backend_wait(kr__backend *b, kr__io_event *ev, int max,
-                     int64_t timeout_ns);
-/* Makes a wait in progress (or the next one) return. Any thread. */
-void kr__backend_wake(kr__backend *b);
+typedef struct kr__backend_ops {
+    void (*free)(kr__backend *b);
+    /* Registers reg->fd for both directions, edge-triggered; the backend
+     * may keep its own state in reg->be. Any thread. 0 or a negative
+     * errno (KR_EPERM for a file that cannot be polled, as epoll says). */
+    int (*add)(kr__backend *b, kr_async_fd *reg);
+    /* Deregisters reg: no wait that starts after this returns reports it
+     * (one in progress may, see "Deregistration" above). Any thread; the
+     * fd may be closed already. */
+    void (*del)(kr__backend *b, kr_async_fd *reg);
+    /* Waits up to timeout_ns (-1: forever, 0: poll); fills at most max
+     * events. Returns the count, 0 on timeout or EINTR. */
+    int (*wait)(kr__backend *b, kr__io_event *ev, int max, int64_t timeout_ns);
+    /* Makes a wait in progress (or the next one) return. Any thread. */
+    void (*wake)(kr__backend *b);
+    kr_io_driver kind; /* KR_IO_DRIVER_EPOLL or KR_IO_DRIVER_URING */
+} kr__backend_ops;
+
+struct kr__backend {
+    const kr__backend_ops *ops;
+};
+
+/* Makes the backend `want` asks for (KR_IO_DRIVER_AUTO: the environment's
+ * KAIRO_IO, else the default; see io/backend.c), falling back to epoll,
+ * with one line on stderr saying why, where io_uring was asked for and
+ * cannot be had. */
+int kr__backend_new(kr__backend **out, kr_io_driver want);
+int kr__epoll_new(kr__backend **out);
+/* 0, or why io_uring cannot serve (a negative errno, and *why a phrase
+ * for the log line). Without liburing at build time: KR_ENOSYS. */
+int kr__uring_new(kr__backend **out, const char **why);
 
 /* ---- the reactor ------------------------------------------------------ */
 
-int kr__reactor_new(kr__reactor **out);
+int kr__reactor_new(kr__reactor **out, kr_io_driver want);
+/* Which backend it runs on. */
+kr_io_driver kr__reactor_kind(kr__reactor *r);
 /* Shuts down: new registrations are refused with KR_ESHUTDOWN, existing
  * ones are marked (their futures output KR_ESHUTDOWN) and their wakers
  * woken. Part of kr_runtime_shutdown, after the scheduler's shutdown.

@@ -87,7 +87,8 @@ static const kr__driver_ops ops_no_io = {
     NULL,        NULL,        no_sources,   shutdown_bare, timers_init,
     timers_fire, timers_next, timers_clear, timers_count,  no_io_counts};
 
-int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io) {
+int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io,
+                   kr_io_driver want) {
     *out = NULL;
     *reactor = NULL;
     rt_driver *d = kr__malloc(sizeof(*d));
@@ -96,7 +97,7 @@ int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io) {
     d->reactor = NULL;
     d->base.ops = &ops_no_io;
     if (io) {
-        int rc = kr__reactor_new(&d->reactor);
+        int rc = kr__reactor_new(&d->reactor, want);
         if (rc != 0) {
             kr__free(d);
             return rc;

@@ -73,6 +73,8 @@ static int resolve_config(kr_runtime_config *c) {
         return KR_EINVAL;
     if ((c->disable_drivers & ~KR_DRIVERS_ALL) != 0)
         return KR_EINVAL;
+    if ((unsigned)c->io_driver > KR_IO_DRIVER_URING)
+        return KR_EINVAL;
     if (c->workers == KR_ZERO)
         return KR_EINVAL;
     bool ok = resolve(&c->global_queue_interval, KR__GLOBAL_QUEUE_INTERVAL,
@@ -130,7 +132,8 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     } else {
         kr__driver *d;
         struct kr__reactor *reactor;
-        rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO));
+        rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO),
+                            c.io_driver);
         if (rc != 0) {
             kr__console_close(con);
             kr__free(h);
@@ -448,6 +451,12 @@ int kr_runtime_shutdown_background(kr_runtime *rt) {
         return KR_EAGAIN;
     reaper_main(rt);
     return 0;
+}
+
+kr_io_driver kr_runtime_io_driver(const kr_runtime *rt) {
+    if (rt == NULL || rt->reactor == NULL)
+        return KR_IO_DRIVER_AUTO;
+    return kr__reactor_kind(rt->reactor);
 }
 
 int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {

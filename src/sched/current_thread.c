@@ -431,7 +431,7 @@ static int64_t bo_work(void *arg) {
         if (t == NULL)
             break;
         kr__ctx.budget = budget;
-        if (kr__wstats_run(&ct->stats, t, ct)) {
+        if (kr__wstats_run_pinned(&ct->stats, t, ct)) {
             if (kr__ctx.budget == 0) /* the budget forced it */
                 bump(&ct->stats.budget_yields);
             if (__builtin_expect(ct->stamp, 0))

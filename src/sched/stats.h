@@ -136,9 +136,11 @@ static inline void kr__stat_inc(_Atomic uint64_t *c) { kr__stat_add(c, 1); }
 bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner);
 
 /* Runs one poll of t (kr__task_run), counting it, and timing it if asked.
- * Owner: `owner` is the scheduler's kr__ctx.worker value for `s`. */
-static inline bool kr__wstats_run(kr__wstats *s, kr__task *t,
-                                  const void *owner) {
+ * Owner: `owner` is the scheduler's kr__ctx.worker value for `s`.
+ * `may_move` (a constant): the worker can leave this thread during the
+ * poll (block_in_place hands it to another). */
+static inline bool kr__wstats_run_(kr__wstats *s, kr__task *t,
+                                   const void *owner, bool may_move) {
     kr__stat_inc(&s->polls);
     kr__store_relaxed(&s->running, t);
     if (__builtin_expect(s->timed != 0, 0))
@@ -147,9 +149,20 @@ static inline bool kr__wstats_run(kr__wstats *s, kr__task *t,
     /* block_in_place may have handed the worker (and `s`) to another
      * thread during the poll (kr__ctx.worker moved): then `s` is that
      * thread's to write. */
-    if (__builtin_expect(kr__ctx.worker == owner, 1))
+    if (!may_move || __builtin_expect(kr__ctx.worker == owner, 1))
         kr__store_relaxed(&s->running, NULL);
     return again;
+}
+static inline bool kr__wstats_run(kr__wstats *s, kr__task *t,
+                                  const void *owner) {
+    return kr__wstats_run_(s, t, owner, true);
+}
+/* As kr__wstats_run, for a worker that never leaves its thread during a
+ * poll (the current-thread core: block_in_place refuses there), which
+ * spares the check. */
+static inline bool kr__wstats_run_pinned(kr__wstats *s, kr__task *t,
+                                         const void *owner) {
+    return kr__wstats_run_(s, t, owner, false);
 }
 
 /* Owner, around a park: busy time and the park/unpark counts. */

@@ -1,0 +1,656 @@
+/*
+ * io/uring.c: the io_uring backend: readiness through multishot poll
+ * requests, so every future built on kr_async_fd works unchanged.
+ *
+ * One ring per reactor. Each registration gets a slot (its own memory,
+ * not the kr_async_fd's), and the slot's address is the user_data of every
+ * request that names it: the multishot poll (POLLIN | POLLOUT | POLLRDHUP |
+ * POLLPRI, edge-triggered as the epoll backend's registration is) and, on
+ * deregistration, one async cancel (user_data = slot | 1).
+ *
+ * Who touches what.
+ *   owner  (a spinlock) is held by whoever uses the ring: the turning
+ *          thread for its whole turn (blocked in io_uring_enter or not),
+ *          or a deregistration that found no turn running and submits its
+ *          remove itself. The SQ, the CQ, and a slot's refs / armed /
+ *          removed are the owner's.
+ *   lock   (a spinlock) guards the pending list (slots with a command
+ *          waiting for the owner: ARM and/or REMOVE), the list of all
+ *          slots, and the wait flags (waiting, woken, notified).
+ *   reg    (the slot's pointer to its kr_async_fd) is atomic: set at add,
+ *          cleared by del on any thread, loaded by the turn.
+ *
+ * The life of one registration:
+ *
+ *   add (any thread)        lock: slot on pending (ARM); a turn blocked in
+ *       |                   the kernel is woken (eventfd) to submit it
+ *       v
+ *   turn (owner)            drains pending: prep POLL_ADD multishot, armed,
+ *       |                   refs = 1; submitted with the turn's own wait
+ *       v                   (io_uring_submit_and_wait_timeout: one enter)
+ *   events                  each CQE with IORING_CQE_F_MORE: res is the
+ *       |                   poll mask, dispatched to reg (if still set)
+ *       |   a CQE without F_MORE (the kernel ended the multishot: CQ
+ *       |   overflow, the arming thread exited: -ECANCELED) re-arms it
+ *       v   at once, unless it was removed
+ *   del (any thread)        reg = NULL (no later CQE is dispatched); then
+ *       |                   owner free: prep ASYNC_CANCEL(slot), refs++,
+ *       |                   submit now (the fd is closed next, and the poll
+ *       |                   holds a reference to the file: without the
+ *       |                   submit a peer would see the close late);
+ *       |                   owner busy (a turn): slot on pending (REMOVE),
+ *       |                   a blocked turn woken; the turn submits it
+ *       v
+ *   terminal CQEs           the poll's (-ECANCELED, or the event that ended
+ *                           it) and the cancel's (0 or -ENOENT) each drop
+ *                           a ref; at refs == 0 of a removed slot, and only
+ *                           then, the slot is freed: no request naming its
+ *                           address is left in the kernel, so no later CQE
+ *                           can be mistaken for a new slot at that address.
+ *   A slot never armed (add and del before a turn) is freed by the owner
+ *   that sees the REMOVE, without a request.
+ *
+ * The kr_async_fd itself is freed by the reactor (reactor.h,
+ * "Deregistration"): a turn loads reg while `turning`, so a registration
+ * freed meanwhile waits for the turn's end; one freed outside a turn
+ * stored reg = NULL before the reactor lock that the next turn takes.
+ *
+ * Memory the kernel may write: none. A poll request returns a mask in the
+ * CQE; user_data are integers the kernel hands back. So tearing the ring
+ * down (the reactor's last reference) may free the remaining slots in any
+ * order with io_uring_queue_exit.
+ *
+ * Wake-up. The eventfd carries a multishot POLLIN request (UD_WAKE) armed
+ * on the ring: a write makes the blocked io_uring_enter return, with no
+ * separate wait. The eventfd is never read: each write is a wake-up of the
+ * poll (edge), and its counter cannot reach its 2^64 - 2 limit in any
+ * realistic lifetime. Writes happen only while a turn is about to block or
+ * blocked (`waiting`) and once per wait (`woken`); an unpark while no turn
+ * waits sets `notified`, and the next wait returns at once without
+ * entering the kernel to sleep.
+ *
+ * Batching. Commands and re-arms become SQEs that go to the kernel with
+ * the turn's one io_uring_enter (wait or not); a turn that finds CQEs in
+ * the ring and has nothing to submit enters the kernel not at all. The
+ * only other enters: a deregistration outside a turn (one per del, as
+ * epoll's EPOLL_CTL_DEL), and a turn's end when its reaping re-armed or
+ * its wait let commands in.
+ *
+ * Requirements checked at creation: IORING_FEAT_EXT_ARG (Linux 5.11:
+ * timeouts on the wait itself), POLL_ADD and ASYNC_CANCEL, and multishot
+ * poll (5.13), tried on the eventfd. Without multishot the backend is not
+ * used: a single-shot poll re-armed after every event is level-triggered
+ * (it completes at once while the data is unread) and would spin or need
+ * every future to re-arm on EAGAIN; epoll's edge-triggered registration is
+ * the better driver there (io/backend.c falls back with a log line).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/reactor.h"
+#include "util/alloc.h"
+#include "util/atomic.h"
+#include "util/clock.h"
+
+#ifndef KR_HAVE_URING
+
+int kr__uring_new(kr__backend **out, const char **why) {
+    *out = NULL;
+    *why = "kairo was built without liburing";
+    return KR_ENOSYS;
+}
+
+#else
+
+#include <liburing.h>
+
+#define SQ_ENTRIES 1024
+#define CQ_ENTRIES 16384 /* room for many connections' events per turn */
+
+#define UD_WAKE     ((uint64_t)2) /* the eventfd's poll */
+#define UD_REMOVE   ((uint64_t)1) /* or-ed into a slot's address */
+#define POLL_MASK   (POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
+#define WANT_ARM    1u
+#define WANT_REMOVE 2u
+
+_Atomic int kr__uring_test_no_multishot;
+
+typedef struct slot {
+    _Atomic(kr_async_fd *) reg; /* NULL once deregistered */
+    int fd;
+    unsigned want; /* under lock: on `pending` iff nonzero */
+    kr__list pend; /* on `pending`, under lock */
+    kr__list all;  /* on `slots`, under lock */
+    /* The owner's: requests in the kernel (or the SQ) naming the slot,
+     * whether its poll is one of them, whether del came. */
+    unsigned refs;
+    bool armed;
+    bool removed;
+    /* Under lock: del is waiting for the poll's end (the slot is not freed
+     * meanwhile), and a turn has reaped that end. */
+    bool held;
+    bool poll_done;
+} slot;
+
+typedef struct uring_backend {
+    kr__backend base;
+    struct io_uring ring; /* owner's */
+    kr__spinlock owner;
+    kr__spinlock lock;
+    kr__list pending; /* slot.pend */
+    kr__list slots;   /* slot.all */
+    bool waiting;     /* a turn is about to block, or blocked */
+    bool woken;       /* the eventfd was written for that wait */
+    bool notified;    /* an unpark came outside a wait: don't block */
+    bool wake_armed;  /* owner's: the eventfd's poll is in the kernel */
+    int evfd;
+} uring_backend;
+
+static const kr__backend_ops uring_ops;
+
+static uring_backend *ub(kr__backend *b) { return (uring_backend *)b; }
+
+/* Owner: an SQE, submitting what is queued if the SQ is full. */
+static struct io_uring_sqe *sqe_get(uring_backend *b) {
+    struct io_uring_sqe *sqe;
+    while ((sqe = io_uring_get_sqe(&b->ring)) == NULL)
+        (void)io_uring_submit(&b->ring);
+    return sqe;
+}
+
+static void arm(uring_backend *b, slot *s) {
+    struct io_uring_sqe *sqe = sqe_get(b);
+    io_uring_prep_poll_multishot(sqe, s->fd, POLL_MASK);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s);
+    s->armed = true;
+    s->refs++;
+}
+
+static void arm_wake(uring_backend *b) {
+    struct io_uring_sqe *sqe = sqe_get(b);
+    io_uring_prep_poll_multishot(sqe, b->evfd, POLLIN);
+    io_uring_sqe_set_data64(sqe, UD_WAKE);
+    b->wake_armed = true;
+}
+
+/* Owner, under lock: whether s may be freed now (the kernel is done with
+ * it, and no del waits on it); if so it leaves the list of slots. */
+static bool release_locked(slot *s) {
+    if (!s->removed || s->refs != 0 || s->held)
+        return false;
+    kr__list_remove(&s->all);
+    return true;
+}
+
+static void release(uring_backend *b, slot *s) {
+    kr__spin_lock(&b->lock);
+    bool done = release_locked(s);
+    kr__spin_unlock(&b->lock);
+    if (done)
+        kr__free(s);
+}
+
+/* Owner: an async cancel of s's poll. Not IORING_OP_POLL_REMOVE: that one
+ * answers -EALREADY and leaves the poll armed when it meets the poll's
+ * task work in flight (an event being delivered), while a cancel marks
+ * the poll so that task work ends it. */
+static void cancel(uring_backend *b, slot *s) {
+    struct io_uring_sqe *sqe = sqe_get(b);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)s, 0);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s | UD_REMOVE);
+}
+
+/* Owner, under lock: what del asks; returns whether s may be freed now. */
+static bool remove_locked(uring_backend *b, slot *s) {
+    s->removed = true;
+    if (s->armed) {
+        cancel(b, s);
+        s->refs++;
+    } else {
+        s->poll_done = true; /* never armed: nothing to wait for */
+    }
+    return release_locked(s);
+}
+
+/* Owner, under lock: turns the pending commands into SQEs. Slots that go
+ * at once are moved to `dead` (freed after the lock). */
+static void drain_locked(uring_backend *b, kr__list *dead) {
+    kr__list *node;
+    while ((node = kr__list_pop_front(&b->pending)) != NULL) {
+        slot *s = KR__CONTAINER_OF(node, slot, pend);
+        unsigned want = s->want;
+        s->want = 0;
+        if (want & WANT_REMOVE) {
+            if (remove_locked(b, s))
+                kr__list_push_back(dead, &s->pend);
+        } else if ((want & WANT_ARM) && !s->removed) {
+            arm(b, s);
+        }
+    }
+}
+
+static void drain(uring_backend *b) {
+    kr__list dead;
+    kr__list_init(&dead);
+    kr__spin_lock(&b->lock);
+    drain_locked(b, &dead);
+    kr__spin_unlock(&b->lock);
+    kr__list *node;
+    while ((node = kr__list_pop_front(&dead)) != NULL)
+        kr__free(KR__CONTAINER_OF(node, slot, pend));
+}
+
+static void wake_fd(uring_backend *b) {
+    uint64_t one = 1;
+    ssize_t r = write(b->evfd, &one, sizeof(one));
+    (void)r; /* EAGAIN: saturated, still readable */
+}
+
+/* Under lock: whether the caller must write the eventfd to get a blocked
+ * turn to look at the pending list. */
+static bool need_wake_locked(uring_backend *b) {
+    if (!b->waiting || b->woken)
+        return false;
+    b->woken = true;
+    return true;
+}
+
+static void queue(uring_backend *b, slot *s, unsigned want) {
+    kr__spin_lock(&b->lock);
+    if (s->want == 0)
+        kr__list_push_back(&b->pending, &s->pend);
+    s->want |= want;
+    bool w = need_wake_locked(b);
+    kr__spin_unlock(&b->lock);
+    if (w)
+        wake_fd(b);
+}
+
+static int uring_add(kr__backend *base, kr_async_fd *reg) {
+    uring_backend *b = ub(base);
+    /* epoll refuses what has no poll method (EPERM); a poll request would
+     * report it always ready instead. Keep epoll's answer. */
+    struct stat st;
+    if (fstat(reg->fd, &st) < 0)
+        return -errno;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return KR_EPERM;
+    slot *s = kr__calloc(1, sizeof(*s));
+    if (s == NULL)
+        return KR_ENOMEM;
+    atomic_init(&s->reg, reg);
+    s->fd = reg->fd;
+    kr__list_node_init(&s->pend);
+    kr__list_node_init(&s->all);
+    reg->be = s;
+    kr__spin_lock(&b->lock);
+    kr__list_push_back(&b->slots, &s->all);
+    kr__spin_unlock(&b->lock);
+    queue(b, s, WANT_ARM);
+    return 0;
+}
+
+/* Owner: whether the CQ holds the end of s's poll (not consumed: the next
+ * turn handles it). */
+static bool cq_has_end(uring_backend *b, slot *s) {
+    unsigned head;
+    struct io_uring_cqe *cqe;
+    io_uring_for_each_cqe(&b->ring, head, cqe) {
+        if (cqe->user_data == (uint64_t)(uintptr_t)s &&
+            !(cqe->flags & IORING_CQE_F_MORE))
+            return true;
+    }
+    return false;
+}
+
+/* How long del waits for the kernel to drop its reference to the file
+ * (the poll's end) before it lets the close be late instead. */
+#define DEL_WAIT_NS 1000000000LL
+
+static bool poll_done(uring_backend *b, slot *s) {
+    kr__spin_lock(&b->lock);
+    bool done = s->poll_done;
+    kr__spin_unlock(&b->lock);
+    return done;
+}
+
+/*
+ * Deregistration waits for the poll to end. The poll request holds a
+ * reference to the file, and the callers close the fd right after this
+ * (net, os): a peer must then see the close (EOF, EPIPE, ECONNREFUSED) as
+ * at once as with epoll. The kernel completes a cancelled poll in the task
+ * work of the thread that armed it, which on the multi-thread runtime may
+ * be another worker, so the cancel's submission alone does not make the
+ * file go; its CQE does (the request is freed, and the file reference
+ * dropped, as it completes). In the current-thread runtime the arming
+ * thread is this one and the end is in the CQ when the submit returns.
+ *
+ * Owner free: take it, submit the remove, and wait in io_uring_enter for
+ * the poll's end to appear in the CQ (looked at, not consumed). Owner
+ * held by a turn: the REMOVE goes on the pending list (the turn is woken
+ * if blocked), and del waits for that turn, or the next owner, to see the
+ * end. Either way bounded by DEL_WAIT_NS.
+ */
+static void uring_del(kr__backend *base, kr_async_fd *reg) {
+    uring_backend *b = ub(base);
+    slot *s = reg->be;
+    if (s == NULL)
+        return;
+    reg->be = NULL;
+    kr__store_relaxed(&s->reg, NULL); /* see the header: ordered by the
+                                         reactor lock kr_async_fd_free
+                                         takes next */
+    kr__spin_lock(&b->lock);
+    s->held = true;
+    kr__spin_unlock(&b->lock);
+    queue(b, s, WANT_REMOVE);
+    int64_t deadline = (int64_t)kr__now_ns() + DEL_WAIT_NS;
+    for (;;) {
+        if (kr__spin_trylock(&b->owner)) {
+            drain(b);
+            if (io_uring_sq_ready(&b->ring) > 0)
+                (void)io_uring_submit(&b->ring);
+            while (s->armed && !poll_done(b, s) && !cq_has_end(b, s)) {
+                int64_t left = deadline - (int64_t)kr__now_ns();
+                unsigned ready = io_uring_cq_ready(&b->ring);
+                if (left <= 0 || ready >= *b->ring.cq.kring_entries)
+                    break; /* late, or no room for the end: let it go */
+                struct __kernel_timespec ts = {left / 1000000000,
+                                               left % 1000000000};
+                struct io_uring_cqe *cqe;
+                (void)io_uring_wait_cqes(&b->ring, &cqe, ready + 1, &ts, NULL);
+            }
+            kr__spin_unlock(&b->owner);
+            break;
+        }
+        if (poll_done(b, s) || (int64_t)kr__now_ns() >= deadline)
+            break;
+        sched_yield(); /* a turn holds the ring: it will see the end */
+    }
+    kr__spin_lock(&b->lock);
+    s->held = false;
+    bool done = release_locked(s);
+    kr__spin_unlock(&b->lock);
+    if (done)
+        kr__free(s);
+}
+
+static uint32_t map_events(int32_t e) {
+    uint32_t r = 0;
+    if (e & POLLIN)
+        r |= KR_READABLE;
+    if (e & POLLOUT)
+        r |= KR_WRITABLE;
+    if (e & POLLPRI)
+        r |= KR_PRIORITY;
+    if (e & POLLRDHUP)
+        r |= KR_READABLE | KR_READ_CLOSED;
+    if (e & POLLHUP)
+        r |= KR_READABLE | KR_WRITABLE | KR_READ_CLOSED | KR_WRITE_CLOSED;
+    if (e & POLLERR)
+        r |= KR_READABLE | KR_WRITABLE | KR_IO_ERROR;
+    return r;
+}
+
+/* Owner: one CQE; returns 1 if it made an event in *ev. */
+static int handle(uring_backend *b, const struct io_uring_cqe *cqe,
+                  kr__io_event *ev) {
+    uint64_t ud = cqe->user_data;
+    bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    if (ud == UD_WAKE) {
+        if (!more)
+            b->wake_armed = false; /* re-armed by the next drain */
+        return 0;
+    }
+    if (ud == LIBURING_UDATA_TIMEOUT)
+        return 0;
+    slot *s = (slot *)(uintptr_t)(ud & ~UD_REMOVE);
+    if (ud & UD_REMOVE) { /* the cancel's own completion */
+        if (cqe->res == -EALREADY && s->armed) {
+            cancel(b, s); /* found in flight: again, until the poll ends */
+            return 0;
+        }
+        s->refs--;
+        release(b, s);
+        return 0;
+    }
+    kr_async_fd *reg = kr__load_relaxed(&s->reg);
+    int made = 0;
+    if (cqe->res > 0 && reg != NULL) {
+        ev->reg = reg;
+        ev->ready = map_events(cqe->res);
+        made = 1;
+    }
+    if (more)
+        return made;
+    s->armed = false;
+    s->refs--;
+    if (s->removed) {
+        kr__spin_lock(&b->lock);
+        s->poll_done = true;
+        bool done = release_locked(s);
+        kr__spin_unlock(&b->lock);
+        if (done)
+            kr__free(s);
+    } else if (cqe->res >= 0 || cqe->res == -ECANCELED) {
+        /* The kernel ended the multishot (CQ overflow, or the thread that
+         * armed it exited): arm it again; a spurious event is harmless. */
+        arm(b, s);
+    } else if (reg != NULL && !made) {
+        /* A poll the kernel refuses: report it (the next I/O call meets
+         * the real error) rather than re-arm a request that fails at once
+         * in a loop. */
+        ev->reg = reg;
+        ev->ready = KR_READABLE | KR_WRITABLE | KR_IO_ERROR;
+        made = 1;
+    }
+    return made;
+}
+
+static int reap(uring_backend *b, kr__io_event *out, int max) {
+    unsigned head, seen = 0;
+    int n = 0;
+    struct io_uring_cqe *cqe;
+    io_uring_for_each_cqe(&b->ring, head, cqe) {
+        if (n == max)
+            break;
+        seen++;
+        n += handle(b, cqe, &out[n]);
+    }
+    io_uring_cq_advance(&b->ring, seen);
+    return n;
+}
+
+static int uring_wait(kr__backend *base, kr__io_event *out, int max,
+                      int64_t timeout_ns) {
+    uring_backend *b = ub(base);
+    kr__spin_lock(&b->owner);
+    if (!b->wake_armed)
+        arm_wake(b);
+    kr__list dead;
+    kr__list_init(&dead);
+    kr__spin_lock(&b->lock);
+    drain_locked(b, &dead);
+    bool block = timeout_ns != 0 && !b->notified &&
+                 io_uring_cq_ready(&b->ring) == 0 &&
+                 !io_uring_cq_has_overflow(&b->ring);
+    b->notified = false;
+    if (block) {
+        b->waiting = true;
+        b->woken = false;
+    }
+    kr__spin_unlock(&b->lock);
+    kr__list *node;
+    while ((node = kr__list_pop_front(&dead)) != NULL)
+        kr__free(KR__CONTAINER_OF(node, slot, pend));
+    if (block) {
+        struct __kernel_timespec ts, *tsp = NULL;
+        if (timeout_ns > 0) {
+            ts.tv_sec = timeout_ns / 1000000000;
+            ts.tv_nsec = timeout_ns % 1000000000;
+            tsp = &ts;
+        }
+        struct io_uring_cqe *cqe;
+        /* Submits the SQ and waits, in one io_uring_enter (EXT_ARG).
+         * -ETIME and -EINTR are a plain return here. */
+        (void)io_uring_submit_and_wait_timeout(&b->ring, &cqe, 1, tsp, NULL);
+        kr__spin_lock(&b->lock);
+        b->waiting = false;
+        kr__spin_unlock(&b->lock);
+    } else if (io_uring_sq_ready(&b->ring) > 0) {
+        (void)io_uring_submit(&b->ring);
+    } else if (io_uring_cq_ready(&b->ring) == 0 &&
+               io_uring_cq_has_overflow(&b->ring)) {
+        (void)io_uring_get_events(&b->ring); /* flush the overflow */
+    }
+    int n = reap(b, out, max);
+    /* What the reaping re-armed and what came in while the turn was
+     * blocked (a remove, a registration) go now, not at the next turn. */
+    drain(b);
+    if (!b->wake_armed)
+        arm_wake(b);
+    if (io_uring_sq_ready(&b->ring) > 0)
+        (void)io_uring_submit(&b->ring);
+    kr__spin_unlock(&b->owner);
+    return n;
+}
+
+static void uring_wake(kr__backend *base) {
+    uring_backend *b = ub(base);
+    kr__spin_lock(&b->lock);
+    bool w = need_wake_locked(b);
+    if (!b->waiting)
+        b->notified = true;
+    kr__spin_unlock(&b->lock);
+    if (w)
+        wake_fd(b);
+}
+
+static void uring_free(kr__backend *base) {
+    uring_backend *b = ub(base);
+    /* No turn runs and no add or del comes (the reactor's last
+     * reference). The kernel writes none of our memory (see the header),
+     * so the ring goes first, then the slots it named. */
+    io_uring_queue_exit(&b->ring);
+    kr__list *node;
+    while ((node = kr__list_pop_front(&b->slots)) != NULL)
+        kr__free(KR__CONTAINER_OF(node, slot, all));
+    close(b->evfd);
+    kr__free(b);
+}
+
+/* Whether the kernel keeps a multishot poll armed: one on the eventfd,
+ * written once, must complete with IORING_CQE_F_MORE. It stays armed as
+ * the backend's wake-up. Returns 0, or a negative errno. */
+static int probe_multishot(uring_backend *b) {
+    arm_wake(b);
+    wake_fd(b);
+    struct io_uring_cqe *cqe;
+    int rc = io_uring_submit_and_wait(&b->ring, 1);
+    if (rc < 0)
+        return rc;
+    rc = io_uring_peek_cqe(&b->ring, &cqe);
+    if (rc < 0)
+        return rc;
+    bool more = cqe->user_data == UD_WAKE && cqe->res >= 0 &&
+                (cqe->flags & IORING_CQE_F_MORE);
+    io_uring_cqe_seen(&b->ring, cqe);
+    if (kr__load_relaxed(&kr__uring_test_no_multishot))
+        more = false;
+    return more ? 0 : KR_EINVAL;
+}
+
+static const char *disabled_why(void) {
+    /* EPERM from io_uring_setup: seccomp, or the sysctl (Linux 6.6). */
+    FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
+    int v = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%d", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    if (v == 2)
+        return "io_uring_setup: kernel.io_uring_disabled=2";
+    if (v == 1)
+        return "io_uring_setup: kernel.io_uring_disabled=1 and not in "
+               "kernel.io_uring_group";
+    return "io_uring_setup: not permitted (seccomp?)";
+}
+
+int kr__uring_new(kr__backend **out, const char **why) {
+    *out = NULL;
+    uring_backend *b = kr__calloc(1, sizeof(*b));
+    if (b == NULL) {
+        *why = "no memory";
+        return KR_ENOMEM;
+    }
+    struct io_uring_params p = {0};
+    p.flags =
+        IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
+    p.cq_entries = CQ_ENTRIES;
+    int rc = io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &p);
+    if (rc == -EINVAL) { /* SUBMIT_ALL is 5.18 */
+        memset(&p, 0, sizeof(p));
+        p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+        p.cq_entries = CQ_ENTRIES;
+        rc = io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &p);
+    }
+    if (rc < 0) {
+        kr__free(b);
+        *why = rc == -EPERM ? disabled_why()
+               : rc == -ENOSYS
+                   ? "io_uring_setup: not implemented by this kernel"
+                   : "io_uring_setup failed";
+        return rc;
+    }
+    const char *need = NULL;
+    if (!(p.features & IORING_FEAT_EXT_ARG))
+        need = "the kernel lacks IORING_FEAT_EXT_ARG (Linux 5.11)";
+    struct io_uring_probe *pr = need ? NULL : io_uring_get_probe_ring(&b->ring);
+    if (need == NULL &&
+        (pr == NULL || !io_uring_opcode_supported(pr, IORING_OP_POLL_ADD) ||
+         !io_uring_opcode_supported(pr, IORING_OP_ASYNC_CANCEL)))
+        need = "the kernel lacks IORING_OP_POLL_ADD/ASYNC_CANCEL";
+    if (pr != NULL)
+        io_uring_free_probe(pr);
+    rc = 0;
+    if (need == NULL) {
+        b->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (b->evfd < 0) {
+            rc = -errno;
+            need = "eventfd failed";
+        } else if ((rc = probe_multishot(b)) != 0) {
+            need = "the kernel lacks multishot poll (IORING_POLL_ADD_MULTI, "
+                   "Linux 5.13)";
+            close(b->evfd);
+        }
+    } else {
+        rc = KR_ENOSYS;
+    }
+    if (need != NULL) {
+        io_uring_queue_exit(&b->ring);
+        kr__free(b);
+        *why = need;
+        return rc < 0 ? rc : KR_ENOSYS;
+    }
+    kr__spin_init(&b->owner);
+    kr__spin_init(&b->lock);
+    kr__list_init(&b->pending);
+    kr__list_init(&b->slots);
+    b->base.ops = &uring_ops;
+    *out = &b->base;
+    return 0;
+}
+
+static const kr__backend_ops uring_ops = {uring_free, uring_add,
+                                          uring_del,  uring_wait,
+                                          uring_wake, KR_IO_DRIVER_URING};
+
+#endif /* KR_HAVE_URING */
