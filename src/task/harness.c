@@ -116,7 +116,17 @@ static __attribute__((noinline)) size_t track_size(size_t total) {
     return ((total + 7) & ~(size_t)7) + sizeof(kr__task_track);
 }
 
-/* Fills a tracked cell's record. The vtable is `vt`'s until an in-place
+/* A new tracked cell's record: nothing yet, and the task polled on this
+ * thread, if any, as its parent. No call: kr__task_new stays a leaf. */
+static inline void track_init(kr__task_track *tr) {
+    atomic_init(&tr->polls, 0);
+    atomic_init(&tr->last_poll, 0);
+    atomic_init(&tr->woken, 0);
+    kr__task *cur = kr__ctx.current;
+    tr->parent = cur != NULL ? kr__task_id(cur) : 0;
+}
+
+/* Fills a tracked cell's record (the slow path's). The vtable is `vt`'s until an in-place
  * init has run, so the offset is computed from it, not read back. */
 static __attribute__((noinline)) void fill_track(kr__task *t,
                                                  const kr_future_vtable *vt) {
@@ -126,11 +136,7 @@ static __attribute__((noinline)) void fill_track(kr__task *t,
             (const kr__task_meta *)(const void *)((const char *)t + off);
         off = (off + sizeof(kr__task_meta) + m->name_len + 1 + 7) & ~(size_t)7;
     }
-    kr__task_track *tr = (kr__task_track *)(void *)((char *)t + off);
-    atomic_init(&tr->polls, 0);
-    atomic_init(&tr->last_poll, 0);
-    atomic_init(&tr->woken, 0);
-    tr->parent = kr__ctx.current != NULL ? kr__task_id(kr__ctx.current) : 0;
+    track_init((kr__task_track *)(void *)((char *)t + off));
 }
 
 /* Fills the header of a new cell (task.h). */
@@ -149,8 +155,7 @@ static inline void init_header(kr__task *t, uint32_t home_off, bool join) {
 }
 
 /* Every spawn kr__task_new's fast path does not take: in place (with a
- * builder's meta or not), tracked (KR__NEW_TRACK), loose, a cache that
- * must find new memory. */
+ * builder's meta or not), loose, a cache that must find new memory. */
 static __attribute__((noinline, flatten)) kr__task *
 task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
               unsigned how) {
@@ -212,16 +217,19 @@ __attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
     const kr_future_vtable *vt = f->vtable;
     size_t fsize = vt->size;
     bool join = (how & KR__NEW_JOIN) != 0;
-    if (__builtin_expect(vt == &kr__in_place_vtable || cache == NULL ||
-                             (how & KR__NEW_TRACK) != 0,
-                         0))
+    if (__builtin_expect(vt == &kr__in_place_vtable || cache == NULL, 0))
         return task_new_slow(sched, cache, f, how);
+    size_t size = kr__task_out_off(fsize) + vt->output_size;
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+        size = ((size + 7) & ~(size_t)7) + sizeof(kr__task_track);
     uint32_t home_off;
-    kr__task *t = kr__cache_alloc_fast(
-        cache, kr__task_out_off(fsize) + vt->output_size, sched, &home_off);
+    kr__task *t = kr__cache_alloc_fast(cache, size, sched, &home_off);
     if (__builtin_expect(t == NULL, 0))
         return task_new_slow(sched, cache, f, how);
     init_header(t, home_off, join);
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+        track_init((kr__task_track *)(void *)((char *)t + size -
+                                              sizeof(kr__task_track)));
     if (__builtin_expect(fsize > 64 || fsize % 8 != 0, 0))
         return copy_future(t, f, fsize); /* a tail call: still a leaf */
     /* Most futures are a few words: copied inline rather than by memcpy

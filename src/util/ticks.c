@@ -32,23 +32,44 @@ static int kernel_uses_tsc(void) {
     return n >= 3 && memcmp(buf, "tsc", 3) == 0 && (n == 3 || buf[3] == '\n');
 }
 
+#if defined(__x86_64__)
+/* A (CLOCK_MONOTONIC, TSC) pair read as close together as this thread
+ * manages: the best of a few tries bracketed by two TSC reads, so that a
+ * preemption between the two clocks (tens of ms on a loaded machine)
+ * cannot skew the calibration. */
+static void sample(uint64_t *ns, uint64_t *tsc) {
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 16; i++) {
+        uint64_t a = __builtin_ia32_rdtsc();
+        uint64_t n = kr__now_ns();
+        uint64_t b = __builtin_ia32_rdtsc();
+        if (b > a && b - a < best) {
+            best = b - a;
+            *ns = n;
+            *tsc = a + (b - a) / 2;
+        }
+    }
+}
+#endif
+
 static void calibrate(void) {
 #if defined(__x86_64__)
     if (getenv_off() || !kernel_uses_tsc())
         return;
-    uint64_t n0 = kr__now_ns(), c0 = __builtin_ia32_rdtsc();
-    uint64_t n1, c1;
-    do {
-        n1 = kr__now_ns();
-        c1 = __builtin_ia32_rdtsc();
-    } while (n1 - n0 < 1000000); /* 1 ms: a few ppm of the reads' cost */
-    if (c1 <= c0)
+    uint64_t n0 = 0, c0 = 0, n1 = 0, c1 = 0;
+    sample(&n0, &c0);
+    while (kr__now_ns() - n0 < 2000000) { /* 2 ms */
+    }
+    sample(&n1, &c1);
+    if (c1 <= c0 || n1 <= n0)
         return;
-    kr__ticks_cal.mult =
+    uint64_t mult =
         (uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (c1 - c0));
-    kr__ticks_cal.tsc = kr__ticks_cal.mult != 0;
-    if (!kr__ticks_cal.tsc)
-        kr__ticks_cal.mult = (uint64_t)1 << 32;
+    /* 0.1 to 10 ns a tick (10 GHz to 100 MHz), or not a TSC to trust. */
+    if (mult < ((uint64_t)1 << 32) / 10 || mult > ((uint64_t)10 << 32))
+        return;
+    kr__ticks_cal.mult = mult;
+    kr__ticks_cal.tsc = 1;
 #endif
 }
 
