@@ -280,9 +280,55 @@ static void coop_yield_now_alternates(void **state) {
     pthread_mutex_destroy(&log.mu);
 }
 
+/* A waker that counts its wakes (by reference; clone and drop are not
+ * used here). */
+static kr_waker count_clone(const void *data);
+static void count_wake(const void *data) { ++*(int *)(uintptr_t)data; }
+static void count_drop(const void *data) { (void)data; }
+static const kr_waker_vtable count_vt = {count_clone, count_wake, count_wake,
+                                         count_drop};
+static kr_waker count_clone(const void *data) {
+    kr_waker w = {data, &count_vt};
+    return w;
+}
+
+/* Polls a kr_yield_now by hand, inside a task, with a waker of its own. */
+typedef struct {
+    kr_future base;
+    int wakes;
+} hand_yield;
+
+static kr_poll hand_yield_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)cx, (void)out;
+    hand_yield *h = (hand_yield *)f;
+    kr_waker w = {&h->wakes, &count_vt};
+    kr_context mine = kr_context_from_waker(&w);
+    kr_yield y = kr_yield_now();
+    assert_int_equal(kr_future_poll(&y.base, &mine, NULL), KR_PENDING);
+    assert_int_equal(h->wakes, 1);
+    assert_int_equal(kr_future_poll(&y.base, &mine, NULL), KR_READY);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(hand_yield_vt, hand_yield, hand_yield_poll, NULL, 0);
+
+/* kr_yield_now wakes the waker it is polled with: a task's own is a
+ * self-wake (no atomic), any other (a combinator's, one made by hand) is
+ * woken through its vtable even inside the task's poll. */
+static void coop_yield_now_wakes_its_own_waker(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(1);
+    hand_yield h = {{&hand_yield_vt}, 0};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &h.base, &jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    assert_rc(kr_join_handle_error(&jh), 0);
+    test_runtime_free(rt);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(coop_budget_ready_oneshots),
     cmocka_unit_test(coop_budget_ready_join_handles),
     cmocka_unit_test(coop_yield_now_alternates),
+    cmocka_unit_test(coop_yield_now_wakes_its_own_waker),
 };
 KR_TEST_MAIN(tests)

@@ -25,6 +25,7 @@ typedef struct seen {
     pthread_mutex_t mu;
     int n;
     kr_poll_report last;
+    char name[KR_TASK_NAME_MAX + 1]; /* last.name's copy (valid in the call) */
     char line[512];
     atomic_int blocked; /* a blocked-worker report arrived */
 } seen;
@@ -34,6 +35,10 @@ static void on_report(const kr_poll_report *r, void *arg) {
     pthread_mutex_lock(&s->mu);
     s->n++;
     s->last = *r;
+    if (r->name != NULL) {
+        snprintf(s->name, sizeof(s->name), "%s", r->name);
+        s->last.name = s->name;
+    }
     kr_poll_report_format(r, s->line, sizeof(s->line));
     pthread_mutex_unlock(&s->mu);
     if (r->kind == KR_REPORT_WORKER_BLOCKED)

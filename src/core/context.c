@@ -6,3 +6,5 @@
  * any runtime must not read a zero-initialised budget as "used up". */
 __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec"))) = {
     .budget = KR__BUDGET_UNLIMITED};
+
+const struct kr_waker_vtable *kr__self_wake_vtable;

@@ -22,6 +22,7 @@ struct kr__handle;
 union kr__timers;
 struct kr_await_site;
 struct kr__vclock;
+struct kr_waker_vtable;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -51,5 +52,11 @@ typedef struct kr__ctx_t {
 } kr__ctx_t;
 
 extern __thread kr__ctx_t kr__ctx __attribute__((tls_model("initial-exec")));
+
+/* The task layer's waker vtable (task/waker.c registers it at load time):
+ * a waker with it and `current` as its data is the polled task's own, so
+ * that a wake of it during the poll is a self-wake (task.h), which this
+ * layer can recognise without a call (kr_yield_now, core/coop.c). */
+extern const struct kr_waker_vtable *kr__self_wake_vtable;
 
 #endif /* KR_CORE_CONTEXT_H */

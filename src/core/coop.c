@@ -29,7 +29,18 @@ static kr_poll yield_poll(kr_future *f, kr_context *cx, void *out) {
     /* A self-wake: no atomic operation. kr__task_run returns it to the
      * scheduler that polled the task, which defers it until the next look
      * at I/O and then queues it at the back (sched/current_thread.c,
-     * worker.c). */
+     * worker.c). The task's own waker (the usual case) is recognised here
+     * and flagged as its wake_by_ref would (task/waker.c), without the
+     * call; the torture build sends every wake the long way. */
+#ifndef KR_TORTURE
+    const kr_waker *w = cx->waker;
+    /* (A task waker's data is never NULL, so outside a task, where
+     * `current` is NULL, this never matches.) */
+    if (w->data == kr__ctx.current && w->vtable == kr__self_wake_vtable) {
+        kr__ctx.self_woken = 1;
+        return KR_PENDING;
+    }
+#endif
     kr_waker_wake_by_ref(cx->waker);
     return KR_PENDING;
 }

@@ -472,7 +472,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&rt->bo_cache_busy, 0);
     atomic_init(&rt->spare_signal, NULL);
     atomic_init(&rt->n_remote_schedules, 0);
-    atomic_init(&rt->epoch, kr__now_ns());
+    atomic_init(&rt->epoch, 0); /* ticks: kr__wstats_init sets it */
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__CACHE_POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));

@@ -65,3 +65,8 @@ static void waker_drop(const void *data) {
 
 const kr_waker_vtable kr__task_waker_vtable = {waker_clone, waker_wake,
                                                waker_wake_by_ref, waker_drop};
+
+/* Written once, before main (and before any task exists). */
+static __attribute__((constructor)) void register_self_wake(void) {
+    kr__self_wake_vtable = &kr__task_waker_vtable;
+}
