@@ -7,7 +7,7 @@
 #   make bench         run kairo's benchmarks
 #   make bench-compare kairo vs Tokio, same run, ratios
 #   make bench-instructions  ct rows' instructions per iteration (callgrind),
-#                      kairo vs Tokio
+#                      kairo vs Tokio (WORKERS=N ARGS="NAME..." for other rows)
 #   make bench-timers  libuv's million_timers: kairo vs Tokio vs libuv
 #   make bench-redis   kairo-redis vs redis-server (redis-benchmark)
 #   make bench-echo    TCP echo: kairo vs epoll, libuv, Tokio (bench/echo/run.sh)

@@ -38,7 +38,7 @@ static kr_poll reserve_poll(kr_future *f, kr_context *cx, void *out) {
     if (c == NULL || r->permit_ == NULL) {
         rc = KR_EINVAL;
     } else {
-        if (!kr_coop_proceed(cx))
+        if (!kr__coop_proceed(cx))
             return KR_PENDING;
         kr__wake_batch b;
         kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
