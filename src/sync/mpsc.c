@@ -406,7 +406,7 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
         kr__wake_batch b;
         kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
         kr__wait_lock(&c->wl);
-        rc = kr__mpsc_acquire(c, &s->w_, &s->phase_, cx, &b);
+        rc = kr__mpsc_acquire_fast(c, &s->w_, &s->phase_, cx, &b);
         if (rc == 0) {
             kr__wait_unlock(&c->wl);
             kr__coop_refund();
