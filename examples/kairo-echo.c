@@ -1,7 +1,7 @@
 /*
  * kairo-echo: a TCP echo server on 127.0.0.1, the echo benchmark's server.
  *
- *     kairo-echo PORT [--workers N | --current-thread]
+ *     kairo-echo PORT [--workers N | --current-thread] [--io uring|epoll]
  *
  * One task accepts; each connection gets a task that copies the stream
  * into itself (kr_io_copy), until the peer closes. Runs until SIGINT
@@ -115,8 +115,8 @@ static void until_drop(kr_future *f) {
 KR_FUTURE_VTABLE(until_vt, until_signal, until_poll, until_drop, 0);
 
 static void usage(void) {
-    fprintf(stderr,
-            "usage: kairo-echo PORT [--workers N | --current-thread]\n");
+    fprintf(stderr, "usage: kairo-echo PORT [--workers N | --current-thread] "
+                    "[--io uring|epoll]\n");
     exit(2);
 }
 
@@ -133,7 +133,17 @@ int main(int argc, char **argv) {
             cfg.flavor = KR_RUNTIME_CURRENT_THREAD;
         else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
             cfg.workers = (unsigned)atoi(argv[++i]);
-        else
+        else if (strcmp(argv[i], "--io") == 0 && i + 1 < argc) {
+            /* The I/O driver's backend (kr_runtime_config.io_driver);
+             * without --io, KAIRO_IO or the default (epoll). */
+            const char *io = argv[++i];
+            if (strcmp(io, "uring") == 0)
+                cfg.io_driver = KR_IO_DRIVER_URING;
+            else if (strcmp(io, "epoll") == 0)
+                cfg.io_driver = KR_IO_DRIVER_EPOLL;
+            else
+                usage();
+        } else
             usage();
     }
     kr_runtime *rt;

@@ -19,6 +19,8 @@ point_s_env="${ECHO_SECONDS:-$SECONDS}"
 #   epoll      build/bin/epoll-echo PORT                  (bench/peers/epoll-echo)
 #   kairo-ct   build/bin/kairo-echo PORT --current-thread
 #   kairo-mt   build/bin/kairo-echo PORT --workers W
+#   kairo-ct-uring, kairo-mt-uring: the same on the io_uring driver (--io uring; the
+#              two above pass --io epoll)
 #   tokio-ct   tokio-echo PORT --current-thread           (bench/peers/tokio, built here)
 #   tokio-mt   tokio-echo PORT --workers W
 #   libuv      libuv-echo PORT                            (bench/peers/libuv, built here)
@@ -31,8 +33,8 @@ point_s_env="${ECHO_SECONDS:-$SECONDS}"
 #   CONNS        connection counts (default "1 16 64 1000")
 #   SIZE         message size in bytes (default 64)
 #   WORKERS      worker threads of the -mt servers (default 2: the VM has 2 cores)
-#   SERVERS      which servers, in order (default "epoll kairo-ct kairo-mt tokio-ct
-#                tokio-mt libuv")
+#   SERVERS      which servers, in order (default "epoll kairo-ct kairo-ct-uring kairo-mt
+#                kairo-mt-uring tokio-ct tokio-mt libuv")
 #   PORT_BASE    first port; server i listens on PORT_BASE+i (default 24800: below the
 #                ephemeral range 32768-60999, which the 1,000 client sockets draw from)
 #   KAIRO_LOAD, EPOLL_ECHO, KAIRO_ECHO, TOKIO_ECHO, LIBUV_ECHO   binaries to use instead
@@ -50,7 +52,7 @@ warmup="${WARMUP:-1}"
 conns_list="${CONNS:-1 16 64 1000}"
 size="${SIZE:-64}"
 workers="${WORKERS:-2}"
-servers="${SERVERS:-epoll kairo-ct kairo-mt tokio-ct tokio-mt libuv}"
+servers="${SERVERS:-epoll kairo-ct kairo-ct-uring kairo-mt kairo-mt-uring tokio-ct tokio-mt libuv}"
 port_base="${PORT_BASE:-24800}"
 raw_dir="${RAW_DIR:-$root/build/bench/echo}"
 load_bin="${KAIRO_LOAD:-$root/build/bin/kairo-load}"
@@ -208,12 +210,14 @@ for s in $servers; do
     i=$((i + 1))
     case "$s" in
         epoll)    run_server "$s" "$port" "$epoll_bin" ;;
-        kairo-ct) run_server "$s" "$port" "$kairo_bin" --current-thread ;;
-        kairo-mt) run_server "$s" "$port" "$kairo_bin" --workers "$workers" ;;
+        kairo-ct) run_server "$s" "$port" "$kairo_bin" --current-thread --io epoll ;;
+        kairo-mt) run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io epoll ;;
+        kairo-ct-uring) run_server "$s" "$port" "$kairo_bin" --current-thread --io uring ;;
+        kairo-mt-uring) run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io uring ;;
         tokio-ct) run_server "$s" "$port" "${tokio_bin:-/nonexistent/tokio-echo}" --current-thread ;;
         tokio-mt) run_server "$s" "$port" "${tokio_bin:-/nonexistent/tokio-echo}" --workers "$workers" ;;
         libuv)    run_server "$s" "$port" "${libuv_bin:-/nonexistent/libuv-echo}" ;;
-        *)        note "unknown server $s (known: epoll kairo-ct kairo-mt tokio-ct tokio-mt libuv)" ;;
+        *)        note "unknown server $s (known: epoll kairo-ct kairo-mt kairo-ct-uring kairo-mt-uring tokio-ct tokio-mt libuv)" ;;
     esac
 done
 note "took $(( $(date +%s) - start_s )) s; ${point_s} s per point after ${warmup} s warm-up," \
