@@ -184,7 +184,8 @@ static const char *http_now(void) {
 }
 
 /* Status line and the common headers; `length` < 0 leaves Content-Length
- * out (304). `extra` is more header lines, each ending in CRLF. */
+ * out (304, a chunked body). `extra` is more header lines, each ending in
+ * CRLF. */
 static void resp_head(conn *c, int status, const char *ctype, int64_t length,
                       const char *extra) {
     char h[1024];
@@ -259,6 +260,20 @@ static int respond(conn *c) {
         return 1;
     }
     if (c->hp.keep_body) { /* POST /echo */
+        if (r->chunked && r->minor >= 1) {
+            /* a chunked request is answered chunked (HTTP/1.1 only) */
+            char line[32];
+            resp_head(c, 200, "application/octet-stream", -1,
+                      "Transfer-Encoding: chunked\r\n");
+            if (c->hp.body_len) {
+                int n = snprintf(line, sizeof(line), "%zx\r\n", c->hp.body_len);
+                wadd(c, line, (size_t)n);
+                wadd(c, c->hp.body, c->hp.body_len);
+                wadd(c, "\r\n", 2);
+            }
+            wadd(c, "0\r\n\r\n", 5);
+            return 1;
+        }
         resp_head(c, 200, "application/octet-stream", (int64_t)c->hp.body_len,
                   NULL);
         wadd(c, c->hp.body, c->hp.body_len);
@@ -295,8 +310,17 @@ static void file_head(conn *c) {
     files_etag(c->md.size, c->md.mtime_ns, etag, sizeof(etag));
     files_http_date(c->md.mtime_ns / 1000000000, lm, sizeof(lm));
     c->foff = c->fend = 0;
-    if (r->if_none_match[0] && !r->if_none_match_long &&
-        files_etag_match(r->if_none_match, etag)) {
+    /* If-None-Match first; If-Modified-Since only without it (RFC 9110
+     * 13.1.3) */
+    bool not_modified = false;
+    int64_t ims;
+    if (r->if_none_match[0])
+        not_modified =
+            !r->if_none_match_long && files_etag_match(r->if_none_match, etag);
+    else if (r->if_modified_since[0] && !r->if_modified_since_long &&
+             files_parse_http_date(r->if_modified_since, &ims) == 0)
+        not_modified = c->md.mtime_ns / 1000000000 <= ims;
+    if (not_modified) {
         snprintf(extra, sizeof(extra), "ETag: %s\r\nLast-Modified: %s\r\n",
                  etag, lm);
         resp_head(c, 304, NULL, -1, extra);

@@ -198,3 +198,13 @@ void files_http_date(int64_t secs, char *out, size_t cap) {
     gmtime_r(&t, &tm);
     strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
+
+int files_parse_http_date(const char *s, int64_t *secs) {
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == NULL || *end != 0)
+        return -1;
+    *secs = (int64_t)timegm(&tm);
+    return 0;
+}

@@ -43,4 +43,9 @@ int files_range(const char *range, uint64_t size, uint64_t *first,
  * least 30 bytes). */
 void files_http_date(int64_t secs, char *out, size_t cap);
 
+/* Parses an HTTP date (IMF-fixdate, as files_http_date writes it) into
+ * seconds since the epoch. Returns 0, or -1 if it is not one (RFC 9110
+ * 13.1.3: an invalid If-Modified-Since is ignored). */
+int files_parse_http_date(const char *s, int64_t *secs);
+
 #endif

@@ -6,8 +6,9 @@
  *                [--max-header BYTES] [--max-body BYTES]
  *                [--header-timeout MS] [--idle-timeout MS]
  *
- * GET / answers a short plain-text hello (the benchmark route); POST /echo
- * sends the request's body back; with --root, GET and HEAD serve the files
+ * GET / answers a short plain-text hello (the benchmark route); POST or
+ * PUT /echo sends the request's body back (chunked if it came chunked);
+ * with --root, GET and HEAD serve the files
  * under DIR (files.h, conn.c). SIGINT or SIGTERM: stop accepting, close the
  * idle connections, let the ones in a request finish it (at most 5 s), then
  * exit 0.

@@ -16,7 +16,8 @@ enum {
     HP__SLOT_HOST,
     HP__SLOT_EXPECT,
     HP__SLOT_INM,
-    HP__SLOT_RANGE
+    HP__SLOT_RANGE,
+    HP__SLOT_IMS
 };
 
 static hp *of(http_parser *p) { return (hp *)p->data; }
@@ -41,6 +42,8 @@ static void reset_request(hp *h) {
     r->if_none_match_long = false;
     r->range[0] = 0;
     r->range_long = false;
+    r->if_modified_since[0] = 0;
+    r->if_modified_since_long = false;
     h->keep_body = false;
     h->body_len = 0;
     h->body_seen = 0;
@@ -124,6 +127,8 @@ static int pick_slot(const hp *h) {
         return HP__SLOT_INM;
     if (strcasecmp(h->field, "range") == 0)
         return HP__SLOT_RANGE;
+    if (strcasecmp(h->field, "if-modified-since") == 0)
+        return HP__SLOT_IMS;
     return HP__SLOT_IGNORE;
 }
 
@@ -154,6 +159,11 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
         dst = h->req.range, cap = HP_VALUE_MAX;
         longp = &h->req.range_long;
         break;
+    case HP__SLOT_IMS:
+        dst = h->req.if_modified_since;
+        cap = sizeof(h->req.if_modified_since) - 1;
+        longp = &h->req.if_modified_since_long;
+        break;
     default:
         break;
     }
@@ -178,6 +188,7 @@ static int on_headers_complete(http_parser *p) {
     hp_request *r = &h->req;
     trim(r->if_none_match);
     trim(r->range);
+    trim(r->if_modified_since);
     r->method = (int)p->method;
     r->major = p->http_major;
     r->minor = p->http_minor;

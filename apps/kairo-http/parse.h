@@ -66,6 +66,8 @@ typedef struct hp_request {
     bool if_none_match_long;
     char range[HP_VALUE_MAX + 1];
     bool range_long;
+    char if_modified_since[64];
+    bool if_modified_since_long;
 } hp_request;
 
 typedef struct hp {

@@ -1,7 +1,7 @@
 /*
  * request_fuzz.c: a libFuzzer target for kairo-http's request parsing glue
  * (parse.c) and the parts of files.c a request reaches (the path check,
- * the Range header, If-None-Match).
+ * the Range header, If-None-Match, If-Modified-Since).
  *
  * The input (after its first byte) is fed twice, as a connection sees it:
  * once whole, once cut into reads of 1..16 bytes (lengths from the first
@@ -61,6 +61,8 @@ static void check_request(const hp *h) {
         if (first > last || last >= size)
             abort();
     (void)files_etag_match(r->if_none_match, "\"1-2\"");
+    int64_t secs;
+    (void)files_parse_http_date(r->if_modified_since, &secs);
 }
 
 static void record(trace *t, const hp *h, hp_event ev) {
