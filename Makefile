@@ -11,6 +11,7 @@
 #   make bench-timers  libuv's million_timers: kairo vs Tokio vs libuv
 #   make bench-redis   kairo-redis vs redis-server (redis-benchmark)
 #   make bench-echo    TCP echo: kairo vs epoll, libuv, Tokio (bench/echo/run.sh)
+#   make bench-http    HTTP hello under wrk: kairo-http vs peers (bench/http/bench.py)
 #   make check         the test suite under ASan+UBSan, TSan, the torture
 #                      configuration and the debug build (KR_DEBUG)
 #   make check-clang   release build with clang + the test suite
@@ -31,7 +32,7 @@ CLANG_FORMAT ?= clang-format
 .PHONY: all deps build test run run-showcase bench-redis bench bench-compare bench-instructions check \
         check-layers check-asan \
         check-tsan check-torture check-debug check-clang check-format \
-        lib install clean bench-timers bench-echo format
+        lib install clean bench-timers bench-echo bench-http format
 
 all: build
 
@@ -83,6 +84,12 @@ bench-timers: build
 # ping_pongs); SECONDS per point (default 5), about 3 minutes in all.
 bench-echo: build
 	./bench/echo/run.sh
+
+# kairo-http's hello route under wrk (-t1 -c64 and -c1000, --latency),
+# current-thread and 2 workers, against the peers in HTTP_PEERS, same run,
+# interleaved rounds, medians. ARGS: e.g. "--rounds 1 --seconds 3".
+bench-http: build
+	/usr/bin/python3 bench/http/bench.py $(ARGS)
 
 # The layer check: every #include "..." under src/ against the table of
 # allowed folder edges in docs/design.md (the architecture, kept acyclic).

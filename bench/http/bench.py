@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""make bench-http: the HTTP hello route under wrk, kairo-http against its
+peers, in one run with interleaved rounds; medians.
+
+    bench/http/bench.py [--rounds N] [--seconds S] [--conns 64,1000]
+
+For each round, for each connection count, every server in turn: started
+fresh, `wrk -t1 -cC -dSs --latency http://127.0.0.1:PORT/`, stopped.
+Reported per server and count: req/s, p50 and p99 latency (wrk's), and
+the server's CPU per request: utime+stime from /proc/PID/stat (all its
+threads) across the wrk run, divided by the requests wrk counted.
+
+Servers: kairo-http current-thread and 2 workers (build/bin/kairo-http,
+or $KAIRO_HTTP), and each peer whose binary exists: $HTTP_PEERS, a
+comma-separated list of NAME=COMMAND (COMMAND with {port}), e.g.
+"tokio=build/peers/tokio/release/tokio-http {port}". A server that is
+missing is left out with a line saying so.
+
+The machine is shared (2 cores, wrk on the same ones): read the figures as
+ratios within one run, and note the load printed at the start."""
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu_ticks(pid):
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def wait_port(port, proc):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def to_us(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    x = float(m.group(1))
+    return x * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+
+
+def run_one(cmd, conns, seconds):
+    port = free_port()
+    argv = [a.replace("{port}", str(port)) for a in cmd]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    try:
+        if not wait_port(port, proc):
+            return None
+        t0 = cpu_ticks(proc.pid)
+        r = subprocess.run(["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds,
+                            "--latency", "http://127.0.0.1:%d/" % port],
+                           capture_output=True, text=True,
+                           timeout=seconds + 60)
+        t1 = cpu_ticks(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    out = r.stdout
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_us(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_us(re.search(r"99%\s+(\S+)", out).group(1))
+    errors = "Socket errors" in out or "Non-2xx" in out
+    cpu_us = (t1 - t0) / TICK * 1e6 / max(reqs, 1)
+    return {"rps": rps, "p50": p50, "p99": p99, "cpu": cpu_us,
+            "errors": errors}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--conns", default="64,1000")
+    args = ap.parse_args()
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (min(8192, hard) if hard > 0 else 8192, hard))
+    except (ValueError, OSError):
+        pass
+    kh = os.environ.get("KAIRO_HTTP", os.path.join(ROOT, "build/bin/kairo-http"))
+    servers = []
+    if os.access(kh, os.X_OK):
+        servers.append(("kairo-http ct", [kh, "{port}", "--current-thread"]))
+        servers.append(("kairo-http 2w", [kh, "{port}", "--workers", "2"]))
+    else:
+        print("kairo-http not found at %s: left out" % kh)
+    for spec in filter(None, os.environ.get("HTTP_PEERS", "").split(",")):
+        name, cmd = spec.split("=", 1)
+        argv = cmd.split()
+        if os.access(argv[0], os.X_OK):
+            servers.append((name, argv))
+        else:
+            print("peer %s: %s not found, left out" % (name, argv[0]))
+    if not servers:
+        print("no server to measure")
+        return 1
+    print("load average: %s" % open("/proc/loadavg").read().strip())
+    conns = [int(c) for c in args.conns.split(",")]
+    res = {}
+    for rnd in range(args.rounds):
+        for c in conns:
+            for name, cmd in servers:
+                r = run_one(cmd, c, args.seconds)
+                if r is None:
+                    print("round %d c=%d %s: did not start" % (rnd, c, name))
+                    continue
+                res.setdefault((name, c), []).append(r)
+                print("round %d c=%-4d %-16s %9.0f req/s  p50 %7.0f us  "
+                      "p99 %7.0f us  cpu %5.2f us/req%s"
+                      % (rnd, c, name, r["rps"], r["p50"], r["p99"], r["cpu"],
+                         "  (socket errors)" if r["errors"] else ""))
+    print("\nmedians of %d rounds, %d s each (wrk -t1 --latency)"
+          % (args.rounds, args.seconds))
+    print("| server | conns | req/s | p50 us | p99 us | CPU us/req |")
+    print("|---|---|---|---|---|---|")
+    for c in conns:
+        for name, _ in servers:
+            rs = res.get((name, c))
+            if not rs:
+                continue
+            med = {k: statistics.median(r[k] for r in rs)
+                   for k in ("rps", "p50", "p99", "cpu")}
+            print("| %s | %d | %.0f | %.0f | %.0f | %.2f |"
+                  % (name, c, med["rps"], med["p50"], med["p99"], med["cpu"]))
+    print("load average: %s" % open("/proc/loadavg").read().strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
