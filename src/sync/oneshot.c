@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "kairo.h"
+#include "core/context.h"
 #include "core/coop.h"
 #include "task/cache.h"
 #include "util/abort.h"
@@ -81,14 +82,8 @@ static void unref(oneshot *o) {
     kr__cell_free(o, o->cache, o->cls);
 }
 
-int kr_oneshot_new(size_t value_size, kr_oneshot_tx **tx, kr_oneshot_rx **rx) {
-    if (tx == NULL || rx == NULL || value_size > MAX_VALUE_SIZE)
-        return KR_EINVAL;
-    kr__cache *cache;
-    uint32_t cls;
-    oneshot *o = kr__cell_alloc(sizeof(*o) + value_size, &cache, &cls);
-    if (o == NULL)
-        return KR_ENOMEM;
+static void init_channel(oneshot *o, size_t value_size, kr__cache *cache,
+                         uint32_t cls, kr_oneshot_tx **tx, kr_oneshot_rx **rx) {
     o->cache = cache;
     o->cls = cls;
     atomic_init(&o->state, 0);
@@ -96,6 +91,34 @@ int kr_oneshot_new(size_t value_size, kr_oneshot_tx **tx, kr_oneshot_rx **rx) {
     o->size = value_size;
     *tx = (kr_oneshot_tx *)o;
     *rx = (kr_oneshot_rx *)o;
+}
+
+/* kr_oneshot_new without a recycled cell at hand: the cache's slow path,
+ * or the allocator outside a runtime. */
+static __attribute__((noinline)) int
+new_slow(size_t value_size, kr_oneshot_tx **tx, kr_oneshot_rx **rx) {
+    kr__cache *cache;
+    uint32_t cls;
+    oneshot *o = kr__cell_alloc(sizeof(*o) + value_size, &cache, &cls);
+    if (o == NULL)
+        return KR_ENOMEM;
+    init_channel(o, value_size, cache, cls, tx, rx);
+    return 0;
+}
+
+/* The fast path, a recycled cell of the thread's cache, calls nothing but
+ * new_slow in a tail call: a leaf that saves no registers (callgrind: 60
+ * -> ~25 instructions per ct/ping_pong channel). */
+int kr_oneshot_new(size_t value_size, kr_oneshot_tx **tx, kr_oneshot_rx **rx) {
+    if (tx == NULL || rx == NULL || value_size > MAX_VALUE_SIZE)
+        return KR_EINVAL;
+    kr__cache *cache = kr__ctx.cache;
+    uint32_t cls;
+    oneshot *o;
+    if (cache == NULL ||
+        (o = kr__cell_alloc_fast(cache, sizeof(*o) + value_size, &cls)) == NULL)
+        return new_slow(value_size, tx, rx);
+    init_channel(o, value_size, cache, cls, tx, rx);
     return 0;
 }
 
