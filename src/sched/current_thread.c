@@ -61,6 +61,7 @@
 #include "sched/watchdog.h"
 #include "task/cache.h"
 #include "task/cache_pool.h"
+#include "task/new.h"
 #include "task/state.h"
 #include "util/alloc.h"
 #include "util/list.h"
@@ -384,7 +385,7 @@ ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
         kr__fetch_add_relaxed(&ct->refs, 1); /* the cell pins us; see top */
     kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
     if (jh != NULL)
-        kr__join_init(jh, t);
+        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
     KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
     kr__inject_push(&ct->inject, t);
     gate_exit(ct);
@@ -392,6 +393,51 @@ ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
     return 0;
 }
 
+/* A local spawn's cell made: bind, count, fill the handle, queue. */
+static inline void spawned(ct_rt *ct, kr__task *t, kr_join_handle *jh) {
+    bind(ct, t);
+    bump(&ct->stats.spawned);
+    if (jh != NULL)
+        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
+    local_push(ct, t);
+}
+
+/* A local spawn with the wake stamp or the spawn hook on. Out of line, as
+ * spawn_slow: ct_spawn's common path then calls nothing. */
+static __attribute__((noinline)) int spawned_observed(ct_rt *ct, kr__task *t,
+                                                      kr_join_handle *jh) {
+    if (ct->stamp)
+        kr__wstats_stamp(t);
+    bind(ct, t);
+    bump(&ct->stats.spawned);
+    if (jh != NULL)
+        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
+    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
+    local_push(ct, t);
+    return 0;
+}
+
+static bool spawn_observed(const ct_rt *ct) {
+    return __builtin_expect(ct->stamp || ct->base.cfg.on_task_spawn != NULL, 0);
+}
+
+/* A local spawn that kr__task_new_fast could not make (task/new.h). */
+static __attribute__((noinline)) int spawn_slow(ct_rt *ct, const kr_future *f,
+                                                kr_join_handle *jh) {
+    kr__task *t = kr__task_new(&ct->sched, ct->cache, f,
+                               (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
+    if (t == NULL)
+        return KR_ENOMEM;
+    if (spawn_observed(ct))
+        return spawned_observed(ct, t, jh);
+    spawned(ct, t, jh);
+    return 0;
+}
+
+/* The local spawn's common path is a leaf: the cell from
+ * kr__task_new_fast, inline, and everything else in tail calls
+ * (callgrind: ~18 instructions per spawn less than with a call to
+ * kr__task_new and the register saves it made). */
 static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
                     bool local) {
     ct_rt *ct = (ct_rt *)rt;
@@ -399,18 +445,14 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
         return ct_spawn_remote(ct, f, jh);
     if (is_closed(ct))
         return KR_ESHUTDOWN;
-    kr__task *t = kr__task_new(&ct->sched, ct->cache, f,
-                               (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
-    if (t == NULL)
-        return KR_ENOMEM;
-    if (__builtin_expect(ct->stamp, 0))
-        kr__wstats_stamp(t);
-    bind(ct, t);
-    bump(&ct->stats.spawned);
-    if (jh != NULL)
-        kr__join_init(jh, t);
-    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
-    local_push(ct, t);
+    kr__task *t =
+        kr__task_new_fast(&ct->sched, ct->cache, f,
+                          (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
+    if (__builtin_expect(t == NULL, 0))
+        return spawn_slow(ct, f, jh);
+    if (spawn_observed(ct))
+        return spawned_observed(ct, t, jh);
+    spawned(ct, t, jh);
     return 0;
 }
 
