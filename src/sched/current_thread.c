@@ -91,6 +91,9 @@ typedef struct ct_rt {
      * thread (spawns, wakes). */
     unsigned track_how;
     int stamp;
+    /* stamp, or an on_task_spawn hook: a local spawn takes the observed
+     * path (spawned_observed); one test on the common path. */
+    int spawn_observed;
 
     /* Shared. */
     kr__inject inject;
@@ -371,8 +374,11 @@ ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
     if (!gate_enter(ct))
         return KR_ESHUTDOWN;
     kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
-    t = kr__task_new(&ct->sched, slot ? slot->cache : NULL, f,
-                     (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
+    kr__cache *cache = slot ? slot->cache : NULL;
+    unsigned how = (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how;
+    t = kr__task_new_fast(&ct->sched, cache, f, how); /* inline, no call */
+    if (__builtin_expect(t == NULL, 0))
+        t = kr__task_new(&ct->sched, cache, f, how);
     if (slot != NULL)
         kr__cache_pool_give(slot);
     if (t == NULL) {
@@ -418,7 +424,7 @@ static __attribute__((noinline)) int spawned_observed(ct_rt *ct, kr__task *t,
 }
 
 static bool spawn_observed(const ct_rt *ct) {
-    return __builtin_expect(ct->stamp || ct->base.cfg.on_task_spawn != NULL, 0);
+    return __builtin_expect(ct->spawn_observed, 0);
 }
 
 /* A local spawn that kr__task_new_fast could not make (task/new.h). */
@@ -818,6 +824,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     kr__wstats_init(&ct->stats, &ct->base.cfg, 0, NULL);
     ct->track_how = kr__cfg_track(cfg) ? KR__NEW_TRACK : 0;
     ct->stamp = kr__cfg_stamp(cfg);
+    ct->spawn_observed = ct->stamp || cfg->on_task_spawn != NULL;
     kr__owned_init(&ct->owned);
     ct->gqi = cfg->global_queue_interval; /* resolved by kr_runtime_new */
     ct->evi = cfg->event_interval;
