@@ -181,9 +181,11 @@ bool kr_join_handle_is_finished(const kr_join_handle *h) {
 }
 
 int kr_join_handle_error(const kr_join_handle *h) {
-    if (h == NULL || (h->task_ == NULL && !h->done_))
+    if (h == NULL)
         return KR_EINVAL;
-    return h->done_ ? h->err_ : KR_EAGAIN;
+    if (h->done_) /* first: the usual call, after READY */
+        return h->err_;
+    return h->task_ == NULL ? KR_EINVAL : KR_EAGAIN;
 }
 
 /* An abort handle is the task pointer itself: it holds one reference. */
