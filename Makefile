@@ -7,7 +7,7 @@
 #   make bench         run kairo's benchmarks
 #   make bench-compare kairo vs Tokio, same run, ratios
 #   make bench-instructions  ct rows' instructions per iteration (callgrind),
-#                      kairo vs Tokio
+#                      kairo vs Tokio (WORKERS=N ARGS="NAME..." for other rows)
 #   make bench-timers  libuv's million_timers: kairo vs Tokio vs libuv
 #   make bench-redis   kairo-redis vs redis-server (redis-benchmark)
 #   make bench-echo    TCP echo: kairo vs epoll, libuv, Tokio (bench/echo/run.sh)
@@ -147,9 +147,11 @@ clean:
 format:
 	git ls-files '*.c' '*.h' | xargs $(CLANG_FORMAT) -i
 
-# libFuzzer on kairo-redis's RESP parser (clang; apps/kairo-redis/fuzz):
-# FUZZ_SECONDS (default 300). New inputs go to build-fuzz/corpus; the
-# repository's corpus (apps/kairo-redis/fuzz/corpus) seeds it. CI runs 30 s.
+# libFuzzer on kairo-redis's RESP parser (clang; apps/kairo-redis/fuzz),
+# then on kairo-http's request parsing glue (apps/kairo-http/fuzz), each
+# for FUZZ_SECONDS (default 300). New inputs go to build-fuzz/corpus and
+# build-fuzz/corpus-http; the repositories' corpora seed them. CI runs 30 s
+# each.
 .PHONY: fuzz
 FUZZ_SECONDS ?= 300
 fuzz: deps
@@ -157,9 +159,15 @@ fuzz: deps
 	@$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=$(CLANG) \
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKR_BUILD_TESTS=OFF \
 	    -DKR_BUILD_BENCH=OFF -DKR_BUILD_EXAMPLES=OFF -DKR_REDIS_FUZZ=ON \
+	    -DKR_HTTP_FUZZ=ON \
 	    -DKR_WERROR=$(WERROR) >/dev/null
 	@$(CMAKE) --build build-fuzz --target kairo-redis-fuzz -j$(JOBS)
 	@mkdir -p build-fuzz/corpus
 	./build-fuzz/bin/kairo-redis-fuzz -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=4096 -print_final_stats=1 build-fuzz/corpus \
 	    apps/kairo-redis/fuzz/corpus
+	@$(CMAKE) --build build-fuzz --target kairo-http-fuzz -j$(JOBS)
+	@mkdir -p build-fuzz/corpus-http
+	./build-fuzz/bin/kairo-http-fuzz -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=4096 -print_final_stats=1 build-fuzz/corpus-http \
+	    apps/kairo-http/fuzz/corpus

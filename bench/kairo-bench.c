@@ -21,7 +21,9 @@
  * Environment: BENCH_TARGET_MS (default 100), the wall time one repetition
  * aims for; BENCH_REPS (default 7, at least 5); BENCH_ITERS (default 0:
  * off), run exactly that many iterations once, without warm-up (for
- * instruction counts: bench/instructions.sh).
+ * instruction counts: bench/instructions.sh); BENCH_OBSERVE=1 runs the
+ * rows with observability on, BENCH_OBSERVE_MASK which parts (see
+ * bench_observe_config; bench/observe.sh).
  *
  * The Tokio peer (bench/peers/tokio) has the same names, command line,
  * output and timing loop; bench/compare.sh runs both.
@@ -61,16 +63,25 @@ void bench_fail(const char *fmt, ...) {
 
 int bench_observe;
 
+/* What "on" turns on: all of it unless BENCH_OBSERVE_MASK picks a part
+ * (bench/observe.sh's per-feature columns): 1 poll-time histogram, 2
+ * schedule-latency histogram, 4 slow-poll detection, 8 blocked-worker
+ * detection. */
+static unsigned observe_mask = 15;
+
 void bench_observe_config(kr_runtime_config *c) {
     if (!bench_observe)
         return;
     /* 1 us doubling to ~16 s: every poll lands in a bucket. */
-    c->poll_histogram.buckets = 24;
-    c->poll_histogram.scale = KR_HISTOGRAM_LOG2;
-    c->poll_histogram.width_ns = 1000;
-    c->sched_latency_histogram = c->poll_histogram;
-    c->slow_poll_ns = 1000000000;      /* 1 s: on, never reached */
-    c->blocked_worker_ns = 2000000000; /* 2 s */
+    kr_histogram_config h = {24, KR_HISTOGRAM_LOG2, 1000};
+    if (observe_mask & 1)
+        c->poll_histogram = h;
+    if (observe_mask & 2)
+        c->sched_latency_histogram = h;
+    if (observe_mask & 4)
+        c->slow_poll_ns = 1000000000; /* 1 s: on, never reached */
+    if (observe_mask & 8)
+        c->blocked_worker_ns = 2000000000; /* 2 s */
 }
 
 /* ---- timing loop ------------------------------------------------------ */
@@ -325,6 +336,10 @@ int main(int argc, char **argv) {
     long ms = env_number("BENCH_TARGET_MS", DEFAULT_TARGET_MS);
     cfg.target_ns = (uint64_t)(ms < 1 ? 1 : ms) * 1000000u;
     cfg.fixed_iters = (uint64_t)env_number("BENCH_ITERS", 0);
+    /* BENCH_OBSERVE=1: run the rows with observability on (as --observe's
+     * "+obs" runs), for bench/observe.sh's instruction counts. */
+    bench_observe = env_number("BENCH_OBSERVE", 0) != 0;
+    observe_mask = (unsigned)env_number("BENCH_OBSERVE_MASK", 15);
 
     if (observe_rounds > 0) {
         /* Metrics and histograms off vs on, same process, interleaved:

@@ -184,7 +184,8 @@ int main(int argc, char **argv) {
     c.console_path = path;
     /* The console would pick these itself; set here, the slow polls also
      * go to stderr (the default reporter). */
-    c.slow_poll_ns = 25 * 1000 * 1000;
+    c.slow_poll_ns =
+        40 * 1000 * 1000; /* slowpoke's 60 ms, not a preempted 2 ms */
     kr_runtime *rt;
     int rc = kr_runtime_new(&c, &rt);
     if (rc != 0) {

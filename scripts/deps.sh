@@ -22,6 +22,11 @@ command -v redis-cli >/dev/null 2>&1 || want="$want redis-tools"
 [ -x /usr/bin/python3 ] || want="$want python3"
 /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || want="$want python3-redis"
 command -v tmux >/dev/null 2>&1 || want="$want tmux"
+# kairo-http (apps/kairo-http: not built without http_parser) and its tests
+# (curl; wrk for the 1,000-connection case and make bench-http).
+[ -f /usr/include/http_parser.h ] || want="$want libhttp-parser-dev"
+command -v curl >/dev/null 2>&1 || want="$want curl"
+command -v wrk >/dev/null 2>&1 || want="$want wrk"
 [ -z "$need$want$want_uring" ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
     [ -n "$need" ] || {
@@ -48,9 +53,10 @@ if [ -n "$want_uring" ]; then
         echo "could not install$want_uring: kairo builds with epoll only" >&2
 fi
 if [ -n "$want" ]; then
-    echo "installing (for kairo-redis's tests):$want"
+    echo "installing (for kairo-redis, kairo-http and their tests):$want"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $want \
         >/dev/null ||
-        echo "could not install$want: kairo-redis's tests will skip" >&2
+        echo "could not install$want: kairo-redis's tests will skip" \
+            "(kairo-http is not built without libhttp-parser-dev)" >&2
 fi
 exit 0

@@ -243,6 +243,14 @@ static void snapshot_lists_workers_and_tasks(void **state) {
      * workers blocked for 1 s. */
     const json *h = json_get(json_get(&s, "histograms"), "poll_time");
     assert_int_equal(json_get(h, "buckets")->n, 20);
+    h = json_get(json_get(&s, "histograms"), "sched_latency");
+    assert_int_equal(json_get(h, "buckets")->n, 20);
+    assert_non_null(json_get(json_at(ws, 0), "sched_latency"));
+    /* ... and task tracking: the dump's polls, since_poll_ns, parent. */
+    const json *t0 = json_at(json_get(dump, "tasks"), 0);
+    assert_non_null(json_get(t0, "polls"));
+    assert_non_null(json_get(t0, "since_poll_ns"));
+    assert_int_equal(json_get_u64(t0, "parent", 9), 0); /* from outside */
     assert_int_equal(json_get_u64(&s, "slow_poll_ns", 0), 10000000);
     assert_int_equal(json_get_u64(&s, "blocked_worker_ns", 0), 1000000000);
     assert_int_equal(json_get(json_get(&s, "warnings"), "entries")->n, 0);
@@ -276,8 +284,10 @@ static void current_thread_snapshot_has_tasks_between_block_ons(void **state) {
     assert_string_equal(json_get_str(&s, "flavor"), "current_thread");
     assert_int_equal(json_get_u64(json_get(&s, "metrics"), "workers", 0), 1);
     assert_true(has_task_named(&s, "resting"));
-    /* No blocked-worker detection without a monitor. */
-    assert_int_equal(json_get_u64(&s, "blocked_worker_ns", 7), 0);
+    /* Its watchdog reports blocked polls; the dump tracks polls. */
+    assert_int_equal(json_get_u64(&s, "blocked_worker_ns", 7), 1000000000);
+    const json *t0 = json_at(json_get(json_get(&s, "dump"), "tasks"), 0);
+    assert_non_null(json_get(t0, "polls"));
     json_free(&s);
     close(fd);
     test_runtime_free(rt);
@@ -618,6 +628,62 @@ static void answers_while_every_worker_is_blocked(void **state) {
     place_clean(&p);
 }
 
+typedef struct ct_blocker {
+    kr_runtime *rt;
+    kr_join_handle jh; /* of a hog task: block_on runs it */
+} ct_blocker;
+
+static void *ct_block_on_hog(void *arg) {
+    ct_blocker *b = arg;
+    kr_runtime_block_on(b->rt, &b->jh.base, NULL);
+    return NULL;
+}
+
+static void current_thread_stuck_block_on_still_answers(void **state) {
+    (void)state;
+    place p;
+    place_make(&p);
+    kr_runtime *rt = console_runtime(KR_RUNTIME_CURRENT_THREAD, p.path);
+    atomic_int release, started;
+    atomic_init(&release, 0);
+    atomic_init(&started, 0);
+    hog h = {{&hog_vt}, &release, &started};
+    ct_blocker b = {rt, {{NULL}, NULL, 0, 0}};
+    kr_task_builder tb = KR_TASK_BUILDER(.name = "hog", .runtime = rt);
+    assert_rc(kr_task_spawn(&tb, &h.base, &b.jh), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, ct_block_on_hog, &b), 0);
+    uint64_t deadline = now_ms() + 30000;
+    while (atomic_load(&started) < 1 && now_ms() < deadline)
+        nap_ms(5);
+    assert_int_equal(atomic_load(&started), 1);
+    int fd = conn(p.path);
+    assert_true(fd >= 0);
+    /* The watchdog's report arrives while the poll runs; the task list
+     * belongs to the thread in block_on, so no dump meanwhile. */
+    json s;
+    uint64_t blocked = 0;
+    while (blocked == 0 && now_ms() < deadline) {
+        ask(fd, "snapshot\n", &s);
+        assert_string_equal(json_get_str(&s, "dump_error"), "EBUSY");
+        assert_non_null(json_get(&s, "metrics"));
+        const json *e = json_get(json_get(&s, "warnings"), "entries");
+        for (size_t i = 0; e != NULL && i < e->n; i++)
+            if (strcmp(json_get_str(json_at(e, i), "kind"), "worker_blocked") ==
+                0)
+                blocked++;
+        json_free(&s);
+        if (blocked == 0)
+            nap_ms(50);
+    }
+    assert_true(blocked >= 1);
+    atomic_store(&release, 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    close(fd);
+    test_runtime_free(rt);
+    place_clean(&p);
+}
+
 /* What a configured reporter was told. */
 static atomic_int user_reports;
 static void count_report(const kr_poll_report *r, void *arg) {
@@ -708,6 +774,45 @@ static void console_defaults_stay_out_of_the_reporter(void **state) {
     place_clean(&p);
 }
 
+/* Slow polls, one after another, until the runtime goes. */
+typedef struct sloth {
+    kr_future base;
+    atomic_int *started;
+} sloth;
+static kr_poll sloth_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    atomic_store(((sloth *)f)->started, 1);
+    uint64_t end = now_ms() + 50;
+    while (now_ms() < end)
+        ;
+    kr_waker_wake_by_ref(kr_context_waker(cx));
+    return KR_PENDING;
+}
+static const kr_future_vtable sloth_vt = {sloth_poll, NULL, sizeof(sloth), 0,
+                                          "sloth"};
+
+static void
+free_during_a_slow_poll_keeps_the_console_for_its_report(void **state) {
+    (void)state;
+    place p;
+    place_make(&p);
+    kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
+    atomic_int started;
+    atomic_init(&started, 0);
+    sloth sl = {{&sloth_vt}, &started};
+    kr_task_builder b = KR_TASK_BUILDER(.name = "sloth", .runtime = rt);
+    assert_rc(kr_task_spawn(&b, &sl.base, NULL), 0);
+    uint64_t deadline = now_ms() + 30000;
+    while (!atomic_load(&started) && now_ms() < deadline)
+        nap_ms(1);
+    /* The free closes the console while the worker is inside a 50 ms
+     * poll, which it reports as it returns: the report must find the
+     * console's ring still there (ASan and TSan builds check). */
+    assert_rc(kr_runtime_free(rt), 0);
+    assert_int_equal(access(p.path, F_OK), -1);
+    place_clean(&p);
+}
+
 static void ring_keeps_the_latest_and_counts_all(void **state) {
     (void)state;
     kr__ring *r = malloc(sizeof(*r));
@@ -750,8 +855,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test(console_off_by_default_starts_no_thread),
         cmocka_unit_test(environment_variable_serves_a_console),
         cmocka_unit_test(answers_while_every_worker_is_blocked),
+        cmocka_unit_test(current_thread_stuck_block_on_still_answers),
         cmocka_unit_test(slow_poll_reaches_the_console_and_the_reporter),
         cmocka_unit_test(console_defaults_stay_out_of_the_reporter),
+        cmocka_unit_test(
+            free_during_a_slow_poll_keeps_the_console_for_its_report),
         cmocka_unit_test(ring_keeps_the_latest_and_counts_all),
     };
     /* The console's own messages (a refused path) go to stderr: fine. */

@@ -562,6 +562,94 @@ static void worker_steal_count(void **state) {
     test_runtime_free(rt);
 }
 
+/* ---- Tokio: the blocking pool (rt_unstable_metrics.rs) ----------------- */
+
+static void *noop_job(void *arg) { return arg; }
+
+static void num_blocking_threads(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    assert_int_equal(metrics(rt).blocking_threads, 0);
+    kr_join_handle h;
+    assert_rc(kr_runtime_spawn_blocking(rt, noop_job, NULL, &h), 0);
+    assert_rc(kr_runtime_block_on(rt, &h.base, NULL), 0);
+    assert_int_equal(metrics(rt).blocking_threads, 1);
+    test_runtime_free(rt);
+}
+
+/* Tokio sleeps 5 ms, then 1 s, before it looks; here the look repeats
+ * (up to 20 s) until the thread has gone idle. */
+static void num_idle_blocking_threads(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(2);
+    assert_int_equal(metrics(rt).blocking_idle, 0);
+    kr_join_handle h;
+    assert_rc(kr_runtime_spawn_blocking(rt, noop_job, NULL, &h), 0);
+    assert_rc(kr_runtime_block_on(rt, &h.base, NULL), 0);
+    for (int i = 0; i < 20000 && metrics(rt).blocking_idle == 0; i++)
+        test_sleep_ms(1);
+    assert_int_equal(metrics(rt).blocking_idle, 1);
+    assert_int_equal(metrics(rt).blocking_busy, 0);
+    test_runtime_free(rt);
+}
+
+static void *wait_gate(void *arg) {
+    atomic_int *gate = arg;
+    for (int i = 0; i < 20000 && !atomic_load(gate); i++)
+        test_sleep_ms(1);
+    return NULL;
+}
+
+static void blocking_queue_depth(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.max_blocking_threads = 1;
+    kr_runtime *rt = runtime_with(&c);
+    assert_int_equal(metrics(rt).blocking_queued, 0);
+    atomic_int gate = 0;
+    kr_join_handle h1, h2;
+    assert_rc(kr_runtime_spawn_blocking(rt, wait_gate, &gate, &h1), 0);
+    assert_rc(kr_runtime_spawn_blocking(rt, wait_gate, &gate, &h2), 0);
+    /* One thread at most: the second job waits (the first may not have
+     * been taken yet either). */
+    assert_true(metrics(rt).blocking_queued > 0);
+    atomic_store(&gate, 1);
+    assert_rc(kr_runtime_block_on(rt, &h1.base, NULL), 0);
+    assert_rc(kr_runtime_block_on(rt, &h2.base, NULL), 0);
+    assert_int_equal(metrics(rt).blocking_queued, 0);
+    test_runtime_free(rt);
+}
+
+/* Tokio's legacy log configuration rounds the width up to a power of two
+ * (50 us -> 65.536 us); kairo's LOG2 buckets start at the width itself. */
+static void worker_poll_count_histogram_range(void **state) {
+    (void)state;
+    kr_histogram_config lin = {3, KR_HISTOGRAM_LINEAR, 50000};
+    uint64_t lo, hi;
+    assert_rc(kr_histogram_bucket_range(&lin, 0, &lo, &hi), 0);
+    assert_true(lo == 0 && hi == 50000);
+    assert_rc(kr_histogram_bucket_range(&lin, 1, &lo, &hi), 0);
+    assert_true(lo == 50000 && hi == 100000);
+    assert_rc(kr_histogram_bucket_range(&lin, 2, &lo, &hi), 0);
+    assert_true(lo == 100000 && hi == UINT64_MAX);
+    kr_histogram_config log = {3, KR_HISTOGRAM_LOG2, 50000};
+    assert_rc(kr_histogram_bucket_range(&log, 0, &lo, &hi), 0);
+    assert_true(lo == 0 && hi == 50000);
+    assert_rc(kr_histogram_bucket_range(&log, 1, &lo, &hi), 0);
+    assert_true(lo == 50000 && hi == 100000);
+    assert_rc(kr_histogram_bucket_range(&log, 2, &lo, &hi), 0);
+    assert_true(lo == 100000 && hi == UINT64_MAX);
+    /* And a runtime made with them reports that many buckets. */
+    kr_runtime_config c = kr_runtime_config_default();
+    c.poll_histogram = log;
+    c.sched_latency_histogram = lin;
+    kr_runtime *rt = runtime_with(&c);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.poll_time.buckets, 3);
+    assert_int_equal(m.sched_latency.buckets, 3);
+    test_runtime_free(rt);
+}
+
 /* ---- Tokio: schedule latency (rt_unstable_metrics.rs) ------------------ */
 
 static uint64_t hist_total(const kr_histogram *h) {
@@ -827,6 +915,10 @@ int main(int argc, char **argv) {
         cmocka_unit_test(timer_entries_count_sleeps),
         cmocka_unit_test(io_driver_ready_count),
         cmocka_unit_test(blocking_busy_threads),
+        cmocka_unit_test(num_blocking_threads),
+        cmocka_unit_test(num_idle_blocking_threads),
+        cmocka_unit_test(blocking_queue_depth),
+        cmocka_unit_test(worker_poll_count_histogram_range),
         cmocka_unit_test(schedule_latency_counts),
         cmocka_unit_test(schedule_latency_lifo_polls_are_recorded_individually),
         cmocka_unit_test(sched_latency_woken_behind_busy_task),

@@ -289,6 +289,42 @@ static void shutdown_background_ends_block_on(void **state) {
     test_latch_destroy(&started);
 }
 
+/* The multi-thread runtime keeps the signal of a finished block_on, still
+ * on its list, for the next call to reuse without a lock: a shutdown must
+ * still end a pending block_on that reused it, and one running beside it
+ * on a fresh signal (the one displaced from the spare slot is freed). */
+static void shutdown_ends_block_on_that_reused_the_spare(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    for (uint64_t i = 0; i < 3; i++) { /* leaves a spare, then reuses it */
+        test_value v = test_value_make(i, NULL);
+        uint64_t out = 99;
+        assert_rc(kr_runtime_block_on(rt, &v.base, &out), 0);
+        assert_int_equal(out, i);
+    }
+    test_latch started;
+    test_latch_init(&started);
+    bo_arg a = {rt, &started, 1}, b = {rt, &started, 1};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, bo_pending, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, bo_pending, &b), 0);
+    double t0 = now_ms();
+    while (test_latch_get(&started) < 2) {
+        if (now_ms() - t0 > 5000)
+            fail_msg("the block_on calls never polled their futures");
+        test_sleep_ms(1);
+    }
+    assert_rc(kr_runtime_shutdown_background(rt), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_rc(a.rc, KR_ESHUTDOWN);
+    assert_rc(b.rc, KR_ESHUTDOWN);
+    wait_all_freed();
+    test_alloc_uninstall();
+    test_latch_destroy(&started);
+}
+
 /* From one of the runtime's own tasks: the task's poll finishes, the
  * block_on returns, and the runtime is freed behind the caller's back. */
 static void shutdown_background_from_own_task(void **state) {
@@ -365,6 +401,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(can_shutdown_now_in_runtime),
         cmocka_unit_test(shutdown_background_returns_at_once),
         cmocka_unit_test(shutdown_background_ends_block_on),
+        cmocka_unit_test(shutdown_ends_block_on_that_reused_the_spare),
         cmocka_unit_test(shutdown_background_from_own_task),
         cmocka_unit_test(shutdown_background_from_blocking_job),
         cmocka_unit_test(shutdown_background_no_thread),

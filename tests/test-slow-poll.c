@@ -11,6 +11,7 @@
 #include "test.h"
 
 #include "util/thread.h"
+#include "util/ticks.h"
 
 static bool is_mt(void) { return test_flavor() == KR_RUNTIME_MULTI_THREAD; }
 
@@ -25,6 +26,7 @@ typedef struct seen {
     pthread_mutex_t mu;
     int n;
     kr_poll_report last;
+    char name[KR_TASK_NAME_MAX + 1]; /* last.name's copy (valid in the call) */
     char line[512];
     atomic_int blocked; /* a blocked-worker report arrived */
 } seen;
@@ -34,6 +36,10 @@ static void on_report(const kr_poll_report *r, void *arg) {
     pthread_mutex_lock(&s->mu);
     s->n++;
     s->last = *r;
+    if (r->name != NULL) {
+        snprintf(s->name, sizeof(s->name), "%s", r->name);
+        s->last.name = s->name;
+    }
     kr_poll_report_format(r, s->line, sizeof(s->line));
     pthread_mutex_unlock(&s->mu);
     if (r->kind == KR_REPORT_WORKER_BLOCKED)
@@ -215,6 +221,25 @@ static void blocked_worker_watchdog_only_when_set(void **state) {
     test_runtime_free(rt);
 }
 
+/* The detectors' clock (util/ticks.h: the TSC, calibrated at the first
+ * timed runtime) measures what CLOCK_MONOTONIC measures. A calibration
+ * preempted between its two clock reads once made a 1 ms poll read as
+ * 20-45 ms under load; the bounds here only catch such skews. */
+static void ticks_agree_with_the_monotonic_clock(void **state) {
+    (void)state;
+    kr__ticks_init();
+    uint64_t t0 = kr__ticks(), n0 = now_ns();
+    test_sleep_ms(30);
+    uint64_t n1 = now_ns(), t1 = kr__ticks();
+    double ratio = (double)kr__ticks_to_ns(t1 - t0) / (double)(n1 - n0);
+    if (ratio < 0.98 || ratio > 3.0)
+        fail_msg("ticks say %.3f x CLOCK_MONOTONIC (tsc %d, mult %llu)", ratio,
+                 kr__ticks_cal.tsc, (unsigned long long)kr__ticks_cal.mult);
+    /* ns -> ticks -> ns loses at most a tick or two to rounding. */
+    uint64_t back = kr__ticks_to_ns(kr__ticks_from_ns(1000000000));
+    assert_true(back <= 1000000000 && back >= 1000000000 - 100);
+}
+
 static void report_format(void **state) {
     (void)state;
     static const kr_await_site site = {"srv.c", "serve", 88};
@@ -256,6 +281,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(slow_poll_off_by_default),
         cmocka_unit_test(blocked_worker_reported_while_running),
         cmocka_unit_test(blocked_worker_watchdog_only_when_set),
+        cmocka_unit_test(ticks_agree_with_the_monotonic_clock),
         cmocka_unit_test(report_format),
     };
     if (argc > 1)

@@ -272,7 +272,7 @@ static void tasks(frame *f, const json *cur, const view_opts *o,
         const char *state = json_get_str(t, "state");
         if (any_parent) {
             const json *par = json_get(t, "parent");
-            if (par != NULL && par->type == JSON_NUMBER)
+            if (json_u64(par, 0) != 0) /* 0: spawned from outside a task */
                 snprintf(parent, sizeof(parent), "%" PRIu64, json_u64(par, 0));
             else
                 snprintf(parent, sizeof(parent), "-");
@@ -367,7 +367,7 @@ static void hist(frame *f, const char *title, const char *what, const json *h,
 static void short_paths(char *out, size_t n, const char *text) {
     size_t k = 0;
     for (const char *p = text; *p != '\0' && k + 1 < n; p++) {
-        if (*p == '/' && (p == text || p[-1] == ' ')) {
+        if (p == text || p[-1] == ' ') {
             const char *end = p + strcspn(p, " :,");
             const char *base = p;
             for (const char *q = p; q < end; q++)
@@ -431,9 +431,16 @@ void view_render(frame *f, const json *cur, const json *prev,
             wn = 1;
         warn_rows = wn;
         left -= (int)wn;
-        /* Histograms take at most a third of what is left, tasks the rest. */
-        if ((int)hist_rows > left / 3)
-            hist_rows = left > 0 ? (unsigned)(left / 3) : 0;
+        /* Tasks first, as many as there are; when they and the
+         * histograms do not both fit, the histograms keep a third. */
+        const json *list = json_get(json_get(cur, "dump"), "tasks");
+        int ntasks = list != NULL ? (int)list->n : 1;
+        if (ntasks + (int)hist_rows + 1 > left) {
+            int keep =
+                left / 3 > left - ntasks - 1 ? left / 3 : left - ntasks - 1;
+            if ((int)hist_rows > keep)
+                hist_rows = keep > 0 ? (unsigned)keep : 0;
+        }
         left -= (int)hist_rows + (hist_rows ? 1 : 0);
         task_rows = left > 1 ? (unsigned)left : 1;
     } else {

@@ -212,9 +212,11 @@ typedef struct kr_runtime_config {
      * worker is stuck in a poll; it replaces a stale socket file at the
      * path, and removes its own when the runtime is freed. It turns on
      * what it shows where these fields are 0: slow_poll_ns 10 ms,
-     * blocked_worker_ns 1 s (multi-thread), poll_histogram 20 LOG2 buckets
-     * from 1 us; the reports only the console asked for go to the console
-     * alone, the others to on_poll_report as well. kr_runtime_new returns
+     * blocked_worker_ns 1 s, poll_histogram and sched_latency_histogram
+     * 20 LOG2 buckets from 1 us, and track_tasks (the simulation gets only
+     * slow_poll_ns and the poll histogram); the reports only the console
+     * asked for go to the console alone, the others to on_poll_report as
+     * well. kr_runtime_new returns
      * KR_EINVAL for an empty path or one longer than a Unix socket
      * address holds (107 bytes), KR_EADDRINUSE if another process serves
      * there, KR_EEXIST if the path is not a socket; a console that

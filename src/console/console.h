@@ -33,9 +33,10 @@ typedef struct kr__console kr__console;
  * waits for kr__console_serve before it accepts anyone), and rewrites `c`:
  * the reporter becomes the console's (which also passes each report on
  * to the one configured, for the thresholds the configuration set
- * itself), unset slow_poll_ns, blocked_worker_ns (multi-thread) and
- * poll_histogram get the defaults above, and console_path points to the
- * console's copy. *out is NULL when no console is asked for.
+ * itself), unset slow_poll_ns, blocked_worker_ns, poll_histogram and
+ * sched_latency_histogram get the defaults above, track_tasks is set
+ * (not for the simulation, which has neither a monitor nor tracking),
+ * and console_path points to the console's copy. *out is NULL when no console is asked for.
  *
  * Returns 0, or for a console_path: KR_EINVAL (an empty path, or one too
  * long for a Unix socket address: a message on stderr says the limit),
@@ -50,9 +51,16 @@ int kr__console_open(kr_runtime_config *c, kr__console **out);
 /* Serves `rt` from now on. */
 void kr__console_serve(kr__console *con, kr_runtime *rt);
 
-/* Stops the thread (joined), disconnects every client, removes the socket
- * file (if it is still the one bound) and frees the console. NULL is
- * ignored. Call before the runtime is shut down and freed. */
-void kr__console_close(kr__console *con);
+/* Stops the thread (joined), disconnects every client and removes the
+ * socket file (if it is still the one bound). Call before the runtime is
+ * shut down: the thread reads the runtime. The reporter may still run
+ * (a worker finishing a slow poll), so the ring stays. NULL is ignored;
+ * a second call does nothing. */
+void kr__console_stop(kr__console *con);
+
+/* Stops the console if it was not, and frees it. Call once no thread
+ * that might report (workers, monitor, watchdog, a block_on thread) is
+ * left: after the runtime's own free. NULL is ignored. */
+void kr__console_free(kr__console *con);
 
 #endif

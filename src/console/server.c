@@ -62,6 +62,7 @@ struct kr__console {
     pthread_t thread;
     _Atomic(kr_runtime *) rt; /* NULL until kr__console_serve */
     _Atomic int stop;
+    bool stopped; /* kr__console_stop ran (the caller's) */
     kr__snap_src src;
     /* The reporter the configuration named (NULL: kr_poll_report_stderr)
      * and which kinds to pass on to it: those whose threshold the
@@ -402,18 +403,26 @@ static int open_path(kr_runtime_config *c, const char *path,
     con->pass_blocked = c->blocked_worker_ns != 0;
     if (c->slow_poll_ns == 0)
         c->slow_poll_ns = KR__CONSOLE_SLOW_POLL_NS;
-    if (c->blocked_worker_ns == 0 && c->flavor == KR_RUNTIME_MULTI_THREAD)
+    /* The simulation has no monitor; both other flavors have one (the
+     * current-thread runtime starts a watchdog thread for it). */
+    if (c->blocked_worker_ns == 0 && c->flavor != KR_RUNTIME_SIMULATION)
         c->blocked_worker_ns = KR__CONSOLE_BLOCKED_WORKER_NS;
+    const kr_histogram_config hist = {.buckets = KR__CONSOLE_HIST_BUCKETS,
+                                      .scale = KR_HISTOGRAM_LOG2,
+                                      .width_ns = 1000};
     if (c->poll_histogram.buckets == 0)
-        c->poll_histogram =
-            (kr_histogram_config){.buckets = KR__CONSOLE_HIST_BUCKETS,
-                                  .scale = KR_HISTOGRAM_LOG2,
-                                  .width_ns = 1000};
+        c->poll_histogram = hist;
+    if (c->flavor != KR_RUNTIME_SIMULATION) {
+        if (c->sched_latency_histogram.buckets == 0)
+            c->sched_latency_histogram = hist;
+        c->track_tasks = true; /* the dump's polls, since_poll_ns, parent */
+    }
     c->on_poll_report = console_report;
     c->on_poll_report_arg = con;
     c->console_path = con->path;
     con->src.flavor = c->flavor;
     con->src.poll_hist = c->poll_histogram;
+    con->src.sched_hist = c->sched_latency_histogram;
     con->src.slow_poll_ns = c->slow_poll_ns;
     con->src.blocked_worker_ns = c->blocked_worker_ns;
     con->src.ring = &con->ring;
@@ -470,9 +479,10 @@ void kr__console_serve(kr__console *con, kr_runtime *rt) {
     wake(con);
 }
 
-void kr__console_close(kr__console *con) {
-    if (con == NULL)
+void kr__console_stop(kr__console *con) {
+    if (con == NULL || con->stopped)
         return;
+    con->stopped = true;
     kr__store_release(&con->stop, 1);
     wake(con);
     pthread_join(con->thread, NULL);
@@ -484,5 +494,11 @@ void kr__console_close(kr__console *con) {
     if (stat(con->path, &st) == 0 && st.st_dev == con->dev &&
         st.st_ino == con->ino)
         unlink(con->path);
+}
+
+void kr__console_free(kr__console *con) {
+    if (con == NULL)
+        return;
+    kr__console_stop(con);
     console_free(con);
 }

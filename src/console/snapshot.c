@@ -73,6 +73,8 @@ static void put_worker(kr__text *t, unsigned i, const kr_worker_metrics *w) {
     kr__text_json_u64(t, false, "local_queue_depth", w->local_queue_depth);
     kr__text_puts(t, ", \"poll_time\": ");
     put_counts(t, &w->poll_time);
+    kr__text_puts(t, ", \"sched_latency\": ");
+    put_counts(t, &w->sched_latency);
     kr__text_puts(t, "}");
 }
 
@@ -117,6 +119,8 @@ static void put_metrics(kr__text *t, const kr__snap_src *src) {
     }
     kr__text_puts(t, "], \"histograms\": {\"poll_time\": ");
     put_hist(t, &src->poll_hist, &m.poll_time);
+    kr__text_puts(t, ", \"sched_latency\": ");
+    put_hist(t, &src->sched_hist, &m.sched_latency);
     kr__text_puts(t, "}");
 }
 

@@ -14,7 +14,7 @@
 typedef struct kr__snap_src {
     kr_runtime *rt;
     kr_runtime_flavor flavor;
-    kr_histogram_config poll_hist;
+    kr_histogram_config poll_hist, sched_hist;
     uint64_t slow_poll_ns, blocked_worker_ns;
     kr__ring *ring;
     int memfd; /* the dump is written here, then read back */

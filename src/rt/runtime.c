@@ -125,7 +125,7 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
     if (c.flavor == KR_RUNTIME_SIMULATION) {
         rc = kr__sim_new(&c, out); /* its own driver (sim/driver.c) */
         if (rc != 0) {
-            kr__console_close(con);
+            kr__console_free(con);
             kr__free(h);
             return rc;
         }
@@ -135,7 +135,7 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
         rc = kr__driver_new(&d, &reactor, !(c.disable_drivers & KR_DRIVER_IO),
                             c.io_driver);
         if (rc != 0) {
-            kr__console_close(con);
+            kr__console_free(con);
             kr__free(h);
             return rc;
         }
@@ -144,7 +144,7 @@ int kr_runtime_new(const kr_runtime_config *config, kr_runtime **out) {
                  : kr__multi_thread_new(&c, d, out);
         if (rc != 0) {
             d->ops->shutdown(d);
-            kr__console_close(con);
+            kr__console_free(con);
             kr__free(h);
             return rc;
         }
@@ -384,17 +384,19 @@ static void free_after_shutdown(kr_runtime *rt) {
     if (p != POOL_CLOSED)
         kr__blocking_release(p);
     kr__handle *h = rt->handle;
+    /* The console's ring outlives every thread that reports into it:
+     * the flavor's free has joined them all. */
+    kr__console *con = rt->console;
     rt->ops->free(rt);
+    kr__console_free(con);
     kr__handle_unref(h);
 }
 
-/* The console goes first: it reads the runtime through calls that stop
+/* The console stops first: it reads the runtime through calls that stop
  * being valid once the free begins. Its thread never waits for the
- * runtime, so joining it cannot wait for a stuck worker. */
-static void close_console(kr_runtime *rt) {
-    kr__console_close(rt->console);
-    rt->console = NULL;
-}
+ * runtime, so joining it cannot wait for a stuck worker. Its memory is
+ * freed last (free_after_shutdown): workers still report into it. */
+static void close_console(kr_runtime *rt) { kr__console_stop(rt->console); }
 
 int kr_runtime_free(kr_runtime *rt) {
     if (rt == NULL)

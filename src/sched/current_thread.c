@@ -451,9 +451,13 @@ static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
         return ct_spawn_remote(ct, f, jh);
     if (is_closed(ct))
         return KR_ESHUTDOWN;
-    kr__task *t =
-        kr__task_new_fast(&ct->sched, ct->cache, f,
-                          (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
+    /* Tracked tasks go through kr__task_new (its fast path fills the
+     * record inline): here the record's code would cost the untracked
+     * spawn four more saved registers. */
+    if (__builtin_expect(ct->track_how != 0, 0))
+        return spawn_slow(ct, f, jh);
+    kr__task *t = kr__task_new_fast(&ct->sched, ct->cache, f,
+                                    jh != NULL ? KR__NEW_JOIN : 0);
     if (__builtin_expect(t == NULL, 0))
         return spawn_slow(ct, f, jh);
     if (spawn_observed(ct))

@@ -32,7 +32,7 @@
 
 #include "sched/monitor.h"
 #include "sched/idle.h"
-#include "util/clock.h"
+#include "util/ticks.h"
 #include "util/atomic.h"
 
 #define MONITOR_MIN_NS 1000000LL  /* 1 ms */
@@ -59,7 +59,7 @@ void *kr__mt_monitor_main(void *arg) {
             break;
         bool active = false, stuck = false;
         int64_t timer_ns = -1; /* earliest timer of a stuck worker */
-        uint64_t now = keep_time ? kr__now_ns() : 0;
+        uint64_t now = keep_time ? kr__ticks() : 0;
         if (keep_time)
             kr__store_relaxed(&rt->epoch, now);
         for (unsigned i = 0; i < rt->n; i++) {
@@ -67,7 +67,7 @@ void *kr__mt_monitor_main(void *arg) {
             if (blocked_ns != 0) {
                 unsigned queued = kr__lq_len(&w->queue) +
                                   (kr__load_relaxed(&w->lifo) != NULL ? 1 : 0);
-                kr__wstats_check_blocked(&w->stats, blocked_ns, now, queued);
+                kr__wstats_check_blocked(&w->stats, now, queued);
             }
             /* Relaxed: a heuristic; a stale read delays a notify by one
              * interval at worst. */

@@ -53,7 +53,13 @@ typedef struct mt_signal {
     mt_rt *rt;
     kr__parker park;
     kr__timers wheel; /* timers first polled by this block_on's future */
-    kr__list link;    /* on rt->signals, under signals_lock */
+    /* On rt->signals (under signals_lock) from its first block_on until
+     * it is freed, also while it waits as rt->spare_signal: a block_on
+     * that reuses the spare takes no lock (shutdown's unpark of an idle
+     * spare leaves a notification the next call may wake once for). A
+     * signal still referenced by a waker when its call ends leaves the
+     * list then, since only its waker keeps it. */
+    kr__list link;
 } mt_signal;
 
 #define MT_OF_SCHED(s) ((mt_rt *)((char *)(s)-offsetof(mt_rt, sched)))
@@ -190,6 +196,19 @@ static void bo_park(void *arg, int64_t timeout_ns) {
     kr__park(&sig->park, timeout_ns);
 }
 
+static void signal_unlink(mt_rt *rt, mt_signal *sig) {
+    pthread_mutex_lock(&rt->signals_lock);
+    kr__list_remove(&sig->link);
+    pthread_mutex_unlock(&rt->signals_lock);
+}
+
+/* A signal no waker references (a spare, or one displaced from the spare
+ * slot). */
+static void signal_unlink_free(mt_rt *rt, mt_signal *sig) {
+    signal_unlink(rt, sig);
+    kr__free(sig);
+}
+
 static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     mt_rt *rt = (mt_rt *)base;
     if (is_closed(rt)) {
@@ -204,21 +223,24 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
         if (sig == NULL)
             return KR_ENOMEM;
         base->driver->ops->timers_init(&sig->wheel);
+        kr__parker_init(&sig->park);
+        sig->rt = rt;
+        sig->bo.park = &sig->park;
+        sig->bo.self = NULL; /* kr__ctx.worker is NULL here: always unpark */
+        sig->bo.refs = &sig->refs;
+        sig->bo.release = signal_release;
+        pthread_mutex_lock(&rt->signals_lock);
+        kr__list_node_init(&sig->link);
+        kr__list_push_front(&rt->signals, &sig->link);
+        pthread_mutex_unlock(&rt->signals_lock);
     }
-    /* A reused wheel keeps its old `elapsed`: an idle wheel's time is
-     * stale anyway (timers_fire reads no clock while it is empty). */
+    /* A reused spare is still linked, and its parker is not reset: an
+     * unpark from a shutdown that walked the list meanwhile must not be
+     * lost; a stale notification costs one spurious turn of the loop. A
+     * reused wheel keeps its old `elapsed`: an idle wheel's time is stale
+     * anyway (timers_fire reads no clock while it is empty). */
     atomic_init(&sig->refs, 1);
     atomic_init(&sig->bo.woken, 0);
-    kr__parker_init(&sig->park);
-    sig->rt = rt;
-    sig->bo.park = &sig->park;
-    sig->bo.self = NULL; /* kr__ctx.worker is NULL here: always unpark */
-    sig->bo.refs = &sig->refs;
-    sig->bo.release = signal_release;
-    pthread_mutex_lock(&rt->signals_lock);
-    kr__list_node_init(&sig->link);
-    kr__list_push_front(&rt->signals, &sig->link);
-    pthread_mutex_unlock(&rt->signals_lock);
 
     int zero = 0;
     /* Acquire pairs with the release that gives the cache back below: the
@@ -236,20 +258,19 @@ static int mt_block_on(kr_runtime *base, kr_future *f, void *out) {
     kr__ctx = saved;
     if (own_cache)
         kr__store_release(&rt->bo_cache_busy, 0);
-    pthread_mutex_lock(&rt->signals_lock);
-    kr__list_remove(&sig->link);
-    pthread_mutex_unlock(&rt->signals_lock);
     /* The future was dropped (consumed): its sleeps are off the wheel. A
      * sleep it leaked elsewhere, still registered, gets no wake-up. */
     base->driver->ops->timers_clear(&sig->wheel);
     /* With the only reference left ours, no waker can reach the signal:
-     * keep it for the next block_on. */
+     * keep it (linked) for the next block_on. */
     if (kr__load_acquire(&sig->refs) == 1) {
         mt_signal *old = kr__swap_acqrel(&rt->spare_signal, sig);
         if (old != NULL)
-            kr__free(old);
-    } else if (kr__fetch_sub_acqrel(&sig->refs, 1) == 1) {
-        kr__free(sig);
+            signal_unlink_free(rt, old);
+    } else {
+        signal_unlink(rt, sig);
+        if (kr__fetch_sub_acqrel(&sig->refs, 1) == 1)
+            kr__free(sig);
     }
     return rc;
 }
@@ -330,7 +351,7 @@ static void mt_free(kr_runtime *base) {
     kr__cache_orphan(rt->bo_cache);
     mt_signal *spare = kr__swap_acquire(&rt->spare_signal, NULL);
     if (spare != NULL)
-        kr__free(spare);
+        signal_unlink_free(rt, spare);
     kr__cache_pool_orphan(&rt->pool);
     rt->base.driver->ops->shutdown(rt->base.driver);
     mt_unref(rt);
@@ -472,7 +493,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&rt->bo_cache_busy, 0);
     atomic_init(&rt->spare_signal, NULL);
     atomic_init(&rt->n_remote_schedules, 0);
-    atomic_init(&rt->epoch, kr__now_ns());
+    atomic_init(&rt->epoch, 0); /* ticks: kr__wstats_init sets it */
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__CACHE_POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));

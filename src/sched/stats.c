@@ -21,11 +21,18 @@ static void hist_init(kr__hist *h, const kr_histogram_config *c) {
     h->n = c->buckets > KR_HISTOGRAM_MAX_BUCKETS ? KR_HISTOGRAM_MAX_BUCKETS
                                                  : c->buckets;
     h->linear = c->scale == KR_HISTOGRAM_LINEAR;
-    h->width = c->width_ns != 0 ? c->width_ns : DEFAULT_WIDTH_NS;
+    uint64_t w =
+        kr__ticks_from_ns(c->width_ns != 0 ? c->width_ns : DEFAULT_WIDTH_NS);
+    /* floor(2^64 / w): the quotient it gives is floor(span / w) or one
+     * less at exact multiples, a tick's error. */
+    h->recip =
+        w <= 1 ? 0 : (uint64_t)(((unsigned __int128)1 << 64) / (uint64_t)w);
 }
 
-static unsigned hist_index(const kr__hist *h, uint64_t ns) {
-    uint64_t q = ns / h->width;
+static unsigned hist_index(const kr__hist *h, uint64_t ticks) {
+    uint64_t q = h->recip == 0
+                     ? ticks
+                     : (uint64_t)(((unsigned __int128)ticks * h->recip) >> 64);
     uint64_t i;
     if (h->linear)
         i = q;
@@ -34,9 +41,8 @@ static unsigned hist_index(const kr__hist *h, uint64_t ns) {
     return i >= h->n ? h->n - 1 : (unsigned)i;
 }
 
-static void hist_record(kr__hist *h, uint64_t ns) {
-    if (h->n != 0)
-        kr__stat_inc(&h->count[hist_index(h, ns)]);
+static inline void hist_record(kr__hist *h, uint64_t ticks) {
+    kr__stat_inc(&h->count[hist_index(h, ticks)]);
 }
 
 static void hist_read(const kr__hist *h, kr_histogram *out) {
@@ -68,38 +74,95 @@ int kr_histogram_bucket_range(const kr_histogram_config *c, unsigned i,
     return 0;
 }
 
+/* What the timed poll does (kr__wstats.mode), one word so that the hot
+ * path tests bits of a register rather than loading a flag each time. */
+#define WS_PRECISE 1u  /* read the clock around each poll (chained) */
+#define WS_TRACK   2u  /* the task's record: polls, last poll */
+#define WS_LAT     4u  /* schedule-latency histogram */
+#define WS_HIST    8u  /* poll-time histogram */
+#define WS_SLOW    16u /* slow-poll reports */
+#define WS_WATCH   32u /* the poll-in-progress record (blocked workers) */
+
 void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
                      unsigned index, _Atomic uint64_t *epoch) {
     memset(s, 0, sizeof(*s));
     s->worker = index;
+    s->track = kr__cfg_track(cfg);
+    s->timed = cfg->poll_histogram.buckets != 0 || cfg->slow_poll_ns != 0 ||
+               cfg->blocked_worker_ns != 0 || s->track;
+    if (s->timed)
+        kr__ticks_init();
     hist_init(&s->poll, &cfg->poll_histogram);
     hist_init(&s->lat, &cfg->sched_latency_histogram);
-    s->slow_ns = cfg->slow_poll_ns;
-    s->watch = cfg->blocked_worker_ns != 0;
-    s->track = kr__cfg_track(cfg);
-    s->timed = s->poll.n != 0 || s->slow_ns != 0 || s->watch || s->track;
+    if (cfg->slow_poll_ns != 0)
+        s->slow_ticks = kr__ticks_from_ns(cfg->slow_poll_ns) | 1; /* != 0 */
+    if (cfg->blocked_worker_ns != 0)
+        s->blocked_ticks = kr__ticks_from_ns(cfg->blocked_worker_ns) | 1;
     /* Without an epoch (current-thread: no monitor) the detectors read
      * the precise clock too: the kernel's coarse clock is not refreshed
      * while the CPU idles (NOHZ), so after a park it can lag by tens of
      * ms, which would make a 1 ms poll look slow. */
-    s->precise = s->poll.n != 0 || s->track || epoch == NULL;
+    bool precise = s->poll.n != 0 || s->track || epoch == NULL;
+    s->mode = (precise ? WS_PRECISE : 0) | (s->track ? WS_TRACK : 0) |
+              (s->lat.n != 0 ? WS_LAT : 0) | (s->poll.n != 0 ? WS_HIST : 0) |
+              (s->slow_ticks != 0 ? WS_SLOW : 0) |
+              (s->blocked_ticks != 0 ? WS_WATCH : 0);
     s->epoch = epoch;
+    if (epoch != NULL && s->timed)
+        kr__store_relaxed(epoch, kr__ticks()); /* until the monitor's */
     s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report
                                             : kr_poll_report_stderr;
     s->report_arg = cfg->on_poll_report_arg;
     atomic_init(&s->busy_since, kr__now_ns());
 }
 
-/* What a report says about a task: read before its poll, while the
- * caller's reference keeps it alive. */
-static void describe(kr__task *t, kr_poll_report *r) {
+/* A named task's spawn site, and its name copied for a slow-poll report.
+ * Out of line: most tasks are unnamed. */
+static __attribute__((noinline)) void note_named(kr__wstats *s, kr__task *t) {
     const kr__task_meta *m = kr__task_meta_of(t);
-    r->task_id = kr__task_id(t);
-    r->future = kr__task_future(t)->vtable->name;
-    r->name = m != NULL && m->name_len != 0 ? m->name : NULL;
-    r->spawn_file = m != NULL ? m->file : NULL;
-    r->spawn_line = m != NULL ? m->line : 0;
-    r->resumed_from = kr__load_relaxed(&t->site);
+    kr__store_relaxed(&s->cur_file, m->file);
+    kr__store_relaxed(&s->cur_line, m->line);
+    uint32_t n =
+        m->name_len < KR_TASK_NAME_MAX ? m->name_len : KR_TASK_NAME_MAX;
+    memcpy(s->cur_task_name, m->name, n);
+    s->cur_task_name[n] = '\0';
+}
+
+/* Notes what a report says about t (id, future, spawn site, the await it
+ * resumes from) in s->cur_*, before the poll while the caller's reference
+ * keeps the cell alive: only words and pointers to static storage, and a
+ * named task's name copied. The monitor reads them under the seqlock
+ * (stats.h) when the record is kept. */
+static inline void note_task(kr__wstats *s, kr__task *t) {
+    kr__store_relaxed(&s->cur_id, kr__task_id(t));
+    kr__store_relaxed(&s->cur_name, kr__task_future(t)->vtable->name);
+    kr__store_relaxed(&s->cur_site, kr__load_relaxed(&t->site));
+    if (__builtin_expect((t->id_lo & KR__TASK_NAMED) != 0, 0)) {
+        note_named(s, t);
+    } else {
+        kr__store_relaxed(&s->cur_file, NULL);
+        kr__store_relaxed(&s->cur_line, 0);
+        s->cur_task_name[0] = '\0';
+    }
+}
+
+/* A slow poll's report, from what note_task kept. Out of line: the hot
+ * path only compares. */
+static __attribute__((noinline)) void report_slow(kr__wstats *s,
+                                                  uint64_t ticks) {
+    kr_poll_report r;
+    memset(&r, 0, sizeof(r));
+    r.kind = KR_REPORT_SLOW_POLL;
+    r.worker = s->worker;
+    r.task_id = kr__load_relaxed(&s->cur_id);
+    r.future = kr__load_relaxed(&s->cur_name);
+    r.name = s->cur_task_name[0] != '\0' ? s->cur_task_name : NULL;
+    r.spawn_file = kr__load_relaxed(&s->cur_file);
+    r.spawn_line = kr__load_relaxed(&s->cur_line);
+    r.resumed_from = kr__load_relaxed(&s->cur_site);
+    r.stopped_at = kr__ctx.poll_site;
+    r.duration_ns = kr__ticks_to_ns(ticks);
+    s->report(&r, s->report_arg);
 }
 
 /* The detectors' clock without a histogram: a load of the monitor's
@@ -108,60 +171,65 @@ static uint64_t cheap_now(const kr__wstats *s) {
     return kr__load_relaxed(s->epoch);
 }
 
+/*
+ * The timed poll. Per poll with everything on: one kr__ticks (an RDTSC;
+ * the end of one poll is the start of the next), a multiplication and a
+ * count per histogram, a comparison for the slow-poll check, the task's
+ * facts noted (four stores) and the seqlock's three, the task record's
+ * two; reports and named tasks are out of line. Only s, t0, the mode and
+ * the owner live across the poll, so the frame stays small.
+ */
 bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
-    kr_poll_report r;
-    memset(&r, 0, sizeof(r));
-    if (s->slow_ns != 0 || s->watch)
-        describe(t, &r);
+    unsigned mode = s->mode;
     uint64_t t0;
-    if (!s->precise)
-        t0 = cheap_now(s);
-    else if (s->chain != 0)
+    if (mode & WS_PRECISE) {
         t0 = s->chain;
-    else
-        t0 = kr__now_ns();
-    if (s->track) {
+        if (t0 == 0)
+            t0 = kr__ticks();
+    } else {
+        t0 = cheap_now(s);
+    }
+    if (mode & WS_TRACK) {
         /* Before the poll: after it the cell may be gone. */
         kr__task_track *tr = kr__task_track_of(t);
         kr__stat_inc(&tr->polls);
         kr__store_relaxed(&tr->last_poll, t0);
-        if (s->lat.n != 0) {
+        if (mode & WS_LAT) {
             uint64_t w = kr__load_relaxed(&tr->woken);
             hist_record(&s->lat, t0 > w ? t0 - w : 0);
         }
     }
-    if (s->watch) {
+    if (mode & WS_WATCH) {
         kr__store_relaxed(&s->poll_start, 0);
         atomic_thread_fence(memory_order_release);
-        kr__store_relaxed(&s->cur_id, r.task_id);
-        kr__store_relaxed(&s->cur_name, r.future);
-        kr__store_relaxed(&s->cur_file, r.spawn_file);
-        kr__store_relaxed(&s->cur_line, r.spawn_line);
-        kr__store_relaxed(&s->cur_site, r.resumed_from);
+        note_task(s, t);
         kr__store_release(&s->poll_start, t0 | 1); /* never 0 */
+    } else if (mode & WS_SLOW) {
+        note_task(s, t);
     }
     bool again = kr__task_run(t);
     if (kr__ctx.worker != owner)
         return again; /* handed over (block_in_place): not ours now */
     kr__store_relaxed(&s->running, NULL);
-    uint64_t t1 = s->precise ? kr__now_ns() : cheap_now(s);
-    s->chain = s->precise ? t1 : 0;
-    if (s->watch)
-        kr__store_relaxed(&s->poll_start, 0);
-    uint64_t ns = t1 > t0 ? t1 - t0 : 0;
-    hist_record(&s->poll, ns);
-    if (s->slow_ns != 0 && ns >= s->slow_ns) {
-        r.kind = KR_REPORT_SLOW_POLL;
-        r.worker = s->worker;
-        r.stopped_at = kr__ctx.poll_site;
-        r.duration_ns = ns;
-        s->report(&r, s->report_arg);
+    uint64_t t1;
+    if (mode & WS_PRECISE) {
+        t1 = kr__ticks();
+        s->chain = t1;
+    } else {
+        t1 = cheap_now(s);
     }
+    if (mode & WS_WATCH)
+        kr__store_relaxed(&s->poll_start, 0);
+    uint64_t ticks = t1 > t0 ? t1 - t0 : 0;
+    if (mode & WS_HIST)
+        hist_record(&s->poll, ticks);
+    if (__builtin_expect((mode & WS_SLOW) && ticks >= s->slow_ticks, 0))
+        report_slow(s, ticks);
     return again;
 }
 
 void kr__wstats_stamp(kr__task *t) {
-    kr__store_relaxed(&kr__task_track_of(t)->woken, kr__now_ns());
+    kr__store_relaxed(&kr__task_track_of(t)->woken, kr__ticks());
 }
 
 void kr__wstats_park(kr__wstats *s) {
@@ -221,11 +289,10 @@ void kr__wstats_sum(kr_runtime_metrics *m, const kr_worker_metrics *w) {
     hist_sum(&m->sched_latency, &w->sched_latency);
 }
 
-bool kr__wstats_check_blocked(kr__wstats *s, uint64_t threshold_ns,
-                              uint64_t now, unsigned queued) {
+bool kr__wstats_check_blocked(kr__wstats *s, uint64_t now, unsigned queued) {
     uint64_t s1 = kr__load_acquire(&s->poll_start);
     if (s1 == 0 || s1 == s->reported_start || now < s1 ||
-        now - s1 < threshold_ns)
+        now - s1 < s->blocked_ticks)
         return false;
     kr_poll_report r;
     memset(&r, 0, sizeof(r));
@@ -240,7 +307,7 @@ bool kr__wstats_check_blocked(kr__wstats *s, uint64_t threshold_ns,
     if (kr__load_relaxed(&s->poll_start) != s1)
         return false; /* the poll ended meanwhile: nothing to report */
     s->reported_start = s1;
-    r.duration_ns = now - s1;
+    r.duration_ns = kr__ticks_to_ns(now - s1);
     r.queued = queued;
     s->report(&r, s->report_arg);
     return true;

@@ -35,11 +35,15 @@
 #include "core/runtime.h"
 #include "task/task.h"
 #include "util/atomic.h"
+#include "util/ticks.h"
 
 typedef struct kr__hist {
     unsigned n;      /* buckets in use; 0: off */
     unsigned linear; /* KR_HISTOGRAM_LINEAR */
-    uint64_t width;
+    /* A span of ticks (util/ticks.h) in bucket widths is
+     * ticks * recip >> 64: a multiplication, not a division, per record.
+     * 0: the width is one tick (the quotient is the span). */
+    uint64_t recip;
     _Atomic uint64_t count[KR_HISTOGRAM_MAX_BUCKETS];
 } kr__hist;
 
@@ -56,15 +60,17 @@ typedef struct kr__wstats {
 
     /* Owner-only configuration, copied from the runtime's at creation. */
     unsigned worker;
-    unsigned timed;   /* take the timed path (kr__wstats_run_timed) */
-    unsigned precise; /* a histogram is on: read the clock per poll */
-    unsigned watch;   /* keep the poll-in-progress record */
-    unsigned track;   /* the tasks have a kr__task_track (task.h) */
-    uint64_t slow_ns;
+    unsigned timed; /* take the timed path (kr__wstats_run_timed) */
+    unsigned mode;  /* what it does: KR__WS_* bits (stats.c) */
+    unsigned track; /* the tasks have a kr__task_track (task.h) */
+    /* Times below are in ticks (util/ticks.h): the TSC where the kernel
+     * keeps time with it, else ns. */
+    uint64_t slow_ticks;    /* slow_poll_ns; 0: off */
+    uint64_t blocked_ticks; /* blocked_worker_ns; 0: off */
     /* The cheap clock of slow-poll and blocked-worker detection when no
-     * histogram asks for the precise one: the monitor's epoch (ns on
-     * CLOCK_MONOTONIC, stored each monitor tick), or NULL: none (the
-     * current-thread runtime), the precise clock then. */
+     * histogram asks for the precise one: the monitor's epoch (ticks,
+     * stored each monitor tick), or NULL: none (the current-thread
+     * runtime), the precise clock then. */
     _Atomic uint64_t *epoch;
     /* Precise clock: the end of the previous poll, reused as the start
      * of the next one when nothing but a queue pop came between
@@ -86,6 +92,9 @@ typedef struct kr__wstats {
     _Atomic int cur_line;
     _Atomic(const kr_await_site *) cur_site;
     uint64_t reported_start; /* the monitor's: last poll it reported */
+    /* Owner-only: a named task's name, copied before its poll for a
+     * slow-poll report (the cell may be gone after the poll). */
+    char cur_task_name[KR_TASK_NAME_MAX + 1];
 
     kr__hist poll;
     kr__hist lat; /* schedule latency: kr__task_track.woken to poll */
@@ -168,9 +177,9 @@ void kr__wstats_read(kr__wstats *s, kr_worker_metrics *m);
 void kr__wstats_sum(kr_runtime_metrics *m, const kr_worker_metrics *w);
 
 /* The monitor: if s's worker has been in one poll for at least
- * `threshold_ns` (and that poll was not reported yet), reports it, with
- * `queued` tasks behind it. Returns true if it reported. */
-bool kr__wstats_check_blocked(kr__wstats *s, uint64_t threshold_ns,
-                              uint64_t now, unsigned queued);
+ * blocked_worker_ns (and that poll was not reported yet), reports it, with
+ * `queued` tasks behind it. `now` is kr__ticks(). Returns true if it
+ * reported. */
+bool kr__wstats_check_blocked(kr__wstats *s, uint64_t now, unsigned queued);
 
 #endif

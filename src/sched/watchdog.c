@@ -7,7 +7,7 @@
 
 #include "sched/watchdog.h"
 #include "util/atomic.h"
-#include "util/clock.h"
+#include "util/ticks.h"
 #include "util/thread.h"
 
 #define MIN_NS 1000000ull    /* 1 ms */
@@ -22,8 +22,8 @@ static int64_t next_wait(const kr__watchdog *w, uint64_t now) {
         return (int64_t)idle;
     /* A poll in progress, not reported: wake when it reaches the
      * threshold (a little after: the check wants >=). */
-    uint64_t due = start + w->threshold_ns;
-    uint64_t wait = due > now ? due - now : 0;
+    uint64_t ran = now > start ? kr__ticks_to_ns(now - start) : 0;
+    uint64_t wait = ran < w->threshold_ns ? w->threshold_ns - ran : 0;
     wait += MIN_NS / 10;
     return (int64_t)(wait < idle ? wait : idle);
 }
@@ -35,10 +35,9 @@ static void *watchdog_main(void *arg) {
         kr__park(&w->park, wait);
         if (kr__load_acquire(&w->stop))
             break;
-        uint64_t now = kr__now_ns();
+        uint64_t now = kr__ticks();
         if (kr__load_acquire(&w->s->poll_start) != 0)
-            kr__wstats_check_blocked(w->s, w->threshold_ns, now,
-                                     w->queued(w->arg));
+            kr__wstats_check_blocked(w->s, now, w->queued(w->arg));
         wait = next_wait(w, now);
     }
     return NULL;

@@ -322,7 +322,7 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
     if (rx == NULL) {
         rc = KR_EINVAL;
     } else {
-        if (!kr_coop_proceed(cx))
+        if (!kr__coop_proceed(cx))
             return KR_PENDING;
         bchan *c = rx->c;
         kr__wait_lock(&c->wl);

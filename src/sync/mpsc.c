@@ -161,7 +161,8 @@ void kr__mpsc_release_slot(chan *c, kr__wake_batch *b) {
  * KR__WAKE_BATCH, dropping the lock between them (a send that arrives in
  * such a gap may take a free slot ahead of a waiter: FIFO is exact for up
  * to KR__WAKE_BATCH waiters granted at once). */
-static void grant_waiters(chan *c, kr__wake_batch *b) {
+static __attribute__((noinline)) void grant_waiters(chan *c,
+                                                    kr__wake_batch *b) {
     while (c->permits > 0 && !kr__list_empty(&c->wl.waiters)) {
         if (kr__wake_batch_full(b)) {
             kr__wait_unlock(&c->wl);
@@ -175,8 +176,11 @@ static void grant_waiters(chan *c, kr__wake_batch *b) {
     }
 }
 
-/* Doubles the ring (or makes the first heap one). */
-static int grow(chan *c) {
+/* Doubles the ring (or makes the first heap one). Out of line, as the
+ * other rare steps below: inlined, their calls made the common send and
+ * receive save and restore five registers each (callgrind,
+ * contention_unbounded). */
+static __attribute__((noinline)) int grow(chan *c) {
     size_t slots = c->buf != NULL ? c->mask + 1 : 0;
     size_t n = slots ? slots * 2 : 1;
     if (n < 4 && c->max_slots >= 4)
@@ -201,10 +205,12 @@ static int grow(chan *c) {
 }
 
 /* Appends a message (the caller holds a slot for it) and readies the
- * receiver. */
-int kr__mpsc_enqueue(chan *c, const void *msg, kr__wake_batch *b) {
+ * receiver. Inlined into the sends here (as dequeue, below); the permits'
+ * send (mpsc_permit.c) calls kr__mpsc_enqueue. */
+static inline __attribute__((always_inline)) int
+enqueue(chan *c, const void *msg, kr__wake_batch *b) {
     if (c->msg_size != 0) {
-        if (c->buf == NULL || c->len == c->mask + 1) {
+        if (__builtin_expect(c->buf == NULL || c->len == c->mask + 1, 0)) {
             int rc = grow(c);
             if (rc < 0)
                 return rc;
@@ -217,15 +223,30 @@ int kr__mpsc_enqueue(chan *c, const void *msg, kr__wake_batch *b) {
     return 0;
 }
 
-/* Takes up to `n` messages (n <= len) into dst and frees their slots. */
-static void dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
+int kr__mpsc_enqueue(chan *c, const void *msg, kr__wake_batch *b) {
+    return enqueue(c, msg, b);
+}
+
+/* A drained heap ring larger than SHRINK_BYTES goes back to the inline one. */
+static __attribute__((noinline)) void shrink(chan *c) {
+    kr__free(c->buf);
+    c->buf = c->inline_slots ? c->inline_buf : NULL;
+    c->mask = c->inline_slots ? c->inline_slots - 1 : 0;
+    c->head = 0;
+}
+
+/* Takes up to `n` messages (n <= len) into dst and frees their slots.
+ * Inlined into its two callers (try_recv and the receive futures' step),
+ * whose frames already save what its calls need. */
+static inline __attribute__((always_inline)) void
+dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
     size_t ms = c->msg_size;
     if (ms != 0) {
-        size_t slots = c->mask + 1;
-        size_t first = slots - c->head < n ? slots - c->head : n;
         if (dst != NULL && n == 1) {
             kr__mpsc_copy_msg(dst, c->buf + c->head * ms, ms);
         } else if (dst != NULL) {
+            size_t slots = c->mask + 1;
+            size_t first = slots - c->head < n ? slots - c->head : n;
             memcpy(dst, c->buf + c->head * ms, first * ms);
             memcpy((unsigned char *)dst + first * ms, c->buf, (n - first) * ms);
         }
@@ -234,15 +255,13 @@ static void dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
     c->len -= n;
     if (c->bounded) {
         c->permits += n;
-        grant_waiters(c, b);
+        if (!kr__list_empty(&c->wl.waiters))
+            grant_waiters(c, b);
     }
-    if (c->len == 0 && c->buf != c->inline_buf &&
-        (c->mask + 1) * ms > SHRINK_BYTES) {
-        kr__free(c->buf);
-        c->buf = c->inline_slots ? c->inline_buf : NULL;
-        c->mask = c->inline_slots ? c->inline_slots - 1 : 0;
-        c->head = 0;
-    }
+    if (__builtin_expect(c->len == 0 && c->buf != c->inline_buf &&
+                             (c->mask + 1) * ms > SHRINK_BYTES,
+                         0))
+        shrink(c);
 }
 
 /*
@@ -364,7 +383,7 @@ int kr_mpsc_try_send(kr_mpsc_tx *tx, const void *msg) {
     } else if (c->bounded && c->permits == 0) {
         rc = KR_EFULL;
     } else {
-        rc = kr__mpsc_enqueue(c, msg, &b);
+        rc = enqueue(c, msg, &b);
         if (rc == 0 && c->bounded)
             c->permits--;
     }
@@ -382,19 +401,19 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
     if (c == NULL || (s->msg_ == NULL && c->msg_size != 0)) {
         rc = KR_EINVAL;
     } else {
-        if (!kr_coop_proceed(cx))
+        if (!kr__coop_proceed(cx))
             return KR_PENDING;
         kr__wake_batch b;
         kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
         kr__wait_lock(&c->wl);
-        rc = kr__mpsc_acquire(c, &s->w_, &s->phase_, cx, &b);
+        rc = kr__mpsc_acquire_fast(c, &s->w_, &s->phase_, cx, &b);
         if (rc == 0) {
             kr__wait_unlock(&c->wl);
             kr__coop_refund();
             return KR_PENDING;
         }
         if (rc == 1) {
-            rc = kr__mpsc_enqueue(c, s->msg_, &b);
+            rc = enqueue(c, s->msg_, &b);
             c->reserved--;
             if (rc < 0)
                 kr__mpsc_release_slot(c, &b);
@@ -536,9 +555,11 @@ int kr_mpsc_try_recv(kr_mpsc_rx *rx, void *dst) {
 }
 
 /* The common poll of recv and recv_many: takes up to `limit` messages.
- * Returns the count, KR_ECLOSED, or 0 with *pending set. */
-static int recv_step(chan *c, void *dst, size_t limit, int *waiting,
-                     kr_context *cx, bool *pending) {
+ * Returns the count, KR_ECLOSED, or 0 with *pending set. Inlined into both
+ * (one call less per message received). */
+static inline __attribute__((always_inline)) int
+recv_step(chan *c, void *dst, size_t limit, int *waiting, kr_context *cx,
+          bool *pending) {
     kr__wake_batch b;
     kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     int rc;
@@ -584,7 +605,7 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
     if (r->rx_ == NULL) {
         rc = KR_EINVAL;
     } else {
-        if (!kr_coop_proceed(cx))
+        if (!kr__coop_proceed(cx))
             return KR_PENDING;
         bool pending = false;
         rc = recv_step(of_rx(r->rx_), r->dst_, 1, &r->waiting_, cx, &pending);
@@ -620,7 +641,7 @@ static kr_poll recv_many_poll(kr_future *f, kr_context *cx, void *out) {
     } else if (r->limit_ == 0) {
         rc = 0;
     } else {
-        if (!kr_coop_proceed(cx))
+        if (!kr__coop_proceed(cx))
             return KR_PENDING;
         bool pending = false;
         size_t limit = r->limit_ > INT_MAX ? INT_MAX : r->limit_;

@@ -66,6 +66,21 @@ int kr__mpsc_enqueue(chan *c, const void *msg, kr__wake_batch *b);
  * it must wait (its waiter is linked), or KR_ECLOSED. */
 int kr__mpsc_acquire(chan *c, kr__waiter *w, int *phase, kr_context *cx,
                      kr__wake_batch *b);
+/* kr__mpsc_acquire with its common case inline (a first poll that finds
+ * the channel open and a slot free, or the channel unbounded): the call was
+ * 30 of about 300 instructions per message of a bounded send (callgrind,
+ * uncontented_bounded). Under the lock. */
+static inline int kr__mpsc_acquire_fast(chan *c, kr__waiter *w, int *phase,
+                                        kr_context *cx, kr__wake_batch *b) {
+    if (__builtin_expect(
+            *phase == 0 && !c->closed && (!c->bounded || c->permits > 0), 1)) {
+        if (c->bounded)
+            c->permits--;
+        c->reserved++;
+        return 1;
+    }
+    return kr__mpsc_acquire(c, w, phase, cx, b);
+}
 /* A send or reserve future dropped while waiting (phase 1): unlinks it, or
  * passes on the slot it was granted. Takes the lock. */
 void kr__mpsc_acquire_drop(chan *c, kr__waiter *w);

@@ -38,12 +38,12 @@ static kr_poll reserve_poll(kr_future *f, kr_context *cx, void *out) {
     if (c == NULL || r->permit_ == NULL) {
         rc = KR_EINVAL;
     } else {
-        if (!kr_coop_proceed(cx))
+        if (!kr__coop_proceed(cx))
             return KR_PENDING;
         kr__wake_batch b;
         kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
         kr__wait_lock(&c->wl);
-        rc = kr__mpsc_acquire(c, &r->w_, &r->phase_, cx, &b);
+        rc = kr__mpsc_acquire_fast(c, &r->w_, &r->phase_, cx, &b);
         if (rc == 0) {
             kr__wait_unlock(&c->wl);
             kr__coop_refund();

@@ -287,7 +287,7 @@ static kr_poll changed_poll(kr_future *f, kr_context *cx, void *out) {
     if (rx == NULL) {
         rc = KR_EINVAL;
     } else {
-        if (!kr_coop_proceed(cx))
+        if (!kr__coop_proceed(cx))
             return KR_PENDING;
         wchan *c = rx->c;
         kr__wait_lock(&c->wl);
@@ -330,7 +330,7 @@ static kr_poll wait_for_poll(kr_future *f, kr_context *cx, void *out) {
     if (rx == NULL || w->pred_ == NULL) {
         rc = KR_EINVAL;
     } else {
-        if (!kr_coop_proceed(cx))
+        if (!kr__coop_proceed(cx))
             return KR_PENDING;
         wchan *c = rx->c;
         kr__wait_lock(&c->wl);
@@ -386,7 +386,7 @@ static kr_poll closed_poll(kr_future *f, kr_context *cx, void *out) {
     wchan *c = of_tx(w->tx_);
     if (c == NULL)
         return KR_READY;
-    if (!kr_coop_proceed(cx))
+    if (!kr__coop_proceed(cx))
         return KR_PENDING;
     kr__wait_lock(&c->wl);
     waiter_reset(&w->w_, &w->phase_, NULL);

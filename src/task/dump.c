@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "task/state.h"
+#include "util/ticks.h"
 #include "util/alloc.h"
 
 /* Appends formatted text; on allocation failure marks the dump failed. */
@@ -86,6 +87,9 @@ void kr__dump_init(kr__dump *d, int fd, int json, uint64_t now) {
     d->fd = fd;
     d->json = json;
     d->now = now;
+    /* Tracked tasks' poll times are ticks; a runtime that tracks them
+     * calibrated the ticks when it was made (kr__wstats_init). */
+    d->now_ticks = kr__ticks();
 }
 
 void kr__dump_raw(kr__dump *d, const char *text) { put(d, "%s", text); }
@@ -133,7 +137,8 @@ static void track_read(const kr__dump *d, kr__task *t, track_view *v) {
     if (last == 0)
         v->since = UINT64_MAX;
     else
-        v->since = d->now > last ? d->now - last : 0; /* polled meanwhile */
+        v->since = d->now_ticks > last ? kr__ticks_to_ns(d->now_ticks - last)
+                                       : 0; /* polled meanwhile */
 }
 
 void kr__task_dump(kr__dump *d, kr__task *t) {

@@ -114,7 +114,7 @@ static __attribute__((noinline)) size_t track_size(size_t total) {
     return ((total + 7) & ~(size_t)7) + sizeof(kr__task_track);
 }
 
-/* Fills a tracked cell's record. The vtable is `vt`'s until an in-place
+/* Fills a tracked cell's record (the slow path's). The vtable is `vt`'s until an in-place
  * init has run, so the offset is computed from it, not read back. */
 static __attribute__((noinline)) void fill_track(kr__task *t,
                                                  const kr_future_vtable *vt) {
@@ -124,17 +124,13 @@ static __attribute__((noinline)) void fill_track(kr__task *t,
             (const kr__task_meta *)(const void *)((const char *)t + off);
         off = (off + sizeof(kr__task_meta) + m->name_len + 1 + 7) & ~(size_t)7;
     }
-    kr__task_track *tr = (kr__task_track *)(void *)((char *)t + off);
-    atomic_init(&tr->polls, 0);
-    atomic_init(&tr->last_poll, 0);
-    atomic_init(&tr->woken, 0);
-    tr->parent = kr__ctx.current != NULL ? kr__task_id(kr__ctx.current) : 0;
+    kr__task_track_init((kr__task_track *)(void *)((char *)t + off));
 }
 
 /* Every spawn kr__task_new's fast path does not take: in place (with a
- * builder's meta or not), tracked (KR__NEW_TRACK), loose, a cache that
- * must find new memory, a future of more than 128 bytes or not of whole
- * words, a thread whose block of ids is used up. */
+ * builder's meta or not), loose, a cache that must find new memory, a
+ * future of more than 128 bytes or not of whole words, a thread whose
+ * block of ids is used up. */
 static __attribute__((noinline, flatten)) kr__task *
 task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
               unsigned how) {

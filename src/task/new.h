@@ -3,8 +3,8 @@
  * should not pay for a call (sched/current_thread.c's local spawn).
  *
  * kr__task_new_fast handles the common spawn alone: a plain future (not
- * in place) of at most 128 bytes in whole words, untracked, into a cell
- * its cache has ready, with an id left in this thread's block. It calls
+ * in place) of at most 128 bytes in whole words (tracked or not: the
+ * record is filled inline), into a cell its cache has ready, with an id left in this thread's block. It calls
  * nothing (kr__cache_alloc_fast is inlined under LTO), so a caller that
  * also calls nothing on its own fast path stays a leaf with no register
  * saves. Anything else returns NULL with nothing changed: the caller then
@@ -15,6 +15,7 @@
 #ifndef KR_TASK_NEW_H
 #define KR_TASK_NEW_H
 
+#include "core/context.h"
 #include "task/state.h"
 
 /* This thread's block of task ids, [kr__id_next, kr__id_end)
@@ -39,6 +40,16 @@ static inline void kr__task_init_header(kr__task *t, uint64_t id,
     atomic_init(&t->site, NULL);
 }
 
+/* A new tracked cell's record: nothing yet, and the task polled on this
+ * thread, if any, as its parent. No call: the fast path stays a leaf. */
+static inline void kr__task_track_init(kr__task_track *tr) {
+    atomic_init(&tr->polls, 0);
+    atomic_init(&tr->last_poll, 0);
+    atomic_init(&tr->woken, 0);
+    kr__task *cur = kr__ctx.current;
+    tr->parent = cur != NULL ? kr__task_id(cur) : 0;
+}
+
 /* kr__task_new for the common case, or NULL with nothing changed (see
  * the file comment). Requires `f` valid (kr_spawn's checks). */
 static inline __attribute__((always_inline)) kr__task *
@@ -47,16 +58,21 @@ kr__task_new_fast(kr__sched *sched, kr__cache *cache, const kr_future *f,
     const kr_future_vtable *vt = f->vtable;
     size_t fsize = vt->size;
     if (__builtin_expect(vt == &kr__in_place_vtable || cache == NULL ||
-                             (how & KR__NEW_TRACK) != 0 || fsize > 128 ||
-                             fsize % 8 != 0 || kr__id_next == kr__id_end,
+                             fsize > 128 || fsize % 8 != 0 ||
+                             kr__id_next == kr__id_end,
                          0))
         return NULL;
+    size_t size = kr__task_out_off(fsize) + vt->output_size;
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+        size = ((size + 7) & ~(size_t)7) + sizeof(kr__task_track);
     uint32_t home_off;
-    kr__task *t = kr__cache_alloc_fast(
-        cache, kr__task_out_off(fsize) + vt->output_size, sched, &home_off);
+    kr__task *t = kr__cache_alloc_fast(cache, size, sched, &home_off);
     if (__builtin_expect(t == NULL, 0))
         return NULL;
     kr__task_init_header(t, kr__id_next++, home_off, (how & KR__NEW_JOIN) != 0);
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+        kr__task_track_init((kr__task_track *)(void *)((char *)t + size -
+                                                       sizeof(kr__task_track)));
     /* Most futures are a few words (a coroutine's, a few more): copied
      * inline rather than by memcpy through the PLT, one case per size,
      * each a run of 16-byte moves (callgrind: ct/ping_pong's 72- and

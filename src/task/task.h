@@ -248,7 +248,7 @@ static inline const char *kr__task_name(const kr__task *t) {
  */
 typedef struct kr__task_track {
     _Atomic uint64_t polls;
-    _Atomic uint64_t last_poll; /* ns (kr__now_ns) its last poll began; 0 */
+    _Atomic uint64_t last_poll; /* kr__ticks() its last poll began; 0 */
     _Atomic uint64_t woken;
     uint64_t parent;
 } kr__task_track;
@@ -364,10 +364,11 @@ static inline kr_waker kr__task_waker_ref(kr__task *t) {
 typedef struct kr__dump {
     int fd;
     int json;
-    int count;    /* tasks so far */
-    int err;      /* 0, KR_ENOMEM or KR_EIO: the first failure */
-    int track;    /* the scheduler's tasks have a kr__task_track */
-    uint64_t now; /* kr__now_ns() when the dump began */
+    int count;          /* tasks so far */
+    int err;            /* 0, KR_ENOMEM or KR_EIO: the first failure */
+    int track;          /* the scheduler's tasks have a kr__task_track */
+    uint64_t now;       /* kr__now_ns() when the dump began */
+    uint64_t now_ticks; /* kr__ticks() then (util/ticks.h) */
     /* The scheduler's: the worker polling `t` right now, or -1. */
     int (*worker_of)(void *arg, const kr__task *t);
     void *arg;

@@ -411,12 +411,14 @@ fn xorshift_seed(task: usize) -> u64 {
 }
 
 /// Tokio's do_work formats ten random f64s from a seeded StdRng into a String and sums its
-/// bytes. Both this peer and kairo do the same work by the same code instead: a 64-bit
-/// xorshift seeded by the task index yields ten 53-bit values (the bits of Tokio's doubles),
-/// each appended as " i=value" in decimal by a hand-written digit loop, and the bytes are
-/// summed. (Formatting the doubles themselves compared libc's printf with Rust's float
-/// formatting, not the runtimes: glibc's "%.17g" took twice the instructions.)
-fn append_decimal(buf: &mut [u8; 256], len: &mut usize, mut v: u64) {
+/// bytes. This peer and kairo (bench/bench-fanout.c) do that work by the same code: a 64-bit
+/// xorshift seeded by the task index (a fast seeded RNG in place of StdRng's ChaCha12) yields
+/// ten doubles in [0, 1) the way rand's `random::<f64>()` makes them (53 random bits times
+/// 2^-53), each appended as " i=0.ddd" by a hand-written formatter (the exact decimal
+/// expansion cut at 17 decimal places: about what "{}" prints for such values), and the bytes
+/// are summed. (Formatting with each language's library compared glibc's printf with Rust's
+/// float formatting, not the runtimes: glibc's "%.17g" took twice the instructions.)
+fn append_decimal(buf: &mut [u8; 320], len: &mut usize, mut v: u64) {
     let mut tmp = [0u8; 20];
     let mut n = 0;
     loop {
@@ -434,8 +436,30 @@ fn append_decimal(buf: &mut [u8; 256], len: &mut usize, mut v: u64) {
     }
 }
 
+/// Appends d, a double in [0, 1) with at most 53 significant bits, as "0.ddd": its exact
+/// decimal expansion, cut at 17 decimal places ("0" for 0).
+fn append_double(buf: &mut [u8; 320], len: &mut usize, d: f64) {
+    const ONE: u64 = 1 << 53;
+    let mut frac = (d * ONE as f64) as u64; // exact: d = frac / 2^53
+    buf[*len] = b'0';
+    *len += 1;
+    if frac == 0 {
+        return;
+    }
+    buf[*len] = b'.';
+    *len += 1;
+    let mut n = 0;
+    while n < 17 && frac != 0 {
+        frac *= 10; // < 10 * 2^53 < 2^57
+        buf[*len] = b'0' + (frac >> 53) as u8;
+        *len += 1;
+        frac &= ONE - 1;
+        n += 1;
+    }
+}
+
 fn do_work(state: &mut u64) -> u32 {
-    let mut message = [0u8; 256];
+    let mut message = [0u8; 320];
     let mut len = 0;
     for i in 1..=10u64 {
         let mut x = *state;
@@ -443,15 +467,19 @@ fn do_work(state: &mut u64) -> u32 {
         x ^= x >> 7;
         x ^= x << 17;
         *state = x;
+        let d = black_box((x >> 11) as f64 * (1.0 / ONE_F64));
         message[len] = b' ';
         len += 1;
         append_decimal(&mut message, &mut len, i);
         message[len] = b'=';
         len += 1;
-        append_decimal(&mut message, &mut len, black_box(x >> 11));
+        append_double(&mut message, &mut len, d);
     }
     message[..len].iter().map(|&c| c as u32).fold(0, u32::wrapping_add)
 }
+
+/// 2^53 as a double.
+const ONE_F64: f64 = (1u64 << 53) as f64;
 
 /// sync_broadcast.rs contention/N: N receiver tasks on a channel of 1000; an iteration sends
 /// 100 values, waiting for every receiver after each.
