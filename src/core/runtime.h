@@ -14,7 +14,10 @@
 struct kr__dump;
 
 typedef struct kr__rt_ops {
-    /* `local`: the caller is running this runtime (kr__ctx.rt == rt). */
+    /* `local`: the caller is running this runtime (kr__ctx.rt == rt).
+     * `jh`, if not NULL, is already an empty handle (kr__join_init(jh,
+     * NULL), by every caller): a successful spawn makes it the task's
+     * (kr__join_bind, one store), a failed one leaves it empty. */
     int (*spawn)(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
                  bool local);
     int (*block_on)(kr_runtime *rt, kr_future *f, void *out);

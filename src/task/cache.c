@@ -435,6 +435,10 @@ void *kr__cell_alloc(size_t size, kr__cache **cache, uint32_t *home_off) {
     return kr__malloc(size);
 }
 
+void *kr__cell_alloc_fast(kr__cache *c, size_t size, uint32_t *home_off) {
+    return kr__cache_alloc_fast(c, size, c->sched, home_off);
+}
+
 void kr__cell_free(void *cell, kr__cache *cache, uint32_t home_off) {
     if (cache != NULL)
         kr__cache_free(cache, cell, home_off, kr__ctx.cache == cache);

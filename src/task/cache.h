@@ -83,6 +83,11 @@ void kr__loose_free(void *cell);
  * made and freed at a high rate (oneshot channels). `home_off` is opaque
  * to the caller: it hands it back to kr__cell_free. */
 void *kr__cell_alloc(size_t size, kr__cache **cache, uint32_t *home_off);
+/* kr__cell_alloc's fast path alone, for the owner of `c` (the calling
+ * thread's kr__ctx.cache): a recycled cell of a small class, or NULL
+ * (nothing changed: call kr__cell_alloc). Calls nothing, so that a caller
+ * inlining it stays a leaf. */
+void *kr__cell_alloc_fast(kr__cache *c, size_t size, uint32_t *home_off);
 /* Frees a cell from kr__cell_alloc, from any thread. */
 void kr__cell_free(void *cell, kr__cache *cache, uint32_t home_off);
 

@@ -7,6 +7,7 @@
 
 #include "core/context.h"
 #include "task/cache.h"
+#include "task/new.h"
 #include "task/state.h"
 #include "util/abort.h"
 #include "util/debug.h"
@@ -18,20 +19,17 @@
  * shared atomic. The first block starts at 2^20: no task has id 0. */
 #define ID_BLOCK ((uint64_t)1 << 20)
 static _Atomic uint64_t next_id_block = ID_BLOCK;
-/* Initial-exec, as kr__ctx: the general-dynamic model of a PIC build
- * makes every access a call to __tls_get_addr as far as the compiler
- * knows (the linker relaxes it later), which costs kr__task_new's fast
- * path its leaf status and six saved registers. */
-static __thread uint64_t id_next __attribute__((tls_model("initial-exec")));
-static __thread uint64_t id_end __attribute__((tls_model("initial-exec")));
+/* Initial-exec (task/new.h): its fast path reads them. */
+__thread uint64_t kr__id_next __attribute__((tls_model("initial-exec")));
+__thread uint64_t kr__id_end __attribute__((tls_model("initial-exec")));
 
 static uint64_t new_id(void) {
-    if (id_next == id_end) {
+    if (kr__id_next == kr__id_end) {
         /* Relaxed: ids only need uniqueness, which the RMW gives. */
-        id_next = kr__fetch_add_relaxed(&next_id_block, ID_BLOCK);
-        id_end = id_next + ID_BLOCK;
+        kr__id_next = kr__fetch_add_relaxed(&next_id_block, ID_BLOCK);
+        kr__id_end = kr__id_next + ID_BLOCK;
     }
-    return id_next++;
+    return kr__id_next++;
 }
 
 static kr_poll in_place_poll(kr_future *f, kr_context *cx, void *out) {
@@ -116,16 +114,6 @@ static __attribute__((noinline)) size_t track_size(size_t total) {
     return ((total + 7) & ~(size_t)7) + sizeof(kr__task_track);
 }
 
-/* A new tracked cell's record: nothing yet, and the task polled on this
- * thread, if any, as its parent. No call: kr__task_new stays a leaf. */
-static inline void track_init(kr__task_track *tr) {
-    atomic_init(&tr->polls, 0);
-    atomic_init(&tr->last_poll, 0);
-    atomic_init(&tr->woken, 0);
-    kr__task *cur = kr__ctx.current;
-    tr->parent = cur != NULL ? kr__task_id(cur) : 0;
-}
-
 /* Fills a tracked cell's record (the slow path's). The vtable is `vt`'s until an in-place
  * init has run, so the offset is computed from it, not read back. */
 static __attribute__((noinline)) void fill_track(kr__task *t,
@@ -136,26 +124,13 @@ static __attribute__((noinline)) void fill_track(kr__task *t,
             (const kr__task_meta *)(const void *)((const char *)t + off);
         off = (off + sizeof(kr__task_meta) + m->name_len + 1 + 7) & ~(size_t)7;
     }
-    track_init((kr__task_track *)(void *)((char *)t + off));
-}
-
-/* Fills the header of a new cell (task.h). */
-static inline void init_header(kr__task *t, uint32_t home_off, bool join) {
-    uint64_t id = new_id();
-    atomic_init(&t->state, KR__INITIAL_STATE(join) | kr__task_id_hi_bits(id));
-    atomic_init(&t->next, NULL);
-    t->id_lo = kr__task_id_lo(id);
-    t->home_off = (uint16_t)(home_off >> 4);
-    t->owner = KR__NO_OWNER;
-    t->flags = 0;
-    kr__list_node_init(&t->owned);
-    t->join_waker.data = NULL;
-    t->join_waker.vtable = NULL;
-    atomic_init(&t->site, NULL);
+    kr__task_track_init((kr__task_track *)(void *)((char *)t + off));
 }
 
 /* Every spawn kr__task_new's fast path does not take: in place (with a
- * builder's meta or not), loose, a cache that must find new memory. */
+ * builder's meta or not), loose, a cache that must find new memory, a
+ * future of more than 128 bytes or not of whole words, a thread whose
+ * block of ids is used up. */
 static __attribute__((noinline, flatten)) kr__task *
 task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
               unsigned how) {
@@ -180,7 +155,7 @@ task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
                       : kr__loose_alloc(total, sched);
     if (t == NULL)
         return NULL;
-    init_header(t, home_off, join);
+    kr__task_init_header(t, new_id(), home_off, join);
     if (ip != NULL) {
         if (ip->builder != NULL)
             fill_meta(t, kr__task_meta_off(fsize, vt->output_size),
@@ -195,72 +170,17 @@ task_new_slow(kr__sched *sched, kr__cache *cache, const kr_future *f,
     return t;
 }
 
-/* kr__task_new's copy of a future of more than 64 bytes, or not of
- * whole words. Returns t. */
-static __attribute__((noinline)) kr__task *
-copy_future(kr__task *t, const kr_future *f, size_t fsize) {
-    memcpy(kr__task_future(t), f, fsize);
-    return t;
-}
-
-/* The fast path: a plain spawn into a cell its cache has ready.
- * Flattened, the cache's fast path is inlined here (with LTO) and nothing
- * is called but in tail calls, so that the function is a leaf that saves
- * no registers; everything else goes to task_new_slow (callgrind: 105 ->
- * ~75 instructions per ct/spawn_many_local task). A plain spawn pays for
- * its id with one store (id_lo) and two instructions merging the high
- * half into the state word. */
-__attribute__((flatten)) kr__task *kr__task_new(kr__sched *sched,
-                                                kr__cache *cache,
-                                                const kr_future *f,
-                                                unsigned how) {
-    const kr_future_vtable *vt = f->vtable;
-    size_t fsize = vt->size;
-    bool join = (how & KR__NEW_JOIN) != 0;
-    if (__builtin_expect(vt == &kr__in_place_vtable || cache == NULL, 0))
-        return task_new_slow(sched, cache, f, how);
-    size_t size = kr__task_out_off(fsize) + vt->output_size;
-    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
-        size = ((size + 7) & ~(size_t)7) + sizeof(kr__task_track);
-    uint32_t home_off;
-    kr__task *t = kr__cache_alloc_fast(cache, size, sched, &home_off);
+/* The fast path is task/new.h's: a plain spawn into a cell its cache has
+ * ready. Nothing is called but in a tail call, so that the function is a
+ * leaf that saves no registers; everything else goes to task_new_slow
+ * (callgrind: 105 -> ~75 instructions per ct/spawn_many_local task). A
+ * plain spawn pays for its id with one store (id_lo) and two instructions
+ * merging the high half into the state word. */
+kr__task *kr__task_new(kr__sched *sched, kr__cache *cache, const kr_future *f,
+                       unsigned how) {
+    kr__task *t = kr__task_new_fast(sched, cache, f, how);
     if (__builtin_expect(t == NULL, 0))
         return task_new_slow(sched, cache, f, how);
-    init_header(t, home_off, join);
-    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
-        track_init((kr__task_track *)(void *)((char *)t + size -
-                                              sizeof(kr__task_track)));
-    if (__builtin_expect(fsize > 64 || fsize % 8 != 0, 0))
-        return copy_future(t, f, fsize); /* a tail call: still a leaf */
-    /* Most futures are a few words: copied inline rather than by memcpy
-     * through the PLT (a jump into the run of word copies). */
-    uint64_t *dst = (uint64_t *)kr__task_future(t);
-    const uint64_t *src = (const uint64_t *)(const void *)f;
-    switch (fsize / 8) {
-    case 8:
-        dst[7] = src[7];
-        __attribute__((fallthrough));
-    case 7:
-        dst[6] = src[6];
-        __attribute__((fallthrough));
-    case 6:
-        dst[5] = src[5];
-        __attribute__((fallthrough));
-    case 5:
-        dst[4] = src[4];
-        __attribute__((fallthrough));
-    case 4:
-        dst[3] = src[3];
-        __attribute__((fallthrough));
-    case 3:
-        dst[2] = src[2];
-        __attribute__((fallthrough));
-    case 2:
-        dst[1] = src[1];
-        __attribute__((fallthrough));
-    default:
-        dst[0] = src[0];
-    }
     return t;
 }
 
@@ -357,17 +277,15 @@ bool kr__task_run(kr__task *t) {
             return false;
         }
     } else {
-        switch (kr__state_to_running(t)) {
-        case KR__RUN_SUCCESS:
-            break;
-        case KR__RUN_CANCELLED:
-            cancel_and_complete(t);
-            return false;
-        case KR__RUN_FAILED:
-            return false;
-        case KR__RUN_DEALLOC:
-            kr__task_dealloc(t);
-            return false;
+        kr__to_running r = kr__state_to_running(t);
+        /* The common answer tested alone first: a switch compiled to a
+         * chain of compares put it last (4 instructions a poll). */
+        if (__builtin_expect(r != KR__RUN_SUCCESS, 0)) {
+            if (r == KR__RUN_CANCELLED)
+                cancel_and_complete(t);
+            else if (r == KR__RUN_DEALLOC)
+                kr__task_dealloc(t);
+            return false; /* and KR__RUN_FAILED: not ours to poll */
         }
     }
 

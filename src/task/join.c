@@ -68,10 +68,10 @@ static __attribute__((noinline)) void copy_output_n(void *out, const void *src,
  * the PLT would cost more than the copy. */
 static inline void copy_output(void *out, kr__task *t) {
     size_t n = kr__task_future(t)->vtable->output_size;
+    if (n == 0) /* first: the slot's place is not needed then */
+        return;
     const void *src = kr__task_output(t);
     switch (n) {
-    case 0:
-        return;
     case 4:
         __builtin_memcpy(out, src, 4);
         return;
@@ -127,8 +127,10 @@ static inline kr_poll read_output(kr_join_handle *h, kr__task *t, void *out) {
     h->done_ = 1;
     h->task_ = NULL;
     uint64_t prev = kr__state_drop_join_complete(t);
-    /* JOIN_WAKER clear after COMPLETE: the slot is ours to empty. */
-    if (!(prev & KR__JOIN_WAKER))
+    /* JOIN_WAKER clear after COMPLETE: the slot is ours to empty (most
+     * often it is: the task completed before a first poll of the handle,
+     * or complete() woke and emptied it). */
+    if (!(prev & KR__JOIN_WAKER) && t->join_waker.vtable != NULL)
         kr_waker_reset(&t->join_waker);
     if (kr__refs(prev) == 1)
         kr__task_dealloc(t);
@@ -179,9 +181,11 @@ bool kr_join_handle_is_finished(const kr_join_handle *h) {
 }
 
 int kr_join_handle_error(const kr_join_handle *h) {
-    if (h == NULL || (h->task_ == NULL && !h->done_))
+    if (h == NULL)
         return KR_EINVAL;
-    return h->done_ ? h->err_ : KR_EAGAIN;
+    if (h->done_) /* first: the usual call, after READY */
+        return h->err_;
+    return h->task_ == NULL ? KR_EINVAL : KR_EAGAIN;
 }
 
 /* An abort handle is the task pointer itself: it holds one reference. */

@@ -118,6 +118,7 @@
 #include "kairo.h"
 #include "task/cache.h"
 #include "util/atomic.h"
+#include "util/debug.h"
 #include "util/list.h"
 
 typedef struct kr__task kr__task;
@@ -387,9 +388,18 @@ int kr__dump_flush(kr__dump *d);
  * (future, spawned at file:line)`, as much as is known. Returns `buf`. */
 const char *kr__task_describe(const kr__task *t, char *buf, size_t n);
 
-/* Makes `h` the handle of task `task` (join.c). */
-void kr__join_init(kr_join_handle *h, void *task);
 /* The join handles' vtable (task/join.c), for telling a handle apart. */
 extern const kr_future_vtable kr__join_vtable;
+/* Makes `h` the handle of task `task` (join.c). */
+void kr__join_init(kr_join_handle *h, void *task);
+/* kr__join_init(h, task) for `h` already kr__join_init(h, NULL)'s: the
+ * other fields are as they should be (a spawn's handle: core/runtime.h).
+ * Requires: h is such an empty handle. */
+static inline void kr__join_bind(kr_join_handle *h, kr__task *task) {
+    KR__REQUIRE(h->base.vtable == &kr__join_vtable && h->task_ == NULL &&
+                    h->err_ == KR_EAGAIN && h->done_ == 0,
+                "a spawn's join handle %p was not made empty first", (void *)h);
+    h->task_ = task;
+}
 
 #endif /* KR_TASK_TASK_H */
