@@ -103,6 +103,13 @@ static void sleep_ordering_and_accuracy(void **state) {
              * load 14) completes at that poll, in spawn order. */
             bool filed = kr_instant_since(started[k], t0) < d[k] &&
                          kr_instant_since(started[i], t0) < d[k];
+            /* Two workers: the worker holding k's wheel can be descheduled
+             * past the margin (a gate run at load 11 failed twice so), and
+             * then k wakes late and after i. The order is asserted where
+             * k's own lateness leaves the margin intact; lateness itself
+             * is bounded above (500 ms). */
+            if (test_flavor() == KR_RUNTIME_MULTI_THREAD)
+                margin += kr_instant_since(woke[k], t0) - d[k];
             if (filed && d[k] + margin <= d[i])
                 assert_true(rank[k] < rank[i]);
         }

@@ -825,7 +825,7 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->base.cfg = *cfg;
     ct->base.driver = driver;
     ct->sched.ops = &ct_sched_ops;
-    kr__wstats_init(&ct->stats, &ct->base.cfg, 0, NULL);
+    kr__wstats_init(&ct->stats, &ct->base.cfg, 0);
     ct->track_how = kr__cfg_track(cfg) ? KR__NEW_TRACK : 0;
     ct->stamp = kr__cfg_stamp(cfg);
     ct->spawn_observed = ct->stamp || cfg->on_task_spawn != NULL;

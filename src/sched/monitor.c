@@ -49,10 +49,8 @@ void *kr__mt_monitor_main(void *arg) {
     uint64_t *last = rt->monitor_last;
     int64_t interval = MONITOR_MIN_NS;
     uint64_t blocked_ns = rt->base.cfg.blocked_worker_ns;
-    /* While slow polls are watched, the workers' clock is this thread's
-     * epoch: tick every 1 ms, idle or not. */
-    bool keep_time =
-        rt->base.cfg.slow_poll_ns != 0 || rt->base.cfg.blocked_worker_ns != 0;
+    /* While blocked workers are watched, tick every 1 ms, idle or not. */
+    bool keep_time = blocked_ns != 0;
     while (!kr__load_acquire(&rt->shutdown)) {
         kr__park(&rt->monitor_park, interval);
         if (kr__load_acquire(&rt->shutdown))
@@ -60,8 +58,6 @@ void *kr__mt_monitor_main(void *arg) {
         bool active = false, stuck = false;
         int64_t timer_ns = -1; /* earliest timer of a stuck worker */
         uint64_t now = keep_time ? kr__ticks() : 0;
-        if (keep_time)
-            kr__store_relaxed(&rt->epoch, now);
         for (unsigned i = 0; i < rt->n; i++) {
             mt_worker *w = rt->workers[i];
             if (blocked_ns != 0) {

@@ -123,9 +123,6 @@ struct mt_rt {
     kr__parker monitor_park;
     uint64_t *monitor_last; /* monitor-private: polls at the last look */
     int monitor_started;
-    /* The monitor's clock (ns, CLOCK_MONOTONIC), stored every tick: the
-     * workers' cheap clock for slow-poll detection (sched/stats.h). */
-    _Atomic uint64_t epoch;
     _Atomic long refs; /* memory lifetime, as in current_thread.c */
     /* Counters of work arriving from outside the workers: RMWs, on paths
      * that already take one (the inject queue's push). */

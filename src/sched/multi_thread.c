@@ -493,7 +493,6 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     atomic_init(&rt->bo_cache_busy, 0);
     atomic_init(&rt->spare_signal, NULL);
     atomic_init(&rt->n_remote_schedules, 0);
-    atomic_init(&rt->epoch, 0); /* ticks: kr__wstats_init sets it */
     /* Handle + N worker caches + the block_on cache + the pool's. */
     atomic_init(&rt->refs, (long)n + 2 + KR__CACHE_POOL_SLOTS);
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
@@ -527,7 +526,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->gq_countdown = rt->base.cfg.global_queue_interval;
         w->maint_countdown = rt->base.cfg.event_interval;
         driver->ops->timers_init(&w->wheel);
-        kr__wstats_init(&w->stats, &rt->base.cfg, i, &rt->epoch);
+        kr__wstats_init(&w->stats, &rt->base.cfg, i);
         atomic_init(&w->n_completed, 0);
         w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;

@@ -76,15 +76,14 @@ int kr_histogram_bucket_range(const kr_histogram_config *c, unsigned i,
 
 /* What the timed poll does (kr__wstats.mode), one word so that the hot
  * path tests bits of a register rather than loading a flag each time. */
-#define WS_PRECISE 1u  /* read the clock around each poll (chained) */
-#define WS_TRACK   2u  /* the task's record: polls, last poll */
-#define WS_LAT     4u  /* schedule-latency histogram */
-#define WS_HIST    8u  /* poll-time histogram */
-#define WS_SLOW    16u /* slow-poll reports */
-#define WS_WATCH   32u /* the poll-in-progress record (blocked workers) */
+#define WS_TRACK 2u  /* the task's record: polls, last poll */
+#define WS_LAT   4u  /* schedule-latency histogram */
+#define WS_HIST  8u  /* poll-time histogram */
+#define WS_SLOW  16u /* slow-poll reports */
+#define WS_WATCH 32u /* the poll-in-progress record (blocked workers) */
 
 void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
-                     unsigned index, _Atomic uint64_t *epoch) {
+                     unsigned index) {
     memset(s, 0, sizeof(*s));
     s->worker = index;
     s->track = kr__cfg_track(cfg);
@@ -98,18 +97,18 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
         s->slow_ticks = kr__ticks_from_ns(cfg->slow_poll_ns) | 1; /* != 0 */
     if (cfg->blocked_worker_ns != 0)
         s->blocked_ticks = kr__ticks_from_ns(cfg->blocked_worker_ns) | 1;
-    /* Without an epoch (current-thread: no monitor) the detectors read
-     * the precise clock too: the kernel's coarse clock is not refreshed
-     * while the CPU idles (NOHZ), so after a park it can lag by tens of
-     * ms, which would make a 1 ms poll look slow. */
-    bool precise = s->poll.n != 0 || s->track || epoch == NULL;
-    s->mode = (precise ? WS_PRECISE : 0) | (s->track ? WS_TRACK : 0) |
-              (s->lat.n != 0 ? WS_LAT : 0) | (s->poll.n != 0 ? WS_HIST : 0) |
+    /* The detectors read the precise clock (kr__ticks: one RDTSC where
+     * the kernel's clock is the TSC) in every mode. The monitor's epoch
+     * is not enough for them: at load the monitor thread is descheduled
+     * for longer than a slow poll lasts, and a 50 ms poll then spanned
+     * less than 20 ms of epoch and went unreported (slow_poll_reported
+     * failed twice in a row in the gate at load 11). The kernel's coarse
+     * clock is no better: it is not refreshed while the CPU idles
+     * (NOHZ), so after a park it lags by tens of ms. */
+    s->mode = (s->track ? WS_TRACK : 0) | (s->lat.n != 0 ? WS_LAT : 0) |
+              (s->poll.n != 0 ? WS_HIST : 0) |
               (s->slow_ticks != 0 ? WS_SLOW : 0) |
               (s->blocked_ticks != 0 ? WS_WATCH : 0);
-    s->epoch = epoch;
-    if (epoch != NULL && s->timed)
-        kr__store_relaxed(epoch, kr__ticks()); /* until the monitor's */
     s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report
                                             : kr_poll_report_stderr;
     s->report_arg = cfg->on_poll_report_arg;
@@ -165,15 +164,10 @@ static __attribute__((noinline)) void report_slow(kr__wstats *s,
     s->report(&r, s->report_arg);
 }
 
-/* The detectors' clock without a histogram: a load of the monitor's
- * epoch (1 ms resolution, which thresholds of tens of ms can afford). */
-static uint64_t cheap_now(const kr__wstats *s) {
-    return kr__load_relaxed(s->epoch);
-}
-
 /*
- * The timed poll. Per poll with everything on: one kr__ticks (an RDTSC;
- * the end of one poll is the start of the next), a multiplication and a
+ * The timed poll. Per poll: one kr__ticks (an RDTSC; the end of one poll
+ * is the start of the next), two with slow polls watched (the start is
+ * read afresh, so time between polls is not the poll's), a multiplication and a
  * count per histogram, a comparison for the slow-poll check, the task's
  * facts noted (four stores) and the seqlock's three, the task record's
  * two; reports and named tasks are out of line. Only s, t0, the mode and
@@ -181,14 +175,9 @@ static uint64_t cheap_now(const kr__wstats *s) {
  */
 bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
     unsigned mode = s->mode;
-    uint64_t t0;
-    if (mode & WS_PRECISE) {
-        t0 = s->chain;
-        if (t0 == 0)
-            t0 = kr__ticks();
-    } else {
-        t0 = cheap_now(s);
-    }
+    uint64_t t0 = (mode & WS_SLOW) ? 0 : s->chain;
+    if (t0 == 0)
+        t0 = kr__ticks();
     if (mode & WS_TRACK) {
         /* Before the poll: after it the cell may be gone. */
         kr__task_track *tr = kr__task_track_of(t);
@@ -211,13 +200,8 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
     if (kr__ctx.worker != owner)
         return again; /* handed over (block_in_place): not ours now */
     kr__store_relaxed(&s->running, NULL);
-    uint64_t t1;
-    if (mode & WS_PRECISE) {
-        t1 = kr__ticks();
-        s->chain = t1;
-    } else {
-        t1 = cheap_now(s);
-    }
+    uint64_t t1 = kr__ticks();
+    s->chain = t1;
     if (mode & WS_WATCH)
         kr__store_relaxed(&s->poll_start, 0);
     uint64_t ticks = t1 > t0 ? t1 - t0 : 0;

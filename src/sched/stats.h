@@ -67,11 +67,6 @@ typedef struct kr__wstats {
      * keeps time with it, else ns. */
     uint64_t slow_ticks;    /* slow_poll_ns; 0: off */
     uint64_t blocked_ticks; /* blocked_worker_ns; 0: off */
-    /* The cheap clock of slow-poll and blocked-worker detection when no
-     * histogram asks for the precise one: the monitor's epoch (ticks,
-     * stored each monitor tick), or NULL: none (the current-thread
-     * runtime), the precise clock then. */
-    _Atomic uint64_t *epoch;
     /* Precise clock: the end of the previous poll, reused as the start
      * of the next one when nothing but a queue pop came between
      * (kr__wstats_chain_break clears it). Owner-only. */
@@ -115,10 +110,9 @@ static inline bool kr__cfg_stamp(const kr_runtime_config *cfg) {
  * line: the wake path's code stays as it was. */
 void kr__wstats_stamp(kr__task *t);
 
-/* Sets up `s` for worker `index` under the runtime's configuration;
- * `epoch` as above. */
+/* Sets up `s` for worker `index` under the runtime's configuration. */
 void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
-                     unsigned index, _Atomic uint64_t *epoch);
+                     unsigned index);
 
 /* Owner: the worker did something besides popping a task since its last
  * poll (maintenance, I/O, timers, parking): the next poll reads the clock
