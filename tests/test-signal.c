@@ -4,8 +4,12 @@
  * Tokio's tokio/tests/signal_*.rs.
  * KR_TEST_FLAVORS: ct mt
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -406,6 +410,49 @@ static void no_listener_default_action_in_child(void **state) {
     assert_int_equal(WTERMSIG(st), SIGUSR1);
 }
 
+/* A signal sent from outside while every runtime thread is parked (the
+ * block_on thread, which the kernel picks first, on a futex on 2
+ * workers): the listener still wakes. Under TSan this hung until the
+ * thread woke for something else (the handler runs only at an
+ * intercepted call), which kept kairo-http's 2-worker server from
+ * exiting on SIGTERM; core/park.c now parks in slices there. */
+/* Sends SIGUSR2 after 50 ms, then gives the listener 5 s: a hang is a
+ * failure with a message, not a ctest timeout. */
+static _Atomic int outside_done;
+
+static void *kill_later(void *arg) {
+    (void)arg;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 5; i++)
+        nanosleep(&ts, NULL);
+    kill(getpid(), SIGUSR2);
+    for (int i = 0; i < 500 && !atomic_load(&outside_done); i++)
+        nanosleep(&ts, NULL);
+    if (!atomic_load(&outside_done)) {
+        fprintf(stderr, "signal_from_outside_while_every_thread_is_parked: "
+                        "the listener did not wake within 5 s\n");
+        _exit(1);
+    }
+    return NULL;
+}
+
+static void signal_from_outside_while_every_thread_is_parked(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(0);
+    kr_signal_listener *l;
+    assert_rc(kr_signal_listen(SIGUSR2, &l), 0);
+    /* No timer anywhere: the block_on thread parks without a timeout. */
+    waiter w = waiter_make(l, 1);
+    pthread_t th;
+    atomic_store(&outside_done, 0);
+    assert_int_equal(pthread_create(&th, NULL, kill_later, NULL), 0);
+    assert_rc(run_int(rt, &w.base), 0);
+    atomic_store(&outside_done, 1);
+    pthread_join(th, NULL);
+    kr_signal_listener_free(l);
+    test_runtime_free(rt);
+}
+
 static void invalid_signals(void **state) {
     (void)state;
     kr_signal_listener *l;
@@ -440,6 +487,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(burst_of_1000_coalesces),
         cmocka_unit_test(last_listener_restores_disposition),
         cmocka_unit_test(no_listener_default_action_in_child),
+        cmocka_unit_test(signal_from_outside_while_every_thread_is_parked),
         cmocka_unit_test(invalid_signals),
     };
     if (argc > 1)
