@@ -8,7 +8,7 @@
  * at once for its peer, many registrations come and go while events fly.
  * The rest of its behaviour is every net, io, process and signal suite run
  * again on it (uring/... in ctest). No Tokio counterpart (Tokio has epoll
- * only). KR_TEST_FLAVORS: ct
+ * only). KR_TEST_FLAVORS: ct mt
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,13 @@
  *          thread for its whole turn (blocked in io_uring_enter or not),
  *          or a deregistration that found no turn running and submits its
  *          remove itself. The SQ, the CQ, and a slot's refs / armed /
- *          removed are the owner's.
+ *          removed are the owner's: only the owner writes them, and it
+ *          writes refs and removed under `lock` too, because del reads
+ *          them under `lock` alone for its last look (release_locked)
+ *          and may free the slot there. So a change of refs and the
+ *          decision to free that follows it are one hold of `lock`: a
+ *          decrement outside it let del see refs == 0 and free the slot
+ *          while the turn still meant to look at it.
  *   lock   (a spinlock) guards the pending list (slots with a command
  *          waiting for the owner: ARM and/or REMOVE), the list of all
  *          slots, and the wait flags (waiting, woken, notified).
@@ -165,10 +171,16 @@ static struct io_uring_sqe *sqe_get(uring_backend *b) {
     return sqe;
 }
 
-static void arm(uring_backend *b, slot *s) {
+/* Owner: the multishot poll request for s. */
+static void prep_poll(uring_backend *b, slot *s) {
     struct io_uring_sqe *sqe = sqe_get(b);
     io_uring_prep_poll_multishot(sqe, s->fd, POLL_MASK);
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s);
+}
+
+/* Owner, under lock: s's first poll, which takes a ref. */
+static void arm_locked(uring_backend *b, slot *s) {
+    prep_poll(b, s);
     s->armed = true;
     s->refs++;
 }
@@ -189,12 +201,21 @@ static bool release_locked(slot *s) {
     return true;
 }
 
-static void release(uring_backend *b, slot *s) {
+/* Owner: a request naming s has ended (its poll if `poll_end`, else the
+ * cancel); drops its ref and, in the same hold of lock, frees s if that
+ * was the last word on it (see the header). The end of a removed slot's
+ * poll also tells a waiting del (poll_done). Returns whether s was freed:
+ * if not, and s was removed, del may free it as soon as lock is let go. */
+static bool release_ref(uring_backend *b, slot *s, bool poll_end) {
     kr__spin_lock(&b->lock);
+    s->refs--;
+    if (poll_end && s->removed)
+        s->poll_done = true;
     bool done = release_locked(s);
     kr__spin_unlock(&b->lock);
     if (done)
         kr__free(s);
+    return done;
 }
 
 /* Owner: an async cancel of s's poll. Not IORING_OP_POLL_REMOVE: that one
@@ -231,7 +252,7 @@ static void drain_locked(uring_backend *b, kr__list *dead) {
             if (remove_locked(b, s))
                 kr__list_push_back(dead, &s->pend);
         } else if ((want & WANT_ARM) && !s->removed) {
-            arm(b, s);
+            arm_locked(b, s);
         }
     }
 }
@@ -417,8 +438,7 @@ static int handle(uring_backend *b, const struct io_uring_cqe *cqe,
             cancel(b, s); /* found in flight: again, until the poll ends */
             return 0;
         }
-        s->refs--;
-        release(b, s);
+        release_ref(b, s, false);
         return 0;
     }
     kr_async_fd *reg = kr__load_relaxed(&s->reg);
@@ -430,20 +450,18 @@ static int handle(uring_backend *b, const struct io_uring_cqe *cqe,
     }
     if (more)
         return made;
-    s->armed = false;
-    s->refs--;
-    if (s->removed) {
-        kr__spin_lock(&b->lock);
-        s->poll_done = true;
-        bool done = release_locked(s);
-        kr__spin_unlock(&b->lock);
-        if (done)
-            kr__free(s);
-    } else if (cqe->res >= 0 || cqe->res == -ECANCELED) {
+    if (!s->removed && (cqe->res >= 0 || cqe->res == -ECANCELED)) {
         /* The kernel ended the multishot (CQ overflow, or the thread that
-         * armed it exited): arm it again; a spurious event is harmless. */
-        arm(b, s);
-    } else if (reg != NULL && !made) {
+         * armed it exited): arm it again; a spurious event is harmless.
+         * The new request takes over the ended one's ref. */
+        prep_poll(b, s);
+        return made;
+    }
+    s->armed = false;
+    bool removed = s->removed;
+    if (release_ref(b, s, true) || removed)
+        return made; /* s may be gone: del frees it once it looks */
+    if (reg != NULL && !made) {
         /* A poll the kernel refuses: report it (the next I/O call meets
          * the real error) rather than re-arm a request that fails at once
          * in a loop. */
