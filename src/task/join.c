@@ -110,7 +110,7 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
         return KR_READY;
     }
     REQUIRE_HANDLE(t, "kr_join_handle polled");
-    if (!kr_coop_proceed(cx))
+    if (!kr__coop_proceed(cx))
         return KR_PENDING;
     /* Acquire pairs with to_complete's release: the output is visible. */
     uint64_t s = kr__load_acquire(&t->state);
