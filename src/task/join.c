@@ -157,8 +157,12 @@ static inline kr_poll read_output(kr_join_handle *h, kr__task *t, void *out) {
     return let_go_of(t, kr__state_drop_join_complete(t));
 }
 
+/* As kr_join_handle_drop, less its NULL test: a future's drop is never
+ * called on NULL. */
 static void join_drop(kr_future *f) {
-    kr_join_handle_drop((kr_join_handle *)f);
+    kr_join_handle *h = (kr_join_handle *)f;
+    if (h->task_ != NULL)
+        release_task(h);
 }
 
 /* output_size is 0 because it varies: a handle writes its task's output. */
