@@ -243,14 +243,10 @@ static bool on_core(ct_rt *ct) {
 
 /* ---- task hooks ----------------------------------------------------- */
 
-static void ct_schedule(kr__sched *s, kr__task *t) {
-    ct_rt *ct = CT_OF_SCHED(s);
-    if (__builtin_expect(ct->stamp, 0))
-        kr__wstats_stamp(t);
-    if (on_core(ct)) {
-        local_push(ct, t);
-        return;
-    }
+/* ct_schedule from another thread (or from outside the core's block_on):
+ * through the gate and the inject queue. Out of line, so that a wake on
+ * the core is a leaf that saves no register. */
+static __attribute__((noinline)) void schedule_remote(ct_rt *ct, kr__task *t) {
     if (!gate_enter(ct)) {
         /* Shut down: the task is (or will be) cancelled by the drain; the
          * NOTIFIED reference we were handed just goes. */
@@ -261,6 +257,25 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
     kr__inject_push(&ct->inject, t);
     gate_exit(ct);
     kr__unpark(&ct->park);
+}
+
+/* ct_schedule with wake stamps on: out of line, as schedule_remote. */
+static __attribute__((noinline)) void schedule_stamped(ct_rt *ct, kr__task *t) {
+    kr__wstats_stamp(t);
+    if (on_core(ct))
+        local_push(ct, t);
+    else
+        schedule_remote(ct, t);
+}
+
+static void ct_schedule(kr__sched *s, kr__task *t) {
+    ct_rt *ct = CT_OF_SCHED(s);
+    if (__builtin_expect(ct->stamp, 0))
+        schedule_stamped(ct, t);
+    else if (on_core(ct))
+        local_push(ct, t);
+    else
+        schedule_remote(ct, t);
 }
 
 /* ct_release with on_task_terminate set: apart, so that the common case
