@@ -10,11 +10,20 @@ Reported per server and count: req/s, p50 and p99 latency (wrk's), and
 the server's CPU per request: utime+stime from /proc/PID/stat (all its
 threads) across the wrk run, divided by the requests wrk counted.
 
-Servers: kairo-http current-thread and 2 workers (build/bin/kairo-http,
-or $KAIRO_HTTP), and each peer whose binary exists: $HTTP_PEERS, a
-comma-separated list of NAME=COMMAND (COMMAND with {port}), e.g.
-"tokio=build/peers/tokio/release/tokio-http {port}". A server that is
-missing is left out with a line saying so.
+Servers: kairo-http current-thread and 2 workers, on epoll and on
+io_uring (build/bin/kairo-http, or $KAIRO_HTTP), and each peer whose
+binary exists: $HTTP_PEERS, a comma-separated list of NAME=COMMAND
+(COMMAND with {port}), e.g.
+"tokio-http 2w=build/peers/tokio/release/tokio-http {port} --workers 2".
+Without $HTTP_PEERS the peers are those of DEFAULT_PEERS that are built:
+epoll-http (build/bin/epoll-http, the hand-written limit, built by
+`make build`), tokio-http and hyper-http current-thread and 2 workers
+(build/peers/tokio/release/, built by bench/peers/tokio/build.sh). A
+server that is missing is left out with a line saying so. Like with like:
+a server whose name ends in "2w" is in the 2-worker group, every other
+one in the current-thread (single-threaded) group; the table lists the
+groups apart, each row's req/s and CPU also as a ratio to kairo-http's
+(epoll) of its group.
 
 The machine is shared (2 cores, wrk on the same ones): read the figures as
 ratios within one run, and note the load printed at the start."""
@@ -30,6 +39,20 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 TICK = os.sysconf("SC_CLK_TCK")
+# The peers measured when $HTTP_PEERS is not set, those built. "ct": a
+# single thread (current-thread runtime); "2w": two workers.
+PEERS = "build/peers/tokio/release"
+DEFAULT_PEERS = [
+    ("epoll-http", ["build/bin/epoll-http", "{port}"]),
+    ("tokio-http ct", [PEERS + "/tokio-http", "{port}", "--current-thread"]),
+    ("hyper-http ct", [PEERS + "/hyper-http", "{port}", "--current-thread"]),
+    ("tokio-http 2w", [PEERS + "/tokio-http", "{port}", "--workers", "2"]),
+    ("hyper-http 2w", [PEERS + "/hyper-http", "{port}", "--workers", "2"]),
+]
+
+
+def group(name):
+    return "2w" if name.endswith("2w") else "ct"
 
 
 def free_port():
@@ -89,10 +112,18 @@ def run_one(cmd, conns, seconds):
             proc.kill()
             proc.wait()
     out = r.stdout
+    # the percentiles, at the start of their lines: "+/- Stdev" columns
+    # such as "87.99%" end in "99%" too
+    pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s))\s*$", out,
+                          re.M))
+    if len(pct) != 2 or not re.search(r"(\d+) requests in", out):
+        print("wrk did not report (rc %d): %s" % (r.returncode,
+              (out + r.stderr).strip().replace("\n", " | ")[-400:]))
+        return None
     reqs = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_us(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_us(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = to_us(pct["50"])
+    p99 = to_us(pct["99"])
     errors = "Socket errors" in out or "Non-2xx" in out
     cpu_us = (t1 - t0) / TICK * 1e6 / max(reqs, 1)
     return {"rps": rps, "p50": p50, "p99": p99, "cpu": cpu_us,
@@ -116,16 +147,27 @@ def main():
     servers = []
     if os.access(kh, os.X_OK):
         servers.append(("kairo-http ct", [kh, "{port}", "--current-thread"]))
+        servers.append(("kairo-http uring ct",
+                        [kh, "{port}", "--current-thread", "--io", "uring"]))
         servers.append(("kairo-http 2w", [kh, "{port}", "--workers", "2"]))
+        servers.append(("kairo-http uring 2w",
+                        [kh, "{port}", "--workers", "2", "--io", "uring"]))
     else:
         print("kairo-http not found at %s: left out" % kh)
-    for spec in filter(None, os.environ.get("HTTP_PEERS", "").split(",")):
-        name, cmd = spec.split("=", 1)
-        argv = cmd.split()
+    if "HTTP_PEERS" in os.environ:
+        peers = [(n, c.split()) for n, c in (
+            spec.split("=", 1)
+            for spec in filter(None, os.environ["HTTP_PEERS"].split(",")))]
+    else:
+        peers = [(n, [os.path.join(ROOT, c[0])] + c[1:])
+                 for n, c in DEFAULT_PEERS]
+    for name, argv in peers:
         if os.access(argv[0], os.X_OK):
             servers.append((name, argv))
         else:
             print("peer %s: %s not found, left out" % (name, argv[0]))
+    # like with like: the current-thread group, then the 2-worker one
+    servers.sort(key=lambda s: group(s[0]) == "2w")
     if not servers:
         print("no server to measure")
         return 1
@@ -137,26 +179,34 @@ def main():
             for name, cmd in servers:
                 r = run_one(cmd, c, args.seconds)
                 if r is None:
-                    print("round %d c=%d %s: did not start" % (rnd, c, name))
+                    print("round %d c=%d %s: no result" % (rnd, c, name))
                     continue
                 res.setdefault((name, c), []).append(r)
-                print("round %d c=%-4d %-16s %9.0f req/s  p50 %7.0f us  "
+                print("round %d c=%-4d %-20s %9.0f req/s  p50 %7.0f us  "
                       "p99 %7.0f us  cpu %5.2f us/req%s"
                       % (rnd, c, name, r["rps"], r["p50"], r["p99"], r["cpu"],
                          "  (socket errors)" if r["errors"] else ""))
     print("\nmedians of %d rounds, %d s each (wrk -t1 --latency)"
           % (args.rounds, args.seconds))
-    print("| server | conns | req/s | p50 us | p99 us | CPU us/req |")
-    print("|---|---|---|---|---|---|")
+    print("| server | conns | req/s | p50 us | p99 us | CPU us/req "
+          "| req/s ÷ kairo | CPU ÷ kairo |")
+    print("|---|---|---|---|---|---|---|---|")
+    med = {}
+    for key, rs in res.items():
+        med[key] = {k: statistics.median(r[k] for r in rs)
+                    for k in ("rps", "p50", "p99", "cpu")}
     for c in conns:
         for name, _ in servers:
-            rs = res.get((name, c))
-            if not rs:
+            m = med.get((name, c))
+            if not m:
                 continue
-            med = {k: statistics.median(r[k] for r in rs)
-                   for k in ("rps", "p50", "p99", "cpu")}
-            print("| %s | %d | %.0f | %.0f | %.0f | %.2f |"
-                  % (name, c, med["rps"], med["p50"], med["p99"], med["cpu"]))
+            base = med.get(("kairo-http " + group(name), c))
+            ratio = ("| %.2f | %.2f " % (m["rps"] / base["rps"],
+                                         m["cpu"] / base["cpu"])
+                     if base and base["rps"] > 0 and base["cpu"] > 0
+                     else "| - | - ")
+            print("| %s | %d | %.0f | %.0f | %.0f | %.2f %s|"
+                  % (name, c, m["rps"], m["p50"], m["p99"], m["cpu"], ratio))
     print("load average: %s" % open("/proc/loadavg").read().strip())
     return 0
 
