@@ -21,45 +21,11 @@ ratios within one run, and note the load printed at the start."""
 import argparse
 import os
 import re
-import socket
-import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_ticks(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total
-
-
-def wait_port(port, proc):
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import lib  # noqa: E402  (bench/lib.py)
 
 
 def to_us(v):
@@ -69,32 +35,27 @@ def to_us(v):
 
 
 def run_one(cmd, conns, seconds):
-    port = free_port()
+    port = lib.free_port()
     argv = [a.replace("{port}", str(port)) for a in cmd]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    proc = lib.start(argv)
     try:
-        if not wait_port(port, proc):
+        if not lib.wait_ready(proc, lambda: lib.port_open(port)):
             return None
-        t0 = cpu_ticks(proc.pid)
+        t0 = lib.threads_cpu_ticks(proc.pid)
         r = subprocess.run(["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds,
                             "--latency", "http://127.0.0.1:%d/" % port],
                            capture_output=True, text=True,
                            timeout=seconds + 60)
-        t1 = cpu_ticks(proc.pid)
+        t1 = lib.threads_cpu_ticks(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        lib.stop(proc)
     out = r.stdout
     reqs = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_us(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = to_us(re.search(r"99%\s+(\S+)", out).group(1))
     errors = "Socket errors" in out or "Non-2xx" in out
-    cpu_us = (t1 - t0) / TICK * 1e6 / max(reqs, 1)
+    cpu_us = (t1 - t0) / lib.TICK * 1e6 / max(reqs, 1)
     return {"rps": rps, "p50": p50, "p99": p99, "cpu": cpu_us,
             "errors": errors}
 
@@ -112,7 +73,8 @@ def main():
                            (min(8192, hard) if hard > 0 else 8192, hard))
     except (ValueError, OSError):
         pass
-    kh = os.environ.get("KAIRO_HTTP", os.path.join(ROOT, "build/bin/kairo-http"))
+    kh = os.environ.get("KAIRO_HTTP",
+                        os.path.join(lib.ROOT, "build/bin/kairo-http"))
     servers = []
     if os.access(kh, os.X_OK):
         servers.append(("kairo-http ct", [kh, "{port}", "--current-thread"]))
@@ -129,9 +91,9 @@ def main():
     if not servers:
         print("no server to measure")
         return 1
-    print("load average: %s" % open("/proc/loadavg").read().strip())
+    print("load average: %s" % lib.load_average())
     conns = [int(c) for c in args.conns.split(",")]
-    res = {}
+    res = lib.Results()
     for rnd in range(args.rounds):
         for c in conns:
             for name, cmd in servers:
@@ -139,25 +101,24 @@ def main():
                 if r is None:
                     print("round %d c=%d %s: did not start" % (rnd, c, name))
                     continue
-                res.setdefault((name, c), []).append(r)
+                res.add((name, c), r)
                 print("round %d c=%-4d %-16s %9.0f req/s  p50 %7.0f us  "
                       "p99 %7.0f us  cpu %5.2f us/req%s"
                       % (rnd, c, name, r["rps"], r["p50"], r["p99"], r["cpu"],
                          "  (socket errors)" if r["errors"] else ""))
     print("\nmedians of %d rounds, %d s each (wrk -t1 --latency)"
           % (args.rounds, args.seconds))
-    print("| server | conns | req/s | p50 us | p99 us | CPU us/req |")
-    print("|---|---|---|---|---|---|")
+    lib.table_head(["server", "conns", "req/s", "p50 us", "p99 us",
+                    "CPU us/req"])
     for c in conns:
         for name, _ in servers:
-            rs = res.get((name, c))
-            if not rs:
+            if not res.get((name, c)):
                 continue
-            med = {k: statistics.median(r[k] for r in rs)
-                   for k in ("rps", "p50", "p99", "cpu")}
-            print("| %s | %d | %.0f | %.0f | %.0f | %.2f |"
-                  % (name, c, med["rps"], med["p50"], med["p99"], med["cpu"]))
-    print("load average: %s" % open("/proc/loadavg").read().strip())
+            med = res.medians((name, c), ("rps", "p50", "p99", "cpu"))
+            print(lib.table_row([name, "%d" % c, "%.0f" % med["rps"],
+                                 "%.0f" % med["p50"], "%.0f" % med["p99"],
+                                 "%.2f" % med["cpu"]]))
+    print("load average: %s" % lib.load_average())
     return 0
 
 
