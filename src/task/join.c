@@ -59,28 +59,52 @@ static __attribute__((noinline)) void release_task(kr_join_handle *h) {
     kr__task_drop_ref(t);
 }
 
-static __attribute__((noinline)) void copy_output_n(void *out, const void *src,
-                                                    size_t n) {
-    memcpy(out, src, n);
+/* read_output's end when the join waker slot holds a waker it must drop
+ * (JOIN_WAKER clear after COMPLETE: the slot is ours; most often it is
+ * empty: the task completed before a first poll of the handle, or
+ * complete() woke and emptied it), and then the cell's free if ours was
+ * the last reference. */
+static __attribute__((noinline)) kr_poll let_go(kr__task *t, uint64_t prev) {
+    kr_waker_reset(&t->join_waker);
+    if (kr__refs(prev) == 1)
+        kr__task_dealloc(t);
+    return KR_READY;
 }
 
-/* Most outputs are an int, a word or nothing: a call to memcpy through
- * the PLT would cost more than the copy. */
-static inline void copy_output(void *out, kr__task *t) {
-    size_t n = kr__task_future(t)->vtable->output_size;
-    if (n == 0) /* first: the slot's place is not needed then */
-        return;
-    const void *src = kr__task_output(t);
-    switch (n) {
-    case 4:
-        __builtin_memcpy(out, src, 4);
-        return;
-    case 8:
-        __builtin_memcpy(out, src, 8);
-        return;
-    default:
-        copy_output_n(out, src, n);
-    }
+/* read_output's end when it held the last reference. */
+static __attribute__((noinline)) kr_poll free_ready(kr__task *t) {
+    kr__task_dealloc(t);
+    return KR_READY;
+}
+
+/* read_output's end (`prev`: the state before the join interest went).
+ * Its two calls are tail calls, out of line with the copy of an output
+ * of any other size than 0, 4 or 8 (output_n): read_output is then a
+ * leaf that saves no register. */
+static inline kr_poll let_go_of(kr__task *t, uint64_t prev) {
+    if (__builtin_expect(
+            !(prev & KR__JOIN_WAKER) && t->join_waker.vtable != NULL, 0))
+        return let_go(t, prev);
+    if (kr__refs(prev) == 1)
+        return free_ready(t);
+    return KR_READY;
+}
+
+/* The handle's fields once the output is read. */
+static inline void mark_done(kr_join_handle *h, const kr__task *t) {
+    h->err_ = (t->flags & KR__TASK_CANCELLED) ? KR_ECANCELED : 0;
+    h->done_ = 1;
+    h->task_ = NULL;
+}
+
+/* read_output for an output that is neither an int, a word nor nothing,
+ * which memcpy copies (through the PLT: more than the copy costs for the
+ * common sizes). */
+static __attribute__((noinline)) kr_poll
+output_n(kr_join_handle *h, kr__task *t, void *out, size_t n) {
+    memcpy(out, kr__task_output(t), n);
+    mark_done(h, t);
+    return let_go_of(t, kr__state_drop_join_complete(t));
 }
 
 static kr_poll read_output(kr_join_handle *h, kr__task *t, void *out);
@@ -110,7 +134,7 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
         return KR_READY;
     }
     REQUIRE_HANDLE(t, "kr_join_handle polled");
-    if (!kr_coop_proceed(cx))
+    if (!kr__coop_proceed(cx))
         return KR_PENDING;
     /* Acquire pairs with to_complete's release: the output is visible. */
     uint64_t s = kr__load_acquire(&t->state);
@@ -121,20 +145,16 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
 
 /* Reads the output of the complete task `t` and lets it go. */
 static inline kr_poll read_output(kr_join_handle *h, kr__task *t, void *out) {
-    if (out != NULL)
-        copy_output(out, t);
-    h->err_ = (t->flags & KR__TASK_CANCELLED) ? KR_ECANCELED : 0;
-    h->done_ = 1;
-    h->task_ = NULL;
-    uint64_t prev = kr__state_drop_join_complete(t);
-    /* JOIN_WAKER clear after COMPLETE: the slot is ours to empty (most
-     * often it is: the task completed before a first poll of the handle,
-     * or complete() woke and emptied it). */
-    if (!(prev & KR__JOIN_WAKER) && t->join_waker.vtable != NULL)
-        kr_waker_reset(&t->join_waker);
-    if (kr__refs(prev) == 1)
-        kr__task_dealloc(t);
-    return KR_READY;
+    /* The size first: the slot's place is not needed for no output. */
+    size_t n = out != NULL ? kr__task_future(t)->vtable->output_size : 0;
+    if (n == 4)
+        __builtin_memcpy(out, kr__task_output(t), 4);
+    else if (n == 8)
+        __builtin_memcpy(out, kr__task_output(t), 8);
+    else if (n != 0)
+        return output_n(h, t, out, n);
+    mark_done(h, t);
+    return let_go_of(t, kr__state_drop_join_complete(t));
 }
 
 static void join_drop(kr_future *f) {
