@@ -86,8 +86,10 @@ bench-echo: build
 	./bench/echo/run.sh
 
 # kairo-http's hello route under wrk (-t1 -c64 and -c1000, --latency),
-# current-thread and 2 workers, against the peers in HTTP_PEERS, same run,
-# interleaved rounds, medians. ARGS: e.g. "--rounds 1 --seconds 3".
+# current-thread and 2 workers, against the peers in HTTP_PEERS (default:
+# those built of epoll-http, tokio-http and hyper-http; the last two by
+# bench/peers/tokio/build.sh), same run, interleaved rounds, medians.
+# ARGS: e.g. "--rounds 1 --seconds 3".
 bench-http: build
 	/usr/bin/python3 bench/http/bench.py $(ARGS)
 

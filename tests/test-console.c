@@ -130,15 +130,50 @@ static char *read_line(int fd) {
     }
 }
 
+/* Parses one reply line into *out; fails the test if it is not JSON. */
+static void parse_reply(const char *line, json *out) {
+    char err[128];
+    if (json_parse(line, strlen(line), out, err, sizeof(err)) != 0)
+        fail_msg("reply is not JSON (%s): %.200s", err, line);
+}
+
 /* Sends `cmd` and parses the one reply. */
 static void ask(int fd, const char *cmd, json *out) {
     send_all(fd, cmd, strlen(cmd));
     char *line = read_line(fd);
     assert_non_null(line);
-    char err[128];
-    if (json_parse(line, strlen(line), out, err, sizeof(err)) != 0)
-        fail_msg("reply is not JSON (%s): %.200s", err, line);
+    parse_reply(line, out);
     free(line);
+}
+
+/* A fresh place and a runtime of flavor `fl` serving a console there. */
+static kr_runtime *serve(place *p, kr_runtime_flavor fl) {
+    place_make(p);
+    return console_runtime(fl, p->path);
+}
+
+/* Frees the runtime (which removes the socket) and the place. */
+static void unserve(kr_runtime *rt, place *p) {
+    test_runtime_free(rt);
+    place_clean(p);
+}
+
+/* Connects to the console at `path` (asserting that it accepts), asks
+ * `cmd` and parses the one reply into *out (the caller json_frees it).
+ * Returns the connection, for more questions or close. */
+static int conn_ask(const char *path, const char *cmd, json *out) {
+    int fd = conn(path);
+    assert_true(fd >= 0);
+    ask(fd, cmd, out);
+    return fd;
+}
+
+/* The console at `path` answers a ping on a connection of its own. */
+static void ping_once(const char *path) {
+    json r;
+    close(conn_ask(path, "ping\n", &r));
+    assert_true(json_get(&r, "ok")->boolean);
+    json_free(&r);
 }
 
 /* ---- futures -------------------------------------------------------- */
@@ -214,15 +249,12 @@ static bool has_task_named(const json *snap, const char *name) {
 static void snapshot_lists_workers_and_tasks(void **state) {
     (void)state;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_MULTI_THREAD);
     spawn_idle(rt, "alpha");
     spawn_idle(rt, "beta");
     spawn_idle(rt, "gamma");
-    int fd = conn(p.path);
-    assert_true(fd >= 0);
     json s;
-    ask(fd, "snapshot\n", &s);
+    int fd = conn_ask(p.path, "snapshot\n", &s);
     assert_int_equal(json_get_u64(&s, "version", 0), 1);
     assert_string_equal(json_get_str(&s, "flavor"), "multi_thread");
     assert_int_equal(json_get_u64(&s, "pid", 0), (uint64_t)getpid());
@@ -268,19 +300,16 @@ static void snapshot_lists_workers_and_tasks(void **state) {
     assert_true(json_get(&s, "ok")->boolean);
     json_free(&s);
     close(fd);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 static void current_thread_snapshot_has_tasks_between_block_ons(void **state) {
     (void)state;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_CURRENT_THREAD, p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_CURRENT_THREAD);
     spawn_idle(rt, "resting");
-    int fd = conn(p.path);
     json s;
-    ask(fd, "snapshot\n", &s);
+    int fd = conn_ask(p.path, "snapshot\n", &s);
     assert_string_equal(json_get_str(&s, "flavor"), "current_thread");
     assert_int_equal(json_get_u64(json_get(&s, "metrics"), "workers", 0), 1);
     assert_true(has_task_named(&s, "resting"));
@@ -290,18 +319,15 @@ static void current_thread_snapshot_has_tasks_between_block_ons(void **state) {
     assert_non_null(json_get(t0, "polls"));
     json_free(&s);
     close(fd);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 static void garbage_command_gets_an_error_and_the_connection_lives(void **s_) {
     (void)s_;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
-    int fd = conn(p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_MULTI_THREAD);
     json r;
-    ask(fd, "frobnicate\n", &r);
+    int fd = conn_ask(p.path, "frobnicate\n", &r);
     assert_string_equal(json_get_str(&r, "error"), "unknown command");
     assert_string_equal(json_get_str(&r, "command"), "frobnicate");
     json_free(&r);
@@ -310,8 +336,7 @@ static void garbage_command_gets_an_error_and_the_connection_lives(void **s_) {
     send_all(fd, junk, sizeof(junk) - 1);
     char *line = read_line(fd);
     assert_non_null(line);
-    char err[64];
-    assert_int_equal(json_parse(line, strlen(line), &r, err, sizeof(err)), 0);
+    parse_reply(line, &r);
     assert_string_equal(json_get_str(&r, "error"), "unknown command");
     json_free(&r);
     free(line);
@@ -320,15 +345,13 @@ static void garbage_command_gets_an_error_and_the_connection_lives(void **s_) {
     assert_non_null(json_get(&r, "metrics"));
     json_free(&r);
     close(fd);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 static void overlong_line_is_refused_and_closed(void **state) {
     (void)state;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_MULTI_THREAD);
     int fd = conn(p.path);
     char big[3000];
     memset(big, 'x', sizeof(big));
@@ -339,21 +362,14 @@ static void overlong_line_is_refused_and_closed(void **state) {
     free(line);
     assert_null(read_line(fd)); /* closed */
     close(fd);
-    /* The server goes on. */
-    fd = conn(p.path);
-    json r;
-    ask(fd, "ping\n", &r);
-    json_free(&r);
-    close(fd);
-    test_runtime_free(rt);
-    place_clean(&p);
+    ping_once(p.path); /* the server goes on */
+    unserve(rt, &p);
 }
 
 static void vanished_clients_do_not_disturb_the_server(void **state) {
     (void)state;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_MULTI_THREAD);
     /* Enough tasks that a snapshot is far bigger than a socket buffer. */
     for (int i = 0; i < 3000; i++) {
         char name[32];
@@ -377,21 +393,17 @@ static void vanished_clients_do_not_disturb_the_server(void **state) {
         }
         close(fd); /* gone, with the reply unread */
     }
-    int fd = conn(p.path);
     json r;
-    ask(fd, "snapshot\n", &r);
+    close(conn_ask(p.path, "snapshot\n", &r));
     assert_int_equal(json_get(json_get(&r, "dump"), "tasks")->n, 3000);
     json_free(&r);
-    close(fd);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 static void many_clients_are_served_and_one_too_many_is_told(void **state) {
     (void)state;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_MULTI_THREAD);
     spawn_idle(rt, "one");
     enum { N = 33 }; /* the server serves 32 at once */
     int fd[N];
@@ -409,9 +421,7 @@ static void many_clients_are_served_and_one_too_many_is_told(void **state) {
             refused++;
         } else if (line != NULL) {
             json r;
-            char err[64];
-            assert_int_equal(
-                json_parse(line, strlen(line), &r, err, sizeof(err)), 0);
+            parse_reply(line, &r);
             assert_true(has_task_named(&r, "one"));
             json_free(&r);
             ok++;
@@ -424,8 +434,7 @@ static void many_clients_are_served_and_one_too_many_is_told(void **state) {
     assert_int_equal(refused, 1);
     for (int i = 0; i < N; i++)
         close(fd[i]);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 static void socket_path_too_long_is_einval(void **state) {
@@ -458,14 +467,8 @@ static void stale_socket_file_is_replaced(void **state) {
     assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
     close(s);
     kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
-    int fd = conn(p.path);
-    assert_true(fd >= 0);
-    json r;
-    ask(fd, "ping\n", &r);
-    json_free(&r);
-    close(fd);
-    test_runtime_free(rt);
-    place_clean(&p);
+    ping_once(p.path);
+    unserve(rt, &p);
 }
 
 static void live_socket_or_other_file_is_left_alone(void **state) {
@@ -478,12 +481,7 @@ static void live_socket_or_other_file_is_left_alone(void **state) {
     kr_runtime *rt = NULL;
     assert_rc(kr_runtime_new(&c, &rt), KR_EADDRINUSE);
     assert_null(rt);
-    /* The first one still serves. */
-    int fd = conn(p.path);
-    json r;
-    ask(fd, "ping\n", &r);
-    json_free(&r);
-    close(fd);
+    ping_once(p.path); /* the first one still serves */
     test_runtime_free(first);
     /* A regular file is nobody's socket: refused, and kept. */
     FILE *f = fopen(p.path, "w");
@@ -519,10 +517,8 @@ static void teardown_removes_the_socket_and_joins_the_thread(void **state) {
     kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
     /* One thread more than the same runtime without a console. */
     assert_int_equal(threads_now() - before, without + 1);
-    int fd = conn(p.path); /* connected when the runtime goes */
-    assert_true(fd >= 0);
     json r;
-    ask(fd, "ping\n", &r);
+    int fd = conn_ask(p.path, "ping\n", &r); /* open when the runtime goes */
     json_free(&r);
     test_runtime_free(rt);
     assert_int_equal(access(p.path, F_OK), -1);
@@ -555,13 +551,10 @@ static void environment_variable_serves_a_console(void **state) {
     setenv("KAIRO_CONSOLE", p.path, 1);
     kr_runtime *rt = NULL;
     assert_rc(kr_runtime_new(NULL, &rt), 0);
-    int fd = conn(p.path);
-    assert_true(fd >= 0);
     json r;
-    ask(fd, "snapshot\n", &r);
+    close(conn_ask(p.path, "snapshot\n", &r));
     assert_string_equal(json_get_str(&r, "flavor"), "current_thread");
     json_free(&r);
-    close(fd);
     kr_runtime_free(rt);
     assert_int_equal(access(p.path, F_OK), -1);
     /* One that cannot be opened leaves the program its runtime. */
@@ -581,8 +574,7 @@ static void environment_variable_serves_a_console(void **state) {
 static void answers_while_every_worker_is_blocked(void **state) {
     (void)state;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_MULTI_THREAD);
     atomic_int release, started;
     atomic_init(&release, 0);
     atomic_init(&started, 0);
@@ -596,10 +588,8 @@ static void answers_while_every_worker_is_blocked(void **state) {
         nap_ms(5);
     assert_int_equal(atomic_load(&started), 2);
     /* Both workers are inside a poll that does not return. */
-    int fd = conn(p.path);
-    assert_true(fd >= 0);
     json s;
-    ask(fd, "snapshot\n", &s);
+    int fd = conn_ask(p.path, "snapshot\n", &s);
     assert_int_equal(count_state(&s, "running"), 2);
     assert_true(has_task_named(&s, "bystander"));
     json_free(&s);
@@ -624,8 +614,7 @@ static void answers_while_every_worker_is_blocked(void **state) {
     assert_int_equal(blocked, 2);
     atomic_store(&release, 1);
     close(fd);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 typedef struct ct_blocker {
@@ -642,8 +631,7 @@ static void *ct_block_on_hog(void *arg) {
 static void current_thread_stuck_block_on_still_answers(void **state) {
     (void)state;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_CURRENT_THREAD, p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_CURRENT_THREAD);
     atomic_int release, started;
     atomic_init(&release, 0);
     atomic_init(&started, 0);
@@ -680,8 +668,7 @@ static void current_thread_stuck_block_on_still_answers(void **state) {
     atomic_store(&release, 1);
     assert_int_equal(pthread_join(th, NULL), 0);
     close(fd);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 /* What a configured reporter was told. */
@@ -744,8 +731,7 @@ static void slow_poll_reaches_the_console_and_the_reporter(void **state) {
     /* The workers are joined: every report call has returned. */
     assert_rc(kr_runtime_shutdown(rt), 0);
     assert_int_equal(atomic_load(&user_reports), 1);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 static void console_defaults_stay_out_of_the_reporter(void **state) {
@@ -770,8 +756,7 @@ static void console_defaults_stay_out_of_the_reporter(void **state) {
     /* The workers are joined: every report call has returned. */
     assert_rc(kr_runtime_shutdown(rt), 0);
     assert_int_equal(atomic_load(&user_reports), 0);
-    test_runtime_free(rt);
-    place_clean(&p);
+    unserve(rt, &p);
 }
 
 /* Slow polls, one after another, until the runtime goes. */
@@ -795,8 +780,7 @@ static void
 free_during_a_slow_poll_keeps_the_console_for_its_report(void **state) {
     (void)state;
     place p;
-    place_make(&p);
-    kr_runtime *rt = console_runtime(KR_RUNTIME_MULTI_THREAD, p.path);
+    kr_runtime *rt = serve(&p, KR_RUNTIME_MULTI_THREAD);
     atomic_int started;
     atomic_init(&started, 0);
     sloth sl = {{&sloth_vt}, &started};

@@ -262,6 +262,32 @@ static void test_enable_consumes_permit(void **state) {
     fx_end(&x, 2, 0);
 }
 
+/* Tokio's pattern "enable, check the condition, await": when enable
+ * already finds the notification (a stored permit, or a notify_waiters
+ * since the future was made), the await that follows completes at once.
+ * kairo aborted there ("polled after it returned READY"): the hammer hit
+ * it under TSan when enable took a permit another task's item had left. */
+static void poll_after_enable_took_the_permit(void **state) {
+    (void)state;
+    fx x;
+    fx_init(&x, 1);
+    kr_notify_one(x.n);
+    assert_true(kr_notified_enable(&x.f[0]));
+    assert_int_equal(fx_poll(&x, 0), R);
+    fx_end(&x, 1, 0);
+}
+
+static void poll_after_enable_saw_notify_waiters(void **state) {
+    (void)state;
+    fx x;
+    fx_init(&x, 1);
+    kr_notify_waiters(x.n);
+    assert_true(kr_notified_enable(&x.f[0]));
+    assert_true(kr_notified_enable(&x.f[0])); /* and stays so */
+    assert_int_equal(fx_poll(&x, 0), R);
+    fx_end(&x, 1, 0);
+}
+
 static void test_waker_update(void **state) {
     (void)state;
     fx x;
@@ -491,6 +517,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_poll_after_enable),
         cmocka_unit_test(test_enable_after_poll),
         cmocka_unit_test(test_enable_consumes_permit),
+        cmocka_unit_test(poll_after_enable_took_the_permit),
+        cmocka_unit_test(poll_after_enable_saw_notify_waiters),
         cmocka_unit_test(test_waker_update),
         cmocka_unit_test(
             unpolled_future_completed_by_notify_waiters_preserves_notify_one_permit),

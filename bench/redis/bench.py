@@ -21,51 +21,36 @@ import csv
 import io
 import os
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import lib  # noqa: E402  (bench/lib.py)
 
 TESTS = ("set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,"
          "lrange_100,mset")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # fields[11], [12]: utime, stime (the 14th and 15th of the line)
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return lib.cpu_ticks(pid) / lib.TICK
 
 
-def wait_ready(port, proc):
-    for _ in range(200):
-        try:
-            out = subprocess.run(["redis-cli", "-p", str(port), "PING"],
-                                 capture_output=True, timeout=5).stdout
-            if b"PONG" in out:
-                return
-        except subprocess.TimeoutExpired:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit("server on %d exited" % port)
-        time.sleep(0.05)
-    raise SystemExit("server on %d did not start" % port)
+def pong(port):
+    try:
+        out = subprocess.run(["redis-cli", "-p", str(port), "PING"],
+                             capture_output=True, timeout=5).stdout
+    except subprocess.TimeoutExpired:
+        return False
+    return b"PONG" in out
 
 
 def start(name, argv, port):
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    wait_ready(port, p)
+    p = lib.start(argv, quiet_stderr=True)
+    if not lib.wait_ready(p, lambda: pong(port)):
+        exited = p.poll() is not None
+        lib.stop(p)
+        raise SystemExit("server on %d %s" %
+                         (port, "exited" if exited else "did not start"))
     return {"name": name, "proc": p, "port": port}
 
 
@@ -115,29 +100,29 @@ def main():
            if a.aof else ["--appendonly", "no"])
     servers = []
     try:
-        p = free_port()
+        p = lib.free_port()
         servers.append(start("redis-server", [
             "redis-server", "--port", str(p), "--bind", "127.0.0.1",
             "--save", "", "--daemonize", "no", "--appendfilename",
             "redis.aof"] + aof, p))
-        p = free_port()
+        p = lib.free_port()
         servers.append(start("kairo 1 thread", [
             a.kairo, "--port", str(p), "--current-thread",
             "--appendfilename", "kairo1.aof"] + aof, p))
-        p = free_port()
+        p = lib.free_port()
         servers.append(start("kairo 2 workers", [
             a.kairo, "--port", str(p), "--workers", "2",
             "--appendfilename", "kairo2.aof"] + aof, p))
         tests = a.tests.split(",")
         pipes = [int(x) for x in a.pipelines.split(",")]
-        res = {}
+        res = lib.Results()
         for rnd in range(a.rounds):
             order = servers[rnd % 3:] + servers[:rnd % 3]
             for pl in pipes:
                 for t in tests:
                     for s in order:
                         r = bench_one(s, t, pl, a)
-                        res.setdefault((s["name"], pl, t), []).append(r)
+                        res.add((s["name"], pl, t), r)
                         print("round %d -P %-2d %-10s %-16s %10.0f req/s "
                               "p99 %.3f ms  %.2f us cpu/req" %
                               (rnd + 1, pl, t, s["name"], r["rps"], r["p99"],
@@ -145,13 +130,8 @@ def main():
         report(res, servers, tests, pipes, a)
     finally:
         for s in servers:
-            s["proc"].terminate()
-            s["proc"].wait()
+            lib.stop(s["proc"])
         shutil.rmtree(wd, ignore_errors=True)
-
-
-def med(rs, k):
-    return statistics.median(r[k] for r in rs)
 
 
 def report(res, servers, tests, pipes, a):
@@ -161,23 +141,22 @@ def report(res, servers, tests, pipes, a):
     for pl in pipes:
         print("\n-P %d: requests/s (ratio to redis-server), server CPU "
               "us/request, p99 ms\n" % pl)
-        print("| test | " + " | ".join("%s req/s" % n for n in names) +
-              " | " + " | ".join("%s cpu us/req" % n for n in names) +
-              " | " + " | ".join("%s p50/p99 ms" % n for n in names) + " |")
-        print("|" + "---|" * (1 + 3 * len(names)))
+        lib.table_head(["test"] + ["%s req/s" % n for n in names] +
+                       ["%s cpu us/req" % n for n in names] +
+                       ["%s p50/p99 ms" % n for n in names])
         for t in tests:
-            base = med(res[(names[0], pl, t)], "rps")
+            base = res.median((names[0], pl, t), "rps")
             cells = []
             for n in names:
-                v = med(res[(n, pl, t)], "rps")
+                v = res.median((n, pl, t), "rps")
                 cells.append("%.0f" % v if n == names[0] else
                              "%.0f (%.2fx)" % (v, v / base))
-            cells += ["%.2f" % med(res[(n, pl, t)], "cpu_us") for n in names]
-            cells += ["%.3f/%.3f" % (med(res[(n, pl, t)], "p50"),
-                                     med(res[(n, pl, t)], "p99"))
+            cells += ["%.2f" % res.median((n, pl, t), "cpu_us")
                       for n in names]
-            print("| %s | %s |" % (t, " | ".join(cells)))
-
+            cells += ["%.3f/%.3f" % (res.median((n, pl, t), "p50"),
+                                     res.median((n, pl, t), "p99"))
+                      for n in names]
+            print(lib.table_row([t] + cells))
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,10 @@
  * sched/current_thread.c: the current-thread runtime. Every task runs on the
  * thread inside kr_runtime_block_on.
  *
+ * The state is in sched/ct.h (with the helpers it shares with the spawns),
+ * the spawns in ct_spawn.c; this file has the core, the task hooks,
+ * block_on, shutdown and the metrics.
+ *
  * The "core" (local run queue, list of live tasks, task cache, tick) belongs
  * to whichever thread holds `busy`: a block_on, or a shutdown or free run
  * while no block_on is active. It needs no synchronisation beyond the
@@ -49,80 +53,12 @@
 #include <string.h>
 
 #include "sched/sched.h"
-#include "core/context.h"
-#include "core/driver.h"
-#include "core/park.h"
 #include "core/rt_thread.h"
-#include "core/vclock.h"
-#include "sched/block_on.h"
-#include "sched/inject.h"
-#include "sched/owned.h"
-#include "sched/stats.h"
-#include "sched/watchdog.h"
-#include "task/cache.h"
-#include "task/cache_pool.h"
-#include "task/new.h"
+#include "sched/ct.h"
 #include "task/state.h"
 #include "util/alloc.h"
-#include "util/list.h"
-
-#define GATE_CLOSED 1u
-#define GATE_ONE    2u
-
-typedef struct ct_rt {
-    struct kr_runtime base;
-    kr__sched sched;
-
-    /* Core: owned by the holder of `busy`. */
-    kr__task *q_head, *q_tail;
-    kr__task *y_head, *y_tail; /* yielded: run after the next I/O look */
-    kr__owned owned;           /* the live tasks */
-    kr__cache *cache;
-    kr__cache_pool pool;   /* caches for remote spawners (task/cache_pool.h) */
-    kr__timers wheel;      /* timers of this runtime (core/driver.h) */
-    kr__vclock clock;      /* its clock, pausable (core/vclock.h) */
-    uint32_t gq_countdown; /* ticks until the inject queue goes first */
-    uint32_t gqi;
-    uint32_t evi;      /* event_interval: task polls per batch */
-    uint32_t since_io; /* task polls since I/O was last looked at */
-    int drained;
-    /* Observability, fixed at creation (sched/stats.h): kr__task_new's
-     * KR__NEW_TRACK or 0, and whether wakes are stamped. Read by any
-     * thread (spawns, wakes). */
-    unsigned track_how;
-    int stamp;
-    /* stamp, or an on_task_spawn hook: a local spawn takes the observed
-     * path (spawned_observed); one test on the common path. */
-    int spawn_observed;
-
-    /* Shared. */
-    kr__inject inject;
-    _Atomic uint64_t gate KR__ALIGNED_CL;
-    kr__bo_signal signal; /* the block_on future's waker's */
-    _Atomic int busy;
-    _Atomic long refs;
-    kr__parker park;
-    /* block_on calls waiting for the core (ct_waiter, below). */
-    _Atomic unsigned n_waiters;
-    pthread_mutex_t waiters_lock;
-    kr__list waiters;
-
-    /* Metrics: single-writer counters (the core holder) read by anyone, so
-     * relaxed loads and stores (sched/stats.h); the remote ones are RMWs,
-     * on the remote paths that take one anyway. */
-    kr__wstats stats;
-    _Atomic uint64_t n_completed, n_queued, n_remote, n_remote_schedules;
-    /* Blocked-worker reports (blocked_worker_ns): the thread that watches
-     * stats' poll-in-progress record (sched/watchdog.h). */
-    kr__watchdog watchdog;
-} ct_rt;
 
 #define CT_OF_SCHED(s) ((ct_rt *)((char *)(s)-offsetof(ct_rt, sched)))
-
-static void bump(_Atomic uint64_t *c) {
-    /* Single writer (the core holder): relaxed load+store suffices. */
-    kr__store_relaxed(c, kr__load_relaxed(c) + 1);
-}
 
 /* ---- lifetime ------------------------------------------------------- */
 
@@ -140,17 +76,6 @@ static void cache_destroyed(void *arg) { ct_unref(arg); }
 
 /* ---- the core's queues ---------------------------------------------- */
 
-static void local_push(ct_rt *ct, kr__task *t) {
-    bump(&ct->n_queued);
-    /* Relaxed: `next` is core-private while the task is in this queue. */
-    kr__store_relaxed(&t->next, NULL);
-    if (ct->q_tail != NULL)
-        kr__store_relaxed(&ct->q_tail->next, t);
-    else
-        ct->q_head = t;
-    ct->q_tail = t;
-}
-
 /* Yielded tasks (kr_yield_now, an exhausted budget, any self-wake) wait
  * here, off the run queue, until the loop has looked at I/O, as Tokio
  * defers them until its driver's next poll: a task yielding in a loop
@@ -160,7 +85,7 @@ static void local_push(ct_rt *ct, kr__task *t) {
  * a reactor turn: the order is the plain FIFO's, at the cost of one check
  * per batch. */
 static void defer_push(ct_rt *ct, kr__task *t) {
-    bump(&ct->n_queued);
+    kr__ct_bump(&ct->n_queued);
     kr__store_relaxed(&t->next, NULL);
     if (ct->y_tail != NULL)
         kr__store_relaxed(&ct->y_tail->next, t);
@@ -190,18 +115,13 @@ static kr__task *local_pop(ct_rt *ct) {
     return t;
 }
 
-/* Puts a task on the list of live tasks. Its `owner` (KR__NO_OWNER from
- * kr__task_new) becomes 0 for good: the shutdown drain tells a task it
- * took off the list from a remote spawn that never reached the list. */
-static void bind(ct_rt *ct, kr__task *t) { kr__owned_bind(&ct->owned, 0, t); }
-
 static kr__task *inject_pop(ct_rt *ct) {
     kr__task *t = kr__inject_pop(&ct->inject);
     if (t != NULL)
         kr__stat_inc(&ct->stats.inject_pops);
     /* A remote spawn reaching the core for the first time. */
     if (t != NULL && t->owner == KR__NO_OWNER)
-        bind(ct, t);
+        kr__ct_bind(ct, t);
     return t;
 }
 
@@ -218,20 +138,6 @@ static kr__task *next_task(ct_rt *ct) {
 
 /* ---- remote entry --------------------------------------------------- */
 
-static bool gate_enter(ct_rt *ct) {
-    if (kr__fetch_add_acqrel(&ct->gate, GATE_ONE) & GATE_CLOSED) {
-        kr__fetch_sub_release(&ct->gate, GATE_ONE);
-        return false;
-    }
-    return true;
-}
-
-static void gate_exit(ct_rt *ct) {
-    /* Release pairs with the closer's acquire wait: our push is visible
-     * to its drain. */
-    kr__fetch_sub_release(&ct->gate, GATE_ONE);
-}
-
 static bool on_core(ct_rt *ct) {
 #ifdef KR_TORTURE
     (void)ct;
@@ -247,7 +153,7 @@ static bool on_core(ct_rt *ct) {
  * through the gate and the inject queue. Out of line, so that a wake on
  * the core is a leaf that saves no register. */
 static __attribute__((noinline)) void schedule_remote(ct_rt *ct, kr__task *t) {
-    if (!gate_enter(ct)) {
+    if (!kr__ct_gate_enter(ct)) {
         /* Shut down: the task is (or will be) cancelled by the drain; the
          * NOTIFIED reference we were handed just goes. */
         kr__task_drop_ref(t);
@@ -255,7 +161,7 @@ static __attribute__((noinline)) void schedule_remote(ct_rt *ct, kr__task *t) {
     }
     kr__fetch_add_relaxed(&ct->n_remote_schedules, 1); /* a counter only */
     kr__inject_push(&ct->inject, t);
-    gate_exit(ct);
+    kr__ct_gate_exit(ct);
     kr__unpark(&ct->park);
 }
 
@@ -263,7 +169,7 @@ static __attribute__((noinline)) void schedule_remote(ct_rt *ct, kr__task *t) {
 static __attribute__((noinline)) void schedule_stamped(ct_rt *ct, kr__task *t) {
     kr__wstats_stamp(t);
     if (on_core(ct))
-        local_push(ct, t);
+        kr__ct_local_push(ct, t);
     else
         schedule_remote(ct, t);
 }
@@ -273,7 +179,7 @@ static void ct_schedule(kr__sched *s, kr__task *t) {
     if (__builtin_expect(ct->stamp, 0))
         schedule_stamped(ct, t);
     else if (on_core(ct))
-        local_push(ct, t);
+        kr__ct_local_push(ct, t);
     else
         schedule_remote(ct, t);
 }
@@ -288,7 +194,7 @@ __attribute__((noinline)) static bool release_hooked(ct_rt *ct, kr__task *t) {
 
 static bool ct_release(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
-    bump(&ct->n_completed);
+    kr__ct_bump(&ct->n_completed);
     if (__builtin_expect(ct->base.cfg.on_task_terminate != NULL, 0))
         return release_hooked(ct, t);
     return kr__owned_release(t);
@@ -330,7 +236,7 @@ static void core_give(ct_rt *ct, const kr__ctx_t *saved) {
 /* With the core: cancels every task and empties every queue. */
 static void drain(ct_rt *ct) {
     /* Wait out remote pushers that got through the gate before CLOSED. */
-    while (kr__load_acquire(&ct->gate) >= GATE_ONE)
+    while (kr__load_acquire(&ct->gate) >= KR__CT_GATE_ONE)
         sched_yield();
     for (;;) {
         bool any = false;
@@ -362,15 +268,11 @@ static void drain(ct_rt *ct) {
     ct->drained = 1;
 }
 
-static bool is_closed(ct_rt *ct) {
-    return (kr__load_seqcst(&ct->gate) & GATE_CLOSED) != 0;
-}
-
 /* Drains if the runtime is closed and nobody has. If another thread holds
  * the core it will drain when it lets go (it re-checks after release). */
 static void try_drain(ct_rt *ct) {
     kr__ctx_t saved;
-    while (is_closed(ct) && core_take(ct, &saved)) {
+    while (kr__ct_is_closed(ct) && core_take(ct, &saved)) {
         if (!ct->drained)
             drain(ct);
         core_give(ct, &saved);
@@ -380,109 +282,8 @@ static void try_drain(ct_rt *ct) {
 
 /* ---- runtime ops ---------------------------------------------------- */
 
-/* A spawn from another thread (or from outside the runtime's block_on):
- * through the gate, the cache pool and the inject queue. Out of line, so
- * that the local spawn saves few registers. */
-static __attribute__((noinline)) int
-ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
-    kr__task *t;
-    if (!gate_enter(ct))
-        return KR_ESHUTDOWN;
-    kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
-    kr__cache *cache = slot ? slot->cache : NULL;
-    unsigned how = (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how;
-    t = kr__task_new_fast(&ct->sched, cache, f, how); /* inline, no call */
-    if (__builtin_expect(t == NULL, 0))
-        t = kr__task_new(&ct->sched, cache, f, how);
-    if (slot != NULL)
-        kr__cache_pool_give(slot);
-    if (t == NULL) {
-        gate_exit(ct);
-        return KR_ENOMEM;
-    }
-    if (__builtin_expect(ct->stamp, 0))
-        kr__wstats_stamp(t);
-    if (slot == NULL)
-        kr__fetch_add_relaxed(&ct->refs, 1); /* the cell pins us; see top */
-    kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
-    if (jh != NULL)
-        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
-    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
-    kr__inject_push(&ct->inject, t);
-    gate_exit(ct);
-    kr__unpark(&ct->park);
-    return 0;
-}
-
-/* A local spawn's cell made: bind, count, fill the handle, queue. */
-static inline void spawned(ct_rt *ct, kr__task *t, kr_join_handle *jh) {
-    bind(ct, t);
-    bump(&ct->stats.spawned);
-    if (jh != NULL)
-        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
-    local_push(ct, t);
-}
-
-/* A local spawn with the wake stamp or the spawn hook on. Out of line, as
- * spawn_slow: ct_spawn's common path then calls nothing. */
-static __attribute__((noinline)) int spawned_observed(ct_rt *ct, kr__task *t,
-                                                      kr_join_handle *jh) {
-    if (ct->stamp)
-        kr__wstats_stamp(t);
-    bind(ct, t);
-    bump(&ct->stats.spawned);
-    if (jh != NULL)
-        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
-    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
-    local_push(ct, t);
-    return 0;
-}
-
-static bool spawn_observed(const ct_rt *ct) {
-    return __builtin_expect(ct->spawn_observed, 0);
-}
-
-/* A local spawn that kr__task_new_fast could not make (task/new.h). */
-static __attribute__((noinline)) int spawn_slow(ct_rt *ct, const kr_future *f,
-                                                kr_join_handle *jh) {
-    kr__task *t = kr__task_new(&ct->sched, ct->cache, f,
-                               (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
-    if (t == NULL)
-        return KR_ENOMEM;
-    if (spawn_observed(ct))
-        return spawned_observed(ct, t, jh);
-    spawned(ct, t, jh);
-    return 0;
-}
-
-/* The local spawn's common path is a leaf: the cell from
- * kr__task_new_fast, inline, and everything else in tail calls
- * (callgrind: ~18 instructions per spawn less than with a call to
- * kr__task_new and the register saves it made). */
-static int ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
-                    bool local) {
-    ct_rt *ct = (ct_rt *)rt;
-    if (!local || kr__ctx.worker != ct)
-        return ct_spawn_remote(ct, f, jh);
-    if (is_closed(ct))
-        return KR_ESHUTDOWN;
-    /* Tracked tasks go through kr__task_new (its fast path fills the
-     * record inline): here the record's code would cost the untracked
-     * spawn four more saved registers. */
-    if (__builtin_expect(ct->track_how != 0, 0))
-        return spawn_slow(ct, f, jh);
-    kr__task *t = kr__task_new_fast(&ct->sched, ct->cache, f,
-                                    jh != NULL ? KR__NEW_JOIN : 0);
-    if (__builtin_expect(t == NULL, 0))
-        return spawn_slow(ct, f, jh);
-    if (spawn_observed(ct))
-        return spawned_observed(ct, t, jh);
-    spawned(ct, t, jh);
-    return 0;
-}
-
 /* block_on's hooks (sched/block_on.h). */
-static bool bo_closed(void *arg) { return is_closed(arg); }
+static bool bo_closed(void *arg) { return kr__ct_is_closed(arg); }
 
 /* Between polls of the block_on future: a batch of at most
  * event_interval (KR__EVENT_INTERVAL) task polls, the timers, and the yielded tasks after a
@@ -500,7 +301,7 @@ static int64_t bo_work(void *arg) {
         kr__ctx.budget = budget;
         if (kr__wstats_run_pinned(&ct->stats, t, ct)) {
             if (kr__ctx.budget == 0) /* the budget forced it */
-                bump(&ct->stats.budget_yields);
+                kr__ct_bump(&ct->stats.budget_yields);
             if (__builtin_expect(ct->stamp, 0))
                 kr__wstats_stamp(t);
             defer_push(ct, t); /* a yield */
@@ -648,7 +449,7 @@ static bool wait_turn(ct_rt *ct, kr_future *f, void *out, kr__ctx_t *saved,
     bool done = true;
     *rc = 0;
     for (;;) {
-        if (is_closed(ct)) {
+        if (kr__ct_is_closed(ct)) {
             waiter_context(ct); /* drops run in the runtime's context */
             kr_future_drop(f);
             kr__ctx = mine;
@@ -694,7 +495,7 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
     ct->since_io = 0;
     rc = kr__block_on_loop(&ct->signal, f, out, ct->base.cfg.budget, bo_closed,
                            bo_work, bo_park, ct);
-    if (is_closed(ct) && !ct->drained)
+    if (kr__ct_is_closed(ct) && !ct->drained)
         drain(ct);
     core_give(ct, &saved);
     try_drain(ct);
@@ -703,7 +504,7 @@ static int ct_block_on(kr_runtime *rt, kr_future *f, void *out) {
 
 static int ct_shutdown(kr_runtime *rt) {
     ct_rt *ct = (ct_rt *)rt;
-    kr__fetch_or_seqcst(&ct->gate, GATE_CLOSED);
+    kr__fetch_or_seqcst(&ct->gate, KR__CT_GATE_CLOSED);
     kr__unpark(&ct->park);
     if (kr__load_seqcst(&ct->n_waiters) != 0)
         wake_waiters(ct);
@@ -827,7 +628,7 @@ static int ct_block_in_place(kr_runtime *rt, kr_blocking_fn fn, void *arg,
 }
 
 static const kr__rt_ops ct_ops = {
-    ct_spawn,          ct_block_on,       ct_shutdown,
+    kr__ct_spawn,      ct_block_on,       ct_shutdown,
     ct_free,           ct_metrics,        ct_dump,
     ct_worker_metrics, ct_begin_shutdown, ct_block_in_place};
 

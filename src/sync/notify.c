@@ -40,7 +40,9 @@
 #define W_ONE_LIFO 2
 #define W_ALL      3
 
-enum { INIT, QUEUED, DONE };
+/* Phases of a kr_notified: FIRED is notified but not yet returned READY by
+ * a poll (kr_notified_enable found the notification), DONE is returned. */
+enum { INIT, QUEUED, FIRED, DONE };
 
 static const kr_future_vtable notified_vtable; /* defined at the end */
 
@@ -165,7 +167,7 @@ kr_notified kr_notify_notified(kr_notify *n) {
  * future queues or stays queued. */
 static bool step(kr_notified *f, const kr_waker *wk) {
     kr_notify *n = f->notify_;
-    if (f->phase_ == DONE)
+    if (f->phase_ == DONE || f->phase_ == FIRED)
         return true;
     if (f->phase_ == INIT) {
         /* Acquire: pairs with the notifier's CAS or fetch_add. */
@@ -219,7 +221,7 @@ static bool step(kr_notified *f, const kr_waker *wk) {
         return false;
     kr__waiter_drop_waker(&f->w_);
 done:
-    f->phase_ = DONE;
+    f->phase_ = FIRED; /* the poll that returns READY makes it DONE */
     return true;
 }
 

@@ -1,0 +1,114 @@
+/*
+ * sched/ct_spawn.c: the current-thread runtime's spawns (kr__rt_ops.spawn):
+ * a local spawn, on the thread holding the core, straight into the run
+ * queue; a remote one through the gate, the cache pool and the inject
+ * queue (the protocols: current_thread.c's top).
+ *
+ * The local spawn's common path stays a leaf with every helper inline
+ * (sched/ct.h) and the rare paths out of line (noinline), so that it saves
+ * few registers: keep it so (bench/instructions.sh ct/spawn_many_local).
+ */
+#include "core/rt_thread.h"
+#include "sched/ct.h"
+#include "task/new.h"
+
+/* A spawn from another thread (or from outside the runtime's block_on):
+ * through the gate, the cache pool and the inject queue. Out of line, so
+ * that the local spawn saves few registers. */
+static __attribute__((noinline)) int
+ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
+    kr__task *t;
+    if (!kr__ct_gate_enter(ct))
+        return KR_ESHUTDOWN;
+    kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
+    kr__cache *cache = slot ? slot->cache : NULL;
+    unsigned how = (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how;
+    t = kr__task_new_fast(&ct->sched, cache, f, how); /* inline, no call */
+    if (__builtin_expect(t == NULL, 0))
+        t = kr__task_new(&ct->sched, cache, f, how);
+    if (slot != NULL)
+        kr__cache_pool_give(slot);
+    if (t == NULL) {
+        kr__ct_gate_exit(ct);
+        return KR_ENOMEM;
+    }
+    if (__builtin_expect(ct->stamp, 0))
+        kr__wstats_stamp(t);
+    if (slot == NULL) /* the cell pins us: current_thread.c's top */
+        kr__fetch_add_relaxed(&ct->refs, 1);
+    kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
+    if (jh != NULL)
+        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
+    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
+    kr__inject_push(&ct->inject, t);
+    kr__ct_gate_exit(ct);
+    kr__unpark(&ct->park);
+    return 0;
+}
+
+/* A local spawn's cell made: bind, count, fill the handle, queue. */
+static inline void spawned(ct_rt *ct, kr__task *t, kr_join_handle *jh) {
+    kr__ct_bind(ct, t);
+    kr__ct_bump(&ct->stats.spawned);
+    if (jh != NULL)
+        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
+    kr__ct_local_push(ct, t);
+}
+
+/* A local spawn with the wake stamp or the spawn hook on. Out of line, as
+ * spawn_slow: kr__ct_spawn's common path then calls nothing. */
+static __attribute__((noinline)) int spawned_observed(ct_rt *ct, kr__task *t,
+                                                      kr_join_handle *jh) {
+    if (ct->stamp)
+        kr__wstats_stamp(t);
+    kr__ct_bind(ct, t);
+    kr__ct_bump(&ct->stats.spawned);
+    if (jh != NULL)
+        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
+    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
+    kr__ct_local_push(ct, t);
+    return 0;
+}
+
+static bool spawn_observed(const ct_rt *ct) {
+    return __builtin_expect(ct->spawn_observed, 0);
+}
+
+/* A local spawn that kr__task_new_fast could not make (task/new.h). */
+static __attribute__((noinline)) int spawn_slow(ct_rt *ct, const kr_future *f,
+                                                kr_join_handle *jh) {
+    kr__task *t = kr__task_new(&ct->sched, ct->cache, f,
+                               (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
+    if (t == NULL)
+        return KR_ENOMEM;
+    if (spawn_observed(ct))
+        return spawned_observed(ct, t, jh);
+    spawned(ct, t, jh);
+    return 0;
+}
+
+/* The local spawn's common path is a leaf: the cell from
+ * kr__task_new_fast, inline, and everything else in tail calls
+ * (callgrind: ~18 instructions per spawn less than with a call to
+ * kr__task_new and the register saves it made). */
+int kr__ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
+                 bool local) {
+    ct_rt *ct = (ct_rt *)rt;
+    if (!local || kr__ctx.worker != ct)
+        return ct_spawn_remote(ct, f, jh);
+    if (kr__ct_is_closed(ct))
+        return KR_ESHUTDOWN;
+    /* Tracked tasks go through kr__task_new (its fast path fills the
+     * record inline): here the record's code would cost the untracked
+     * spawn four more saved registers. */
+    if (__builtin_expect(ct->track_how != 0, 0))
+        return spawn_slow(ct, f, jh);
+    kr__task *t = kr__task_new_fast(&ct->sched, ct->cache, f,
+                                    jh != NULL ? KR__NEW_JOIN : 0);
+    if (__builtin_expect(t == NULL, 0))
+        return spawn_slow(ct, f, jh);
+    if (spawn_observed(ct))
+        return spawned_observed(ct, t, jh);
+    spawned(ct, t, jh);
+    return 0;
+}
