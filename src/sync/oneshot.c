@@ -71,15 +71,19 @@ typedef struct oneshot {
 static oneshot *of_tx(const kr_oneshot_tx *tx) { return (oneshot *)tx; }
 static oneshot *of_rx(const kr_oneshot_rx *rx) { return (oneshot *)rx; }
 
-static void unref(oneshot *o) {
-    if (kr__fetch_sub_acqrel(&o->refs, 1) != 1)
-        return;
+/* unref's end, for the last user: the wakers dropped, the cell freed. */
+static __attribute__((noinline)) void unref_last(oneshot *o) {
     uint32_t s = kr__load_relaxed(&o->state); /* last user: no race left */
     if (s & RX_TASK_SET)
         kr_waker_drop(o->rx_waker);
     if (s & TX_TASK_SET)
         kr_waker_drop(o->tx_waker);
     kr__cell_free(o, o->cache, o->cls);
+}
+
+static void unref(oneshot *o) {
+    if (kr__fetch_sub_acqrel(&o->refs, 1) == 1)
+        unref_last(o);
 }
 
 static void init_channel(oneshot *o, size_t value_size, kr__cache *cache,
@@ -140,10 +144,9 @@ static bool complete(oneshot *o, bool value) {
     return true;
 }
 
-int kr_oneshot_send(kr_oneshot_tx *tx, const void *value) {
-    if (tx == NULL)
-        return KR_EINVAL;
-    oneshot *o = of_tx(tx);
+/* kr_oneshot_send in general: a value to copy, no value, or a receiver
+ * that closed. */
+static __attribute__((noinline)) int send_slow(oneshot *o, const void *value) {
     int rc = 0;
     if (value == NULL && o->size != 0) {
         complete(o, false); /* released without a value, as documented */
@@ -158,6 +161,44 @@ int kr_oneshot_send(kr_oneshot_tx *tx, const void *value) {
     }
     unref(o);
     return rc;
+}
+
+/* kr_oneshot_send's end when the receiver waits: wake it, let go. */
+static __attribute__((noinline)) int send_wake(oneshot *o) {
+    kr_waker_wake_by_ref(&o->rx_waker);
+    unref(o);
+    return 0;
+}
+
+/* kr_oneshot_send's end for the last user. */
+static __attribute__((noinline)) int send_last(oneshot *o) {
+    unref_last(o);
+    return 0;
+}
+
+/* The common send, of a zero-size value to a receiver that has not
+ * closed, inline: complete(o, true) and unref(o) with their calls in
+ * tail calls, so that it saves no register. Anything else is send_slow,
+ * which starts from the same state (nothing is changed before it). */
+int kr_oneshot_send(kr_oneshot_tx *tx, const void *value) {
+    if (tx == NULL)
+        return KR_EINVAL;
+    oneshot *o = of_tx(tx);
+    if (__builtin_expect(o->size != 0, 0))
+        return send_slow(o, value);
+    uint32_t cur = kr__load_relaxed(&o->state); /* the CAS re-reads */
+    for (;;) {
+        if (__builtin_expect(cur & CLOSED, 0))
+            return send_slow(o, value);
+        /* As complete(): release publishes, acquire reads the waker. */
+        if (kr__cas_weak_acqrel(&o->state, &cur, cur | COMPLETE | VALUE))
+            break;
+    }
+    if ((cur & (RX_TASK_SET | CLOSED)) == RX_TASK_SET)
+        return send_wake(o);
+    if (kr__fetch_sub_acqrel(&o->refs, 1) == 1)
+        return send_last(o);
+    return 0;
 }
 
 void kr_oneshot_tx_drop(kr_oneshot_tx *tx) {
