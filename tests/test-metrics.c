@@ -684,15 +684,20 @@ static void schedule_latency_counts(void **state) {
 }
 
 /* Spawns a child (into the LIFO slot on multi-thread) and then keeps the
- * worker 50 ms: the child waits behind it. */
+ * worker 50 ms: the child waits behind it. The child's handle goes to
+ * `child`, so that the test waits for its poll too: without it, a
+ * shutdown right after the parent (the LIFO slot off: the child queued
+ * behind) could drop the child unpolled. */
 typedef struct lifo_parent {
     kr_future base;
+    kr_join_handle *child;
 } lifo_parent;
 
 static kr_poll lifo_parent_poll(kr_future *f, kr_context *cx, void *out) {
-    (void)f, (void)cx, (void)out;
+    (void)cx, (void)out;
+    lifo_parent *p = (lifo_parent *)f;
     quick q = quick_make(NULL, 0, NULL);
-    assert_rc(kr_spawn(&q.base, NULL), 0);
+    assert_rc(kr_spawn(&q.base, p->child), 0);
     spin_ns(50000000);
     return KR_READY;
 }
@@ -710,10 +715,11 @@ schedule_latency_lifo_polls_are_recorded_individually(void **state) {
     c.sched_latency_histogram.width_ns = 10000000; /* 10 ms */
     c.poll_histogram.buckets = 3;
     kr_runtime *rt = runtime_with(&c);
-    lifo_parent p = {{&lifo_parent_vt}};
-    kr_join_handle jh;
+    kr_join_handle jh, child;
+    lifo_parent p = {{&lifo_parent_vt}, &child};
     assert_rc(kr_runtime_spawn(rt, &p.base, &jh), 0);
     assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    assert_rc(kr_runtime_block_on(rt, &child.base, NULL), 0);
     assert_rc(kr_runtime_shutdown(rt), 0);
     kr_worker_metrics wm;
     assert_rc(kr_runtime_worker_metrics_get(rt, 0, &wm), 0);
