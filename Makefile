@@ -48,7 +48,7 @@ build: deps
 	@$(CMAKE) --build build -j$(JOBS)
 
 test: build
-	cd build && ctest $(CTEST_ARGS)
+	cd build && ../scripts/ctest-retry.sh $(CTEST_ARGS)
 
 # kairo-redis in the foreground on 127.0.0.1:6379 (or the next free port),
 # printing how to connect; ARGS go to kairo-redis (e.g. ARGS="--workers 2").
@@ -102,7 +102,7 @@ define sanitized
 	@$(CMAKE) -S . -B build-$(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DKR_SANITIZE=$(2) $(3) -DKR_BUILD_BENCH=OFF -DKR_WERROR=$(WERROR) >/dev/null
 	@$(CMAKE) --build build-$(1) -j$(JOBS)
-	cd build-$(1) && $(4) ctest $(CTEST_ARGS)
+	cd build-$(1) && $(4) ../scripts/ctest-retry.sh $(CTEST_ARGS)
 endef
 
 check: check-asan check-tsan check-torture check-debug
@@ -128,7 +128,7 @@ check-clang: deps
 	    -DCMAKE_BUILD_TYPE=Release -DKR_BUILD_TESTS=ON -DKR_BUILD_BENCH=ON \
 	    -DKR_BUILD_EXAMPLES=ON -DKR_WERROR=$(WERROR) >/dev/null
 	@$(CMAKE) --build build-clang -j$(JOBS)
-	cd build-clang && ctest $(CTEST_ARGS)
+	cd build-clang && ../scripts/ctest-retry.sh $(CTEST_ARGS)
 
 # Fails, naming each place, if any C file is not formatted
 # as `make format` would leave it.

@@ -209,6 +209,41 @@ static void global_queue_depth(void **state) {
     test_runtime_free(rt);
 }
 
+/* The inject queue's depth is counted at both ends; the popping end must
+ * count the batch it took, not how much its run queue grew, which a
+ * stealer can shrink in the meantime. Released workers race: one pops a
+ * batch while the other, finding the queue's lock taken, steals from it. */
+static void global_queue_depth_with_stealing(void **state) {
+    (void)state;
+    if (!is_mt())
+        skip();
+    kr_runtime *rt = test_runtime(2);
+    uint64_t total = 0;
+    for (int round = 0; round < 200; round++) {
+        atomic_int started = 0, release = 0;
+        for (int i = 0; i < 2; i++) {
+            blocker b = {{&blocker_vt}, &started, &release};
+            assert_rc(kr_runtime_spawn(rt, &b.base, NULL), 0);
+        }
+        assert_true(wait_flag(&started, 2));
+        for (unsigned i = 0; i < 64; i++) {
+            quick q = quick_make(NULL, 0, NULL);
+            assert_rc(kr_runtime_spawn(rt, &q.base, NULL), 0);
+        }
+        total += 66;
+        atomic_store(&release, 1);
+        for (int i = 0; i < 10000 && metrics(rt).completed < total; i++)
+            test_sleep_ms(1);
+        kr_runtime_metrics m = metrics(rt);
+        assert_int_equal(m.completed, total);
+        if (m.inject_queue_depth != 0)
+            fail_msg("round %d: %llu tasks left counted in the inject queue, "
+                     "all of them done",
+                     round, (unsigned long long)m.inject_queue_depth);
+    }
+    test_runtime_free(rt);
+}
+
 static void worker_total_busy_duration(void **state) {
     (void)state;
     kr_runtime *rt = test_runtime(2);
@@ -684,15 +719,20 @@ static void schedule_latency_counts(void **state) {
 }
 
 /* Spawns a child (into the LIFO slot on multi-thread) and then keeps the
- * worker 50 ms: the child waits behind it. */
+ * worker 50 ms: the child waits behind it. The child's handle goes to
+ * `child`, so that the test waits for its poll too: without it, a
+ * shutdown right after the parent (the LIFO slot off: the child queued
+ * behind) could drop the child unpolled. */
 typedef struct lifo_parent {
     kr_future base;
+    kr_join_handle *child;
 } lifo_parent;
 
 static kr_poll lifo_parent_poll(kr_future *f, kr_context *cx, void *out) {
-    (void)f, (void)cx, (void)out;
+    (void)cx, (void)out;
+    lifo_parent *p = (lifo_parent *)f;
     quick q = quick_make(NULL, 0, NULL);
-    assert_rc(kr_spawn(&q.base, NULL), 0);
+    assert_rc(kr_spawn(&q.base, p->child), 0);
     spin_ns(50000000);
     return KR_READY;
 }
@@ -710,10 +750,11 @@ schedule_latency_lifo_polls_are_recorded_individually(void **state) {
     c.sched_latency_histogram.width_ns = 10000000; /* 10 ms */
     c.poll_histogram.buckets = 3;
     kr_runtime *rt = runtime_with(&c);
-    lifo_parent p = {{&lifo_parent_vt}};
-    kr_join_handle jh;
+    kr_join_handle jh, child;
+    lifo_parent p = {{&lifo_parent_vt}, &child};
     assert_rc(kr_runtime_spawn(rt, &p.base, &jh), 0);
     assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    assert_rc(kr_runtime_block_on(rt, &child.base, NULL), 0);
     assert_rc(kr_runtime_shutdown(rt), 0);
     kr_worker_metrics wm;
     assert_rc(kr_runtime_worker_metrics_get(rt, 0, &wm), 0);
@@ -899,6 +940,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(num_alive_tasks),
         cmocka_unit_test(spawned_tasks_count),
         cmocka_unit_test(global_queue_depth),
+        cmocka_unit_test(global_queue_depth_with_stealing),
         cmocka_unit_test(worker_total_busy_duration),
         cmocka_unit_test(worker_park_count),
         cmocka_unit_test(worker_park_unpark_count),

@@ -28,7 +28,9 @@ bool kr__mt_inject_push(kr__mt_inject *in, kr__task *first, kr__task *last) {
 }
 
 kr__task *kr__mt_inject_pop_batch(kr__mt_inject *in, kr__owned_set *owned,
-                                  unsigned worker, kr__lq *into, uint32_t max) {
+                                  unsigned worker, kr__lq *into, uint32_t max,
+                                  uint32_t *taken) {
+    *taken = 0;
     if (!kr__inject_maybe_nonempty(&in->q))
         return NULL;
     if (!kr__spin_trylock(&in->lock))
@@ -41,7 +43,10 @@ kr__task *kr__mt_inject_pop_batch(kr__mt_inject *in, kr__owned_set *owned,
         if (t->owner == KR__NO_OWNER)
             kr__owned_set_bind(owned, worker, t);
         kr__lq_push_unchecked(into, t);
+        ++*taken;
     }
+    if (first != NULL)
+        ++*taken;
     /* Bound under the lock too: a dump holding it sees every task. */
     if (first != NULL && first->owner == KR__NO_OWNER)
         kr__owned_set_bind(owned, worker, first);

@@ -54,10 +54,13 @@ static inline bool kr__mt_inject_maybe_nonempty(kr__mt_inject *in) {
 
 /* A worker (number `worker`): pops one task and moves up to `max` more
  * into `into`, binding each remote spawn among them to the worker's list
- * of `owned`. NULL if the queue is empty or another consumer holds it.
+ * of `owned`; *taken is how many it popped in all (for the depth metric:
+ * `into`'s length cannot tell, stealers take from it meanwhile). NULL if
+ * the queue is empty or another consumer holds it.
  * Requires: `into` has room for `max` more. */
 kr__task *kr__mt_inject_pop_batch(kr__mt_inject *in, kr__owned_set *owned,
-                                  unsigned worker, kr__lq *into, uint32_t max);
+                                  unsigned worker, kr__lq *into, uint32_t max,
+                                  uint32_t *taken);
 
 /* Shutdown, every worker stopped: takes `lock`, sets `closed` and marks
  * this thread as the drainer; kr__mt_inject_drain empties the queue (any

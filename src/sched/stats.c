@@ -76,11 +76,11 @@ int kr_histogram_bucket_range(const kr_histogram_config *c, unsigned i,
 
 /* What the timed poll does (kr__wstats.mode), one word so that the hot
  * path tests bits of a register rather than loading a flag each time. */
-#define WS_TRACK 2u  /* the task's record: polls, last poll */
-#define WS_LAT   4u  /* schedule-latency histogram */
-#define WS_HIST  8u  /* poll-time histogram */
-#define WS_SLOW  16u /* slow-poll reports */
-#define WS_WATCH 32u /* the poll-in-progress record (blocked workers) */
+#define WS_TRACK 1u  /* the task's record: polls, last poll */
+#define WS_LAT   2u  /* schedule-latency histogram */
+#define WS_HIST  4u  /* poll-time histogram */
+#define WS_SLOW  8u  /* slow-poll reports */
+#define WS_WATCH 16u /* the poll-in-progress record (blocked workers) */
 
 void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
                      unsigned index) {

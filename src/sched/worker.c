@@ -122,12 +122,11 @@ void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield) {
 /* Pops one task from the inject queue and moves up to `max` more into
  * the local queue. */
 static kr__task *inject_pop_batch(mt_worker *w, uint32_t max) {
-    uint32_t before = kr__lq_len(&w->queue);
+    uint32_t taken;
     kr__task *t = kr__mt_inject_pop_batch(&w->rt->inject, &w->rt->owned,
-                                          w->index, &w->queue, max);
+                                          w->index, &w->queue, max, &taken);
     if (t != NULL)
-        kr__stat_add(&w->stats.inject_pops,
-                     1 + (kr__lq_len(&w->queue) - before));
+        kr__stat_add(&w->stats.inject_pops, taken);
     return t;
 }
 

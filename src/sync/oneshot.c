@@ -240,18 +240,23 @@ static int finish(oneshot *o, int rc) {
     return rc;
 }
 
+/* The receiver, VALUE seen set: clears VALUE and sets RX_DONE in one
+ * RMW. With VALUE set, RX_DONE is clear (it is set only once VALUE is
+ * gone, or when none will come), and only the receiver changes either, so
+ * adding RX_DONE - VALUE does both and keeps the other bits. Acq_rel as
+ * finish()'s; relaxed would do for VALUE alone (nobody reads the slot
+ * after). */
+static inline void value_taken(oneshot *o) {
+    kr__fetch_add_acqrel(&o->state, RX_DONE - VALUE);
+}
+
 /* Takes the value if COMPLETE is set in `s`. */
 static int take(oneshot *o, uint32_t s, void *dst) {
     if (!(s & VALUE))
         return finish(o, KR_ECLOSED);
     if (dst != NULL && o->size != 0)
         memcpy(dst, o->value, o->size);
-    /* Clears VALUE and sets RX_DONE in one RMW: with VALUE set, RX_DONE
-     * is clear (it is set only once VALUE is gone, or when none will
-     * come), and only the receiver changes either, so adding RX_DONE -
-     * VALUE does both and keeps the other bits. Acq_rel as finish()'s;
-     * relaxed would do for VALUE alone (nobody reads the slot after). */
-    kr__fetch_add_acqrel(&o->state, RX_DONE - VALUE);
+    value_taken(o);
     return 0;
 }
 
@@ -361,7 +366,7 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
                              (r->dst_ != NULL && o->size != 0),
                          0))
         return recv_answered(r, o, out);
-    kr__fetch_add_acqrel(&o->state, RX_DONE - VALUE); /* as take() */
+    value_taken(o); /* as take() */
     return recv_done(r, 0, out);
 }
 

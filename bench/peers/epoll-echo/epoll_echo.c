@@ -28,8 +28,9 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
-#define BUF_SIZE   65536
-#define MAX_EVENTS 256
+#include "../epoll-loop/epoll_loop.h"
+
+#define BUF_SIZE 65536
 
 typedef struct conn {
     int fd;
@@ -38,11 +39,6 @@ typedef struct conn {
 } conn;
 
 static char buf[BUF_SIZE];
-
-static void die(const char *what) {
-    fprintf(stderr, "epoll-echo: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
 
 static void conn_close(conn *c) {
     close(c->fd); /* also removes it from the epoll set */
@@ -121,99 +117,17 @@ static int echo(conn *c) {
     }
 }
 
+static void *open_hook(int fd) {
+    conn *c = calloc(1, sizeof(*c));
+    if (c != NULL)
+        c->fd = fd;
+    return c;
+}
+static int serve_hook(void *c) { return echo(c); }
+static void close_hook(void *c) { conn_close(c); }
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: epoll-echo PORT\n");
-        return 2;
-    }
-    int port = atoi(argv[1]);
-    if (port <= 0 || port > 65535) {
-        fprintf(stderr, "epoll-echo: bad port %s\n", argv[1]);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (lfd < 0)
-        die("socket");
-    int one = 1;
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
-        die("bind");
-    if (listen(lfd, 1024) != 0)
-        die("listen");
-
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0)
-        die("epoll_create1");
-    /* The listener is edge-triggered too: accept until EAGAIN. Its event
-     * carries a NULL pointer. */
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = NULL};
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) != 0)
-        die("epoll_ctl");
-    fprintf(stderr, "epoll-echo: listening on 127.0.0.1:%d\n", port);
-
-    struct epoll_event events[MAX_EVENTS];
-    for (;;) {
-        int n = epoll_wait(ep, events, MAX_EVENTS, -1);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            die("epoll_wait");
-        }
-        for (int i = 0; i < n; i++) {
-            conn *c = events[i].data.ptr;
-            if (c == NULL) {
-                for (;;) {
-                    int fd =
-                        accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                    if (fd < 0) {
-                        if (errno == EINTR || errno == ECONNABORTED)
-                            continue;
-                        if (errno != EAGAIN && errno != EWOULDBLOCK)
-                            fprintf(stderr, "epoll-echo: accept: %s\n",
-                                    strerror(errno));
-                        break;
-                    }
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-                    conn *nc = calloc(1, sizeof(*nc));
-                    if (nc == NULL) {
-                        close(fd);
-                        continue;
-                    }
-                    nc->fd = fd;
-                    struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT |
-                                                        EPOLLRDHUP | EPOLLET,
-                                              .data.ptr = nc};
-                    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev) != 0) {
-                        conn_close(nc);
-                        continue;
-                    }
-                    /* Data may already be there: the edge came before
-                     * the registration. */
-                    if (echo(nc) < 0)
-                        conn_close(nc);
-                }
-                continue;
-            }
-            if (events[i].events & EPOLLERR) {
-                conn_close(c);
-                continue;
-            }
-            /* EPOLLIN, EPOLLOUT (room after a full send buffer), or
-             * EPOLLRDHUP/EPOLLHUP (read to EOF, then close). */
-            if (echo(c) < 0)
-                conn_close(c);
-        }
-    }
+    static const epoll_server server = {"epoll-echo", open_hook, serve_hook,
+                                        close_hook};
+    return epoll_server_main(&server, argc, argv);
 }
