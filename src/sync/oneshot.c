@@ -370,15 +370,9 @@ recv_pending(kr_oneshot_recv *r, oneshot *o, kr_context *cx, void *out) {
     return recv_done(r, recv_answer(o, r->dst_), out);
 }
 
-static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
-    kr_oneshot_recv *r = (kr_oneshot_recv *)f;
-    if (r->done_)
-        kr__die("kr_oneshot_recv polled after it returned READY");
-    oneshot *o = of_rx(r->rx_);
-    if (o == NULL)
-        return recv_done(r, KR_EINVAL, out);
-    if (!kr__coop_proceed(cx))
-        return KR_PENDING;
+/* recv_poll once the budget let it go on. */
+static inline kr_poll recv_proceed(kr_oneshot_recv *r, oneshot *o,
+                                   kr_context *cx, void *out) {
     uint32_t s = kr__load_acquire(&o->state); /* pairs with complete() */
     if (!(s & (COMPLETE | CLOSED)))
         return recv_pending(r, o, cx, out);
@@ -392,6 +386,32 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
         return recv_answered(r, o, out);
     value_taken(o); /* as take() */
     return recv_done(r, 0, out);
+}
+
+/* recv_poll with the budget unlimited or spent: kr_coop_proceed decides.
+ * Out of line, with the misuse report: recv_poll then makes no call but
+ * tail calls, and needs no stack frame. */
+static __attribute__((noinline)) kr_poll
+recv_budget(kr_oneshot_recv *r, oneshot *o, kr_context *cx, void *out) {
+    if (!kr_coop_proceed(cx))
+        return KR_PENDING;
+    return recv_proceed(r, o, cx, out);
+}
+
+static __attribute__((noinline, cold)) kr_poll recv_misused(void) {
+    kr__die("kr_oneshot_recv polled after it returned READY");
+}
+
+static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_oneshot_recv *r = (kr_oneshot_recv *)f;
+    if (__builtin_expect(r->done_, 0))
+        return recv_misused();
+    oneshot *o = of_rx(r->rx_);
+    if (o == NULL)
+        return recv_done(r, KR_EINVAL, out);
+    if (!kr__coop_spend())
+        return recv_budget(r, o, cx, out);
+    return recv_proceed(r, o, cx, out);
 }
 
 static const kr_future_vtable recv_vtable = {
