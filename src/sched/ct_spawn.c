@@ -12,20 +12,40 @@
 #include "sched/ct.h"
 #include "task/new.h"
 
-/* A spawn from another thread (or from outside the runtime's block_on):
- * through the gate, the cache pool and the inject queue. Out of line, so
- * that the local spawn saves few registers. */
+/* The remote spawn's cell made and the pool slot given back: count, fill
+ * the handle. */
+static inline void remote_bind(ct_rt *ct, kr__task *t, kr_join_handle *jh) {
+    kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
+    if (jh != NULL)
+        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
+}
+
+/* Then (after the spawn hook, if any): queue, leave the gate. */
+static inline void remote_queue(ct_rt *ct, kr__task *t) {
+    kr__inject_push(&ct->inject, t);
+    kr__ct_gate_exit(ct);
+}
+
+/* The remote spawn's last step, after the gate: the unpark that makes
+ * the core look at the inject queue. A function of its own, reached by a
+ * tail call, so that ct_spawn_remote's common path makes no other call
+ * (and saves few registers). */
+static __attribute__((noinline)) int remote_unpark(ct_rt *ct) {
+    kr__unpark(&ct->park);
+    return 0;
+}
+
+/* A remote spawn in general, through the gate already: `slot` is the
+ * pool slot it holds, or NULL when every slot was taken (the cell is then
+ * loose and pins the runtime: current_thread.c's top). The steps, and
+ * their order, are ct_spawn_remote's; out of line with kr__task_new's
+ * call. */
 static __attribute__((noinline)) int
-ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
-    kr__task *t;
-    if (!kr__ct_gate_enter(ct))
-        return KR_ESHUTDOWN;
-    kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
-    kr__cache *cache = slot ? slot->cache : NULL;
+spawn_remote_slow(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
+                  kr__cache_pool_slot *slot) {
     unsigned how = (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how;
-    t = kr__task_new_fast(&ct->sched, cache, f, how); /* inline, no call */
-    if (__builtin_expect(t == NULL, 0))
-        t = kr__task_new(&ct->sched, cache, f, how);
+    kr__task *t =
+        kr__task_new(&ct->sched, slot != NULL ? slot->cache : NULL, f, how);
     if (slot != NULL)
         kr__cache_pool_give(slot);
     if (t == NULL) {
@@ -36,14 +56,50 @@ ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
         kr__wstats_stamp(t);
     if (slot == NULL) /* the cell pins us: current_thread.c's top */
         kr__fetch_add_relaxed(&ct->refs, 1);
-    kr__fetch_add_relaxed(&ct->n_remote, 1); /* a counter only */
-    if (jh != NULL)
-        kr__join_bind(jh, t); /* empty until now: core/runtime.h */
+    remote_bind(ct, t, jh);
     KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
-    kr__inject_push(&ct->inject, t);
-    kr__ct_gate_exit(ct);
-    kr__unpark(&ct->park);
-    return 0;
+    remote_queue(ct, t);
+    return remote_unpark(ct);
+}
+
+/* ct_spawn_remote's cell made, with the wake stamp or the spawn hook on. */
+static __attribute__((noinline)) int
+spawn_remote_observed(ct_rt *ct, kr__task *t, kr_join_handle *jh) {
+    if (ct->stamp)
+        kr__wstats_stamp(t);
+    remote_bind(ct, t, jh);
+    KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
+    remote_queue(ct, t);
+    return remote_unpark(ct);
+}
+
+static bool spawn_observed(const ct_rt *ct) {
+    return __builtin_expect(ct->spawn_observed, 0);
+}
+
+/* A spawn from another thread (or from outside the runtime's block_on):
+ * through the gate, the cache pool and the inject queue. Out of line, so
+ * that the local spawn saves few registers. Its common path (a pool slot
+ * free, a recycled cell, untracked, unobserved) calls nothing but in tail
+ * calls; the rest is spawn_remote_slow and spawn_remote_observed, which
+ * take the same steps in the same order. */
+static __attribute__((noinline)) int
+ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
+    if (!kr__ct_gate_enter(ct))
+        return KR_ESHUTDOWN;
+    kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
+    if (__builtin_expect(slot == NULL || ct->track_how != 0, 0))
+        return spawn_remote_slow(ct, f, jh, slot);
+    kr__task *t = kr__task_new_fast(&ct->sched, slot->cache, f,
+                                    jh != NULL ? KR__NEW_JOIN : 0);
+    if (__builtin_expect(t == NULL, 0))
+        return spawn_remote_slow(ct, f, jh, slot);
+    kr__cache_pool_give(slot);
+    if (spawn_observed(ct))
+        return spawn_remote_observed(ct, t, jh);
+    remote_bind(ct, t, jh);
+    remote_queue(ct, t);
+    return remote_unpark(ct);
 }
 
 /* A local spawn's cell made: bind, count, fill the handle, queue. */
@@ -68,10 +124,6 @@ static __attribute__((noinline)) int spawned_observed(ct_rt *ct, kr__task *t,
     KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
     kr__ct_local_push(ct, t);
     return 0;
-}
-
-static bool spawn_observed(const ct_rt *ct) {
-    return __builtin_expect(ct->spawn_observed, 0);
 }
 
 /* A local spawn that kr__task_new_fast could not make (task/new.h). */
