@@ -33,7 +33,12 @@ struct kr_waker_vtable;
 typedef struct kr__ctx_t {
     struct kr_runtime *rt;   /* the runtime this thread drives, or NULL */
     struct kr__cache *cache; /* task cell cache this thread owns, or NULL */
-    void *worker;            /* scheduler-private per-thread state */
+    /* A second cache this thread owns for now, by holding its pool slot's
+     * lock (task/cache_pool.h: the current-thread core holds slot 0 while
+     * it holds the core), or NULL. Only frees use it: a cell of it freed
+     * here goes back as the owner's, not through the remote stack. */
+    struct kr__cache *held_cache;
+    void *worker; /* scheduler-private per-thread state */
     struct kr__task
         *current;            /* the task being polled on this thread, or NULL */
     union kr__timers *wheel; /* sleeps polled here register on this wheel */

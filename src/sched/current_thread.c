@@ -9,7 +9,10 @@
  * The "core" (local run queue, list of live tasks, task cache, tick) belongs
  * to whichever thread holds `busy`: a block_on, or a shutdown or free run
  * while no block_on is active. It needs no synchronisation beyond the
- * acquire/release on `busy` that hands it over.
+ * acquire/release on `busy` that hands it over. The holder also holds the
+ * cache pool's slot 0 when it is free (its own try-lock, taken after
+ * `busy` and let go after it): the core's frees of that cache's cells are
+ * then the owner's (core/context.h's held_cache).
  *
  * Other threads reach the runtime through:
  *   - the inject queue (sched/inject.h): remote spawns and remote wakes;
@@ -206,6 +209,18 @@ static const kr__sched_ops ct_sched_ops = {ct_schedule, ct_release, ct_unpin};
 
 /* ---- core hand-over --------------------------------------------------- */
 
+/* With the core: the pool's first slot too, when free (task/cache_pool.h),
+ * named in the context. Out of line, as let_go_first_slot: core_take and
+ * core_give stay small where block_on inlines them. */
+static __attribute__((noinline)) void hold_first_slot(ct_rt *ct) {
+    kr__cache_pool_slot *first = kr__cache_pool_take_first(&ct->pool);
+    kr__ctx.held_cache = first != NULL ? first->cache : NULL;
+}
+
+static __attribute__((noinline)) void let_go_first_slot(ct_rt *ct) {
+    kr__cache_pool_give(&ct->pool.slot[0]);
+}
+
 static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     int expected = 0;
     /* Acquire pairs with core_give's release: the core is as left. */
@@ -218,13 +233,19 @@ static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     kr__ctx.wheel = &ct->wheel;
     kr__ctx.clock = &ct->clock;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
+    hold_first_slot(ct);
     return true;
 }
 
 static void wake_waiters(ct_rt *ct);
 
 static void core_give(ct_rt *ct, const kr__ctx_t *saved) {
+    bool held = kr__ctx.held_cache != NULL; /* core_take set it */
     kr__ctx = *saved;
+    /* Released after the context stopped naming its cache: no free here
+     * takes it for ours once the next holder may own it. */
+    if (held)
+        let_go_first_slot(ct);
     /* Seq_cst: ordered against the shutdown's store of CLOSED (see
      * try_drain), and against a waiter's increment of n_waiters (see the
      * file top). */

@@ -376,9 +376,15 @@ orphan_free(kr__cache *c, cell_link *n, uint32_t home_off) {
         destroy(c);
 }
 
-/* kr__cache_free by a thread not the owner: a push on the remote stack. */
+/* kr__cache_free by a thread not the owner: a push on the remote stack,
+ * unless this thread holds the cache's pool slot for now (kr__ctx's
+ * held_cache): it is then the owner, and gives the cell back. */
 static __attribute__((noinline)) void remote_free(kr__cache *c, cell_link *n,
                                                   uint32_t home_off) {
+    if (c == kr__ctx.held_cache) {
+        give_back(c, n, home_off);
+        return;
+    }
     KR__REQUIRE(home_off == KR__LOOSE_OFF ||
                     slab_of(n, home_off)->home.cache == c,
                 "cache %p: cell %p (home_off %u) freed to a cache not its own",

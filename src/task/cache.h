@@ -67,7 +67,9 @@ void *kr__cache_alloc(kr__cache *c, size_t size, kr__sched *sched,
 void *kr__cache_alloc_fast(kr__cache *c, size_t size, kr__sched *sched,
                            uint32_t *home_off);
 
-/* Any thread. `owner` is true when the caller is the cache's owner. */
+/* Any thread. `owner` is true when the caller is the cache's owner
+ * (kr__ctx.cache); a thread whose kr__ctx.held_cache is `c` is its owner
+ * too, and its free gives the cell back as the owner's. */
 void kr__cache_free(kr__cache *c, void *cell, uint32_t home_off, int owner);
 
 /* Owner, once, instead of freeing the cache: see the file comment. */

@@ -44,6 +44,23 @@ static inline void kr__cache_pool_give(kr__cache_pool_slot *s) {
     kr__spin_unlock(&s->lock);
 }
 
+/* Locks slot 0 alone, the one a lone spawner always takes; NULL if it is
+ * taken (or orphaned). The current-thread core holds it while it holds
+ * the core, as kr__ctx.held_cache: the cells its remote spawner made
+ * before the block_on then come back to their slabs when the core frees
+ * them, without the remote stack's push and drain (spawners meanwhile use
+ * the next slots). */
+static inline kr__cache_pool_slot *
+kr__cache_pool_take_first(kr__cache_pool *p) {
+    kr__cache_pool_slot *s = &p->slot[0];
+    if (!kr__spin_trylock(&s->lock))
+        return NULL;
+    if (s->cache != NULL)
+        return s;
+    kr__spin_unlock(&s->lock); /* orphaned: the runtime is gone */
+    return NULL;
+}
+
 /* Orphans every cache (task/cache.h); no take may follow. */
 void kr__cache_pool_orphan(kr__cache_pool *p);
 
