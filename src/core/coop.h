@@ -27,4 +27,17 @@ static inline bool kr__coop_proceed(kr_context *cx) {
     return kr_coop_proceed(cx);
 }
 
+/* kr__coop_proceed's inline half alone: true when it spent the unit (the
+ * common case); false when the budget is unlimited or spent, and nothing
+ * was done: the caller then asks kr_coop_proceed, from a path out of line,
+ * so that its own common path makes no call at all (no stack frame). */
+static inline bool kr__coop_spend(void) {
+    uint32_t b = kr__ctx.budget;
+    if (__builtin_expect(b - 1 < KR__BUDGET_UNLIMITED - 1, 1)) {
+        kr__ctx.budget = b - 1;
+        return true;
+    }
+    return false;
+}
+
 #endif

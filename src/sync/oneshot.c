@@ -71,13 +71,24 @@ typedef struct oneshot {
 static oneshot *of_tx(const kr_oneshot_tx *tx) { return (oneshot *)tx; }
 static oneshot *of_rx(const kr_oneshot_rx *rx) { return (oneshot *)rx; }
 
-/* unref's end, for the last user: the wakers dropped, the cell freed. */
-static __attribute__((noinline)) void unref_last(oneshot *o) {
-    uint32_t s = kr__load_relaxed(&o->state); /* last user: no race left */
+/* unref_last with a waker left in a slot: dropped, then the cell freed. */
+static __attribute__((noinline)) void free_wakers(oneshot *o, uint32_t s) {
     if (s & RX_TASK_SET)
         kr_waker_drop(o->rx_waker);
     if (s & TX_TASK_SET)
         kr_waker_drop(o->tx_waker);
+    kr__cell_free(o, o->cache, o->cls);
+}
+
+/* unref's end, for the last user: the wakers dropped, the cell freed.
+ * With no waker left (a receive that never waited) it calls nothing but
+ * in tail calls, so that it saves no register. */
+static __attribute__((noinline)) void unref_last(oneshot *o) {
+    uint32_t s = kr__load_relaxed(&o->state); /* last user: no race left */
+    if (s & (RX_TASK_SET | TX_TASK_SET)) {
+        free_wakers(o, s);
+        return;
+    }
     kr__cell_free(o, o->cache, o->cls);
 }
 
@@ -226,11 +237,21 @@ void kr_oneshot_rx_close(kr_oneshot_rx *rx) {
         kr_waker_wake_by_ref(&o->tx_waker);
 }
 
+/* The receiver's drop closes the channel only while the sender may still
+ * look at CLOSED. Once COMPLETE is set the sender has let go of its end
+ * (kr_oneshot_send and kr_oneshot_tx_drop set it and release the end) and
+ * nothing reads CLOSED any more: the close would set a bit nobody reads
+ * and wake nobody (rx_close wakes only without COMPLETE), so it is left
+ * out. COMPLETE is never cleared, so a relaxed load that sees it is
+ * enough; unref's acq_rel orders the rest (ct/ping_pong: one RMW less a
+ * channel). */
 void kr_oneshot_rx_drop(kr_oneshot_rx *rx) {
     if (rx == NULL)
         return;
-    kr_oneshot_rx_close(rx);
-    unref(of_rx(rx));
+    oneshot *o = of_rx(rx);
+    if (!(kr__load_relaxed(&o->state) & COMPLETE))
+        kr_oneshot_rx_close(rx);
+    unref(o);
 }
 
 /* The receiver had its answer: from now on it is terminated. */
@@ -303,7 +324,10 @@ static bool store_waker(oneshot *o, kr_waker *slot, uint32_t bit, uint32_t done,
         kr_waker_drop(*slot);
     }
     *slot = kr_waker_clone(w);
-    uint32_t prev = kr__fetch_or_acqrel(&o->state, bit);
+    /* `bit` is clear here (seen clear, or taken back above) and only this
+     * side sets it, so adding it sets it as an OR would, with one RMW
+     * instead of a CAS loop. */
+    uint32_t prev = kr__fetch_add_acqrel(&o->state, bit);
     if (prev & done) {
         /* Completed meanwhile: the other side saw no bit and will not use
          * the slot; take it back. */
@@ -346,15 +370,9 @@ recv_pending(kr_oneshot_recv *r, oneshot *o, kr_context *cx, void *out) {
     return recv_done(r, recv_answer(o, r->dst_), out);
 }
 
-static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
-    kr_oneshot_recv *r = (kr_oneshot_recv *)f;
-    if (r->done_)
-        kr__die("kr_oneshot_recv polled after it returned READY");
-    oneshot *o = of_rx(r->rx_);
-    if (o == NULL)
-        return recv_done(r, KR_EINVAL, out);
-    if (!kr__coop_proceed(cx))
-        return KR_PENDING;
+/* recv_poll once the budget let it go on. */
+static inline kr_poll recv_proceed(kr_oneshot_recv *r, oneshot *o,
+                                   kr_context *cx, void *out) {
     uint32_t s = kr__load_acquire(&o->state); /* pairs with complete() */
     if (!(s & (COMPLETE | CLOSED)))
         return recv_pending(r, o, cx, out);
@@ -368,6 +386,32 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
         return recv_answered(r, o, out);
     value_taken(o); /* as take() */
     return recv_done(r, 0, out);
+}
+
+/* recv_poll with the budget unlimited or spent: kr_coop_proceed decides.
+ * Out of line, with the misuse report: recv_poll then makes no call but
+ * tail calls, and needs no stack frame. */
+static __attribute__((noinline)) kr_poll
+recv_budget(kr_oneshot_recv *r, oneshot *o, kr_context *cx, void *out) {
+    if (!kr_coop_proceed(cx))
+        return KR_PENDING;
+    return recv_proceed(r, o, cx, out);
+}
+
+static __attribute__((noinline, cold)) kr_poll recv_misused(void) {
+    kr__die("kr_oneshot_recv polled after it returned READY");
+}
+
+static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_oneshot_recv *r = (kr_oneshot_recv *)f;
+    if (__builtin_expect(r->done_, 0))
+        return recv_misused();
+    oneshot *o = of_rx(r->rx_);
+    if (o == NULL)
+        return recv_done(r, KR_EINVAL, out);
+    if (!kr__coop_spend())
+        return recv_budget(r, o, cx, out);
+    return recv_proceed(r, o, cx, out);
 }
 
 static const kr_future_vtable recv_vtable = {

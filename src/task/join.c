@@ -123,10 +123,34 @@ static __attribute__((noinline)) kr_poll join_pending(kr_join_handle *h,
     return read_output(h, t, out);
 }
 
+/* join_poll once the budget let it go on. */
+static inline kr_poll join_proceed(kr_join_handle *h, kr__task *t,
+                                   kr_context *cx, void *out) {
+    /* Acquire pairs with to_complete's release: the output is visible. */
+    uint64_t s = kr__load_acquire(&t->state);
+    if (!(s & KR__COMPLETE))
+        return join_pending(h, t, s, cx, out);
+    return read_output(h, t, out);
+}
+
+/* join_poll with the budget unlimited or spent: kr_coop_proceed decides.
+ * Out of line, with the misuse report: join_poll then makes no call but
+ * tail calls, and needs no stack frame. */
+static __attribute__((noinline)) kr_poll
+join_budget(kr_join_handle *h, kr__task *t, kr_context *cx, void *out) {
+    if (!kr_coop_proceed(cx))
+        return KR_PENDING;
+    return join_proceed(h, t, cx, out);
+}
+
+static __attribute__((noinline, cold)) kr_poll join_misused(void) {
+    kr__die("kr_join_handle polled after it returned READY");
+}
+
 static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
     kr_join_handle *h = (kr_join_handle *)f;
-    if (h->done_)
-        kr__die("kr_join_handle polled after it returned READY");
+    if (__builtin_expect(h->done_, 0))
+        return join_misused();
     kr__task *t = h->task_;
     if (t == NULL) {
         h->err_ = KR_EINVAL; /* an empty handle: nothing to wait for */
@@ -134,13 +158,9 @@ static kr_poll join_poll(kr_future *f, kr_context *cx, void *out) {
         return KR_READY;
     }
     REQUIRE_HANDLE(t, "kr_join_handle polled");
-    if (!kr__coop_proceed(cx))
-        return KR_PENDING;
-    /* Acquire pairs with to_complete's release: the output is visible. */
-    uint64_t s = kr__load_acquire(&t->state);
-    if (!(s & KR__COMPLETE))
-        return join_pending(h, t, s, cx, out);
-    return read_output(h, t, out);
+    if (!kr__coop_spend())
+        return join_budget(h, t, cx, out);
+    return join_proceed(h, t, cx, out);
 }
 
 /* Reads the output of the complete task `t` and lets it go. */
