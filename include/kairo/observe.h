@@ -86,6 +86,10 @@ typedef struct kr_worker_metrics {
                                inject queue (half of it moved) */
     uint64_t parks;             /* times the worker went to sleep */
     uint64_t unparks;           /* times it woke up from that sleep */
+    uint64_t noops;             /* wake-ups that found nothing to do (Tokio's
+                               worker_noop_count): a park with no poll since
+                               the last unpark, or a wake inside a park that
+                               went straight back to sleep */
     uint64_t budget_yields;     /* polls that ended because the cooperative
                                budget ran out (a forced yield) */
     uint64_t lifo_hits;         /* tasks taken from the LIFO slot */
@@ -117,7 +121,7 @@ typedef struct kr_runtime_metrics {
     uint64_t remote_schedules;    /* wakes that came from outside the runtime
                                   (through the inject queue) */
     /* Sums of the kr_worker_metrics fields of the same names. */
-    uint64_t steal_ops, stolen_tasks, overflows, parks, unparks;
+    uint64_t steal_ops, stolen_tasks, overflows, parks, unparks, noops;
     uint64_t budget_yields, lifo_hits, busy_ns;
     uint64_t local_queue_depth;  /* over all workers */
     uint64_t inject_queue_depth; /* tasks in the inject queue now */

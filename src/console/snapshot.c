@@ -67,6 +67,7 @@ static void put_worker(kr__text *t, unsigned i, const kr_worker_metrics *w) {
     kr__text_json_u64(t, false, "overflows", w->overflows);
     kr__text_json_u64(t, false, "parks", w->parks);
     kr__text_json_u64(t, false, "unparks", w->unparks);
+    kr__text_json_u64(t, false, "noops", w->noops);
     kr__text_json_u64(t, false, "budget_yields", w->budget_yields);
     kr__text_json_u64(t, false, "lifo_hits", w->lifo_hits);
     kr__text_json_u64(t, false, "busy_ns", w->busy_ns);
@@ -95,6 +96,7 @@ static void put_metrics(kr__text *t, const kr__snap_src *src) {
     kr__text_json_u64(t, false, "overflows", m.overflows);
     kr__text_json_u64(t, false, "parks", m.parks);
     kr__text_json_u64(t, false, "unparks", m.unparks);
+    kr__text_json_u64(t, false, "noops", m.noops);
     kr__text_json_u64(t, false, "budget_yields", m.budget_yields);
     kr__text_json_u64(t, false, "lifo_hits", m.lifo_hits);
     kr__text_json_u64(t, false, "busy_ns", m.busy_ns);

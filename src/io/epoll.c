@@ -3,8 +3,17 @@
  * directions, edge-triggered (as mio does): EPOLLIN | EPOLLOUT | EPOLLRDHUP
  * | EPOLLPRI | EPOLLET. (mio asks for EPOLLPRI only with Interest::PRIORITY;
  * kairo registers once, and EPOLLPRI only fires on urgent data or an fd's
- * priority event, so asking always costs nothing else.) A reactor wake-up is an eventfd registered with a NULL
- * pointer.
+ * priority event, so asking always costs nothing else.)
+ *
+ * A reactor wake-up is an eventfd registered edge-triggered with a NULL
+ * pointer, and never read (as mio's waker): every write(2) to an eventfd
+ * wakes its poll wait queue (eventfd_write calls wake_up_locked_poll with
+ * EPOLLIN whether or not the counter was already non-zero), and that wake
+ * puts the fd back on epoll's ready list, so each write after a report is
+ * a new edge. Draining it (two reads, the second meeting EAGAIN) cost two
+ * system calls per wake-up for nothing. The counter only fills after
+ * 2^64 - 2 writes: a write that meets EAGAIN resets it with one read and
+ * writes again (no wake-up is lost: that write is a new edge).
  */
 #include <errno.h>
 #include <limits.h>
@@ -110,22 +119,20 @@ static int epoll_wait_ev(kr__backend *base, kr__io_event *out, int max,
         return 0; /* EINTR; nothing else can happen with valid arguments */
     for (int i = 0; i < n; i++) {
         kr_async_fd *reg = b->ev[i].data.ptr;
-        out[i].reg = reg;
+        out[i].reg = reg; /* NULL: the wake-up eventfd, left unread */
         out[i].ready = map_events(b->ev[i].events);
-        if (reg == NULL) {
-            uint64_t v;
-            /* Drain the eventfd so the next write is a new edge. */
-            while (read(b->evfd, &v, sizeof(v)) > 0)
-                ;
-        }
     }
     return n;
 }
 
-static void epoll_wake(kr__backend *b) {
-    uint64_t one = 1;
-    /* EAGAIN (counter saturated) still leaves it readable: fine. */
-    ssize_t r = write(eb(b)->evfd, &one, sizeof(one));
+static void epoll_wake(kr__backend *base) {
+    epoll_backend *b = eb(base);
+    uint64_t one = 1, v;
+    if (write(b->evfd, &one, sizeof(one)) >= 0)
+        return;
+    /* EAGAIN: the counter is full (never in practice, see the top). */
+    ssize_t r = read(b->evfd, &v, sizeof(v));
+    r = write(b->evfd, &one, sizeof(one));
     (void)r;
 }
 

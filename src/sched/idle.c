@@ -14,6 +14,16 @@
  *   - The last searcher to find work notifies another worker (chain
  *     ramp-up), and the last searcher to park looks at every queue once
  *     more and notifies if it finds work.
+ *   - A worker turning the driver from its park does not notify for the
+ *     tasks its I/O events wake (worker.c, notify_if_surplus): they go to
+ *     its own queue, and it is still on the sleeper stack, so a notify
+ *     could pop the worker itself and unpark its own driver for nothing.
+ *     After the turn it leaves the stack (kr__mt_unpark_self) and, unless
+ *     a notify made it a searcher (which notifies as above when it finds
+ *     work), notifies once if it has surplus work. No wake-up is lost by
+ *     this: the work is in the queue of a worker that is awake and never
+ *     parks with local work, and the notify is only delayed to the turn's
+ *     end (Tokio's park_timeout does the same).
  * Lost-wakeup argument: a pusher makes its task visible (seq_cst), then
  * reads `idle` (seq_cst). A parking searcher decrements `idle` (seq_cst),
  * then looks at the queues (seq_cst). In the single total order either the

@@ -44,6 +44,7 @@ typedef struct mt_worker {
     uint32_t rand;
     int is_searching;
     int lifo_enabled;
+    int in_park; /* in park_loop: wakes from the driver do not notify */
     unsigned lifo_polls;
     kr__cache *cache;
     pthread_t thread; /* the thread it started on (block_in_place.c) */

@@ -224,11 +224,14 @@ void kr__wstats_park(kr__wstats *s) {
         kr__stat_add(&s->busy_ns, now - since);
     kr__store_relaxed(&s->busy_since, 0);
     kr__stat_inc(&s->parks);
+    if (kr__load_relaxed(&s->polls) == s->polls_at_unpark)
+        kr__stat_inc(&s->noops);
 }
 
 void kr__wstats_unpark(kr__wstats *s) {
     kr__store_relaxed(&s->busy_since, kr__now_ns());
     kr__stat_inc(&s->unparks);
+    s->polls_at_unpark = kr__load_relaxed(&s->polls);
 }
 
 void kr__wstats_read(kr__wstats *s, kr_worker_metrics *m) {
@@ -239,6 +242,7 @@ void kr__wstats_read(kr__wstats *s, kr_worker_metrics *m) {
     m->overflows += kr__load_relaxed(&s->overflows);
     m->parks += kr__load_relaxed(&s->parks);
     m->unparks += kr__load_relaxed(&s->unparks);
+    m->noops += kr__load_relaxed(&s->noops);
     m->budget_yields += kr__load_relaxed(&s->budget_yields);
     m->lifo_hits += kr__load_relaxed(&s->lifo_hits);
     /* Busy time: what was counted, plus the current busy stretch. */
@@ -265,6 +269,7 @@ void kr__wstats_sum(kr_runtime_metrics *m, const kr_worker_metrics *w) {
     m->overflows += w->overflows;
     m->parks += w->parks;
     m->unparks += w->unparks;
+    m->noops += w->noops;
     m->budget_yields += w->budget_yields;
     m->lifo_hits += w->lifo_hits;
     m->busy_ns += w->busy_ns;

@@ -53,7 +53,7 @@ typedef struct kr__wstats {
     _Atomic uint64_t steal_ops, stolen_tasks;
     _Atomic uint64_t overflows, overflow_tasks; /* to the inject queue */
     _Atomic uint64_t inject_pops;               /* tasks taken from it */
-    _Atomic uint64_t parks, unparks;
+    _Atomic uint64_t parks, unparks, noops;
     _Atomic uint64_t budget_yields, lifo_hits;
     _Atomic uint64_t busy_ns;    /* busy time up to busy_since */
     _Atomic uint64_t busy_since; /* clock when it last woke; 0: parked */
@@ -71,6 +71,9 @@ typedef struct kr__wstats {
      * of the next one when nothing but a queue pop came between
      * (kr__wstats_chain_break clears it). Owner-only. */
     uint64_t chain;
+    /* Owner-only: polls when the worker last woke (a park with no poll
+     * since is a noop). */
+    uint64_t polls_at_unpark;
     kr_poll_report_fn report;
     void *report_arg;
 
@@ -159,9 +162,12 @@ static inline bool kr__wstats_run_pinned(kr__wstats *s, kr__task *t,
     return kr__wstats_run_(s, t, owner, false);
 }
 
-/* Owner, around a park: busy time and the park/unpark counts. */
+/* Owner, around a park: busy time and the park/unpark counts; a park
+ * with no poll since the last unpark is a noop. */
 void kr__wstats_park(kr__wstats *s);
 void kr__wstats_unpark(kr__wstats *s);
+/* Owner: a wake inside a park that goes back to sleep. */
+static inline void kr__wstats_noop(kr__wstats *s) { kr__stat_inc(&s->noops); }
 
 /* Any thread: adds s's counters into a worker metrics record (the
  * scheduler fills in the queue depth). */
