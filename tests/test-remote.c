@@ -157,6 +157,55 @@ static void remote_spawn_before_block_on(void **state) {
     test_alloc_uninstall();
 }
 
+/* A remote spawn racing a block_on's start: the spawner spawns the i-th
+ * task the moment the main thread says it is about to enter block_on i,
+ * which waits for that task. The spawn may find the core free (a
+ * current-thread spawn then skips the unpark, ct_spawn.c's remote_wake)
+ * while the block_on takes it: the block_on must still see the task, or
+ * it would sleep for ever. */
+typedef struct {
+    kr_runtime *rt;
+    atomic_long want;
+    long n;
+    test_latch *done;
+    long errors;
+} racer;
+
+static void *racer_main(void *arg) {
+    racer *r = arg;
+    for (long i = 1; i <= r->n; i++) {
+        while (atomic_load(&r->want) < i)
+            ;
+        bump_fut b = {{&bump_vt}, r->done, (uint64_t)i};
+        if (kr_runtime_spawn(r->rt, &b.base, NULL) != 0)
+            r->errors++;
+    }
+    return NULL;
+}
+
+static void remote_spawn_races_block_on_start(void **state) {
+    (void)state;
+    test_alloc_install();
+    test_latch done;
+    test_latch_init(&done);
+    racer r = {.rt = test_runtime(0), .n = test_scale(2000), .done = &done};
+    atomic_init(&r.want, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, racer_main, &r), 0);
+    for (long i = 1; i <= r.n; i++) {
+        test_latch_wait w = test_latch_wait_for(&done, i);
+        atomic_store(&r.want, i);
+        assert_rc(kr_runtime_block_on(r.rt, &w.base, NULL), 0);
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(r.errors, 0);
+    assert_int_equal(test_latch_get(&done), r.n);
+    test_runtime_free(r.rt);
+    test_latch_destroy(&done);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
 /* ---- handles polled from threads outside the task's runtime ---------- */
 
 /* Drives a runtime from a thread of its own until `stop` reaches 1. */
@@ -255,5 +304,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(remote_join_across_runtimes),
     cmocka_unit_test(remote_eight_threads_spawn_at_once),
     cmocka_unit_test(remote_spawn_before_block_on),
+    cmocka_unit_test(remote_spawn_races_block_on_start),
 };
 KR_TEST_MAIN(tests)

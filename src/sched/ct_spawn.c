@@ -35,6 +35,21 @@ static __attribute__((noinline)) int remote_unpark(ct_rt *ct) {
     return 0;
 }
 
+/* After the push: unparks the core, unless nobody holds it. Only the
+ * core's holder parks on ct->park, and a thread that takes the core
+ * looks at the inject queue before it first parks; so while `busy` is 0
+ * the unpark (an RMW on the parker, the core's line) has nobody to wake.
+ * `busy` is read with an RMW that writes it back unchanged: if it reads
+ * 0, the next taker's CAS (0 -> 1, acquire) reads our write or a later
+ * RMW's, so our release makes the push (tail swap and link) visible to
+ * that taker's looks at the queue. If it reads the core held, we unpark,
+ * as always before (ct/spawn_many_remote_idle: ~7 instructions a spawn). */
+static inline int remote_wake(ct_rt *ct) {
+    if (kr__fetch_add_acqrel(&ct->busy, 0) == 0) /* pairs with core_take */
+        return 0;
+    return remote_unpark(ct);
+}
+
 /* A remote spawn in general, through the gate already: `slot` is the
  * pool slot it holds, or NULL when every slot was taken (the cell is then
  * loose and pins the runtime: current_thread.c's top). The steps, and
@@ -59,7 +74,7 @@ spawn_remote_slow(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
     remote_bind(ct, t, jh);
     KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
     remote_queue(ct, t);
-    return remote_unpark(ct);
+    return remote_wake(ct);
 }
 
 /* ct_spawn_remote's cell made, with the wake stamp or the spawn hook on. */
@@ -70,7 +85,7 @@ spawn_remote_observed(ct_rt *ct, kr__task *t, kr_join_handle *jh) {
     remote_bind(ct, t, jh);
     KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
     remote_queue(ct, t);
-    return remote_unpark(ct);
+    return remote_wake(ct);
 }
 
 static bool spawn_observed(const ct_rt *ct) {
@@ -99,7 +114,7 @@ ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
         return spawn_remote_observed(ct, t, jh);
     remote_bind(ct, t, jh);
     remote_queue(ct, t);
-    return remote_unpark(ct);
+    return remote_wake(ct);
 }
 
 /* A local spawn's cell made: bind, count, fill the handle, queue. */

@@ -18,7 +18,11 @@
  *   - the inject queue (sched/inject.h): remote spawns and remote wakes;
  *   - the block_on future's waker (sched/block_on.h), whose signal is
  *     embedded here;
- *   - the parker: every remote push or wake unparks the loop;
+ *   - the parker: every remote push or wake unparks the loop, except a
+ *     remote spawn that finds nobody holding the core (ct_spawn.c's
+ *     remote_wake: its RMW of `busy`, after the push, is read by the next
+ *     holder's CAS, so that holder's first look at the inject queue sees
+ *     the spawn);
  *   - `gate`: bit 0 is CLOSED, the rest counts remote pushers in flight
  *     (units of 2). A pusher adds 2 and backs out if CLOSED was set; a
  *     shutdown sets CLOSED and waits for the count to drain, after which no
@@ -223,7 +227,10 @@ static __attribute__((noinline)) void let_go_first_slot(ct_rt *ct) {
 
 static bool core_take(ct_rt *ct, kr__ctx_t *saved) {
     int expected = 0;
-    /* Acquire pairs with core_give's release: the core is as left. */
+    /* Acquire pairs with core_give's release: the core is as left; and
+     * with a remote spawn's RMW of `busy` (ct_spawn.c's remote_wake): a
+     * spawn that saw the core free and did not unpark is then seen by
+     * our first look at the inject queue. */
     if (!kr__cas_seqcst(&ct->busy, &expected, 1))
         return false;
     *saved = kr__ctx;

@@ -376,15 +376,9 @@ orphan_free(kr__cache *c, cell_link *n, uint32_t home_off) {
         destroy(c);
 }
 
-/* kr__cache_free by a thread not the owner: a push on the remote stack,
- * unless this thread holds the cache's pool slot for now (kr__ctx's
- * held_cache): it is then the owner, and gives the cell back. */
+/* kr__cache_free by a thread not the owner: a push on the remote stack. */
 static __attribute__((noinline)) void remote_free(kr__cache *c, cell_link *n,
                                                   uint32_t home_off) {
-    if (c == kr__ctx.held_cache) {
-        give_back(c, n, home_off);
-        return;
-    }
     KR__REQUIRE(home_off == KR__LOOSE_OFF ||
                     slab_of(n, home_off)->home.cache == c,
                 "cache %p: cell %p (home_off %u) freed to a cache not its own",
@@ -459,7 +453,7 @@ void *kr__cell_alloc_fast(kr__cache *c, size_t size, uint32_t *home_off) {
 
 void kr__cell_free(void *cell, kr__cache *cache, uint32_t home_off) {
     if (cache != NULL)
-        kr__cache_free(cache, cell, home_off, kr__ctx.cache == cache);
+        kr__cache_free(cache, cell, home_off, kr__cache_owned(cache));
     else
         kr__free(cell);
 }

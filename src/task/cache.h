@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/context.h"
+
 typedef struct kr__cache kr__cache;
 typedef struct kr__sched kr__sched;
 
@@ -68,9 +70,16 @@ void *kr__cache_alloc_fast(kr__cache *c, size_t size, kr__sched *sched,
                            uint32_t *home_off);
 
 /* Any thread. `owner` is true when the caller is the cache's owner
- * (kr__ctx.cache); a thread whose kr__ctx.held_cache is `c` is its owner
- * too, and its free gives the cell back as the owner's. */
+ * (kr__cache_owned). */
 void kr__cache_free(kr__cache *c, void *cell, uint32_t home_off, int owner);
+
+/* Whether the calling thread owns `c` now: its own cache (kr__ctx.cache),
+ * or one it holds the pool slot of (kr__ctx.held_cache). The second test
+ * is made only when the first fails, so an owner's common free pays
+ * nothing for it. */
+static inline int kr__cache_owned(const kr__cache *c) {
+    return c == kr__ctx.cache || c == kr__ctx.held_cache;
+}
 
 /* Owner, once, instead of freeing the cache: see the file comment. */
 void kr__cache_orphan(kr__cache *c);

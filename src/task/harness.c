@@ -200,7 +200,7 @@ void kr__task_dealloc(kr__task *t) {
     if (__builtin_expect(c == NULL, 0))
         dealloc_loose(t, home);
     else
-        kr__cache_free(c, t, home_off, kr__ctx.cache == c);
+        kr__cache_free(c, t, home_off, kr__cache_owned(c));
 }
 
 void kr__task_drop_ref(kr__task *t) {
