@@ -219,8 +219,16 @@ static void global_queue_depth_with_stealing(void **state) {
         skip();
     kr_runtime *rt = test_runtime(2);
     uint64_t total = 0;
+    /* One pair of flags for every round, reset with atomic stores: the
+     * last round's blockers read them up to their completion, which the
+     * relaxed metrics below do not order before a plain re-initialisation
+     * (a race in the test, which TSan began to report when the runtime's
+     * wake-up path made fewer system calls: TSan takes an fd's write and
+     * read for synchronisation). */
+    atomic_int started = 0, release = 0;
     for (int round = 0; round < 200; round++) {
-        atomic_int started = 0, release = 0;
+        atomic_store(&started, 0);
+        atomic_store(&release, 0);
         for (int i = 0; i < 2; i++) {
             blocker b = {{&blocker_vt}, &started, &release};
             assert_rc(kr_runtime_spawn(rt, &b.base, NULL), 0);
