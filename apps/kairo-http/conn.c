@@ -183,27 +183,63 @@ static const char *http_now(void) {
     return buf;
 }
 
+/* A bounded header buffer: appends what fits (the head is cut at the
+ * buffer's end, as snprintf cut it). */
+typedef struct hbuf {
+    char b[1024];
+    size_t n;
+} hbuf;
+
+static void hput(hbuf *h, const char *s, size_t len) {
+    size_t room = sizeof(h->b) - 1 - h->n;
+    if (len > room)
+        len = room;
+    memcpy(h->b + h->n, s, len);
+    h->n += len;
+}
+
+static void hputs(hbuf *h, const char *s) { hput(h, s, strlen(s)); }
+
+static void hput_u64(hbuf *h, uint64_t v) {
+    char d[20];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    hput(h, d + i, sizeof(d) - i);
+}
+
 /* Status line and the common headers; `length` < 0 leaves Content-Length
  * out (304, a chunked body). `extra` is more header lines, each ending in
- * CRLF. */
+ * CRLF. Built with copies, not snprintf: on the hello route the four
+ * snprintf calls were ~2,600 of the ~6,700 user-space instructions a
+ * request cost (callgrind, kairo-http on 2 workers under wrk). */
 static void resp_head(conn *c, int status, const char *ctype, int64_t length,
                       const char *extra) {
-    char h[1024];
-    int n = snprintf(h, sizeof(h),
-                     "HTTP/1.1 %d %s\r\nServer: kairo-http\r\n"
-                     "Date: %s\r\n",
-                     status, reason(status), http_now());
-    if (ctype)
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Type: %s\r\n",
-                      ctype);
-    if (length >= 0)
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %lld\r\n",
-                      (long long)length);
+    hbuf h;
+    h.n = 0;
+    hput(&h, "HTTP/1.1 ", 9);
+    hput_u64(&h, (uint64_t)status);
+    hput(&h, " ", 1);
+    hputs(&h, reason(status));
+    static const char server[] = "\r\nServer: kairo-http\r\nDate: ";
+    hput(&h, server, sizeof(server) - 1);
+    hputs(&h, http_now());
+    hput(&h, "\r\n", 2);
+    if (ctype) {
+        hput(&h, "Content-Type: ", 14);
+        hputs(&h, ctype);
+        hput(&h, "\r\n", 2);
+    }
+    if (length >= 0) {
+        hput(&h, "Content-Length: ", 16);
+        hput_u64(&h, (uint64_t)length);
+        hput(&h, "\r\n", 2);
+    }
     if (c->close_after)
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: close\r\n");
-    if (n > (int)sizeof(h) - 1)
-        n = (int)sizeof(h) - 1;
-    wadd(c, h, (size_t)n);
+        hput(&h, "Connection: close\r\n", 19);
+    wadd(c, h.b, h.n);
     if (extra)
         wadd(c, extra, strlen(extra));
     wadd(c, "\r\n", 2);
