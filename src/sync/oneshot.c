@@ -370,10 +370,36 @@ recv_pending(kr_oneshot_recv *r, oneshot *o, kr_context *cx, void *out) {
     return recv_done(r, recv_answer(o, r->dst_), out);
 }
 
+/* recv_first_wait's sender completed between the load and the add: as
+ * store_waker's, the bit taken back and the waker dropped; then the
+ * answer. */
+static __attribute__((noinline)) kr_poll recv_raced(kr_oneshot_recv *r,
+                                                    oneshot *o, void *out) {
+    kr__fetch_and_acqrel(&o->state, ~RX_TASK_SET);
+    kr_waker_drop(o->rx_waker);
+    return recv_done(r, recv_answer(o, r->dst_), out);
+}
+
+/* recv_pending's common case, the first wait (nothing sent, no waker
+ * stored: RX_TASK_SET seen clear): store_waker's steps for it alone, so
+ * that it saves fewer registers. */
+static __attribute__((noinline)) kr_poll
+recv_first_wait(kr_oneshot_recv *r, oneshot *o, kr_context *cx, void *out) {
+    o->rx_waker = kr_waker_clone(cx->waker);
+    /* RX_TASK_SET is clear and only the receiver sets it: the add sets it
+     * (store_waker's fetch_add). */
+    if (kr__fetch_add_acqrel(&o->state, RX_TASK_SET) & COMPLETE)
+        return recv_raced(r, o, out);
+    kr__coop_refund();
+    return KR_PENDING;
+}
+
 /* recv_poll once the budget let it go on. */
 static inline kr_poll recv_proceed(kr_oneshot_recv *r, oneshot *o,
                                    kr_context *cx, void *out) {
     uint32_t s = kr__load_acquire(&o->state); /* pairs with complete() */
+    if (!(s & (COMPLETE | CLOSED | RX_TASK_SET)))
+        return recv_first_wait(r, o, cx, out);
     if (!(s & (COMPLETE | CLOSED)))
         return recv_pending(r, o, cx, out);
     /* The common answer inline: a value sent with nothing to copy (no
