@@ -6,16 +6,29 @@
  * of message slots. Everything in the header is guarded by one lock:
  *
  *   ring      buf/mask/head/len: a power-of-two ring of msg_size-byte
- *             slots. It starts inline (up to INLINE_BYTES) and doubles on
- *             the heap when a send finds it full (for a bounded channel,
- *             never beyond the capacity rounded up to a power of two); it
- *             goes back to the inline one when a large ring drains empty.
+ *             slots. It starts inline (up to INLINE_BYTES) and grows on
+ *             the heap when a send finds it full (by 4 while an unbounded
+ *             ring is small, else by doubling; for a bounded channel never
+ *             beyond the capacity rounded up to a power of two); a large
+ *             ring that drains empty is freed (a bounded one goes back to
+ *             the inline ring).
  *   permits   bounded only: free slots promised to nobody.
  *   reserved  slots held by permits and by GRANTED send/reserve futures.
  *             Bounded invariant: permits + len + reserved == cap.
  *   waiters   senders waiting for a slot, FIFO (sync/waitq.h).
  *   rx_waker  the receiver's waker while a receive waits (NULL vtable
  *             otherwise): taken by the send that makes it ready.
+ *   rx_buf/rx_mask/rx_head/rx_len  unbounded only: the receiver's batch,
+ *             the receiver's alone (not under the lock; rx_len is atomic
+ *             for kr_mpsc_rx_len). A receive that finds its batch empty
+ *             takes, under the lock, the whole queue as its new batch and
+ *             hands its drained ring to the senders (take_batch); every
+ *             other receive copies from the batch without the lock. The
+ *             batch is older than the queue, so order is kept; a receiver
+ *             waits only with its batch empty, so kr__mpsc_ended (which
+ *             ignores the batch) is exact whenever the receiver asks it or
+ *             a sender wakes it. One receive at a time per receiver is the
+ *             API's contract, so one thread at a time touches the batch.
  *   senders, refs, closed, rx_alive: the handles' bookkeeping.
  *
  * Protocol. Every operation is: lock, a few field updates and at most one
@@ -57,6 +70,8 @@
 /* A heap ring larger than this is freed when it drains, so a burst does
  * not pin its memory for the channel's life. */
 #define SHRINK_BYTES (256 * 1024)
+/* An unbounded ring smaller than this grows by 4 (see grow). */
+#define GROW4_BYTES  (64 * 1024)
 
 _Static_assert(sizeof(chan) + INLINE_BYTES <= 1032,
                "a fresh channel fits malloc's thread cache");
@@ -112,6 +127,11 @@ static int make(size_t msg_size, size_t cap, bool bounded, kr_mpsc_tx **tx,
     c->max_slots = max_slots;
     c->rx_waker.data = NULL;
     c->rx_waker.vtable = NULL;
+    c->rx_buf = NULL;
+    c->rx_mask = 0;
+    c->rx_head = 0;
+    kr__store_relaxed(&c->rx_len, 0);
+    c->rx_inline = false;
     *tx = (kr_mpsc_tx *)c;
     *rx = (kr_mpsc_rx *)c;
     return 0;
@@ -132,6 +152,8 @@ static void chan_free(chan *c) {
     kr__wait_list_destroy(&c->wl, "kr_mpsc channel");
     if (c->buf != c->inline_buf)
         kr__free(c->buf);
+    if (!c->rx_inline)
+        kr__free(c->rx_buf);
     kr_waker_reset(&c->rx_waker);
     kr__free(c);
 }
@@ -176,13 +198,24 @@ static __attribute__((noinline)) void grant_waiters(chan *c,
     }
 }
 
-/* Doubles the ring (or makes the first heap one). Out of line, as the
- * other rare steps below: inlined, their calls made the common send and
- * receive save and restore five registers each (callgrind,
- * contention_unbounded). */
+/* Grows the full ring: by 4 while an unbounded ring is under GROW4_BYTES
+ * (a fresh channel that queues thousands copies a quarter as much as by
+ * doubling), else by doubling. With no ring (the receiver holds the last
+ * one as its batch), takes the inline ring if free, else a heap ring of as
+ * many slots. Out of line, as the other rare steps below: inlined, their
+ * calls made the common send and receive save and restore five registers
+ * each (callgrind, contention_unbounded). */
 static __attribute__((noinline)) int grow(chan *c) {
+    if (c->buf == NULL && c->inline_slots != 0 && !c->rx_inline) {
+        c->buf = c->inline_buf; /* len == 0: the receiver took the queue */
+        c->mask = c->inline_slots - 1;
+        c->head = 0;
+        return 0;
+    }
     size_t slots = c->buf != NULL ? c->mask + 1 : 0;
-    size_t n = slots ? slots * 2 : 1;
+    size_t n = slots ? slots * 2 : c->inline_slots ? c->inline_slots : 1;
+    if (!c->bounded && slots != 0 && slots * c->msg_size < GROW4_BYTES)
+        n = slots * 4;
     if (n < 4 && c->max_slots >= 4)
         n = 4; /* skip the first doublings of large messages */
     if (n > c->max_slots)
@@ -235,6 +268,14 @@ static __attribute__((noinline)) void shrink(chan *c) {
     c->head = 0;
 }
 
+/* The receiver's drained batch was larger than SHRINK_BYTES: freed. */
+static __attribute__((noinline)) void shrink_private(chan *c) {
+    kr__free(c->rx_buf);
+    c->rx_buf = NULL;
+    c->rx_mask = 0;
+    c->rx_head = 0;
+}
+
 /* Takes up to `n` messages (n <= len) into dst and frees their slots.
  * Inlined into its two callers (try_recv and the receive futures' step),
  * whose frames already save what its calls need. */
@@ -262,6 +303,71 @@ dequeue(chan *c, void *dst, size_t n, kr__wake_batch *b) {
                              (c->mask + 1) * ms > SHRINK_BYTES,
                          0))
         shrink(c);
+}
+
+/* Unbounded, under the lock, the receiver's batch empty and a message
+ * queued: the receiver takes the whole queue as its batch, and the senders
+ * get the batch's drained ring (or none: grow finds them one). No message
+ * is copied. */
+static inline __attribute__((always_inline)) void take_batch(chan *c) {
+    unsigned char *drained = c->rx_buf;
+    size_t drained_mask = c->rx_mask;
+    c->rx_buf = c->buf;
+    c->rx_mask = c->mask;
+    c->rx_head = c->head;
+    c->rx_inline = c->buf == c->inline_buf;
+    kr__store_relaxed(&c->rx_len, c->len);
+    c->buf = drained;
+    c->mask = drained_mask;
+    c->head = 0;
+    c->len = 0;
+}
+
+/* The receiver, with or without the lock: takes `n` messages (n <= rx_len)
+ * from its batch into dst. A drained heap batch larger than SHRINK_BYTES is
+ * freed (the senders never read rx_buf). */
+static inline __attribute__((always_inline)) void
+take_private(chan *c, void *dst, size_t n) {
+    size_t ms = c->msg_size;
+    if (ms != 0) {
+        if (dst != NULL && n == 1) {
+            kr__mpsc_copy_msg(dst, c->rx_buf + c->rx_head * ms, ms);
+        } else if (dst != NULL) {
+            size_t slots = c->rx_mask + 1;
+            size_t first = slots - c->rx_head < n ? slots - c->rx_head : n;
+            memcpy(dst, c->rx_buf + c->rx_head * ms, first * ms);
+            memcpy((unsigned char *)dst + first * ms, c->rx_buf,
+                   (n - first) * ms);
+        }
+        c->rx_head = (c->rx_head + n) & c->rx_mask;
+    }
+    size_t left = kr__load_relaxed(&c->rx_len) - n;
+    kr__store_relaxed(&c->rx_len, left);
+    if (__builtin_expect(left == 0 && !c->rx_inline &&
+                             (c->rx_mask + 1) * ms > SHRINK_BYTES,
+                         0))
+        shrink_private(c);
+}
+
+/* Unbounded, under the lock: takes up to `limit` messages, from the batch
+ * and then from the queue (taken as the next batch). Returns the count. */
+static inline __attribute__((always_inline)) size_t
+take_unbounded(chan *c, void *dst, size_t limit) {
+    size_t n = 0;
+    while (n < limit) {
+        size_t have = kr__load_relaxed(&c->rx_len);
+        if (have == 0) {
+            if (c->len == 0)
+                break;
+            take_batch(c);
+            have = kr__load_relaxed(&c->rx_len);
+        }
+        size_t k = have < limit - n ? have : limit - n;
+        take_private(
+            c, dst != NULL ? (unsigned char *)dst + n * c->msg_size : NULL, k);
+        n += k;
+    }
+    return n;
 }
 
 /*
@@ -466,7 +572,7 @@ bool kr_mpsc_tx_same_channel(const kr_mpsc_tx *a, const kr_mpsc_tx *b) {
 size_t kr_mpsc_rx_len(const kr_mpsc_rx *rx) {
     if (rx == NULL)
         return 0;
-    QUERY(rx, c_->len);
+    QUERY(rx, c_->len + kr__load_relaxed(&c_->rx_len));
 }
 bool kr_mpsc_rx_is_empty(const kr_mpsc_rx *rx) {
     return kr_mpsc_rx_len(rx) == 0;
@@ -534,6 +640,7 @@ void kr_mpsc_rx_drop(kr_mpsc_rx *rx) {
         c->permits += c->len;
     c->len = 0;
     c->head = 0;
+    kr__store_relaxed(&c->rx_len, 0);
     kr__mpsc_unref_unlock(c, &b);
 }
 
@@ -544,10 +651,14 @@ int kr_mpsc_try_recv(kr_mpsc_rx *rx, void *dst) {
     kr__wake_batch b;
     kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     int rc = 0;
+    if (kr__load_relaxed(&c->rx_len) != 0) {
+        take_private(c, dst, 1); /* the receiver's own batch: no lock */
+        return 0;
+    }
     kr__wait_lock(&c->wl);
-    if (c->len > 0)
+    if (c->bounded && c->len > 0)
         dequeue(c, dst, 1, &b);
-    else
+    else if (c->bounded || take_unbounded(c, dst, 1) == 0)
         rc = kr__mpsc_ended(c) ? KR_ECLOSED : KR_EEMPTY;
     kr__wait_unlock(&c->wl);
     kr__wake_batch_wake(&b);
@@ -563,9 +674,12 @@ recv_step(chan *c, void *dst, size_t limit, int *waiting, kr_context *cx,
     kr__wake_batch b;
     kr__wake_batch_init(&b); /* not = {0}: that zeroes 32 wakers */
     int rc;
+    size_t n;
     kr__wait_lock(&c->wl);
-    if (c->len > 0) {
-        size_t n = c->len < limit ? c->len : limit;
+    if (!c->bounded && (n = take_unbounded(c, dst, limit)) > 0) {
+        rc = (int)n;
+    } else if (c->bounded && c->len > 0) {
+        n = c->len < limit ? c->len : limit;
         dequeue(c, dst, n, &b);
         rc = (int)n;
     } else if (kr__mpsc_ended(c)) {
@@ -607,8 +721,16 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
     } else {
         if (!kr__coop_proceed(cx))
             return KR_PENDING;
+        chan *c = of_rx(r->rx_);
+        if (kr__load_relaxed(&c->rx_len) != 0 && !r->waiting_) {
+            take_private(c, r->dst_, 1); /* the receiver's batch: no lock */
+            r->done_ = 1;
+            if (out != NULL)
+                *(int *)out = 0;
+            return KR_READY;
+        }
         bool pending = false;
-        rc = recv_step(of_rx(r->rx_), r->dst_, 1, &r->waiting_, cx, &pending);
+        rc = recv_step(c, r->dst_, 1, &r->waiting_, cx, &pending);
         if (pending) {
             kr__coop_refund();
             return KR_PENDING;

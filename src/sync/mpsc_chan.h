@@ -11,6 +11,7 @@
 
 #include "kairo.h"
 #include "sync/waitq.h"
+#include "util/atomic.h"
 
 typedef struct chan {
     kr__wait_list wl; /* its lock guards the whole channel */
@@ -31,6 +32,17 @@ typedef struct chan {
     size_t inline_slots;
     size_t max_slots; /* the ring never grows beyond this */
     kr_waker rx_waker;
+    /* Unbounded only: the receiver's batch, a ring it took whole from the
+     * senders (mpsc.c's head comment). rx_buf, rx_mask and rx_head are the
+     * receiver's alone; rx_len is written by the receiver and read by
+     * kr_mpsc_rx_len under the lock; rx_inline (the batch is the inline
+     * ring) is written by the receiver under the lock and read by senders
+     * under it. */
+    unsigned char *rx_buf;
+    size_t rx_mask;
+    size_t rx_head;
+    _Atomic size_t rx_len;
+    bool rx_inline;
     _Alignas(16) unsigned char inline_buf[];
 } chan;
 
@@ -50,7 +62,10 @@ static inline void kr__mpsc_copy_msg(void *dst, const void *src, size_t ms) {
 }
 
 /* Under the lock. The stream has ended: nothing queued or reserved, and
- * the receiver closed or every sender went. */
+ * the receiver closed or every sender went. It ignores the receiver's
+ * batch (unbounded): senders ask it only to wake the receiver, whose waker
+ * is set only while its batch is empty, and the receiver asks it only with
+ * its batch empty. */
 bool kr__mpsc_ended(const chan *c);
 /* Under the lock: takes the receiver's waker into the batch. */
 void kr__mpsc_rx_wake(chan *c, kr__wake_batch *b);
