@@ -17,22 +17,19 @@
 //! multi_thread with N workers (default: Tokio's, one per CPU), or current_thread;
 //! either with enable_all(). Runs until killed.
 
+#[path = "server_cli.rs"]
+mod server_cli;
+use server_cli::ServerCli;
+
 use std::cell::RefCell;
-use std::env;
 use std::process;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::runtime::Builder;
 
 const MAX_HEAD: usize = 16 * 1024;
 const READ_SIZE: usize = 16 * 1024;
-
-fn usage(msg: &str) -> ! {
-    eprintln!("tokio-http: {}\nusage: tokio-http PORT [--workers N | --current-thread]", msg);
-    process::exit(2);
-}
 
 /// IMF-fixdate (RFC 9110 §5.6.7) of a Unix time, as kairo-http's Date header.
 fn http_date(secs: u64) -> String {
@@ -265,40 +262,9 @@ async fn serve(mut sock: TcpStream) {
 }
 
 fn main() {
-    let mut port: Option<u16> = None;
-    let mut workers: Option<usize> = None;
-    let mut current_thread = false;
-    let mut args = env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--workers" {
-            workers = match args.next().and_then(|v| v.parse().ok()) {
-                Some(n) if n > 0 => Some(n),
-                _ => usage("--workers needs a positive integer"),
-            };
-        } else if arg == "--current-thread" {
-            current_thread = true;
-        } else if arg.starts_with("--") {
-            usage(&format!("unknown option {}", arg));
-        } else if port.is_none() {
-            port = Some(arg.parse().unwrap_or_else(|_| usage("bad port")));
-        } else {
-            usage("too many arguments");
-        }
-    }
-    let port = port.unwrap_or_else(|| usage("missing PORT"));
-    if current_thread && workers.is_some() {
-        usage("--workers and --current-thread exclude each other");
-    }
-    let rt = if current_thread {
-        Builder::new_current_thread().enable_all().build()
-    } else {
-        let mut b = Builder::new_multi_thread();
-        if let Some(n) = workers {
-            b.worker_threads(n);
-        }
-        b.enable_all().build()
-    }
-    .expect("runtime");
+    let cli = ServerCli::parse("tokio-http");
+    let port = cli.port;
+    let rt = cli.runtime();
     rt.block_on(async move {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap_or_else(|e| {
             eprintln!("tokio-http: bind 127.0.0.1:{}: {}", port, e);
@@ -307,11 +273,7 @@ fn main() {
         eprintln!(
             "tokio-http: listening on 127.0.0.1:{} ({})",
             port,
-            if current_thread {
-                "current_thread".to_string()
-            } else {
-                format!("multi_thread, {} workers", workers.map_or("default".to_string(), |n| n.to_string()))
-            }
+            cli.flavor()
         );
         loop {
             match listener.accept().await {

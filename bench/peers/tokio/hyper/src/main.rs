@@ -13,20 +13,17 @@
 //! enable_all(); hyper spawns each connection with tokio::spawn on it. Runs until
 //! killed.
 
+#[path = "../../src/server_cli.rs"]
+mod server_cli;
+use server_cli::ServerCli;
+
 use std::convert::Infallible;
-use std::env;
 use std::net::SocketAddr;
 use std::process;
 
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, SERVER};
 use hyper::service::{make_service_fn, service_fn};
 use hyper::{Body, Method, Request, Response, Server, StatusCode};
-use tokio::runtime::Builder;
-
-fn usage(msg: &str) -> ! {
-    eprintln!("hyper-http: {}\nusage: hyper-http PORT [--workers N | --current-thread]", msg);
-    process::exit(2);
-}
 
 fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     let mut r = Response::new(Body::from(body));
@@ -51,40 +48,9 @@ async fn hello(req: Request<Body>) -> Result<Response<Body>, Infallible> {
 }
 
 fn main() {
-    let mut port: Option<u16> = None;
-    let mut workers: Option<usize> = None;
-    let mut current_thread = false;
-    let mut args = env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--workers" {
-            workers = match args.next().and_then(|v| v.parse().ok()) {
-                Some(n) if n > 0 => Some(n),
-                _ => usage("--workers needs a positive integer"),
-            };
-        } else if arg == "--current-thread" {
-            current_thread = true;
-        } else if arg.starts_with("--") {
-            usage(&format!("unknown option {}", arg));
-        } else if port.is_none() {
-            port = Some(arg.parse().unwrap_or_else(|_| usage("bad port")));
-        } else {
-            usage("too many arguments");
-        }
-    }
-    let port = port.unwrap_or_else(|| usage("missing PORT"));
-    if current_thread && workers.is_some() {
-        usage("--workers and --current-thread exclude each other");
-    }
-    let rt = if current_thread {
-        Builder::new_current_thread().enable_all().build()
-    } else {
-        let mut b = Builder::new_multi_thread();
-        if let Some(n) = workers {
-            b.worker_threads(n);
-        }
-        b.enable_all().build()
-    }
-    .expect("runtime");
+    let cli = ServerCli::parse("hyper-http");
+    let port = cli.port;
+    let rt = cli.runtime();
     rt.block_on(async move {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let builder = Server::try_bind(&addr).unwrap_or_else(|e| {
@@ -96,11 +62,7 @@ fn main() {
         eprintln!(
             "hyper-http: listening on {} ({})",
             addr,
-            if current_thread {
-                "current_thread".to_string()
-            } else {
-                format!("multi_thread, {} workers", workers.map_or("default".to_string(), |n| n.to_string()))
-            }
+            cli.flavor()
         );
         if let Err(e) = server.await {
             eprintln!("hyper-http: {}", e);
