@@ -6,7 +6,8 @@
  * State bits:
  *   RX_TASK_SET  1   rx_waker holds the receiver's waker
  *   COMPLETE     2   the sender is done: it sent, or went without sending
- *   CLOSED       4   the receiver closed (or dropped): sends fail
+ *   CLOSED       4   the receiver closed (or dropped) before the sender
+ *                    completed: sends fail. Never set once COMPLETE is.
  *   TX_TASK_SET  8   tx_waker holds the waker of a closed() future
  *   VALUE       16   a value is in the slot (set with COMPLETE; cleared by
  *                    the receiver when it takes the value)
@@ -18,16 +19,29 @@
  * Protocol (Tokio's, sync/oneshot.rs, with the value bit made explicit):
  *   - The sender writes the value, then sets COMPLETE|VALUE with an acq_rel
  *     CAS that fails if CLOSED is set. Release publishes the value to the
- *     receiver, whose acquire load of COMPLETE pairs with it. If it saw
- *     RX_TASK_SET it wakes rx_waker by reference.
+ *     receiver, whose acquire load of COMPLETE pairs with it. If its CAS
+ *     saw RX_TASK_SET without CLOSED it wakes rx_waker by value: the
+ *     waker's reference goes with the wake (a task's becomes its queued
+ *     reference), and nobody uses the slot after (below).
  *   - The receiver owns rx_waker while RX_TASK_SET is clear. To store a
  *     waker it writes the slot then sets RX_TASK_SET (fetch_or); if COMPLETE
  *     was already set it takes the bit back and drops the waker. To replace
  *     a stored waker it clears RX_TASK_SET with a CAS that fails once
  *     COMPLETE is set (then the sender may be reading the slot, so it is
  *     left alone).
- *   - Symmetrically for tx_waker with TX_TASK_SET and CLOSED.
- *   - Leftover wakers are dropped by whoever frees the channel.
+ *   - Symmetrically for tx_waker with TX_TASK_SET and CLOSED (a closed()
+ *     future's waker is woken by reference).
+ *   - The receiver sets CLOSED only while COMPLETE is clear (a CAS), so
+ *     whoever frees the channel can tell from the final state whether the
+ *     sender consumed rx_waker. Requires: COMPLETE is set at the free (the
+ *     sender completes before it lets go of its end, and the channel goes
+ *     only when both ends have). Then RX_TASK_SET set at the free was set
+ *     at the sender's completing CAS (a receiver that sets it after
+ *     COMPLETE takes it back), and CLOSED with it means the sender saw
+ *     CLOSED and did not wake: the freer drops rx_waker exactly when both
+ *     are set (ct/ping_pong: no clone-and-drop of the parent's reference,
+ *     ~40 instructions a pair less).
+ *   - A tx_waker left in its slot is dropped by whoever frees the channel.
  *
  * Why not util/wait_list.h: each end has at most one waiter (the receive,
  * or the sender's closed() future), so a list would always hold zero or
@@ -46,6 +60,7 @@
 #include "task/cache.h"
 #include "util/abort.h"
 #include "util/atomic.h"
+#include "util/debug.h"
 
 #define RX_TASK_SET 1u
 #define COMPLETE    2u
@@ -71,9 +86,13 @@ typedef struct oneshot {
 static oneshot *of_tx(const kr_oneshot_tx *tx) { return (oneshot *)tx; }
 static oneshot *of_rx(const kr_oneshot_rx *rx) { return (oneshot *)rx; }
 
+/* A waker left in rx_waker: the sender saw CLOSED and did not consume it
+ * (see the file top). */
+#define RX_WAKER_LEFT (RX_TASK_SET | CLOSED)
+
 /* unref_last with a waker left in a slot: dropped, then the cell freed. */
 static __attribute__((noinline)) void free_wakers(oneshot *o, uint32_t s) {
-    if (s & RX_TASK_SET)
+    if ((s & RX_WAKER_LEFT) == RX_WAKER_LEFT)
         kr_waker_drop(o->rx_waker);
     if (s & TX_TASK_SET)
         kr_waker_drop(o->tx_waker);
@@ -85,7 +104,11 @@ static __attribute__((noinline)) void free_wakers(oneshot *o, uint32_t s) {
  * in tail calls, so that it saves no register. */
 static __attribute__((noinline)) void unref_last(oneshot *o) {
     uint32_t s = kr__load_relaxed(&o->state); /* last user: no race left */
-    if (s & (RX_TASK_SET | TX_TASK_SET)) {
+    KR__REQUIRE(s & COMPLETE,
+                "oneshot %p: freed before the sender completed "
+                "(state %#x)",
+                (void *)o, (unsigned)s);
+    if ((s & RX_WAKER_LEFT) == RX_WAKER_LEFT || (s & TX_TASK_SET)) {
         free_wakers(o, s);
         return;
     }
@@ -151,7 +174,7 @@ static bool complete(oneshot *o, bool value) {
             break;
     }
     if ((cur & (RX_TASK_SET | CLOSED)) == RX_TASK_SET)
-        kr_waker_wake_by_ref(&o->rx_waker);
+        kr_waker_wake(o->rx_waker); /* consumed: see the file top */
     return true;
 }
 
@@ -174,9 +197,10 @@ static __attribute__((noinline)) int send_slow(oneshot *o, const void *value) {
     return rc;
 }
 
-/* kr_oneshot_send's end when the receiver waits: wake it, let go. */
+/* kr_oneshot_send's end when the receiver waits: wake it (by value: the
+ * slot is not used again, see the file top), let go. */
 static __attribute__((noinline)) int send_wake(oneshot *o) {
-    kr_waker_wake_by_ref(&o->rx_waker);
+    kr_waker_wake(o->rx_waker);
     unref(o);
     return 0;
 }
@@ -232,19 +256,24 @@ void kr_oneshot_rx_close(kr_oneshot_rx *rx) {
     if (rx == NULL)
         return;
     oneshot *o = of_rx(rx);
-    uint32_t prev = kr__fetch_or_acqrel(&o->state, CLOSED);
-    if ((prev & (TX_TASK_SET | COMPLETE | CLOSED)) == TX_TASK_SET)
+    /* CLOSED only while COMPLETE is clear (see the file top): after it,
+     * nobody reads CLOSED but the freer, which must not see it. */
+    uint32_t prev = kr__load_relaxed(&o->state); /* the CAS re-reads */
+    do {
+        if (prev & (COMPLETE | CLOSED))
+            return;
+    } while (!kr__cas_weak_acqrel(&o->state, &prev, prev | CLOSED));
+    if (prev & TX_TASK_SET)
         kr_waker_wake_by_ref(&o->tx_waker);
 }
 
 /* The receiver's drop closes the channel only while the sender may still
  * look at CLOSED. Once COMPLETE is set the sender has let go of its end
  * (kr_oneshot_send and kr_oneshot_tx_drop set it and release the end) and
- * nothing reads CLOSED any more: the close would set a bit nobody reads
- * and wake nobody (rx_close wakes only without COMPLETE), so it is left
- * out. COMPLETE is never cleared, so a relaxed load that sees it is
- * enough; unref's acq_rel orders the rest (ct/ping_pong: one RMW less a
- * channel). */
+ * the close would do nothing (rx_close sets CLOSED only before COMPLETE,
+ * and wakes nobody after it), so it is left out. COMPLETE is never
+ * cleared, so a relaxed load that sees it is enough; unref's acq_rel
+ * orders the rest (ct/ping_pong: one RMW less a channel). */
 void kr_oneshot_rx_drop(kr_oneshot_rx *rx) {
     if (rx == NULL)
         return;
