@@ -20,7 +20,8 @@
  *             otherwise): taken by the send that makes it ready.
  *   rx head   (kr__mpsc_rx_head, laid out before the channel; mpsc_chan.h)
  *             unbounded only: the receiver's batch, the receiver's alone
- *             (not under the lock; its len is atomic for kr_mpsc_rx_len). A receive that finds its batch empty
+ *             (not under the lock; its len is atomic for kr_mpsc_rx_len).
+ *             A receive that finds its batch empty
  *             takes, under the lock, the whole queue as its new batch and
  *             hands its drained ring to the senders (take_batch); every
  *             other receive copies from the batch without the lock. The
@@ -809,11 +810,7 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
     void *dst = r->dst_;
     if (__builtin_expect(len == 1 || dst == NULL || (ms != 8 && ms != 4), 0))
         return recv_from_batch(r, h, out);
-    const unsigned char *src = h->buf + h->head * ms;
-    if (ms == 8)
-        memcpy(dst, src, 8);
-    else
-        memcpy(dst, src, 4);
+    kr__mpsc_copy_msg(dst, h->buf + h->head * ms, ms); /* ms is 4 or 8 */
     h->head = (h->head + 1) & h->mask;
     kr__store_relaxed(&h->len, len - 1);
     r->done_ = 1;
