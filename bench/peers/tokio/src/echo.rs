@@ -42,11 +42,7 @@ fn main() {
             eprintln!("tokio-echo: bind 127.0.0.1:{}: {}", port, e);
             process::exit(1);
         });
-        eprintln!(
-            "tokio-echo: listening on 127.0.0.1:{} ({})",
-            port,
-            cli.flavor()
-        );
+        eprintln!("tokio-echo: listening on 127.0.0.1:{} ({})", port, cli.flavor());
         loop {
             match listener.accept().await {
                 Ok((sock, _)) => {

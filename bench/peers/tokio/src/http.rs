@@ -270,11 +270,7 @@ fn main() {
             eprintln!("tokio-http: bind 127.0.0.1:{}: {}", port, e);
             process::exit(1);
         });
-        eprintln!(
-            "tokio-http: listening on 127.0.0.1:{} ({})",
-            port,
-            cli.flavor()
-        );
+        eprintln!("tokio-http: listening on 127.0.0.1:{} ({})", port, cli.flavor());
         loop {
             match listener.accept().await {
                 Ok((sock, _)) => {

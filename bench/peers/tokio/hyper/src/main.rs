@@ -59,11 +59,7 @@ fn main() {
         });
         let make = make_service_fn(|_conn| async { Ok::<_, Infallible>(service_fn(hello)) });
         let server = builder.http1_only(true).http1_keepalive(true).tcp_nodelay(true).serve(make);
-        eprintln!(
-            "hyper-http: listening on {} ({})",
-            addr,
-            cli.flavor()
-        );
+        eprintln!("hyper-http: listening on {} ({})", addr, cli.flavor());
         if let Err(e) = server.await {
             eprintln!("hyper-http: {}", e);
             process::exit(1);
