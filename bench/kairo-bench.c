@@ -68,12 +68,15 @@ int bench_observe;
  * schedule-latency histogram, 4 slow-poll detection, 8 blocked-worker
  * detection. */
 static unsigned observe_mask = 15;
+/* The histograms' kr_histogram_config.sample (BENCH_OBSERVE_SAMPLE; 0:
+ * the default, 1: exact). */
+static unsigned observe_sample;
 
 void bench_observe_config(kr_runtime_config *c) {
     if (!bench_observe)
         return;
     /* 1 us doubling to ~16 s: every poll lands in a bucket. */
-    kr_histogram_config h = {24, KR_HISTOGRAM_LOG2, 1000};
+    kr_histogram_config h = {24, KR_HISTOGRAM_LOG2, 1000, observe_sample};
     if (observe_mask & 1)
         c->poll_histogram = h;
     if (observe_mask & 2)
@@ -340,6 +343,7 @@ int main(int argc, char **argv) {
      * "+obs" runs), for bench/observe.sh's instruction counts. */
     bench_observe = env_number("BENCH_OBSERVE", 0) != 0;
     observe_mask = (unsigned)env_number("BENCH_OBSERVE_MASK", 15);
+    observe_sample = (unsigned)env_number("BENCH_OBSERVE_SAMPLE", 0);
 
     if (observe_rounds > 0) {
         /* Metrics and histograms off vs on, same process, interleaved:

@@ -19,6 +19,12 @@
 # With PARTS=1 the instruction ratio of each part alone is added (poll
 # histogram, schedule-latency histogram, slow poll, blocked worker).
 #
+# MASK picks what "on" is (BENCH_OBSERVE_MASK: 1 poll-time histogram, 2
+# schedule-latency histogram, 4 slow poll, 8 blocked worker; default 15,
+# everything; 3 is the histograms alone) and SAMPLE the histograms'
+# kr_histogram_config.sample (BENCH_OBSERVE_SAMPLE; default 0, i.e. 64; 1
+# is exact, every poll timed).
+#
 # Environment: KAIRO_BENCH (default build/bin/kairo-bench), ROUNDS (3; 0
 # skips the wall-time column), WORKERS (2), ITERS_A (2), ITERS_B (6),
 # INSTR (1; 0 skips callgrind), PARTS (0), BENCH_REPS and BENCH_TARGET_MS
@@ -32,6 +38,8 @@ a=${ITERS_A:-2}
 b=${ITERS_B:-6}
 instr=${INSTR:-1}
 parts=${PARTS:-0}
+mask=${MASK:-15}
+export BENCH_OBSERVE_SAMPLE=${SAMPLE:-0} BENCH_OBSERVE_MASK=$mask
 all="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
 ct/ping_pong ct/yield_many ct/chained_spawn mt/spawn_many_local
 mt/spawn_many_remote_idle mt/spawn_many_remote_busy1 mt/spawn_many_remote_busy2
@@ -93,7 +101,7 @@ for n in "${rows[@]}"; do
     if [ "$instr" = 1 ]; then
         echo "observe.sh: callgrind $n" >&2
         off=$(per_iter "$n" 0 15)
-        on=$(per_iter "$n" 1 15)
+        on=$(per_iter "$n" 1 "$mask")
         line="$line | $off | $on | $(awk -v x="$on" -v y="$off" 'BEGIN { printf "%.3f", (y > 0 ? x / y : 0) }')"
     else
         line="$line | - | - | -"

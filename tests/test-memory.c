@@ -374,7 +374,7 @@ static void memory_task_id_split_survives_transitions(void **state) {
     static const uint64_t ids[] = {
         (uint64_t)1 << 20,    (((uint64_t)1 << 31) - 1),
         (uint64_t)1 << 31,    ((uint64_t)1 << 32) + 5,
-        0x123456789abcdefull, ((uint64_t)1 << 63) - 1,
+        0x123456789abcdefull, ((uint64_t)1 << 62) - 1,
     };
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         uint64_t id = ids[i];
@@ -386,6 +386,9 @@ static void memory_task_id_split_survives_transitions(void **state) {
         assert_int_equal(kr__task_id(&t), id);
         t.id_lo |= KR__TASK_NAMED;
         assert_int_equal(kr__task_id(&t), id);
+        t.id_lo |= KR__TASK_TRACKED;
+        assert_int_equal(kr__task_id(&t), id);
+        assert_true(kr__task_tracked(&t));
         /* OWNED + NOTIFIED + JOIN: polled, woken while running, parked
          * and re-queued, polled again, completed, joined. */
         assert_int_equal(kr__state_to_running(&t), KR__RUN_SUCCESS);

@@ -373,6 +373,7 @@ static void log_histogram(void **state) {
     (void)state;
     kr_runtime_config c = kr_runtime_config_default();
     c.poll_histogram.buckets = 3;
+    c.poll_histogram.sample = 1; /* exact */
     c.poll_histogram.scale = KR_HISTOGRAM_LOG2;
     c.poll_histogram.width_ns = 50000000; /* 50 ms, 100 ms, above */
     kr_runtime *rt = runtime_with(&c);
@@ -406,6 +407,7 @@ static void worker_poll_count_histogram(void **state) {
     (void)state;
     kr_runtime_config c = kr_runtime_config_default();
     c.poll_histogram.buckets = 3;
+    c.poll_histogram.sample = 1; /* exact */
     c.poll_histogram.scale = KR_HISTOGRAM_LINEAR;
     c.poll_histogram.width_ns = 20000000; /* 0-20 ms, 20-40 ms, above */
     kr_runtime *rt = runtime_with(&c);
@@ -667,7 +669,7 @@ static void blocking_queue_depth(void **state) {
  * (50 us -> 65.536 us); kairo's LOG2 buckets start at the width itself. */
 static void worker_poll_count_histogram_range(void **state) {
     (void)state;
-    kr_histogram_config lin = {3, KR_HISTOGRAM_LINEAR, 50000};
+    kr_histogram_config lin = {3, KR_HISTOGRAM_LINEAR, 50000, 1};
     uint64_t lo, hi;
     assert_rc(kr_histogram_bucket_range(&lin, 0, &lo, &hi), 0);
     assert_true(lo == 0 && hi == 50000);
@@ -675,7 +677,7 @@ static void worker_poll_count_histogram_range(void **state) {
     assert_true(lo == 50000 && hi == 100000);
     assert_rc(kr_histogram_bucket_range(&lin, 2, &lo, &hi), 0);
     assert_true(lo == 100000 && hi == UINT64_MAX);
-    kr_histogram_config log = {3, KR_HISTOGRAM_LOG2, 50000};
+    kr_histogram_config log = {3, KR_HISTOGRAM_LOG2, 50000, 1};
     assert_rc(kr_histogram_bucket_range(&log, 0, &lo, &hi), 0);
     assert_true(lo == 0 && hi == 50000);
     assert_rc(kr_histogram_bucket_range(&log, 1, &lo, &hi), 0);
@@ -707,6 +709,7 @@ static void schedule_latency_counts(void **state) {
     enum { N = 50 };
     kr_runtime_config c = kr_runtime_config_default();
     c.sched_latency_histogram.buckets = 3;
+    c.sched_latency_histogram.sample = 1; /* exact */
     c.sched_latency_histogram.scale = KR_HISTOGRAM_LINEAR;
     c.sched_latency_histogram.width_ns = 50000000; /* 50 ms */
     kr_runtime *rt = runtime_with(&c);
@@ -754,9 +757,11 @@ schedule_latency_lifo_polls_are_recorded_individually(void **state) {
     kr_runtime_config c = kr_runtime_config_default();
     c.workers = 1;
     c.sched_latency_histogram.buckets = 3;
+    c.sched_latency_histogram.sample = 1; /* exact */
     c.sched_latency_histogram.scale = KR_HISTOGRAM_LINEAR;
     c.sched_latency_histogram.width_ns = 10000000; /* 10 ms */
     c.poll_histogram.buckets = 3;
+    c.poll_histogram.sample = 1; /* exact */
     kr_runtime *rt = runtime_with(&c);
     kr_join_handle jh, child;
     lifo_parent p = {{&lifo_parent_vt}, &child};
@@ -813,6 +818,7 @@ static void sched_latency_woken_behind_busy_task(void **state) {
     kr_runtime_config c = kr_runtime_config_default();
     c.workers = 1;
     c.sched_latency_histogram.buckets = 4;
+    c.sched_latency_histogram.sample = 1; /* exact */
     c.sched_latency_histogram.scale = KR_HISTOGRAM_LINEAR;
     c.sched_latency_histogram.width_ns = 15000000; /* 15 ms; top >= 45 ms */
     kr_runtime *rt = runtime_with(&c);
@@ -849,6 +855,7 @@ static void sched_latency_counts_yields(void **state) {
     (void)state;
     kr_runtime_config c = kr_runtime_config_default();
     c.sched_latency_histogram.buckets = 8;
+    c.sched_latency_histogram.sample = 1; /* exact */
     kr_runtime *rt = runtime_with(&c);
     greedy g = {{&greedy_vt}, 0};
     kr_join_handle jh;
@@ -858,6 +865,97 @@ static void sched_latency_counts_yields(void **state) {
     kr_runtime_metrics m = metrics(rt);
     assert_int_equal(m.polls, 2);
     assert_int_equal(hist_total(&m.sched_latency), 2);
+    test_runtime_free(rt);
+}
+
+/* Yields `left` times (a wake by reference each), then is ready. */
+typedef struct yielder {
+    kr_future base;
+    int left;
+} yielder;
+
+static kr_poll yielder_poll(kr_future *f, kr_context *cx, void *out) {
+    (void)out;
+    yielder *y = (yielder *)f;
+    if (y->left-- == 0)
+        return KR_READY;
+    kr_waker_wake_by_ref(kr_context_waker(cx));
+    return KR_PENDING;
+}
+KR_FUTURE_VTABLE(yielder_vt, yielder, yielder_poll, NULL, 0);
+
+/* Whether every bucket of `h` is a multiple of `w`. */
+static bool hist_multiples(const kr_histogram *h, uint64_t w) {
+    for (unsigned i = 0; i < h->buckets; i++)
+        if (h->count[i] % w != 0)
+            return false;
+    return true;
+}
+
+/* kairo only (Tokio's histograms do not sample): by default one poll in
+ * 64 is timed and counts 64, so the buckets are multiples of 64 and
+ * their sum estimates the polls. The intervals are uniform in [1, 127]:
+ * over 64,001 polls (~1000 samples) the sum's spread is ~2 %; the test
+ * allows 10 %. */
+static void poll_histogram_sampled_estimates_the_polls(void **state) {
+    (void)state;
+    enum { YIELDS = 64000 };
+    kr_runtime_config c = kr_runtime_config_default();
+    c.poll_histogram.buckets = 8; /* sample 0: the default, 64 */
+    kr_runtime *rt = runtime_with(&c);
+    yielder y = {{&yielder_vt}, YIELDS};
+    kr_join_handle jh;
+    assert_rc(kr_runtime_spawn(rt, &y.base, &jh), 0);
+    assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    assert_int_equal(m.polls, YIELDS + 1);
+    uint64_t n = hist_total(&m.poll_time);
+    assert_true(hist_multiples(&m.poll_time, KR_HISTOGRAM_SAMPLE_DEFAULT));
+    assert_in_range(n, (YIELDS + 1) * 9 / 10, (YIELDS + 1) * 11 / 10);
+    /* Each worker's own histogram is sampled and weighted the same way. */
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < m.workers; i++) {
+        kr_worker_metrics wm;
+        assert_rc(kr_runtime_worker_metrics_get(rt, i, &wm), 0);
+        assert_true(hist_multiples(&wm.poll_time, KR_HISTOGRAM_SAMPLE_DEFAULT));
+        sum += hist_total(&wm.poll_time);
+    }
+    assert_int_equal(sum, n);
+    test_runtime_free(rt);
+}
+
+/* kairo only: with a schedule-latency sample of 8, one task in 8 is
+ * followed (chosen at spawn) and one poll in 8 timed, so a sample counts
+ * 64. 4096 tasks waking 9 times each make 36,864 latencies, ~576
+ * samples (spread ~6 %: the tracked share and the timed share); the
+ * test allows 30 %. A sample of 1 is exact (the tests above). */
+static void sched_latency_sampled_estimates_the_wakes(void **state) {
+    (void)state;
+    enum { TASKS = 4096, YIELDS = 8, SAMPLE = 8 };
+    kr_runtime_config c = kr_runtime_config_default();
+    c.sched_latency_histogram.buckets = 8;
+    c.sched_latency_histogram.sample = SAMPLE;
+    kr_runtime *rt = runtime_with(&c);
+    yielder *ys = calloc(TASKS, sizeof(*ys));
+    kr_join_handle *jhs = calloc(TASKS, sizeof(*jhs));
+    assert_non_null(ys);
+    assert_non_null(jhs);
+    for (int i = 0; i < TASKS; i++) {
+        ys[i] = (yielder){{&yielder_vt}, YIELDS};
+        assert_rc(kr_runtime_spawn(rt, &ys[i].base, &jhs[i]), 0);
+    }
+    for (int i = 0; i < TASKS; i++)
+        assert_rc(kr_runtime_block_on(rt, &jhs[i].base, NULL), 0);
+    assert_rc(kr_runtime_shutdown(rt), 0);
+    kr_runtime_metrics m = metrics(rt);
+    uint64_t wakes = (uint64_t)TASKS * (YIELDS + 1);
+    assert_int_equal(m.polls, wakes);
+    uint64_t n = hist_total(&m.sched_latency);
+    assert_true(hist_multiples(&m.sched_latency, SAMPLE * SAMPLE));
+    assert_in_range(n, wakes * 7 / 10, wakes * 13 / 10);
+    free(ys);
+    free(jhs);
     test_runtime_free(rt);
 }
 
@@ -1077,6 +1175,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(sched_latency_woken_behind_busy_task),
         cmocka_unit_test(sched_latency_counts_yields),
         cmocka_unit_test(sched_latency_off_by_default),
+        cmocka_unit_test(poll_histogram_sampled_estimates_the_polls),
+        cmocka_unit_test(sched_latency_sampled_estimates_the_wakes),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

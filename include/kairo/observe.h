@@ -10,8 +10,9 @@
  * only by itself (a relaxed load and store, no atomic read-modify-write, no
  * shared cache line), and a reader on any thread sums them with relaxed
  * loads. So a snapshot is not atomic across counters: each is exact for
- * some instant during the call. The histograms and the slow-poll check
- * read the clock twice per poll and are off unless configured.
+ * some instant during the call. The histograms are off unless configured
+ * and, on, sample (kr_histogram_config.sample); the slow-poll and
+ * blocked-worker checks read the clock around every poll.
  *
  * Where kairo differs from Tokio: Tokio's RuntimeMetrics are mostly
  * unstable (tokio_unstable) and read one value per call; here one call
@@ -43,16 +44,37 @@ typedef enum kr_histogram_scale {
     KR_HISTOGRAM_LINEAR = 1
 } kr_histogram_scale;
 
+/* The default sampling interval of a histogram (kr_histogram_config). */
+#define KR_HISTOGRAM_SAMPLE_DEFAULT 64u
+
 /*
  * One histogram's buckets (Tokio's HistogramConfiguration). buckets == 0,
  * the default, turns the histogram off: no clock is read for it. width_ns
  * 0 means 1000 (1 us): with LOG2 and 20 buckets, the last starts at
  * 0.52 s.
+ *
+ * `sample`: the histogram records a sample and counts each sampled event
+ * `sample` times, so that each bucket estimates the true count at a
+ * fraction of the cost (a timed poll is ~75 instructions; a small task's
+ * whole poll ~200):
+ *   - the poll-time histogram times one poll in `sample` on each worker,
+ *     at random intervals averaging `sample`;
+ *   - the schedule-latency histogram follows one task in `sample`, chosen
+ *     at random when it is spawned, and records every wake-to-poll delay
+ *     of the tasks it follows (a runtime with fewer than `sample` tasks
+ *     may follow none of them).
+ * 0 means KR_HISTOGRAM_SAMPLE_DEFAULT (64); 1 records every poll and every
+ * task exactly, as Tokio's histograms do (and costs what the README's
+ * overhead table says). This is where kairo differs from Tokio, whose
+ * histograms have no sampling: by default here the counts are estimates,
+ * multiples of `sample`, and their sum is near, not equal to, the polls.
+ * The cost with sampling is the fast paths' tests (bench/observe.sh).
  */
 typedef struct kr_histogram_config {
     unsigned buckets; /* 0 (off) .. KR_HISTOGRAM_MAX_BUCKETS */
     unsigned scale;   /* a kr_histogram_scale */
     uint64_t width_ns;
+    unsigned sample; /* 1 in `sample` (above); 0: the default */
 } kr_histogram_config;
 
 /* A histogram's counts: `buckets` of them are used (0: it is off). */

@@ -45,13 +45,13 @@ typedef struct ct_rt {
     uint32_t evi;      /* event_interval: task polls per batch */
     uint32_t since_io; /* task polls since I/O was last looked at */
     int drained;
-    /* Observability, fixed at creation (sched/stats.h): kr__task_new's
-     * KR__NEW_TRACK or 0, and whether wakes are stamped. Read by any
-     * thread (spawns, wakes). */
-    unsigned track_how;
-    int stamp;
-    /* stamp, or an on_task_spawn hook: a local spawn takes the observed
-     * path (ct_spawn.c); one test on the common path. */
+    /* Observability, fixed at creation (sched/stats.h): which spawns get
+     * a tracking record (kr__cfg_track_every: 0 none, 1 all, N one in N;
+     * tracked tasks' wakes are stamped). Read by any thread (spawns). */
+    unsigned track_every;
+    /* An on_task_spawn hook: a local spawn takes the observed path
+     * (ct_spawn.c); one test on the common path. (A tracked spawn goes
+     * there from the slow path that made its cell.) */
     int spawn_observed;
 
     /* Shared. */

@@ -57,8 +57,8 @@ static inline int remote_wake(ct_rt *ct) {
  * call. */
 static __attribute__((noinline)) int
 spawn_remote_slow(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
-                  kr__cache_pool_slot *slot) {
-    unsigned how = (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how;
+                  kr__cache_pool_slot *slot, unsigned track) {
+    unsigned how = (jh != NULL ? KR__NEW_JOIN : 0) | track;
     kr__task *t =
         kr__task_new(&ct->sched, slot != NULL ? slot->cache : NULL, f, how);
     if (slot != NULL)
@@ -67,8 +67,7 @@ spawn_remote_slow(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
         kr__ct_gate_exit(ct);
         return KR_ENOMEM;
     }
-    if (__builtin_expect(ct->stamp, 0))
-        kr__wstats_stamp(t);
+    kr__wstats_stamp_if(t);
     if (slot == NULL) /* the cell pins us: current_thread.c's top */
         kr__fetch_add_relaxed(&ct->refs, 1);
     remote_bind(ct, t, jh);
@@ -77,11 +76,9 @@ spawn_remote_slow(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
     return remote_wake(ct);
 }
 
-/* ct_spawn_remote's cell made, with the wake stamp or the spawn hook on. */
+/* ct_spawn_remote's cell made, with the spawn hook on. */
 static __attribute__((noinline)) int
 spawn_remote_observed(ct_rt *ct, kr__task *t, kr_join_handle *jh) {
-    if (ct->stamp)
-        kr__wstats_stamp(t);
     remote_bind(ct, t, jh);
     KR__RT_ON_SPAWN(&ct->base.cfg, kr__task_id(t));
     remote_queue(ct, t);
@@ -103,12 +100,13 @@ ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
     if (!kr__ct_gate_enter(ct))
         return KR_ESHUTDOWN;
     kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
-    if (__builtin_expect(slot == NULL || ct->track_how != 0, 0))
-        return spawn_remote_slow(ct, f, jh, slot);
+    unsigned track = kr__track_how(ct->track_every);
+    if (__builtin_expect(slot == NULL || track != 0, 0))
+        return spawn_remote_slow(ct, f, jh, slot, track);
     kr__task *t = kr__task_new_fast(&ct->sched, slot->cache, f,
                                     jh != NULL ? KR__NEW_JOIN : 0);
     if (__builtin_expect(t == NULL, 0))
-        return spawn_remote_slow(ct, f, jh, slot);
+        return spawn_remote_slow(ct, f, jh, slot, 0);
     kr__cache_pool_give(slot);
     if (spawn_observed(ct))
         return spawn_remote_observed(ct, t, jh);
@@ -126,12 +124,11 @@ static inline void spawned(ct_rt *ct, kr__task *t, kr_join_handle *jh) {
     kr__ct_local_push(ct, t);
 }
 
-/* A local spawn with the wake stamp or the spawn hook on. Out of line, as
+/* A local spawn with the spawn hook on, or a tracked one. Out of line, as
  * spawn_slow: kr__ct_spawn's common path then calls nothing. */
 static __attribute__((noinline)) int spawned_observed(ct_rt *ct, kr__task *t,
                                                       kr_join_handle *jh) {
-    if (ct->stamp)
-        kr__wstats_stamp(t);
+    kr__wstats_stamp_if(t);
     kr__ct_bind(ct, t);
     kr__ct_bump(&ct->stats.spawned);
     if (jh != NULL)
@@ -141,14 +138,15 @@ static __attribute__((noinline)) int spawned_observed(ct_rt *ct, kr__task *t,
     return 0;
 }
 
-/* A local spawn that kr__task_new_fast could not make (task/new.h). */
-static __attribute__((noinline)) int spawn_slow(ct_rt *ct, const kr_future *f,
-                                                kr_join_handle *jh) {
+/* A local spawn that kr__task_new_fast could not make (task/new.h), or a
+ * tracked one (`track`: KR__NEW_TRACK). */
+static __attribute__((noinline)) int
+spawn_slow(ct_rt *ct, const kr_future *f, kr_join_handle *jh, unsigned track) {
     kr__task *t = kr__task_new(&ct->sched, ct->cache, f,
-                               (jh != NULL ? KR__NEW_JOIN : 0) | ct->track_how);
+                               (jh != NULL ? KR__NEW_JOIN : 0) | track);
     if (t == NULL)
         return KR_ENOMEM;
-    if (spawn_observed(ct))
+    if (spawn_observed(ct) || kr__task_tracked(t))
         return spawned_observed(ct, t, jh);
     spawned(ct, t, jh);
     return 0;
@@ -168,12 +166,13 @@ int kr__ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     /* Tracked tasks go through kr__task_new (its fast path fills the
      * record inline): here the record's code would cost the untracked
      * spawn four more saved registers. */
-    if (__builtin_expect(ct->track_how != 0, 0))
-        return spawn_slow(ct, f, jh);
+    if (__builtin_expect(ct->track_every != 0, 0) &&
+        kr__track_pick(ct->track_every) != 0)
+        return spawn_slow(ct, f, jh, KR__NEW_TRACK);
     kr__task *t = kr__task_new_fast(&ct->sched, ct->cache, f,
                                     jh != NULL ? KR__NEW_JOIN : 0);
     if (__builtin_expect(t == NULL, 0))
-        return spawn_slow(ct, f, jh);
+        return spawn_slow(ct, f, jh, 0);
     if (spawn_observed(ct))
         return spawned_observed(ct, t, jh);
     spawned(ct, t, jh);

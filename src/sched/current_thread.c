@@ -172,7 +172,8 @@ static __attribute__((noinline)) void schedule_remote(ct_rt *ct, kr__task *t) {
     kr__unpark(&ct->park);
 }
 
-/* ct_schedule with wake stamps on: out of line, as schedule_remote. */
+/* ct_schedule of a tracked task with wake stamps on: out of line, as
+ * schedule_remote. */
 static __attribute__((noinline)) void schedule_stamped(ct_rt *ct, kr__task *t) {
     kr__wstats_stamp(t);
     if (on_core(ct))
@@ -183,7 +184,7 @@ static __attribute__((noinline)) void schedule_stamped(ct_rt *ct, kr__task *t) {
 
 static void ct_schedule(kr__sched *s, kr__task *t) {
     ct_rt *ct = CT_OF_SCHED(s);
-    if (__builtin_expect(ct->stamp, 0))
+    if (__builtin_expect(kr__task_tracked(t), 0))
         schedule_stamped(ct, t);
     else if (on_core(ct))
         kr__ct_local_push(ct, t);
@@ -330,8 +331,7 @@ static int64_t bo_work(void *arg) {
         if (kr__wstats_run_pinned(&ct->stats, t, ct)) {
             if (kr__ctx.budget == 0) /* the budget forced it */
                 kr__ct_bump(&ct->stats.budget_yields);
-            if (__builtin_expect(ct->stamp, 0))
-                kr__wstats_stamp(t);
+            kr__wstats_stamp_if(t);
             defer_push(ct, t); /* a yield */
         }
     }
@@ -621,7 +621,7 @@ static int ct_dump(kr_runtime *rt, kr__dump *d) {
     }
     d->worker_of = ct_worker_of;
     d->arg = ct;
-    d->track = ct->track_how != 0;
+    d->track = ct->base.cfg.track_tasks;
     kr__owned_dump(&ct->owned, d);
     /* Remote spawns not yet bound wait in the inject queue; the core is
      * its consumer, so it may walk it. */
@@ -670,9 +670,8 @@ int kr__current_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     ct->base.driver = driver;
     ct->sched.ops = &ct_sched_ops;
     kr__wstats_init(&ct->stats, &ct->base.cfg, 0);
-    ct->track_how = kr__cfg_track(cfg) ? KR__NEW_TRACK : 0;
-    ct->stamp = kr__cfg_stamp(cfg);
-    ct->spawn_observed = ct->stamp || cfg->on_task_spawn != NULL;
+    ct->track_every = kr__cfg_track_every(cfg);
+    ct->spawn_observed = cfg->on_task_spawn != NULL;
     kr__owned_init(&ct->owned);
     ct->gqi = cfg->global_queue_interval; /* resolved by kr_runtime_new */
     ct->evi = cfg->event_interval;

@@ -109,10 +109,10 @@ struct mt_rt {
     _Atomic(struct mt_signal *) spare_signal;
 
     int lifo_steal; /* stealers may take a busy worker's LIFO task */
-    /* Observability, fixed at creation (sched/stats.h): kr__task_new's
-     * KR__NEW_TRACK or 0, and whether wakes are stamped. */
-    unsigned track_how;
-    int stamp;
+    /* Observability, fixed at creation (sched/stats.h): which spawns get
+     * a tracking record (kr__cfg_track_every; tracked tasks' wakes are
+     * stamped). */
+    unsigned track_every;
     int lifo_off; /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
 
     /* Threads block_in_place started (block_in_place.c). */

@@ -90,8 +90,7 @@ static bool is_closed(mt_rt *rt) { return kr__load_acquire(&rt->closed) != 0; }
 
 static void mt_schedule(kr__sched *s, kr__task *t) {
     mt_rt *rt = MT_OF_SCHED(s);
-    if (__builtin_expect(rt->stamp, 0))
-        kr__wstats_stamp(t);
+    kr__wstats_stamp_if(t);
     mt_worker *w = kr__mt_current(rt);
     if (w != NULL) {
         kr__mt_schedule_local(w, t, false);
@@ -135,11 +134,11 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
         if (is_closed(rt))
             return KR_ESHUTDOWN;
         t = kr__task_new(&rt->sched, w->cache, f,
-                         (jh != NULL ? KR__NEW_JOIN : 0) | rt->track_how);
+                         (jh != NULL ? KR__NEW_JOIN : 0) |
+                             kr__track_how(rt->track_every));
         if (t == NULL)
             return KR_ENOMEM;
-        if (__builtin_expect(rt->stamp, 0))
-            kr__wstats_stamp(t);
+        kr__wstats_stamp_if(t);
         kr__owned_set_bind(&rt->owned, w->index, t);
         kr__stat_inc(&w->stats.spawned);
         if (jh != NULL)
@@ -159,13 +158,13 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     else if ((slot = kr__cache_pool_take(&rt->pool)) != NULL)
         c = slot->cache;
     t = kr__task_new(&rt->sched, c, f,
-                     (jh != NULL ? KR__NEW_JOIN : 0) | rt->track_how);
+                     (jh != NULL ? KR__NEW_JOIN : 0) |
+                         kr__track_how(rt->track_every));
     if (slot != NULL)
         kr__cache_pool_give(slot);
     if (t == NULL)
         return KR_ENOMEM;
-    if (__builtin_expect(rt->stamp, 0))
-        kr__wstats_stamp(t);
+    kr__wstats_stamp_if(t);
     if (c == NULL)
         kr__fetch_add_relaxed(&rt->refs, 1); /* the cell pins us */
     kr__fetch_add_relaxed(&rt->n_remote, 1); /* a counter only */
@@ -421,8 +420,8 @@ static int mt_worker_of(void *arg, const kr__task *t) {
 static int mt_dump(kr_runtime *base, kr__dump *d) {
     mt_rt *rt = (mt_rt *)base;
     d->worker_of = mt_worker_of;
+    d->track = rt->base.cfg.track_tasks;
     d->arg = rt;
-    d->track = rt->track_how != 0;
     /* Holding the inject queue's lock, every live task is on a list or in
      * the queue, not yet bound (mt_inject.h). The workers keep polling;
      * only one that pops the inject queue or completes a task of the list
@@ -477,8 +476,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->sched.ops = &mt_sched_ops;
     rt->n = n;
     rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
-    rt->track_how = kr__cfg_track(&rt->base.cfg) ? KR__NEW_TRACK : 0;
-    rt->stamp = kr__cfg_stamp(&rt->base.cfg);
+    rt->track_every = kr__cfg_track_every(&rt->base.cfg);
     rt->lifo_off = env_flag("KR_DISABLE_LIFO", 0);
     kr__mt_inject_init(&rt->inject);
     pthread_mutex_init(&rt->idle_lock, NULL);

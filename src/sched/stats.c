@@ -41,8 +41,41 @@ static unsigned hist_index(const kr__hist *h, uint64_t ticks) {
     return i >= h->n ? h->n - 1 : (unsigned)i;
 }
 
-static inline void hist_record(kr__hist *h, uint64_t ticks) {
-    kr__stat_inc(&h->count[hist_index(h, ticks)]);
+static inline void hist_record(kr__hist *h, uint64_t ticks, uint64_t weight) {
+    kr__stat_add(&h->count[hist_index(h, ticks)], weight);
+}
+
+/* xorshift32: the sampling intervals only need to be irregular. */
+static uint32_t next_rand(uint32_t *x) {
+    uint32_t v = *x;
+    v ^= v << 13;
+    v ^= v >> 17;
+    v ^= v << 5;
+    return *x = v;
+}
+/* An interval drawn uniformly from [1, 2n - 1]: mean n; 1 for n <= 1. */
+static uint32_t interval(uint32_t *rng, unsigned n) {
+    if (n <= 1)
+        return 1;
+    uint64_t span = 2 * (uint64_t)n - 1;
+    return 1 + (uint32_t)(next_rand(rng) % span);
+}
+
+/* The spawning thread's countdown to its next tracked task, and the state
+ * of its intervals (stats.h, kr__track_pick). */
+__thread uint32_t kr__track_left __attribute__((tls_model("initial-exec")));
+static __thread uint32_t track_rng;
+
+unsigned kr__track_pick_slow(unsigned every) {
+    if (track_rng == 0) /* a seed per thread, never 0 */
+        track_rng = (uint32_t)(uintptr_t)&track_rng ^ 0x9e3779b9u;
+    if (track_rng == 0)
+        track_rng = 1;
+    bool first = kr__track_left == 0; /* a thread's first spawn */
+    kr__track_left = interval(&track_rng, every);
+    if (first && every > 1) /* start at a random point, not tracked */
+        return 0;
+    return KR__NEW_TRACK;
 }
 
 static void hist_read(const kr__hist *h, kr_histogram *out) {
@@ -76,7 +109,7 @@ int kr_histogram_bucket_range(const kr_histogram_config *c, unsigned i,
 
 /* What the timed poll does (kr__wstats.mode), one word so that the hot
  * path tests bits of a register rather than loading a flag each time. */
-#define WS_TRACK 1u  /* the task's record: polls, last poll */
+#define WS_TRACK 1u  /* track_tasks: tracked tasks' polls, last poll */
 #define WS_LAT   2u  /* schedule-latency histogram */
 #define WS_HIST  4u  /* poll-time histogram */
 #define WS_SLOW  8u  /* slow-poll reports */
@@ -86,11 +119,28 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
                      unsigned index) {
     memset(s, 0, sizeof(*s));
     s->worker = index;
-    s->track = kr__cfg_track(cfg);
-    s->timed = cfg->poll_histogram.buckets != 0 || cfg->slow_poll_ns != 0 ||
-               cfg->blocked_worker_ns != 0 || s->track;
-    if (s->timed)
+    unsigned track_every = kr__cfg_track_every(cfg);
+    bool hist = cfg->poll_histogram.buckets != 0;
+    bool lat = cfg->sched_latency_histogram.buckets != 0;
+    s->every = cfg->slow_poll_ns != 0 || cfg->blocked_worker_ns != 0 ||
+               cfg->track_tasks;
+    s->timed = hist || lat || s->every;
+    if (s->timed || track_every != 0)
         kr__ticks_init();
+    /* The sampling interval: the smaller sample of the histograms on. */
+    unsigned p = UINT32_MAX;
+    if (hist)
+        p = kr__hist_sample(&cfg->poll_histogram);
+    if (lat && kr__hist_sample(&cfg->sched_latency_histogram) < p)
+        p = kr__hist_sample(&cfg->sched_latency_histogram);
+    if (s->every || p == 0)
+        p = 1;
+    s->interval = p;
+    s->poll_weight = p;
+    s->lat_weight = (uint64_t)p * (track_every != 0 ? track_every : 1);
+    s->rng = 0x2545f491u ^ (index * 0x9e3779b9u);
+    if (s->rng == 0)
+        s->rng = 1;
     hist_init(&s->poll, &cfg->poll_histogram);
     hist_init(&s->lat, &cfg->sched_latency_histogram);
     if (cfg->slow_poll_ns != 0)
@@ -105,10 +155,10 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
      * failed twice in a row in the gate at load 11). The kernel's coarse
      * clock is no better: it is not refreshed while the CPU idles
      * (NOHZ), so after a park it lags by tens of ms. */
-    s->mode = (s->track ? WS_TRACK : 0) | (s->lat.n != 0 ? WS_LAT : 0) |
-              (s->poll.n != 0 ? WS_HIST : 0) |
-              (s->slow_ticks != 0 ? WS_SLOW : 0) |
+    s->mode = (cfg->track_tasks ? WS_TRACK : 0) | (lat ? WS_LAT : 0) |
+              (hist ? WS_HIST : 0) | (s->slow_ticks != 0 ? WS_SLOW : 0) |
               (s->blocked_ticks != 0 ? WS_WATCH : 0);
+    s->left = s->timed ? interval(&s->rng, s->interval) : UINT32_MAX;
     s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report
                                             : kr_poll_report_stderr;
     s->report_arg = cfg->on_poll_report_arg;
@@ -164,28 +214,49 @@ static __attribute__((noinline)) void report_slow(kr__wstats *s,
     s->report(&r, s->report_arg);
 }
 
+/* The poll the countdown left off at, with nothing timed: only start it
+ * again (after 2^32 polls). Out of line: it never happens in practice. */
+static __attribute__((noinline)) bool run_untimed(kr__wstats *s, kr__task *t,
+                                                  const void *owner) {
+    s->left = UINT32_MAX;
+    bool again = kr__task_run(t);
+    if (kr__ctx.worker == owner)
+        kr__store_relaxed(&s->running, NULL);
+    return again;
+}
+
 /*
- * The timed poll. Per poll: one kr__ticks (an RDTSC; the end of one poll
- * is the start of the next), two with slow polls watched (the start is
- * read afresh, so time between polls is not the poll's), a multiplication and a
- * count per histogram, a comparison for the slow-poll check, the task's
- * facts noted (four stores) and the seqlock's three, the task record's
- * two; reports and named tasks are out of line. Only s, t0, the mode and
- * the owner live across the poll, so the frame stays small.
+ * The timed poll: the sampling countdown's (stats.h), every poll with a
+ * detector or track_tasks on. Per poll: one kr__ticks (an RDTSC; the end
+ * of one timed poll is the start of the next when they follow each
+ * other), two with slow polls watched (the start is read afresh, so time
+ * between polls is not the poll's), a multiplication and a count per
+ * histogram, a comparison for the slow-poll check, the task's facts noted
+ * (four stores) and the seqlock's three, the task record's two; reports
+ * and named tasks are out of line. Only s, t0, the mode and the owner
+ * live across the poll, so the frame stays small.
  */
 bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
+    if (__builtin_expect(!s->timed, 0))
+        return run_untimed(s, t, owner);
     unsigned mode = s->mode;
-    uint64_t t0 = (mode & WS_SLOW) ? 0 : s->chain;
+    s->left = s->interval == 1 ? 1 : interval(&s->rng, s->interval);
+    uint64_t polls = kr__load_relaxed(&s->polls);
+    uint64_t t0 =
+        (mode & WS_SLOW) || s->chain_polls + 1 != polls ? 0 : s->chain;
     if (t0 == 0)
         t0 = kr__ticks();
-    if (mode & WS_TRACK) {
+    if (kr__task_tracked(t)) {
         /* Before the poll: after it the cell may be gone. */
         kr__task_track *tr = kr__task_track_of(t);
-        kr__stat_inc(&tr->polls);
-        kr__store_relaxed(&tr->last_poll, t0);
+        if (mode & WS_TRACK) { /* every poll comes here */
+            kr__stat_inc(&tr->polls);
+            kr__store_relaxed(&tr->last_poll, t0);
+        }
         if (mode & WS_LAT) {
             uint64_t w = kr__load_relaxed(&tr->woken);
-            hist_record(&s->lat, t0 > w ? t0 - w : 0);
+            if (w != 0)
+                hist_record(&s->lat, t0 > w ? t0 - w : 0, s->lat_weight);
         }
     }
     if (mode & WS_WATCH) {
@@ -202,11 +273,12 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
     kr__store_relaxed(&s->running, NULL);
     uint64_t t1 = kr__ticks();
     s->chain = t1;
+    s->chain_polls = polls;
     if (mode & WS_WATCH)
         kr__store_relaxed(&s->poll_start, 0);
     uint64_t ticks = t1 > t0 ? t1 - t0 : 0;
     if (mode & WS_HIST)
-        hist_record(&s->poll, ticks);
+        hist_record(&s->poll, ticks, s->poll_weight);
     if (__builtin_expect((mode & WS_SLOW) && ticks >= s->slow_ticks, 0))
         report_slow(s, ticks);
     return again;

@@ -27,6 +27,29 @@
  * pointers to static strings (vtable names, await sites, spawn files):
  * nothing the reader dereferences can be freed under it. A task's name
  * (the builder's copy, in the cell) could be, so it is not recorded here.
+ *
+ * Sampling (the histograms; kr_histogram_config.sample, kairo/observe.h).
+ * A timed poll costs ~75 instructions (two clock reads, the bucket, the
+ * record), against ~170-500 for a whole poll of a small task, so the
+ * histograms time a sample of the polls and weight it:
+ *   - The owner counts polls down (`left`) from an interval drawn at
+ *     random in [1, 2P - 1], mean P = `interval`: the smaller of the two
+ *     histograms' samples, 1 with a detector or track_tasks on. The poll
+ *     that takes the count to 0 is timed; the count starts again. This
+ *     decrement replaces the "anything timed?" test the fast path had, so
+ *     an untimed poll costs what it did with everything off.
+ *   - Poll time: each timed poll adds P to its bucket.
+ *   - Schedule latency needs the time of the wake that queued the polled
+ *     task, and a clock read at every wake would cost more than the rest
+ *     together. So only one task in T (the latency's sample) stamps its
+ *     wakes: it is chosen at its spawn (kr__track_pick, per thread, random
+ *     intervals) and gets a tracking record (task.h, TRACKED). A timed poll
+ *     of a tracked task adds P x T to the latency's bucket. The wake paths
+ *     test the TRACKED bit, read-only after the spawn, where they tested
+ *     a flag before: untracked tasks pay nothing more.
+ * Each bucket is then an unbiased estimate of the count; with both
+ * samples 1 every poll is timed and every task tracked, and the counts
+ * are exact, as Tokio's. A runtime with fewer than T tasks may track none.
  */
 #ifndef KR_SCHED_STATS_H
 #define KR_SCHED_STATS_H
@@ -60,9 +83,22 @@ typedef struct kr__wstats {
 
     /* Owner-only configuration, copied from the runtime's at creation. */
     unsigned worker;
-    unsigned timed; /* take the timed path (kr__wstats_run_timed) */
-    unsigned mode;  /* what it does: KR__WS_* bits (stats.c) */
-    unsigned track; /* the tasks have a kr__task_track (task.h) */
+    unsigned timed; /* some polls take the timed path (kr__wstats_run_timed) */
+    unsigned every; /* every poll does: a detector or track_tasks is on */
+    unsigned mode;  /* what it does: WS_* bits (stats.c) */
+    /* Sampling (protocol above): one poll in `interval` is timed on
+     * average; a poll-time sample counts poll_weight (= interval), a
+     * schedule-latency one lat_weight (interval x the tracked share). */
+    unsigned interval;
+    uint64_t poll_weight, lat_weight;
+    /* Owner-only: polls until the next timed one, counted down by the
+     * fast path (UINT32_MAX when nothing is timed: it reaches 0 after
+     * 2^32 polls, and the timed path then only starts it again). */
+    uint32_t left;
+    uint32_t rng; /* the intervals' xorshift state */
+    /* Owner-only: `polls` when `chain` was stored (valid for the poll
+     * right after it only). */
+    uint64_t chain_polls;
     /* Times below are in ticks (util/ticks.h): the TSC where the kernel
      * keeps time with it, else ns. */
     uint64_t slow_ticks;    /* slow_poll_ns; 0: off */
@@ -98,20 +134,56 @@ typedef struct kr__wstats {
     kr__hist lat; /* schedule latency: kr__task_track.woken to poll */
 } KR__ALIGNED_CL kr__wstats;
 
-/* Whether the runtime under `cfg` tracks its tasks (kr__task_track), and
- * whether it stamps their wakes (a schedule-latency histogram is on). */
-static inline bool kr__cfg_track(const kr_runtime_config *cfg) {
-    return cfg->track_tasks || cfg->sched_latency_histogram.buckets != 0;
+/* A histogram's sampling interval (kr_histogram_config.sample; 0: the
+ * default). */
+static inline unsigned kr__hist_sample(const kr_histogram_config *c) {
+    return c->sample != 0 ? c->sample : KR_HISTOGRAM_SAMPLE_DEFAULT;
 }
-static inline bool kr__cfg_stamp(const kr_runtime_config *cfg) {
-    return cfg->sched_latency_histogram.buckets != 0;
+/* Which tasks of the runtime under `cfg` get a tracking record
+ * (kr__task_track): 0 none, 1 every one (track_tasks, or a
+ * schedule-latency histogram sampling every task), N one in N spawns on
+ * average (the schedule-latency histogram's sample). */
+static inline unsigned kr__cfg_track_every(const kr_runtime_config *cfg) {
+    if (cfg->track_tasks)
+        return 1;
+    if (cfg->sched_latency_histogram.buckets == 0)
+        return 0;
+    return kr__hist_sample(&cfg->sched_latency_histogram);
+}
+
+/* Any thread, at a spawn, under a runtime whose kr__cfg_track_every is
+ * `every`: KR__NEW_TRACK if this task gets a tracking record, else 0.
+ * One in `every` on average, at intervals drawn at random per thread (so
+ * that a periodic spawn pattern cannot hide from it). Requires: every
+ * != 0 (callers test it first: 0 costs them one comparison). */
+unsigned kr__track_pick_slow(unsigned every);
+extern __thread uint32_t kr__track_left
+    __attribute__((tls_model("initial-exec")));
+static inline unsigned kr__track_pick(unsigned every) {
+    KR__REQUIRE(every != 0, "every %u", every);
+    if (__builtin_expect(kr__track_left > 1, 1)) {
+        kr__track_left--;
+        return 0;
+    }
+    return kr__track_pick_slow(every);
+}
+/* kr__track_pick, or 0 when nothing is tracked. */
+static inline unsigned kr__track_how(unsigned every) {
+    return __builtin_expect(every == 0, 1) ? 0 : kr__track_pick(every);
 }
 
 /* A wake's stamp (any thread, before the push that queues t; the pop
- * orders it before the poller's read). The scheduler calls it only when
- * its wakes are stamped: no clock read and no store otherwise. Out of
- * line: the wake path's code stays as it was. */
+ * orders it before the poller's read): the clock in t's tracking record.
+ * Requires: t is tracked. Out of line: the wake path's code stays as it
+ * was. */
 void kr__wstats_stamp(kr__task *t);
+/* The wake path's call: stamps t if it is tracked. (A runtime with
+ * track_tasks and no schedule-latency histogram stamps for nothing; it
+ * times every poll anyway.) */
+static inline void kr__wstats_stamp_if(kr__task *t) {
+    if (__builtin_expect(kr__task_tracked(t), 0))
+        kr__wstats_stamp(t);
+}
 
 /* Sets up `s` for worker `index` under the runtime's configuration. */
 void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
@@ -140,7 +212,9 @@ static inline bool kr__wstats_run_(kr__wstats *s, kr__task *t,
                                    const void *owner, bool may_move) {
     kr__stat_inc(&s->polls);
     kr__store_relaxed(&s->running, t);
-    if (__builtin_expect(s->timed != 0, 0))
+    /* The countdown (protocol above): every poll with a detector on, one
+     * in `interval` for the histograms, none (for 2^32 polls) if off. */
+    if (__builtin_expect(--s->left == 0, 0))
         return kr__wstats_run_timed(s, t, owner);
     bool again = kr__task_run(t);
     /* block_in_place may have handed the worker (and `s`) to another

@@ -227,8 +227,7 @@ static bool run_task(mt_worker *w, kr__task *t) {
             /* Another thread runs w now (block_in_place): a yield goes
              * remote, and w's counters are that thread's to write. */
             if (yielded) {
-                if (__builtin_expect(w->rt->stamp, 0))
-                    kr__wstats_stamp(t);
+                kr__wstats_stamp_if(t);
                 kr__mt_push_remote(w->rt, t, t);
             }
             kr__ctx.budget = KR__BUDGET_UNLIMITED;
@@ -237,8 +236,7 @@ static bool run_task(mt_worker *w, kr__task *t) {
         if (yielded) {
             if (kr__ctx.budget == 0) /* the budget forced it */
                 kr__stat_inc(&w->stats.budget_yields);
-            if (__builtin_expect(w->rt->stamp, 0))
-                kr__wstats_stamp(t);
+            kr__wstats_stamp_if(t);
             kr__mt_schedule_local(w, t, true); /* a yield */
         }
         if (kr__load_relaxed(&w->lifo) == NULL)

@@ -8,9 +8,10 @@
  * allocated: a task leaves its list before it can be freed) and calls
  * kr__task_dump for each; nothing here takes a lock or stops a worker.
  * What it reads of a task it reads once, relaxed: the state word, the
- * await site (a pointer to static storage), and for a runtime that tracks
- * its tasks the record at the cell's end (task.h, kr__task_track: polls,
- * when the last poll began, the parent's id). A task polled
+ * await site (a pointer to static storage), and for a tracked task (every
+ * task of a runtime with track_tasks, the sampled ones of a
+ * schedule-latency histogram) the record at the cell's end (task.h,
+ * kr__task_track: polls, when the last poll began, the parent's id). A task polled
  * meanwhile is shown as it was at some instant during the dump.
  *
  * The text goes to a memory buffer first and to the file descriptor after
@@ -143,7 +144,8 @@ static void track_read(const kr__dump *d, kr__task *t, track_view *v) {
 
 void kr__task_dump(kr__dump *d, kr__task *t) {
     track_view tv = {0, UINT64_MAX, 0};
-    if (d->track)
+    bool tracked = d->track && kr__task_tracked(t);
+    if (tracked)
         track_read(d, t, &tv);
     int worker;
     const char *what = state_of(d, t, &worker);
@@ -183,7 +185,7 @@ void kr__task_dump(kr__dump *d, kr__task *t) {
         } else {
             put(d, "null");
         }
-        if (d->track) {
+        if (tracked) {
             put(d, ", \"polls\": %llu, \"since_poll_ns\": ",
                 (unsigned long long)tv.polls);
             if (tv.since != UINT64_MAX)
@@ -205,7 +207,7 @@ void kr__task_dump(kr__dump *d, kr__task *t) {
             put(d, " spawned at %s:%d", file, m->line);
         if (worker >= 0)
             put(d, " on worker %d", worker);
-        if (d->track) {
+        if (tracked) {
             put(d, ", %llu polls", (unsigned long long)tv.polls);
             if (tv.since != UINT64_MAX)
                 put(d, ", last %.3f ms ago", (double)tv.since / 1e6);

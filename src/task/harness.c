@@ -13,8 +13,8 @@
 #include "util/debug.h"
 #include "util/alloc.h"
 
-/* Task ids: unique, not dense, never reused (63 bits, task.h: at a
- * billion spawns a second, 2^63 lasts 292 years). Each thread takes a
+/* Task ids: unique, not dense, never reused (62 bits, task.h: at a
+ * billion spawns a second, 2^62 lasts 146 years). Each thread takes a
  * block of 2^20 ids at a time from a global counter, so a spawn costs no
  * shared atomic. The first block starts at 2^20: no task has id 0. */
 #define ID_BLOCK ((uint64_t)1 << 20)
@@ -125,6 +125,7 @@ static __attribute__((noinline)) void fill_track(kr__task *t,
         off = (off + sizeof(kr__task_meta) + m->name_len + 1 + 7) & ~(size_t)7;
     }
     kr__task_track_init((kr__task_track *)(void *)((char *)t + off));
+    t->id_lo |= KR__TASK_TRACKED;
 }
 
 /* Every spawn kr__task_new's fast path does not take: in place (with a

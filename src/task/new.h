@@ -70,9 +70,11 @@ kr__task_new_fast(kr__sched *sched, kr__cache *cache, const kr_future *f,
     if (__builtin_expect(t == NULL, 0))
         return NULL;
     kr__task_init_header(t, kr__id_next++, home_off, (how & KR__NEW_JOIN) != 0);
-    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0))
+    if (__builtin_expect((how & KR__NEW_TRACK) != 0, 0)) {
         kr__task_track_init((kr__task_track *)(void *)((char *)t + size -
                                                        sizeof(kr__task_track)));
+        t->id_lo |= KR__TASK_TRACKED;
+    }
     /* Most futures are a few words (a coroutine's, a few more): copied
      * inline rather than by memcpy through the PLT, one case per size,
      * each a run of 16-byte moves (callgrind: ct/ping_pong's 72- and

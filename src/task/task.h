@@ -24,13 +24,13 @@
  *   |                spawn file, line, name bytes   |
  *   +-----------------------------------------------+
  *
- * The id is 63 bits, so that it is never reused in the life of a process
+ * The id is 62 bits, so that it is never reused in the life of a process
  * (Tokio's task::Id; 32 bits wrap after 2^32 spawns, minutes for a busy
  * server). It lives in the header, split: its high 32 bits in the state
  * word (bits 6..37, written at the spawn and preserved by every
  * transition: they are neither flags nor count, and a transition only
  * sets or clears flags and adds or subtracts multiples of REF_ONE), its
- * low 31 bits in `id_lo`, above the NAMED bit. The meta (kr__task_meta)
+ * low 30 bits in `id_lo`, above the NAMED and TRACKED bits. The meta (kr__task_meta)
  * is there only for a task spawned through a builder (kr_task_spawn); a
  * plain kr_spawn's cell is the header, the future and the output, no
  * more: 64 bytes beside the future for a task with no output.
@@ -146,8 +146,9 @@ struct kr__sched {
 struct kr__task {
     _Atomic uint64_t state;
     _Atomic(kr__task *) next;
-    /* The id's low 31 bits, shifted left by one; bit 0 is
-     * KR__TASK_NAMED (a kr__task_meta follows the output). */
+    /* The id's low 30 bits, shifted left by two; bit 0 is
+     * KR__TASK_NAMED (a kr__task_meta follows the output), bit 1
+     * KR__TASK_TRACKED (a kr__task_track ends the cell). */
     uint32_t id_lo;
     /* Distance back from the cell to its home (task/cache.h), in units of
      * 16 bytes. */
@@ -186,22 +187,35 @@ static inline void *kr__task_output(kr__task *t) {
     return (char *)t + kr__task_out_off(kr__task_future(t)->vtable->size);
 }
 /* The state word's fields beside the flags (state.h has the flags). */
-#define KR__ID_SHIFT   6
-#define KR__ID_HI      ((uint64_t)0xffffffff << KR__ID_SHIFT)
-#define KR__REF_SHIFT  38
+#define KR__ID_SHIFT     6
+#define KR__ID_HI        ((uint64_t)0xffffffff << KR__ID_SHIFT)
+#define KR__REF_SHIFT    38
 /* id_lo's bit 0: a builder spawned it, a kr__task_meta follows the output. */
-#define KR__TASK_NAMED 1u
+#define KR__TASK_NAMED   1u
+/* id_lo's bit 1: the cell ends in a kr__task_track (every task of a
+ * runtime with track_tasks, or the sampled ones of a schedule-latency
+ * histogram: sched/stats.h). Written at creation, read-only after, so
+ * any thread may test it; the poll and wake paths test it to time a
+ * sampled task without a lookup. */
+#define KR__TASK_TRACKED 2u
+#define KR__ID_LO_SHIFT  2
 /* A new task's id, split: the bits it adds to the state word and its
- * id_lo (NAMED clear). Requires: id < 2^63. */
+ * id_lo (NAMED and TRACKED clear). Requires: id < 2^62. */
 static inline uint64_t kr__task_id_hi_bits(uint64_t id) {
-    return id >> 31 << KR__ID_SHIFT & KR__ID_HI;
+    return id >> (32 - KR__ID_LO_SHIFT) << KR__ID_SHIFT & KR__ID_HI;
 }
-static inline uint32_t kr__task_id_lo(uint64_t id) { return (uint32_t)id << 1; }
-/* The task's id (kr_task_id): unique in the process, never 0, < 2^63. */
+static inline uint32_t kr__task_id_lo(uint64_t id) {
+    return (uint32_t)id << KR__ID_LO_SHIFT;
+}
+/* The task's id (kr_task_id): unique in the process, never 0, < 2^62. */
 static inline uint64_t kr__task_id(const kr__task *t) {
     /* Relaxed: the id bits never change after the spawn. */
     uint64_t s = kr__load_relaxed(&((kr__task *)(uintptr_t)t)->state);
-    return ((s & KR__ID_HI) >> KR__ID_SHIFT) << 31 | t->id_lo >> 1;
+    return ((s & KR__ID_HI) >> KR__ID_SHIFT) << (32 - KR__ID_LO_SHIFT) |
+           t->id_lo >> KR__ID_LO_SHIFT;
+}
+static inline bool kr__task_tracked(const kr__task *t) {
+    return (t->id_lo & KR__TASK_TRACKED) != 0;
 }
 /* Offset of a named task's meta: past the output slot, 8-aligned. */
 static inline size_t kr__task_meta_off(size_t future_size, size_t out_size) {
@@ -231,18 +245,17 @@ static inline const char *kr__task_name(const kr__task *t) {
 }
 
 /*
- * A tracked task's record (kr_runtime_config.track_tasks, or a
- * schedule-latency histogram): the last word of the cell, past the output
- * and the meta, only in the cells of a runtime that asked for it (the
- * runtime knows; the cell does not say), so an untracked task's cell is
- * as small as ever.
+ * A tracked task's record (kr_runtime_config.track_tasks: every task; a
+ * schedule-latency histogram: the sampled tasks, sched/stats.h): the last
+ * words of the cell, past the output and the meta, only in the cells that
+ * have KR__TASK_TRACKED, so an untracked task's cell is as small as ever.
  *   polls, last_poll: written by the poller before each poll (relaxed; one
  *     poller at a time, ordered by the RUNNING transitions), read by dumps
  *     on any thread (relaxed, a snapshot for humans).
  *   woken: the clock when the wake that queued it happened (spawn, wake,
  *     yield), stored by the waker before the queue push and read by the
  *     poller after the pop (the queue orders the two); only while a
- *     schedule-latency histogram is on.
+ *     schedule-latency histogram is on (0 until the first stamp).
  *   parent: the spawning task's id (0: spawned from outside a task);
  *     written at creation, read-only after.
  */
@@ -253,7 +266,8 @@ typedef struct kr__task_track {
     uint64_t parent;
 } kr__task_track;
 /* Offset of the tracking record: where the cell would end untracked,
- * 8-aligned. Requires: the cell was made with KR__NEW_TRACK. */
+ * 8-aligned. Requires: the cell was made with KR__NEW_TRACK
+ * (kr__task_tracked). */
 static inline size_t kr__task_track_off(const kr__task *t) {
     const kr_future_vtable *vt =
         kr__task_future((kr__task *)(uintptr_t)t)->vtable;
@@ -364,9 +378,12 @@ static inline kr_waker kr__task_waker_ref(kr__task *t) {
 typedef struct kr__dump {
     int fd;
     int json;
-    int count;          /* tasks so far */
-    int err;            /* 0, KR_ENOMEM or KR_EIO: the first failure */
-    int track;          /* the scheduler's tasks have a kr__task_track */
+    int count; /* tasks so far */
+    int err;   /* 0, KR_ENOMEM or KR_EIO: the first failure */
+    /* The runtime counts its tasks' polls (track_tasks): a tracked
+     * task's record is shown. (The sampled tasks of a schedule-latency
+     * histogram have a record too, with no polls counted in it.) */
+    int track;
     uint64_t now;       /* kr__now_ns() when the dump began */
     uint64_t now_ticks; /* kr__ticks() then (util/ticks.h) */
     /* The scheduler's: the worker polling `t` right now, or -1. */
