@@ -166,8 +166,8 @@ int kr__ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
     /* Tracked tasks go through kr__task_new (its fast path fills the
      * record inline): here the record's code would cost the untracked
      * spawn four more saved registers. */
-    if (__builtin_expect(ct->track_every != 0, 0) &&
-        kr__track_pick(ct->track_every) != 0)
+    if (__builtin_expect(
+            kr__track_tick(&ct->stats.spawn_left, ct->track_every) != 0, 0))
         return spawn_slow(ct, f, jh, KR__NEW_TRACK);
     kr__task *t = kr__task_new_fast(&ct->sched, ct->cache, f,
                                     jh != NULL ? KR__NEW_JOIN : 0);

@@ -133,9 +133,10 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     if (w != NULL) {
         if (is_closed(rt))
             return KR_ESHUTDOWN;
-        t = kr__task_new(&rt->sched, w->cache, f,
-                         (jh != NULL ? KR__NEW_JOIN : 0) |
-                             kr__track_how(rt->track_every));
+        t = kr__task_new(
+            &rt->sched, w->cache, f,
+            (jh != NULL ? KR__NEW_JOIN : 0) |
+                kr__track_tick(&w->stats.spawn_left, rt->track_every));
         if (t == NULL)
             return KR_ENOMEM;
         kr__wstats_stamp_if(t);

@@ -63,18 +63,34 @@ static uint32_t interval(uint32_t *rng, unsigned n) {
 
 /* The spawning thread's countdown to its next tracked task, and the state
  * of its intervals (stats.h, kr__track_pick). */
-__thread uint32_t kr__track_left __attribute__((tls_model("initial-exec")));
+__thread uint32_t kr__track_left __attribute__((tls_model("initial-exec"))) = 1;
 static __thread uint32_t track_rng;
+static __thread bool track_started; /* this thread drew its first interval */
 
-unsigned kr__track_pick_slow(unsigned every) {
+static uint32_t *track_rng_get(void) {
     if (track_rng == 0) /* a seed per thread, never 0 */
         track_rng = (uint32_t)(uintptr_t)&track_rng ^ 0x9e3779b9u;
     if (track_rng == 0)
         track_rng = 1;
-    bool first = kr__track_left == 0; /* a thread's first spawn */
-    kr__track_left = interval(&track_rng, every);
-    if (first && every > 1) /* start at a random point, not tracked */
+    return &track_rng;
+}
+
+unsigned kr__track_rearm(uint32_t *left, unsigned every) {
+    if (every == 0) {
+        *left = UINT32_MAX;
         return 0;
+    }
+    *left = interval(track_rng_get(), every);
+    return KR__NEW_TRACK;
+}
+
+unsigned kr__track_pick_slow(unsigned every) {
+    kr__track_left = interval(track_rng_get(), every);
+    if (!track_started) { /* start at a random point, not tracked */
+        track_started = true;
+        if (every > 1)
+            return 0;
+    }
     return KR__NEW_TRACK;
 }
 
@@ -159,6 +175,8 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
               (hist ? WS_HIST : 0) | (s->slow_ticks != 0 ? WS_SLOW : 0) |
               (s->blocked_ticks != 0 ? WS_WATCH : 0);
     s->left = s->timed ? interval(&s->rng, s->interval) : UINT32_MAX;
+    s->spawn_left =
+        track_every != 0 ? interval(&s->rng, track_every) : UINT32_MAX;
     s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report
                                             : kr_poll_report_stderr;
     s->report_arg = cfg->on_poll_report_arg;

@@ -95,6 +95,9 @@ typedef struct kr__wstats {
      * fast path (UINT32_MAX when nothing is timed: it reaches 0 after
      * 2^32 polls, and the timed path then only starts it again). */
     uint32_t left;
+    /* Owner-only: this worker's spawns until its next tracked one
+     * (kr__track_tick; UINT32_MAX when nothing is tracked). */
+    uint32_t spawn_left;
     uint32_t rng; /* the intervals' xorshift state */
     /* Owner-only: `polls` when `chain` was stored (valid for the poll
      * right after it only). */
@@ -161,11 +164,23 @@ extern __thread uint32_t kr__track_left
     __attribute__((tls_model("initial-exec")));
 static inline unsigned kr__track_pick(unsigned every) {
     KR__REQUIRE(every != 0, "every %u", every);
-    if (__builtin_expect(kr__track_left > 1, 1)) {
-        kr__track_left--;
+    /* Starts at 1 on every thread (stats.c), so a thread's first spawn
+     * takes the slow path, which draws its first interval. */
+    if (__builtin_expect(--kr__track_left != 0, 1))
         return 0;
-    }
     return kr__track_pick_slow(every);
+}
+/* The owner's pick, at a spawn on the thread that owns the worker (or
+ * the current-thread core) whose countdown `left` is (kr__wstats
+ * .spawn_left): a decrement and a branch, as the thread-local pick above
+ * is, without the caller's test of `every`. kr__track_rearm starts the countdown
+ * again and answers for the spawn that took it to 0: KR__NEW_TRACK, or 0
+ * when `every` is 0 (then after 2^32 spawns). */
+unsigned kr__track_rearm(uint32_t *left, unsigned every);
+static inline unsigned kr__track_tick(uint32_t *left, unsigned every) {
+    if (__builtin_expect(--*left != 0, 1))
+        return 0;
+    return kr__track_rearm(left, every);
 }
 /* kr__track_pick, or 0 when nothing is tracked. */
 static inline unsigned kr__track_how(unsigned every) {
