@@ -959,6 +959,25 @@ static void sched_latency_sampled_estimates_the_wakes(void **state) {
     test_runtime_free(rt);
 }
 
+/* A sample above KR_HISTOGRAM_SAMPLE_MAX is refused, not truncated. */
+static void histogram_sample_out_of_range_is_einval(void **state) {
+    (void)state;
+    kr_runtime_config c = kr_runtime_config_default();
+    c.flavor = test_flavor();
+    c.poll_histogram.buckets = 4;
+    c.poll_histogram.sample = KR_HISTOGRAM_SAMPLE_MAX + 1;
+    kr_runtime *rt = (kr_runtime *)&c; /* must come back NULL */
+    assert_rc(kr_runtime_new(&c, &rt), KR_EINVAL);
+    assert_null(rt);
+    c.poll_histogram.sample = KR_HISTOGRAM_SAMPLE_MAX;
+    c.sched_latency_histogram.buckets = 4;
+    c.sched_latency_histogram.sample = UINT32_MAX;
+    assert_rc(kr_runtime_new(&c, &rt), KR_EINVAL);
+    c.sched_latency_histogram.sample = KR_HISTOGRAM_SAMPLE_MAX;
+    assert_rc(kr_runtime_new(&c, &rt), 0);
+    test_runtime_free(rt);
+}
+
 static void sched_latency_off_by_default(void **state) {
     (void)state;
     kr_runtime *rt = test_runtime(2);
@@ -1177,6 +1196,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(sched_latency_off_by_default),
         cmocka_unit_test(poll_histogram_sampled_estimates_the_polls),
         cmocka_unit_test(sched_latency_sampled_estimates_the_wakes),
+        cmocka_unit_test(histogram_sample_out_of_range_is_einval),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -44,8 +44,10 @@ typedef enum kr_histogram_scale {
     KR_HISTOGRAM_LINEAR = 1
 } kr_histogram_scale;
 
-/* The default sampling interval of a histogram (kr_histogram_config). */
+/* The default sampling interval of a histogram (kr_histogram_config), and
+ * the largest kr_runtime_new accepts (above it: KR_EINVAL). */
 #define KR_HISTOGRAM_SAMPLE_DEFAULT 64u
+#define KR_HISTOGRAM_SAMPLE_MAX     65536u
 
 /*
  * One histogram's buckets (Tokio's HistogramConfiguration). buckets == 0,
@@ -74,7 +76,8 @@ typedef struct kr_histogram_config {
     unsigned buckets; /* 0 (off) .. KR_HISTOGRAM_MAX_BUCKETS */
     unsigned scale;   /* a kr_histogram_scale */
     uint64_t width_ns;
-    unsigned sample; /* 1 in `sample` (above); 0: the default */
+    unsigned sample; /* 1 in `sample` (above); 0: the default; at most
+                      * KR_HISTOGRAM_SAMPLE_MAX */
 } kr_histogram_config;
 
 /* A histogram's counts: `buckets` of them are used (0: it is off). */

@@ -77,6 +77,9 @@ static int resolve_config(kr_runtime_config *c) {
         return KR_EINVAL;
     if (c->workers == KR_ZERO)
         return KR_EINVAL;
+    if (c->poll_histogram.sample > KR_HISTOGRAM_SAMPLE_MAX ||
+        c->sched_latency_histogram.sample > KR_HISTOGRAM_SAMPLE_MAX)
+        return KR_EINVAL;
     bool ok = resolve(&c->global_queue_interval, KR__GLOBAL_QUEUE_INTERVAL,
                       false, KR_ZERO - 1) &&
               resolve(&c->event_interval, KR__EVENT_INTERVAL, false, 1000000) &&
