@@ -95,14 +95,9 @@ static bool spawn_observed(const ct_rt *ct) {
  * free, a recycled cell, untracked, unobserved) calls nothing but in tail
  * calls; the rest is spawn_remote_slow and spawn_remote_observed, which
  * take the same steps in the same order. */
-static __attribute__((noinline)) int
-ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
-    if (!kr__ct_gate_enter(ct))
-        return KR_ESHUTDOWN;
-    kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
-    unsigned track = kr__track_how(ct->track_every);
-    if (__builtin_expect(slot == NULL || track != 0, 0))
-        return spawn_remote_slow(ct, f, jh, slot, track);
+static inline __attribute__((always_inline)) int
+remote_untracked(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
+                 kr__cache_pool_slot *slot) {
     kr__task *t = kr__task_new_fast(&ct->sched, slot->cache, f,
                                     jh != NULL ? KR__NEW_JOIN : 0);
     if (__builtin_expect(t == NULL, 0))
@@ -113,6 +108,29 @@ ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
     remote_bind(ct, t, jh);
     remote_queue(ct, t);
     return remote_wake(ct);
+}
+
+/* A remote spawn without a pool slot, or under a runtime that tracks
+ * some tasks: the pick (stats.h) decides the rest. Out of line, so that
+ * the common path's only cost for tracking is the test of track_every
+ * (the pick inline there cost it a register save, ~8 instructions). */
+static __attribute__((noinline)) int
+spawn_remote_tracking(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
+                      kr__cache_pool_slot *slot) {
+    unsigned track = kr__track_how(ct->track_every);
+    if (slot == NULL || track != 0)
+        return spawn_remote_slow(ct, f, jh, slot, track);
+    return remote_untracked(ct, f, jh, slot);
+}
+
+static __attribute__((noinline)) int
+ct_spawn_remote(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
+    if (!kr__ct_gate_enter(ct))
+        return KR_ESHUTDOWN;
+    kr__cache_pool_slot *slot = kr__cache_pool_take(&ct->pool);
+    if (__builtin_expect(slot == NULL || ct->track_every != 0, 0))
+        return spawn_remote_tracking(ct, f, jh, slot);
+    return remote_untracked(ct, f, jh, slot);
 }
 
 /* A local spawn's cell made: bind, count, fill the handle, queue. */
@@ -156,19 +174,8 @@ spawn_slow(ct_rt *ct, const kr_future *f, kr_join_handle *jh, unsigned track) {
  * kr__task_new_fast, inline, and everything else in tail calls
  * (callgrind: ~18 instructions per spawn less than with a call to
  * kr__task_new and the register saves it made). */
-int kr__ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
-                 bool local) {
-    ct_rt *ct = (ct_rt *)rt;
-    if (!local || kr__ctx.worker != ct)
-        return ct_spawn_remote(ct, f, jh);
-    if (kr__ct_is_closed(ct))
-        return KR_ESHUTDOWN;
-    /* Tracked tasks go through kr__task_new (its fast path fills the
-     * record inline): here the record's code would cost the untracked
-     * spawn four more saved registers. */
-    if (__builtin_expect(
-            kr__track_tick(&ct->stats.spawn_left, ct->track_every) != 0, 0))
-        return spawn_slow(ct, f, jh, KR__NEW_TRACK);
+static inline __attribute__((always_inline)) int
+local_untracked(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
     kr__task *t = kr__task_new_fast(&ct->sched, ct->cache, f,
                                     jh != NULL ? KR__NEW_JOIN : 0);
     if (__builtin_expect(t == NULL, 0))
@@ -177,4 +184,27 @@ int kr__ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
         return spawned_observed(ct, t, jh);
     spawned(ct, t, jh);
     return 0;
+}
+
+/* A local spawn under a runtime that tracks some tasks: the core's
+ * countdown picks (stats.h). Tracked tasks go through kr__task_new (its
+ * fast path fills the record inline); the others take the common path's
+ * steps. Out of line, as spawn_remote_tracking. */
+static __attribute__((noinline)) int
+spawn_local_tracking(ct_rt *ct, const kr_future *f, kr_join_handle *jh) {
+    if (kr__track_tick(&ct->stats.spawn_left, ct->track_every) != 0)
+        return spawn_slow(ct, f, jh, KR__NEW_TRACK);
+    return local_untracked(ct, f, jh);
+}
+
+int kr__ct_spawn(kr_runtime *rt, const kr_future *f, kr_join_handle *jh,
+                 bool local) {
+    ct_rt *ct = (ct_rt *)rt;
+    if (!local || kr__ctx.worker != ct)
+        return ct_spawn_remote(ct, f, jh);
+    if (kr__ct_is_closed(ct))
+        return KR_ESHUTDOWN;
+    if (__builtin_expect(ct->track_every != 0, 0))
+        return spawn_local_tracking(ct, f, jh);
+    return local_untracked(ct, f, jh);
 }

@@ -151,7 +151,7 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
         p = kr__hist_sample(&cfg->sched_latency_histogram);
     if (s->every || p == 0)
         p = 1;
-    s->interval = p;
+    s->interval = s->timed ? p : 0;
     s->poll_weight = p;
     s->lat_weight = (uint64_t)p * (track_every != 0 ? track_every : 1);
     s->rng = 0x2545f491u ^ (index * 0x9e3779b9u);
@@ -174,6 +174,10 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
     s->mode = (cfg->track_tasks ? WS_TRACK : 0) | (lat ? WS_LAT : 0) |
               (hist ? WS_HIST : 0) | (s->slow_ticks != 0 ? WS_SLOW : 0) |
               (s->blocked_ticks != 0 ? WS_WATCH : 0);
+    /* The end of one timed poll is the start of the next only where
+     * every poll is timed (with sampling the one before was not) and
+     * slow polls are not watched (time between polls is not a poll's). */
+    s->reuse_chain = s->interval == 1 && !(s->mode & WS_SLOW);
     s->left = s->timed ? interval(&s->rng, s->interval) : UINT32_MAX;
     s->spawn_left =
         track_every != 0 ? interval(&s->rng, track_every) : UINT32_MAX;
@@ -255,13 +259,16 @@ static __attribute__((noinline)) bool run_untimed(kr__wstats *s, kr__task *t,
  * live across the poll, so the frame stays small.
  */
 bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
-    if (__builtin_expect(!s->timed, 0))
-        return run_untimed(s, t, owner);
+    unsigned iv = s->interval;
+    if (iv == 1) { /* every poll: the countdown only ever counts 1 */
+        s->left = 1;
+    } else {
+        if (__builtin_expect(iv == 0, 0))
+            return run_untimed(s, t, owner);
+        s->left = interval(&s->rng, iv);
+    }
     unsigned mode = s->mode;
-    s->left = s->interval == 1 ? 1 : interval(&s->rng, s->interval);
-    uint64_t polls = kr__load_relaxed(&s->polls);
-    uint64_t t0 =
-        (mode & WS_SLOW) || s->chain_polls + 1 != polls ? 0 : s->chain;
+    uint64_t t0 = s->reuse_chain ? s->chain : 0;
     if (t0 == 0)
         t0 = kr__ticks();
     if (kr__task_tracked(t)) {
@@ -291,7 +298,6 @@ bool kr__wstats_run_timed(kr__wstats *s, kr__task *t, const void *owner) {
     kr__store_relaxed(&s->running, NULL);
     uint64_t t1 = kr__ticks();
     s->chain = t1;
-    s->chain_polls = polls;
     if (mode & WS_WATCH)
         kr__store_relaxed(&s->poll_start, 0);
     uint64_t ticks = t1 > t0 ? t1 - t0 : 0;

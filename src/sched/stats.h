@@ -89,7 +89,7 @@ typedef struct kr__wstats {
     /* Sampling (protocol above): one poll in `interval` is timed on
      * average; a poll-time sample counts poll_weight (= interval), a
      * schedule-latency one lat_weight (interval x the tracked share). */
-    unsigned interval;
+    unsigned interval; /* 0: nothing is timed */
     uint64_t poll_weight, lat_weight;
     /* Owner-only: polls until the next timed one, counted down by the
      * fast path (UINT32_MAX when nothing is timed: it reaches 0 after
@@ -98,10 +98,8 @@ typedef struct kr__wstats {
     /* Owner-only: this worker's spawns until its next tracked one
      * (kr__track_tick; UINT32_MAX when nothing is tracked). */
     uint32_t spawn_left;
-    uint32_t rng; /* the intervals' xorshift state */
-    /* Owner-only: `polls` when `chain` was stored (valid for the poll
-     * right after it only). */
-    uint64_t chain_polls;
+    uint32_t rng;         /* the intervals' xorshift state */
+    unsigned reuse_chain; /* `chain` may start a poll (stats.c) */
     /* Times below are in ticks (util/ticks.h): the TSC where the kernel
      * keeps time with it, else ns. */
     uint64_t slow_ticks;    /* slow_poll_ns; 0: off */
