@@ -138,10 +138,12 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
     unsigned track_every = kr__cfg_track_every(cfg);
     bool hist = cfg->poll_histogram.buckets != 0;
     bool lat = cfg->sched_latency_histogram.buckets != 0;
-    s->every = cfg->slow_poll_ns != 0 || cfg->blocked_worker_ns != 0 ||
-               cfg->track_tasks;
-    s->timed = hist || lat || s->every;
-    if (s->timed || track_every != 0)
+    /* every: each poll is timed (a detector or track_tasks is on);
+     * timed: some are. */
+    bool every = cfg->slow_poll_ns != 0 || cfg->blocked_worker_ns != 0 ||
+                 cfg->track_tasks;
+    bool timed = hist || lat || every;
+    if (timed || track_every != 0)
         kr__ticks_init();
     /* The sampling interval: the smaller sample of the histograms on. */
     unsigned p = UINT32_MAX;
@@ -149,9 +151,9 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
         p = kr__hist_sample(&cfg->poll_histogram);
     if (lat && kr__hist_sample(&cfg->sched_latency_histogram) < p)
         p = kr__hist_sample(&cfg->sched_latency_histogram);
-    if (s->every || p == 0)
+    if (every || p == 0)
         p = 1;
-    s->interval = s->timed ? p : 0;
+    s->interval = timed ? p : 0;
     s->poll_weight = p;
     s->lat_weight = (uint64_t)p * (track_every != 0 ? track_every : 1);
     s->rng = 0x2545f491u ^ (index * 0x9e3779b9u);
@@ -178,7 +180,7 @@ void kr__wstats_init(kr__wstats *s, const kr_runtime_config *cfg,
      * every poll is timed (with sampling the one before was not) and
      * slow polls are not watched (time between polls is not a poll's). */
     s->reuse_chain = s->interval == 1 && !(s->mode & WS_SLOW);
-    s->left = s->timed ? interval(&s->rng, s->interval) : UINT32_MAX;
+    s->left = timed ? interval(&s->rng, s->interval) : UINT32_MAX;
     s->spawn_left =
         track_every != 0 ? interval(&s->rng, track_every) : UINT32_MAX;
     s->report = cfg->on_poll_report != NULL ? cfg->on_poll_report

@@ -42,9 +42,11 @@
  *   - Schedule latency needs the time of the wake that queued the polled
  *     task, and a clock read at every wake would cost more than the rest
  *     together. So only one task in T (the latency's sample) stamps its
- *     wakes: it is chosen at its spawn (kr__track_pick, per thread, random
- *     intervals) and gets a tracking record (task.h, TRACKED). A timed poll
- *     of a tracked task adds P x T to the latency's bucket. The wake paths
+ *     wakes: it is chosen at its spawn, at random intervals, by the
+ *     spawning worker's own countdown (`spawn_left`, kr__track_tick) or,
+ *     for a spawn from outside the workers, the spawning thread's
+ *     (kr__track_pick), and gets a tracking record (task.h, TRACKED).
+ *     A timed poll of a tracked task adds P x T to the latency's bucket. The wake paths
  *     test the TRACKED bit, read-only after the spawn, where they tested
  *     a flag before: untracked tasks pay nothing more.
  * Each bucket is then an unbiased estimate of the count; with both
@@ -83,9 +85,7 @@ typedef struct kr__wstats {
 
     /* Owner-only configuration, copied from the runtime's at creation. */
     unsigned worker;
-    unsigned timed; /* some polls take the timed path (kr__wstats_run_timed) */
-    unsigned every; /* every poll does: a detector or track_tasks is on */
-    unsigned mode;  /* what it does: WS_* bits (stats.c) */
+    unsigned mode; /* what the timed poll does: WS_* bits (stats.c) */
     /* Sampling (protocol above): one poll in `interval` is timed on
      * average; a poll-time sample counts poll_weight (= interval), a
      * schedule-latency one lat_weight (interval x the tracked share). */
@@ -171,8 +171,8 @@ static inline unsigned kr__track_pick(unsigned every) {
 /* The owner's pick, at a spawn on the thread that owns the worker (or
  * the current-thread core) whose countdown `left` is (kr__wstats
  * .spawn_left): a decrement and a branch, as the thread-local pick above
- * is, without the caller's test of `every`. kr__track_rearm starts the countdown
- * again and answers for the spawn that took it to 0: KR__NEW_TRACK, or 0
+ * is, without the caller's test of `every`. kr__track_rearm starts the
+ * countdown again and answers for the spawn that took it to 0: KR__NEW_TRACK, or 0
  * when `every` is 0 (then after 2^32 spawns). */
 unsigned kr__track_rearm(uint32_t *left, unsigned every);
 static inline unsigned kr__track_tick(uint32_t *left, unsigned every) {
