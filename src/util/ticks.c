@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/ticks.h"
@@ -58,7 +59,11 @@ static void calibrate(void) {
         return;
     uint64_t n0 = 0, c0 = 0, n1 = 0, c1 = 0;
     sample(&n0, &c0);
-    while (kr__now_ns() - n0 < 2000000) { /* 2 ms */
+    /* 2 ms apart, asleep: a spin burned the CPU it measured, and made the
+     * process's instruction count depend on the machine's speed. An
+     * oversleep only lengthens the baseline; EINTR sleeps again. */
+    struct timespec d = {0, 2000000};
+    while (nanosleep(&d, &d) != 0) {
     }
     sample(&n1, &c1);
     if (c1 <= c0 || n1 <= n0)

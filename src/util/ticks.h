@@ -7,7 +7,7 @@
  * the kernel says the TSC is not its clock, a tick is a nanosecond of
  * CLOCK_MONOTONIC (kr__now_ns).
  *
- * kr__ticks_init calibrates once per process (about 2 ms, spinning against
+ * kr__ticks_init calibrates once per process (about 2 ms, asleep, against
  * CLOCK_MONOTONIC) and must have returned before any other call here;
  * whoever turns timing on calls it (kr__wstats_init). Afterwards the
  * calibration is read-only: any thread.
