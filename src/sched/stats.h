@@ -168,6 +168,10 @@ static inline unsigned kr__track_pick(unsigned every) {
         return 0;
     return kr__track_pick_slow(every);
 }
+/* kr__track_pick's countdown step alone, for callers that keep their
+ * common path a leaf: the new count, and at 0 the caller calls
+ * kr__track_pick_slow out of line, which answers for this spawn. */
+static inline uint32_t kr__track_tick_tls(void) { return --kr__track_left; }
 /* The owner's pick, at a spawn on the thread that owns the worker (or
  * the current-thread core) whose countdown `left` is (kr__wstats
  * .spawn_left): a decrement and a branch, as the thread-local pick above
