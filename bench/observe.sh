@@ -27,6 +27,8 @@
 #
 # Environment: KAIRO_BENCH (default build/bin/kairo-bench), ROUNDS (3; 0
 # skips the wall-time column), WORKERS (2), ITERS_A (2), ITERS_B (6),
+# REPEAT (1: each side's instruction figure is the median of that many
+# differenced pairs, off and on in turn; the mt rows want 5 or more),
 # INSTR (1; 0 skips callgrind), PARTS (0), BENCH_REPS and BENCH_TARGET_MS
 # (passed through to the wall-time runs).
 set -euo pipefail
@@ -38,6 +40,7 @@ a=${ITERS_A:-2}
 b=${ITERS_B:-6}
 instr=${INSTR:-1}
 parts=${PARTS:-0}
+repeat=${REPEAT:-1}
 mask=${MASK:-15}
 export BENCH_OBSERVE_SAMPLE=${SAMPLE:-0} BENCH_OBSERVE_MASK=$mask
 all="ct/spawn_many_local ct/spawn_many_remote_idle ct/spawn_many_remote_busy
@@ -65,6 +68,18 @@ per_iter() { # NAME OBSERVE MASK
     x=$(count "$1" "$a" "$2" "$3")
     y=$(count "$1" "$b" "$2" "$3")
     echo $(((y - x) / (b - a)))
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
+    END { print NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+# off_on NAME MASK: "OFF ON", each the median of REPEAT figures, the two
+# sides measured in turn (so that a drift of the machine hits both).
+off_on() {
+    local i offs=() ons=()
+    for ((i = 0; i < repeat; i++)); do
+        offs+=("$(per_iter "$1" 0 15)")
+        ons+=("$(per_iter "$1" 1 "$2")")
+    done
+    echo "$(median "${offs[@]}") $(median "${ons[@]}")"
 }
 
 # Wall ratios: name -> median on/off.
@@ -100,8 +115,7 @@ for n in "${rows[@]}"; do
     line="| $n"
     if [ "$instr" = 1 ]; then
         echo "observe.sh: callgrind $n" >&2
-        off=$(per_iter "$n" 0 15)
-        on=$(per_iter "$n" 1 "$mask")
+        read -r off on < <(off_on "$n" "$mask")
         line="$line | $off | $on | $(awk -v x="$on" -v y="$off" 'BEGIN { printf "%.3f", (y > 0 ? x / y : 0) }')"
     else
         line="$line | - | - | -"
