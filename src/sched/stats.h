@@ -43,7 +43,7 @@
  *     task, and a clock read at every wake would cost more than the rest
  *     together. So only one task in T (the latency's sample) stamps its
  *     wakes: it is chosen at its spawn, at random intervals, by the
- *     spawning worker's own countdown (`spawn_left`, kr__track_tick) or,
+ *     spawning worker's own countdown (`spawn_left`, kr__track_rearm) or,
  *     for a spawn from outside the workers, the spawning thread's
  *     (kr__track_pick), and gets a tracking record (task.h, TRACKED).
  *     A timed poll of a tracked task adds P x T to the latency's bucket. The wake paths
@@ -96,7 +96,7 @@ typedef struct kr__wstats {
      * 2^32 polls, and the timed path then only starts it again). */
     uint32_t left;
     /* Owner-only: this worker's spawns until its next tracked one
-     * (kr__track_tick; UINT32_MAX when nothing is tracked). */
+     * (kr__track_rearm; UINT32_MAX when nothing is tracked). */
     uint32_t spawn_left;
     uint32_t rng;         /* the intervals' xorshift state */
     unsigned reuse_chain; /* `chain` may start a poll (stats.c) */
@@ -173,17 +173,16 @@ static inline unsigned kr__track_pick(unsigned every) {
  * kr__track_pick_slow out of line, which answers for this spawn. */
 static inline uint32_t kr__track_tick_tls(void) { return --kr__track_left; }
 /* The owner's pick, at a spawn on the thread that owns the worker (or
- * the current-thread core) whose countdown `left` is (kr__wstats
- * .spawn_left): a decrement and a branch, as the thread-local pick above
- * is, without the caller's test of `every`. kr__track_rearm starts the
- * countdown again and answers for the spawn that took it to 0: KR__NEW_TRACK, or 0
- * when `every` is 0 (then after 2^32 spawns). */
+ * the current-thread core) whose countdown is `left` (kr__wstats
+ * .spawn_left): the caller decrements it in its common path, with no
+ * test of `every` (it starts at UINT32_MAX where nothing is tracked),
+ * and at 0 tail-calls its out-of-line pick, which calls kr__track_rearm:
+ * that starts the countdown again and answers for the spawn that took
+ * it to 0, KR__NEW_TRACK, or 0 when `every` is 0 (then after 2^32
+ * spawns). A call whose answer the common path waits for made it save
+ * registers (ct_spawn.c, multi_thread.c). */
 unsigned kr__track_rearm(uint32_t *left, unsigned every);
-static inline unsigned kr__track_tick(uint32_t *left, unsigned every) {
-    if (__builtin_expect(--*left != 0, 1))
-        return 0;
-    return kr__track_rearm(left, every);
-}
+
 /* kr__track_pick, or 0 when nothing is tracked. */
 static inline unsigned kr__track_how(unsigned every) {
     return __builtin_expect(every == 0, 1) ? 0 : kr__track_pick(every);
