@@ -160,35 +160,30 @@ mt_spawn_pick(mt_rt *rt, mt_worker *w, const kr_future *f, kr_join_handle *jh) {
     return mt_spawn_local(rt, w, f, jh, 0);
 }
 
-static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
-                    bool local) {
-    mt_rt *rt = (mt_rt *)base;
-    mt_worker *w = local ? (mt_worker *)kr__ctx.worker : NULL;
-    kr__task *t;
-    if (w != NULL) {
-        /* At UINT32_MAX where nothing is tracked (kr__wstats_init). */
-        if (__builtin_expect(--w->stats.spawn_left == 0, 0))
-            return mt_spawn_pick(rt, w, f, jh);
-        return mt_spawn_local(rt, w, f, jh, 0);
-    }
+/* A spawn from a thread that is not a worker (the block_on thread, or
+ * outside the runtime); `track` (a constant where inlined) as
+ * mt_spawn_local's. */
+static inline __attribute__((always_inline)) int
+mt_spawn_remote(mt_rt *rt, const kr_future *f, kr_join_handle *jh,
+                unsigned track) {
     if (is_closed(rt))
         return KR_ESHUTDOWN;
     /* The block_on thread owns the block_on cache while it runs; other
      * threads borrow one of the pool's. */
     kr__cache *c = NULL;
     kr__cache_pool_slot *slot = NULL;
-    if (kr__ctx.rt == base && kr__ctx.cache != NULL)
+    if (kr__ctx.rt == &rt->base && kr__ctx.cache != NULL)
         c = kr__ctx.cache;
     else if ((slot = kr__cache_pool_take(&rt->pool)) != NULL)
         c = slot->cache;
-    t = kr__task_new(&rt->sched, c, f,
-                     (jh != NULL ? KR__NEW_JOIN : 0) |
-                         kr__track_how(rt->track_every));
+    kr__task *t =
+        kr__task_new(&rt->sched, c, f, (jh != NULL ? KR__NEW_JOIN : 0) | track);
     if (slot != NULL)
         kr__cache_pool_give(slot);
     if (t == NULL)
         return KR_ENOMEM;
-    kr__wstats_stamp_if(t);
+    if (track != 0)
+        kr__wstats_stamp_if(t);
     if (c == NULL)
         kr__fetch_add_relaxed(&rt->refs, 1); /* the cell pins us */
     kr__fetch_add_relaxed(&rt->n_remote, 1); /* a counter only */
@@ -197,6 +192,32 @@ static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
     KR__RT_ON_SPAWN(&rt->base.cfg, kr__task_id(t));
     kr__mt_push_remote(rt, t, t);
     return 0;
+}
+
+/* The remote spawn that took this thread's countdown to 0 (stats.h). */
+static __attribute__((noinline)) int
+mt_spawn_remote_pick(mt_rt *rt, const kr_future *f, kr_join_handle *jh) {
+    if (kr__track_pick_slow(rt->track_every) != 0)
+        return mt_spawn_remote(rt, f, jh, KR__NEW_TRACK);
+    return mt_spawn_remote(rt, f, jh, 0);
+}
+
+static int mt_spawn(kr_runtime *base, const kr_future *f, kr_join_handle *jh,
+                    bool local) {
+    mt_rt *rt = (mt_rt *)base;
+    mt_worker *w = local ? (mt_worker *)kr__ctx.worker : NULL;
+    if (w != NULL) {
+        /* At UINT32_MAX where nothing is tracked (kr__wstats_init). */
+        if (__builtin_expect(--w->stats.spawn_left == 0, 0))
+            return mt_spawn_pick(rt, w, f, jh);
+        return mt_spawn_local(rt, w, f, jh, 0);
+    }
+    /* A thread's countdown serves every runtime it spawns on, so it is
+     * only counted where this one tracks. */
+    if (__builtin_expect(rt->track_every != 0, 0) &&
+        __builtin_expect(kr__track_tick_tls() == 0, 0))
+        return mt_spawn_remote_pick(rt, f, jh);
+    return mt_spawn_remote(rt, f, jh, 0);
 }
 
 /* ---- block_on ------------------------------------------------------- */
