@@ -278,14 +278,42 @@ static void napper_drop(kr_future *f) {
 }
 KR_FUTURE_VTABLE(napper_vt, napper, napper_poll, napper_drop, 0);
 
+typedef struct park_watch {
+    kr_runtime *rt;
+    test_latch *latch;
+} park_watch;
+
+/* Bumps the latch once worker 0 has parked (or after 10 s, and then the
+ * test's assertion fails), reading its metrics from this thread. */
+static void *bump_after_park(void *arg) {
+    park_watch *p = arg;
+    for (int i = 0; i < 10000; i++) {
+        kr_worker_metrics wm;
+        if (kr_runtime_worker_metrics_get(p->rt, 0, &wm) == 0 && wm.parks >= 1)
+            break;
+        test_sleep_ms(1);
+    }
+    test_latch_add(p->latch, 1);
+    return NULL;
+}
+
 static void worker_park_count(void **state) {
     (void)state;
     kr_runtime *rt = test_runtime(2);
-    /* A task sleeping 1 ms: its worker parks with the timer. */
-    napper n = {{&napper_vt}, kr_sleep_for(kr_ms(1))};
+    /* A task waiting on a latch that a thread bumps only once worker 0
+     * has parked. (A 1 ms sleep, as this was, could expire before the
+     * worker got to park: a TSan run at load failed so once.) */
+    test_latch l;
+    test_latch_init(&l);
+    test_latch_wait w = test_latch_wait_for(&l, 1);
     kr_join_handle jh;
-    assert_rc(kr_runtime_spawn(rt, &n.base, &jh), 0);
+    assert_rc(kr_runtime_spawn(rt, &w.base, &jh), 0);
+    park_watch pw = {rt, &l};
+    pthread_t th;
+    pthread_create(&th, NULL, bump_after_park, &pw);
     assert_rc(kr_runtime_block_on(rt, &jh.base, NULL), 0);
+    pthread_join(th, NULL);
+    test_latch_destroy(&l);
     if (is_mt()) /* the idle workers park at start-up */
         for (int i = 0; i < 10000; i++) {
             kr_worker_metrics a, b;
