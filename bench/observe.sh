@@ -12,7 +12,8 @@
 #     difference over ITERS_B - ITERS_A, so start-up cancels out): the
 #     stable figure on a shared machine. Multi-thread rows under callgrind
 #     run one thread at a time, and their idle workers' searching varies:
-#     a few % of noise there.
+#     a few % of noise there, less with valgrind's --fair-sched=yes (which
+#     hands the threads the lock in turn; always on here) and REPEAT.
 #   the wall-time ratio on/off: kairo-bench --observe ROUNDS, each row off
 #     then on in one process, interleaved; the median over the rounds of each
 #     round's median. Noisy on a loaded machine (see the README).
@@ -59,7 +60,7 @@ done
 # count NAME ITERS OBSERVE MASK: instructions of the whole process.
 count() {
     BENCH_ITERS="$2" BENCH_OBSERVE="$3" BENCH_OBSERVE_MASK="$4" \
-        valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file=/dev/null \
         "$bin" --workers "$workers" "$1" 2>&1 >/dev/null |
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1
 }
