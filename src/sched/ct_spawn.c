@@ -116,8 +116,6 @@ remote_untracked(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
 static __attribute__((noinline)) int
 spawn_remote_pick(ct_rt *ct, const kr_future *f, kr_join_handle *jh,
                   kr__cache_pool_slot *slot) {
-    KR__REQUIRE(slot == NULL || ct->track_every != 0, "every %u",
-                ct->track_every);
     unsigned track = slot == NULL ? kr__track_how(ct->track_every)
                                   : kr__track_pick_slow(ct->track_every);
     if (slot == NULL || track != 0)

@@ -85,6 +85,7 @@ unsigned kr__track_rearm(uint32_t *left, unsigned every) {
 }
 
 unsigned kr__track_pick_slow(unsigned every) {
+    KR__REQUIRE(every != 0, "every %u", every);
     kr__track_left = interval(track_rng_get(), every);
     if (!track_started) { /* start at a random point, not tracked */
         track_started = true;

@@ -170,7 +170,8 @@ static inline unsigned kr__track_pick(unsigned every) {
 }
 /* kr__track_pick's countdown step alone, for callers that keep their
  * common path a leaf: the new count, and at 0 the caller calls
- * kr__track_pick_slow out of line, which answers for this spawn. */
+ * kr__track_pick_slow out of line, which answers for this spawn
+ * (Requires there, a KR_DEBUG assertion: every != 0). */
 static inline uint32_t kr__track_tick_tls(void) { return --kr__track_left; }
 /* The owner's pick, at a spawn on the thread that owns the worker (or
  * the current-thread core) whose countdown is `left` (kr__wstats

@@ -1,4 +1,5 @@
 /* util/ticks.c: the calibration behind kr__ticks (util/ticks.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -61,9 +62,9 @@ static void calibrate(void) {
     sample(&n0, &c0);
     /* 2 ms apart, asleep: a spin burned the CPU it measured, and made the
      * process's instruction count depend on the machine's speed. An
-     * oversleep only lengthens the baseline; EINTR sleeps again. */
+     * oversleep only lengthens the baseline; EINTR sleeps the rest. */
     struct timespec d = {0, 2000000};
-    while (nanosleep(&d, &d) != 0) {
+    while (nanosleep(&d, &d) != 0 && errno == EINTR) {
     }
     sample(&n1, &c1);
     if (c1 <= c0 || n1 <= n0)
