@@ -14,12 +14,16 @@
  *          or a deregistration that found no turn running and submits its
  *          remove itself. The SQ, the CQ, and a slot's refs / armed /
  *          removed are the owner's: only the owner writes them, and it
- *          writes refs and removed under `lock` too, because del reads
- *          them under `lock` alone for its last look (release_locked)
- *          and may free the slot there. So a change of refs and the
- *          decision to free that follows it are one hold of `lock`: a
- *          decrement outside it let del see refs == 0 and free the slot
- *          while the turn still meant to look at it.
+ *          writes all three under `lock` too. del reads refs and removed
+ *          under `lock` alone for its last look (release_locked) and may
+ *          free the slot there, so a change of refs and the decision to
+ *          free that follows it are one hold of `lock`: a decrement
+ *          outside it let del see refs == 0 and free the slot while the
+ *          turn still meant to look at it. armed is read only by owners,
+ *          but the compiler may load refs and the flags after it as one
+ *          word: CI's TSan build saw release_locked's 8-byte read meet an
+ *          unlocked `armed = false` in handle (flaky once,
+ *          uring/mt/net-unix-dgram/uds_datagram__echo).
  *   lock   (a spinlock) guards the pending list (slots with a command
  *          waiting for the owner: ARM and/or REMOVE), the list of all
  *          slots, and the wait flags (waiting, woken, notified).
@@ -209,8 +213,11 @@ static bool release_locked(slot *s) {
 static bool release_ref(uring_backend *b, slot *s, bool poll_end) {
     kr__spin_lock(&b->lock);
     s->refs--;
-    if (poll_end && s->removed)
-        s->poll_done = true;
+    if (poll_end) {
+        s->armed = false;
+        if (s->removed)
+            s->poll_done = true;
+    }
     bool done = release_locked(s);
     kr__spin_unlock(&b->lock);
     if (done)
@@ -457,7 +464,6 @@ static int handle(uring_backend *b, const struct io_uring_cqe *cqe,
         prep_poll(b, s);
         return made;
     }
-    s->armed = false;
     bool removed = s->removed;
     if (release_ref(b, s, true) || removed)
         return made; /* s may be gone: del frees it once it looks */
