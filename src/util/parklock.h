@@ -78,9 +78,27 @@ static inline void kr__parklock_lock(kr__parklock *l) {
         kr__parklock_lock_slow(l);
 }
 
+/* The lock at one CAS, without the spin: false if it was held. For a
+ * common path that passes a busy lock to a slow path. */
+static inline bool kr__parklock_try_once(kr__parklock *l) {
+    uint32_t z = 0;
+    return kr__cas_acquire(&l->state, &z, 1);
+}
+
+/* The unlock's two halves, for a common path that keeps its call to the
+ * futex out of line: release returns whether a taker may sleep, and then
+ * the caller must call kr__parklock_wake. */
+static inline bool kr__parklock_release(kr__parklock *l) {
+    return kr__swap_release(&l->state, 0) == 2;
+}
+
+static inline void kr__parklock_wake(kr__parklock *l) {
+    syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static inline void kr__parklock_unlock(kr__parklock *l) {
-    if (kr__swap_release(&l->state, 0) == 2)
-        syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    if (kr__parklock_release(l))
+        kr__parklock_wake(l);
 }
 
 #endif
