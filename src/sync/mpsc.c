@@ -520,6 +520,25 @@ static __attribute__((noinline)) int wake_lock_sleeper(chan *c) {
 }
 
 /*
+ * The common state of the frameless send paths below, tested with the lock
+ * held: the channel open with a slot (bounded: a permit), its ring present
+ * with room, and no receiver waiting (so no waker to take and no wake batch).
+ */
+static inline bool common_room(const chan *c) {
+    return !c->closed && !(c->bounded && c->permits == 0) && c->buf != NULL &&
+           c->len != c->mask + 1 && c->rx_waker.vtable == NULL;
+}
+
+/* The common state's enqueue of a 4- or 8-byte message, lock held. */
+static inline void common_enqueue(chan *c, const void *msg, size_t ms) {
+    size_t i = (c->head + c->len) & c->mask;
+    kr__mpsc_copy_msg(c->buf + i * ms, msg, ms);
+    c->len++;
+    if (c->bounded)
+        c->permits--;
+}
+
+/*
  * The common case inline, with no stack frame: a word-sized message, the
  * lock free at the first try, the channel open with a slot and room in its
  * ring, and no receiver waiting (no waker to take, so no wake batch). It
@@ -538,16 +557,9 @@ int kr_mpsc_try_send(kr_mpsc_tx *tx, const void *msg) {
         return try_send_slow(tx, msg);
     if (__builtin_expect(!kr__parklock_try_once(&c->wl.lock), 0))
         return try_send_slow(tx, msg);
-    if (__builtin_expect(c->closed || (c->bounded && c->permits == 0) ||
-                             c->buf == NULL || c->len == c->mask + 1 ||
-                             c->rx_waker.vtable != NULL,
-                         0))
+    if (__builtin_expect(!common_room(c), 0))
         return try_send_locked(c, msg);
-    size_t i = (c->head + c->len) & c->mask;
-    kr__mpsc_copy_msg(c->buf + i * ms, msg, ms); /* ms is 4 or 8 */
-    c->len++;
-    if (c->bounded)
-        c->permits--;
+    common_enqueue(c, msg, ms);
     if (__builtin_expect(kr__parklock_release(&c->wl.lock), 0))
         return wake_lock_sleeper(c);
     return 0;
@@ -627,16 +639,9 @@ static kr_poll send_poll(kr_future *f, kr_context *cx, void *out) {
         kr__coop_refund();
         return send_poll_slow(s, cx, out);
     }
-    if (__builtin_expect(c->closed || (c->bounded && c->permits == 0) ||
-                             c->buf == NULL || c->len == c->mask + 1 ||
-                             c->rx_waker.vtable != NULL,
-                         0))
+    if (__builtin_expect(!common_room(c), 0))
         return send_poll_unlock_slow(s, cx, out);
-    size_t i = (c->head + c->len) & c->mask;
-    kr__mpsc_copy_msg(c->buf + i * ms, msg, ms); /* ms is 4 or 8 */
-    c->len++;
-    if (c->bounded)
-        c->permits--;
+    common_enqueue(c, msg, ms);
     s->phase_ = 2;
     if (out != NULL)
         *(int *)out = 0;
