@@ -333,6 +333,43 @@ static void notify_one_stores_at_most_one_permit(void **state) {
     fx_end(&x, 2, 0);
 }
 
+/*
+ * A notify_one that finds the permit already stored still publishes what
+ * its caller wrote before it: the future that then takes the permit sees
+ * it (Tokio: the CAS from NOTIFIED to NOTIFIED). With a load alone, the
+ * take synchronised only with the notify that stored the permit, and a
+ * consumer that checks a flag after the take could miss one set just
+ * before the second notify (store buffering) and sleep with it set: a lost
+ * wakeup. The data is a plain int so that TSan sees the missing edge; the
+ * thread says it is done through a relaxed store, which orders nothing.
+ */
+static int np_data;
+static _Atomic int np_done;
+
+static void *np_notifier(void *arg) {
+    np_data = 42;
+    kr_notify_one(arg); /* the permit is already stored */
+    atomic_store_explicit(&np_done, 1, memory_order_relaxed);
+    return NULL;
+}
+
+static void notify_one_with_permit_stored_publishes_its_writes(void **state) {
+    (void)state;
+    fx x;
+    fx_init(&x, 1);
+    np_data = 0;
+    atomic_store(&np_done, 0);
+    kr_notify_one(x.n); /* stores the permit */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, np_notifier, x.n), 0);
+    while (!atomic_load_explicit(&np_done, memory_order_relaxed))
+        sched_yield();
+    assert_int_equal(fx_poll(&x, 0), R); /* takes the one permit */
+    assert_int_equal(np_data, 42);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    fx_end(&x, 1, 0);
+}
+
 static void notify_waiters_wakes_all_and_stores_nothing(void **state) {
     (void)state;
     enum { N = 70 }; /* over two wake batches */
@@ -523,6 +560,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(
             unpolled_future_completed_by_notify_waiters_preserves_notify_one_permit),
         cmocka_unit_test(notify_one_stores_at_most_one_permit),
+        cmocka_unit_test(notify_one_with_permit_stored_publishes_its_writes),
         cmocka_unit_test(notify_waiters_wakes_all_and_stores_nothing),
         cmocka_unit_test(notify_waiters_counts_unpolled_and_dropped),
         cmocka_unit_test(notify_drop_at_every_point_loses_nothing),

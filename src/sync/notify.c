@@ -20,7 +20,10 @@
  *   - A dropped future that notify_one had picked passes the notification
  *     on with the same strategy (Tokio's behaviour).
  * Orders: the permit CAS are acq_rel, so what precedes a notify_one is
- * visible to the future that takes its permit; the lock orders the rest.
+ * visible to the future that takes its permit, including a notify_one that
+ * found the permit already stored (it writes it again rather than only
+ * loading it; notify_one_with_permit_stored_publishes_its_writes in
+ * tests/test-notify.c); the lock orders the rest.
  */
 #include "kairo.h"
 #include "util/abort.h"
@@ -100,9 +103,12 @@ static void notify_one(kr_notify *n, bool lifo) {
         return;
     size_t cur = kr__load_relaxed(&n->state); /* the CAS re-reads */
     while ((cur & MASK) != WAITING) {
-        /* Nobody waits: store the permit, one CAS (none if already set). */
-        if ((cur & MASK) == NOTIFIED)
-            return;
+        /* Nobody waits: store the permit, one CAS. A permit already stored
+         * is written again (NOTIFIED to NOTIFIED), as Tokio does: the
+         * future that takes it then reads from this CAS and sees what our
+         * caller wrote before the call. A load alone would leave this call
+         * unordered with the take, and a consumer could miss what it
+         * publishes and wait with no permit left (store buffering). */
         if (kr__cas_weak_acqrel(&n->state, &cur, (cur & ~MASK) | NOTIFIED))
             return;
     }
