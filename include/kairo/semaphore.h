@@ -81,8 +81,17 @@ typedef struct kr_semaphore_acquire {
     kr_semaphore *sem_;
     kr__acquire a_;
 } kr_semaphore_acquire;
-KR_API kr_semaphore_acquire kr_semaphore_acquire_future(kr_semaphore *s,
-                                                        size_t n);
+/* The constructor is inline, as kr_mpsc_send_future's (kairo/mpsc.h): a
+ * future returned by an out-of-line call comes back through memory and is
+ * read back at once, a store-forwarding stall. */
+KR_API extern const kr_future_vtable kr__semaphore_acquire_vtable;
+static inline kr_semaphore_acquire kr_semaphore_acquire_future(kr_semaphore *s,
+                                                               size_t n) {
+    kr_semaphore_acquire a = {{&kr__semaphore_acquire_vtable},
+                              s,
+                              {{{NULL, NULL}, {NULL, NULL}, 0}, n, 0}};
+    return a;
+}
 
 #ifdef __cplusplus
 }

@@ -117,7 +117,15 @@ typedef struct kr_oneshot_recv {
     void *dst_;
     int done_;
 } kr_oneshot_recv;
-KR_API kr_oneshot_recv kr_oneshot_recv_future(kr_oneshot_rx *rx, void *dst);
+/* The constructor is inline, as kr_mpsc_send_future's (kairo/mpsc.h): a
+ * future returned by an out-of-line call comes back through memory and is
+ * read back at once, a store-forwarding stall. */
+KR_API extern const kr_future_vtable kr__oneshot_recv_vtable;
+static inline kr_oneshot_recv kr_oneshot_recv_future(kr_oneshot_rx *rx,
+                                                     void *dst) {
+    kr_oneshot_recv r = {{&kr__oneshot_recv_vtable}, rx, dst, 0};
+    return r;
+}
 
 #ifdef __cplusplus
 }

@@ -469,13 +469,9 @@ static kr_poll recv_poll(kr_future *f, kr_context *cx, void *out) {
     return recv_proceed(r, o, cx, out);
 }
 
-static const kr_future_vtable recv_vtable = {
+/* kr_oneshot_recv_future (kairo/sync.h, inline) points here. */
+const kr_future_vtable kr__oneshot_recv_vtable = {
     recv_poll, NULL, sizeof(kr_oneshot_recv), sizeof(int), "kr_oneshot_recv"};
-
-kr_oneshot_recv kr_oneshot_recv_future(kr_oneshot_rx *rx, void *dst) {
-    kr_oneshot_recv r = {{&recv_vtable}, rx, dst, 0};
-    return r;
-}
 
 static kr_poll closed_poll(kr_future *f, kr_context *cx, void *out) {
     kr_oneshot_closed *c = (kr_oneshot_closed *)f;

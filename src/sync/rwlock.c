@@ -109,32 +109,26 @@ static kr_poll acquire_poll(kr_future *f, kr_context *cx, void *out) {
     return KR_READY;
 }
 
+/* A write future's first poll sets its count: every permit (the header's
+ * inline constructor cannot read the lock's limit). */
+static kr_poll write_poll(kr_future *f, kr_context *cx, void *out) {
+    kr_rwlock_acquire *a = (kr_rwlock_acquire *)f;
+    if (a->a_.phase == 0 && a->lock_ != NULL)
+        a->a_.n = a->lock_->max_readers;
+    return acquire_poll(f, cx, out);
+}
+
 static void acquire_drop(kr_future *f) {
     kr_rwlock_acquire *a = (kr_rwlock_acquire *)f;
     if (a->lock_ != NULL)
         kr__acquire_drop(&a->lock_->sem, &a->a_);
 }
 
-static const kr_future_vtable read_vtable = {
+/* kr_rwlock_read_future and kr_rwlock_write_future (kairo/rwlock.h,
+ * inline) point here. */
+const kr_future_vtable kr__rwlock_read_vtable = {
     acquire_poll, acquire_drop, sizeof(kr_rwlock_acquire),
     sizeof(kr_rwlock_guard), "kr_rwlock_read"};
-static const kr_future_vtable write_vtable = {
-    acquire_poll, acquire_drop, sizeof(kr_rwlock_acquire),
+const kr_future_vtable kr__rwlock_write_vtable = {
+    write_poll, acquire_drop, sizeof(kr_rwlock_acquire),
     sizeof(kr_rwlock_guard), "kr_rwlock_write"};
-
-static kr_rwlock_acquire make(kr_rwlock *rw, const kr_future_vtable *vt,
-                              size_t n) {
-    kr_rwlock_acquire a;
-    a.base.vtable = vt;
-    a.lock_ = rw;
-    kr__acquire_init(&a.a_, n);
-    return a;
-}
-
-kr_rwlock_acquire kr_rwlock_read_future(kr_rwlock *rw) {
-    return make(rw, &read_vtable, 1);
-}
-
-kr_rwlock_acquire kr_rwlock_write_future(kr_rwlock *rw) {
-    return make(rw, &write_vtable, rw == NULL ? 0 : rw->max_readers);
-}

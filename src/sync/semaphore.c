@@ -84,13 +84,7 @@ static void acquire_drop(kr_future *f) {
         kr__acquire_drop(&a->sem_->sem, &a->a_);
 }
 
-KR_FUTURE_VTABLE(acquire_vtable, kr_semaphore_acquire, acquire_poll,
-                 acquire_drop, sizeof(int));
-
-kr_semaphore_acquire kr_semaphore_acquire_future(kr_semaphore *s, size_t n) {
-    kr_semaphore_acquire a;
-    a.base.vtable = &acquire_vtable;
-    a.sem_ = s;
-    kr__acquire_init(&a.a_, n);
-    return a;
-}
+/* kr_semaphore_acquire_future (kairo/semaphore.h, inline) points here. */
+const kr_future_vtable kr__semaphore_acquire_vtable = {
+    acquire_poll, acquire_drop, sizeof(kr_semaphore_acquire), sizeof(int),
+    "kr_semaphore_acquire"};
