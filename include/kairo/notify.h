@@ -8,6 +8,13 @@
  * kr_notify_waiters wakes every waiter that exists at the call, including
  * notified futures made but not yet polled, and stores nothing.
  *
+ * Memory order: whatever a thread wrote before a kr_notify_one (or _last)
+ * is visible to the task its call wakes, and to the future that takes the
+ * permit it stored - also when the permit was already stored and the call
+ * only kept it. So `publish; kr_notify_one` against `await notified;
+ * check` loses no wakeup even where the check reads the published flag
+ * with a plain acquire load.
+ *
  * What a dropped notified future loses: nothing. If kr_notify_one (or
  * _last) had chosen it and it is dropped before it saw that, the
  * notification passes on to the next waiter in the same order (or is
