@@ -47,8 +47,6 @@
  * a poll (kr_notified_enable found the notification), DONE is returned. */
 enum { INIT, QUEUED, FIRED, DONE };
 
-static const kr_future_vtable notified_vtable; /* defined at the end */
-
 struct kr_notify {
     _Atomic size_t state;
     kr__wait_list wl;
@@ -157,16 +155,11 @@ void kr_notify_waiters(kr_notify *n) {
     kr__wake_batch_wake(&b);
 }
 
-kr_notified kr_notify_notified(kr_notify *n) {
-    kr_notified f;
-    f.base.vtable = &notified_vtable;
-    f.notify_ = n;
-    /* Acquire: pairs with notify_waiters' bump, so a future made after a
-     * call does not count that call. */
-    f.calls_ = n == NULL ? 0 : kr__load_acquire(&n->state) / CALL;
-    f.phase_ = INIT;
-    kr__waiter_init(&f.w_);
-    return f;
+/* The snapshot kr_notify_notified (kairo/notify.h, inline; phase INIT is
+ * its 0) takes when a future is made. Acquire: pairs with notify_waiters'
+ * bump, so a future made after a call does not count that call. */
+size_t kr__notify_calls(const kr_notify *n) {
+    return n == NULL ? 0 : kr__load_acquire(&n->state) / CALL;
 }
 
 /* One step: true once notified. `wk` (NULL for enable) is stored when the
@@ -176,8 +169,13 @@ static bool step(kr_notified *f, const kr_waker *wk) {
     if (f->phase_ == DONE || f->phase_ == FIRED)
         return true;
     if (f->phase_ == INIT) {
-        /* Acquire: pairs with the notifier's CAS or fetch_add. */
-        size_t cur = kr__load_acquire(&n->state);
+        /* First the CAS that takes a permit stored since the snapshot, with
+         * no load before it: the state a notifier keeps writing is fetched
+         * once, by the CAS, which reads it back into `cur` when it fails.
+         * Acquire (acq_rel): pairs with the notifier's CAS or fetch_add. */
+        size_t cur = f->calls_ * CALL | NOTIFIED;
+        if (kr__cas_acqrel(&n->state, &cur, cur & ~MASK))
+            goto done; /* took the permit */
         for (;;) {
             if (cur / CALL != f->calls_)
                 goto done;
@@ -277,5 +275,5 @@ static void notified_drop(kr_future *fut) {
     f->phase_ = DONE;
 }
 
-static const kr_future_vtable notified_vtable = {
+const kr_future_vtable kr__notified_vtable = {
     notified_poll, notified_drop, sizeof(kr_notified), 0, "kr_notified"};
