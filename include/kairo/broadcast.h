@@ -127,8 +127,8 @@ typedef struct kr_broadcast_recv {
 KR_API extern const kr_future_vtable kr__broadcast_recv_vtable;
 static inline kr_broadcast_recv
 kr_broadcast_recv_future(kr_broadcast_rx *rx, void *dst, uint64_t *lagged) {
-    kr_broadcast_recv r = {{&kr__broadcast_recv_vtable},    rx, dst, lagged,
-                           {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    kr_broadcast_recv r = {
+        {&kr__broadcast_recv_vtable}, rx, dst, lagged, KR__WAITER_INIT, 0};
     return r;
 }
 

@@ -116,8 +116,7 @@ typedef struct kr_mpsc_send {
 KR_API extern const kr_future_vtable kr__mpsc_send_vtable;
 static inline kr_mpsc_send kr_mpsc_send_future(kr_mpsc_tx *tx,
                                                const void *msg) {
-    kr_mpsc_send s = {
-        {&kr__mpsc_send_vtable}, tx, msg, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    kr_mpsc_send s = {{&kr__mpsc_send_vtable}, tx, msg, KR__WAITER_INIT, 0};
     return s;
 }
 
@@ -147,11 +146,8 @@ typedef struct kr_mpsc_reserve {
 KR_API extern const kr_future_vtable kr__mpsc_reserve_vtable;
 static inline kr_mpsc_reserve kr_mpsc_reserve_future(kr_mpsc_tx *tx,
                                                      kr_mpsc_permit *permit) {
-    kr_mpsc_reserve r = {{&kr__mpsc_reserve_vtable},
-                         tx,
-                         permit,
-                         {{NULL, NULL}, {NULL, NULL}, 0},
-                         0};
+    kr_mpsc_reserve r = {
+        {&kr__mpsc_reserve_vtable}, tx, permit, KR__WAITER_INIT, 0};
     return r;
 }
 

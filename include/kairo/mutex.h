@@ -64,13 +64,10 @@ typedef struct kr_mutex_lock {
     kr_mutex *mutex_;
     kr__acquire a_;
 } kr_mutex_lock;
-/* The constructor is inline, as kr_mpsc_send_future's (kairo/mpsc.h): a
- * future returned by an out-of-line call comes back through memory and is
- * read back at once, a store-forwarding stall. */
+/* Inline, as every future's constructor (kairo/waiter.h says why). */
 KR_API extern const kr_future_vtable kr__mutex_lock_vtable;
 static inline kr_mutex_lock kr_mutex_lock_future(kr_mutex *m) {
-    kr_mutex_lock l = {
-        {&kr__mutex_lock_vtable}, m, {{{NULL, NULL}, {NULL, NULL}, 0}, 1, 0}};
+    kr_mutex_lock l = {{&kr__mutex_lock_vtable}, m, KR__ACQUIRE_INIT(1)};
     return l;
 }
 

@@ -63,19 +63,15 @@ typedef struct kr_notified {
     int phase_;
     kr__waiter w_;
 } kr_notified;
-/* The constructor is inline, as the channel and lock futures' are: a
- * future returned by an out-of-line call comes back through memory and is
- * read back at once, a store-forwarding stall (notify/notify_one: a
- * quarter of the waiter's own samples). kr__notify_calls is its snapshot
- * of the kr_notify_waiters count (0 for a NULL notify), a scalar. */
+/* Inline, as every future's constructor (kairo/waiter.h says why;
+ * notify/notify_one: a quarter of the waiter's own samples).
+ * kr__notify_calls is its snapshot of the kr_notify_waiters count (0 for a
+ * NULL notify), a scalar. */
 KR_API extern const kr_future_vtable kr__notified_vtable;
 KR_API size_t kr__notify_calls(const kr_notify *n);
 static inline kr_notified kr_notify_notified(kr_notify *n) {
-    kr_notified f = {{&kr__notified_vtable},
-                     n,
-                     kr__notify_calls(n),
-                     0,
-                     {{NULL, NULL}, {NULL, NULL}, 0}};
+    kr_notified f = {
+        {&kr__notified_vtable}, n, kr__notify_calls(n), 0, KR__WAITER_INIT};
     return f;
 }
 

@@ -79,23 +79,17 @@ typedef struct kr_rwlock_acquire {
     kr_rwlock *lock_;
     kr__acquire a_;
 } kr_rwlock_acquire;
-/* The constructors are inline, as kr_mpsc_send_future's (kairo/mpsc.h): a
- * future returned by an out-of-line call comes back through memory and is
- * read back at once, a store-forwarding stall (rwlock/uncontended_read:
- * 58 % of the polling task's samples on the store after that load). A
+/* Inline, as every future's constructor (kairo/waiter.h says why). A
  * write future takes the lock's reader limit, its permit count, at its
- * first poll. */
+ * first poll: the header cannot read it. */
 KR_API extern const kr_future_vtable kr__rwlock_read_vtable;
 KR_API extern const kr_future_vtable kr__rwlock_write_vtable;
 static inline kr_rwlock_acquire kr_rwlock_read_future(kr_rwlock *rw) {
-    kr_rwlock_acquire a = {
-        {&kr__rwlock_read_vtable}, rw, {{{NULL, NULL}, {NULL, NULL}, 0}, 1, 0}};
+    kr_rwlock_acquire a = {{&kr__rwlock_read_vtable}, rw, KR__ACQUIRE_INIT(1)};
     return a;
 }
 static inline kr_rwlock_acquire kr_rwlock_write_future(kr_rwlock *rw) {
-    kr_rwlock_acquire a = {{&kr__rwlock_write_vtable},
-                           rw,
-                           {{{NULL, NULL}, {NULL, NULL}, 0}, 0, 0}};
+    kr_rwlock_acquire a = {{&kr__rwlock_write_vtable}, rw, KR__ACQUIRE_INIT(0)};
     return a;
 }
 

@@ -81,15 +81,12 @@ typedef struct kr_semaphore_acquire {
     kr_semaphore *sem_;
     kr__acquire a_;
 } kr_semaphore_acquire;
-/* The constructor is inline, as kr_mpsc_send_future's (kairo/mpsc.h): a
- * future returned by an out-of-line call comes back through memory and is
- * read back at once, a store-forwarding stall. */
+/* Inline, as every future's constructor (kairo/waiter.h says why). */
 KR_API extern const kr_future_vtable kr__semaphore_acquire_vtable;
 static inline kr_semaphore_acquire kr_semaphore_acquire_future(kr_semaphore *s,
                                                                size_t n) {
-    kr_semaphore_acquire a = {{&kr__semaphore_acquire_vtable},
-                              s,
-                              {{{NULL, NULL}, {NULL, NULL}, 0}, n, 0}};
+    kr_semaphore_acquire a = {
+        {&kr__semaphore_acquire_vtable}, s, KR__ACQUIRE_INIT(n)};
     return a;
 }
 

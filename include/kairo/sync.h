@@ -117,9 +117,7 @@ typedef struct kr_oneshot_recv {
     void *dst_;
     int done_;
 } kr_oneshot_recv;
-/* The constructor is inline, as kr_mpsc_send_future's (kairo/mpsc.h): a
- * future returned by an out-of-line call comes back through memory and is
- * read back at once, a store-forwarding stall. */
+/* Inline, as every future's constructor (kairo/waiter.h says why). */
 KR_API extern const kr_future_vtable kr__oneshot_recv_vtable;
 static inline kr_oneshot_recv kr_oneshot_recv_future(kr_oneshot_rx *rx,
                                                      void *dst) {

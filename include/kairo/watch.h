@@ -122,8 +122,7 @@ typedef struct kr_watch_changed {
 } kr_watch_changed;
 KR_API extern const kr_future_vtable kr__watch_changed_vtable;
 static inline kr_watch_changed kr_watch_changed_future(kr_watch_rx *rx) {
-    kr_watch_changed w = {
-        {&kr__watch_changed_vtable}, rx, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    kr_watch_changed w = {{&kr__watch_changed_vtable}, rx, KR__WAITER_INIT, 0};
     return w;
 }
 

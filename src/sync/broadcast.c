@@ -413,7 +413,6 @@ static const kr_future_vtable closed_vtable = {closed_poll, closed_drop,
                                                "kr_broadcast_closed"};
 
 kr_broadcast_closed kr_broadcast_tx_closed(kr_broadcast_tx *tx) {
-    kr_broadcast_closed w = {
-        {&closed_vtable}, tx, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    kr_broadcast_closed w = {{&closed_vtable}, tx, KR__WAITER_INIT, 0};
     return w;
 }

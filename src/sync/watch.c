@@ -371,13 +371,8 @@ static const kr_future_vtable wait_for_vtable = {
 kr_watch_wait_for kr_watch_wait_for_future(kr_watch_rx *rx,
                                            bool (*pred)(const void *, void *),
                                            void *arg, void *dst) {
-    kr_watch_wait_for w = {{&wait_for_vtable},
-                           rx,
-                           pred,
-                           arg,
-                           dst,
-                           {{NULL, NULL}, {NULL, NULL}, 0},
-                           0};
+    kr_watch_wait_for w = {{&wait_for_vtable}, rx, pred, arg, dst,
+                           KR__WAITER_INIT,    0};
     return w;
 }
 
@@ -410,8 +405,7 @@ static const kr_future_vtable closed_vtable = {
     closed_poll, closed_drop, sizeof(kr_watch_closed), 0, "kr_watch_closed"};
 
 kr_watch_closed kr_watch_tx_closed(kr_watch_tx *tx) {
-    kr_watch_closed w = {
-        {&closed_vtable}, tx, {{NULL, NULL}, {NULL, NULL}, 0}, 0};
+    kr_watch_closed w = {{&closed_vtable}, tx, KR__WAITER_INIT, 0};
     return w;
 }
 
