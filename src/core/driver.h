@@ -43,6 +43,7 @@ typedef union kr__timers {
 } kr__timers;
 
 typedef struct kr__driver kr__driver;
+struct kr__io_op;
 
 typedef struct kr__driver_ops {
     /* Waits up to timeout_ns (-1: no limit, 0: only a look) for I/O
@@ -83,6 +84,18 @@ typedef struct kr__driver_ops {
      * and those that woke a waiting task so far (0 without I/O). */
     uint64_t (*timers_count)(kr__timers *t);
     void (*io_counts)(kr__driver *d, uint64_t *events, uint64_t *ready);
+
+    /* Completion operations (core/io_op.h, which holds their contract).
+     * op_submit starts op on the driver's ring; any thread. 0; KR_ENOSYS
+     * where this driver has no completion operations (epoll; such a
+     * driver may also leave the entries NULL); KR_EOPNOTSUPP for an
+     * opcode the kernel lacks; KR_ESHUTDOWN after shutdown. An op
+     * submitted counts as a source (has_sources) until its `done`. The
+     * submission goes to the kernel with the next turn's wait (or look),
+     * never an io_uring_enter of its own. op_cancel asks the kernel to end
+     * it early; any thread. */
+    int (*op_submit)(kr__driver *d, struct kr__io_op *op);
+    void (*op_cancel)(kr__driver *d, struct kr__io_op *op);
 } kr__driver_ops;
 
 struct kr__driver {

@@ -23,6 +23,7 @@
 
 #include "io/reactor.h"
 #include "util/alloc.h"
+#include "util/atomic.h"
 
 typedef struct epoll_backend {
     kr__backend base;
@@ -56,6 +57,7 @@ int kr__epoll_new(kr__backend **out) {
         return err;
     }
     b->base.ops = &epoll_ops;
+    atomic_init(&b->base.ops_live, 0);
     *out = &b->base;
     return 0;
 }
@@ -136,6 +138,7 @@ static void epoll_wake(kr__backend *base) {
     (void)r;
 }
 
-static const kr__backend_ops epoll_ops = {epoll_free, epoll_add,
-                                          epoll_del,  epoll_wait_ev,
-                                          epoll_wake, KR_IO_DRIVER_EPOLL};
+/* No completion operations: the files use the blocking pool. */
+static const kr__backend_ops epoll_ops = {
+    epoll_free, epoll_add,          epoll_del, epoll_wait_ev,
+    epoll_wake, KR_IO_DRIVER_EPOLL, NULL,      NULL};

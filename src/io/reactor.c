@@ -92,7 +92,20 @@ int kr__reactor_new(kr__reactor **out, kr_io_driver want) {
 }
 
 long kr__reactor_nregs(kr__reactor *r) {
-    return kr__load_relaxed(&r->nregs); /* a hint */
+    return kr__load_relaxed(&r->nregs) +
+           kr__load_relaxed(&r->be->ops_live); /* a hint */
+}
+
+int kr__reactor_op_submit(kr__reactor *r, kr__io_op *op) {
+    if (r->be->ops->op_submit == NULL)
+        return KR_ENOSYS;
+    if (kr__load_acquire(&r->shutdown))
+        return KR_ESHUTDOWN;
+    return r->be->ops->op_submit(r->be, op);
+}
+
+void kr__reactor_op_cancel(kr__reactor *r, kr__io_op *op) {
+    r->be->ops->op_cancel(r->be, op);
 }
 
 void kr__reactor_unpark(kr__reactor *r) { r->be->ops->wake(r->be); }

@@ -50,6 +50,7 @@
 
 #include <stdint.h>
 
+#include "core/io_op.h"
 #include "kairo.h"
 #include "util/list.h"
 #include "util/spinlock.h"
@@ -103,10 +104,18 @@ typedef struct kr__backend_ops {
     /* Makes a wait in progress (or the next one) return. Any thread. */
     void (*wake)(kr__backend *b);
     kr_io_driver kind; /* KR_IO_DRIVER_EPOLL or KR_IO_DRIVER_URING */
+    /* Completion operations (core/io_op.h; core/driver.h's op_submit and
+     * op_cancel, whose answers these give), or NULL (epoll). The op's
+     * `done` runs in a later wait, or in free. Any thread. */
+    int (*op_submit)(kr__backend *b, kr__io_op *op);
+    void (*op_cancel)(kr__backend *b, kr__io_op *op);
 } kr__backend_ops;
 
 struct kr__backend {
     const kr__backend_ops *ops;
+    /* Operations submitted and not yet done (a relaxed count, for
+     * kr__reactor_nregs: they are sources a turn must look at). */
+    _Atomic long ops_live;
 };
 
 /* Makes the backend `want` asks for (KR_IO_DRIVER_AUTO: the environment's
@@ -140,7 +149,12 @@ int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns);
 void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready);
 /* Wakes a thread blocked in kr__reactor_turn. Any thread. */
 void kr__reactor_unpark(kr__reactor *r);
-/* Registrations alive (a hint: zero means a turn would find nothing). */
+/* Registrations alive plus completion operations in flight (a hint: zero
+ * means a turn would find nothing). */
 long kr__reactor_nregs(kr__reactor *r);
+/* Completion operations (core/io_op.h): the backend's, or KR_ENOSYS where
+ * it has none; KR_ESHUTDOWN once the reactor is shut down. Any thread. */
+int kr__reactor_op_submit(kr__reactor *r, kr__io_op *op);
+void kr__reactor_op_cancel(kr__reactor *r, kr__io_op *op);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * io/uring.c: the io_uring backend: readiness through multishot poll
- * requests, so every future built on kr_async_fd works unchanged.
+ * requests, so every future built on kr_async_fd works unchanged, and
+ * completion operations (core/io_op.h) for the files (fs/ring.c).
  *
  * One ring per reactor. Each registration gets a slot (its own memory,
  * not the kr_async_fd's), and the slot's address is the user_data of every
@@ -65,10 +66,11 @@
  * freed meanwhile waits for the turn's end; one freed outside a turn
  * stored reg = NULL before the reactor lock that the next turn takes.
  *
- * Memory the kernel may write: none. A poll request returns a mask in the
- * CQE; user_data are integers the kernel hands back. So tearing the ring
- * down (the reactor's last reference) may free the remaining slots in any
- * order with io_uring_queue_exit.
+ * Memory the kernel may write: an op's (below), nothing of a slot's. A
+ * poll request returns a mask in the CQE; user_data are integers the
+ * kernel hands back. So tearing the ring down (the reactor's last
+ * reference), once the ops have ended, may free the remaining slots in
+ * any order with io_uring_queue_exit.
  *
  * Wake-up. The eventfd carries a multishot POLLIN request (UD_WAKE) armed
  * on the ring: a write makes the blocked io_uring_enter return, with no
@@ -86,6 +88,39 @@
  * epoll's EPOLL_CTL_DEL), and a turn's end when its reaping re-armed or
  * its wait let commands in.
  *
+ * Completion operations (core/io_op.h: the files of fs/ring.c). An op is
+ * the caller's memory, valid until its `done`; its address | UD_OP is the
+ * user_data of its request, and | UD_OP_CANCEL of a cancel of it.
+ *   queue_, want_   under lock: on `opq` iff want_ is nonzero (SUBMIT,
+ *                   CANCEL: commands for the owner, as a slot's).
+ *   live_, finished_  under lock: on `ops` from op_submit until `done` is
+ *                   decided (finished_), so free can end what is left and
+ *                   a cancel that comes after the end does nothing.
+ *   refs_, submitted_, ended_, res_  the owner's: requests in the kernel
+ *                   (or the SQ) naming the op, and its result.
+ * The life of one op:
+ *
+ *   op_submit (any thread)   owner free: prep its SQE now (it goes with
+ *       |                    the next turn's enter); owner busy: on opq
+ *       |                    (SUBMIT), a blocked turn woken
+ *       v
+ *   in the kernel            op_cancel (any thread): on opq (CANCEL); the
+ *       |                    owner preps an ASYNC_CANCEL naming it (refs_++),
+ *       |                    or, never submitted, ends it with -ECANCELED
+ *       v
+ *   CQEs                     the op's sets res_ and ended_; each drops a
+ *       |                    ref; at refs_ == 0, under lock: a command
+ *       |                    still queued leaves the end to the drain that
+ *       v                    takes it, else finished_ and off `ops`
+ *   done(op, res_)           after the lock; the backend never looks at
+ *                            the op again. No request naming its address
+ *                            is left, so the address may be reused at once.
+ * A cancel that comes after finished_ was decided finds it set and does
+ * nothing; the caller keeps the op valid across op_cancel, so the check
+ * reads live memory. free cancels the ops still live and reaps their
+ * ends (bounded, 1 s); one the kernel still holds after that is left
+ * unfinished: its memory leaks rather than be freed under the kernel.
+ *
  * Requirements checked at creation: IORING_FEAT_EXT_ARG (Linux 5.11:
  * timeouts on the wait itself), POLL_ADD and ASYNC_CANCEL, and multishot
  * poll (5.13), tried on the eventfd. Without multishot the backend is not
@@ -95,6 +130,7 @@
  * the better driver there (io/backend.c falls back with a log line).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdint.h>
@@ -108,6 +144,7 @@
 #include "util/alloc.h"
 #include "util/atomic.h"
 #include "util/clock.h"
+#include "util/debug.h"
 
 #ifndef KR_HAVE_URING
 
@@ -124,11 +161,16 @@ int kr__uring_new(kr__backend **out, const char **why) {
 #define SQ_ENTRIES 1024
 #define CQ_ENTRIES 16384 /* room for many connections' events per turn */
 
-#define UD_WAKE     ((uint64_t)2) /* the eventfd's poll */
-#define UD_REMOVE   ((uint64_t)1) /* or-ed into a slot's address */
-#define POLL_MASK   (POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
-#define WANT_ARM    1u
-#define WANT_REMOVE 2u
+#define UD_WAKE      ((uint64_t)2) /* the eventfd's poll */
+#define UD_REMOVE    ((uint64_t)1) /* or-ed into a slot's address */
+#define UD_OP        ((uint64_t)4) /* or-ed into an op's address: its request */
+#define UD_OP_CANCEL ((uint64_t)2) /* with UD_OP: the cancel of it */
+#define UD_PTR_MASK  (~(uint64_t)7)
+#define POLL_MASK    (POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
+#define WANT_ARM     1u
+#define WANT_REMOVE  2u
+#define WANT_SUBMIT  1u /* an op's commands */
+#define WANT_CANCEL  2u
 
 _Atomic int kr__uring_test_no_multishot;
 
@@ -161,6 +203,9 @@ typedef struct uring_backend {
     bool notified;    /* an unpark came outside a wait: don't block */
     bool wake_armed;  /* owner's: the eventfd's poll is in the kernel */
     int evfd;
+    kr__list opq; /* kr__io_op.queue_: ops with a command, under lock */
+    kr__list ops; /* kr__io_op.live_: submitted, not finished, under lock */
+    bool op_ok[KR__IOP_COUNT]; /* the kernel has the opcode (at creation) */
 } uring_backend;
 
 static const kr__backend_ops uring_ops;
@@ -247,9 +292,228 @@ static bool remove_locked(uring_backend *b, slot *s) {
     return release_locked(s);
 }
 
+/* ---- completion operations --------------------------------------------- */
+
+static void wake_fd(uring_backend *b);
+static bool need_wake_locked(uring_backend *b);
+
+/* The kernel's opcode for each of core/io_op.h's. */
+static const uint8_t iop_code[KR__IOP_COUNT] = {
+    [KR__IOP_OPENAT] = IORING_OP_OPENAT,
+    [KR__IOP_READ] = IORING_OP_READ,
+    [KR__IOP_WRITE] = IORING_OP_WRITE,
+    [KR__IOP_FSYNC] = IORING_OP_FSYNC,
+    [KR__IOP_STATX] = IORING_OP_STATX,
+    [KR__IOP_UNLINKAT] = IORING_OP_UNLINKAT,
+    [KR__IOP_RENAMEAT] = IORING_OP_RENAMEAT,
+    [KR__IOP_MKDIRAT] = IORING_OP_MKDIRAT,
+    [KR__IOP_LINKAT] = IORING_OP_LINKAT,
+    [KR__IOP_SYMLINKAT] = IORING_OP_SYMLINKAT,
+};
+
+/* Owner: op's own request. */
+static void prep_op(uring_backend *b, kr__io_op *op) {
+    struct io_uring_sqe *sqe = sqe_get(b);
+    switch (op->code) {
+    case KR__IOP_OPENAT:
+        io_uring_prep_openat(sqe, op->fd, op->path, op->flags, op->mode);
+        break;
+    case KR__IOP_READ:
+        io_uring_prep_read(sqe, op->fd, op->buf, op->len, op->off);
+        break;
+    case KR__IOP_WRITE:
+        io_uring_prep_write(sqe, op->fd, op->buf, op->len, op->off);
+        break;
+    case KR__IOP_FSYNC:
+        io_uring_prep_fsync(
+            sqe, op->fd,
+            (op->flags & KR__IOP_DATASYNC) != 0 ? IORING_FSYNC_DATASYNC : 0);
+        break;
+    case KR__IOP_STATX:
+        io_uring_prep_statx(sqe, op->fd, op->path, op->flags, STATX_BASIC_STATS,
+                            op->buf);
+        break;
+    case KR__IOP_UNLINKAT:
+        io_uring_prep_unlinkat(sqe, op->fd, op->path, op->flags);
+        break;
+    case KR__IOP_RENAMEAT:
+        io_uring_prep_renameat(sqe, AT_FDCWD, op->path, AT_FDCWD, op->path2, 0);
+        break;
+    case KR__IOP_MKDIRAT:
+        io_uring_prep_mkdirat(sqe, op->fd, op->path, op->mode);
+        break;
+    case KR__IOP_LINKAT:
+        io_uring_prep_linkat(sqe, AT_FDCWD, op->path, AT_FDCWD, op->path2, 0);
+        break;
+    case KR__IOP_SYMLINKAT:
+        io_uring_prep_symlinkat(sqe, op->path, AT_FDCWD, op->path2);
+        break;
+    default: /* refused by op_submit */
+        io_uring_prep_nop(sqe);
+        break;
+    }
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | UD_OP);
+    op->submitted_ = true;
+    op->refs_++;
+}
+
+/* Owner: an async cancel of op's request. */
+static void prep_op_cancel(uring_backend *b, kr__io_op *op) {
+    struct io_uring_sqe *sqe = sqe_get(b);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op | UD_OP, 0);
+    io_uring_sqe_set_data64(sqe,
+                            (uint64_t)(uintptr_t)op | UD_OP | UD_OP_CANCEL);
+    op->refs_++;
+}
+
+/* Under lock: op's end is decided; it leaves `ops` and goes on `fin`,
+ * whose `done`s are called after the lock (finish_ops). */
+static void finish_locked(kr__io_op *op, kr__list *fin) {
+    op->finished_ = true;
+    kr__list_remove(&op->live_);
+    kr__list_push_back(fin, &op->queue_);
+}
+
+static void finish_ops(uring_backend *b, kr__list *fin) {
+    kr__list *node;
+    while ((node = kr__list_pop_front(fin)) != NULL) {
+        kr__io_op *op = KR__CONTAINER_OF(node, kr__io_op, queue_);
+        kr__fetch_sub_relaxed(&b->base.ops_live, 1);
+        op->done(op, op->res_); /* op may be gone after this */
+    }
+}
+
+/* Owner, under lock: the ops' commands become SQEs. */
+static void drain_ops_locked(uring_backend *b, kr__list *fin) {
+    kr__list *node;
+    while ((node = kr__list_pop_front(&b->opq)) != NULL) {
+        kr__io_op *op = KR__CONTAINER_OF(node, kr__io_op, queue_);
+        unsigned want = op->want_;
+        op->want_ = 0;
+        if ((want & WANT_CANCEL) && !op->submitted_) {
+            op->res_ = -ECANCELED; /* never went to the kernel */
+        } else {
+            if (want & WANT_SUBMIT)
+                prep_op(b, op);
+            if ((want & WANT_CANCEL) && !op->ended_)
+                prep_op_cancel(b, op);
+        }
+        if (op->refs_ == 0) /* ended while the command waited, or never went */
+            finish_locked(op, fin);
+    }
+}
+
+/* Owner: one CQE of an op (its request's, or a cancel's). */
+static void op_cqe(uring_backend *b, uint64_t ud, int32_t res) {
+    kr__io_op *op = (kr__io_op *)(uintptr_t)(ud & UD_PTR_MASK);
+    if (!(ud & UD_OP_CANCEL)) {
+        op->res_ = res;
+        op->ended_ = true;
+    } /* a cancel's own result (0, -ENOENT, -EALREADY) says nothing more */
+    if (--op->refs_ != 0)
+        return;
+    kr__list fin;
+    kr__list_init(&fin);
+    kr__spin_lock(&b->lock);
+    if (op->want_ == 0) /* else the drain that takes the command ends it */
+        finish_locked(op, &fin);
+    kr__spin_unlock(&b->lock);
+    finish_ops(b, &fin);
+}
+
+static int uring_op_submit(kr__backend *base, kr__io_op *op) {
+    uring_backend *b = ub(base);
+    if ((unsigned)op->code >= KR__IOP_COUNT || !b->op_ok[op->code])
+        return KR_EOPNOTSUPP;
+    KR__REQUIRE(((uintptr_t)op & ~UD_PTR_MASK) == 0,
+                "an op at %p: not 8-byte aligned (its user_data tags)",
+                (void *)op);
+    op->res_ = 0;
+    op->refs_ = 0;
+    op->want_ = 0;
+    op->submitted_ = op->ended_ = op->finished_ = false;
+    kr__list_node_init(&op->queue_);
+    kr__fetch_add_relaxed(&b->base.ops_live, 1);
+    if (kr__spin_trylock(&b->owner)) {
+        /* Into the SQ now; the next turn's enter takes it to the kernel. */
+        prep_op(b, op);
+        kr__spin_lock(&b->lock);
+        kr__list_push_back(&b->ops, &op->live_);
+        kr__spin_unlock(&b->lock);
+        kr__spin_unlock(&b->owner);
+        return 0;
+    }
+    kr__spin_lock(&b->lock);
+    kr__list_push_back(&b->ops, &op->live_);
+    op->want_ = WANT_SUBMIT;
+    kr__list_push_back(&b->opq, &op->queue_);
+    bool w = need_wake_locked(b);
+    kr__spin_unlock(&b->lock);
+    if (w)
+        wake_fd(b);
+    return 0;
+}
+
+static void uring_op_cancel(kr__backend *base, kr__io_op *op) {
+    uring_backend *b = ub(base);
+    kr__spin_lock(&b->lock);
+    if (op->finished_) { /* its done is called, or about to be */
+        kr__spin_unlock(&b->lock);
+        return;
+    }
+    if (op->want_ == 0)
+        kr__list_push_back(&b->opq, &op->queue_);
+    op->want_ |= WANT_CANCEL;
+    bool w = need_wake_locked(b);
+    kr__spin_unlock(&b->lock);
+    if (w)
+        wake_fd(b);
+}
+
+/* How long free waits for the ops still in the kernel to end. */
+#define FREE_WAIT_NS 1000000000LL
+
+/* No turn runs and no op comes (free): cancels what is live and reaps the
+ * ends, calling each op's done. */
+static void end_ops(uring_backend *b) {
+    kr__list fin;
+    kr__list_init(&fin);
+    kr__spin_lock(&b->lock);
+    drain_ops_locked(b, &fin);
+    KR__LIST_FOR_EACH(it, tmp, &b->ops) {
+        kr__io_op *op = KR__CONTAINER_OF(it, kr__io_op, live_);
+        if (op->submitted_ && !op->ended_)
+            prep_op_cancel(b, op);
+    }
+    kr__spin_unlock(&b->lock);
+    finish_ops(b, &fin);
+    int64_t deadline = (int64_t)kr__now_ns() + FREE_WAIT_NS;
+    for (;;) {
+        kr__spin_lock(&b->lock);
+        bool left = !kr__list_empty(&b->ops);
+        kr__spin_unlock(&b->lock);
+        int64_t wait = deadline - (int64_t)kr__now_ns();
+        if (!left || wait <= 0)
+            break;
+        struct __kernel_timespec ts = {0, wait < 10000000 ? wait : 10000000};
+        struct io_uring_cqe *cqe;
+        (void)io_uring_submit_and_wait_timeout(&b->ring, &cqe, 1, &ts, NULL);
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(&b->ring, head, cqe) {
+            seen++;
+            uint64_t ud = cqe->user_data;
+            if (ud != LIBURING_UDATA_TIMEOUT && ud != UD_WAKE && (ud & UD_OP))
+                op_cqe(b, ud, cqe->res);
+        }
+        io_uring_cq_advance(&b->ring, seen);
+    }
+}
+
 /* Owner, under lock: turns the pending commands into SQEs. Slots that go
- * at once are moved to `dead` (freed after the lock). */
-static void drain_locked(uring_backend *b, kr__list *dead) {
+ * at once are moved to `dead` (freed after the lock), ops whose end is
+ * decided to `fin` (their done called after it). */
+static void drain_locked(uring_backend *b, kr__list *dead, kr__list *fin) {
+    drain_ops_locked(b, fin);
     kr__list *node;
     while ((node = kr__list_pop_front(&b->pending)) != NULL) {
         slot *s = KR__CONTAINER_OF(node, slot, pend);
@@ -265,14 +529,16 @@ static void drain_locked(uring_backend *b, kr__list *dead) {
 }
 
 static void drain(uring_backend *b) {
-    kr__list dead;
+    kr__list dead, fin;
     kr__list_init(&dead);
+    kr__list_init(&fin);
     kr__spin_lock(&b->lock);
-    drain_locked(b, &dead);
+    drain_locked(b, &dead, &fin);
     kr__spin_unlock(&b->lock);
     kr__list *node;
     while ((node = kr__list_pop_front(&dead)) != NULL)
         kr__free(KR__CONTAINER_OF(node, slot, pend));
+    finish_ops(b, &fin);
 }
 
 static void wake_fd(uring_backend *b) {
@@ -340,7 +606,7 @@ static bool cq_has_end(uring_backend *b, slot *s) {
 
 /* How long del waits for the kernel to drop its reference to the file
  * (the poll's end) before it lets the close be late instead. */
-#define DEL_WAIT_NS 1000000000LL
+#define DEL_WAIT_NS  1000000000LL
 
 static bool poll_done(uring_backend *b, slot *s) {
     kr__spin_lock(&b->lock);
@@ -439,6 +705,10 @@ static int handle(uring_backend *b, const struct io_uring_cqe *cqe,
     }
     if (ud == LIBURING_UDATA_TIMEOUT)
         return 0;
+    if (ud & UD_OP) {
+        op_cqe(b, ud, cqe->res);
+        return 0;
+    }
     slot *s = (slot *)(uintptr_t)(ud & ~UD_REMOVE);
     if (ud & UD_REMOVE) { /* the cancel's own completion */
         if (cqe->res == -EALREADY && s->armed) {
@@ -498,10 +768,11 @@ static int uring_wait(kr__backend *base, kr__io_event *out, int max,
     kr__spin_lock(&b->owner);
     if (!b->wake_armed)
         arm_wake(b);
-    kr__list dead;
+    kr__list dead, fin;
     kr__list_init(&dead);
+    kr__list_init(&fin);
     kr__spin_lock(&b->lock);
-    drain_locked(b, &dead);
+    drain_locked(b, &dead, &fin);
     bool block = timeout_ns != 0 && !b->notified &&
                  io_uring_cq_ready(&b->ring) == 0 &&
                  !io_uring_cq_has_overflow(&b->ring);
@@ -514,6 +785,7 @@ static int uring_wait(kr__backend *base, kr__io_event *out, int max,
     kr__list *node;
     while ((node = kr__list_pop_front(&dead)) != NULL)
         kr__free(KR__CONTAINER_OF(node, slot, pend));
+    finish_ops(b, &fin);
     if (block) {
         struct __kernel_timespec ts, *tsp = NULL;
         if (timeout_ns > 0) {
@@ -560,8 +832,11 @@ static void uring_wake(kr__backend *base) {
 static void uring_free(kr__backend *base) {
     uring_backend *b = ub(base);
     /* No turn runs and no add or del comes (the reactor's last
-     * reference). The kernel writes none of our memory (see the header),
-     * so the ring goes first, then the slots it named. */
+     * reference). The ops still in flight are ended first (their memory
+     * is the kernel's until then); after them the kernel writes none of
+     * our memory (see the header), so the ring goes, then the slots it
+     * named. */
+    end_ops(b);
     io_uring_queue_exit(&b->ring);
     kr__list *node;
     while ((node = kr__list_pop_front(&b->slots)) != NULL)
@@ -642,6 +917,8 @@ int kr__uring_new(kr__backend **out, const char **why) {
         (pr == NULL || !io_uring_opcode_supported(pr, IORING_OP_POLL_ADD) ||
          !io_uring_opcode_supported(pr, IORING_OP_ASYNC_CANCEL)))
         need = "the kernel lacks IORING_OP_POLL_ADD/ASYNC_CANCEL";
+    for (int i = 0; pr != NULL && i < KR__IOP_COUNT; i++)
+        b->op_ok[i] = io_uring_opcode_supported(pr, iop_code[i]) != 0;
     if (pr != NULL)
         io_uring_free_probe(pr);
     rc = 0;
@@ -668,13 +945,16 @@ int kr__uring_new(kr__backend **out, const char **why) {
     kr__spin_init(&b->lock);
     kr__list_init(&b->pending);
     kr__list_init(&b->slots);
+    kr__list_init(&b->opq);
+    kr__list_init(&b->ops);
     b->base.ops = &uring_ops;
+    atomic_init(&b->base.ops_live, 0);
     *out = &b->base;
     return 0;
 }
 
-static const kr__backend_ops uring_ops = {uring_free, uring_add,
-                                          uring_del,  uring_wait,
-                                          uring_wake, KR_IO_DRIVER_URING};
+static const kr__backend_ops uring_ops = {
+    uring_free, uring_add,          uring_del,       uring_wait,
+    uring_wake, KR_IO_DRIVER_URING, uring_op_submit, uring_op_cancel};
 
 #endif /* KR_HAVE_URING */

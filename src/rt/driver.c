@@ -65,9 +65,18 @@ static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
     kr__reactor_counts(reactor_of(d), events, ready);
 }
 
-static const kr__driver_ops ops = {
-    turn,        unpark,      has_sources,  shutdown,     timers_init,
-    timers_fire, timers_next, timers_clear, timers_count, io_counts};
+static int op_submit(kr__driver *d, kr__io_op *op) {
+    return kr__reactor_op_submit(reactor_of(d), op);
+}
+
+static void op_cancel(kr__driver *d, kr__io_op *op) {
+    kr__reactor_op_cancel(reactor_of(d), op);
+}
+
+static const kr__driver_ops ops = {turn,        unpark,       has_sources,
+                                   shutdown,    timers_init,  timers_fire,
+                                   timers_next, timers_clear, timers_count,
+                                   io_counts,   op_submit,    op_cancel};
 
 /* Without the I/O driver: nothing to turn (a parked thread sleeps on its
  * futex, core/park.c), never a source; the timer ops are the same. */
@@ -84,8 +93,9 @@ static void no_io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
 }
 
 static const kr__driver_ops ops_no_io = {
-    NULL,        NULL,        no_sources,   shutdown_bare, timers_init,
-    timers_fire, timers_next, timers_clear, timers_count,  no_io_counts};
+    NULL,         NULL,         no_sources,  shutdown_bare,
+    timers_init,  timers_fire,  timers_next, timers_clear,
+    timers_count, no_io_counts, NULL,        NULL};
 
 int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io,
                    kr_io_driver want) {

@@ -216,4 +216,5 @@ static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
 
 const kr__driver_ops kr__sim_driver_ops = {
     turn,        unpark,      has_sources,  drv_shutdown, timers_init,
-    timers_fire, timers_next, timers_clear, timers_count, io_counts};
+    timers_fire, timers_next, timers_clear, timers_count, io_counts,
+    NULL,        NULL}; /* no completion operations: files use the pool */
