@@ -244,7 +244,7 @@ bench_fn copy_mem_to_mem, copy_chunk_to_mem, copy_mem_to_slow_hdd,
 
 /* fs/...: Tokio's benches/fs.rs (bench-fs.c). */
 bench_fn fs_async_read_std_file, fs_async_read_buf, fs_async_read_codec,
-    fs_sync_read;
+    fs_sync_read, fs_async_read_file, fs_async_read_file_ct;
 /* signal/many_signals and process/spawn_wait (bench-os.c). */
 bench_fn signal_many_signals, process_spawn_wait;
 /* compose/...: join, select and join sets (bench-compose.c) */

@@ -191,6 +191,8 @@ static const struct {
     {"fs/async_read_buf", fs_async_read_buf},
     {"fs/async_read_codec", fs_async_read_codec},
     {"fs/sync_read", fs_sync_read},
+    {"fs/async_read_file", fs_async_read_file},
+    {"fs/async_read_file_ct", fs_async_read_file_ct},
     {"signal/many_signals", signal_many_signals},
     {"process/spawn_wait", process_spawn_wait},
     {"compose/select2_biased", compose_select2_biased},

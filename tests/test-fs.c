@@ -464,13 +464,50 @@ static void concurrent_readers_of_one_file(void **state) {
 
 /* ---- dropping pending operations ----------------------------------------- */
 
+/* Runs f in a task and waits for it from block_on: on the multi-thread
+ * runtime the file operations then run on a worker, where the io_uring
+ * driver takes them on its ring (fs/ring.c; block_on's own thread uses the
+ * pool). f is moved into the task. */
+static int in_task(kr_runtime *rt, kr_future *f, void *out) {
+    kr_join_handle h;
+    int rc = kr_runtime_spawn(rt, f, &h);
+    if (rc != 0)
+        return rc;
+    return kr_runtime_block_on(rt, &h.base, out);
+}
+
+/* A file operation as a task's whole future. */
+typedef struct op_task {
+    kr_future base;
+    kr_fs_op op;
+} op_task;
+static kr_poll op_task_poll(kr_future *f, kr_context *cx, void *out) {
+    return kr_future_poll(&((op_task *)f)->op.base, cx, out);
+}
+static void op_task_drop(kr_future *f) {
+    kr_future_drop(&((op_task *)f)->op.base);
+}
+KR_FUTURE_VTABLE(op_task_vt, op_task, op_task_poll, op_task_drop,
+                 sizeof(int64_t));
+
+static int64_t op_in_task(kr_runtime *rt, kr_fs_op op) {
+    op_task t = {{&op_task_vt}, op};
+    int64_t r = INT64_MIN;
+    int rc = in_task(rt, &t.base, &r);
+    return rc != 0 ? rc : r;
+}
+#define assert_fs_task(rt, op, expected)                                       \
+    assert_int_equal(op_in_task((rt), (op)), (expected))
+
 /*
  * A read of a FIFO blocks its pool thread until someone writes. Each read is
  * polled once (a zero timeout) and dropped while its thread sits in read(2);
  * then the caller's buffer is freed and the file closed. Writing to the FIFO
  * lets each read finish: it lands in the operation's own bounce buffer (so
  * ASan sees no write into the freed buffer) and the last reference closes
- * the descriptor and frees everything (the counting allocator checks).
+ * the descriptor and frees everything (the counting allocator checks). On
+ * the io_uring driver the dropped reads are cancelled instead (fs/ring.c):
+ * the file goes with the last cancel, and the FIFO is left with no reader.
  */
 static void dropped_pending_reads_touch_no_caller_memory(void **state) {
     (void)state;
@@ -488,13 +525,26 @@ static void dropped_pending_reads_touch_no_caller_memory(void **state) {
         kr_fs_op op = kr_file_read(f, buf, LEN);
         kr_timeout to = kr_timeout_new(&op.base, 0, NULL);
         int rc = -1;
-        assert_rc(kr_runtime_block_on(rt, &to.base, &rc), 0);
+        assert_rc(in_task(rt, &to.base, &rc), 0);
         assert_int_equal(rc, KR_ELAPSED);
         free(buf);
     }
     kr_file_close(f);    /* the pending reads keep the descriptor open */
     rt_sleep_ms(rt, 50); /* let the reads reach read(2) */
     int wfd = open(fifo, O_WRONLY | O_NONBLOCK);
+    if (kr_runtime_io_driver(rt) == KR_IO_DRIVER_URING) {
+        for (int i = 0; i < 500 && wfd >= 0; i++) {
+            close(wfd);
+            rt_sleep_ms(rt, 10);
+            wfd = open(fifo, O_WRONLY | O_NONBLOCK);
+        }
+        assert_true(wfd < 0 && errno == ENXIO); /* cancelled: no reader */
+        tf_dir_remove(&d);
+        test_runtime_free(rt);
+        assert_int_equal(test_alloc_live(), 0);
+        test_alloc_uninstall();
+        return;
+    }
     assert_true(wfd >= 0);
     static char junk[N * LEN];
     memset(junk, 'j', sizeof(junk));
@@ -511,6 +561,167 @@ static void dropped_pending_reads_touch_no_caller_memory(void **state) {
     }
     tf_dir_remove(&d);
     test_runtime_free(rt);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
+/* The io_uring backend (fs/ring.c): a dropped read of a FIFO is cancelled,
+ * so the bytes written after it go to the next read, whole: nothing is
+ * lost. (On the pool the dropped read's thread takes them: Tokio's
+ * behaviour, and the reason this runs on the ring only.) */
+static void dropped_fifo_read_on_the_ring_loses_nothing(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    if (kr_runtime_io_driver(rt) != KR_IO_DRIVER_URING) {
+        test_runtime_free(rt);
+        test_alloc_uninstall();
+        skip();
+    }
+    tf_dir d = tf_dir_make();
+    const char *fifo = tf_path(&d, 0, "fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    kr_file *f;
+    kr_open_options rw = {true, true, false, false, false, false, 0};
+    assert_fs(rt, kr_fs_open(fifo, &rw, &f), 0);
+    for (int i = 0; i < 8; i++) {
+        char buf[64];
+        kr_fs_op op = kr_file_read(f, buf, sizeof(buf));
+        kr_timeout to = kr_timeout_new(&op.base, 0, NULL);
+        int rc = -1;
+        assert_rc(in_task(rt, &to.base, &rc), 0);
+        assert_int_equal(rc, KR_ELAPSED);
+    }
+    rt_sleep_ms(rt, 20); /* the cancels reach the kernel */
+    int wfd = open(fifo, O_WRONLY | O_NONBLOCK);
+    assert_true(wfd >= 0);
+    assert_int_equal(write(wfd, "every byte", 10), 10);
+    close(wfd);
+    char got[64] = {0};
+    kr_fs_op rd = kr_file_read(f, got, sizeof(got));
+    int64_t n = -1;
+    int rc = -1;
+    kr_timeout to = kr_timeout_new(&rd.base, kr_secs(5), &n); /* not a hang */
+    assert_rc(in_task(rt, &to.base, &rc), 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 10);
+    assert_string_equal(got, "every byte");
+    kr_file_close(f);
+    tf_dir_remove(&d);
+    test_runtime_free(rt);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
+/* On the io_uring driver the operations that have an io_uring opcode run
+ * on the ring: the blocking pool starts no thread for them. On epoll the
+ * same calls go to the pool (the check that this suite runs both). */
+static void file_ops_on_the_ring_start_no_pool_thread(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(0);
+    bool ring = kr_runtime_io_driver(rt) == KR_IO_DRIVER_URING;
+    tf_dir d = tf_dir_make();
+    const char *p = tf_path(&d, 0, "f");
+    kr_file *f;
+    kr_open_options o = kr_open_options_create();
+    o.read = true;
+    assert_fs_task(rt, kr_fs_open(p, &o, &f), 0);
+    assert_fs_task(rt, kr_file_write(f, "0123456789", 10), 10);
+    assert_fs_task(rt, kr_file_sync_data(f), 0);
+    assert_fs_task(rt, kr_file_sync_all(f), 0);
+    assert_fs_task(rt, kr_file_seek(f, 2, SEEK_SET), 2);
+    char got[16] = {0};
+    assert_fs_task(rt, kr_file_read(f, got, 4), 4);
+    assert_string_equal(got, "2345");
+    memset(got, 0, sizeof(got));
+    assert_fs_task(rt, kr_file_read_at(f, got, 3, 7), 3);
+    assert_string_equal(got, "789");
+    assert_fs_task(rt, kr_file_write_at(f, "ab", 2, 0), 2);
+    kr_metadata md;
+    assert_fs_task(rt, kr_file_metadata(f, &md), 0);
+    assert_int_equal(md.size, 10);
+    assert_int_equal(md.type, KR_FILE_TYPE_FILE);
+    assert_fs_task(rt, kr_fs_metadata(p, &md), 0);
+    assert_int_equal(md.size, 10);
+    assert_fs_task(rt, kr_fs_try_exists(p), 1);
+    assert_fs_task(rt, kr_fs_try_exists(tf_path(&d, 1, "none")), 0);
+    assert_fs_task(rt, kr_fs_create_dir(tf_path(&d, 1, "sub")), 0);
+    assert_fs_task(rt, kr_fs_rename(p, tf_path(&d, 2, "g")), 0);
+    assert_fs_task(
+        rt, kr_fs_hard_link(tf_path(&d, 2, "g"), tf_path(&d, 3, "h")), 0);
+    assert_fs_task(rt, kr_fs_symlink("g", tf_path(&d, 0, "s")), 0);
+    assert_fs_task(rt, kr_fs_symlink_metadata(tf_path(&d, 0, "s"), &md), 0);
+    assert_int_equal(md.type, KR_FILE_TYPE_SYMLINK);
+    assert_fs_task(rt, kr_fs_remove_file(tf_path(&d, 0, "s")), 0);
+    assert_fs_task(rt, kr_fs_remove_file(tf_path(&d, 3, "h")), 0);
+    assert_fs_task(rt, kr_fs_remove_dir(tf_path(&d, 1, "sub")), 0);
+    assert_fs_task(rt, kr_fs_remove_dir(tf_path(&d, 1, "sub")), KR_ENOENT);
+    kr_file_close(f);
+    kr_runtime_metrics m;
+    assert_rc(kr_runtime_metrics_get(rt, &m), 0);
+    if (ring)
+        assert_int_equal(m.blocking_threads, 0);
+    else
+        assert_true(m.blocking_threads > 0);
+    tf_dir_remove(&d);
+    test_runtime_free(rt);
+}
+
+/* A runtime freed while a ring read waits on a FIFO (its task dropped at
+ * shutdown) ends the read before its buffer goes: ASan sees no write into
+ * freed memory and the counting allocator no leak. */
+typedef struct fifo_reader {
+    kr_future base;
+    kr_coro co;
+    kr_file *f;
+    kr_fs_op op;
+    char buf[256];
+} fifo_reader;
+
+static kr_poll fifo_reader_poll(kr_future *fut, kr_context *cx, void *out) {
+    fifo_reader *t = (fifo_reader *)fut;
+    KR_ASYNC_BEGIN(&t->co);
+    t->op = kr_file_read(t->f, t->buf, sizeof(t->buf));
+    KR_AWAIT(&t->co, &t->op.base, cx, NULL);
+    (void)out;
+    KR_RETURN_VOID(&t->co);
+    KR_ASYNC_END(&t->co);
+}
+static void fifo_reader_drop(kr_future *f) {
+    kr_coro_drop(&((fifo_reader *)f)->co);
+}
+KR_FUTURE_VTABLE(fifo_reader_vt, fifo_reader, fifo_reader_poll,
+                 fifo_reader_drop, 0);
+
+static void runtime_freed_with_a_ring_read_in_flight(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    if (kr_runtime_io_driver(rt) != KR_IO_DRIVER_URING) {
+        test_runtime_free(rt); /* the pool's read would block shutdown */
+        test_alloc_uninstall();
+        skip();
+    }
+    tf_dir d = tf_dir_make();
+    const char *fifo = tf_path(&d, 0, "fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    kr_file *f;
+    kr_open_options rw = {true, true, false, false, false, false, 0};
+    assert_fs(rt, kr_fs_open(fifo, &rw, &f), 0);
+    fifo_reader t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &fifo_reader_vt;
+    t.f = f;
+    kr_join_handle h;
+    assert_rc(kr_runtime_spawn(rt, &t.base, &h), 0);
+    rt_sleep_ms(rt, 30); /* the read is in the kernel */
+    kr_join_handle_drop(&h);
+    kr_file_close(f);
+    test_runtime_free(rt);
+    /* The file went with the read: the FIFO has no reader. */
+    int wfd = open(fifo, O_WRONLY | O_NONBLOCK);
+    assert_true(wfd < 0 && errno == ENXIO);
+    tf_dir_remove(&d);
     assert_int_equal(test_alloc_live(), 0);
     test_alloc_uninstall();
 }
@@ -557,5 +768,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(concurrent_readers_of_one_file),
     cmocka_unit_test(dropped_pending_reads_touch_no_caller_memory),
     cmocka_unit_test(dropped_write_still_writes_its_copy),
+    cmocka_unit_test(dropped_fifo_read_on_the_ring_loses_nothing),
+    cmocka_unit_test(file_ops_on_the_ring_start_no_pool_thread),
+    cmocka_unit_test(runtime_freed_with_a_ring_read_in_flight),
 };
 KR_TEST_MAIN(tests)

@@ -12,8 +12,16 @@
  * result >= 0 (bytes read or written, a position, 0 for done) or a negative
  * errno (KR_ENOENT, -EISDIR, ...; kr_err_name/kr_strerror name them). The
  * operation runs on the runtime's blocking pool (kairo/blocking.h), as
- * Tokio's does; a later io_uring backend will run the same operations
- * without a thread (src/fs/job.h is the interface between the two).
+ * Tokio's does, or, on a runtime whose I/O driver is io_uring
+ * (kr_runtime_io_driver; docs/io_uring.md), as an io_uring operation on
+ * the driver's ring, with no thread: open, read, write, read_at,
+ * write_at, sync_all, sync_data, metadata, symlink_metadata, a file's
+ * metadata, try_exists, create_dir, remove_file, remove_dir, rename,
+ * hard_link and symlink, when polled in a task or a current-thread
+ * block_on (a multi-thread block_on thread, which never turns the driver,
+ * uses the pool); the other calls use the pool there too. Results, errors
+ * and messages are the same either way (src/fs/job.h is the interface
+ * between the two backends; the fs tests run on both).
  *
  * Arguments are copied when the call is made (paths, the options, the
  * bytes a write sends), so the caller's strings and write buffers may go at
@@ -32,6 +40,13 @@
  * dropped read cannot let the read land on a reused descriptor. Should the
  * runtime shut down with the dropped operation still queued, unstarted, its
  * allocation is not freed (the pool has no hook for that; as kr_resolve).
+ * On io_uring a dropped read is cancelled (io_uring's async cancel): it
+ * consumes nothing from a FIFO, terminal or socket that had no data yet,
+ * where a pool thread would take the bytes that come next; its buffer is
+ * released only when the kernel has answered. Every other dropped
+ * operation runs to its end there too, and a runtime freed with
+ * operations in flight cancels them and waits for the kernel's answers
+ * before it frees their memory.
  *
  * Ordering: operations on one kr_file that use its position (read, write,
  * seek, set_len with a write after it) must be awaited one after another;

@@ -24,8 +24,6 @@
 /* Tokio's MAX_BUF: the most one read or write moves. */
 #define MAX_BUF ((size_t)2 << 20)
 
-static const kr__fs_backend *const backend = &kr__fs_blocking_backend;
-
 struct kr_file {
     kr__fs_handle h;
 };
@@ -274,7 +272,8 @@ static kr_poll op_poll(kr_future *f, kr_context *cx, void *out) {
                 goto release;
             }
         }
-        int rc = backend->submit(j);
+        j->be = kr__fs_backend_for(j);
+        int rc = j->be->submit(j);
         if (rc < 0) {
             j->res = rc;
             r = finish(j);
@@ -282,7 +281,7 @@ static kr_poll op_poll(kr_future *f, kr_context *cx, void *out) {
         }
         o->state_ = 1;
     }
-    if (backend->poll(j, cx) == KR_PENDING)
+    if (j->be->poll(j, cx) == KR_PENDING)
         return KR_PENDING;
     r = finish(j);
 release:
@@ -302,7 +301,7 @@ static void op_drop(kr_future *f) {
         return;
     o->job_ = NULL;
     if (o->state_ == 1)
-        backend->detach(j);
+        j->be->detach(j);
     kr__fs_job_unref(j);
 }
 

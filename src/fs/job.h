@@ -14,13 +14,14 @@
  *           lets it finish and drops its reference then (the future has
  *           dropped its own).
  *
+ * Two backends; kr__fs_backend_for picks one per job, at its submission.
  * The blocking backend (pool.c) submits kr__fs_exec(job) to the blocking
- * pool. An io_uring backend implements the same three entries: submit
- * turns the description into an SQE (its fields were chosen to map onto
- * one: fd, off, buf/len, path, flags, mode) and falls back to
- * kr__fs_exec on a pool thread for an opcode with no uring equivalent
- * (remove_dir_all, copy, read_dir batches); poll reads the CQE's result
- * into `res`. Nothing above this file changes.
+ * pool. The io_uring backend (ring.c), where the runtime's driver has
+ * completion operations (core/io_op.h: the io_uring driver), turns the
+ * description into one (its fields were chosen to map onto one: fd, off,
+ * buf/len, path, flags, mode); an opcode with no io_uring equivalent
+ * (read_dir, remove_dir_all, copy, set_len, ...) or one the kernel lacks
+ * goes to the blocking backend instead. Nothing above this file changes.
  *
  * Memory: a job is reference-counted (the future holds one, a running
  * backend one); whatever the kernel writes (buf, st, the dir batch) is in
@@ -35,8 +36,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "core/io_op.h"
 #include "kairo/fs.h"
 #include "kairo/runtime.h"
+#include "util/spinlock.h"
 
 typedef enum kr__fs_opcode {
     KR__FS_OPEN,
@@ -96,9 +99,20 @@ typedef struct kr__fs_job {
     struct stat st;
     kr_dir_entry *ents; /* READDIR: up to KR__FS_DIR_BATCH, owned */
     size_t nents;
-    /* Future side (fs.c), never touched by a backend: where the outputs go. */
+    /* Future side (fs.c), never touched by a backend: where the outputs go,
+     * and the backend the job was submitted to. */
     void *dest, *dest2;
+    const struct kr__fs_backend *be;
     kr_join_handle join_; /* blocking backend private */
+    /* io_uring backend private (ring.c): the op, what statx writes, and
+     * the completion handed from the reaping thread to the future: `lk`
+     * guards done, detached and waker. */
+    kr__io_op op_;
+    struct kr__driver *drv_; /* the driver it was submitted to */
+    struct statx stx_;
+    kr__spinlock lk_;
+    bool done_, detached_;
+    kr_waker waker_;
 } kr__fs_job;
 
 typedef struct kr__fs_backend {
@@ -109,6 +123,12 @@ typedef struct kr__fs_backend {
 } kr__fs_backend;
 
 extern const kr__fs_backend kr__fs_blocking_backend;
+extern const kr__fs_backend kr__fs_ring_backend;
+
+/* The backend for j, on the calling thread's runtime: the ring where its
+ * driver has completion operations and the kernel j's opcode, else the
+ * blocking pool. */
+const kr__fs_backend *kr__fs_backend_for(const kr__fs_job *j);
 
 /* Runs the job synchronously on the calling thread, setting res. */
 void kr__fs_exec(kr__fs_job *j);
