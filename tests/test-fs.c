@@ -4,6 +4,8 @@
  * operations dropped while the pool thread still works on them.
  * KR_TEST_FLAVORS: ct mt
  */
+#include <dirent.h>
+
 #include "test-fs.h"
 #include "test-net.h" /* await_all, rt_sleep_ms */
 
@@ -726,6 +728,52 @@ static void runtime_freed_with_a_ring_read_in_flight(void **state) {
     test_alloc_uninstall();
 }
 
+/* Descriptors this process has open (/proc/self/fd, less the one that
+ * reads it). */
+static int open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n - 3; /* ".", "..", and d's own */
+}
+
+/* An open dropped before it completes still opens the file (on the pool
+ * or on the ring), and the descriptor nobody will take is closed, not
+ * leaked. */
+static void dropped_open_closes_its_descriptor(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    tf_dir d = tf_dir_make();
+    tf_put(tf_path(&d, 0, "f"), "x", 1);
+    rt_sleep_ms(rt, 1); /* the runtime's own descriptors are made */
+    int before = open_fds();
+    enum { N = 8 };
+    for (int i = 0; i < N; i++) {
+        kr_file *f = NULL;
+        kr_open_options ro = kr_open_options_read();
+        kr_fs_op op = kr_fs_open(tf_path(&d, 0, "f"), &ro, &f);
+        kr_timeout to = kr_timeout_new(&op.base, 0, NULL);
+        int rc = -1;
+        assert_rc(in_task(rt, &to.base, &rc), 0);
+        if (rc == 0) /* it completed within its first poll after all */
+            kr_file_close(f);
+    }
+    int after = open_fds();
+    for (int i = 0; i < 500 && after > before; i++) {
+        rt_sleep_ms(rt, 5);
+        after = open_fds();
+    }
+    assert_int_equal(after, before);
+    tf_dir_remove(&d);
+    test_runtime_free(rt);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
 /* A dropped write still writes what was copied when it was made. */
 static void dropped_write_still_writes_its_copy(void **state) {
     (void)state;
@@ -768,6 +816,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(concurrent_readers_of_one_file),
     cmocka_unit_test(dropped_pending_reads_touch_no_caller_memory),
     cmocka_unit_test(dropped_write_still_writes_its_copy),
+    cmocka_unit_test(dropped_open_closes_its_descriptor),
     cmocka_unit_test(dropped_fifo_read_on_the_ring_loses_nothing),
     cmocka_unit_test(file_ops_on_the_ring_start_no_pool_thread),
     cmocka_unit_test(runtime_freed_with_a_ring_read_in_flight),

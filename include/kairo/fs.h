@@ -32,8 +32,8 @@
  * Dropping an operation before it completes (cancellation): an operation
  * not yet started on the pool may still run, and one started runs to its
  * end, since a thread in read(2) cannot be stopped; what it does then is
- * done (a write written, a file created, a directory removed), but its
- * result is lost and it touches no memory of the caller's: the bounce
+ * done (a write written, a file created, a directory removed; a file it
+ * opened is closed again), but its result is lost and it touches no memory of the caller's: the bounce
  * buffer and the copied arguments belong to the operation, which frees them
  * when the pool thread is done. The file it works on stays open until then
  * (an operation holds a reference to its kr_file), so kr_file_close after a

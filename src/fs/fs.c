@@ -54,6 +54,13 @@ void kr__fs_job_unref(kr__fs_job *j) {
     /* Acq-rel: the last one sees the pool thread's writes to the job. */
     if (kr__fetch_sub_acqrel(&j->refs, 1) != 1)
         return;
+    /* An open or read_dir whose future was dropped before it finished:
+     * nobody will take what it opened (finish clears these when it hands
+     * them over). */
+    if (j->fd_out >= 0)
+        close(j->fd_out);
+    if (j->dir_out != NULL)
+        closedir(j->dir_out);
     kr__fs_handle_unref(j->h);
     kr__free(j->path);
     kr__free(j->path2);
@@ -180,6 +187,7 @@ static int64_t finish(kr__fs_job *j) {
             } else {
                 *(kr_file **)j->dest = (kr_file *)h;
             }
+            j->fd_out = -1;
         }
         break;
     case KR__FS_OPENDIR:
@@ -195,6 +203,7 @@ static int64_t finish(kr__fs_job *j) {
                 d->h = h;
                 *(kr_dir **)j->dest = d;
             }
+            j->dir_out = NULL;
         }
         break;
     case KR__FS_READ:
