@@ -106,12 +106,12 @@ typedef struct kr__fs_job {
     kr_join_handle join_; /* blocking backend private */
     /* io_uring backend private (ring.c): the op, what statx writes, and
      * the completion handed from the reaping thread to the future: `lk`
-     * guards done, detached and waker. */
+     * guards done and waker. */
     kr__io_op op_;
     struct kr__driver *drv_; /* the driver it was submitted to */
     struct statx stx_;
     kr__spinlock lk_;
-    bool done_, detached_;
+    bool done_;
     kr_waker waker_;
 } kr__fs_job;
 

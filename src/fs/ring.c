@@ -25,9 +25,8 @@
  * terminal or a socket it may wait forever, and a cancelled read consumed
  * nothing, so nothing is lost (on the pool a dropped read keeps its thread
  * blocked and consumes the bytes that come). Every other operation runs
- * to its end as on the pool (a dropped write still writes its copy); an
- * open that ends after its future was dropped closes the new descriptor
- * rather than leak it.
+ * to its end as on the pool (a dropped write still writes its copy; an
+ * open's new descriptor is closed with the job, fs.c).
  *
  * Completion (done, on the reaping thread) and poll (the future's thread)
  * meet under the job's lock `lk`: done sets the outputs, then `done_`,
@@ -168,6 +167,14 @@ static void stat_of_statx(struct stat *st, const struct statx *x) {
     st->st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
 }
 
+/* Under lk: the stored waker, taken out (vtable NULL: none). */
+static kr_waker take_waker_locked(kr__fs_job *j) {
+    kr_waker w = j->waker_;
+    j->waker_.vtable = NULL;
+    j->waker_.data = NULL;
+    return w;
+}
+
 /* The reaping thread: the op's result becomes the job's outputs. */
 static void ring_done(kr__io_op *op, int32_t res) {
     kr__fs_job *j = KR__CONTAINER_OF(op, kr__fs_job, op_);
@@ -194,15 +201,8 @@ static void ring_done(kr__io_op *op, int32_t res) {
     j->res = r;
     kr__spin_lock(&j->lk_);
     j->done_ = true;
-    bool detached = j->detached_;
-    kr_waker w = j->waker_;
-    j->waker_.vtable = NULL;
-    j->waker_.data = NULL;
+    kr_waker w = take_waker_locked(j);
     kr__spin_unlock(&j->lk_);
-    if (detached && j->op == KR__FS_OPEN && j->fd_out >= 0) {
-        close(j->fd_out); /* nobody will take it */
-        j->fd_out = -1;
-    }
     if (w.vtable != NULL)
         kr_waker_wake(w);
     kr__fs_job_unref(j); /* the kernel's */
@@ -215,7 +215,7 @@ static void mark_done(kr__fs_job *j) {
 
 static int ring_submit(kr__fs_job *j) {
     kr__spin_init(&j->lk_);
-    j->done_ = j->detached_ = false;
+    j->done_ = false;
     j->waker_.vtable = NULL;
     j->waker_.data = NULL;
     if (j->op == KR__FS_SEEK) {
@@ -256,10 +256,7 @@ static kr_poll ring_poll(kr__fs_job *j, kr_context *cx) {
 static void ring_detach(kr__fs_job *j) {
     kr__spin_lock(&j->lk_);
     bool done = j->done_;
-    j->detached_ = true;
-    kr_waker w = j->waker_;
-    j->waker_.vtable = NULL;
-    j->waker_.data = NULL;
+    kr_waker w = take_waker_locked(j);
     kr__spin_unlock(&j->lk_);
     if (w.vtable != NULL)
         kr_waker_drop(w);
