@@ -153,6 +153,9 @@ typedef struct kr_runtime_metrics {
     /* The I/O driver: events its turns returned, and of those, the ones
      * that found a waiting task to wake. */
     uint64_t io_events, io_ready;
+    /* Completion operations submitted to the io_uring driver's ring so
+     * far (file operations, stream reads: docs/io_uring.md); 0 on epoll. */
+    uint64_t io_ops;
     uint64_t timer_entries;     /* sleeps registered on the timer wheels now */
     kr_histogram poll_time;     /* summed over the workers */
     kr_histogram sched_latency; /* summed over the workers */

@@ -109,6 +109,7 @@ static void put_metrics(kr__text *t, const kr__snap_src *src) {
     kr__text_json_u64(t, false, "blocking_unfinished", m.blocking_unfinished);
     kr__text_json_u64(t, false, "io_events", m.io_events);
     kr__text_json_u64(t, false, "io_ready", m.io_ready);
+    kr__text_json_u64(t, false, "io_ops", m.io_ops);
     kr__text_json_u64(t, false, "timer_entries", m.timer_entries);
     kr__text_puts(t, "}, \"worker_metrics\": [");
     for (unsigned i = 0; i < m.workers; i++) {

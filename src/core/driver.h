@@ -44,6 +44,7 @@ typedef union kr__timers {
 
 typedef struct kr__driver kr__driver;
 struct kr__io_op;
+struct kr_async_fd;
 
 typedef struct kr__driver_ops {
     /* Waits up to timeout_ns (-1: no limit, 0: only a look) for I/O
@@ -83,19 +84,28 @@ typedef struct kr__driver_ops {
      * relaxed read, any thread), and the I/O events the turns returned
      * and those that woke a waiting task so far (0 without I/O). */
     uint64_t (*timers_count)(kr__timers *t);
-    void (*io_counts)(kr__driver *d, uint64_t *events, uint64_t *ready);
+    void (*io_counts)(kr__driver *d, uint64_t *events, uint64_t *ready,
+                      uint64_t *ops);
 
     /* Completion operations (core/io_op.h, which holds their contract).
      * op_submit starts op on the driver's ring; any thread. 0; KR_ENOSYS
      * where this driver has no completion operations (epoll; such a
      * driver may also leave the entries NULL); KR_EOPNOTSUPP for an
-     * opcode the kernel lacks; KR_ESHUTDOWN after shutdown. An op
+     * opcode the kernel lacks; KR_ESHUTDOWN after shutdown; KR_EBUSY for
+     * an op->nowait that the ring cannot take at once. An op
      * submitted counts as a source (has_sources) until its `done`. The
      * submission goes to the kernel with the next turn's wait (or look),
      * never an io_uring_enter of its own. op_cancel asks the kernel to end
      * it early; any thread. */
     int (*op_submit)(kr__driver *d, struct kr__io_op *op);
     void (*op_cancel)(kr__driver *d, struct kr__io_op *op);
+    /* Sets `bits` (KR_READABLE...) in afd's readiness and wakes the
+     * futures they concern, as an event from the kernel does: an op's
+     * `done` (net/rx.c: its data now waits in the stream's buffer) tells
+     * the readiness waiters. Called only by the thread that calls the
+     * dones (a turning thread, or the one freeing the runtime), with afd
+     * alive. NULL where op_submit is NULL. */
+    void (*io_ready)(kr__driver *d, struct kr_async_fd *afd, uint32_t bits);
 } kr__driver_ops;
 
 struct kr__driver {

@@ -1,6 +1,6 @@
 /*
  * core/io_op.h: a completion operation, as the layers above the driver
- * see it (the files on io_uring: fs/ring.c).
+ * see it (the files on io_uring: fs/ring.c; a stream's reads: net/rx.c).
  *
  * An operation is a description the caller fills (an opcode, a
  * descriptor, paths, a buffer, an offset, flags) and a completion
@@ -50,6 +50,7 @@ typedef enum kr__io_opcode {
     KR__IOP_MKDIRAT,   /* fd: dirfd; path; mode */
     KR__IOP_LINKAT,    /* path -> path2, both from AT_FDCWD */
     KR__IOP_SYMLINKAT, /* path2 made a symlink whose target is path */
+    KR__IOP_RECV,      /* fd: a socket; buf, len; flags: MSG_*. res: bytes */
     KR__IOP_COUNT
 } kr__io_opcode;
 
@@ -69,6 +70,11 @@ struct kr__io_op {
     void *buf;
     uint32_t len;
     uint64_t off;
+    /* Submit only if the ring takes it at once (its owner is free, as on
+     * the thread that turns it between turns): else op_submit answers
+     * KR_EBUSY and nothing is queued, so no turn blocked in the kernel is
+     * woken for it (net/rx.c then reads by readiness). */
+    bool nowait;
     void (*done)(kr__io_op *op, int32_t res);
     /* The driver's (io/uring.c says who writes which). */
     int32_t res_;

@@ -58,6 +58,7 @@ int kr__epoll_new(kr__backend **out) {
     }
     b->base.ops = &epoll_ops;
     atomic_init(&b->base.ops_live, 0);
+    atomic_init(&b->base.ops_total, 0);
     *out = &b->base;
     return 0;
 }

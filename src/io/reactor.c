@@ -108,6 +108,10 @@ void kr__reactor_op_cancel(kr__reactor *r, kr__io_op *op) {
     r->be->ops->op_cancel(r->be, op);
 }
 
+bool kr__reactor_has_ops(kr__reactor *r) {
+    return r->be->ops->op_submit != NULL;
+}
+
 void kr__reactor_unpark(kr__reactor *r) { r->be->ops->wake(r->be); }
 
 kr_io_driver kr__reactor_kind(kr__reactor *r) { return r->be->ops->kind; }
@@ -244,6 +248,10 @@ static bool dispatch(kr_async_fd *a, uint32_t bits) {
             break;
     }
     return dispatch_wake(a, bits) != 0;
+}
+
+void kr__reactor_inject(kr_async_fd *a, uint32_t bits) {
+    (void)dispatch(a, bits);
 }
 
 int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
@@ -682,7 +690,9 @@ kr_readiness kr_async_fd_ready(kr_async_fd *afd, int interest) {
     return r;
 }
 
-void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready) {
+void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready,
+                        uint64_t *ops) {
     *events = kr__load_relaxed(&r->n_events);
     *ready = kr__load_relaxed(&r->n_ready);
+    *ops = kr__load_relaxed(&r->be->ops_total);
 }

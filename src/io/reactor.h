@@ -116,6 +116,8 @@ struct kr__backend {
     /* Operations submitted and not yet done (a relaxed count, for
      * kr__reactor_nregs: they are sources a turn must look at). */
     _Atomic long ops_live;
+    /* Operations ever submitted (relaxed: kr_runtime_metrics.io_ops). */
+    _Atomic uint64_t ops_total;
 };
 
 /* Makes the backend `want` asks for (KR_IO_DRIVER_AUTO: the environment's
@@ -146,7 +148,8 @@ void kr__reactor_shutdown_free(kr__reactor *r);
 int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns);
 /* Events the turns returned, and of those the ones that woke a waker, so
  * far. Any thread (relaxed reads). */
-void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready);
+void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready,
+                        uint64_t *ops);
 /* Wakes a thread blocked in kr__reactor_turn. Any thread. */
 void kr__reactor_unpark(kr__reactor *r);
 /* Registrations alive plus completion operations in flight (a hint: zero
@@ -156,5 +159,12 @@ long kr__reactor_nregs(kr__reactor *r);
  * it has none; KR_ESHUTDOWN once the reactor is shut down. Any thread. */
 int kr__reactor_op_submit(kr__reactor *r, kr__io_op *op);
 void kr__reactor_op_cancel(kr__reactor *r, kr__io_op *op);
+/* Whether the backend has completion operations (io_uring). */
+bool kr__reactor_has_ops(kr__reactor *r);
+/* An event made by the caller: sets `bits` in a's readiness (with the next
+ * tick, so a clear_ready that read the old tick fails) and wakes the
+ * concerned waiters, as a turn's dispatch. core/driver.h's io_ready says
+ * who may call it. */
+void kr__reactor_inject(kr_async_fd *a, uint32_t bits);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * io/uring.c: the io_uring backend: readiness through multishot poll
  * requests, so every future built on kr_async_fd works unchanged, and
- * completion operations (core/io_op.h) for the files (fs/ring.c).
+ * completion operations (core/io_op.h) for the files (fs/ring.c) and the
+ * reads of stream sockets (net/rx.c).
  *
  * One ring per reactor. Each registration gets a slot (its own memory,
  * not the kr_async_fd's), and the slot's address is the user_data of every
@@ -88,7 +89,8 @@
  * epoll's EPOLL_CTL_DEL), and a turn's end when its reaping re-armed or
  * its wait let commands in.
  *
- * Completion operations (core/io_op.h: the files of fs/ring.c). An op is
+ * Completion operations (core/io_op.h: the files of fs/ring.c, a stream's
+ * reads of net/rx.c). An op is
  * the caller's memory, valid until its `done`; its address | UD_OP is the
  * user_data of its request, and | UD_OP_CANCEL of a cancel of it.
  *   queue_, want_   under lock: on `opq` iff want_ is nonzero (SUBMIT,
@@ -309,6 +311,7 @@ static const uint8_t iop_code[KR__IOP_COUNT] = {
     [KR__IOP_MKDIRAT] = IORING_OP_MKDIRAT,
     [KR__IOP_LINKAT] = IORING_OP_LINKAT,
     [KR__IOP_SYMLINKAT] = IORING_OP_SYMLINKAT,
+    [KR__IOP_RECV] = IORING_OP_RECV,
 };
 
 /* Owner: op's own request. */
@@ -347,6 +350,9 @@ static void prep_op(uring_backend *b, kr__io_op *op) {
         break;
     case KR__IOP_SYMLINKAT:
         io_uring_prep_symlinkat(sqe, op->path, AT_FDCWD, op->path2);
+        break;
+    case KR__IOP_RECV:
+        io_uring_prep_recv(sqe, op->fd, op->buf, op->len, op->flags);
         break;
     default: /* refused by op_submit */
         io_uring_prep_nop(sqe);
@@ -428,13 +434,17 @@ static int uring_op_submit(kr__backend *base, kr__io_op *op) {
     KR__REQUIRE(((uintptr_t)op & ~UD_PTR_MASK) == 0,
                 "an op at %p: not 8-byte aligned (its user_data tags)",
                 (void *)op);
+    bool own = kr__spin_trylock(&b->owner);
+    if (!own && op->nowait)
+        return KR_EBUSY; /* nothing queued, no turn woken */
     op->res_ = 0;
     op->refs_ = 0;
     op->want_ = 0;
     op->submitted_ = op->ended_ = op->finished_ = false;
     kr__list_node_init(&op->queue_);
     kr__fetch_add_relaxed(&b->base.ops_live, 1);
-    if (kr__spin_trylock(&b->owner)) {
+    kr__fetch_add_relaxed(&b->base.ops_total, 1);
+    if (own) {
         /* Into the SQ now; the next turn's enter takes it to the kernel. */
         prep_op(b, op);
         kr__spin_lock(&b->lock);
@@ -968,6 +978,7 @@ int kr__uring_new(kr__backend **out, const char **why) {
     kr__list_init(&b->ops);
     b->base.ops = &uring_ops;
     atomic_init(&b->base.ops_live, 0);
+    atomic_init(&b->base.ops_total, 0);
     *out = &b->base;
     return 0;
 }

@@ -61,8 +61,9 @@ static uint64_t timers_count(kr__timers *t) {
     return kr__load_relaxed(&kr__wheel_of(t)->count);
 }
 
-static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
-    kr__reactor_counts(reactor_of(d), events, ready);
+static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready,
+                      uint64_t *ops) {
+    kr__reactor_counts(reactor_of(d), events, ready, ops);
 }
 
 static int op_submit(kr__driver *d, kr__io_op *op) {
@@ -73,10 +74,23 @@ static void op_cancel(kr__driver *d, kr__io_op *op) {
     kr__reactor_op_cancel(reactor_of(d), op);
 }
 
-static const kr__driver_ops ops = {turn,        unpark,       has_sources,
-                                   shutdown,    timers_init,  timers_fire,
-                                   timers_next, timers_clear, timers_count,
-                                   io_counts,   op_submit,    op_cancel};
+static void io_ready(kr__driver *d, kr_async_fd *afd, uint32_t bits) {
+    (void)d;
+    kr__reactor_inject(afd, bits);
+}
+
+/* On io_uring: with completion operations. */
+static const kr__driver_ops ops_ring = {
+    turn,        unpark,      has_sources,  shutdown,     timers_init,
+    timers_fire, timers_next, timers_clear, timers_count, io_counts,
+    op_submit,   op_cancel,   io_ready};
+
+/* On epoll: none, so the layers above see NULL and take their other way
+ * (fs: the pool; net: the readiness loop) without a call to find out. */
+static const kr__driver_ops ops_poll = {
+    turn,        unpark,      has_sources,  shutdown,     timers_init,
+    timers_fire, timers_next, timers_clear, timers_count, io_counts,
+    NULL,        NULL,        NULL};
 
 /* Without the I/O driver: nothing to turn (a parked thread sleeps on its
  * futex, core/park.c), never a source; the timer ops are the same. */
@@ -87,15 +101,16 @@ static bool no_sources(kr__driver *d) {
 
 static void shutdown_bare(kr__driver *d) { kr__free(d); }
 
-static void no_io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
+static void no_io_counts(kr__driver *d, uint64_t *events, uint64_t *ready,
+                         uint64_t *ops) {
     (void)d;
-    *events = *ready = 0;
+    *events = *ready = *ops = 0;
 }
 
 static const kr__driver_ops ops_no_io = {
-    NULL,         NULL,         no_sources,  shutdown_bare,
-    timers_init,  timers_fire,  timers_next, timers_clear,
-    timers_count, no_io_counts, NULL,        NULL};
+    NULL,        NULL,        no_sources,   shutdown_bare, timers_init,
+    timers_fire, timers_next, timers_clear, timers_count,  no_io_counts,
+    NULL,        NULL,        NULL};
 
 int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io,
                    kr_io_driver want) {
@@ -112,7 +127,7 @@ int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io,
             kr__free(d);
             return rc;
         }
-        d->base.ops = &ops;
+        d->base.ops = kr__reactor_has_ops(d->reactor) ? &ops_ring : &ops_poll;
     }
     *reactor = d->reactor;
     *out = &d->base;

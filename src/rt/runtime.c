@@ -475,7 +475,8 @@ int kr_runtime_metrics_get(kr_runtime *rt, kr_runtime_metrics *m) {
     m->blocking_busy = m->blocking_threads > m->blocking_idle
                            ? m->blocking_threads - m->blocking_idle
                            : 0;
-    rt->driver->ops->io_counts(rt->driver, &m->io_events, &m->io_ready);
+    rt->driver->ops->io_counts(rt->driver, &m->io_events, &m->io_ready,
+                               &m->io_ops);
     return 0;
 }
 

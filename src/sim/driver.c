@@ -209,12 +209,13 @@ static uint64_t timers_count(kr__timers *t) {
 }
 
 /* The in-memory network has no I/O driver events to count. */
-static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready) {
+static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready,
+                      uint64_t *ops) {
     (void)d;
-    *events = *ready = 0;
+    *events = *ready = *ops = 0;
 }
 
 const kr__driver_ops kr__sim_driver_ops = {
     turn,        unpark,      has_sources,  drv_shutdown, timers_init,
     timers_fire, timers_next, timers_clear, timers_count, io_counts,
-    NULL,        NULL}; /* no completion operations: files use the pool */
+    NULL,        NULL,        NULL}; /* no completion operations */
