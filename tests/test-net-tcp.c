@@ -145,54 +145,13 @@ static void half_close_test(void **state) {
 
 /* ---- writev, options, addresses ------------------------------------------ */
 
-typedef struct pair_fut {
-    kr_future base;
-    kr_coro co;
-    kr_sockaddr addr, peer;
-    kr_tcp_listener *l;
-    kr_tcp_stream *c, *s;
-    kr_tcp_connect con;
-    kr_tcp_accept acc;
-    join2 j;
-    int rc, rc2;
-} pair_fut;
-
-static kr_poll pair_poll(kr_future *f, kr_context *cx, void *out) {
-    pair_fut *p = (pair_fut *)f;
-    KR_ASYNC_BEGIN(&p->co);
-    p->con = kr_tcp_stream_connect(&p->addr, &p->c);
-    p->acc = kr_tcp_listener_accept(p->l, &p->s, &p->peer);
-    p->j = join2_make(&p->con.base, &p->rc, &p->acc.base, &p->rc2);
-    KR_AWAIT(&p->co, &p->j.base, cx, NULL);
-    assert_rc(p->rc, 0);
-    assert_rc(p->rc2, 0);
-    KR_ASYNC_END(&p->co);
-}
-KR_FUTURE_VTABLE(pair_vt, pair_fut, pair_poll, NULL, 0);
-
-/* A connected pair: *c the client, *s the server side, *peer what accept
- * said of the client. */
-static void tcp_pair(kr_runtime *rt, kr_tcp_listener *l, const kr_sockaddr *a,
-                     kr_tcp_stream **c, kr_tcp_stream **s, kr_sockaddr *peer) {
-    pair_fut p;
-    memset(&p, 0, sizeof(p));
-    p.base.vtable = &pair_vt;
-    p.addr = *a;
-    p.l = l;
-    assert_rc(kr_runtime_block_on(rt, &p.base, NULL), 0);
-    *c = p.c;
-    *s = p.s;
-    if (peer != NULL)
-        *peer = p.peer;
-}
-
 static void writev_test(void **state) {
     (void)state;
     kr_runtime *rt = test_runtime(0);
     kr_sockaddr addr;
     kr_tcp_listener *l = tcp_listen(rt, 0, &addr);
     kr_tcp_stream *c, *s;
-    tcp_pair(rt, l, &addr, &c, &s, NULL);
+    tn_tcp_pair(rt, l, &addr, &c, &s, NULL);
     char a[] = "abc", b[] = "", d[] = "defgh";
     struct iovec iov[3] = {{a, 3}, {b, 0}, {d, 5}};
     kr_tcp_writev wv = kr_tcp_stream_writev(c, iov, 3);
@@ -239,7 +198,7 @@ static void options_and_addresses(void **state) {
     kr_sockaddr addr, peer, x;
     kr_tcp_listener *l = tcp_listen(rt, 0, &addr);
     kr_tcp_stream *c, *s;
-    tcp_pair(rt, l, &addr, &c, &s, &peer);
+    tn_tcp_pair(rt, l, &addr, &c, &s, &peer);
     /* The client's local address is what accept reported as the peer; its
      * peer is the listener. */
     assert_rc(kr_tcp_stream_local_addr(c, &x), 0);
@@ -439,7 +398,7 @@ static void misuse(void **state) {
     kr_sockaddr addr;
     kr_tcp_listener *l = tcp_listen(rt, 0, &addr);
     kr_tcp_stream *c, *srv;
-    tcp_pair(rt, l, &addr, &c, &srv, NULL);
+    tn_tcp_pair(rt, l, &addr, &c, &srv, NULL);
     r = kr_tcp_stream_read(c, NULL, 0);
     assert_int_equal(block_on_i64(rt, &r.base), 0);
     w = kr_tcp_stream_write(c, NULL, 0);
@@ -474,7 +433,7 @@ static void shutdown_after_tcp_reset(void **state) {
     kr_sockaddr addr;
     kr_tcp_listener *l = tcp_listen(rt, 0, &addr);
     kr_tcp_stream *c, *s;
-    tcp_pair(rt, l, &addr, &c, &s, NULL);
+    tn_tcp_pair(rt, l, &addr, &c, &s, NULL);
     assert_rc(kr_tcp_stream_set_linger(s, 0), 0);
     kr_tcp_stream_free(s); /* an RST, processed by the time close returns */
     /* Wait until the client has seen it: its read fails. */

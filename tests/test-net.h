@@ -471,4 +471,49 @@ static inline bool raise_nofile(rlim_t want) {
     return setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
+/* ---- a connected TCP pair, made from block_on ------------------------- */
+
+typedef struct tn_pair_fut {
+    kr_future base;
+    kr_coro co;
+    kr_sockaddr addr, peer;
+    kr_tcp_listener *l;
+    kr_tcp_stream *c, *s;
+    kr_tcp_connect con;
+    kr_tcp_accept acc;
+    join2 j;
+    int rc, rc2;
+} tn_pair_fut;
+
+static inline kr_poll tn_pair_poll(kr_future *f, kr_context *cx, void *out) {
+    tn_pair_fut *p = (tn_pair_fut *)f;
+    KR_ASYNC_BEGIN(&p->co);
+    p->con = kr_tcp_stream_connect(&p->addr, &p->c);
+    p->acc = kr_tcp_listener_accept(p->l, &p->s, &p->peer);
+    p->j = join2_make(&p->con.base, &p->rc, &p->acc.base, &p->rc2);
+    KR_AWAIT(&p->co, &p->j.base, cx, NULL);
+    assert_rc(p->rc, 0);
+    assert_rc(p->rc2, 0);
+    KR_ASYNC_END(&p->co);
+}
+static const kr_future_vtable tn_pair_vt TN_UNUSED = {
+    tn_pair_poll, NULL, sizeof(tn_pair_fut), 0, "tn_pair_fut"};
+
+/* A connected pair: *c the client, *s the server side, *peer what accept
+ * said of the client. */
+static inline void tn_tcp_pair(kr_runtime *rt, kr_tcp_listener *l,
+                               const kr_sockaddr *a, kr_tcp_stream **c,
+                               kr_tcp_stream **s, kr_sockaddr *peer) {
+    tn_pair_fut p;
+    memset(&p, 0, sizeof(p));
+    p.base.vtable = &tn_pair_vt;
+    p.addr = *a;
+    p.l = l;
+    assert_rc(kr_runtime_block_on(rt, &p.base, NULL), 0);
+    *c = p.c;
+    *s = p.s;
+    if (peer != NULL)
+        *peer = p.peer;
+}
+
 #endif

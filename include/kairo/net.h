@@ -48,6 +48,16 @@
  * not cancel-safe: bytes moved before the drop are gone. Dropping a
  * connect future closes its half-made socket.
  *
+ * On the io_uring driver. A stream read (read, poll_read) polled in a
+ * task is a RECV operation on the driver's ring into a buffer of the
+ * stream's own, with no recv(2) of its own; a dropped read's RECV stays
+ * in flight and the bytes it brings wait in that buffer, where every read
+ * call (read, read_exact, peek, try_read, try_read_vectored, poll_read)
+ * takes them first, and readable() counts them. So the promise above
+ * holds there too, with one difference: such bytes have left the kernel,
+ * so a recv(2) of your own on the descriptor (kr_tcp_stream_fd) sees only
+ * the bytes after them. docs/io_uring.md has the details.
+ *
  * Freeing with futures around. Drop the futures of a socket before freeing
  * it. As a safety net, a future that has returned KR_PENDING holds a
  * reference to its socket until it completes or is dropped: freeing the

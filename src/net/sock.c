@@ -44,6 +44,7 @@ int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
     s->fd = fd;
     s->rt = rt;
     s->sim = NULL;
+    atomic_init(&s->rx, NULL);
     *out = s;
     return 0;
 }
@@ -111,6 +112,7 @@ static void unref(kr__sock *s) {
         s->sim->release(s);
         return;
     }
+    kr__rx_release(s);        /* before the registration it wakes */
     kr_async_fd_free(s->afd); /* before close: it leaves epoll by fd */
     close(s->fd);             /* no retry on EINTR: Linux closed it */
     kr__free(s);
@@ -164,6 +166,17 @@ int kr__sock_hold(kr__sock *s, int *held, kr_io_waiter *w) {
     return 0;
 }
 
+kr_poll kr__sock_pend(kr__sock *s, int *held, kr_io_waiter *w, int64_t *res) {
+    if (held == NULL)
+        return KR_PENDING;
+    int h = kr__sock_hold(s, held, w);
+    if (h < 0) {
+        *res = h;
+        return KR_READY;
+    }
+    return KR_PENDING;
+}
+
 kr_poll kr__sock_poll(kr__sock *s, int *held, kr_io_waiter *w, kr_context *cx,
                       int interest, kr__sock_op op, void *arg,
                       size_t drain_below, int64_t *res) {
@@ -184,14 +197,7 @@ kr_poll kr__sock_poll(kr__sock *s, int *held, kr_io_waiter *w, kr_context *cx,
                                                           &ev, w)
                           : kr_async_fd_poll_ready(s->afd, cx, interest, &ev);
         if (r == 0) {
-            if (held == NULL)
-                return KR_PENDING;
-            int h = kr__sock_hold(s, held, w);
-            if (h < 0) {
-                *res = h;
-                return KR_READY;
-            }
-            return KR_PENDING;
+            return kr__sock_pend(s, held, w, res);
         }
         if (r < 0) {
             *res = r;
@@ -201,6 +207,13 @@ kr_poll kr__sock_poll(kr__sock *s, int *held, kr_io_waiter *w, kr_context *cx,
         if (n == KR_EAGAIN) {
             kr_async_fd_clear_ready(s->afd, ev);
             continue;
+        }
+        if (n == KR__RX_BUSY) {
+            /* A ring read in flight (net/rx.c): wait for its end, not
+             * for readiness. Ready here, so w is not linked. */
+            if (!kr__rx_wait(s, cx))
+                continue; /* it ended meanwhile */
+            return kr__sock_pend(s, held, w, res);
         }
         if (n > 0 && (size_t)n < drain_below)
             kr_async_fd_clear_ready(s->afd, ev);
@@ -221,6 +234,8 @@ int64_t kr__sock_try(kr__sock *s, int interest, kr__sock_op op, void *arg) {
     if (r == 0)
         return KR_EAGAIN; /* Tokio's try_io: no call without readiness */
     int64_t n = op(s, arg);
+    if (n == KR__RX_BUSY)
+        n = KR_EAGAIN;  /* a ring read in flight; its end sets READABLE */
     if (n == KR_EAGAIN) /* EWOULDBLOCK is EAGAIN on Linux */
         kr_async_fd_clear_ready(s->afd, ev);
     return n;

@@ -68,6 +68,9 @@ typedef struct kr__sock {
     /* A simulated socket's network (core/netsim.h; fd -1, afd NULL), or
      * NULL for a real one. Every operation tests it first. */
     const kr__netsim_ops *sim;
+    /* The ring reader (net/rx.c), made by the first read on the io_uring
+     * driver; NULL until then, and always on epoll. */
+    struct kr__rx *_Atomic rx;
 } kr__sock;
 
 /* The simulated network of `rt` (NULL: the calling thread's runtime), or
@@ -155,6 +158,11 @@ static inline void kr__net_check_live(const kr_future *f, int held) {
  * reference is then dropped again). */
 int kr__sock_hold(kr__sock *s, int *held, kr_io_waiter *w);
 
+/* A future going PENDING: takes its reference (kr__sock_hold; none for
+ * a poll-style call, held NULL). KR_PENDING, or KR_READY with KR_EBADF in
+ * *res when the socket was closed meanwhile. */
+kr_poll kr__sock_pend(kr__sock *s, int *held, kr_io_waiter *w, int64_t *res);
+
 /*
  * One system call on the socket, with the sign convention of the futures:
  * a result >= 0, or a negated errno. KR_EAGAIN makes kr__sock_poll clear
@@ -188,6 +196,40 @@ int kr__sock_name(const kr__sock *s, bool peer, kr_sockaddr *out);
 
 /* shutdown(2) with KR_SHUT_*: 0, KR_EINVAL or a negated errno. */
 int kr__sock_shutdown(kr__sock *s, int how);
+
+/*
+ * The ring reader (net/rx.c, which has the protocol). Reads of a stream
+ * on the io_uring driver are RECV operations into a buffer of the
+ * stream's own; the other read calls look in that buffer first.
+ */
+typedef struct kr__rx kr__rx;
+/* A RECV asks for at most this much. */
+#define KR__RX_MAX    (64u * 1024)
+/* Readers that may wait for one op's end at once before the oldest is
+ * woken to make room. */
+#define KR__RX_WAKERS 4
+/* An op's result meaning "a ring read in flight takes the next bytes":
+ * kr__sock_poll waits for its end (kr__rx_wait), kr__sock_try answers
+ * KR_EAGAIN. Never a future's output. */
+#define KR__RX_BUSY   INT64_MIN
+/* Whether a read of s polled on this thread may go to the ring. */
+bool kr__rx_usable(const kr__sock *s);
+/* What the buffer holds, into iov (peek: left there): true with *out the
+ * bytes (> 0), or 0 / an error a RECV ended with (once), or KR__RX_BUSY
+ * while an op is in flight; false when there is no reader, or it is idle
+ * and empty (read the socket). */
+bool kr__rx_take(kr__sock *s, const struct iovec *iov, int iovcnt, bool peek,
+                 int64_t *out);
+/* Submits a RECV of up to len bytes if none is in flight and the buffer
+ * is empty (else does nothing): 0, or a negative code where the ring
+ * cannot read (KR_ENOSYS: not here; the caller reads the socket).
+ * Requires: a reference on s (the owner's or a future's). */
+int kr__rx_arm(kr__sock *s, size_t len);
+/* Stores cx's waker for the end of the op in flight: true, or false if
+ * none is in flight (take again). */
+bool kr__rx_wait(kr__sock *s, kr_context *cx);
+/* The socket's last reference: detaches and cancels (net/rx.c). */
+void kr__rx_release(kr__sock *s);
 
 /* The stream operations (net/stream.c) and the accept and connect futures
  * (net/accept.c, net/connect.c), shared by TCP and Unix sockets. */

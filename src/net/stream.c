@@ -4,12 +4,14 @@
  * writev, read_exact, write_all.
  *
  * Each is a loop around kr__sock_poll (sock.h) with one system call as
- * its op. Writes go through send/sendmsg with MSG_NOSIGNAL, so a closed
+ * its op; on the io_uring driver a read is a RECV on the ring instead
+ * (net/rx.c), and every read call looks in its buffer first. Writes go through send/sendmsg with MSG_NOSIGNAL, so a closed
  * connection is KR_EPIPE and never SIGPIPE.
  */
 #include <errno.h>
 
 #include "net/sock.h"
+#include "util/atomic.h"
 
 /* ---- the system calls --------------------------------------------------- */
 
@@ -18,37 +20,60 @@ typedef struct {
     size_t len;
 } span;
 
-static int64_t recv_op(kr__sock *s, void *arg) {
-    span *sp = arg;
+static int64_t sys_recv(int fd, void *buf, size_t len, int flags) {
     for (;;) {
-        ssize_t n = recv(s->fd, sp->buf, sp->len, 0);
+        ssize_t n = recv(fd, buf, len, flags);
         if (n >= 0)
             return n;
         if (errno != EINTR)
             return -errno;
     }
+}
+
+/* Each read call takes what the ring reader's buffer holds first
+ * (net/rx.c: a dropped ring read left it there), and meets KR_EAGAIN
+ * while a ring read is in flight. */
+static int64_t recv_op(kr__sock *s, void *arg) {
+    span *sp = arg;
+    struct iovec v = {sp->buf, sp->len};
+    int64_t n;
+    if (!kr__rx_take(s, &v, 1, false, &n))
+        return sys_recv(s->fd, sp->buf, sp->len, 0);
+    /* A short count from the buffer is topped up from the socket (the
+     * buffer is empty now, and no op is in flight), so that a count
+     * below the length still means the socket is drained (drain_below).
+     * What the top-up meets (EAGAIN, an end, an error) the next read
+     * meets again. */
+    if (n > 0 && (size_t)n < sp->len) {
+        int64_t m = sys_recv(s->fd, (char *)sp->buf + n, sp->len - (size_t)n,
+                             MSG_DONTWAIT);
+        if (m > 0)
+            n += m;
+    }
+    return n;
 }
 
 static int64_t peek_op(kr__sock *s, void *arg) {
     span *sp = arg;
-    for (;;) {
-        ssize_t n = recv(s->fd, sp->buf, sp->len, MSG_PEEK);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return -errno;
-    }
+    struct iovec v = {sp->buf, sp->len};
+    int64_t n;
+    if (kr__rx_take(s, &v, 1, true, &n))
+        return n;
+    return sys_recv(s->fd, sp->buf, sp->len, MSG_PEEK);
 }
 
 static int64_t recvmsg_op(kr__sock *s, void *arg) {
     kr_net_writev *w = arg; /* an iovec array and count */
+    int64_t n;
+    if (kr__rx_take(s, w->iov_, w->iovcnt_, false, &n))
+        return n;
     struct msghdr mh = {0};
     mh.msg_iov = (struct iovec *)w->iov_;
     mh.msg_iovlen = (size_t)w->iovcnt_;
     for (;;) {
-        ssize_t n = recvmsg(s->fd, &mh, 0);
-        if (n >= 0)
-            return n;
+        ssize_t r = recvmsg(s->fd, &mh, 0);
+        if (r >= 0)
+            return r;
         if (errno != EINTR)
             return -errno;
     }
@@ -63,6 +88,46 @@ static int64_t send_op(kr__sock *s, void *arg) {
         if (errno != EINTR)
             return -errno;
     }
+}
+
+/* Where the ring cannot read (ring_recv_op): read by readiness. */
+#define RX_OFF (INT64_MIN + 1)
+
+/* The ring read's op (net/rx.c): the buffer's bytes, or a RECV submitted
+ * (KR__RX_BUSY: wait for its end), or RX_OFF. */
+static int64_t ring_recv_op(kr__sock *s, void *arg) {
+    span *sp = arg;
+    struct iovec v = {sp->buf, sp->len};
+    int64_t n;
+    if (kr__rx_take(s, &v, 1, false, &n))
+        return n;
+    return kr__rx_arm(s, sp->len) == 0 ? KR__RX_BUSY : RX_OFF;
+}
+
+/* One step of a stream read on the ring, without readiness: the buffer's
+ * bytes, or a RECV submitted at once and its end waited for (kr__rx_wait,
+ * with the future's reference taken as kr__sock_poll takes it); where the
+ * ring cannot read, the readiness loop with the system call. */
+static kr_poll ring_read(kr__sock *s, int *held, kr_io_waiter *w,
+                         kr_context *cx, void *buf, size_t len, int64_t *res) {
+    span sp = {buf, len};
+    while (!kr__load_acquire(&s->closed)) {
+        int64_t n = ring_recv_op(s, &sp);
+        if (n == RX_OFF)
+            break;
+        if (n != KR__RX_BUSY) {
+            /* Linked only if it waited by readiness before (RX_OFF). */
+            if (w != NULL)
+                kr_async_fd_waiter_cancel(s->afd, w);
+            *res = n;
+            return KR_READY;
+        }
+        if (!kr__rx_wait(s, cx))
+            continue; /* it ended meanwhile */
+        return kr__sock_pend(s, held, w, res);
+    }
+    /* Closed (kr__sock_poll says KR_EBADF), or no ring. */
+    return kr__sock_poll(s, held, w, cx, KR_READABLE, recv_op, &sp, len, res);
 }
 
 /* ---- read, write, and datagram send and recv -----------------------------
@@ -95,7 +160,17 @@ static kr_poll once_poll(kr_net_io *io, kr_context *cx, void *out, int interest,
 }
 
 static kr_poll read_poll(kr_future *f, kr_context *cx, void *out) {
-    return once_poll((kr_net_io *)f, cx, out, KR_READABLE, recv_op, true);
+    kr_net_io *io = (kr_net_io *)f;
+    if (io->sock_ != NULL && io->buf_ != NULL && io->len_ > 0 &&
+        kr__rx_usable(io->sock_)) {
+        kr__net_check_live(f, io->held_);
+        int64_t res;
+        if (ring_read(io->sock_, &io->held_, &io->w_, cx, io->buf_, io->len_,
+                      &res) == KR_PENDING)
+            return KR_PENDING;
+        return finish(io, out, res);
+    }
+    return once_poll(io, cx, out, KR_READABLE, recv_op, true);
 }
 
 static kr_poll write_poll(kr_future *f, kr_context *cx, void *out) {
@@ -311,6 +386,8 @@ kr_poll kr__stream_poll_read(kr__sock *s, kr_context *cx, void *buf, size_t len,
         *res = 0;
         return KR_READY;
     }
+    if (kr__rx_usable(s))
+        return ring_read(s, NULL, NULL, cx, buf, len, res);
     span sp = {buf, len};
     return kr__sock_poll(s, NULL, NULL, cx, KR_READABLE, recv_op, &sp, len,
                          res);

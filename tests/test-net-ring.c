@@ -1,0 +1,445 @@
+/*
+ * tests/test-net-ring.c: a stream's reads as completion operations on the
+ * io_uring driver (net/rx.c), and the same promises on epoll, where this
+ * suite runs too (ctest: ct/, mt/ and uring/{ct,mt}/net-ring/...).
+ *
+ * Each case runs its reads in a task (on the multi-thread runtime a
+ * worker's, where the ring reads; a block_on thread there reads by
+ * readiness). A read goes to the ring only when no other thread holds it
+ * (net/rx.c: nowait), so the cases that assert where the bytes went run
+ * one worker on the multi-thread runtime: it holds the ring only while
+ * it turns it. A "dropped read" is a read future polled once (PENDING: on
+ * the ring its RECV is submitted) and dropped.
+ *
+ * KR_TEST_FLAVORS: ct mt
+ */
+#include "test-net.h"
+
+/* *a and *b: the two ends of one connection on rt. */
+static void ring_pair(kr_runtime *rt, kr_tcp_stream **a, kr_tcp_stream **b) {
+    kr_sockaddr addr;
+    kr_tcp_listener *l = tcp_listen(rt, 0, &addr);
+    tn_tcp_pair(rt, l, &addr, b, a, NULL);
+    kr_tcp_listener_free(l);
+}
+
+/* Runs f in a task and waits for it from block_on. f is moved. */
+static void in_task(kr_runtime *rt, kr_future *f) {
+    kr_join_handle h;
+    assert_rc(kr_runtime_spawn(rt, f, &h), 0);
+    assert_rc(kr_runtime_block_on(rt, &h.base, NULL), 0);
+}
+
+static bool on_ring(kr_runtime *rt) {
+    return kr_runtime_io_driver(rt) == KR_IO_DRIVER_URING;
+}
+
+/* Polls a read of up to len bytes into buf once and drops it: it must be
+ * pending (nothing to read yet). */
+static void drop_a_pending_read(kr_tcp_stream *s, void *buf, size_t len,
+                                kr_context *cx) {
+    kr_tcp_read rd = kr_tcp_stream_read(s, buf, len);
+    int64_t n = -1;
+    assert_int_equal(kr_future_poll(&rd.base, cx, &n), KR_PENDING);
+    kr_future_drop(&rd.base);
+}
+
+/* ---- a dropped read loses nothing ------------------------------------------ */
+
+typedef struct lose_task {
+    kr_future base;
+    kr_coro co;
+    kr_runtime *rt;
+    kr_tcp_stream *a, *b;
+    char scratch[4], got[16];
+    kr_sleep sl;
+    kr_tcp_read_exact rx;
+    int64_t n;
+} lose_task;
+
+static kr_poll lose_poll(kr_future *f, kr_context *cx, void *out) {
+    lose_task *t = (lose_task *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    drop_a_pending_read(t->a, t->scratch, sizeof(t->scratch), cx);
+    assert_int_equal(write(kr_tcp_stream_fd(t->b), "abcdefgh", 8), 8);
+    t->sl = kr_sleep_for(kr_ms(30)); /* turns: the RECV brings its bytes */
+    KR_AWAIT(&t->co, &t->sl.base, cx, NULL);
+    {
+        /* What the socket itself still holds: on the ring the dropped
+         * read's RECV took the first 4 bytes into the stream's buffer;
+         * on epoll nothing was taken. */
+        char peek[16];
+        ssize_t k = recv(kr_tcp_stream_fd(t->a), peek, sizeof(peek),
+                         MSG_PEEK | MSG_DONTWAIT);
+        if (on_ring(t->rt)) {
+            assert_int_equal(k, 4);
+            assert_memory_equal(peek, "efgh", 4);
+        } else {
+            assert_int_equal(k, 8);
+        }
+    }
+    /* The bytes come in order, the buffer's first. */
+    t->rx = kr_tcp_stream_read_exact(t->a, t->got, 8);
+    KR_AWAIT(&t->co, &t->rx.base, cx, &t->n);
+    assert_int_equal(t->n, 8);
+    assert_memory_equal(t->got, "abcdefgh", 8);
+    KR_ASYNC_END(&t->co);
+}
+KR_FUTURE_VTABLE(lose_vt, lose_task, lose_poll, NULL, 0);
+
+static void a_dropped_read_loses_nothing(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(1);
+    lose_task t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &lose_vt;
+    t.rt = rt;
+    ring_pair(rt, &t.a, &t.b);
+    in_task(rt, &t.base);
+    kr_tcp_stream_free(t.a);
+    kr_tcp_stream_free(t.b);
+    test_runtime_free(rt);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
+/* ---- every read call takes the buffer first ---------------------------------- */
+
+typedef struct kinds_task {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_stream *a, *b;
+    char scratch[4], got[16];
+    kr_sleep sl;
+    kr_tcp_peek pk;
+    kr_tcp_read_exact rx;
+    kr_tcp_ready rd;
+    int64_t n;
+    int ready;
+} kinds_task;
+
+static kr_poll kinds_poll(kr_future *f, kr_context *cx, void *out) {
+    kinds_task *t = (kinds_task *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    drop_a_pending_read(t->a, t->scratch, sizeof(t->scratch), cx);
+    assert_int_equal(write(kr_tcp_stream_fd(t->b), "abcdefgh", 8), 8);
+    t->sl = kr_sleep_for(kr_ms(30));
+    KR_AWAIT(&t->co, &t->sl.base, cx, NULL);
+    /* readable: the buffer's bytes count as readiness. */
+    t->rd = kr_tcp_stream_readable(t->a);
+    KR_AWAIT(&t->co, &t->rd.base, cx, &t->ready);
+    assert_true(t->ready & KR_READABLE);
+    /* peek shows the first bytes and takes nothing. */
+    t->pk = kr_tcp_stream_peek(t->a, t->got, sizeof(t->got));
+    KR_AWAIT(&t->co, &t->pk.base, cx, &t->n);
+    assert_true(t->n >= 4);
+    assert_memory_equal(t->got, "abcd", 4);
+    /* try_read, then try_read_vectored, in order. */
+    assert_int_equal(kr_tcp_stream_try_read(t->a, t->got, 2), 2);
+    assert_memory_equal(t->got, "ab", 2);
+    {
+        char x, y;
+        struct iovec iov[2] = {{&x, 1}, {&y, 1}};
+        assert_int_equal(kr_tcp_stream_try_read_vectored(t->a, iov, 2), 2);
+        assert_int_equal(x, 'c');
+        assert_int_equal(y, 'd');
+    }
+    /* The rest from the socket. */
+    t->rx = kr_tcp_stream_read_exact(t->a, t->got, 4);
+    KR_AWAIT(&t->co, &t->rx.base, cx, &t->n);
+    assert_int_equal(t->n, 4);
+    assert_memory_equal(t->got, "efgh", 4);
+    KR_ASYNC_END(&t->co);
+}
+KR_FUTURE_VTABLE(kinds_vt, kinds_task, kinds_poll, NULL, 0);
+
+static void every_read_call_takes_a_dropped_reads_bytes_first(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(0);
+    kinds_task t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &kinds_vt;
+    ring_pair(rt, &t.a, &t.b);
+    in_task(rt, &t.base);
+    kr_tcp_stream_free(t.a);
+    kr_tcp_stream_free(t.b);
+    test_runtime_free(rt);
+}
+
+/* ---- freeing a stream with a read in flight ---------------------------------- */
+
+typedef struct free_task {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_stream *a, *b;
+    char scratch[4], got[4];
+    kr_tcp_read rd;
+    kr_timeout to;
+    int64_t n;
+    int rc;
+} free_task;
+
+static kr_poll free_poll(kr_future *f, kr_context *cx, void *out) {
+    free_task *t = (free_task *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    drop_a_pending_read(t->a, t->scratch, sizeof(t->scratch), cx);
+    kr_tcp_stream_free(t->a);
+    t->a = NULL;
+    /* The peer sees the close: the free cancelled the RECV, which held
+     * the socket's file in the kernel. */
+    t->rd = kr_tcp_stream_read(t->b, t->got, sizeof(t->got));
+    t->to = kr_timeout_new(&t->rd.base, kr_secs(5), &t->n);
+    KR_AWAIT(&t->co, &t->to.base, cx, &t->rc);
+    assert_rc(t->rc, 0);
+    assert_int_equal(t->n, 0);
+    KR_ASYNC_END(&t->co);
+}
+KR_FUTURE_VTABLE(free_vt, free_task, free_poll, NULL, 0);
+
+static void freeing_a_stream_with_a_read_in_flight_closes_it(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    free_task t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &free_vt;
+    ring_pair(rt, &t.a, &t.b);
+    int before = lowest_free_fd();
+    in_task(rt, &t.base);
+    kr_tcp_stream_free(t.b);
+    test_runtime_free(rt);
+    assert_true(lowest_free_fd() <= before);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
+/* A runtime freed right after the stream, its cancel not yet submitted:
+ * the free ends the op and frees the reader (the counting allocator). */
+typedef struct drop_free_task {
+    kr_future base;
+    kr_tcp_stream *a;
+} drop_free_task;
+
+static kr_poll drop_free_poll(kr_future *f, kr_context *cx, void *out) {
+    drop_free_task *t = (drop_free_task *)f;
+    (void)out;
+    char scratch[8];
+    drop_a_pending_read(t->a, scratch, sizeof(scratch), cx);
+    kr_tcp_stream_free(t->a);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(drop_free_vt, drop_free_task, drop_free_poll, NULL, 0);
+
+static void runtime_freed_with_a_stream_read_in_flight(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    kr_tcp_stream *a, *b;
+    ring_pair(rt, &a, &b);
+    drop_free_task t = {{&drop_free_vt}, a};
+    in_task(rt, &t.base);
+    kr_tcp_stream_free(b);
+    test_runtime_free(rt);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
+/* ---- reads on the ring are completion operations ----------------------------- */
+
+#define ROUNDS 64
+
+typedef struct pingpong_task {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_stream *a, *b;
+    int i;
+    char got[8];
+    kr_tcp_write_all wr;
+    kr_tcp_read rd;
+    int64_t n;
+} pingpong_task;
+
+static kr_poll pingpong_poll(kr_future *f, kr_context *cx, void *out) {
+    pingpong_task *t = (pingpong_task *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    for (t->i = 0; t->i < ROUNDS; t->i++) {
+        t->wr = kr_tcp_stream_write_all(t->b, "ping", 4);
+        KR_AWAIT(&t->co, &t->wr.base, cx, &t->n);
+        assert_int_equal(t->n, 4);
+        t->rd = kr_tcp_stream_read(t->a, t->got, 4);
+        KR_AWAIT(&t->co, &t->rd.base, cx, &t->n);
+        assert_true(t->n > 0 && t->n <= 4);
+        assert_memory_equal(t->got, "ping", (size_t)t->n);
+        if (t->n < 4) { /* a short read: the rest next */
+            t->rd = kr_tcp_stream_read(t->a, t->got, 4 - (size_t)t->n);
+            KR_AWAIT(&t->co, &t->rd.base, cx, &t->n);
+        }
+    }
+    KR_ASYNC_END(&t->co);
+}
+KR_FUTURE_VTABLE(pingpong_vt, pingpong_task, pingpong_poll, NULL, 0);
+
+static void reads_on_the_ring_are_completion_operations(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(1);
+    pingpong_task t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &pingpong_vt;
+    ring_pair(rt, &t.a, &t.b);
+    kr_runtime_metrics m0, m1;
+    assert_rc(kr_runtime_metrics_get(rt, &m0), 0);
+    in_task(rt, &t.base);
+    assert_rc(kr_runtime_metrics_get(rt, &m1), 0);
+    if (on_ring(rt))
+        assert_true(m1.io_ops - m0.io_ops >= ROUNDS);
+    else
+        assert_int_equal(m1.io_ops, 0);
+    kr_tcp_stream_free(t.a);
+    kr_tcp_stream_free(t.b);
+    test_runtime_free(rt);
+}
+
+/* ---- more readers than the reader keeps wakers for ---------------------------- */
+
+#define READERS           (KR_TEST_RX_WAKERS + 2)
+#define KR_TEST_RX_WAKERS 4 /* net/sock.h's KR__RX_WAKERS */
+
+typedef struct one_byte {
+    kr_future base;
+    kr_tcp_read rd;
+    char *slot;
+} one_byte;
+
+static kr_poll one_byte_poll(kr_future *f, kr_context *cx, void *out) {
+    one_byte *o = (one_byte *)f;
+    int64_t n = -1;
+    if (kr_future_poll(&o->rd.base, cx, &n) == KR_PENDING)
+        return KR_PENDING;
+    assert_int_equal(n, 1);
+    (void)out;
+    return KR_READY;
+}
+static void one_byte_drop(kr_future *f) {
+    kr_future_drop(&((one_byte *)f)->rd.base);
+}
+KR_FUTURE_VTABLE(one_byte_vt, one_byte, one_byte_poll, one_byte_drop, 0);
+
+typedef struct readers_task {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_stream *a, *b;
+    char *got; /* the test's: the task is a moved copy */
+    kr_join_handle h[READERS];
+    await_all all;
+    kr_sleep sl;
+    int i;
+} readers_task;
+
+static kr_poll readers_poll(kr_future *f, kr_context *cx, void *out) {
+    readers_task *t = (readers_task *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    for (t->i = 0; t->i < READERS; t->i++) {
+        one_byte o = {{&one_byte_vt},
+                      kr_tcp_stream_read(t->a, &t->got[t->i], 1),
+                      &t->got[t->i]};
+        assert_rc(kr_spawn(&o.base, &t->h[t->i]), 0);
+    }
+    t->sl = kr_sleep_for(kr_ms(30)); /* all of them waiting */
+    KR_AWAIT(&t->co, &t->sl.base, cx, NULL);
+    assert_int_equal(write(kr_tcp_stream_fd(t->b), "abcdef", READERS), READERS);
+    t->all = await_all_make(t->h, READERS);
+    KR_AWAIT(&t->co, &t->all.base, cx, NULL);
+    KR_ASYNC_END(&t->co);
+}
+KR_FUTURE_VTABLE(readers_vt, readers_task, readers_poll, NULL, 0);
+
+static int cmp_char(const void *x, const void *y) {
+    return *(const char *)x - *(const char *)y;
+}
+
+static void more_readers_than_wakers_each_get_a_byte(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(0);
+    readers_task t;
+    char got[READERS] = {0};
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &readers_vt;
+    t.got = got;
+    ring_pair(rt, &t.a, &t.b);
+    in_task(rt, &t.base);
+    qsort(got, READERS, 1, cmp_char);
+    assert_memory_equal(got, "abcdef", READERS); /* each byte once */
+    kr_tcp_stream_free(t.a);
+    kr_tcp_stream_free(t.b);
+    test_runtime_free(rt);
+}
+
+/* ---- end of stream and errors come once, in order -------------------------------- */
+
+typedef struct eof_task {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_stream *a, *b;
+    char scratch[8], got[8];
+    kr_sleep sl;
+    kr_tcp_read rd;
+    kr_tcp_read_exact rx;
+    int64_t n;
+} eof_task;
+
+static kr_poll eof_poll(kr_future *f, kr_context *cx, void *out) {
+    eof_task *t = (eof_task *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    drop_a_pending_read(t->a, t->scratch, sizeof(t->scratch), cx);
+    assert_int_equal(write(kr_tcp_stream_fd(t->b), "xy", 2), 2);
+    assert_rc(kr_tcp_stream_shutdown(t->b, KR_SHUT_WRITE), 0);
+    t->sl = kr_sleep_for(kr_ms(30));
+    KR_AWAIT(&t->co, &t->sl.base, cx, NULL);
+    t->rd = kr_tcp_stream_read(t->a, t->got, sizeof(t->got));
+    KR_AWAIT(&t->co, &t->rd.base, cx, &t->n);
+    assert_int_equal(t->n, 2);
+    assert_memory_equal(t->got, "xy", 2);
+    t->rd = kr_tcp_stream_read(t->a, t->got, sizeof(t->got));
+    KR_AWAIT(&t->co, &t->rd.base, cx, &t->n);
+    assert_int_equal(t->n, 0);
+    t->rd = kr_tcp_stream_read(t->a, t->got, sizeof(t->got));
+    KR_AWAIT(&t->co, &t->rd.base, cx, &t->n);
+    assert_int_equal(t->n, 0); /* and again */
+    t->rx = kr_tcp_stream_read_exact(t->a, t->got, 1);
+    KR_AWAIT(&t->co, &t->rx.base, cx, &t->n);
+    assert_int_equal(t->n, KR_EOF);
+    KR_ASYNC_END(&t->co);
+}
+KR_FUTURE_VTABLE(eof_vt, eof_task, eof_poll, NULL, 0);
+
+static void
+end_of_stream_after_a_dropped_read_comes_after_its_bytes(void **state) {
+    (void)state;
+    kr_runtime *rt = test_runtime(0);
+    eof_task t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &eof_vt;
+    ring_pair(rt, &t.a, &t.b);
+    in_task(rt, &t.base);
+    kr_tcp_stream_free(t.a);
+    kr_tcp_stream_free(t.b);
+    test_runtime_free(rt);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(a_dropped_read_loses_nothing),
+    cmocka_unit_test(every_read_call_takes_a_dropped_reads_bytes_first),
+    cmocka_unit_test(freeing_a_stream_with_a_read_in_flight_closes_it),
+    cmocka_unit_test(runtime_freed_with_a_stream_read_in_flight),
+    cmocka_unit_test(reads_on_the_ring_are_completion_operations),
+    cmocka_unit_test(more_readers_than_wakers_each_get_a_byte),
+    cmocka_unit_test(end_of_stream_after_a_dropped_read_comes_after_its_bytes),
+};
+KR_TEST_MAIN(tests)
