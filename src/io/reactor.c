@@ -293,10 +293,6 @@ void kr__reactor_shutdown(kr__reactor *r) {
     /* Mark every registration shut down and wake its wakers (their
      * futures then see KR_ESHUTDOWN). Wakers are collected under the lock
      * and woken after it, in batches; the walk restarts after each batch,
-     * so no pointer into the list is held while it is unlocked. */
-    /* Mark every registration shut down and wake its wakers (their
-     * futures then see KR_ESHUTDOWN). Wakers are collected under the lock
-     * and woken after it, in batches; the walk restarts after each batch,
      * so no pointer into the list is held while it is unlocked. A
      * registration stays in the walk until it is marked and has no waker
      * left (a long waiter list may take several batches). */

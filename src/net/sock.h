@@ -69,7 +69,10 @@ typedef struct kr__sock {
      * NULL for a real one. Every operation tests it first. */
     const kr__netsim_ops *sim;
     /* The ring reader (net/rx.c), made by the first read on the io_uring
-     * driver; NULL until then, and always on epoll. */
+     * driver; NULL until then, and always on epoll. Published once by a
+     * CAS from NULL (acq-rel; a losing maker frees its own), read with
+     * acquire, which pairs with it so the reader's init is seen; freed
+     * only by the socket's last reference (kr__rx_release). */
     struct kr__rx *_Atomic rx;
 } kr__sock;
 
