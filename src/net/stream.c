@@ -5,8 +5,9 @@
  *
  * Each is a loop around kr__sock_poll (sock.h) with one system call as
  * its op; on the io_uring driver a read is a RECV on the ring instead
- * (net/rx.c), and every read call looks in its buffer first. Writes go through send/sendmsg with MSG_NOSIGNAL, so a closed
- * connection is KR_EPIPE and never SIGPIPE.
+ * (net/rx.c), and every read call looks in its buffer first. Writes go
+ * through send/sendmsg with MSG_NOSIGNAL, so a closed connection is
+ * KR_EPIPE and never SIGPIPE.
  */
 #include <errno.h>
 
@@ -31,8 +32,9 @@ static int64_t sys_recv(int fd, void *buf, size_t len, int flags) {
 }
 
 /* Each read call takes what the ring reader's buffer holds first
- * (net/rx.c: a dropped ring read left it there), and meets KR_EAGAIN
- * while a ring read is in flight. */
+ * (net/rx.c: a dropped ring read left it there), and meets KR__RX_BUSY
+ * while a ring read is in flight (kr__sock_poll then waits for its end;
+ * kr__sock_try answers KR_EAGAIN). */
 static int64_t recv_op(kr__sock *s, void *arg) {
     span *sp = arg;
     struct iovec v = {sp->buf, sp->len};
