@@ -5,6 +5,8 @@
  * while a future waits on it, and cancel-safety of read and accept.
  * KR_TEST_FLAVORS: ct mt
  */
+#include <poll.h>
+
 #include "test-net.h"
 
 static kr_tcp_stream *connect_ok(kr_runtime *rt, const kr_sockaddr *a) {
@@ -432,6 +434,29 @@ static void socket_outlives_runtime(void **state) {
     test_alloc_uninstall();
 }
 
+/* A stream freed after its runtime, while another registration keeps
+ * the driver's own state alive: the peer sees the end at once. (On
+ * io_uring the stream's poll request holds its file in the kernel until
+ * the ring goes; a close alone would leave the connection open.) */
+static void a_socket_freed_after_its_runtime_is_closed_at_once(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    kr_sockaddr addr;
+    kr_tcp_listener *l = tcp_listen(rt, 0, &addr);
+    kr_tcp_stream *c = connect_ok(rt, &addr), *s = accept_ok(rt, l);
+    kr_runtime_free(rt);
+    kr_tcp_stream_free(s);
+    struct pollfd p = {kr_tcp_stream_fd(c), POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    char b;
+    assert_int_equal(read(kr_tcp_stream_fd(c), &b, 1), 0);
+    kr_tcp_stream_free(c);
+    kr_tcp_listener_free(l);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connection_refused),
     cmocka_unit_test(connect_timeout),
@@ -444,5 +469,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(emfile_accept),
     cmocka_unit_test(alloc_failures),
     cmocka_unit_test(socket_outlives_runtime),
+    cmocka_unit_test(a_socket_freed_after_its_runtime_is_closed_at_once),
 };
 KR_TEST_MAIN(tests)

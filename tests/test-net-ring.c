@@ -13,6 +13,8 @@
  *
  * KR_TEST_FLAVORS: ct mt
  */
+#include <poll.h>
+
 #include "test-net.h"
 
 /* *a and *b: the two ends of one connection on rt. */
@@ -248,6 +250,48 @@ static void runtime_freed_with_a_stream_read_in_flight(void **state) {
     test_alloc_uninstall();
 }
 
+/* A stream that outlives its runtime with a dropped read's RECV in
+ * flight: its free must not reach the runtime's freed driver (the RECV
+ * is ended by the ring's own free, at the last registration), and the
+ * peer still sees the close at once. */
+typedef struct drop_only_task {
+    kr_future base;
+    kr_tcp_stream *a;
+} drop_only_task;
+
+static kr_poll drop_only_poll(kr_future *f, kr_context *cx, void *out) {
+    drop_only_task *t = (drop_only_task *)f;
+    (void)out;
+    char scratch[8];
+    drop_a_pending_read(t->a, scratch, sizeof(scratch), cx);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(drop_only_vt, drop_only_task, drop_only_poll, NULL, 0);
+
+static void
+a_stream_freed_after_its_runtime_with_a_read_in_flight(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    kr_tcp_stream *a, *b;
+    ring_pair(rt, &a, &b);
+    int peer = dup(kr_tcp_stream_fd(b));
+    assert_true(peer >= 0);
+    drop_only_task t = {{&drop_only_vt}, a};
+    in_task(rt, &t.base);
+    kr_tcp_stream_free(b); /* its registration goes while the ring turns */
+    test_runtime_free(rt);
+    kr_tcp_stream_free(a);
+    /* The peer reads the end of stream (0), not a hang. */
+    struct pollfd p = {peer, POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    char c;
+    assert_int_equal(read(peer, &c, 1), 0);
+    close(peer);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
 /* ---- reads on the ring are completion operations ----------------------------- */
 
 #define ROUNDS 64
@@ -438,6 +482,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(every_read_call_takes_a_dropped_reads_bytes_first),
     cmocka_unit_test(freeing_a_stream_with_a_read_in_flight_closes_it),
     cmocka_unit_test(runtime_freed_with_a_stream_read_in_flight),
+    cmocka_unit_test(a_stream_freed_after_its_runtime_with_a_read_in_flight),
     cmocka_unit_test(reads_on_the_ring_are_completion_operations),
     cmocka_unit_test(more_readers_than_wakers_each_get_a_byte),
     cmocka_unit_test(end_of_stream_after_a_dropped_read_comes_after_its_bytes),

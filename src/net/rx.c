@@ -46,8 +46,10 @@
  * Cancellation. A read's drop cancels nothing (the op is the stream's).
  * The socket's last reference (kr__rx_release) detaches the registration
  * and cancels an op in flight; the reader is freed by whichever of the
- * two (release, done) comes last. A runtime freed with an op in flight
- * ends it (-ECANCELED) before the socket goes.
+ * two (release, done) comes last. Once the runtime is shut down (its
+ * driver freed, maybe) the release cancels nothing: the socket's shut
+ * down (net/sock.c), which ends the RECV, and the ring's own free, at its
+ * last registration, reaps the op.
  *
  * The descriptor (kr_tcp_stream_fd) read directly bypasses the buffer:
  * bytes a dropped ring read brought in come before the ones a raw
@@ -311,7 +313,7 @@ void kr__rx_release(kr__sock *s) {
     /* Our reference keeps the op valid across the call (io_op.h). The
      * kernel holds the file until the cancel ends the RECV, so the peer
      * sees the close when the next turn submits it. */
-    if (cancel)
+    if (cancel && !kr__sock_runtime_gone(s))
         d->ops->op_cancel(d, &rx->op);
     kr__spin_lock(&rx->lk);
     bool last = --rx->refs == 0;

@@ -112,10 +112,25 @@ static void unref(kr__sock *s) {
         s->sim->release(s);
         return;
     }
-    kr__rx_release(s);        /* before the registration it wakes */
+    bool gone = kr__sock_runtime_gone(s);
+    kr__rx_release(s); /* before the registration it wakes */
+    if (gone) {
+        /* After the runtime's free the registration no longer leaves the
+         * driver (io/reactor.c makes no removal then), and on io_uring
+         * its poll request, and any op, hold the file in the kernel till
+         * the ring's own free: the close below would end neither the
+         * connection nor the listening. Shut down, it is closed to the
+         * peer at once. */
+        shutdown(s->fd, SHUT_RDWR);
+    }
     kr_async_fd_free(s->afd); /* before close: it leaves epoll by fd */
     close(s->fd);             /* no retry on EINTR: Linux closed it */
     kr__free(s);
+}
+
+bool kr__sock_runtime_gone(const kr__sock *s) {
+    kr_ready_event ev;
+    return kr_async_fd_readiness(s->afd, KR_READABLE, &ev) == KR_ESHUTDOWN;
 }
 
 void kr__sock_close(kr__sock *s) {

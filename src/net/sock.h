@@ -233,6 +233,10 @@ int kr__rx_arm(kr__sock *s, size_t len);
 bool kr__rx_wait(kr__sock *s, kr_context *cx);
 /* The socket's last reference: detaches and cancels (net/rx.c). */
 void kr__rx_release(kr__sock *s);
+/* Whether s's runtime is shut down (or freed, with its driver): its ops
+ * in flight must then not be cancelled through the driver; the socket's
+ * last reference shuts it down instead (net/sock.c). */
+bool kr__sock_runtime_gone(const kr__sock *s);
 
 /* The stream operations (net/stream.c) and the accept and connect futures
  * (net/accept.c, net/connect.c), shared by TCP and Unix sockets. */
