@@ -25,17 +25,6 @@ static void ring_pair(kr_runtime *rt, kr_tcp_stream **a, kr_tcp_stream **b) {
     kr_tcp_listener_free(l);
 }
 
-/* Runs f in a task and waits for it from block_on. f is moved. */
-static void in_task(kr_runtime *rt, kr_future *f) {
-    kr_join_handle h;
-    assert_rc(kr_runtime_spawn(rt, f, &h), 0);
-    assert_rc(kr_runtime_block_on(rt, &h.base, NULL), 0);
-}
-
-static bool on_ring(kr_runtime *rt) {
-    return kr_runtime_io_driver(rt) == KR_IO_DRIVER_URING;
-}
-
 /* Polls a read of up to len bytes into buf once and drops it: it must be
  * pending (nothing to read yet). */
 static void drop_a_pending_read(kr_tcp_stream *s, void *buf, size_t len,
@@ -74,7 +63,7 @@ static kr_poll lose_poll(kr_future *f, kr_context *cx, void *out) {
         char peek[16];
         ssize_t k = recv(kr_tcp_stream_fd(t->a), peek, sizeof(peek),
                          MSG_PEEK | MSG_DONTWAIT);
-        if (on_ring(t->rt)) {
+        if (tn_on_ring(t->rt)) {
             assert_int_equal(k, 4);
             assert_memory_equal(peek, "efgh", 4);
         } else {
@@ -99,7 +88,7 @@ static void a_dropped_read_loses_nothing(void **state) {
     t.base.vtable = &lose_vt;
     t.rt = rt;
     ring_pair(rt, &t.a, &t.b);
-    in_task(rt, &t.base);
+    tn_in_task(rt, &t.base);
     kr_tcp_stream_free(t.a);
     kr_tcp_stream_free(t.b);
     test_runtime_free(rt);
@@ -165,7 +154,7 @@ static void every_read_call_takes_a_dropped_reads_bytes_first(void **state) {
     memset(&t, 0, sizeof(t));
     t.base.vtable = &kinds_vt;
     ring_pair(rt, &t.a, &t.b);
-    in_task(rt, &t.base);
+    tn_in_task(rt, &t.base);
     kr_tcp_stream_free(t.a);
     kr_tcp_stream_free(t.b);
     test_runtime_free(rt);
@@ -211,7 +200,7 @@ static void freeing_a_stream_with_a_read_in_flight_closes_it(void **state) {
     t.base.vtable = &free_vt;
     ring_pair(rt, &t.a, &t.b);
     int before = lowest_free_fd();
-    in_task(rt, &t.base);
+    tn_in_task(rt, &t.base);
     kr_tcp_stream_free(t.b);
     test_runtime_free(rt);
     assert_true(lowest_free_fd() <= before);
@@ -243,7 +232,7 @@ static void runtime_freed_with_a_stream_read_in_flight(void **state) {
     kr_tcp_stream *a, *b;
     ring_pair(rt, &a, &b);
     drop_free_task t = {{&drop_free_vt}, a};
-    in_task(rt, &t.base);
+    tn_in_task(rt, &t.base);
     kr_tcp_stream_free(b);
     test_runtime_free(rt);
     assert_int_equal(test_alloc_live(), 0);
@@ -278,7 +267,7 @@ a_stream_freed_after_its_runtime_with_a_read_in_flight(void **state) {
     int peer = dup(kr_tcp_stream_fd(b));
     assert_true(peer >= 0);
     drop_only_task t = {{&drop_only_vt}, a};
-    in_task(rt, &t.base);
+    tn_in_task(rt, &t.base);
     kr_tcp_stream_free(b); /* its registration goes while the ring turns */
     test_runtime_free(rt);
     kr_tcp_stream_free(a);
@@ -337,9 +326,9 @@ static void reads_on_the_ring_are_completion_operations(void **state) {
     ring_pair(rt, &t.a, &t.b);
     kr_runtime_metrics m0, m1;
     assert_rc(kr_runtime_metrics_get(rt, &m0), 0);
-    in_task(rt, &t.base);
+    tn_in_task(rt, &t.base);
     assert_rc(kr_runtime_metrics_get(rt, &m1), 0);
-    if (on_ring(rt))
+    if (tn_on_ring(rt))
         assert_true(m1.io_ops - m0.io_ops >= ROUNDS);
     else
         assert_int_equal(m1.io_ops, 0);
@@ -416,7 +405,7 @@ static void more_readers_than_wakers_each_get_a_byte(void **state) {
     t.base.vtable = &readers_vt;
     t.got = got;
     ring_pair(rt, &t.a, &t.b);
-    in_task(rt, &t.base);
+    tn_in_task(rt, &t.base);
     qsort(got, READERS, 1, cmp_char);
     assert_memory_equal(got, "abcdef", READERS); /* each byte once */
     kr_tcp_stream_free(t.a);
@@ -471,7 +460,7 @@ end_of_stream_after_a_dropped_read_comes_after_its_bytes(void **state) {
     memset(&t, 0, sizeof(t));
     t.base.vtable = &eof_vt;
     ring_pair(rt, &t.a, &t.b);
-    in_task(rt, &t.base);
+    tn_in_task(rt, &t.base);
     kr_tcp_stream_free(t.a);
     kr_tcp_stream_free(t.b);
     test_runtime_free(rt);

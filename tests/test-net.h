@@ -471,6 +471,19 @@ static inline bool raise_nofile(rlim_t want) {
     return setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
+/* Runs f in a task and waits for it from block_on. f is moved: results
+ * go through pointers it holds. */
+static inline void tn_in_task(kr_runtime *rt, kr_future *f) {
+    kr_join_handle h;
+    assert_rc(kr_runtime_spawn(rt, f, &h), 0);
+    assert_rc(kr_runtime_block_on(rt, &h.base, NULL), 0);
+}
+
+/* Whether rt runs the io_uring driver. */
+static inline bool tn_on_ring(kr_runtime *rt) {
+    return kr_runtime_io_driver(rt) == KR_IO_DRIVER_URING;
+}
+
 /* ---- a connected TCP pair, made from block_on ------------------------- */
 
 typedef struct tn_pair_fut {

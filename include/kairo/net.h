@@ -56,7 +56,12 @@
  * takes them first, and readable() counts them. So the promise above
  * holds there too, with one difference: such bytes have left the kernel,
  * so a recv(2) of your own on the descriptor (kr_tcp_stream_fd) sees only
- * the bytes after them. docs/io_uring.md has the details.
+ * the bytes after them. An accept polled in a task arms one multishot
+ * ACCEPT for its listener: the kernel accepts connections as they come
+ * into a queue of the listener's, which every accept takes from first
+ * (a dropped accept loses nothing there either; an accept that asks for
+ * the peer's address makes a getpeername(2)). docs/io_uring.md has the
+ * details.
  *
  * Freeing with futures around. Drop the futures of a socket before freeing
  * it. As a safety net, a future that has returned KR_PENDING holds a

@@ -69,7 +69,8 @@ KR_API int kr_tcp_listener_fd(const kr_tcp_listener *l);
  * stream (registered with the listener's runtime) and *peer (may be NULL)
  * to its address, or a negative code: KR_EINVAL, KR_EBADF, KR_ESHUTDOWN,
  * KR_ENOMEM (registering the stream). Cancel-safe: a connection is taken
- * from the queue only by the poll that outputs it.
+ * from the queue only by the poll that outputs it (on io_uring the queue
+ * is the listener's own, filled by the kernel: net.h).
  *
  * Faults. ECONNABORTED (the client gave up while queued), EINTR and the
  * per-connection network errors accept(2) passes on (EPROTO, ENETDOWN,

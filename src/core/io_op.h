@@ -26,6 +26,12 @@
  *     valid across the call, after op_submit returned 0; before or after
  *     the op completed. It asks, it does not wait: `done` still comes,
  *     with the op's own result or -ECANCELED.
+ *   - A multishot op (`each` set: an ACCEPT) goes on after a result: the
+ *     kernel answers it any number of times, each answer that leaves it
+ *     armed a call of `each(op, res)` on the reaping thread, in the
+ *     kernel's order, and the answer that ends it the call of `done`
+ *     (whose res may be one more result, >= 0: the kernel ended the op
+ *     while posting it). `each` must not free the op; it may cancel it.
  *   - A runtime freed with operations in flight cancels them and waits
  *     (bounded) for their completions, calling `done` for each; an op the
  *     kernel still holds after that is left to it (its memory leaks
@@ -51,6 +57,9 @@ typedef enum kr__io_opcode {
     KR__IOP_LINKAT,    /* path -> path2, both from AT_FDCWD */
     KR__IOP_SYMLINKAT, /* path2 made a symlink whose target is path */
     KR__IOP_RECV,      /* fd: a socket; buf, len; flags: MSG_*. res: bytes */
+    KR__IOP_ACCEPT,    /* fd: a listener; flags: accept4's. res: the new fd;
+                        * multishot with `each` (no peer address: the
+                        * kernel would write every one to one place) */
     KR__IOP_COUNT
 } kr__io_opcode;
 
@@ -76,6 +85,8 @@ struct kr__io_op {
      * woken for it (net/rx.c then reads by readiness). */
     bool nowait;
     void (*done)(kr__io_op *op, int32_t res);
+    /* A multishot op's results that leave it armed, or NULL: one shot. */
+    void (*each)(kr__io_op *op, int32_t res);
     /* The driver's (io/uring.c says who writes which). */
     int32_t res_;
     unsigned refs_, want_;

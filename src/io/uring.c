@@ -90,7 +90,7 @@
  * its wait let commands in.
  *
  * Completion operations (core/io_op.h: the files of fs/ring.c, a stream's
- * reads of net/rx.c). An op is
+ * reads of net/rx.c, a listener's accepts of net/accept_ring.c). An op is
  * the caller's memory, valid until its `done`; its address | UD_OP is the
  * user_data of its request, and | UD_OP_CANCEL of a cancel of it.
  *   queue_, want_   under lock: on `opq` iff want_ is nonzero (SUBMIT,
@@ -110,7 +110,9 @@
  *       |                    owner preps an ASYNC_CANCEL naming it (refs_++),
  *       |                    or, never submitted, ends it with -ECANCELED
  *       v
- *   CQEs                     the op's sets res_ and ended_; each drops a
+ *   CQEs                     a multishot op's that keep it armed
+ *       |                    (F_MORE) go to op->each and drop nothing;
+ *       |                    the op's last sets res_ and ended_; each drops a
  *       |                    ref; at refs_ == 0, under lock: a command
  *       |                    still queued leaves the end to the drain that
  *       v                    takes it, else finished_ and off `ops`
@@ -312,6 +314,7 @@ static const uint8_t iop_code[KR__IOP_COUNT] = {
     [KR__IOP_LINKAT] = IORING_OP_LINKAT,
     [KR__IOP_SYMLINKAT] = IORING_OP_SYMLINKAT,
     [KR__IOP_RECV] = IORING_OP_RECV,
+    [KR__IOP_ACCEPT] = IORING_OP_ACCEPT,
 };
 
 /* Owner: op's own request. */
@@ -353,6 +356,12 @@ static void prep_op(uring_backend *b, kr__io_op *op) {
         break;
     case KR__IOP_RECV:
         io_uring_prep_recv(sqe, op->fd, op->buf, op->len, op->flags);
+        break;
+    case KR__IOP_ACCEPT:
+        if (op->each != NULL)
+            io_uring_prep_multishot_accept(sqe, op->fd, NULL, NULL, op->flags);
+        else
+            io_uring_prep_accept(sqe, op->fd, NULL, NULL, op->flags);
         break;
     default: /* refused by op_submit */
         io_uring_prep_nop(sqe);
@@ -409,9 +418,17 @@ static void drain_ops_locked(uring_backend *b, kr__list *fin) {
     }
 }
 
-/* Owner: one CQE of an op (its request's, or a cancel's). */
-static void op_cqe(uring_backend *b, uint64_t ud, int32_t res) {
+/* Owner: one CQE of an op (its request's, or a cancel's); `more`: the
+ * kernel's IORING_CQE_F_MORE (a multishot op that stays armed). */
+static void op_cqe(uring_backend *b, uint64_t ud, int32_t res, bool more) {
     kr__io_op *op = (kr__io_op *)(uintptr_t)(ud & UD_PTR_MASK);
+    if (more && !(ud & UD_OP_CANCEL)) {
+        /* One result of a multishot op; its request still names it. */
+        KR__REQUIRE(op->each != NULL, "a CQE with F_MORE for a one-shot op %p",
+                    (void *)op);
+        op->each(op, res);
+        return;
+    }
     if (!(ud & UD_OP_CANCEL)) {
         op->res_ = res;
         op->ended_ = true;
@@ -513,7 +530,7 @@ static void end_ops(uring_backend *b) {
             seen++;
             uint64_t ud = cqe->user_data;
             if (ud != LIBURING_UDATA_TIMEOUT && ud != UD_WAKE && (ud & UD_OP))
-                op_cqe(b, ud, cqe->res);
+                op_cqe(b, ud, cqe->res, (cqe->flags & IORING_CQE_F_MORE) != 0);
         }
         io_uring_cq_advance(&b->ring, seen);
     }
@@ -716,7 +733,7 @@ static int handle(uring_backend *b, const struct io_uring_cqe *cqe,
     if (ud == LIBURING_UDATA_TIMEOUT)
         return 0;
     if (ud & UD_OP) {
-        op_cqe(b, ud, cqe->res);
+        op_cqe(b, ud, cqe->res, more);
         return 0;
     }
     slot *s = (slot *)(uintptr_t)(ud & ~UD_REMOVE);

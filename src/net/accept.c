@@ -16,19 +16,32 @@
  *     costs one poll per back-off (plus one per new connection arriving),
  *     and accepting resumes within one back-off of a descriptor coming
  *     free, with no connection lost (libuv's reserve-fd trick drops it).
+ *
+ * On the io_uring driver, polled on a thread that turns it, the
+ * connections come from the listener's multishot ACCEPT instead
+ * (net/accept_ring.c: its queue, then by readiness as above), with the
+ * same faults: the kernel retries the per-connection errors itself and
+ * ends the op on the resource ones, which reach this future once and
+ * back it off. The peer's address is then a getpeername(2); a connection
+ * already gone by then (ENOTCONN) is closed and the next one taken, as
+ * accept4's ECONNABORTED.
  */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "net/sock.h"
+#include "util/atomic.h"
 
+/* arg: where the peer's address goes, or NULL. */
 static int64_t accept_op(kr__sock *s, void *arg) {
     kr_sockaddr *peer = arg;
     for (;;) {
-        peer->len = sizeof(peer->storage);
-        int fd = accept4(s->fd, (struct sockaddr *)&peer->storage, &peer->len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (peer != NULL)
+            peer->len = sizeof(peer->storage);
+        int fd = accept4(
+            s->fd, peer != NULL ? (struct sockaddr *)&peer->storage : NULL,
+            peer != NULL ? &peer->len : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0)
             return fd;
         switch (errno) {
@@ -46,6 +59,27 @@ static int64_t accept_op(kr__sock *s, void *arg) {
         default:
             return -errno;
         }
+    }
+}
+
+/* The same, from the ring's queue (net/accept_ring.c) where it can. */
+static int64_t ring_accept_op(kr__sock *s, void *arg) {
+    kr_sockaddr *peer = arg;
+    for (;;) {
+        int64_t fd = kr__ax_accept(s);
+        if (fd == KR__AX_OFF)
+            return accept_op(s, arg);
+        if (fd < 0 || peer == NULL)
+            return fd;
+        peer->len = sizeof(peer->storage);
+        if (getpeername((int)fd, (struct sockaddr *)&peer->storage,
+                        &peer->len) == 0)
+            return fd;
+        int e = errno;
+        close((int)fd);
+        if (e != ENOTCONN && e != EINVAL)
+            return -e;
+        /* reset before we looked: one dead connection, take the next */
     }
 }
 
@@ -71,8 +105,21 @@ static kr_poll accept_poll(kr_future *f, kr_context *cx, void *out) {
             a->backoff_ = 0;
         }
         kr_sockaddr peer;
-        if (kr__sock_poll(s, &a->held_, &a->w_, cx, KR_READABLE, accept_op,
-                          &peer, 0, &res) == KR_PENDING)
+        void *arg = a->peer_ != NULL ? &peer : NULL;
+        kr__sock_op op = accept_op;
+        res = KR_EAGAIN;
+        if (kr__ax_usable(s)) {
+            /* The queue first, whatever the readiness says: it may hold
+             * connections no readiness event announces any more, and the
+             * op it arms announces its own. */
+            op = ring_accept_op;
+            res = kr__load_acquire(&s->closed) ? KR_EAGAIN : op(s, arg);
+            if (res != KR_EAGAIN) /* linked if it waited by readiness */
+                kr_async_fd_waiter_cancel(s->afd, &a->w_);
+        }
+        if (res == KR_EAGAIN &&
+            kr__sock_poll(s, &a->held_, &a->w_, cx, KR_READABLE, op, arg, 0,
+                          &res) == KR_PENDING)
             return KR_PENDING;
         if (out_of_resources(res)) {
             /* Pending on the sleep: hold the listener as a pending

@@ -85,10 +85,9 @@ struct kr__rx {
     kr_waker w[KR__RX_WAKERS]; /* the readers waiting for the op's end */
 };
 
-/* The driver of s's runtime if it has completion operations and this
- * thread turns it (the same test as fs/ring.c's ring_driver: a
- * multi-thread block_on thread would hand every op to a worker). */
-static kr__driver *ring_of(const kr__sock *s) {
+/* The same test as fs/ring.c's ring_driver: a multi-thread block_on
+ * thread would hand every op to a worker. */
+kr__driver *kr__net_ring(const kr__sock *s) {
     if (kr__ctx.worker == NULL || kr__ctx.rt != s->rt || s->rt == NULL)
         return NULL;
     kr__driver *d = s->rt->driver;
@@ -96,7 +95,7 @@ static kr__driver *ring_of(const kr__sock *s) {
 }
 
 bool kr__rx_usable(const kr__sock *s) {
-    return s->sim == NULL && ring_of(s) != NULL;
+    return s->sim == NULL && kr__net_ring(s) != NULL;
 }
 
 static void rx_free(kr__rx *rx) {
@@ -251,7 +250,7 @@ static int rx_reserve(kr__rx *rx, uint32_t want) {
 int kr__rx_arm(kr__sock *s, size_t len) {
     KR__REQUIRE(kr__load_relaxed(&s->refs) > 0,
                 "kr__rx_arm: a socket without a reference");
-    kr__driver *d = ring_of(s);
+    kr__driver *d = kr__net_ring(s);
     if (d == NULL || s->sim != NULL || len == 0)
         return KR_ENOSYS;
     kr__rx *rx = rx_get(s);

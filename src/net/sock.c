@@ -45,6 +45,7 @@ int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
     s->rt = rt;
     s->sim = NULL;
     atomic_init(&s->rx, NULL);
+    atomic_init(&s->ax, NULL);
     *out = s;
     return 0;
 }
@@ -113,7 +114,8 @@ static void unref(kr__sock *s) {
         return;
     }
     bool gone = kr__sock_runtime_gone(s);
-    kr__rx_release(s); /* before the registration it wakes */
+    kr__rx_release(s); /* before the registration they wake */
+    kr__ax_release(s);
     if (gone) {
         /* After the runtime's free the registration no longer leaves the
          * driver (io/reactor.c makes no removal then), and on io_uring

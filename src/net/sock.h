@@ -74,6 +74,9 @@ typedef struct kr__sock {
      * acquire, which pairs with it so the reader's init is seen; freed
      * only by the socket's last reference (kr__rx_release). */
     struct kr__rx *_Atomic rx;
+    /* A listener's accept queue (net/accept_ring.c), made by its first
+     * accept on the io_uring driver: published and freed as rx is. */
+    struct kr__ax *_Atomic ax;
 } kr__sock;
 
 /* The simulated network of `rt` (NULL: the calling thread's runtime), or
@@ -233,10 +236,34 @@ int kr__rx_arm(kr__sock *s, size_t len);
 bool kr__rx_wait(kr__sock *s, kr_context *cx);
 /* The socket's last reference: detaches and cancels (net/rx.c). */
 void kr__rx_release(kr__sock *s);
+
+/* The driver of s's runtime if it has completion operations and this
+ * thread turns it (a worker, the current-thread core), else NULL: where
+ * a read or an accept of s may go to the ring. */
+struct kr__driver *kr__net_ring(const kr__sock *s);
 /* Whether s's runtime is shut down (or freed, with its driver): its ops
  * in flight must then not be cancelled through the driver; the socket's
  * last reference shuts it down instead (net/sock.c). */
 bool kr__sock_runtime_gone(const kr__sock *s);
+
+/*
+ * The ring accept queue (net/accept_ring.c, which has the protocol). A
+ * listener's accepts on the io_uring driver come from one multishot
+ * ACCEPT whose descriptors wait in a queue of the listener's own.
+ */
+typedef struct kr__ax kr__ax;
+/* kr__ax_accept's answer "accept4 this one yourself". */
+#define KR__AX_OFF INT64_MIN
+/* Whether an accept of s polled on this thread may go to the ring. */
+bool kr__ax_usable(const kr__sock *s);
+/* The next queued descriptor (>= 0, non-blocking, close-on-exec; the
+ * caller's), or an error the op ended with (once), or KR_EAGAIN (the op
+ * is armed, now or before: wait for the listener's readiness), or
+ * KR__AX_OFF (the ring cannot accept here: accept4). Requires: a
+ * reference on s. */
+int64_t kr__ax_accept(kr__sock *s);
+/* The socket's last reference: closes the queue, cancels the op. */
+void kr__ax_release(kr__sock *s);
 
 /* The stream operations (net/stream.c) and the accept and connect futures
  * (net/accept.c, net/connect.c), shared by TCP and Unix sockets. */
