@@ -332,6 +332,10 @@ static void from_fd(void **state) {
     assert_int_equal(connect(cfd, (struct sockaddr *)&addr.storage, addr.len),
                      0);
     assert_rc(kr_tcp_stream_from_fd(rt, cfd, &s), 0);
+    /* Adopted blocking sockets are made non-blocking (kairo's own are
+     * registered without that look: net/sock.c). */
+    assert_true(fcntl(kr_tcp_listener_fd(l), F_GETFL) & O_NONBLOCK);
+    assert_true(fcntl(kr_tcp_stream_fd(s), F_GETFL) & O_NONBLOCK);
     kr_tcp_stream *srv;
     kr_tcp_accept acc = kr_tcp_listener_accept(l, &srv, NULL);
     assert_int_equal(block_on_int(rt, &acc.base), 0);

@@ -106,6 +106,11 @@ typedef struct kr__driver_ops {
      * dones (a turning thread, or the one freeing the runtime), with afd
      * alive. NULL where op_submit is NULL. */
     void (*io_ready)(kr__driver *d, struct kr_async_fd *afd, uint32_t bits);
+    /* kr_runtime_async_fd_new for a socket the caller made non-blocking
+     * (net/sock.c: with SOCK_NONBLOCK, or accepted so): the same answers,
+     * without looking at the descriptor first (no fcntl, no fstat). Any
+     * thread; KR_ENOIO without the I/O driver. */
+    int (*socket_new)(kr__driver *d, int fd, struct kr_async_fd **out);
 } kr__driver_ops;
 
 struct kr__driver {

@@ -339,22 +339,8 @@ void kr__reactor_shutdown_free(kr__reactor *r) {
 
 /* ---- public API --------------------------------------------------------- */
 
-int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
-    if (out == NULL)
-        return KR_EINVAL;
-    *out = NULL;
-    if (rt == NULL || fd < 0)
-        return KR_EINVAL;
-    kr__reactor *r = rt->reactor;
-    if (r == NULL)
-        return KR_ENOIO; /* made with KR_DRIVER_IO disabled */
-    if (kr__load_acquire(&r->shutdown))
-        return KR_ESHUTDOWN;
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0)
-        return -errno;
-    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        return -errno;
+/* Registers fd (made non-blocking) with r. */
+static int reactor_add(kr__reactor *r, int fd, bool sock, kr_async_fd **out) {
     kr_async_fd *a = kr__calloc(1, sizeof(*a));
     if (a == NULL)
         return KR_ENOMEM;
@@ -363,6 +349,7 @@ int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
     kr__list_init(&a->waiters);
     a->fd = fd;
     a->reactor = r;
+    a->sock = sock;
     kr__fetch_add_relaxed(&r->refs, 1); /* the caller holds the runtime's */
     kr__spin_lock(&r->lock);
     if (kr__load_relaxed(&r->shutdown)) {
@@ -387,6 +374,31 @@ int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
     kr__fetch_add_relaxed(&r->nregs, 1);
     *out = a;
     return 0;
+}
+
+int kr__reactor_add_socket(kr__reactor *r, int fd, kr_async_fd **out) {
+    if (kr__load_acquire(&r->shutdown))
+        return KR_ESHUTDOWN;
+    return reactor_add(r, fd, true, out);
+}
+
+int kr_runtime_async_fd_new(kr_runtime *rt, int fd, kr_async_fd **out) {
+    if (out == NULL)
+        return KR_EINVAL;
+    *out = NULL;
+    if (rt == NULL || fd < 0)
+        return KR_EINVAL;
+    kr__reactor *r = rt->reactor;
+    if (r == NULL)
+        return KR_ENOIO; /* made with KR_DRIVER_IO disabled */
+    if (kr__load_acquire(&r->shutdown))
+        return KR_ESHUTDOWN;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -errno;
+    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -errno;
+    return reactor_add(r, fd, false, out);
 }
 
 int kr_async_fd_new(int fd, kr_async_fd **out) {

@@ -73,6 +73,9 @@ struct kr_async_fd {
     int fd;
     kr__reactor *reactor;
     void *be; /* the backend's (io/uring.c: its slot) */
+    /* Registered by kr__reactor_add_socket: a non-blocking socket, which
+     * the backend need not look at before polling it. */
+    bool sock;
     /* On the reactor's list of live registrations, then, freed during a
      * turn, on its release list (both under its lock). */
     kr__list link;
@@ -92,7 +95,8 @@ typedef struct kr__backend_ops {
     void (*free)(kr__backend *b);
     /* Registers reg->fd for both directions, edge-triggered; the backend
      * may keep its own state in reg->be. Any thread. 0 or a negative
-     * errno (KR_EPERM for a file that cannot be polled, as epoll says). */
+     * errno (KR_EPERM for a file that cannot be polled, as epoll says;
+     * never asked of a reg->sock). */
     int (*add)(kr__backend *b, kr_async_fd *reg);
     /* Deregisters reg: no wait that starts after this returns reports it
      * (one in progress may, see "Deregistration" above). Any thread; the
@@ -166,5 +170,10 @@ bool kr__reactor_has_ops(kr__reactor *r);
  * concerned waiters, as a turn's dispatch. core/driver.h's io_ready says
  * who may call it. */
 void kr__reactor_inject(kr_async_fd *a, uint32_t bits);
+
+/* kr_runtime_async_fd_new for a socket kairo made non-blocking itself
+ * (net/sock.c): no fcntl, and no fstat on io_uring, two system calls
+ * less a connection. Any thread. */
+int kr__reactor_add_socket(kr__reactor *r, int fd, kr_async_fd **out);
 
 #endif

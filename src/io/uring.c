@@ -599,9 +599,9 @@ static int uring_add(kr__backend *base, kr_async_fd *reg) {
     /* epoll refuses what has no poll method (EPERM); a poll request would
      * report it always ready instead. Keep epoll's answer. */
     struct stat st;
-    if (fstat(reg->fd, &st) < 0)
+    if (!reg->sock && fstat(reg->fd, &st) < 0)
         return -errno;
-    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+    if (!reg->sock && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
         return KR_EPERM;
     slot *s = kr__calloc(1, sizeof(*s));
     if (s == NULL)

@@ -5,6 +5,7 @@
 
 #include "net/sock.h"
 #include "core/context.h"
+#include "core/driver.h"
 #include "core/runtime.h"
 #include "core/handle.h"
 #include "util/abort.h"
@@ -27,14 +28,18 @@ int kr__sock_socket(int family, int type) {
     return fd >= 0 ? fd : -errno;
 }
 
-int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
+/* known: kairo made fd non-blocking itself, so the driver need not look
+ * at it (two system calls less a connection on io_uring, one on epoll). */
+static int wrap(kr_runtime *rt, int fd, bool known, kr__sock **out) {
     rt = kr__net_runtime(rt);
     if (rt == NULL)
         return KR_EINVAL;
     kr__sock *s = kr__malloc(sizeof(*s));
     if (s == NULL)
         return KR_ENOMEM;
-    int rc = kr_runtime_async_fd_new(rt, fd, &s->afd);
+    kr__driver *d = rt->driver;
+    int rc = known && d != NULL ? d->ops->socket_new(d, fd, &s->afd)
+                                : kr_runtime_async_fd_new(rt, fd, &s->afd);
     if (rc < 0) {
         kr__free(s);
         return rc;
@@ -48,6 +53,10 @@ int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
     atomic_init(&s->ax, NULL);
     *out = s;
     return 0;
+}
+
+int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out) {
+    return wrap(rt, fd, true, out);
 }
 
 int kr__sock_pair(kr_runtime *rt, int type, kr__sock **a, kr__sock **b) {
@@ -102,7 +111,7 @@ int kr__sock_adopt(kr_runtime *rt, int fd, int type, bool listening,
         if ((v != 0) != listening)
             return KR_EINVAL;
     }
-    return kr__sock_wrap(rt, fd, out);
+    return wrap(rt, fd, false, out); /* the user's: made non-blocking */
 }
 
 static void unref(kr__sock *s) {

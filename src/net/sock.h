@@ -115,7 +115,9 @@ kr_runtime *kr__net_runtime(kr_runtime *rt);
 int kr__sock_socket(int family, int type);
 
 /* Registers `fd` with `rt` (NULL: the current runtime) and wraps it. On
- * failure the fd is left open (the caller's). */
+ * failure the fd is left open (the caller's). Requires: kairo made fd
+ * non-blocking (kr__sock_socket, accept4 with SOCK_NONBLOCK...): it is
+ * not looked at. */
 int kr__sock_wrap(kr_runtime *rt, int fd, kr__sock **out);
 
 /* Binds `fd` to `addr`, listens with `backlog`, then wraps it (after

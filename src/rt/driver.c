@@ -79,18 +79,22 @@ static void io_ready(kr__driver *d, kr_async_fd *afd, uint32_t bits) {
     kr__reactor_inject(afd, bits);
 }
 
+static int socket_new(kr__driver *d, int fd, kr_async_fd **out) {
+    return kr__reactor_add_socket(reactor_of(d), fd, out);
+}
+
 /* On io_uring: with completion operations. */
 static const kr__driver_ops ops_ring = {
     turn,        unpark,      has_sources,  shutdown,     timers_init,
     timers_fire, timers_next, timers_clear, timers_count, io_counts,
-    op_submit,   op_cancel,   io_ready};
+    op_submit,   op_cancel,   io_ready,     socket_new};
 
 /* On epoll: none, so the layers above see NULL and take their other way
  * (fs: the pool; net: the readiness loop) without a call to find out. */
 static const kr__driver_ops ops_poll = {
     turn,        unpark,      has_sources,  shutdown,     timers_init,
     timers_fire, timers_next, timers_clear, timers_count, io_counts,
-    NULL,        NULL,        NULL};
+    NULL,        NULL,        NULL,         socket_new};
 
 /* Without the I/O driver: nothing to turn (a parked thread sleeps on its
  * futex, core/park.c), never a source; the timer ops are the same. */
@@ -107,10 +111,17 @@ static void no_io_counts(kr__driver *d, uint64_t *events, uint64_t *ready,
     *events = *ready = *ops = 0;
 }
 
+static int no_socket_new(kr__driver *d, int fd, kr_async_fd **out) {
+    (void)d;
+    (void)fd;
+    (void)out;
+    return KR_ENOIO; /* as kr_runtime_async_fd_new says here */
+}
+
 static const kr__driver_ops ops_no_io = {
     NULL,        NULL,        no_sources,   shutdown_bare, timers_init,
     timers_fire, timers_next, timers_clear, timers_count,  no_io_counts,
-    NULL,        NULL,        NULL};
+    NULL,        NULL,        NULL,         no_socket_new};
 
 int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io,
                    kr_io_driver want) {

@@ -215,7 +215,16 @@ static void io_counts(kr__driver *d, uint64_t *events, uint64_t *ready,
     *events = *ready = *ops = 0;
 }
 
+/* No real descriptors either: kr_runtime_async_fd_new's answer here. */
+static int socket_new(kr__driver *d, int fd, kr_async_fd **out) {
+    (void)d;
+    (void)fd;
+    (void)out;
+    return KR_ENOIO;
+}
+
 const kr__driver_ops kr__sim_driver_ops = {
     turn,        unpark,      has_sources,  drv_shutdown, timers_init,
     timers_fire, timers_next, timers_clear, timers_count, io_counts,
-    NULL,        NULL,        NULL}; /* no completion operations */
+    NULL,        NULL,        NULL, /* no completion operations */
+    socket_new};
