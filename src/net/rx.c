@@ -31,9 +31,12 @@
  * buffer is empty.
  *
  * Wake-up. A read that meets the op in flight (KR__RX_BUSY) waits for
- * its end: kr__rx_wait stores its waker in the reader (up to
- * KR__RX_WAKERS of them; one more wakes the oldest to look again), and
- * the done wakes them all after setting the result. Not through the
+ * its end: kr__rx_wait stores its waker in the reader (one per task: a
+ * task's second read replaces nothing; KR__RX_WAKERS inline, then an
+ * array that doubles, so any number of readers wait without waking each
+ * other; only where that array cannot be had is the oldest woken to look
+ * again), and the done wakes them all after setting the result. Not
+ * through the
  * socket's readiness: its closed bits are sticky (a half-closed socket
  * stays READ_CLOSED), so a readiness wait would return at once, every
  * time, while the op waits for the turn that this thread would never
@@ -82,7 +85,9 @@ struct kr__rx {
     uint8_t *buf;
     uint32_t cap;
     unsigned nw;
-    kr_waker w[KR__RX_WAKERS]; /* the readers waiting for the op's end */
+    kr_waker *w;                /* the readers waiting for the op's end: */
+    unsigned capw;              /* w0, or a heap array of capw */
+    kr_waker w0[KR__RX_WAKERS]; /* (set up by rx_get) */
 };
 
 /* The same test as fs/ring.c's ring_driver: a multi-thread block_on
@@ -101,6 +106,8 @@ bool kr__rx_usable(const kr__sock *s) {
 static void rx_free(kr__rx *rx) {
     for (unsigned i = 0; i < rx->nw; i++)
         kr_waker_drop(rx->w[i]);
+    if (rx->w != rx->w0)
+        kr__free(rx->w);
     kr__free(rx->buf);
     kr__free(rx);
 }
@@ -130,14 +137,22 @@ static void rx_done(kr__io_op *op, int32_t res) {
         rx->drv->ops->io_ready(rx->drv, rx->afd, KR_READABLE);
     /* Every end wakes the op's waiters, a cancelled one too (a runtime
      * freed: they find the ring gone and read the socket). */
-    kr_waker w[KR__RX_WAKERS];
+    kr_waker inl[KR__RX_WAKERS], *w = inl;
     unsigned nw = rx->nw;
-    memcpy(w, rx->w, nw * sizeof(w[0]));
+    if (rx->w != rx->w0) { /* the array is ours to wake from and free */
+        w = rx->w;
+        rx->w = rx->w0;
+        rx->capw = KR__RX_WAKERS;
+    } else {
+        memcpy(inl, rx->w, nw * sizeof(inl[0]));
+    }
     rx->nw = 0;
     bool last = --rx->refs == 0;
     kr__spin_unlock(&rx->lk);
     for (unsigned i = 0; i < nw; i++)
         kr_waker_wake(w[i]);
+    if (w != inl)
+        kr__free(w);
     if (last)
         rx_free(rx);
 }
@@ -148,25 +163,58 @@ bool kr__rx_wait(kr__sock *s, kr_context *cx) {
         return false;
     const kr_waker *me = kr_context_waker(cx);
     kr_waker out = {0};
-    kr__spin_lock(&rx->lk);
-    if (!rx->inflight) {
+    kr_waker *grown = NULL, *old = NULL;
+    unsigned want = 0;
+    for (;;) {
+        kr__spin_lock(&rx->lk);
+        if (!rx->inflight) {
+            kr__spin_unlock(&rx->lk);
+            kr__free(grown);
+            return false; /* ended meanwhile: look again */
+        }
+        unsigned i = 0;
+        while (i < rx->nw && !kr_waker_will_wake(&rx->w[i], me))
+            i++;
+        if (i < rx->nw)
+            break; /* this task waits already */
+        if (rx->nw < rx->capw) {
+            rx->w[rx->nw++] = kr_waker_clone(me);
+            break;
+        }
+        if (grown != NULL && want > rx->capw) {
+            /* Full: move to the bigger array made outside the lock. */
+            memcpy(grown, rx->w, rx->nw * sizeof(grown[0]));
+            old = rx->w != rx->w0 ? rx->w : NULL;
+            rx->w = grown;
+            rx->capw = want;
+            grown = NULL;
+            rx->w[rx->nw++] = kr_waker_clone(me);
+            break;
+        }
+        want = rx->capw * 2;
         kr__spin_unlock(&rx->lk);
-        return false; /* ended meanwhile: look again */
-    }
-    unsigned i = 0;
-    while (i < rx->nw && !kr_waker_will_wake(&rx->w[i], me))
-        i++;
-    if (i == rx->nw) {
-        if (rx->nw == KR__RX_WAKERS) {
-            /* Full: the oldest is woken to look again (it comes back, or
-             * its future is gone). */
+        kr__free(grown);
+        grown = kr__malloc(want * sizeof(grown[0]));
+        if (grown != NULL)
+            continue;
+        /* No memory: the oldest is woken to look again (it comes back, or
+         * its future is gone) to make room. */
+        kr__spin_lock(&rx->lk);
+        if (!rx->inflight) {
+            kr__spin_unlock(&rx->lk);
+            return false;
+        }
+        if (rx->nw == rx->capw) {
             out = rx->w[0];
-            memmove(rx->w, rx->w + 1, (KR__RX_WAKERS - 1) * sizeof(rx->w[0]));
+            memmove(rx->w, rx->w + 1, (rx->nw - 1) * sizeof(rx->w[0]));
             rx->nw--;
         }
         rx->w[rx->nw++] = kr_waker_clone(me);
+        break;
     }
     kr__spin_unlock(&rx->lk);
+    kr__free(grown); /* made for a growth another reader did first */
+    kr__free(old);
     if (out.vtable != NULL)
         kr_waker_wake(out);
     return true;
@@ -216,6 +264,8 @@ static kr__rx *rx_get(kr__sock *s) {
     if (mine == NULL)
         return NULL;
     kr__spin_init(&mine->lk);
+    mine->w = mine->w0;
+    mine->capw = KR__RX_WAKERS;
     mine->refs = 1; /* the socket's */
     mine->afd = s->afd;
     kr__rx *none = NULL;

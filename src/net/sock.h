@@ -213,8 +213,8 @@ int kr__sock_shutdown(kr__sock *s, int how);
 typedef struct kr__rx kr__rx;
 /* A RECV asks for at most this much. */
 #define KR__RX_MAX    (64u * 1024)
-/* Readers that may wait for one op's end at once before the oldest is
- * woken to make room. */
+/* Readers (tasks) whose wakers the reader keeps inline for one op's end;
+ * more grow an array (net/rx.c). */
 #define KR__RX_WAKERS 4
 /* An op's result meaning "a ring read in flight takes the next bytes":
  * kr__sock_poll waits for its end (kr__rx_wait), kr__sock_try answers
