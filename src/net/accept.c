@@ -67,7 +67,7 @@ static int64_t ring_accept_op(kr__sock *s, void *arg) {
     kr_sockaddr *peer = arg;
     for (;;) {
         int64_t fd = kr__ax_accept(s);
-        if (fd == KR__AX_OFF)
+        if (fd == KR__AX_OFF || fd == KR__AX_ARMED)
             return accept_op(s, arg);
         if (fd < 0 || peer == NULL)
             return fd;

@@ -13,7 +13,10 @@
  * no connection, as on epoll (where they wait in the kernel's backlog).
  * Accepted connections stop coming once KR__AX_HIGH wait (the op is
  * cancelled, and the rest stay in the kernel's backlog, which bounds them
- * as on epoll); an accept that finds the queue empty arms it again.
+ * as on epoll); an accept that finds the queue empty arms it again, and
+ * then makes one accept4 of its own (KR__AX_ARMED): the op reaches the
+ * kernel with a later enter, and a connection already in the backlog
+ * would otherwise cost a wake-up and a poll more.
  *
  * The fields under `lk`:
  *   inflight   the op is submitted and its done not yet called;
@@ -236,7 +239,7 @@ int64_t kr__ax_accept(kr__sock *s) {
      * reference keeps ax. */
     int rc = d->ops->op_submit(d, op);
     if (rc == 0)
-        return KR_EAGAIN;
+        return KR__AX_ARMED;
     kr__spin_lock(&ax->lk);
     ax->inflight = false;
     ax->refs--;

@@ -254,15 +254,18 @@ bool kr__sock_runtime_gone(const kr__sock *s);
  * ACCEPT whose descriptors wait in a queue of the listener's own.
  */
 typedef struct kr__ax kr__ax;
-/* kr__ax_accept's answer "accept4 this one yourself". */
-#define KR__AX_OFF INT64_MIN
+/* kr__ax_accept's answers "accept4 this one yourself" and "armed now:
+ * accept4 once" (the op reaches the kernel with a later enter: a
+ * connection waiting in the backlog now is the caller's to take, with no
+ * wake-up and poll more for it; Tokio's no_extra_poll). */
+#define KR__AX_OFF   INT64_MIN
+#define KR__AX_ARMED (INT64_MIN + 1)
 /* Whether an accept of s polled on this thread may go to the ring. */
 bool kr__ax_usable(const kr__sock *s);
 /* The next queued descriptor (>= 0, non-blocking, close-on-exec; the
  * caller's), or an error the op ended with (once), or KR_EAGAIN (the op
- * is armed, now or before: wait for the listener's readiness), or
- * KR__AX_OFF (the ring cannot accept here: accept4). Requires: a
- * reference on s. */
+ * is in flight: wait for the listener's readiness), or KR__AX_ARMED or
+ * KR__AX_OFF (accept4, above). Requires: a reference on s. */
 int64_t kr__ax_accept(kr__sock *s);
 /* The socket's last reference: closes the queue, cancels the op. */
 void kr__ax_release(kr__sock *s);
