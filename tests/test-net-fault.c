@@ -411,16 +411,25 @@ static void alloc_failures(void **state) {
     test_alloc_uninstall();
 }
 
-/* A socket freed after its runtime: the free still works and leaks
- * nothing; a future polled then says KR_ESHUTDOWN. */
-static void socket_outlives_runtime(void **state) {
-    (void)state;
+/* A listener, a client *c and its accepted stream *s, whose runtime is
+ * then freed (the counting allocator installed first). */
+static kr_tcp_listener *outliving_pair(kr_tcp_stream **c, kr_tcp_stream **s) {
     test_alloc_install();
     kr_runtime *rt = test_runtime(0);
     kr_sockaddr addr;
     kr_tcp_listener *l = tcp_listen(rt, 0, &addr);
-    kr_tcp_stream *c = connect_ok(rt, &addr), *s = accept_ok(rt, l);
+    *c = connect_ok(rt, &addr);
+    *s = accept_ok(rt, l);
     kr_runtime_free(rt);
+    return l;
+}
+
+/* A socket freed after its runtime: the free still works and leaks
+ * nothing; a future polled then says KR_ESHUTDOWN. */
+static void socket_outlives_runtime(void **state) {
+    (void)state;
+    kr_tcp_stream *c, *s;
+    kr_tcp_listener *l = outliving_pair(&c, &s);
     char buf[4];
     kr_tcp_read r = kr_tcp_stream_read(s, buf, sizeof(buf));
     kr_waker noop = kr_waker_noop();
@@ -442,12 +451,8 @@ static void socket_outlives_runtime(void **state) {
  * the ring goes; a close alone would leave the connection open.) */
 static void a_socket_freed_after_its_runtime_is_closed_at_once(void **state) {
     (void)state;
-    test_alloc_install();
-    kr_runtime *rt = test_runtime(0);
-    kr_sockaddr addr;
-    kr_tcp_listener *l = tcp_listen(rt, 0, &addr);
-    kr_tcp_stream *c = connect_ok(rt, &addr), *s = accept_ok(rt, l);
-    kr_runtime_free(rt);
+    kr_tcp_stream *c, *s;
+    kr_tcp_listener *l = outliving_pair(&c, &s);
     kr_tcp_stream_free(s);
     struct pollfd p = {kr_tcp_stream_fd(c), POLLIN, 0};
     assert_int_equal(poll(&p, 1, 5000), 1);

@@ -161,7 +161,7 @@ static void ax_done(kr__io_op *op, int32_t res) {
         ax->err = res; /* one accept backs off on it */
     } /* ECANCELED, EINTR, ECONNABORTED and the per-connection errors:
        * the next accept arms it again. */
-    tell_locked(ax);
+    tell_locked(ax); /* every end: a waiting accept must look, and re-arm */
     bool last = --ax->refs == 0;
     kr__spin_unlock(&ax->lk);
     if (last)
@@ -249,7 +249,7 @@ int64_t kr__ax_accept(kr__sock *s) {
     return KR__AX_OFF; /* KR_EBUSY, KR_ESHUTDOWN...: accept4 */
 }
 
-void kr__ax_release(kr__sock *s) {
+void kr__ax_release(kr__sock *s, bool gone) {
     kr__ax *ax = kr__load_acquire(&s->ax);
     if (ax == NULL)
         return;
@@ -267,7 +267,7 @@ void kr__ax_release(kr__sock *s) {
     /* Our reference keeps the op valid across the call (io_op.h). Once
      * the runtime is shut down the socket is shut down instead (see the
      * top). */
-    if (cancel && !kr__sock_runtime_gone(s))
+    if (cancel && !gone)
         d->ops->op_cancel(d, &ax->op);
     kr__spin_lock(&ax->lk);
     bool last = --ax->refs == 0;

@@ -350,7 +350,7 @@ int kr__rx_arm(kr__sock *s, size_t len) {
     return rc;
 }
 
-void kr__rx_release(kr__sock *s) {
+void kr__rx_release(kr__sock *s, bool gone) {
     kr__rx *rx = kr__load_acquire(&s->rx);
     if (rx == NULL)
         return;
@@ -362,7 +362,7 @@ void kr__rx_release(kr__sock *s) {
     /* Our reference keeps the op valid across the call (io_op.h). The
      * kernel holds the file until the cancel ends the RECV, so the peer
      * sees the close when the next turn submits it. */
-    if (cancel && !kr__sock_runtime_gone(s))
+    if (cancel && !gone)
         d->ops->op_cancel(d, &rx->op);
     kr__spin_lock(&rx->lk);
     bool last = --rx->refs == 0;

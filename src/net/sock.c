@@ -114,6 +114,14 @@ int kr__sock_adopt(kr_runtime *rt, int fd, int type, bool listening,
     return wrap(rt, fd, false, out); /* the user's: made non-blocking */
 }
 
+/* Whether s's runtime is shut down (or freed, with its driver): its ops
+ * in flight must then not be cancelled through the driver, and the last
+ * reference shuts the socket down instead (unref). */
+static bool runtime_gone(const kr__sock *s) {
+    kr_ready_event ev;
+    return kr_async_fd_readiness(s->afd, KR_READABLE, &ev) == KR_ESHUTDOWN;
+}
+
 static void unref(kr__sock *s) {
     /* Acq-rel: the last one sees every other holder's accesses. */
     if (kr__fetch_sub_acqrel(&s->refs, 1) != 1)
@@ -122,9 +130,9 @@ static void unref(kr__sock *s) {
         s->sim->release(s);
         return;
     }
-    bool gone = kr__sock_runtime_gone(s);
-    kr__rx_release(s); /* before the registration they wake */
-    kr__ax_release(s);
+    bool gone = runtime_gone(s);
+    kr__rx_release(s, gone); /* before the registration they wake */
+    kr__ax_release(s, gone);
     if (gone) {
         /* After the runtime's free the registration no longer leaves the
          * driver (io/reactor.c makes no removal then), and on io_uring
@@ -137,11 +145,6 @@ static void unref(kr__sock *s) {
     kr_async_fd_free(s->afd); /* before close: it leaves epoll by fd */
     close(s->fd);             /* no retry on EINTR: Linux closed it */
     kr__free(s);
-}
-
-bool kr__sock_runtime_gone(const kr__sock *s) {
-    kr_ready_event ev;
-    return kr_async_fd_readiness(s->afd, KR_READABLE, &ev) == KR_ESHUTDOWN;
 }
 
 void kr__sock_close(kr__sock *s) {

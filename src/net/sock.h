@@ -236,17 +236,15 @@ int kr__rx_arm(kr__sock *s, size_t len);
 /* Stores cx's waker for the end of the op in flight: true, or false if
  * none is in flight (take again). */
 bool kr__rx_wait(kr__sock *s, kr_context *cx);
-/* The socket's last reference: detaches and cancels (net/rx.c). */
-void kr__rx_release(kr__sock *s);
+/* The socket's last reference: detaches and cancels (net/rx.c); gone:
+ * the runtime is shut down, its driver maybe freed: cancel nothing (the
+ * caller shuts the socket down, which ends the op). */
+void kr__rx_release(kr__sock *s, bool gone);
 
 /* The driver of s's runtime if it has completion operations and this
  * thread turns it (a worker, the current-thread core), else NULL: where
  * a read or an accept of s may go to the ring. */
 struct kr__driver *kr__net_ring(const kr__sock *s);
-/* Whether s's runtime is shut down (or freed, with its driver): its ops
- * in flight must then not be cancelled through the driver; the socket's
- * last reference shuts it down instead (net/sock.c). */
-bool kr__sock_runtime_gone(const kr__sock *s);
 
 /*
  * The ring accept queue (net/accept_ring.c, which has the protocol). A
@@ -267,8 +265,9 @@ bool kr__ax_usable(const kr__sock *s);
  * is in flight: wait for the listener's readiness), or KR__AX_ARMED or
  * KR__AX_OFF (accept4, above). Requires: a reference on s. */
 int64_t kr__ax_accept(kr__sock *s);
-/* The socket's last reference: closes the queue, cancels the op. */
-void kr__ax_release(kr__sock *s);
+/* The socket's last reference: closes the queue, cancels the op (gone:
+ * as kr__rx_release). */
+void kr__ax_release(kr__sock *s, bool gone);
 
 /* The stream operations (net/stream.c) and the accept and connect futures
  * (net/accept.c, net/connect.c), shared by TCP and Unix sockets. */
