@@ -7,16 +7,18 @@ point_s_env="${ECHO_SECONDS:-$SECONDS}"
 #
 #   bench/echo/run.sh            (make bench-echo)
 #
-# For every server: start it on 127.0.0.1, run kairo-load at 1, 16, 64 and 1000
-# connections (64-byte messages, each connection a closed loop: send, wait for the whole
-# echo, repeat), then libuv's ping_pongs (one connection, "PING\n"), then kill it.
-# Prints ONE table on stdout: a row per connection count plus the ping_pongs row, and for
-# every server its msgs/s, p50 and p99 round-trip latency (µs) and its CPU time per
+# In each round, for every server in turn: start it on 127.0.0.1, run kairo-load at 1,
+# 16, 64 and 1000 connections (64-byte messages, each connection a closed loop: send,
+# wait for the whole echo, repeat), then libuv's ping_pongs (one connection, "PING\n"),
+# then kill it. Prints ONE table on stdout: a row per connection count plus the
+# ping_pongs row, and for every server the medians over the rounds of its msgs/s, p50 and p99 round-trip latency (µs) and its CPU time per
 # message (ns: utime+stime of the whole server process over the measured window, divided
 # by the messages echoed). Aligned plain text that is also a GitHub markdown table.
 #
 # Servers (a column group each; a missing binary skips its group with a note on stderr):
 #   epoll      build/bin/epoll-echo PORT                  (bench/peers/epoll-echo)
+#   uring      build/bin/uring-echo PORT: the same on io_uring's completions, one ring
+#              (bench/peers/uring-echo; built where liburing is)
 #   kairo-ct   build/bin/kairo-echo PORT --current-thread
 #   kairo-mt   build/bin/kairo-echo PORT --workers W
 #   kairo-ct-uring, kairo-mt-uring: the same on the io_uring driver (--io uring; the
@@ -27,17 +29,20 @@ point_s_env="${ECHO_SECONDS:-$SECONDS}"
 #
 # Environment:
 #   SECONDS      measured seconds per point (default 5). ECHO_SECONDS is a synonym that
-#                does not clash with bash's SECONDS. The whole run at the default takes
-#                about 3 minutes (6 servers x 5 points x (1 s warm-up + 5 s)).
+#                does not clash with bash's SECONDS. The whole run at the defaults takes
+#                about 14 minutes (3 rounds x 9 servers x 5 points x (1 s warm-up + 5 s)).
+#   ROUNDS       rounds (default 3). The servers take turns within a round, so a change
+#                in the machine's load spreads over all of them; every figure in the table
+#                is the median of its rounds'.
 #   WARMUP       warm-up seconds per point, not measured (default 1)
 #   CONNS        connection counts (default "1 16 64 1000")
 #   SIZE         message size in bytes (default 64)
 #   WORKERS      worker threads of the -mt servers (default 2: the VM has 2 cores)
-#   SERVERS      which servers, in order (default "epoll kairo-ct kairo-ct-uring kairo-mt
+#   SERVERS      which servers, in order (default "epoll uring kairo-ct kairo-ct-uring kairo-mt
 #                kairo-mt-uring tokio-ct tokio-mt libuv")
 #   PORT_BASE    first port; server i listens on PORT_BASE+i (default 24800: below the
 #                ephemeral range 32768-60999, which the 1,000 client sockets draw from)
-#   KAIRO_LOAD, EPOLL_ECHO, KAIRO_ECHO, TOKIO_ECHO, LIBUV_ECHO   binaries to use instead
+#   KAIRO_LOAD, EPOLL_ECHO, URING_ECHO, KAIRO_ECHO, TOKIO_ECHO, LIBUV_ECHO   binaries to use instead
 #                of the defaults (the Tokio and libuv ones are then not built)
 #   RAW_DIR      where the client lines and server logs go (default build/bench/echo)
 #
@@ -50,13 +55,16 @@ point_s="$point_s_env"
 case "$point_s" in ''|*[!0-9.]*|0) point_s=5 ;; esac
 warmup="${WARMUP:-1}"
 conns_list="${CONNS:-1 16 64 1000}"
+rounds="${ROUNDS:-3}"
+case "$rounds" in ''|*[!0-9]*|0) rounds=3 ;; esac
 size="${SIZE:-64}"
 workers="${WORKERS:-2}"
-servers="${SERVERS:-epoll kairo-ct kairo-ct-uring kairo-mt kairo-mt-uring tokio-ct tokio-mt libuv}"
+servers="${SERVERS:-epoll uring kairo-ct kairo-ct-uring kairo-mt kairo-mt-uring tokio-ct tokio-mt libuv}"
 port_base="${PORT_BASE:-24800}"
 raw_dir="${RAW_DIR:-$root/build/bench/echo}"
 load_bin="${KAIRO_LOAD:-$root/build/bin/kairo-load}"
 epoll_bin="${EPOLL_ECHO:-$root/build/bin/epoll-echo}"
+uring_bin="${URING_ECHO:-$root/build/bin/uring-echo}"
 kairo_bin="${KAIRO_ECHO:-$root/build/bin/kairo-echo}"
 
 note() { echo "run.sh: $*" >&2; }
@@ -185,7 +193,7 @@ run_server() {
         note "$name: skipped (see $raw_dir/$name.server.log)"
         return 0
     fi
-    echo "$name" >>"$raw_dir/servers.txt"
+    grep -qx "$name" "$raw_dir/servers.txt" || echo "$name" >>"$raw_dir/servers.txt"
     local c
     for c in $conns_list; do
         if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -204,23 +212,27 @@ run_server() {
 : >"$raw_dir/client-lines.txt"
 rm -f "$raw_dir"/*.client.log
 start_s=$(date +%s)
-i=0
-for s in $servers; do
-    port=$((port_base + i))
-    i=$((i + 1))
-    case "$s" in
-        epoll)    run_server "$s" "$port" "$epoll_bin" ;;
-        kairo-ct) run_server "$s" "$port" "$kairo_bin" --current-thread --io epoll ;;
-        kairo-mt) run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io epoll ;;
-        kairo-ct-uring) run_server "$s" "$port" "$kairo_bin" --current-thread --io uring ;;
-        kairo-mt-uring) run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io uring ;;
-        tokio-ct) run_server "$s" "$port" "${tokio_bin:-/nonexistent/tokio-echo}" --current-thread ;;
-        tokio-mt) run_server "$s" "$port" "${tokio_bin:-/nonexistent/tokio-echo}" --workers "$workers" ;;
-        libuv)    run_server "$s" "$port" "${libuv_bin:-/nonexistent/libuv-echo}" ;;
-        *)        note "unknown server $s (known: epoll kairo-ct kairo-mt kairo-ct-uring kairo-mt-uring tokio-ct tokio-mt libuv)" ;;
-    esac
+for ((round = 1; round <= rounds; round++)); do
+    [ "$rounds" -gt 1 ] && note "round $round of $rounds"
+    i=0
+    for s in $servers; do
+        port=$((port_base + i))
+        i=$((i + 1))
+        case "$s" in
+            epoll)    run_server "$s" "$port" "$epoll_bin" ;;
+            uring)    run_server "$s" "$port" "$uring_bin" ;;
+            kairo-ct) run_server "$s" "$port" "$kairo_bin" --current-thread --io epoll ;;
+            kairo-mt) run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io epoll ;;
+            kairo-ct-uring) run_server "$s" "$port" "$kairo_bin" --current-thread --io uring ;;
+            kairo-mt-uring) run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io uring ;;
+            tokio-ct) run_server "$s" "$port" "${tokio_bin:-/nonexistent/tokio-echo}" --current-thread ;;
+            tokio-mt) run_server "$s" "$port" "${tokio_bin:-/nonexistent/tokio-echo}" --workers "$workers" ;;
+            libuv)    run_server "$s" "$port" "${libuv_bin:-/nonexistent/libuv-echo}" ;;
+            *)        [ "$round" = 1 ] && note "unknown server $s (known: epoll uring kairo-ct kairo-mt kairo-ct-uring kairo-mt-uring tokio-ct tokio-mt libuv)" ;;
+        esac
+    done
 done
-note "took $(( $(date +%s) - start_s )) s; ${point_s} s per point after ${warmup} s warm-up," \
+note "took $(( $(date +%s) - start_s )) s; $rounds round(s), ${point_s} s per point after ${warmup} s warm-up," \
      "${size}-byte messages, -mt servers with $workers workers; raw output in $raw_dir"
 
 # --- the table ------------------------------------------------------------------------
@@ -231,7 +243,21 @@ note "took $(( $(date +%s) - start_s )) s; ${point_s} s per point after ${warmup
 } | awk -F'\t' '
     $1 == "server" { ns++; sname[ns] = $2; next }
     $1 == "point" { np++; pname[np] = $2; next }
-    { key = $1 SUBSEP $2; rate[key] = $3; p50[key] = $4; p99[key] = $5; cpu[key] = $6 }
+    {
+        key = $1 SUBSEP $2; k = ++runs[key]
+        rate[key, k] = $3; p50[key, k] = $4; p99[key, k] = $5; cpu[key, k] = $6
+    }
+    # median(a, key): the median of a[key, 1..runs[key]], its values that are numbers;
+    # "" when none is.
+    function median(a, key,    v, n, i, j, t) {
+        n = 0
+        for (i = 1; i <= runs[key]; i++)
+            if (a[key, i] != "" && a[key, i] != "-") v[++n] = a[key, i] + 0
+        if (n == 0) return ""
+        for (i = 2; i <= n; i++)
+            for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
     END {
         if (ns == 0) { print "run.sh: no server ran" > "/dev/stderr"; exit 1 }
         nc = 1; head[1] = "conns"
@@ -244,11 +270,14 @@ note "took $(( $(date +%s) - start_s )) s; ${point_s} s per point after ${warmup
             cell[p, 1] = pname[p]; col = 1
             for (s = 1; s <= ns; s++) {
                 key = sname[s] SUBSEP pname[p]
-                ok = (key in rate) && rate[key] != ""
-                cell[p, ++col] = ok ? sprintf("%.0f", rate[key]) : "-"
-                cell[p, ++col] = ok ? sprintf("%.1f", p50[key]) : "-"
-                cell[p, ++col] = ok ? sprintf("%.1f", p99[key]) : "-"
-                cell[p, ++col] = (ok && cpu[key] != "-" && cpu[key] != "") ? sprintf("%.0f", cpu[key]) : "-"
+                r = (key in runs) ? median(rate, key) : ""
+                ok = r != ""
+                c50 = ok ? median(p50, key) : ""; c99 = ok ? median(p99, key) : ""
+                ccpu = ok ? median(cpu, key) : ""
+                cell[p, ++col] = ok ? sprintf("%.0f", r) : "-"
+                cell[p, ++col] = c50 != "" ? sprintf("%.1f", c50) : "-"
+                cell[p, ++col] = c99 != "" ? sprintf("%.1f", c99) : "-"
+                cell[p, ++col] = ccpu != "" ? sprintf("%.0f", ccpu) : "-"
             }
             for (c = 1; c <= nc; c++) if (length(cell[p, c]) > width[c]) width[c] = length(cell[p, c])
         }

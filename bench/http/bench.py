@@ -16,8 +16,8 @@ binary exists: $HTTP_PEERS, a comma-separated list of NAME=COMMAND
 (COMMAND with {port}), e.g.
 "tokio-http 2w=build/peers/tokio/release/tokio-http {port} --workers 2".
 Without $HTTP_PEERS the peers are those of DEFAULT_PEERS that are built:
-epoll-http (build/bin/epoll-http, the hand-written limit, built by
-`make build`), tokio-http and hyper-http current-thread and 2 workers
+epoll-http and uring-http (build/bin/, the hand-written limits on epoll
+and on io_uring's completions, built by `make build`), tokio-http and hyper-http current-thread and 2 workers
 (build/peers/tokio/release/, built by bench/peers/tokio/build.sh). A
 server that is missing is left out with a line saying so. Like with like:
 a server whose name ends in "2w" is in the 2-worker group, every other
@@ -41,6 +41,7 @@ import lib  # noqa: E402  (bench/lib.py)
 PEERS = "build/peers/tokio/release"
 DEFAULT_PEERS = [
     ("epoll-http", ["build/bin/epoll-http", "{port}"]),
+    ("uring-http", ["build/bin/uring-http", "{port}"]),
     ("tokio-http ct", [PEERS + "/tokio-http", "{port}", "--current-thread"]),
     ("hyper-http ct", [PEERS + "/hyper-http", "{port}", "--current-thread"]),
     ("tokio-http 2w", [PEERS + "/tokio-http", "{port}", "--workers", "2"]),

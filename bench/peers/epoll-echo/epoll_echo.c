@@ -129,5 +129,5 @@ static void close_hook(void *c) { conn_close(c); }
 int main(int argc, char **argv) {
     static const epoll_server server = {"epoll-echo", open_hook, serve_hook,
                                         close_hook};
-    return epoll_server_main(&server, argc, argv);
+    epoll_server_main(&server, argc, argv);
 }
