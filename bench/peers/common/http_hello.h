@@ -32,7 +32,7 @@
 #include <time.h>
 
 #ifndef HTTP_HELLO_SERVER
-#error "define HTTP_HELLO_SERVER (the Server header) before including http_hello.h"
+#error "define HTTP_HELLO_SERVER (the Server header) first"
 #endif
 
 #define MAX_HEAD 16384 /* a request head longer than this gets 400 */
@@ -64,11 +64,12 @@ static size_t resp_ok_len, resp_ok_head_len, resp_404_len, resp_404_head_len,
 static size_t format_resp(char *dst, size_t cap, const char *status,
                           const char *date, const char *extra, const char *body,
                           size_t *head_len) {
-    int n = snprintf(dst, cap,
-                     "HTTP/1.1 %s\r\nServer: " HTTP_HELLO_SERVER "\r\nDate: %s\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\n%s\r\n",
-                     status, date, strlen(body), extra);
+    int n =
+        snprintf(dst, cap,
+                 "HTTP/1.1 %s\r\nServer: " HTTP_HELLO_SERVER "\r\nDate: %s\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Length: %zu\r\n%s\r\n",
+                 status, date, strlen(body), extra);
     if (head_len)
         *head_len = (size_t)n;
     n += snprintf(dst + n, cap - (size_t)n, "%s", body);
@@ -122,7 +123,6 @@ static int out_fatal(conn *c, const char *status) {
     c->closing = true;
     return out_add(c, r, (size_t)n);
 }
-
 
 /* Whether header line [p, e) is `name: ...` (case-insensitive); *val is set
  * to its trimmed value. */

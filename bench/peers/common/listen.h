@@ -19,7 +19,8 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
-static inline _Noreturn void peer_die(const char *name, const char *what, int err) {
+static inline _Noreturn void peer_die(const char *name, const char *what,
+                                      int err) {
     fprintf(stderr, "%s: %s: %s\n", name, what, strerror(err));
     exit(1);
 }

@@ -66,7 +66,6 @@ static int flush_out(conn *c) {
     return 1;
 }
 
-
 /* Runs the connection after a readiness event: send what is pending, then
  * read until EAGAIN, answering after each read. Returns -1 when it is done
  * (EOF, error, or an answer that closes it has been sent), else 0. */

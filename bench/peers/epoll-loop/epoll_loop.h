@@ -69,7 +69,7 @@ static inline void epoll_loop_accept(const epoll_server *s, int ep, int lfd) {
 
 /* main() of a peer: `NAME PORT`, then serves until killed. */
 static inline _Noreturn void epoll_server_main(const epoll_server *s, int argc,
-                                    char **argv) {
+                                               char **argv) {
     int lfd = peer_listen(s->name, argc, argv, SOCK_NONBLOCK);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)

@@ -59,7 +59,7 @@ static int sent_hook(void *p, size_t n) {
 static void close_hook(void *c) { free(c); }
 
 int main(int argc, char **argv) {
-    static const uring_server server = {"uring-echo", open_hook,  rbuf_hook,
+    static const uring_server server = {"uring-echo",  open_hook, rbuf_hook,
                                         received_hook, wbuf_hook, sent_hook,
                                         close_hook};
     uring_server_main(&server, argc, argv);

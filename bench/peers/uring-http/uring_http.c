@@ -72,7 +72,7 @@ static void close_hook(void *p) {
 }
 
 int main(int argc, char **argv) {
-    static const uring_server server = {"uring-http", open_hook,  rbuf_hook,
+    static const uring_server server = {"uring-http",  open_hook, rbuf_hook,
                                         received_hook, wbuf_hook, sent_hook,
                                         close_hook};
     uring_server_main(&server, argc, argv);

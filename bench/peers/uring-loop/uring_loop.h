@@ -100,8 +100,8 @@ static inline void uring_loop_drop(const uring_server *s, uring_conn *u) {
 
 /* Prepares the connection's next operation: the send of what it has to
  * send, else the next receive, else its close. */
-static inline void uring_loop_next(const uring_server *s,
-                                   struct io_uring *ring, uring_conn *u) {
+static inline void uring_loop_next(const uring_server *s, struct io_uring *ring,
+                                   uring_conn *u) {
     size_t len = 0;
     const char *w = s->wbuf(u->app, &len);
     if (w != NULL && len > 0) {
@@ -140,9 +140,8 @@ static inline void uring_loop_accepted(const uring_server *s,
 }
 
 /* One completion of a connection's operation. */
-static inline void uring_loop_done(const uring_server *s,
-                                   struct io_uring *ring, uring_conn *u,
-                                   int res) {
+static inline void uring_loop_done(const uring_server *s, struct io_uring *ring,
+                                   uring_conn *u, int res) {
     if (res == -EINTR || res == -EAGAIN) {
         /* not taken: prepare the same operation again */
     } else if (res <= 0) {
@@ -162,7 +161,7 @@ static inline void uring_loop_done(const uring_server *s,
 
 /* main() of a peer: `NAME PORT`, then serves until killed. */
 static inline _Noreturn void uring_server_main(const uring_server *s, int argc,
-                                    char **argv) {
+                                               char **argv) {
     int lfd = peer_listen(s->name, argc, argv, 0);
     static const struct {
         unsigned flags;
