@@ -111,6 +111,12 @@ typedef struct kr__driver_ops {
      * without looking at the descriptor first (no fcntl, no fstat). Any
      * thread; KR_ENOIO without the I/O driver. */
     int (*socket_new)(kr__driver *d, int fd, struct kr_async_fd **out);
+    /* afd's reads are completion operations from now on (net/rx.c, at a
+     * stream's first): the driver may stop asking the kernel for its read
+     * readiness until a readiness wait for reading needs it (io/reactor.h:
+     * kr__reactor_reads_by_ops). Any thread, afd alive. NULL where
+     * op_submit is NULL. */
+    void (*reads_by_ops)(kr__driver *d, struct kr_async_fd *afd);
 } kr__driver_ops;
 
 struct kr__driver {

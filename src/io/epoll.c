@@ -141,5 +141,5 @@ static void epoll_wake(kr__backend *base) {
 
 /* No completion operations: the files use the blocking pool. */
 static const kr__backend_ops epoll_ops = {
-    epoll_free, epoll_add,          epoll_del, epoll_wait_ev,
-    epoll_wake, KR_IO_DRIVER_EPOLL, NULL,      NULL};
+    epoll_free,         epoll_add, epoll_del, epoll_wait_ev, epoll_wake,
+    KR_IO_DRIVER_EPOLL, NULL,      NULL,      NULL};

@@ -350,6 +350,7 @@ static int reactor_add(kr__reactor *r, int fd, bool sock, kr_async_fd **out) {
     a->fd = fd;
     a->reactor = r;
     a->sock = sock;
+    atomic_init(&a->read_mode, KR__READS_READINESS);
     kr__fetch_add_relaxed(&r->refs, 1); /* the caller holds the runtime's */
     kr__spin_lock(&r->lock);
     if (kr__load_relaxed(&r->shutdown)) {
@@ -478,6 +479,33 @@ static int ready_now(kr_async_fd *a, uint32_t mask, kr_ready_event *ev) {
     return 1;
 }
 
+/* What a readiness wait for reading or priority needs of a registration
+ * whose reads are ops (reactor.h: kr__reactor_reads_by_ops): the kernel
+ * asked for its read readiness again, before the wait's re-check. The
+ * backend's new request reports what is already there, so a byte that
+ * came while nobody asked wakes this wait too. Out of line: a relaxed
+ * load is all the common case pays. */
+static __attribute__((noinline)) void reads_wanted(kr_async_fd *a) {
+    unsigned char from = KR__READS_BY_OPS;
+    if (kr__cas_acqrel(&a->read_mode, &from, KR__READS_BOTH))
+        a->reactor->be->ops->read_mode(a->reactor->be, a, KR__READS_BOTH);
+}
+
+static inline void want_reads(kr_async_fd *a, uint32_t mask) {
+    if ((mask & (KR_READABLE | KR_PRIORITY)) != 0 &&
+        kr__load_relaxed(&a->read_mode) == KR__READS_BY_OPS)
+        reads_wanted(a);
+}
+
+void kr__reactor_reads_by_ops(kr_async_fd *a) {
+    const kr__backend_ops *ops = a->reactor->be->ops;
+    unsigned char from = KR__READS_READINESS;
+    if (ops->read_mode != NULL &&
+        kr__load_relaxed(&a->read_mode) == KR__READS_READINESS &&
+        kr__cas_acqrel(&a->read_mode, &from, KR__READS_BY_OPS))
+        ops->read_mode(a->reactor->be, a, KR__READS_BY_OPS);
+}
+
 int kr_async_fd_poll_ready(kr_async_fd *a, kr_context *cx, int interest,
                            kr_ready_event *ev) {
     if (a == NULL || cx == NULL || ev == NULL ||
@@ -496,6 +524,7 @@ int kr_async_fd_poll_ready(kr_async_fd *a, kr_context *cx, int interest,
     if (interest & KR_WRITABLE)
         kr_waker_set(&a->writer, cx->waker);
     kr__spin_unlock(&a->lock);
+    want_reads(a, mask);
     r = ready_now(a, mask, ev); /* the re-check: see reactor.h */
     if (r > 0 && !kr_coop_proceed(cx))
         return 0;
@@ -542,6 +571,7 @@ static __attribute__((noinline)) int waiter_link(kr_async_fd *a, kr_context *cx,
         kr__store_relaxed(waiter_linked(w), 1);
     }
     kr__spin_unlock(&a->lock);
+    want_reads(a, mask);
     int r = ready_now(a, mask, ev); /* the re-check: see reactor.h */
     if (r != 0)
         waiter_cancel(a, w); /* ready after all: leave the list */

@@ -76,6 +76,13 @@ struct kr_async_fd {
     /* Registered by kr__reactor_add_socket: a non-blocking socket, which
      * the backend need not look at before polling it. */
     bool sock;
+    /* Whether the backend is asked for read readiness (KR__READS_*): a
+     * stream whose reads are completion operations (net/rx.c) needs none
+     * from the kernel while nobody waits for it by readiness; the first
+     * readiness wait for reading asks for it again, for good. Changed by
+     * CAS only (0 -> 1 by kr__reactor_reads_by_ops, 1 -> 2 by a wait), so
+     * each change tells the backend once. */
+    _Atomic unsigned char read_mode;
     /* On the reactor's list of live registrations, then, freed during a
      * turn, on its release list (both under its lock). */
     kr__list link;
@@ -113,7 +120,17 @@ typedef struct kr__backend_ops {
      * `done` runs in a later wait, or in free. Any thread. */
     int (*op_submit)(kr__backend *b, kr__io_op *op);
     void (*op_cancel)(kr__backend *b, kr__io_op *op);
+    /* reg's read_mode has changed to `mode`: the registration asks the
+     * kernel for read (and priority) readiness or not, from its next
+     * request on. Called by reg's user, any thread, once per change.
+     * NULL (epoll): the registration always has both directions. */
+    void (*read_mode)(kr__backend *b, kr_async_fd *reg, unsigned mode);
 } kr__backend_ops;
+
+/* kr_async_fd.read_mode */
+#define KR__READS_READINESS 0u /* the default: read readiness is asked for */
+#define KR__READS_BY_OPS    1u /* not asked for: reads are ops (net/rx.c) */
+#define KR__READS_BOTH      2u /* asked for again, for good */
 
 struct kr__backend {
     const kr__backend_ops *ops;
@@ -175,5 +192,13 @@ void kr__reactor_inject(kr_async_fd *a, uint32_t bits);
  * (net/sock.c): no fcntl, and no fstat on io_uring, two system calls
  * less a connection. Any thread. */
 int kr__reactor_add_socket(kr__reactor *r, int fd, kr_async_fd **out);
+/* a's reads are completion operations from now on (net/rx.c, through
+ * core/driver.h's reads_by_ops): the backend may stop asking the kernel
+ * for its read readiness, whose events nobody waits for while an op is in
+ * flight (on io_uring each would be a completion and a run of task work a
+ * message). A readiness wait for reading or priority (poll_ready, the
+ * waiters) asks for it again before it sleeps, so nothing waits for an
+ * event that is not asked for. Once per registration; any thread. */
+void kr__reactor_reads_by_ops(kr_async_fd *a);
 
 #endif

@@ -8,7 +8,12 @@
  * not the kr_async_fd's), and the slot's address is the user_data of every
  * request that names it: the multishot poll (POLLIN | POLLOUT | POLLRDHUP |
  * POLLPRI, edge-triggered as the epoll backend's registration is) and, on
- * deregistration, one async cancel (user_data = slot | 1).
+ * deregistration, one async cancel (user_data = slot | 1). A stream whose
+ * reads are ops (io/reactor.h: read_mode) has no POLLIN and POLLPRI in it
+ * until a readiness wait for reading asks for them: a change of mask is a
+ * WANT_MASK command, which cancels the poll; its -ECANCELED end re-arms it
+ * (as any ended poll) with the slot's new mask, and the new request's first
+ * look reports what is ready already.
  *
  * Who touches what.
  *   owner  (a spinlock) is held by whoever uses the ring: the turning
@@ -171,8 +176,13 @@ int kr__uring_new(kr__backend **out, const char **why) {
 #define UD_OP_CANCEL ((uint64_t)2) /* with UD_OP: the cancel of it */
 #define UD_PTR_MASK  (~(uint64_t)7)
 #define POLL_MASK    (POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
+/* A registration whose reads are ops (KR__READS_BY_OPS): no POLLIN, and
+ * no POLLPRI either, since a socket's data wake-up carries POLLPRI in its
+ * key and would complete the poll (with POLLOUT) all the same. */
+#define POLL_NOREAD  (POLLOUT | POLLRDHUP)
 #define WANT_ARM     1u
 #define WANT_REMOVE  2u
+#define WANT_MASK    4u /* read_mode changed: re-arm with the new mask */
 #define WANT_SUBMIT  1u /* an op's commands */
 #define WANT_CANCEL  2u
 
@@ -193,6 +203,11 @@ typedef struct slot {
      * meanwhile), and a turn has reaped that end. */
     bool held;
     bool poll_done;
+    /* Written under lock by read_mode (relaxed: the owner's prep_poll
+     * reads it outside lock); the mask the armed poll was made with is
+     * the owner's. */
+    _Atomic bool no_reads;
+    unsigned mask;
 } slot;
 
 typedef struct uring_backend {
@@ -227,7 +242,8 @@ static struct io_uring_sqe *sqe_get(uring_backend *b) {
 /* Owner: the multishot poll request for s. */
 static void prep_poll(uring_backend *b, slot *s) {
     struct io_uring_sqe *sqe = sqe_get(b);
-    io_uring_prep_poll_multishot(sqe, s->fd, POLL_MASK);
+    s->mask = kr__load_relaxed(&s->no_reads) ? POLL_NOREAD : POLL_MASK;
+    io_uring_prep_poll_multishot(sqe, s->fd, s->mask);
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s);
 }
 
@@ -550,7 +566,15 @@ static void drain_locked(uring_backend *b, kr__list *dead, kr__list *fin) {
             if (remove_locked(b, s))
                 kr__list_push_back(dead, &s->pend);
         } else if ((want & WANT_ARM) && !s->removed) {
-            arm_locked(b, s);
+            arm_locked(b, s); /* with the mask read_mode last asked for */
+        } else if ((want & WANT_MASK) && !s->removed && s->armed &&
+                   s->mask != (kr__load_relaxed(&s->no_reads) ? POLL_NOREAD
+                                                              : POLL_MASK)) {
+            /* The poll ends with -ECANCELED and handle arms it again, with
+             * the new mask; that request's first look reports what is
+             * ready already, so nothing that came in between is lost. */
+            cancel(b, s);
+            s->refs++;
         }
     }
 }
@@ -594,6 +618,21 @@ static void queue(uring_backend *b, slot *s, unsigned want) {
         wake_fd(b);
 }
 
+/* reg's user, any thread (reactor.h): on KR__READS_BY_OPS the poll loses
+ * POLLIN and POLLPRI, on KR__READS_BOTH it has them again. A registration
+ * not armed yet is armed with the new mask. */
+static void uring_read_mode(kr__backend *base, kr_async_fd *reg,
+                            unsigned mode) {
+    uring_backend *b = ub(base);
+    slot *s = reg->be;
+    if (s == NULL)
+        return;
+    kr__spin_lock(&b->lock);
+    kr__store_relaxed(&s->no_reads, mode == KR__READS_BY_OPS);
+    kr__spin_unlock(&b->lock);
+    queue(b, s, WANT_MASK);
+}
+
 static int uring_add(kr__backend *base, kr_async_fd *reg) {
     uring_backend *b = ub(base);
     /* epoll refuses what has no poll method (EPERM); a poll request would
@@ -607,6 +646,7 @@ static int uring_add(kr__backend *base, kr_async_fd *reg) {
     if (s == NULL)
         return KR_ENOMEM;
     atomic_init(&s->reg, reg);
+    atomic_init(&s->no_reads, false);
     s->fd = reg->fd;
     kr__list_node_init(&s->pend);
     kr__list_node_init(&s->all);
@@ -1001,7 +1041,8 @@ int kr__uring_new(kr__backend **out, const char **why) {
 }
 
 static const kr__backend_ops uring_ops = {
-    uring_free, uring_add,          uring_del,       uring_wait,
-    uring_wake, KR_IO_DRIVER_URING, uring_op_submit, uring_op_cancel};
+    uring_free,      uring_add,       uring_del,
+    uring_wait,      uring_wake,      KR_IO_DRIVER_URING,
+    uring_op_submit, uring_op_cancel, uring_read_mode};
 
 #endif /* KR_HAVE_URING */

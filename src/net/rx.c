@@ -78,6 +78,7 @@ struct kr__rx {
     kr__spinlock lk;
     unsigned refs;
     bool inflight, have, off_ring;
+    _Atomic bool told; /* reads_by_ops called (a hint: twice is harmless) */
     int32_t res;
     uint32_t off, n;
     kr_async_fd *afd;
@@ -346,6 +347,13 @@ int kr__rx_arm(kr__sock *s, size_t len) {
         if (rc == KR_EOPNOTSUPP)
             rx->off_ring = true; /* this kernel has no RECV */
         kr__spin_unlock(&rx->lk);
+    } else if (!kr__load_relaxed(&rx->told)) {
+        /* The stream's first read on the ring: its readiness for reading
+         * is of no use to anyone until a readiness wait asks for it (the
+         * reactor puts it back then), and on io_uring each event of it
+         * would cost a completion and a run of task work a message. */
+        kr__store_relaxed(&rx->told, true);
+        d->ops->reads_by_ops(d, s->afd);
     }
     return rc;
 }

@@ -83,18 +83,23 @@ static int socket_new(kr__driver *d, int fd, kr_async_fd **out) {
     return kr__reactor_add_socket(reactor_of(d), fd, out);
 }
 
+static void reads_by_ops(kr__driver *d, kr_async_fd *afd) {
+    (void)d;
+    kr__reactor_reads_by_ops(afd);
+}
+
 /* On io_uring: with completion operations. */
 static const kr__driver_ops ops_ring = {
     turn,        unpark,      has_sources,  shutdown,     timers_init,
     timers_fire, timers_next, timers_clear, timers_count, io_counts,
-    op_submit,   op_cancel,   io_ready,     socket_new};
+    op_submit,   op_cancel,   io_ready,     socket_new,   reads_by_ops};
 
 /* On epoll: none, so the layers above see NULL and take their other way
  * (fs: the pool; net: the readiness loop) without a call to find out. */
 static const kr__driver_ops ops_poll = {
     turn,        unpark,      has_sources,  shutdown,     timers_init,
     timers_fire, timers_next, timers_clear, timers_count, io_counts,
-    NULL,        NULL,        NULL,         socket_new};
+    NULL,        NULL,        NULL,         socket_new,   NULL};
 
 /* Without the I/O driver: nothing to turn (a parked thread sleeps on its
  * futex, core/park.c), never a source; the timer ops are the same. */
@@ -121,7 +126,7 @@ static int no_socket_new(kr__driver *d, int fd, kr_async_fd **out) {
 static const kr__driver_ops ops_no_io = {
     NULL,        NULL,        no_sources,   shutdown_bare, timers_init,
     timers_fire, timers_next, timers_clear, timers_count,  no_io_counts,
-    NULL,        NULL,        NULL,         no_socket_new};
+    NULL,        NULL,        NULL,         no_socket_new, NULL};
 
 int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io,
                    kr_io_driver want) {
