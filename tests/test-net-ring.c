@@ -382,6 +382,7 @@ typedef struct late_task {
     char c;
     kr_tcp_read rd;
     int64_t n;
+    pthread_t th;
 } late_task;
 
 static void *write_late(void *arg) {
@@ -403,11 +404,8 @@ static kr_poll late_poll(kr_future *f, kr_context *cx, void *out) {
     /* Nothing to read now: this clears the readiness that the last ring
      * read's end set, so the wait below has to wait for the kernel. */
     assert_int_equal(kr_tcp_stream_try_read(t->a, &t->c, 1), KR_EAGAIN);
-    {
-        pthread_t th;
-        assert_int_equal(pthread_create(&th, NULL, write_late, t), 0);
-        pthread_detach(th);
-    }
+    /* Joined before the task ends: the frees come after its write. */
+    assert_int_equal(pthread_create(&t->th, NULL, write_late, t), 0);
     t->rdy = kr_tcp_stream_readable(t->a);
     t->to = kr_timeout_new(&t->rdy.base, kr_secs(5), &t->got);
     KR_AWAIT(&t->co, &t->to.base, cx, &t->rc);
@@ -417,6 +415,7 @@ static kr_poll late_poll(kr_future *f, kr_context *cx, void *out) {
     KR_AWAIT(&t->co, &t->rd.base, cx, &t->n);
     assert_int_equal(t->n, 1);
     assert_int_equal(t->c, 'z');
+    assert_int_equal(pthread_join(t->th, NULL), 0);
     KR_ASYNC_END(&t->co);
 }
 KR_FUTURE_VTABLE(late_vt, late_task, late_poll, NULL, 0);
