@@ -203,9 +203,11 @@ typedef struct slot {
      * meanwhile), and a turn has reaped that end. */
     bool held;
     bool poll_done;
-    /* Written under lock by read_mode (relaxed: the owner's prep_poll
-     * reads it outside lock); the mask the armed poll was made with is
-     * the owner's. */
+    /* Written by read_mode before its WANT_MASK command, whose hold of
+     * lock publishes it to the drain that takes the command (relaxed: the
+     * owner's prep_poll also reads it outside lock, and a re-arm that
+     * reads the old value is followed by that drain). mask, the one the
+     * armed poll was made with, is the owner's. */
     _Atomic bool no_reads;
     unsigned mask;
 } slot;
@@ -239,10 +241,15 @@ static struct io_uring_sqe *sqe_get(uring_backend *b) {
     return sqe;
 }
 
+/* The poll mask s's user last asked for (uring_read_mode). */
+static unsigned wanted_mask(slot *s) {
+    return kr__load_relaxed(&s->no_reads) ? POLL_NOREAD : POLL_MASK;
+}
+
 /* Owner: the multishot poll request for s. */
 static void prep_poll(uring_backend *b, slot *s) {
     struct io_uring_sqe *sqe = sqe_get(b);
-    s->mask = kr__load_relaxed(&s->no_reads) ? POLL_NOREAD : POLL_MASK;
+    s->mask = wanted_mask(s);
     io_uring_prep_poll_multishot(sqe, s->fd, s->mask);
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s);
 }
@@ -568,8 +575,7 @@ static void drain_locked(uring_backend *b, kr__list *dead, kr__list *fin) {
         } else if ((want & WANT_ARM) && !s->removed) {
             arm_locked(b, s); /* with the mask read_mode last asked for */
         } else if ((want & WANT_MASK) && !s->removed && s->armed &&
-                   s->mask != (kr__load_relaxed(&s->no_reads) ? POLL_NOREAD
-                                                              : POLL_MASK)) {
+                   s->mask != wanted_mask(s)) {
             /* The poll ends with -ECANCELED and handle arms it again, with
              * the new mask; that request's first look reports what is
              * ready already, so nothing that came in between is lost. */
@@ -627,10 +633,8 @@ static void uring_read_mode(kr__backend *base, kr_async_fd *reg,
     slot *s = reg->be;
     if (s == NULL)
         return;
-    kr__spin_lock(&b->lock);
     kr__store_relaxed(&s->no_reads, mode == KR__READS_BY_OPS);
-    kr__spin_unlock(&b->lock);
-    queue(b, s, WANT_MASK);
+    queue(b, s, WANT_MASK); /* its lock publishes the store */
 }
 
 static int uring_add(kr__backend *base, kr_async_fd *reg) {
