@@ -319,26 +319,44 @@ static kr_poll pingpong_poll(kr_future *f, kr_context *cx, void *out) {
 }
 KR_FUTURE_VTABLE(pingpong_vt, pingpong_task, pingpong_poll, NULL, 0);
 
-/* ROUNDS round trips of one connection in a task on a one-worker rt;
- * *d: the runtime's metrics across them (io_ops, io_events), and whether
- * its reads could go to the ring. */
-static bool pingpong_metrics(kr_runtime_metrics *d) {
-    kr_runtime *rt = test_runtime(1);
-    pingpong_task t;
-    memset(&t, 0, sizeof(t));
-    t.base.vtable = &pingpong_vt;
-    ring_pair(rt, &t.a, &t.b);
+#define MAX_PINGPONG 16
+
+/* ROUNDS round trips of each of `conns` connections, each in a task of
+ * its own, on an rt of `workers` workers (the current-thread runtime
+ * ignores it); *d: the runtime's metrics across them (io_ops, io_events),
+ * and whether its reads could go to the ring. */
+static bool pingpong_metrics_on(unsigned workers, unsigned conns,
+                                kr_runtime_metrics *d) {
+    kr_runtime *rt = test_runtime(workers);
+    pingpong_task t[MAX_PINGPONG];
+    kr_join_handle h[MAX_PINGPONG];
+    assert_true(conns <= MAX_PINGPONG);
+    memset(t, 0, sizeof(t));
+    for (unsigned i = 0; i < conns; i++) {
+        t[i].base.vtable = &pingpong_vt;
+        ring_pair(rt, &t[i].a, &t[i].b);
+    }
     kr_runtime_metrics m0;
     assert_rc(kr_runtime_metrics_get(rt, &m0), 0);
-    tn_in_task(rt, &t.base);
+    for (unsigned i = 0; i < conns; i++)
+        assert_rc(kr_runtime_spawn(rt, &t[i].base, &h[i]), 0);
+    for (unsigned i = 0; i < conns; i++)
+        assert_rc(kr_runtime_block_on(rt, &h[i].base, NULL), 0);
     assert_rc(kr_runtime_metrics_get(rt, d), 0);
     d->io_ops -= m0.io_ops;
     d->io_events -= m0.io_events;
     bool ring = tn_on_ring(rt);
-    kr_tcp_stream_free(t.a);
-    kr_tcp_stream_free(t.b);
+    for (unsigned i = 0; i < conns; i++) {
+        kr_tcp_stream_free(t[i].a);
+        kr_tcp_stream_free(t[i].b);
+    }
     test_runtime_free(rt);
     return ring;
+}
+
+/* One connection on a one-worker rt. */
+static bool pingpong_metrics(kr_runtime_metrics *d) {
+    return pingpong_metrics_on(1, 1, d);
 }
 
 static void reads_on_the_ring_are_completion_operations(void **state) {
@@ -348,6 +366,132 @@ static void reads_on_the_ring_are_completion_operations(void **state) {
         assert_true(d.io_ops >= ROUNDS);
     else
         assert_int_equal(d.io_ops, 0);
+}
+
+/* On the multi-thread runtime each worker has a ring of its own (io/
+ * reactor.h: kr__reactor_add_rings), so a read polled on any worker is a
+ * RECV submitted into an SQ that worker owns. With one ring for all (as
+ * before, or KR_URING_SHARED_RING=1), a read on a worker while another
+ * was blocked in the ring could not be submitted at once (nowait) and
+ * went by readiness and recv(2): 8 connections on 2 workers made
+ * 230-330 ops for 512 reads. */
+static void reads_on_every_worker_are_completion_operations(void **state) {
+    (void)state;
+    kr_runtime_metrics d;
+    if (!pingpong_metrics_on(2, 8, &d))
+        return;
+    print_message("io ops: %llu for %d reads\n", (unsigned long long)d.io_ops,
+                  8 * ROUNDS);
+    assert_true(d.io_ops >= 8 * ROUNDS);
+}
+
+/* The io_uring instances in this process (anon inodes named so). */
+static int rings_open(void) {
+    char path[64], link[64];
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        ssize_t k = readlink(path, link, sizeof(link) - 1);
+        if (k < 0)
+            continue;
+        link[k] = '\0';
+        n += strcmp(link, "anon_inode:[io_uring]") == 0;
+    }
+    return n;
+}
+
+static void a_ring_per_worker(void **state) {
+    (void)state;
+    int before = rings_open();
+    kr_runtime *rt = test_runtime(3);
+    int made = rings_open() - before;
+    bool mt = test_flavor() == KR_RUNTIME_MULTI_THREAD;
+    if (tn_on_ring(rt))
+        assert_int_equal(made, mt ? 3 : 1);
+    else
+        assert_int_equal(made, 0);
+    test_runtime_free(rt);
+    assert_int_equal(rings_open(), before);
+}
+
+/* ---- a stuck worker's I/O is looked at by the monitor -------------------- */
+
+/* Every worker spins in one poll for SPIN_MS; a block_on thread waits for
+ * a byte that a thread writes meanwhile. Its registration is on ring 0
+ * (block_on's) or the shared driver, which no worker turns until its
+ * spin ends: the monitor's look (sched/monitor.c) dispatches the event
+ * within a few ms instead. */
+#define SPIN_MS 1500
+
+typedef struct spin_task {
+    kr_future base;
+    atomic_int *started;
+} spin_task;
+
+static kr_poll spin_poll(kr_future *f, kr_context *cx, void *out) {
+    spin_task *t = (spin_task *)f;
+    (void)cx;
+    (void)out;
+    atomic_fetch_add(t->started, 1);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 <
+           SPIN_MS);
+    return KR_READY;
+}
+KR_FUTURE_VTABLE(spin_vt, spin_task, spin_poll, NULL, 0);
+
+static void *write_one_soon(void *arg) {
+    int fd = *(int *)arg;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(write(fd, "x", 1), 1);
+    return NULL;
+}
+
+static int64_t ms_since(const struct timespec *a) {
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+static void io_of_stuck_workers_is_dispatched_by_the_monitor(void **state) {
+    (void)state;
+    if (test_flavor() != KR_RUNTIME_MULTI_THREAD)
+        return; /* the current-thread runtime has no monitor */
+    kr_runtime *rt = test_runtime(2);
+    kr_tcp_stream *a, *b;
+    ring_pair(rt, &a, &b); /* made on the block_on thread */
+    atomic_int started = 0;
+    spin_task sp[2];
+    kr_join_handle h[2];
+    for (int i = 0; i < 2; i++) {
+        sp[i].base.vtable = &spin_vt;
+        sp[i].started = &started;
+        assert_rc(kr_runtime_spawn(rt, &sp[i].base, &h[i]), 0);
+    }
+    while (atomic_load(&started) < 2)
+        sched_yield();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int fd = kr_tcp_stream_fd(b);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, write_one_soon, &fd), 0);
+    kr_tcp_ready rdy = kr_tcp_stream_ready(a, KR_READABLE);
+    kr_ready_event ev;
+    assert_rc(kr_runtime_block_on(rt, &rdy.base, &ev), 0);
+    int64_t waited = ms_since(&t0);
+    print_message("readable after %lld ms (workers spin %d ms)\n",
+                  (long long)waited, SPIN_MS);
+    assert_true(waited < SPIN_MS / 2);
+    pthread_join(th, NULL);
+    for (int i = 0; i < 2; i++)
+        assert_rc(kr_runtime_block_on(rt, &h[i].base, NULL), 0);
+    kr_tcp_stream_free(a);
+    kr_tcp_stream_free(b);
+    test_runtime_free(rt);
 }
 
 /* ---- a stream that reads on the ring asks for no read readiness -------------- */
@@ -600,6 +744,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_stream_freed_after_its_runtime_with_a_read_in_flight),
     cmocka_unit_test(reads_on_the_ring_are_completion_operations),
     cmocka_unit_test(reads_on_the_ring_make_no_readiness_events),
+    cmocka_unit_test(reads_on_every_worker_are_completion_operations),
+    cmocka_unit_test(a_ring_per_worker),
+    cmocka_unit_test(io_of_stuck_workers_is_dispatched_by_the_monitor),
     cmocka_unit_test(a_readiness_wait_after_ring_reads_is_woken),
     cmocka_unit_test(more_readers_than_wakers_each_get_a_byte),
     cmocka_unit_test(more_readers_than_wakers_wait_without_spinning),

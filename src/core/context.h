@@ -23,6 +23,7 @@ union kr__timers;
 struct kr_await_site;
 struct kr__vclock;
 struct kr_waker_vtable;
+struct kr__io_ring;
 
 /* The budget outside any task: unlimited. */
 #define KR__BUDGET_UNLIMITED UINT32_MAX
@@ -49,6 +50,10 @@ typedef struct kr__ctx_t {
     /* The runtime's pausable clock (core/vclock.h), or NULL: the time
      * layer reads the monotonic clock then. */
     struct kr__vclock *clock;
+    /* The I/O ring this thread turns (io/reactor.c: a multi-thread
+     * worker's own, on io_uring), or NULL: its registrations and
+     * completion operations go there. */
+    struct kr__io_ring *io_ring;
     uint32_t budget;     /* coop units left in the current poll */
     uint32_t self_woken; /* `current` woke itself during this poll */
     /* The await the last poll on this thread stopped at (NULL: none, or

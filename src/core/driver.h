@@ -117,6 +117,23 @@ typedef struct kr__driver_ops {
      * kr__reactor_reads_by_ops). Any thread, afd alive. NULL where
      * op_submit is NULL. */
     void (*reads_by_ops)(kr__driver *d, struct kr_async_fd *afd);
+
+    /* One driver per worker, or NULL (the workers share d, turning it one
+     * at a time under the scheduler's lock, as Tokio's do; always on
+     * epoll, and where the per-worker rings cannot be had). Where it
+     * answers, worker k turns and parks in the k-th of the n drivers only,
+     * on its own ring, after binding its thread to it; each has d's ops
+     * but shutdown (d's shutdown frees them). Once, on the runtime's
+     * driver, before any I/O source is registered. NULL entry: never. */
+    kr__driver **(*per_worker)(kr__driver *d, unsigned n);
+    /* Makes the calling thread the one that turns d (a per_worker
+     * driver): the registrations and completion operations it makes go to
+     * d's ring, until it stores NULL in kr__ctx.io_ring. */
+    void (*bind)(kr__driver *d);
+    /* A non-blocking turn of a per_worker driver from another thread, if
+     * its worker is not turning it (else nothing): the monitor's, for a
+     * worker stuck in one long poll (sched/monitor.c). Any thread. */
+    void (*look)(kr__driver *d);
 } kr__driver_ops;
 
 struct kr__driver {

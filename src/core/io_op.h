@@ -68,6 +68,8 @@ typedef enum kr__io_opcode {
 /* flags of an FSYNC that syncs the data only (fdatasync). */
 #define KR__IOP_DATASYNC 1
 
+struct kr__io_ring;
+struct kr_async_fd;
 typedef struct kr__io_op kr__io_op;
 struct kr__io_op {
     /* The request: the caller's, read by the driver at submission. */
@@ -84,10 +86,20 @@ struct kr__io_op {
      * KR_EBUSY and nothing is queued, so no turn blocked in the kernel is
      * woken for it (net/rx.c then reads by readiness). */
     bool nowait;
+    /* Where the driver has a ring per worker (core/driver.h: per_worker):
+     * the registration whose ring takes the op, or NULL for the calling
+     * thread's. A listener's accept goes to the listener's ring, so that
+     * its results and the listener's readiness come in one turn (one wake
+     * of the accepting task, not one from each ring); nowait does not
+     * hold for it there (the op is armed once, and waking the ring's
+     * worker for that is worth it). */
+    const struct kr_async_fd *near;
     void (*done)(kr__io_op *op, int32_t res);
     /* A multishot op's results that leave it armed, or NULL: one shot. */
     void (*each)(kr__io_op *op, int32_t res);
-    /* The driver's (io/uring.c says who writes which). */
+    /* The driver's (io/uring.c says who writes which; ring_, the ring
+     * that has the op, io/reactor.c writes at submission). */
+    struct kr__io_ring *ring_;
     int32_t res_;
     unsigned refs_, want_;
     bool submitted_, ended_, finished_;

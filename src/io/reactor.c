@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "util/abort.h"
 #include "util/alloc.h"
 #include "util/atomic.h"
+#include "util/debug.h"
 
 /* Registrations freed during a turn wait for its end. A turn blocked in
  * epoll_wait may not end for a long time, so the free that makes this many
@@ -19,8 +21,35 @@
  * that many freed registrations are held, however long the turn sleeps. */
 #define RELEASE_UNPARK 16
 
-struct kr__reactor {
+/* One backend and its turns. A reactor has one ring, or (io_uring on the
+ * multi-thread runtime, kr__reactor_add_rings) one per worker, each turned
+ * by its own worker only; a registration lives on one ring (its `ring`),
+ * whose turns alone report it. */
+struct kr__io_ring {
+    kr__reactor *r;
     kr__backend *be;
+    /* Held for a whole turn: one turn of a ring at a time, whoever
+     * turns it (its worker, or the monitor's look at a stuck worker's:
+     * kr__reactor_look). */
+    _Atomic int turn_busy;
+    kr__spinlock lock; /* turning, release, nrelease */
+    /* A turn is between its start and its end: it may hold events naming
+     * registrations (see reactor.h, "Deregistration"). */
+    bool turning;
+    /* Registrations freed while turning, freed by that turn's end. */
+    kr__list release;
+    unsigned nrelease;
+    /* Metrics: written by the turning thread with a relaxed load and
+     * store (turns of one ring are one at a time: the schedulers
+     * serialise them, and the `turning` lock section orders one turn's
+     * stores before the next's), read by anyone. */
+    _Atomic uint64_t n_events, n_ready;
+    kr__io_event ev[KR__IO_EVENTS]; /* the turning thread's */
+};
+
+struct kr__reactor {
+    kr__io_ring *rings; /* nrings of them; rings[0] always exists */
+    unsigned nrings;
     /* Memory lifetime: the runtime's reference plus one per registration. */
     _Atomic long refs;
     _Atomic long nregs;
@@ -30,30 +59,20 @@ struct kr__reactor {
     /* Set by kr__reactor_shutdown_free: no turn will run again, so a freed
      * registration need not leave epoll first (see kr_async_fd_free). */
     _Atomic int gone;
-    kr__spinlock lock; /* the fields below */
+    kr__spinlock lock; /* the list below */
     kr__list live;     /* the live registrations */
-    /* A turn is between its start and its end: it may hold events naming
-     * registrations (see reactor.h, "Deregistration"). */
-    bool turning;
-    /* Registrations freed while turning, freed by that turn's end. */
-    kr__list release;
-    unsigned nrelease;
-    kr__io_event ev[KR__IO_EVENTS]; /* the turning thread's */
-    /* Metrics: written by the turning thread with a relaxed load and
-     * store (turns are one at a time: the schedulers serialise them, and
-     * the `turning` lock section orders one turn's stores before the
-     * next's), read by anyone. */
-    _Atomic uint64_t n_events, n_ready;
 };
 
 static void reactor_unref(kr__reactor *r) {
     if (kr__fetch_sub_acqrel(&r->refs, 1) != 1)
         return;
-    r->be->ops->free(r->be);
+    for (unsigned k = 0; k < r->nrings; k++)
+        r->rings[k].be->ops->free(r->rings[k].be);
+    kr__free(r->rings);
     kr__free(r);
 }
 
-/* Frees the registrations on a list taken off the release list. */
+/* Frees the registrations on a list taken off a release list. */
 static void free_list(kr__reactor *r, kr__list *l) {
     kr__list *node;
     while ((node = kr__list_pop_front(l)) != NULL) {
@@ -62,59 +81,135 @@ static void free_list(kr__reactor *r, kr__list *l) {
     }
 }
 
-/* Under the lock: moves the release list to `to` (initialised here). */
-static void take_release(kr__reactor *r, kr__list *to) {
+/* Under g's lock: moves its release list to `to` (initialised here). */
+static void take_release(kr__io_ring *g, kr__list *to) {
     kr__list_init(to);
-    kr__list_splice_back(to, &r->release);
-    r->nrelease = 0;
+    kr__list_splice_back(to, &g->release);
+    g->nrelease = 0;
+}
+
+static void ring_init(kr__reactor *r, kr__io_ring *g, kr__backend *be) {
+    g->r = r;
+    g->be = be;
+    atomic_init(&g->turn_busy, 0);
+    kr__spin_init(&g->lock);
+    g->turning = false;
+    kr__list_init(&g->release);
+    g->nrelease = 0;
+    atomic_init(&g->n_events, 0);
+    atomic_init(&g->n_ready, 0);
 }
 
 int kr__reactor_new(kr__reactor **out, kr_io_driver want) {
     kr__reactor *r = kr__calloc(1, sizeof(*r));
     if (r == NULL)
         return KR_ENOMEM;
-    int rc = kr__backend_new(&r->be, want);
+    r->rings = kr__calloc(1, sizeof(*r->rings));
+    kr__backend *be = NULL;
+    int rc = r->rings == NULL ? KR_ENOMEM : kr__backend_new(&be, want);
     if (rc < 0) {
+        kr__free(r->rings);
         kr__free(r);
         return rc;
     }
+    ring_init(r, &r->rings[0], be);
+    r->nrings = 1;
     atomic_init(&r->refs, 1);
     atomic_init(&r->nregs, 0);
     atomic_init(&r->shutdown, 0);
     atomic_init(&r->gone, 0);
     kr__spin_init(&r->lock);
     kr__list_init(&r->live);
-    r->turning = false;
-    kr__list_init(&r->release);
-    r->nrelease = 0;
     *out = r;
     return 0;
 }
 
+int kr__reactor_add_rings(kr__reactor *r, unsigned n) {
+    KR__REQUIRE(r->nrings == 1 && kr__load_relaxed(&r->nregs) == 0 &&
+                    kr__load_relaxed(&r->rings[0].be->ops_live) == 0,
+                "kr__reactor_add_rings: rings=%u", r->nrings);
+    if (n <= 1 || r->rings[0].be->ops->kind != KR_IO_DRIVER_URING)
+        return KR_EINVAL;
+    kr__io_ring *rings = kr__calloc(n, sizeof(*rings));
+    if (rings == NULL)
+        return KR_ENOMEM;
+    int rc = 0;
+    unsigned made = 1;
+    for (; made < n; made++) {
+        kr__backend *be;
+        const char *why;
+        rc = kr__uring_new(&be, &why);
+        if (rc < 0)
+            break;
+        ring_init(r, &rings[made], be);
+    }
+    if (rc < 0) {
+        while (--made > 0)
+            rings[made].be->ops->free(rings[made].be);
+        kr__free(rings);
+        return rc;
+    }
+    ring_init(r, &rings[0], r->rings[0].be);
+    kr__free(r->rings);
+    r->rings = rings;
+    r->nrings = n;
+    return 0;
+}
+
+unsigned kr__reactor_rings(kr__reactor *r) { return r->nrings; }
+
+void kr__reactor_bind(kr__reactor *r, unsigned k) {
+    KR__REQUIRE(k < r->nrings, "kr__reactor_bind: ring %u of %u", k, r->nrings);
+    kr__ctx.io_ring = &r->rings[k];
+}
+
+/* The ring this thread's registrations and ops go to: the one it turns
+ * (kr__reactor_bind), else the first. */
+static kr__io_ring *ring_here(kr__reactor *r) {
+    kr__io_ring *g = kr__ctx.io_ring;
+    return g != NULL && g->r == r ? g : &r->rings[0];
+}
+
 long kr__reactor_nregs(kr__reactor *r) {
-    return kr__load_relaxed(&r->nregs) +
-           kr__load_relaxed(&r->be->ops_live); /* a hint */
+    long n = kr__load_relaxed(&r->nregs);
+    for (unsigned k = 0; k < r->nrings; k++)
+        n += kr__load_relaxed(&r->rings[k].be->ops_live); /* a hint */
+    return n;
 }
 
 int kr__reactor_op_submit(kr__reactor *r, kr__io_op *op) {
-    if (r->be->ops->op_submit == NULL)
+    kr__io_ring *g = ring_here(r);
+    if (op->near != NULL && op->near->ring != g) {
+        g = op->near->ring; /* io_op.h: near */
+        op->nowait = false;
+    }
+    if (g->be->ops->op_submit == NULL)
         return KR_ENOSYS;
     if (kr__load_acquire(&r->shutdown))
         return KR_ESHUTDOWN;
-    return r->be->ops->op_submit(r->be, op);
+    op->ring_ = g; /* op_cancel's: the ring that has it */
+    return g->be->ops->op_submit(g->be, op);
 }
 
 void kr__reactor_op_cancel(kr__reactor *r, kr__io_op *op) {
-    r->be->ops->op_cancel(r->be, op);
+    kr__io_ring *g = op->ring_;
+    KR__REQUIRE(g != NULL && g->r == r, "kr__reactor_op_cancel: op %p",
+                (void *)op);
+    if (g != NULL) /* NULL: never submitted */
+        g->be->ops->op_cancel(g->be, op);
 }
 
 bool kr__reactor_has_ops(kr__reactor *r) {
-    return r->be->ops->op_submit != NULL;
+    return r->rings[0].be->ops->op_submit != NULL;
 }
 
-void kr__reactor_unpark(kr__reactor *r) { r->be->ops->wake(r->be); }
+void kr__reactor_unpark(kr__reactor *r, unsigned k) {
+    r->rings[k].be->ops->wake(r->rings[k].be);
+}
 
-kr_io_driver kr__reactor_kind(kr__reactor *r) { return r->be->ops->kind; }
+kr_io_driver kr__reactor_kind(kr__reactor *r) {
+    return r->rings[0].be->ops->kind;
+}
 
 /* Which waker slots a set of ready bits concerns. */
 static bool wakes_reader(uint32_t bits) {
@@ -254,32 +349,61 @@ void kr__reactor_inject(kr_async_fd *a, uint32_t bits) {
     (void)dispatch(a, bits);
 }
 
-int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns) {
+static bool turn_trylock(kr__io_ring *g) {
+    int zero = 0;
+    return kr__load_relaxed(&g->turn_busy) == 0 &&
+           kr__cas_acquire(&g->turn_busy, &zero, 1);
+}
+
+static int ring_turn(kr__reactor *r, kr__io_ring *g, int64_t timeout_ns);
+
+int kr__reactor_turn(kr__reactor *r, unsigned k, int64_t timeout_ns) {
+    kr__io_ring *g = &r->rings[k];
+    /* Another thread turns it only for a look (kr__reactor_look), which
+     * does not block: wait that out. */
+    while (!turn_trylock(g))
+        sched_yield();
+    int n = ring_turn(r, g, timeout_ns);
+    kr__store_release(&g->turn_busy, 0);
+    return n;
+}
+
+int kr__reactor_look(kr__reactor *r, unsigned k) {
+    kr__io_ring *g = &r->rings[k];
+    if (kr__reactor_nregs(r) == 0 || !turn_trylock(g))
+        return 0;
+    int n = ring_turn(r, g, 0);
+    kr__store_release(&g->turn_busy, 0);
+    return n;
+}
+
+static int ring_turn(kr__reactor *r, kr__io_ring *g, int64_t timeout_ns) {
     /* Under the lock, so that a free either sees the flag (and leaves the
      * memory to this turn's end) or comes before it: then its removal
-     * from epoll came before this wait began, which cannot report it. */
-    kr__spin_lock(&r->lock);
-    r->turning = true;
-    kr__spin_unlock(&r->lock);
-    int n = r->be->ops->wait(r->be, r->ev, KR__IO_EVENTS, timeout_ns);
+     * from the backend came before this wait began, which cannot report
+     * it. */
+    kr__spin_lock(&g->lock);
+    g->turning = true;
+    kr__spin_unlock(&g->lock);
+    int n = g->be->ops->wait(g->be, g->ev, KR__IO_EVENTS, timeout_ns);
     uint64_t events = 0, ready = 0;
     for (int i = 0; i < n; i++) {
-        if (r->ev[i].reg != NULL) {
+        if (g->ev[i].reg != NULL) {
             events++;
-            ready += dispatch(r->ev[i].reg, r->ev[i].ready);
+            ready += dispatch(g->ev[i].reg, g->ev[i].ready);
         }
     }
     if (events != 0) {
-        kr__store_relaxed(&r->n_events,
-                          kr__load_relaxed(&r->n_events) + events);
-        kr__store_relaxed(&r->n_ready, kr__load_relaxed(&r->n_ready) + ready);
+        kr__store_relaxed(&g->n_events,
+                          kr__load_relaxed(&g->n_events) + events);
+        kr__store_relaxed(&g->n_ready, kr__load_relaxed(&g->n_ready) + ready);
     }
     /* The events are spent: what was freed meanwhile can go. */
-    kr__spin_lock(&r->lock);
-    r->turning = false;
+    kr__spin_lock(&g->lock);
+    g->turning = false;
     kr__list rel;
-    take_release(r, &rel);
-    kr__spin_unlock(&r->lock);
+    take_release(g, &rel);
+    kr__spin_unlock(&g->lock);
     free_list(r, &rel);
     return n;
 }
@@ -328,12 +452,15 @@ void kr__reactor_shutdown(kr__reactor *r) {
 void kr__reactor_shutdown_free(kr__reactor *r) {
     kr__reactor_shutdown(r); /* idempotent: marked ones are skipped */
     kr__store_relaxed(&r->gone, 1);
-    /* No turn runs any more: what the last one left is ours. */
-    kr__spin_lock(&r->lock);
-    kr__list rel;
-    take_release(r, &rel);
-    kr__spin_unlock(&r->lock);
-    free_list(r, &rel);
+    /* No turn runs any more: what the last ones left is ours. */
+    for (unsigned k = 0; k < r->nrings; k++) {
+        kr__io_ring *g = &r->rings[k];
+        kr__spin_lock(&g->lock);
+        kr__list rel;
+        take_release(g, &rel);
+        kr__spin_unlock(&g->lock);
+        free_list(r, &rel);
+    }
     reactor_unref(r);
 }
 
@@ -363,7 +490,8 @@ static int reactor_add(kr__reactor *r, int fd, bool sock, kr_async_fd **out) {
     kr__list_node_init(&a->link);
     kr__list_push_front(&r->live, &a->link);
     kr__spin_unlock(&r->lock);
-    int rc = r->be->ops->add(r->be, a);
+    a->ring = ring_here(r);
+    int rc = a->ring->be->ops->add(a->ring->be, a);
     if (rc < 0) {
         kr__spin_lock(&r->lock);
         kr__list_remove(&a->link);
@@ -423,8 +551,9 @@ void kr_async_fd_free(kr_async_fd *a) {
      * not report a registration freed here. Once the reactor is gone no
      * turn runs; the registration's reference keeps the epoll open till
      * then either way. */
+    kr__io_ring *g = a->ring;
     if (!kr__load_relaxed(&r->gone))
-        r->be->ops->del(r->be, a); /* a closed fd left epoll already */
+        g->be->ops->del(g->be, a); /* a closed fd left epoll already */
     /* Wake the wakers and unlink the waiters: their owners must not poll
      * again (net's sockets free a registration only once no future holds
      * it, so for them there are none). */
@@ -432,16 +561,18 @@ void kr_async_fd_free(kr_async_fd *a) {
     kr__spin_lock(&r->lock);
     kr__list_remove(&a->link);
     kr__fetch_sub_relaxed(&r->nregs, 1);
-    if (r->turning) {
+    kr__spin_unlock(&r->lock);
+    kr__spin_lock(&g->lock);
+    if (g->turning) {
         /* The turn may hold an event for it: its end frees it. */
-        kr__list_push_front(&r->release, &a->link);
-        bool unpark = ++r->nrelease == RELEASE_UNPARK;
-        kr__spin_unlock(&r->lock);
+        kr__list_push_front(&g->release, &a->link);
+        bool unpark = ++g->nrelease == RELEASE_UNPARK;
+        kr__spin_unlock(&g->lock);
         if (unpark)
-            r->be->ops->wake(r->be);
+            g->be->ops->wake(g->be);
         return;
     }
-    kr__spin_unlock(&r->lock);
+    kr__spin_unlock(&g->lock);
     /* No turn is running, and the next one cannot report it (see
      * kr__reactor_turn): free it now, so a loop that never parks does not
      * collect freed registrations. */
@@ -488,7 +619,7 @@ static int ready_now(kr_async_fd *a, uint32_t mask, kr_ready_event *ev) {
 static __attribute__((noinline)) void reads_wanted(kr_async_fd *a) {
     unsigned char from = KR__READS_BY_OPS;
     if (kr__cas_acqrel(&a->read_mode, &from, KR__READS_BOTH))
-        a->reactor->be->ops->read_mode(a->reactor->be, a, KR__READS_BOTH);
+        a->ring->be->ops->read_mode(a->ring->be, a, KR__READS_BOTH);
 }
 
 static inline void want_reads(kr_async_fd *a, uint32_t mask) {
@@ -498,12 +629,12 @@ static inline void want_reads(kr_async_fd *a, uint32_t mask) {
 }
 
 void kr__reactor_reads_by_ops(kr_async_fd *a) {
-    const kr__backend_ops *ops = a->reactor->be->ops;
+    const kr__backend_ops *ops = a->ring->be->ops;
     unsigned char from = KR__READS_READINESS;
     if (ops->read_mode != NULL &&
         kr__load_relaxed(&a->read_mode) == KR__READS_READINESS &&
         kr__cas_acqrel(&a->read_mode, &from, KR__READS_BY_OPS))
-        ops->read_mode(a->reactor->be, a, KR__READS_BY_OPS);
+        ops->read_mode(a->ring->be, a, KR__READS_BY_OPS);
 }
 
 int kr_async_fd_poll_ready(kr_async_fd *a, kr_context *cx, int interest,
@@ -730,7 +861,10 @@ kr_readiness kr_async_fd_ready(kr_async_fd *afd, int interest) {
 
 void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready,
                         uint64_t *ops) {
-    *events = kr__load_relaxed(&r->n_events);
-    *ready = kr__load_relaxed(&r->n_ready);
-    *ops = kr__load_relaxed(&r->be->ops_total);
+    *events = *ready = *ops = 0;
+    for (unsigned k = 0; k < r->nrings; k++) {
+        *events += kr__load_relaxed(&r->rings[k].n_events);
+        *ready += kr__load_relaxed(&r->rings[k].n_ready);
+        *ops += kr__load_relaxed(&r->rings[k].be->ops_total);
+    }
 }

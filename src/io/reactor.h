@@ -56,6 +56,7 @@
 #include "util/spinlock.h"
 
 typedef struct kr__reactor kr__reactor;
+typedef struct kr__io_ring kr__io_ring;
 
 /* Events fetched per turn: Tokio's nevents. */
 #define KR__IO_EVENTS 1024
@@ -72,6 +73,9 @@ struct kr_async_fd {
     kr__list waiters; /* kr_io_waiter.node_, under `lock` */
     int fd;
     kr__reactor *reactor;
+    /* The ring it is registered on (io/reactor.c): the one the thread
+     * that made it turns, else the reactor's first. */
+    struct kr__io_ring *ring;
     void *be; /* the backend's (io/uring.c: its slot) */
     /* Registered by kr__reactor_add_socket: a non-blocking socket, which
      * the backend need not look at before polling it. */
@@ -154,6 +158,22 @@ int kr__uring_new(kr__backend **out, const char **why);
 /* ---- the reactor ------------------------------------------------------ */
 
 int kr__reactor_new(kr__reactor **out, kr_io_driver want);
+/* Rings. A reactor starts with one, turned by one thread at a time. On
+ * io_uring, kr__reactor_add_rings(r, n) gives it n (the first being the
+ * one it had), one per multi-thread worker: ring k is turned by worker k
+ * alone (kr__reactor_turn(r, k, ...)), which binds its thread to it
+ * (kr__reactor_bind), so that the registrations and completion operations
+ * it makes go to ring k, into an SQ that thread owns, with no command
+ * queue and no wake-up of another thread between them. Other threads'
+ * go to ring 0. Called once, before any registration; KR_EINVAL on epoll
+ * (its one epoll set serves every worker, as Tokio's driver does) or for
+ * n < 2, or the error of a ring that could not be made (r then keeps
+ * its one ring). */
+int kr__reactor_add_rings(kr__reactor *r, unsigned n);
+unsigned kr__reactor_rings(kr__reactor *r);
+/* Makes ring k the calling thread's (kr__ctx.io_ring) until the thread
+ * clears kr__ctx.io_ring; it must then be the only thread turning it. */
+void kr__reactor_bind(kr__reactor *r, unsigned k);
 /* Which backend it runs on. */
 kr_io_driver kr__reactor_kind(kr__reactor *r);
 /* Shuts down: new registrations are refused with KR_ESHUTDOWN, existing
@@ -164,15 +184,20 @@ void kr__reactor_shutdown(kr__reactor *r);
 /* Shuts down (if not yet), then, no turn running or to come, drops the
  * runtime's reference; the memory goes with the last registration. */
 void kr__reactor_shutdown_free(kr__reactor *r);
-/* Waits for events up to timeout_ns and dispatches them. Returns the
- * number of events. One thread at a time. */
-int kr__reactor_turn(kr__reactor *r, int64_t timeout_ns);
+/* Waits for ring k's events up to timeout_ns and dispatches them. Returns
+ * the number of events. One thread at a time per ring. */
+int kr__reactor_turn(kr__reactor *r, unsigned k, int64_t timeout_ns);
+/* A non-blocking turn of ring k by a thread that is not its turner, if
+ * nobody turns it now (else 0 at once): the multi-thread monitor's, for
+ * a worker stuck in a long poll, whose ring's events would otherwise wait
+ * for that poll's end. The wakes it makes take the remote path. */
+int kr__reactor_look(kr__reactor *r, unsigned k);
 /* Events the turns returned, and of those the ones that woke a waker, so
  * far. Any thread (relaxed reads). */
 void kr__reactor_counts(kr__reactor *r, uint64_t *events, uint64_t *ready,
                         uint64_t *ops);
-/* Wakes a thread blocked in kr__reactor_turn. Any thread. */
-void kr__reactor_unpark(kr__reactor *r);
+/* Wakes a thread blocked in kr__reactor_turn of ring k. Any thread. */
+void kr__reactor_unpark(kr__reactor *r, unsigned k);
 /* Registrations alive plus completion operations in flight (a hint: zero
  * means a turn would find nothing). */
 long kr__reactor_nregs(kr__reactor *r);

@@ -231,6 +231,7 @@ int64_t kr__ax_accept(kr__sock *s) {
     /* As a ring read (net/rx.c): where another thread holds the ring,
      * accept4 this once rather than wake that thread for it. */
     op->nowait = true;
+    op->near = s->afd;
     ax->inflight = true;
     ax->drv = d;
     ax->refs++;

@@ -105,6 +105,7 @@ int kr__mt_block_in_place(mt_rt *rt, kr_blocking_fn fn, void *arg, void **out) {
              * lock): the worker loop unparks w after this poll. */
             kr__ctx.worker = NULL;
             kr__ctx.cache = NULL;
+            kr__ctx.io_ring = NULL; /* w's ring is the new thread's */
         }
     }
     if (out != NULL)

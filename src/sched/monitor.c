@@ -19,6 +19,20 @@
  * parked peer runs the woken tasks. While a stuck worker has timers, the
  * monitor also sleeps no longer than until the earliest of them.
  *
+ * I/O. Where each worker has a ring of its own (io_uring: core/driver.h,
+ * per_worker), the events of a stuck worker's ring would wait for the end
+ * of its poll, however idle its peers. The monitor takes a non-blocking
+ * look at that ring (its `look`: only if the worker is not turning it) and
+ * dispatches what is there; the wakes take the remote path, as the timers'
+ * do. Where the workers share the driver, a parked one turns it; when
+ * every worker is stuck nobody would, and the monitor turns it (without
+ * blocking) if no worker holds it: a block_on thread's I/O is not held
+ * up by tasks that hog every worker (Tokio's is). (A poll request's completion is made by task work on the thread that
+ * armed it, the worker, at its next entry into the kernel or a timer
+ * interrupt's return to user space, so a worker spinning in user space
+ * still posts them; one blocked in a system call posts them when it
+ * returns.)
+ *
  * Blocked workers (kr_runtime_config.blocked_worker_ns). A worker keeps a
  * record of the poll it is in (sched/stats.h: when it began, the task's
  * id, future name, spawn site and the await it resumed from, under a
@@ -32,6 +46,7 @@
 
 #include "sched/monitor.h"
 #include "sched/idle.h"
+#include "sched/worker.h"
 #include "util/ticks.h"
 #include "util/atomic.h"
 
@@ -75,6 +90,9 @@ void *kr__mt_monitor_main(void *arg) {
                 if (kr__lq_len(&w->queue) != 0 ||
                     kr__load_relaxed(&w->lifo) != NULL)
                     stuck = true;
+                /* Its I/O events too (its own ring's, or the shared
+                 * driver's if no peer is parked in it). */
+                kr__mt_monitor_look_io(w);
                 int64_t ns = fire_timers(w);
                 if (ns >= 0 && (timer_ns < 0 || ns < timer_ns))
                     timer_ns = ns;

@@ -47,6 +47,10 @@ typedef struct mt_worker {
     int in_park; /* in park_loop: wakes from the driver do not notify */
     unsigned lifo_polls;
     kr__cache *cache;
+    /* The driver this worker turns and parks in alone (core/driver.h:
+     * per_worker, io_uring's ring per worker), or NULL: it shares the
+     * runtime's, under driver_busy. */
+    kr__driver *drv;
     pthread_t thread; /* the thread it started on (block_in_place.c) */
     kr__timers wheel; /* timers first polled on this worker */
     /* Yielded tasks, waiting for the next look at I/O (worker.c). Not
@@ -91,7 +95,8 @@ struct mt_rt {
     _Atomic int shutdown;
     _Atomic int drained;
     /* The I/O driver's try-lock: the worker holding it may turn the reactor
-     * (parked in it, or a non-blocking look during maintenance). */
+     * (parked in it, or a non-blocking look during maintenance). Unused
+     * where each worker has a driver of its own (mt_worker.drv). */
     _Atomic int driver_busy KR__ALIGNED_CL;
     pthread_mutex_t shutdown_lock;
 

@@ -574,6 +574,13 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
         w->cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
         ok = w->cache != NULL;
     }
+    /* A driver per worker where the driver has them (io_uring's rings):
+     * before any thread starts, and before any registration. */
+    kr__driver **local = ok && driver->ops->per_worker != NULL
+                             ? driver->ops->per_worker(driver, n)
+                             : NULL;
+    for (unsigned i = 0; ok && local != NULL && i < n; i++)
+        rt->workers[i]->drv = local[i];
     kr__mt_idle_init(rt);
     /* `started` counts the workers whose thread runs: the undo below joins
      * exactly those. */

@@ -285,11 +285,30 @@ static bool driver_trylock(mt_rt *rt) {
 
 static void driver_unlock(mt_rt *rt) { kr__store_release(&rt->driver_busy, 0); }
 
-/* A busy worker's look at I/O, now and then, if nobody is parked in it. */
+/* A busy worker's look at I/O, now and then: at its own driver, or at the
+ * shared one if nobody is parked in it. */
 static void poll_io(mt_worker *w) {
     mt_rt *rt = w->rt;
     kr__driver *d = rt->base.driver;
+    if (w->drv != NULL) {
+        if (d->ops->has_sources(d))
+            w->drv->ops->turn(w->drv, 0);
+        return;
+    }
     if (d->ops->has_sources(d) && driver_trylock(rt)) {
+        d->ops->turn(d, 0);
+        driver_unlock(rt);
+    }
+}
+
+void kr__mt_monitor_look_io(mt_worker *w) {
+    if (w->drv != NULL) {
+        w->drv->ops->look(w->drv);
+        return;
+    }
+    mt_rt *rt = w->rt;
+    kr__driver *d = rt->base.driver;
+    if (d->ops->turn != NULL && d->ops->has_sources(d) && driver_trylock(rt)) {
         d->ops->turn(d, 0);
         driver_unlock(rt);
     }
@@ -333,9 +352,12 @@ static void park_loop(mt_worker *w, int64_t timeout) {
     for (;;) {
         if (kr__load_acquire(&rt->shutdown))
             return;
-        /* One parked worker waits in the reactor; the others on futexes
-         * (Tokio's arrangement: one driver per runtime). */
-        if (driver_trylock(rt)) {
+        /* A worker with a driver of its own waits in it. Else one parked
+         * worker waits in the shared one; the others on futexes (Tokio's
+         * arrangement: one driver per runtime). */
+        if (w->drv != NULL) {
+            kr__park_driver(&w->park, w->drv, timeout);
+        } else if (driver_trylock(rt)) {
             kr__park_driver(&w->park, rt->base.driver, timeout);
             driver_unlock(rt);
         } else {
@@ -372,6 +394,8 @@ void *kr__mt_worker_main(void *arg) {
     kr__ctx.worker = w;
     kr__ctx.budget = KR__BUDGET_UNLIMITED;
     kr__ctx.wheel = &w->wheel;
+    if (w->drv != NULL)
+        w->drv->ops->bind(w->drv);
     kr__rt_thread_begin(&rt->base.cfg, "kairo-worker");
     while (!kr__load_acquire(&rt->shutdown)) {
         if (--w->maint_countdown == 0) {
@@ -410,6 +434,7 @@ void *kr__mt_worker_main(void *arg) {
     kr__ctx.wheel = NULL;
     kr__ctx.cache = NULL;
     kr__ctx.worker = NULL;
+    kr__ctx.io_ring = NULL;
     kr__ctx.rt = NULL;
     return NULL;
 
@@ -420,6 +445,7 @@ gave_away:
     kr__rt_thread_end(&rt->base.cfg);
     kr__ctx.wheel = NULL;
     kr__ctx.worker = NULL;
+    kr__ctx.io_ring = NULL;
     kr__ctx.rt = NULL;
     return NULL;
 }

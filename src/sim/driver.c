@@ -227,4 +227,4 @@ const kr__driver_ops kr__sim_driver_ops = {
     turn,        unpark,      has_sources,  drv_shutdown, timers_init,
     timers_fire, timers_next, timers_clear, timers_count, io_counts,
     NULL,        NULL,        NULL, /* no completion operations */
-    socket_new,  NULL};
+    socket_new,  NULL,        NULL,         NULL,         NULL};
