@@ -39,7 +39,8 @@ point_s_env="${ECHO_SECONDS:-$SECONDS}"
 #   SIZE         message size in bytes (default 64)
 #   WORKERS      worker threads of the -mt servers (default 2: the VM has 2 cores)
 #   SERVERS      which servers, in order (default "epoll uring kairo-ct kairo-ct-uring kairo-mt
-#                kairo-mt-uring tokio-ct tokio-mt libuv")
+#                kairo-mt-uring tokio-ct tokio-mt libuv"; also kairo-mt-uring-shared: io_uring
+#                with one ring for all workers, KR_URING_SHARED_RING=1)
 #   PORT_BASE    first port; server i listens on PORT_BASE+i (default 24800: below the
 #                ephemeral range 32768-60999, which the 1,000 client sockets draw from)
 #   KAIRO_LOAD, EPOLL_ECHO, URING_ECHO, KAIRO_ECHO, TOKIO_ECHO, LIBUV_ECHO   binaries to use instead
@@ -225,6 +226,7 @@ for ((round = 1; round <= rounds; round++)); do
             kairo-mt) run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io epoll ;;
             kairo-ct-uring) run_server "$s" "$port" "$kairo_bin" --current-thread --io uring ;;
             kairo-mt-uring) run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io uring ;;
+            kairo-mt-uring-shared) KR_URING_SHARED_RING=1 run_server "$s" "$port" "$kairo_bin" --workers "$workers" --io uring ;;
             tokio-ct) run_server "$s" "$port" "${tokio_bin:-/nonexistent/tokio-echo}" --current-thread ;;
             tokio-mt) run_server "$s" "$port" "${tokio_bin:-/nonexistent/tokio-echo}" --workers "$workers" ;;
             libuv)    run_server "$s" "$port" "${libuv_bin:-/nonexistent/libuv-echo}" ;;

@@ -2,9 +2,15 @@
  * io/reactor.h: the I/O driver: registrations with a readiness word and a
  * waker per direction, and the backend (epoll) behind a small interface.
  *
- * One reactor per runtime. Exactly one thread at a time "turns" it (waits
- * for events and dispatches them): the current-thread runtime's block_on
- * thread, or the multi-thread worker holding the driver lock.
+ * One reactor per runtime, with one ring (a backend: an epoll set or an
+ * io_uring) or, on io_uring under the multi-thread runtime, one ring per
+ * worker (kr__reactor_add_rings). Exactly one thread at a time "turns" a
+ * ring (waits for its events and dispatches them): the current-thread
+ * runtime's block_on thread, the multi-thread worker holding the driver
+ * lock, or, per worker, the worker whose ring it is (and the monitor's
+ * non-blocking look at a stuck worker's, kr__reactor_look). A
+ * registration lives on one ring: the one its maker's thread turns, else
+ * ring 0.
  *
  * Registration (struct kr_async_fd) fields:
  *   readiness  [ shutdown:1 | tick:31 | ready:32 ]. Written by the turning
@@ -37,7 +43,7 @@
  * Deregistration: kr_async_fd_free removes the fd from epoll, wakes and
  * drops its wakers and unlinks it. A turn in progress may still hold an
  * event pointing at it (collected by epoll_wait before the removal), so
- * while a turn runs (the reactor's `turning`, under its lock) the
+ * while a turn of its ring runs (the ring's `turning`, under its lock) the
  * registration goes to the release list, which the turn frees when its
  * events are spent; the sixteenth one waiting unparks a turn blocked in
  * epoll_wait, so the list stays short however long that turn would sleep.

@@ -4,7 +4,10 @@
  * completion operations (core/io_op.h) for the files (fs/ring.c) and the
  * reads of stream sockets (net/rx.c).
  *
- * One ring per reactor. Each registration gets a slot (its own memory,
+ * One ring per backend: a reactor has one, or one per multi-thread worker
+ * (io/reactor.h: kr__reactor_add_rings), each then turned by its worker
+ * (and, for a look, the monitor), which is the thread that arms its
+ * requests, runs their task work and reaps them. Each registration gets a slot (its own memory,
  * not the kr_async_fd's), and the slot's address is the user_data of every
  * request that names it: the multishot poll (POLLIN | POLLOUT | POLLRDHUP |
  * POLLPRI, edge-triggered as the epoll backend's registration is) and, on

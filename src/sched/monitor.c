@@ -24,14 +24,16 @@
  * of its poll, however idle its peers. The monitor takes a non-blocking
  * look at that ring (its `look`: only if the worker is not turning it) and
  * dispatches what is there; the wakes take the remote path, as the timers'
- * do. Where the workers share the driver, a parked one turns it; when
- * every worker is stuck nobody would, and the monitor turns it (without
- * blocking) if no worker holds it: a block_on thread's I/O is not held
- * up by tasks that hog every worker (Tokio's is). (A poll request's completion is made by task work on the thread that
- * armed it, the worker, at its next entry into the kernel or a timer
+ * do. (A poll request's completion is made by task work on the thread
+ * that armed it, the worker, at its next entry into the kernel or a timer
  * interrupt's return to user space, so a worker spinning in user space
  * still posts them; one blocked in a system call posts them when it
- * returns.)
+ * returns.) Where the workers share the driver, a parked one turns it,
+ * and the monitor leaves it alone: holding it, even for a look, would
+ * send a worker that parks meanwhile to its futex, and once the monitor
+ * let go nobody might wait in the driver at all (measured: kairo-echo
+ * stalled). So there, as in Tokio, tasks that hog every worker hold up
+ * the I/O of a block_on thread until one of them returns.
  *
  * Blocked workers (kr_runtime_config.blocked_worker_ns). A worker keeps a
  * record of the poll it is in (sched/stats.h: when it began, the task's
@@ -90,8 +92,7 @@ void *kr__mt_monitor_main(void *arg) {
                 if (kr__lq_len(&w->queue) != 0 ||
                     kr__load_relaxed(&w->lifo) != NULL)
                     stuck = true;
-                /* Its I/O events too (its own ring's, or the shared
-                 * driver's if no peer is parked in it). */
+                /* Its own ring's I/O events too, where it has one. */
                 kr__mt_monitor_look_io(w);
                 int64_t ns = fire_timers(w);
                 if (ns >= 0 && (timer_ns < 0 || ns < timer_ns))

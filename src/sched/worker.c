@@ -302,16 +302,12 @@ static void poll_io(mt_worker *w) {
 }
 
 void kr__mt_monitor_look_io(mt_worker *w) {
-    if (w->drv != NULL) {
+    /* Not the shared driver: the monitor holding driver_busy would send a
+     * worker parking meanwhile to its futex, and once the monitor let go
+     * nobody might be waiting in the driver at all (kairo-echo stalled to
+     * a third of its rate, and to none). A parked worker turns it. */
+    if (w->drv != NULL)
         w->drv->ops->look(w->drv);
-        return;
-    }
-    mt_rt *rt = w->rt;
-    kr__driver *d = rt->base.driver;
-    if (d->ops->turn != NULL && d->ops->has_sources(d) && driver_trylock(rt)) {
-        d->ops->turn(d, 0);
-        driver_unlock(rt);
-    }
 }
 
 static void park_loop(mt_worker *w, int64_t timeout);

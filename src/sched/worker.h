@@ -20,9 +20,9 @@ void kr__mt_schedule_local(mt_worker *w, kr__task *t, bool is_yield);
 void kr__mt_push_remote(mt_rt *rt, kr__task *first, kr__task *last);
 
 /* The monitor's look at the I/O of worker w, stuck in one long poll
- * (sched/monitor.c): a non-blocking turn of w's own driver if nobody
- * turns it, or of the shared one if no worker holds it. Its wakes take
- * the remote path. Monitor thread only. */
+ * (sched/monitor.c): a non-blocking turn of w's own driver (where it has
+ * one) if nobody turns it. Its wakes take the remote path. Monitor
+ * thread only. */
 void kr__mt_monitor_look_io(mt_worker *w);
 
 /* The worker of `rt` this thread is, or NULL. */
