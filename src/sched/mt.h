@@ -119,6 +119,9 @@ struct mt_rt {
      * stamped). */
     unsigned track_every;
     int lifo_off; /* no LIFO slot at all (KR_DISABLE_LIFO=1, tests) */
+    /* A parking worker yields its CPU once and looks again before it
+     * blocks (worker.c, park_loop); KR_PARK_YIELD=0 turns it off. */
+    int park_yield;
 
     /* Threads block_in_place started (block_in_place.c). */
     pthread_mutex_t threads_lock;

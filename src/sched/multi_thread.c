@@ -523,6 +523,7 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->lifo_steal = env_flag("KR_LIFO_STEAL", 1);
     rt->track_every = kr__cfg_track_every(&rt->base.cfg);
     rt->lifo_off = env_flag("KR_DISABLE_LIFO", 0);
+    rt->park_yield = env_flag("KR_PARK_YIELD", 1);
     kr__mt_inject_init(&rt->inject);
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
