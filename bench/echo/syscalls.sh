@@ -51,7 +51,7 @@ for s in $servers; do
         kairo-mt) cmd=("$bin/kairo-echo" "$port" --workers "$workers" --io epoll) ;;
         kairo-ct-uring) cmd=("$bin/kairo-echo" "$port" --current-thread --io uring) ;;
         kairo-mt-uring) cmd=("$bin/kairo-echo" "$port" --workers "$workers" --io uring) ;;
-        kairo-mt-uring-shared) cmd=(env KR_URING_SHARED_RING=1 "$bin/kairo-echo" "$port" --workers "$workers" --io uring) ;;
+        kairo-mt-uring-shared) cmd=(/usr/bin/env KR_URING_SHARED_RING=1 "$bin/kairo-echo" "$port" --workers "$workers" --io uring) ;;
         tokio-ct) cmd=("$tokio" "$port" --current-thread) ;;
         tokio-mt) cmd=("$tokio" "$port" --workers "$workers") ;;
         libuv) cmd=("$libuv" "$port") ;;
