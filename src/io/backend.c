@@ -3,11 +3,11 @@
  * kairo/runtime.h).
  *
  * AUTO means the environment's KAIRO_IO ("uring" or "epoll"), else epoll:
- * readiness through io_uring's poll requests makes the same read and write
- * calls per message as epoll does, and on the multi-thread runtime a poll
- * completes through the thread that armed it (the kernel runs its task work
- * there), which costs a wake-up of that thread when another one waits on
- * the ring; docs/io_uring.md has the measurements. io_uring is there for
+ * with reads and accepts on the ring (and a ring per multi-thread worker)
+ * io_uring makes about half the system calls a message, but on the 2-core
+ * machine it was measured on its rate moved between a little below and
+ * 1.15x epoll's from run to run on one thread, and came out at 0.90-1.02
+ * of it on two workers (README, docs/io_uring.md). io_uring is there for
  * the asking, and the default follows the figures.
  *
  * Falling back: where io_uring was asked for (config or KAIRO_IO) and
