@@ -30,7 +30,11 @@ struct kr__io_ring {
     kr__backend *be;
     /* Held for a whole turn: one turn of a ring at a time, whoever
      * turns it (its worker, or the monitor's look at a stuck worker's:
-     * kr__reactor_look). */
+     * kr__reactor_look). Taken by CAS with acquire, which pairs with the
+     * release store that ends the previous turn, so that turn's writes to
+     * `ev`, the metrics and the backend's ring are visible to the next
+     * turner whichever thread it is. The worker waits for a look to end
+     * (it never blocks); a look that finds it held gives up. */
     _Atomic int turn_busy;
     kr__spinlock lock; /* turning, release, nrelease */
     /* A turn is between its start and its end: it may hold events naming
@@ -40,9 +44,8 @@ struct kr__io_ring {
     kr__list release;
     unsigned nrelease;
     /* Metrics: written by the turning thread with a relaxed load and
-     * store (turns of one ring are one at a time: the schedulers
-     * serialise them, and the `turning` lock section orders one turn's
-     * stores before the next's), read by anyone. */
+     * store (turns of one ring are one at a time, and turn_busy orders
+     * one turn's stores before the next's), read by anyone. */
     _Atomic uint64_t n_events, n_ready;
     kr__io_event ev[KR__IO_EVENTS]; /* the turning thread's */
 };
@@ -155,8 +158,6 @@ int kr__reactor_add_rings(kr__reactor *r, unsigned n) {
     r->nrings = n;
     return 0;
 }
-
-unsigned kr__reactor_rings(kr__reactor *r) { return r->nrings; }
 
 void kr__reactor_bind(kr__reactor *r, unsigned k) {
     KR__REQUIRE(k < r->nrings, "kr__reactor_bind: ring %u of %u", k, r->nrings);

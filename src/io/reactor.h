@@ -176,7 +176,6 @@ int kr__reactor_new(kr__reactor **out, kr_io_driver want);
  * n < 2, or the error of a ring that could not be made (r then keeps
  * its one ring). */
 int kr__reactor_add_rings(kr__reactor *r, unsigned n);
-unsigned kr__reactor_rings(kr__reactor *r);
 /* Makes ring k the calling thread's (kr__ctx.io_ring) until the thread
  * clears kr__ctx.io_ring; it must then be the only thread turning it. */
 void kr__reactor_bind(kr__reactor *r, unsigned k);

@@ -3,14 +3,14 @@
  * timing wheel (time/). The one place that knows both; the schedulers see
  * only the ops.
  */
+#include <stdlib.h>
+
 #include "rt/driver.h"
 #include "io/reactor.h"
 #include "time/wheel.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/debug.h"
-
-#include <stdlib.h>
 
 /* The runtime's driver turns ring 0 of the reactor; on io_uring with
  * per-worker rings (per_worker), worker k's driver is `local[k]`, which
@@ -19,6 +19,7 @@ typedef struct rt_driver {
     kr__driver base;
     kr__reactor *reactor;
     unsigned ring;
+    bool worker;             /* one of `local` (per_worker's) */
     struct rt_driver *local; /* the runtime's driver only: NULL, or n */
     kr__driver **local_ptrs;
 } rt_driver;
@@ -43,8 +44,8 @@ static bool has_sources(kr__driver *d) {
 
 static void shutdown(kr__driver *d) {
     rt_driver *rd = (rt_driver *)d;
-    KR__REQUIRE(rd->ring == 0 && rd != rd->local,
-                "driver shutdown: a worker's driver (ring %u)", rd->ring);
+    KR__REQUIRE(!rd->worker, "driver shutdown: a worker's driver (ring %u)",
+                rd->ring);
     kr__reactor_shutdown_free(rd->reactor);
     kr__free(rd->local);
     kr__free(rd->local_ptrs);
@@ -131,6 +132,7 @@ static kr__driver **per_worker(kr__driver *d, unsigned n) {
         local[k].base.ops = &ops_ring;
         local[k].reactor = rd->reactor;
         local[k].ring = k;
+        local[k].worker = true;
         ptrs[k] = &local[k].base;
     }
     rd->local = local;
@@ -200,6 +202,7 @@ int kr__driver_new(kr__driver **out, kr__reactor **reactor, bool io,
         return KR_ENOMEM;
     d->reactor = NULL;
     d->ring = 0;
+    d->worker = false;
     d->local = NULL;
     d->local_ptrs = NULL;
     d->base.ops = &ops_no_io;
