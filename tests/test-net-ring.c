@@ -285,6 +285,104 @@ a_stream_freed_after_its_runtime_with_a_read_in_flight(void **state) {
     test_alloc_uninstall();
 }
 
+/* ---- a freed stream's descriptor, reused ------------------------------------- */
+
+/* A dropped read's RECV is in the SQ when its stream is freed, and a new
+ * socket is made before the ring's next enter: it must not lose its
+ * bytes to that RECV. The kernel looks a request's descriptor number up
+ * when it issues it, so a number closed at the free and given to the new
+ * socket (the lowest free one: the lower ones are taken first here) would
+ * have the RECV read that socket. The new socket is one end of a
+ * socketpair with bytes already waiting, so such a RECV would take them
+ * at once. */
+#define REUSE_FILL 64
+
+typedef struct reuse_task {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_stream *a;
+    int sv[2];
+    int fill[REUSE_FILL], nfill;
+    bool elsewhere;
+    kr_sleep sl;
+} reuse_task;
+
+static void *free_stream(void *arg) {
+    kr_tcp_stream_free(arg);
+    return NULL;
+}
+
+static kr_poll reuse_poll(kr_future *f, kr_context *cx, void *out) {
+    reuse_task *t = (reuse_task *)f;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    {
+        char scratch[8];
+        int fd = kr_tcp_stream_fd(t->a);
+        while (lowest_free_fd() < fd) {
+            assert_true(t->nfill < REUSE_FILL);
+            t->fill[t->nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            assert_true(t->fill[t->nfill++] >= 0);
+        }
+        drop_a_pending_read(t->a, scratch, sizeof(scratch), cx);
+        if (t->elsewhere) {
+            /* Freed on another thread while this one, the ring's, is
+             * busy in this poll: nothing of the free reaches the ring
+             * before its next turn. */
+            pthread_t th;
+            assert_int_equal(pthread_create(&th, NULL, free_stream, t->a), 0);
+            pthread_join(th, NULL);
+        } else {
+            kr_tcp_stream_free(t->a);
+        }
+        t->a = NULL;
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sv), 0);
+        assert_int_equal(write(t->sv[1], "xyz", 3), 3);
+    }
+    t->sl = kr_sleep_for(kr_ms(30)); /* turns: the ring enters */
+    KR_AWAIT(&t->co, &t->sl.base, cx, NULL);
+    {
+        char got[8];
+        ssize_t k = recv(t->sv[0], got, sizeof(got), MSG_DONTWAIT);
+        assert_int_equal(k, 3);
+        assert_memory_equal(got, "xyz", 3);
+    }
+    KR_ASYNC_END(&t->co);
+}
+KR_FUTURE_VTABLE(reuse_vt, reuse_task, reuse_poll, NULL, 0);
+
+static void reuse_case(bool elsewhere) {
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    reuse_task t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &reuse_vt;
+    t.elsewhere = elsewhere;
+    kr_tcp_stream *b;
+    ring_pair(rt, &t.a, &b);
+    tn_in_task(rt, &t.base);
+    close(t.sv[0]);
+    close(t.sv[1]);
+    for (int i = 0; i < t.nfill; i++)
+        close(t.fill[i]);
+    kr_tcp_stream_free(b);
+    test_runtime_free(rt);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
+static void
+a_freed_streams_read_does_not_read_the_socket_reusing_its_fd(void **state) {
+    (void)state;
+    reuse_case(false);
+}
+
+static void a_stream_freed_on_another_thread_does_not_read_its_fds_next_socket(
+    void **state) {
+    (void)state;
+    reuse_case(true);
+}
+
 /* ---- reads on the ring are completion operations ----------------------------- */
 
 #define ROUNDS 64
@@ -749,6 +847,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(freeing_a_stream_with_a_read_in_flight_closes_it),
     cmocka_unit_test(runtime_freed_with_a_stream_read_in_flight),
     cmocka_unit_test(a_stream_freed_after_its_runtime_with_a_read_in_flight),
+    cmocka_unit_test(
+        a_freed_streams_read_does_not_read_the_socket_reusing_its_fd),
+    cmocka_unit_test(
+        a_stream_freed_on_another_thread_does_not_read_its_fds_next_socket),
     cmocka_unit_test(reads_on_the_ring_are_completion_operations),
     cmocka_unit_test(reads_on_the_ring_make_no_readiness_events),
     cmocka_unit_test(reads_on_every_worker_are_completion_operations),

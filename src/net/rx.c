@@ -49,7 +49,17 @@
  * Cancellation. A read's drop cancels nothing (the op is the stream's).
  * The socket's last reference (kr__rx_release) detaches the registration
  * and cancels an op in flight; the reader is freed by whichever of the
- * two (release, done) comes last. Once the runtime is shut down (its
+ * two (release, done) comes last. The descriptor is closed with the
+ * reader, not with the socket, when an op was in flight: the kernel
+ * looks a request's descriptor number up when it issues it, and the
+ * RECV may still wait in an SQ (its ring's owner busy in a task, or the
+ * socket freed on another thread); closed at once, the number could be
+ * taken by a new socket before that enter, and the RECV would read that
+ * socket's bytes into this dead reader. (The registration's removal
+ * enters only the registration's ring, and a RECV goes to the ring of the
+ * thread that read, which on the multi-thread runtime is often another.
+ * A listener's accept op needs none of this: it goes to the listener's
+ * own ring, net/accept_ring.c.) Once the runtime is shut down (its
  * driver freed, maybe) the release cancels nothing: the socket's shut
  * down (net/sock.c), which ends the RECV, and the ring's own free, at its
  * last registration, reaps the op.
@@ -62,6 +72,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "core/context.h"
 #include "core/driver.h"
@@ -83,6 +94,8 @@ struct kr__rx {
     uint32_t off, n;
     kr_async_fd *afd;
     kr__driver *drv; /* the op's driver, while inflight */
+    int close_fd;    /* the socket's descriptor, closed at the free: >= 0
+                        when the socket went with the op in flight */
     uint8_t *buf;
     uint32_t cap;
     unsigned nw;
@@ -105,6 +118,8 @@ bool kr__rx_usable(const kr__sock *s) {
 }
 
 static void rx_free(kr__rx *rx) {
+    if (rx->close_fd >= 0)
+        close(rx->close_fd); /* the op that named it has ended */
     for (unsigned i = 0; i < rx->nw; i++)
         kr_waker_drop(rx->w[i]);
     if (rx->w != rx->w0)
@@ -268,6 +283,7 @@ static kr__rx *rx_get(kr__sock *s) {
     mine->w = mine->w0;
     mine->capw = KR__RX_WAKERS;
     mine->refs = 1; /* the socket's */
+    mine->close_fd = -1;
     mine->afd = s->afd;
     kr__rx *none = NULL;
     if (kr__cas_acqrel(&s->rx, &none, mine))
@@ -358,18 +374,19 @@ int kr__rx_arm(kr__sock *s, size_t len) {
     return rc;
 }
 
-void kr__rx_release(kr__sock *s, bool gone) {
+bool kr__rx_release(kr__sock *s, bool gone) {
     kr__rx *rx = kr__load_acquire(&s->rx);
     if (rx == NULL)
-        return;
+        return false;
     kr__spin_lock(&rx->lk);
     rx->afd = NULL;
     bool cancel = rx->inflight;
+    if (cancel)
+        rx->close_fd = s->fd;
     kr__driver *d = rx->drv;
     kr__spin_unlock(&rx->lk);
     /* Our reference keeps the op valid across the call (io_op.h). The
-     * kernel holds the file until the cancel ends the RECV, so the peer
-     * sees the close when the next turn submits it. */
+     * peer sees the close when the cancel's turn ends the RECV. */
     if (cancel && !gone)
         d->ops->op_cancel(d, &rx->op);
     kr__spin_lock(&rx->lk);
@@ -377,4 +394,5 @@ void kr__rx_release(kr__sock *s, bool gone) {
     kr__spin_unlock(&rx->lk);
     if (last)
         rx_free(rx);
+    return cancel;
 }

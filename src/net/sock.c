@@ -131,7 +131,8 @@ static void unref(kr__sock *s) {
         return;
     }
     bool gone = runtime_gone(s);
-    kr__rx_release(s, gone); /* before the registration they wake */
+    /* The reader may keep the descriptor open until its op has ended. */
+    bool kept = kr__rx_release(s, gone); /* before the registration */
     kr__ax_release(s, gone);
     if (gone) {
         /* After the runtime's free the registration no longer leaves the
@@ -143,7 +144,8 @@ static void unref(kr__sock *s) {
         shutdown(s->fd, SHUT_RDWR);
     }
     kr_async_fd_free(s->afd); /* before close: it leaves epoll by fd */
-    close(s->fd);             /* no retry on EINTR: Linux closed it */
+    if (!kept)
+        close(s->fd); /* no retry on EINTR: Linux closed it */
     kr__free(s);
 }
 

@@ -238,8 +238,10 @@ int kr__rx_arm(kr__sock *s, size_t len);
 bool kr__rx_wait(kr__sock *s, kr_context *cx);
 /* The socket's last reference: detaches and cancels (net/rx.c); gone:
  * the runtime is shut down, its driver maybe freed: cancel nothing (the
- * caller shuts the socket down, which ends the op). */
-void kr__rx_release(kr__sock *s, bool gone);
+ * caller shuts the socket down, which ends the op). True: an op was in
+ * flight, and the reader now owns s->fd and closes it once the op has
+ * ended (the caller must not). */
+bool kr__rx_release(kr__sock *s, bool gone);
 
 /* The driver of s's runtime if it has completion operations and this
  * thread turns it (a worker, the current-thread core), else NULL: where
@@ -266,7 +268,9 @@ bool kr__ax_usable(const kr__sock *s);
  * KR__AX_OFF (accept4, above). Requires: a reference on s. */
 int64_t kr__ax_accept(kr__sock *s);
 /* The socket's last reference: closes the queue, cancels the op (gone:
- * as kr__rx_release). */
+ * as kr__rx_release). The caller closes the descriptor: the op is on the
+ * registration's ring (io_op.h: near), whose removal, before the close,
+ * takes that ring's SQ to the kernel. */
 void kr__ax_release(kr__sock *s, bool gone);
 
 /* The stream operations (net/stream.c) and the accept and connect futures
