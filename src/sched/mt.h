@@ -131,6 +131,7 @@ struct mt_rt {
     pthread_t monitor;
     kr__parker monitor_park;
     uint64_t *monitor_last; /* monitor-private: polls at the last look */
+    int64_t *monitor_still; /* monitor-private: ns those polls stood still */
     int monitor_started;
     _Atomic long refs; /* memory lifetime, as in current_thread.c */
     /* Counters of work arriving from outside the workers: RMWs, on paths
