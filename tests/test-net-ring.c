@@ -297,12 +297,17 @@ a_stream_freed_after_its_runtime_with_a_read_in_flight(void **state) {
  * at once. */
 #define REUSE_FILL 64
 
+/* What the task leaves for its test to close (the task is moved). */
+typedef struct reuse_out {
+    int sv[2];
+    int fill[REUSE_FILL], nfill;
+} reuse_out;
+
 typedef struct reuse_task {
     kr_future base;
     kr_coro co;
     kr_tcp_stream *a;
-    int sv[2];
-    int fill[REUSE_FILL], nfill;
+    reuse_out *o;
     bool elsewhere;
     kr_sleep sl;
 } reuse_task;
@@ -319,10 +324,11 @@ static kr_poll reuse_poll(kr_future *f, kr_context *cx, void *out) {
     {
         char scratch[8];
         int fd = kr_tcp_stream_fd(t->a);
+        reuse_out *o = t->o;
         while (lowest_free_fd() < fd) {
-            assert_true(t->nfill < REUSE_FILL);
-            t->fill[t->nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            assert_true(t->fill[t->nfill++] >= 0);
+            assert_true(o->nfill < REUSE_FILL);
+            o->fill[o->nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            assert_true(o->fill[o->nfill++] >= 0);
         }
         drop_a_pending_read(t->a, scratch, sizeof(scratch), cx);
         if (t->elsewhere) {
@@ -336,14 +342,14 @@ static kr_poll reuse_poll(kr_future *f, kr_context *cx, void *out) {
             kr_tcp_stream_free(t->a);
         }
         t->a = NULL;
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sv), 0);
-        assert_int_equal(write(t->sv[1], "xyz", 3), 3);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, o->sv), 0);
+        assert_int_equal(write(o->sv[1], "xyz", 3), 3);
     }
     t->sl = kr_sleep_for(kr_ms(30)); /* turns: the ring enters */
     KR_AWAIT(&t->co, &t->sl.base, cx, NULL);
     {
         char got[8];
-        ssize_t k = recv(t->sv[0], got, sizeof(got), MSG_DONTWAIT);
+        ssize_t k = recv(t->o->sv[0], got, sizeof(got), MSG_DONTWAIT);
         assert_int_equal(k, 3);
         assert_memory_equal(got, "xyz", 3);
     }
@@ -354,17 +360,22 @@ KR_FUTURE_VTABLE(reuse_vt, reuse_task, reuse_poll, NULL, 0);
 static void reuse_case(bool elsewhere) {
     test_alloc_install();
     kr_runtime *rt = test_runtime(0);
+    reuse_out o;
+    memset(&o, 0, sizeof(o));
+    o.sv[0] = o.sv[1] = -1;
     reuse_task t;
     memset(&t, 0, sizeof(t));
     t.base.vtable = &reuse_vt;
+    t.o = &o;
     t.elsewhere = elsewhere;
     kr_tcp_stream *b;
     ring_pair(rt, &t.a, &b);
     tn_in_task(rt, &t.base);
-    close(t.sv[0]);
-    close(t.sv[1]);
-    for (int i = 0; i < t.nfill; i++)
-        close(t.fill[i]);
+    assert_true(o.sv[0] >= 0 && o.sv[1] >= 0);
+    close(o.sv[0]);
+    close(o.sv[1]);
+    for (int i = 0; i < o.nfill; i++)
+        close(o.fill[i]);
     kr_tcp_stream_free(b);
     test_runtime_free(rt);
     assert_int_equal(test_alloc_live(), 0);
