@@ -15,6 +15,7 @@
  * KR_TEST_FLAVORS: ct mt
  */
 #include <poll.h>
+#include <pthread.h>
 
 #include "test-net.h"
 
@@ -348,6 +349,109 @@ a_listener_freed_after_its_runtime_with_accepts_armed(void **state) {
     test_alloc_uninstall();
 }
 
+/* An armed listener freed on another thread while the ring's thread is
+ * busy in a poll, and a new listening socket made before the ring's next
+ * enter, which takes the lowest free number (the lower ones are taken
+ * here first): the freed listener's ACCEPT must not take the new one's
+ * connection. The kernel looks a request's descriptor up when it issues
+ * it; the op is on the registration's own ring, whose removal, in the
+ * free, enters that ring before the descriptor is closed (net/sock.h,
+ * kr__ax_release). */
+#define REUSE_FILL 64
+
+typedef struct lreuse_out {
+    int lfd, cl, fill[REUSE_FILL], nfill;
+} lreuse_out;
+
+typedef struct lreuse_task {
+    kr_future base;
+    kr_coro co;
+    kr_tcp_listener *l;
+    lreuse_out *o;
+    kr_sleep sl;
+} lreuse_task;
+
+static void *free_listener(void *arg) {
+    kr_tcp_listener_free(arg);
+    return NULL;
+}
+
+static kr_poll lreuse_poll(kr_future *f, kr_context *cx, void *out) {
+    lreuse_task *t = (lreuse_task *)f;
+    lreuse_out *o = t->o;
+    (void)out;
+    KR_ASYNC_BEGIN(&t->co);
+    {
+        int fd = kr_tcp_listener_fd(t->l);
+        while (lowest_free_fd() < fd) {
+            assert_true(o->nfill < REUSE_FILL);
+            o->fill[o->nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            assert_true(o->fill[o->nfill++] >= 0);
+        }
+        arm(t->l, cx);
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, free_listener, t->l), 0);
+        pthread_join(th, NULL);
+        t->l = NULL;
+        o->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        /* The freed number: a listener's is closed at its free (its port
+         * is free at once), so the new one has it. */
+        assert_int_equal(o->lfd, fd);
+        struct sockaddr_in sin;
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(sin);
+        assert_int_equal(bind(o->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+        assert_int_equal(listen(o->lfd, 16), 0);
+        assert_int_equal(getsockname(o->lfd, (struct sockaddr *)&sin, &len), 0);
+        o->cl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(o->cl >= 0);
+        assert_int_equal(connect(o->cl, (struct sockaddr *)&sin, sizeof(sin)),
+                         0);
+    }
+    t->sl = kr_sleep_for(kr_ms(30)); /* turns: the ring enters */
+    KR_AWAIT(&t->co, &t->sl.base, cx, NULL);
+    {
+        int c = accept4(o->lfd, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(c >= 0); /* in the new listener's backlog still */
+        close(c);
+    }
+    KR_ASYNC_END(&t->co);
+}
+KR_FUTURE_VTABLE(lreuse_vt, lreuse_task, lreuse_poll, NULL, 0);
+
+static void
+a_listener_freed_on_another_thread_takes_nothing_from_its_fds_next_listener(
+    void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    lreuse_out o;
+    memset(&o, 0, sizeof(o));
+    o.lfd = o.cl = -1;
+    kr_sockaddr addr;
+    lreuse_task t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &lreuse_vt;
+    t.o = &o;
+    t.l = tcp_listen(rt, 0, &addr);
+    kr_runtime_metrics m0, m1;
+    assert_rc(kr_runtime_metrics_get(rt, &m0), 0);
+    tn_in_task(rt, &t.base);
+    assert_rc(kr_runtime_metrics_get(rt, &m1), 0);
+    if (tn_on_ring(rt))
+        assert_true(m1.io_ops - m0.io_ops >= 1); /* the ACCEPT went */
+    assert_true(o.lfd >= 0 && o.cl >= 0);
+    close(o.cl);
+    close(o.lfd);
+    for (int i = 0; i < o.nfill; i++)
+        close(o.fill[i]);
+    test_runtime_free(rt);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(a_dropped_accept_loses_no_connection),
     cmocka_unit_test(a_full_accept_queue_leaves_the_rest_in_the_backlog),
@@ -355,5 +459,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(
         freeing_an_armed_listener_frees_its_port_and_ends_the_queue),
     cmocka_unit_test(a_listener_freed_after_its_runtime_with_accepts_armed),
+    cmocka_unit_test(
+        a_listener_freed_on_another_thread_takes_nothing_from_its_fds_next_listener),
 };
 KR_TEST_MAIN(tests)
