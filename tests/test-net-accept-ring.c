@@ -383,11 +383,7 @@ static kr_poll lreuse_poll(kr_future *f, kr_context *cx, void *out) {
     KR_ASYNC_BEGIN(&t->co);
     {
         int fd = kr_tcp_listener_fd(t->l);
-        while (lowest_free_fd() < fd) {
-            assert_true(o->nfill < REUSE_FILL);
-            o->fill[o->nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            assert_true(o->fill[o->nfill++] >= 0);
-        }
+        tn_fill_below(fd, o->fill, &o->nfill, REUSE_FILL);
         arm(t->l, cx);
         pthread_t th;
         assert_int_equal(pthread_create(&th, NULL, free_listener, t->l), 0);

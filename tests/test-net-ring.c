@@ -325,11 +325,7 @@ static kr_poll reuse_poll(kr_future *f, kr_context *cx, void *out) {
         char scratch[8];
         int fd = kr_tcp_stream_fd(t->a);
         reuse_out *o = t->o;
-        while (lowest_free_fd() < fd) {
-            assert_true(o->nfill < REUSE_FILL);
-            o->fill[o->nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            assert_true(o->fill[o->nfill++] >= 0);
-        }
+        tn_fill_below(fd, o->fill, &o->nfill, REUSE_FILL);
         drop_a_pending_read(t->a, scratch, sizeof(scratch), cx);
         if (t->elsewhere) {
             /* Freed on another thread while this one, the ring's, is

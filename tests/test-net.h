@@ -455,6 +455,17 @@ static inline int lowest_free_fd(void) {
     return fd;
 }
 
+/* Takes every free descriptor below fd (with /dev/null, into fill, at
+ * most max, counted in *n), so that the next one made gets fd if it is
+ * free: for the cases about a freed descriptor's number. */
+static inline void tn_fill_below(int fd, int *fill, int *n, int max) {
+    while (lowest_free_fd() < fd) {
+        assert_true(*n < max);
+        fill[*n] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        assert_true(fill[(*n)++] >= 0);
+    }
+}
+
 /* Raises the soft RLIMIT_NOFILE to `want` if the hard limit allows;
  * returns false (the test should skip) if it does not. */
 static inline bool raise_nofile(rlim_t want) {
