@@ -210,7 +210,8 @@ typedef struct kr_net_connect {
     void **out_;
     int state_;
     int err_;
-    int prefd_; /* a kr_tcp_socket's fd + 1, or 0 */
+    int prefd_;  /* a kr_tcp_socket's fd + 1, or 0 */
+    void *ring_; /* the CONNECT on the ring (net/connect_ring.c), or NULL */
     kr_sockaddr addr_;
     kr_sleep sleep_;
 } kr_net_connect;

@@ -60,6 +60,7 @@ typedef enum kr__io_opcode {
     KR__IOP_ACCEPT,    /* fd: a listener; flags: accept4's. res: the new fd;
                         * multishot with `each` (no peer address: the
                         * kernel would write every one to one place) */
+    KR__IOP_CONNECT,   /* fd: a socket; buf, len: the address. res: 0 */
     KR__IOP_COUNT
 } kr__io_opcode;
 

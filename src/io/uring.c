@@ -98,7 +98,8 @@
  * its wait let commands in.
  *
  * Completion operations (core/io_op.h: the files of fs/ring.c, a stream's
- * reads of net/rx.c, a listener's accepts of net/accept_ring.c). An op is
+ * reads of net/rx.c, a listener's accepts of net/accept_ring.c, a
+ * stream's connect of net/connect_ring.c). An op is
  * the caller's memory, valid until its `done`; its address | UD_OP is the
  * user_data of its request, and | UD_OP_CANCEL of a cancel of it.
  *   queue_, want_   under lock: on `opq` iff want_ is nonzero (SUBMIT,
@@ -341,6 +342,7 @@ static const uint8_t iop_code[KR__IOP_COUNT] = {
     [KR__IOP_SYMLINKAT] = IORING_OP_SYMLINKAT,
     [KR__IOP_RECV] = IORING_OP_RECV,
     [KR__IOP_ACCEPT] = IORING_OP_ACCEPT,
+    [KR__IOP_CONNECT] = IORING_OP_CONNECT,
 };
 
 /* Owner: op's own request. */
@@ -388,6 +390,10 @@ static void prep_op(uring_backend *b, kr__io_op *op) {
             io_uring_prep_multishot_accept(sqe, op->fd, NULL, NULL, op->flags);
         else
             io_uring_prep_accept(sqe, op->fd, NULL, NULL, op->flags);
+        break;
+    case KR__IOP_CONNECT:
+        io_uring_prep_connect(sqe, op->fd, (const struct sockaddr *)op->buf,
+                              (socklen_t)op->len);
         break;
     default: /* refused by op_submit */
         io_uring_prep_nop(sqe);

@@ -10,6 +10,11 @@
  *            output; none, and getpeername agrees, and it is connected. A
  *            wake-up with neither (ENOTCONN, no error yet) clears the
  *            readiness and waits again.
+ *   RING     on the io_uring driver, where this thread turns it: START
+ *            made the socket and submitted a CONNECT instead of calling
+ *            connect(2) (net/connect_ring.c); its end is connect(2)'s
+ *            answer, handled as START handles that one (a kernel that
+ *            answers EINPROGRESS goes on to WAIT).
  *   BACKOFF  sleep KR__NET_BACKOFF_MS, then START again with a new socket.
  *   SPENT    the output is written; another poll aborts (core.h).
  * EINTR from connect(2) means the attempt goes on in the background: the
@@ -33,7 +38,9 @@
 #include "core/context.h"
 
 /* SPENT: returned READY; a poll then aborts (core.h). */
-enum { START = 0, WAIT = 1, BACKOFF = 2, SPENT = 3 };
+enum { START = 0, WAIT = 1, BACKOFF = 2, SPENT = 3, RING = 4 };
+
+static int started(kr_net_connect *c, int fd, int e);
 
 static int start(kr_net_connect *c) {
     const kr_sockaddr *a = &c->addr_;
@@ -47,20 +54,33 @@ static int start(kr_net_connect *c) {
     }
     if (fd < 0)
         return fd;
+    kr__cx *x;
+    if (kr__cx_submit(fd, a, &x) == 0) {
+        c->ring_ = x;
+        c->state_ = RING;
+        return 0;
+    }
     int r;
     for (;;) {
         r = connect(fd, (const struct sockaddr *)&a->storage, a->len);
         if (r == 0 || errno != EINTR)
             break;
     }
-    int e = r == 0 ? 0 : errno;
-    if (e == EAGAIN && family == AF_UNIX) {
+    return started(c, fd, r == 0 ? 0 : errno);
+}
+
+/* connect(2)'s answer e (0 or an errno) for socket fd, from START or from
+ * the ring's CONNECT: register it and go on, or back off, or fail. */
+static int started(kr_net_connect *c, int fd, int e) {
+    if (e == EAGAIN && c->addr_.storage.family == AF_UNIX) {
         close(fd);
         memset(&c->sleep_, 0, sizeof(c->sleep_));
         c->sleep_ = kr_sleep_for(kr_ms(KR__NET_BACKOFF_MS));
         c->state_ = BACKOFF;
         return 0;
     }
+    if (e == EINTR)
+        e = EINPROGRESS; /* the attempt goes on: wait, then SO_ERROR */
     if (e != 0 && e != EISCONN && e != EINPROGRESS && e != EALREADY) {
         close(fd);
         return -e;
@@ -129,11 +149,20 @@ static kr_poll connect_poll(kr_future *f, kr_context *cx, void *out) {
             int rc = start(c);
             if (rc < 0)
                 return finish(c, out, rc);
-            if (c->state_ == BACKOFF)
-                continue;
-            if (c->state_ != WAIT)
-                return finish(c, out, 0);
         }
+        if (c->state_ == RING) {
+            int res, fd;
+            if (!kr__cx_poll(c->ring_, cx, &res, &fd))
+                return KR_PENDING;
+            c->ring_ = NULL;
+            int rc = started(c, fd, -res);
+            if (rc < 0)
+                return finish(c, out, rc);
+        }
+        if (c->state_ == BACKOFF)
+            continue;
+        if (c->state_ != WAIT)
+            return finish(c, out, 0);
         kr__sock *s = c->sock_;
         kr_ready_event ev;
         int r = kr_async_fd_poll_ready(s->afd, cx, KR_WRITABLE, &ev);
@@ -152,6 +181,10 @@ static void connect_drop(kr_future *f) {
     kr_net_connect *c = (kr_net_connect *)f;
     if (c->state_ == BACKOFF)
         kr_future_drop(&c->sleep_.base);
+    if (c->state_ == RING) {
+        kr__cx_drop(c->ring_); /* it closes the socket once ended */
+        c->ring_ = NULL;
+    }
     c->state_ = START;
     if (c->prefd_ > 0) { /* never started: the socket is still ours */
         close(c->prefd_ - 1);

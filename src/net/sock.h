@@ -273,6 +273,22 @@ int64_t kr__ax_accept(kr__sock *s);
  * takes that ring's SQ to the kernel. */
 void kr__ax_release(kr__sock *s, bool gone);
 
+/* ---- a connect on the ring (net/connect_ring.c) ---------------------- */
+
+typedef struct kr__cx kr__cx;
+/* Submits the CONNECT of socket fd to addr where this thread turns an
+ * io_uring driver that takes it at once: 0, *out the op, which owns fd
+ * from now on; else KR_ENOSYS, and fd is still the caller's (connect(2)
+ * it). */
+int kr__cx_submit(int fd, const kr_sockaddr *addr, kr__cx **out);
+/* The op's end: true with *res (0 connected, or a negative errno) and
+ * *fd, the caller's again, and x freed; false (cx's waker stored) while
+ * it is in flight. */
+bool kr__cx_poll(kr__cx *x, kr_context *cx, int *res, int *fd);
+/* The future's drop: cancels the op in flight; the op closes the socket
+ * once it has ended. */
+void kr__cx_drop(kr__cx *x);
+
 /* The stream operations (net/stream.c) and the accept and connect futures
  * (net/accept.c, net/connect.c), shared by TCP and Unix sockets. */
 kr_net_io kr__stream_read(kr__sock *s, void *buf, size_t len);
