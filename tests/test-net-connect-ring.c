@@ -53,14 +53,13 @@ static kr_poll conn_poll(kr_future *f, kr_context *cx, void *out) {
             /* Connected for real: a byte goes through, and the stream
              * knows its peer. */
             kr_sockaddr peer;
-            t->o->peer_ok[t->i] =
-                kr_tcp_stream_peer_addr(t->s, &peer) == 0 &&
-                write(kr_tcp_stream_fd(t->s), "k", 1) == 1;
+            t->o->peer_ok[t->i] = kr_tcp_stream_peer_addr(t->s, &peer) == 0 &&
+                                  write(kr_tcp_stream_fd(t->s), "k", 1) == 1;
             char c = 0;
             struct pollfd p = {kr_tcp_stream_fd(t->t), POLLIN, 0};
-            t->o->peer_ok[t->i] = t->o->peer_ok[t->i] && poll(&p, 1, 5000) == 1 &&
-                                  read(kr_tcp_stream_fd(t->t), &c, 1) == 1 &&
-                                  c == 'k';
+            t->o->peer_ok[t->i] =
+                t->o->peer_ok[t->i] && poll(&p, 1, 5000) == 1 &&
+                read(kr_tcp_stream_fd(t->t), &c, 1) == 1 && c == 'k';
         }
         kr_tcp_stream_free(t->s);
         kr_tcp_stream_free(t->t);
