@@ -249,10 +249,84 @@ static void a_runtime_freed_after_a_dropped_connect(void **state) {
     test_alloc_uninstall();
 }
 
+/* A task waiting in a connect when its runtime is freed: the listener's
+ * backlog is full and not accepted from, so the kernel drops the SYN and
+ * the attempt stays in flight (retransmitting) well past the free. The
+ * free drops the task, whose connect cancels the op through a driver
+ * that must still be there; nothing leaks and no descriptor is left. */
+typedef struct pend_task {
+    kr_future base;
+    kr_sockaddr addr;
+    kr_tcp_stream *s;
+    kr_tcp_connect con;
+    bool made;
+} pend_task;
+
+static kr_poll pend_poll(kr_future *f, kr_context *cx, void *out) {
+    pend_task *t = (pend_task *)f;
+    if (!t->made) {
+        t->con = kr_tcp_stream_connect(&t->addr, &t->s);
+        t->made = true;
+    }
+    return kr_future_poll(&t->con.base, cx, out);
+}
+
+static void pend_drop(kr_future *f) {
+    pend_task *t = (pend_task *)f;
+    if (t->made)
+        kr_future_drop(&t->con.base);
+}
+KR_FUTURE_VTABLE(pend_vt, pend_task, pend_poll, pend_drop, sizeof(int));
+
+static void a_runtime_freed_with_a_connect_in_flight(void **state) {
+    (void)state;
+    test_alloc_install();
+    kr_runtime *rt = test_runtime(0);
+    int before = lowest_free_fd();
+    /* A raw listener with a backlog of one, filled by blocking clients
+     * that are never accepted. */
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sin);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+    int fill[2];
+    for (int i = 0; i < 2; i++) {
+        fill[i] =
+            socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        assert_true(fill[i] >= 0);
+        (void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+    }
+    rt_sleep_ms(rt, 20);
+    pend_task t;
+    memset(&t, 0, sizeof(t));
+    t.base.vtable = &pend_vt;
+    memcpy(&t.addr.storage, &sin, sizeof(sin));
+    t.addr.len = sizeof(sin);
+    kr_join_handle h;
+    assert_rc(kr_runtime_spawn(rt, &t.base, &h), 0);
+    rt_sleep_ms(rt, 50); /* polled: the CONNECT is in the kernel */
+    assert_false(kr_join_handle_is_finished(&h));
+    kr_join_handle_drop(&h);
+    test_runtime_free(rt);
+    for (int i = 0; i < 2; i++)
+        close(fill[i]);
+    close(lfd);
+    assert_true(lowest_free_fd() <= before);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(connects_on_the_ring_are_completion_operations),
     cmocka_unit_test(a_refused_connect_on_the_ring_says_so),
     cmocka_unit_test(a_dropped_connect_closes_its_socket_after_the_op),
     cmocka_unit_test(a_runtime_freed_after_a_dropped_connect),
+    cmocka_unit_test(a_runtime_freed_with_a_connect_in_flight),
 };
 KR_TEST_MAIN(tests)
