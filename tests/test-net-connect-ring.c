@@ -96,10 +96,7 @@ static void connects_on_the_ring_are_completion_operations(void **state) {
     else
         assert_int_equal(ops, 0);
     kr_tcp_listener_free(t.l);
-    test_runtime_free(rt);
-    assert_true(lowest_free_fd() <= before);
-    assert_int_equal(test_alloc_live(), 0);
-    test_alloc_uninstall();
+    tn_free_and_check(rt, before);
 }
 
 /* ---- a refused connect -------------------------------------------------- */
@@ -141,10 +138,7 @@ static void a_refused_connect_on_the_ring_says_so(void **state) {
     t.rc = &rc;
     tn_in_task(rt, &t.base);
     assert_int_equal(rc, KR_ECONNREFUSED);
-    test_runtime_free(rt);
-    assert_true(lowest_free_fd() <= before);
-    assert_int_equal(test_alloc_live(), 0);
-    test_alloc_uninstall();
+    tn_free_and_check(rt, before);
 }
 
 /* ---- a dropped connect -------------------------------------------------- */
@@ -207,10 +201,7 @@ static void a_dropped_connect_closes_its_socket_after_the_op(void **state) {
         close(c);
     }
     kr_tcp_listener_free(l);
-    test_runtime_free(rt);
-    assert_true(lowest_free_fd() <= before);
-    assert_int_equal(test_alloc_live(), 0);
-    test_alloc_uninstall();
+    tn_free_and_check(rt, before);
 }
 
 /* A connect dropped while the runtime is freed right after: the free ends
@@ -243,10 +234,7 @@ static void a_runtime_freed_after_a_dropped_connect(void **state) {
     drop_free_task t = {{&drop_free_vt}, addr};
     tn_in_task(rt, &t.base);
     kr_tcp_listener_free(l);
-    test_runtime_free(rt);
-    assert_true(lowest_free_fd() <= before);
-    assert_int_equal(test_alloc_live(), 0);
-    test_alloc_uninstall();
+    tn_free_and_check(rt, before);
 }
 
 /* A task waiting in a connect when its runtime is freed: the listener's
@@ -313,7 +301,7 @@ static void a_runtime_freed_with_a_connect_in_flight(void **state) {
     rt_sleep_ms(rt, 50); /* polled: the CONNECT is in the kernel */
     assert_false(kr_join_handle_is_finished(&h));
     kr_join_handle_drop(&h);
-    test_runtime_free(rt);
+    test_runtime_free(rt); /* with the CONNECT still in flight */
     for (int i = 0; i < 2; i++)
         close(fill[i]);
     close(lfd);

@@ -455,6 +455,15 @@ static inline int lowest_free_fd(void) {
     return fd;
 }
 
+/* The end of a case run under the counting allocator: frees rt, then
+ * checks that no descriptor from `before` on and no allocation is left. */
+static inline void tn_free_and_check(kr_runtime *rt, int before) {
+    test_runtime_free(rt);
+    assert_true(lowest_free_fd() <= before);
+    assert_int_equal(test_alloc_live(), 0);
+    test_alloc_uninstall();
+}
+
 /* Takes every free descriptor below fd (with /dev/null, into fill, at
  * most max, counted in *n), so that the next one made gets fd if it is
  * free: for the cases about a freed descriptor's number. */

@@ -30,14 +30,10 @@
  * the free's bounded wait would be left in flight, and its future must
  * then not be dropped (it leaks, as the op's memory does).
  */
-#include <errno.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "core/context.h"
 #include "core/driver.h"
 #include "core/io_op.h"
-#include "core/runtime.h"
 #include "net/sock.h"
 #include "util/alloc.h"
 #include "util/debug.h"
@@ -80,11 +76,8 @@ static void cx_done(kr__io_op *op, int32_t res) {
 }
 
 int kr__cx_submit(int fd, const kr_sockaddr *addr, kr__cx **out) {
-    kr_runtime *rt = kr__ctx.rt;
-    if (kr__ctx.worker == NULL || rt == NULL)
-        return KR_ENOSYS;
-    kr__driver *d = rt->driver;
-    if (d == NULL || d->ops->op_submit == NULL)
+    kr__driver *d = kr__net_ring_here();
+    if (d == NULL)
         return KR_ENOSYS;
     kr__cx *x = kr__calloc(1, sizeof(*x));
     if (x == NULL)
@@ -106,8 +99,7 @@ int kr__cx_submit(int fd, const kr_sockaddr *addr, kr__cx **out) {
     /* Nothing calls done before op_submit returns 0. */
     int rc = d->ops->op_submit(d, op);
     if (rc != 0) {
-        x->fd = -1; /* still the caller's */
-        kr__free(x);
+        kr__free(x); /* fd is still the caller's */
         return KR_ENOSYS;
     }
     *out = x;

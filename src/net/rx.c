@@ -106,11 +106,16 @@ struct kr__rx {
 
 /* The same test as fs/ring.c's ring_driver: a multi-thread block_on
  * thread would hand every op to a worker. */
-kr__driver *kr__net_ring(const kr__sock *s) {
-    if (kr__ctx.worker == NULL || kr__ctx.rt != s->rt || s->rt == NULL)
+kr__driver *kr__net_ring_here(void) {
+    kr_runtime *rt = kr__ctx.rt;
+    if (kr__ctx.worker == NULL || rt == NULL)
         return NULL;
-    kr__driver *d = s->rt->driver;
+    kr__driver *d = rt->driver;
     return d != NULL && d->ops->op_submit != NULL ? d : NULL;
+}
+
+kr__driver *kr__net_ring(const kr__sock *s) {
+    return s->rt != NULL && kr__ctx.rt == s->rt ? kr__net_ring_here() : NULL;
 }
 
 bool kr__rx_usable(const kr__sock *s) {

@@ -243,9 +243,11 @@ bool kr__rx_wait(kr__sock *s, kr_context *cx);
  * ended (the caller must not). */
 bool kr__rx_release(kr__sock *s, bool gone);
 
-/* The driver of s's runtime if it has completion operations and this
- * thread turns it (a worker, the current-thread core), else NULL: where
- * a read or an accept of s may go to the ring. */
+/* The driver of this thread's runtime if it has completion operations
+ * and this thread turns it (a worker, the current-thread core), else
+ * NULL: where a connect may go to the ring. kr__net_ring: the same for
+ * s's runtime, where a read or an accept of s may. */
+struct kr__driver *kr__net_ring_here(void);
 struct kr__driver *kr__net_ring(const kr__sock *s);
 
 /*

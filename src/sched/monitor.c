@@ -73,8 +73,7 @@ static int64_t fire_timers(mt_worker *w) {
 
 void *kr__mt_monitor_main(void *arg) {
     mt_rt *rt = arg;
-    uint64_t *last = rt->monitor_last;
-    int64_t *still = rt->monitor_still;
+    struct mt_seen *seen = rt->monitor_seen;
     int64_t interval = MONITOR_MIN_NS;
     uint64_t blocked_ns = rt->base.cfg.blocked_worker_ns;
     /* While blocked workers are watched, tick every 1 ms, idle or not. */
@@ -97,23 +96,23 @@ void *kr__mt_monitor_main(void *arg) {
              * interval at worst. */
             uint64_t polls = kr__load_relaxed(&w->stats.polls);
             bool parked = kr__load_relaxed(&w->in_sleepers) != 0;
-            if (polls != last[i]) {
+            if (polls != seen[i].polls) {
                 active = true;
-                still[i] = 0;
+                seen[i].still_ns = 0;
             } else if (!parked) {
                 if (kr__lq_len(&w->queue) != 0 ||
                     kr__load_relaxed(&w->lifo) != NULL)
                     stuck = true;
                 /* Its own ring's I/O events too, where it has one, once
                  * it has stood still for LOOK_AFTER_NS (see the top). */
-                still[i] += interval;
-                if (still[i] >= LOOK_AFTER_NS)
+                seen[i].still_ns += interval;
+                if (seen[i].still_ns >= LOOK_AFTER_NS)
                     kr__mt_monitor_look_io(w);
                 int64_t ns = fire_timers(w);
                 if (ns >= 0 && (timer_ns < 0 || ns < timer_ns))
                     timer_ns = ns;
             }
-            last[i] = polls;
+            seen[i].polls = polls;
         }
         if (stuck)
             kr__mt_notify_parked(rt);

@@ -130,8 +130,12 @@ struct mt_rt {
     /* The monitor thread (monitor.c). */
     pthread_t monitor;
     kr__parker monitor_park;
-    uint64_t *monitor_last; /* monitor-private: polls at the last look */
-    int64_t *monitor_still; /* monitor-private: ns those polls stood still */
+    /* Monitor-private, one a worker: its polls at the last look, and how
+     * long (ns) they have stood still. */
+    struct mt_seen {
+        uint64_t polls;
+        int64_t still_ns;
+    } * monitor_seen;
     int monitor_started;
     _Atomic long refs; /* memory lifetime, as in current_thread.c */
     /* Counters of work arriving from outside the workers: RMWs, on paths

@@ -74,8 +74,7 @@ static void mt_unref(mt_rt *rt) {
     kr__owned_set_free(&rt->owned);
     kr__free(rt->workers);
     kr__free(rt->sleepers);
-    kr__free(rt->monitor_last);
-    kr__free(rt->monitor_still);
+    kr__free(rt->monitor_seen);
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->shutdown_lock);
     pthread_mutex_destroy(&rt->signals_lock);
@@ -543,15 +542,14 @@ int kr__multi_thread_new(const kr_runtime_config *cfg, kr__driver *driver,
     rt->workers = kr__calloc(n, sizeof(*rt->workers));
     bool owned_ok = kr__owned_set_init(&rt->owned, n);
     rt->sleepers = kr__calloc(n, sizeof(*rt->sleepers));
-    rt->monitor_last = kr__calloc(n, sizeof(*rt->monitor_last));
-    rt->monitor_still = kr__calloc(n, sizeof(*rt->monitor_still));
+    rt->monitor_seen = kr__calloc(n, sizeof(*rt->monitor_seen));
     kr__parker_init(&rt->monitor_park);
     rt->bo_cache = kr__cache_new(&rt->sched, cache_destroyed, rt);
     unsigned pooled;
     bool pool_ok = kr__cache_pool_init(&rt->pool, &rt->sched, cache_destroyed,
                                        rt, &pooled);
     bool ok = rt->workers && owned_ok && rt->sleepers && rt->bo_cache &&
-              rt->monitor_last && rt->monitor_still && pool_ok;
+              rt->monitor_seen && pool_ok;
     /* The error: ENOMEM, unless a thread fails to start for another
      * reason. */
     int rc = KR_ENOMEM;
